@@ -1,0 +1,119 @@
+import express from 'express';
+import type { Express } from 'express';
+import session from 'express-session';
+import helmet from 'helmet';
+import nunjucks from 'nunjucks';
+import type { Config } from './config';
+import type { Clock } from './clock';
+import type { Db } from './db/open';
+import type { Logger } from './log';
+import { PUBLIC_DIR, VIEWS_DIR } from './paths';
+import { loadUser, requireUser } from './http/auth';
+import { csrfProtection, csrfToken, sameOriginOnly } from './http/csrf';
+import { errorHandler, notFoundHandler } from './http/error-handler';
+import { SqliteSessionStore } from './http/session-store';
+import { AuditLog } from './features/audit/service';
+import { auditRouter } from './features/audit/routes';
+import { authRouter } from './features/auth/routes';
+import { companiesRouter } from './features/companies/routes';
+import { healthRouter } from './features/health/routes';
+import type { Mailer } from './features/mail/service';
+import { OutboxMailer } from './features/mail/service';
+import { registerFilters } from './views';
+
+export interface AppDeps {
+  config: Config;
+  db: Db;
+  clock: Clock;
+  logger: Logger;
+  mailer?: Mailer;
+}
+
+export const IDLE_SESSION_MS = 60 * 60 * 1000;
+
+/** Builds the whole app on the given dependencies; tests call this with a fresh database and a fake clock. */
+export function createApp(deps: AppDeps): Express {
+  const { config, db, clock, logger } = deps;
+  const audit = new AuditLog(db, clock);
+  const mailer = deps.mailer ?? new OutboxMailer(db, clock, logger, Boolean(config.smtpUrl));
+  const app = express();
+
+  app.disable('x-powered-by');
+  app.set('trust proxy', config.trustProxy);
+  app.set('view engine', 'njk');
+  const env = nunjucks.configure(VIEWS_DIR, { autoescape: true, express: app, noCache: config.isDevelopment });
+  registerFilters(env);
+
+  app.use(
+    helmet({
+      contentSecurityPolicy: {
+        useDefaults: false,
+        directives: {
+          defaultSrc: ["'self'"],
+          scriptSrc: ["'self'"],
+          styleSrc: ["'self'"],
+          imgSrc: ["'self'", 'data:'],
+          connectSrc: ["'self'"],
+          fontSrc: ["'self'"],
+          objectSrc: ["'none'"],
+          baseUri: ["'none'"],
+          formAction: ["'self'"],
+          frameAncestors: ["'none'"],
+          ...(config.secureCookies ? { upgradeInsecureRequests: [] } : {}),
+        },
+      },
+      strictTransportSecurity: config.secureCookies ? { maxAge: 31536000, includeSubDomains: true } : false,
+      crossOriginEmbedderPolicy: false,
+      referrerPolicy: { policy: 'no-referrer' },
+    }),
+  );
+  app.use((_req, res, next) => {
+    res.set('Permissions-Policy', 'camera=(), microphone=(), geolocation=(), clipboard-write=(self)');
+    next();
+  });
+
+  // Machine endpoints first: no cookies, no session, no CSRF (they authenticate every request).
+  app.use(healthRouter(db));
+  app.use(express.static(PUBLIC_DIR, { index: false, maxAge: config.isDevelopment ? 0 : '1h' }));
+
+  // The console: cookie sessions, CSRF, the signed-in user.
+  const cookieName = config.secureCookies ? '__Host-console.sid' : 'console.sid';
+  app.set('session cookie name', cookieName);
+  app.use(
+    session({
+      name: cookieName,
+      secret: config.sessionSecret,
+      store: new SqliteSessionStore(db, clock, IDLE_SESSION_MS),
+      resave: false,
+      saveUninitialized: false,
+      rolling: true,
+      cookie: { httpOnly: true, sameSite: 'lax', secure: config.secureCookies, path: '/', maxAge: IDLE_SESSION_MS },
+    }),
+  );
+  app.use(express.urlencoded({ extended: false, limit: '32kb', parameterLimit: 100 }));
+  app.use(express.json({ limit: '32kb' }));
+  app.use(loadUser(db, clock));
+  app.use(sameOriginOnly(config.publicUrl));
+  app.use(csrfProtection);
+  app.use((req, res, next) => {
+    res.locals.currentUser = req.user;
+    res.locals.path = req.path;
+    res.locals.csrfToken = csrfToken(req);
+    const flashes = req.session.flash;
+    if (flashes?.length && req.method === 'GET') {
+      res.locals.flashes = flashes;
+      delete req.session.flash;
+    }
+    next();
+  });
+
+  const authDeps = { db, clock, audit, bcryptCost: config.bcryptCost };
+  app.use(authRouter(authDeps));
+  app.get('/', requireUser, (req, res) => res.redirect(303, '/admin/api'));
+  app.use(companiesRouter({ db, clock, audit, mailer, publicUrl: config.publicUrl }));
+  app.use(auditRouter(db));
+
+  app.use(notFoundHandler);
+  app.use(errorHandler(logger, config.isDevelopment));
+  return app;
+}

@@ -1,0 +1,114 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import crypto from 'node:crypto';
+import { z } from 'zod';
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+const optionalString = z
+  .string()
+  .optional()
+  .transform((value) => (value === undefined || value.trim() === '' ? undefined : value.trim()));
+
+/** Every environment variable the server reads, parsed once at start-up. */
+const EnvSchema = z.object({
+  PORT: z.coerce.number().int('must be a whole number').min(1, 'must be 1-65535').max(65535, 'must be 1-65535').default(3000),
+  PUBLIC_URL: optionalString.pipe(z.url('must be an absolute http(s) URL such as https://api.example.com').optional()),
+  DATA_DIR: z.string().trim().min(1).default('./data'),
+  SESSION_SECRET: optionalString.pipe(z.string().min(32, 'must be at least 32 characters').optional()),
+  ADMIN_EMAIL: optionalString.pipe(z.email('must be an email address').optional()),
+  ADMIN_PASSWORD: optionalString.pipe(z.string().min(12, 'must be at least 12 characters').optional()),
+  COMPANY_NAME: z.string().trim().min(1).max(200).default('Default company'),
+  SMTP_URL: optionalString.pipe(z.url('must be a URL such as smtp://user:pass@host:587 or smtps://host:465').optional()),
+  MAIL_FROM: z.string().trim().default('API console <no-reply@localhost>'),
+  ACCESS_TOKEN_TTL: z.coerce.number().int('must be a whole number of seconds').min(60, 'must be 60-86400 seconds').max(86400, 'must be 60-86400 seconds').default(3600),
+  BCRYPT_COST: z.coerce.number().int().min(10, 'must be 10-15').max(15, 'must be 10-15').default(12),
+  LOG_LEVEL: z.enum(LOG_LEVELS, { message: `must be one of ${LOG_LEVELS.join(', ')}` }).default('info'),
+  TRUST_PROXY: z
+    .string()
+    .trim()
+    .default('false')
+    .transform((value, ctx): boolean | number | string => {
+      if (value === 'true') return true;
+      if (value === 'false' || value === '') return false;
+      if (/^\d+$/.test(value)) return Number(value);
+      if (/^[0-9a-fA-F.:/, ]+$|^(loopback|linklocal|uniquelocal)(,|$)/.test(value)) return value;
+      ctx.addIssue({ code: 'custom', message: 'must be true, false, a hop count, or a list of addresses/subnets' });
+      return z.NEVER;
+    }),
+  NODE_ENV: z.string().default('production'),
+});
+
+export interface Config {
+  port: number;
+  publicUrl: string;
+  dataDir: string;
+  databaseFile: string;
+  sessionSecret: string;
+  adminEmail?: string;
+  adminPassword?: string;
+  companyName: string;
+  smtpUrl?: string;
+  mailFrom: string;
+  accessTokenTtl: number;
+  bcryptCost: number;
+  logLevel: (typeof LOG_LEVELS)[number];
+  trustProxy: boolean | number | string;
+  secureCookies: boolean;
+  isDevelopment: boolean;
+}
+
+export class ConfigError extends Error {}
+
+/** Parses the environment; throws ConfigError naming each bad variable and what is allowed. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = EnvSchema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((issue) => {
+      const name = String(issue.path[0] ?? 'environment');
+      return `  ${name}: ${issue.message} (got ${JSON.stringify(env[name] ?? '')})`;
+    });
+    throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  const e = parsed.data;
+  if ((e.ADMIN_EMAIL === undefined) !== (e.ADMIN_PASSWORD === undefined)) {
+    throw new ConfigError('Invalid configuration:\n  ADMIN_EMAIL and ADMIN_PASSWORD must be given together (or neither)');
+  }
+  if (e.ADMIN_PASSWORD !== undefined && Buffer.byteLength(e.ADMIN_PASSWORD) > 72) {
+    throw new ConfigError('Invalid configuration:\n  ADMIN_PASSWORD: must be at most 72 bytes (bcrypt ignores the rest)');
+  }
+  const publicUrl = (e.PUBLIC_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, '');
+  if (!/^https?:\/\//.test(publicUrl)) {
+    throw new ConfigError(`Invalid configuration:\n  PUBLIC_URL: must start with http:// or https:// (got ${JSON.stringify(publicUrl)})`);
+  }
+  const dataDir = path.resolve(e.DATA_DIR);
+  return {
+    port: e.PORT,
+    publicUrl,
+    dataDir,
+    databaseFile: path.join(dataDir, 'console.sqlite'),
+    sessionSecret: e.SESSION_SECRET ?? '',
+    adminEmail: e.ADMIN_EMAIL?.toLowerCase(),
+    adminPassword: e.ADMIN_PASSWORD,
+    companyName: e.COMPANY_NAME,
+    smtpUrl: e.SMTP_URL,
+    mailFrom: e.MAIL_FROM,
+    accessTokenTtl: e.ACCESS_TOKEN_TTL,
+    bcryptCost: e.BCRYPT_COST,
+    logLevel: e.LOG_LEVEL,
+    trustProxy: e.TRUST_PROXY,
+    secureCookies: publicUrl.startsWith('https://'),
+    isDevelopment: e.NODE_ENV === 'development',
+  };
+}
+
+/** Reads SESSION_SECRET from DATA_DIR, creating it (mode 0600) on first start when not configured. */
+export function ensureSessionSecret(config: Config): Config {
+  if (config.sessionSecret) return config;
+  fs.mkdirSync(config.dataDir, { recursive: true });
+  const file = path.join(config.dataDir, 'session-secret');
+  if (!fs.existsSync(file)) {
+    fs.writeFileSync(file, crypto.randomBytes(48).toString('base64url'), { mode: 0o600, flag: 'wx' });
+  }
+  return { ...config, sessionSecret: fs.readFileSync(file, 'utf8').trim() };
+}

@@ -1,0 +1,30 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { MIGRATIONS_DIR } from '../paths';
+import type { Db } from './open';
+
+/** Applies every migrations/NNNN_name.sql not yet recorded, each in its own transaction. Returns the names applied. */
+export function migrate(db: Db, dir = MIGRATIONS_DIR): string[] {
+  db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
+    name TEXT PRIMARY KEY,
+    applied_at INTEGER NOT NULL
+  ) STRICT`);
+  const applied = new Set(
+    db.prepare('SELECT name FROM schema_migrations').pluck().all() as string[],
+  );
+  const files = fs
+    .readdirSync(dir)
+    .filter((f) => /^\d{4}_[a-z0-9_]+\.sql$/.test(f))
+    .sort();
+  const done: string[] = [];
+  for (const file of files) {
+    if (applied.has(file)) continue;
+    const sql = fs.readFileSync(path.join(dir, file), 'utf8');
+    db.transaction(() => {
+      db.exec(sql);
+      db.prepare('INSERT INTO schema_migrations (name, applied_at) VALUES (?, ?)').run(file, Date.now());
+    }).immediate();
+    done.push(file);
+  }
+  return done;
+}

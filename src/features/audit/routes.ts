@@ -1,0 +1,78 @@
+import { Router } from 'express';
+import type { Request } from 'express';
+import { DAY } from '../../clock';
+import type { Db } from '../../db/open';
+import { currentUser, requireUser } from '../../http/auth';
+import { render } from '../../http/render';
+import { validate } from '../../http/validate';
+import { listCompanies } from '../companies/repo';
+import type { AuditFilter } from './repo';
+import { countAuditEntries, iterateAuditEntries, listAuditActions, listAuditEntries } from './repo';
+import { AuditQuerySchema } from './schema';
+
+const PAGE_SIZE = 50;
+
+/** Administrators see their own company only; operators see every company and may filter by one. */
+function filterFor(req: Request, query: { action?: string; from?: string; to?: string; company?: number }): AuditFilter {
+  const user = currentUser(req);
+  return {
+    companyId: user.isOperator ? query.company : user.companyId,
+    action: query.action,
+    from: query.from ? Date.parse(`${query.from}T00:00:00Z`) : undefined,
+    to: query.to ? Date.parse(`${query.to}T00:00:00Z`) + DAY : undefined,
+  };
+}
+
+/** CSV with formula injection neutralised (a leading = + - @ is quoted with an apostrophe). */
+export function csvField(value: unknown): string {
+  let text = value === null || value === undefined ? '' : String(value);
+  if (/^[=+\-@\t\r]/.test(text)) text = `'${text}`;
+  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+}
+
+export function auditRouter(db: Db): Router {
+  const router = Router();
+  router.get('/audit', requireUser, (req, res) => {
+    const user = currentUser(req);
+    const parsed = validate(AuditQuerySchema, req.query);
+    const query = parsed.ok ? parsed.data : { page: 1 };
+    const filter = parsed.ok ? filterFor(req, parsed.data) : { companyId: user.isOperator ? undefined : user.companyId };
+    const total = countAuditEntries(db, filter);
+    const pages = Math.max(1, Math.ceil(total / PAGE_SIZE));
+    const page = Math.min(query.page, pages);
+    const params = new URLSearchParams();
+    for (const key of ['action', 'from', 'to', 'company'] as const) {
+      const v = parsed.ok ? parsed.data[key] : undefined;
+      if (v !== undefined) params.set(key, String(v));
+    }
+    render(req, res, { page: 'audit/list.njk', fragment: 'audit/_rows.njk', status: parsed.ok ? 200 : 422 }, {
+      title: 'Audit log',
+      entries: listAuditEntries(db, filter, PAGE_SIZE, (page - 1) * PAGE_SIZE),
+      actions: listAuditActions(db, user.isOperator ? undefined : user.companyId),
+      companies: user.isOperator ? listCompanies(db) : [],
+      values: parsed.ok ? { ...parsed.data } : parsed.values,
+      errors: parsed.ok ? {} : parsed.errors,
+      total,
+      page,
+      pages,
+      query: params.toString(),
+    });
+  });
+
+  router.get('/audit.csv', requireUser, (req, res) => {
+    const parsed = validate(AuditQuerySchema, req.query);
+    const filter = filterFor(req, parsed.ok ? parsed.data : {});
+    res.set('Content-Type', 'text/csv; charset=utf-8');
+    res.set('Content-Disposition', 'attachment; filename="audit-log.csv"');
+    res.set('Cache-Control', 'no-store');
+    res.write('time,company,actor,action,target,ip,user_agent,details\r\n');
+    for (const e of iterateAuditEntries(db, filter)) {
+      res.write(
+        [new Date(e.at).toISOString(), e.companyName, e.actor, e.action, e.target, e.ip, e.userAgent, e.details].map(csvField).join(',') + '\r\n',
+      );
+    }
+    res.end();
+  });
+
+  return router;
+}

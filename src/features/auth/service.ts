@@ -1,0 +1,117 @@
+import bcrypt from 'bcrypt';
+import type { Db } from '../../db/open';
+import { transaction } from '../../db/open';
+import type { Clock } from '../../clock';
+import { HOUR } from '../../clock';
+import { randomToken, sha256 } from '../../crypto';
+import type { Actor, AuditLog } from '../audit/service';
+import * as repo from './repo';
+
+export const INVITATION_TTL_MS = 72 * HOUR;
+const SETUP_TOKEN_KEY = 'setup_token_hash';
+
+export interface AuthDeps {
+  db: Db;
+  clock: Clock;
+  audit: AuditLog;
+  bcryptCost: number;
+}
+
+// A real hash to compare against when the account does not exist, so timing does not reveal it.
+let dummyHash: string | undefined;
+
+/** Checks an email and password; undefined for any failure (unknown, disabled, not yet set, wrong). */
+export async function verifyPassword(deps: AuthDeps, email: string, password: string): Promise<repo.UserRecord | undefined> {
+  const user = repo.findUserByEmail(deps.db, email);
+  if (!user || !user.passwordHash || user.disabledAt !== null) {
+    dummyHash ??= await bcrypt.hash('not a password', deps.bcryptCost);
+    await bcrypt.compare(password, dummyHash);
+    return undefined;
+  }
+  return (await bcrypt.compare(password, user.passwordHash)) ? user : undefined;
+}
+
+export function hashPassword(deps: Pick<AuthDeps, 'bcryptCost'>, password: string): Promise<string> {
+  return bcrypt.hash(password, deps.bcryptCost);
+}
+
+export function recordSignIn(deps: AuthDeps, user: repo.UserRecord, actor: Actor): void {
+  repo.recordSignIn(deps.db, user.id, deps.clock.now());
+  deps.audit.record(actor, { action: 'auth.sign_in', companyId: user.companyId, target: user.email });
+}
+
+/** Creates the first company and its operator. Fails if anyone exists already (first start only). */
+export async function createFirstOperator(
+  deps: AuthDeps,
+  input: { companyName: string; email: string; password: string },
+  actor: Actor,
+): Promise<number | undefined> {
+  const hash = await hashPassword(deps, input.password);
+  return transaction(deps.db, () => {
+    if (repo.countUsers(deps.db) > 0) return undefined;
+    const now = deps.clock.now();
+    const companyId = repo.createCompany(deps.db, input.companyName, now);
+    repo.grantAllScopes(deps.db, companyId);
+    const userId = repo.createUser(deps.db, { companyId, email: input.email, passwordHash: hash, isOperator: true }, now);
+    repo.deleteSetting(deps.db, SETUP_TOKEN_KEY);
+    deps.audit.record({ ...actor, userId, label: actor.label === 'anonymous' ? input.email : actor.label }, {
+      action: 'setup.first_operator',
+      companyId,
+      target: input.email,
+      details: { company: input.companyName },
+    });
+    return userId;
+  });
+}
+
+/** A new one-time setup token (only its hash is kept); the server prints the link once. */
+export function issueSetupToken(deps: AuthDeps): string {
+  const token = randomToken(24);
+  repo.setSetting(deps.db, SETUP_TOKEN_KEY, sha256(token).toString('hex'));
+  return token;
+}
+
+export function isSetupTokenValid(deps: AuthDeps, token: string | undefined): boolean {
+  if (!token || token.length > 200 || repo.countUsers(deps.db) > 0) return false;
+  const stored = repo.getSetting(deps.db, SETUP_TOKEN_KEY);
+  return stored !== undefined && stored === sha256(token).toString('hex');
+}
+
+export type InvitationCheck =
+  | { ok: true; invitation: repo.InvitationRecord }
+  | { ok: false; reason: 'unknown' | 'used' | 'expired' };
+
+export function checkInvitation(deps: AuthDeps, token: string | undefined): InvitationCheck {
+  if (!token || token.length > 200) return { ok: false, reason: 'unknown' };
+  const invitation = repo.findInvitationByHash(deps.db, sha256(token));
+  if (!invitation) return { ok: false, reason: 'unknown' };
+  if (invitation.usedAt !== null) return { ok: false, reason: 'used' };
+  if (invitation.expiresAt <= deps.clock.now()) return { ok: false, reason: 'expired' };
+  return { ok: true, invitation };
+}
+
+/** Sets the invited user's password and spends the link. */
+export async function acceptInvitation(deps: AuthDeps, token: string, password: string, actor: Actor): Promise<InvitationCheck> {
+  const hash = await hashPassword(deps, password);
+  return transaction(deps.db, () => {
+    const check = checkInvitation(deps, token);
+    if (!check.ok) return check;
+    if (!repo.markInvitationUsed(deps.db, check.invitation.id, deps.clock.now())) return { ok: false, reason: 'used' } as const;
+    repo.setPasswordHash(deps.db, check.invitation.userId, hash);
+    deps.audit.record({ ...actor, userId: check.invitation.userId, label: check.invitation.email }, {
+      action: 'auth.password_set',
+      companyId: check.invitation.companyId,
+      target: check.invitation.email,
+    });
+    return check;
+  });
+}
+
+/** A one-time link for a user to set a password; returns the token (only its hash is stored). */
+export function issueInvitation(deps: Pick<AuthDeps, 'db' | 'clock'>, userId: number, createdBy: number | null): { token: string; expiresAt: number } {
+  const token = randomToken(32);
+  const now = deps.clock.now();
+  const expiresAt = now + INVITATION_TTL_MS;
+  repo.createInvitation(deps.db, userId, sha256(token), createdBy, now, expiresAt);
+  return { token, expiresAt };
+}

@@ -1,0 +1,95 @@
+import { Router } from 'express';
+import type { Request, Response } from 'express';
+import { actorFrom } from '../../http/actor';
+import { requireOperator } from '../../http/auth';
+import { FieldError } from '../../http/errors';
+import { flashAndRedirect, render } from '../../http/render';
+import { parseOrThrow, submittedValues, validate } from '../../http/validate';
+import { CompanyScopesSchema, CreateCompanySchema, IdParam, InviteSchema } from './schema';
+import * as companies from './service';
+import { listCompanies } from './repo';
+
+/** Operator pages: companies, their administrators and the scopes they may grant. */
+export function companiesRouter(deps: companies.CompaniesDeps): Router {
+  const router = Router();
+  router.use('/operator/companies', requireOperator);
+
+  const listPage = (req: Request, res: Response, model: object = {}, status = 200) =>
+    render(req, res, { page: 'companies/list.njk', fragment: 'companies/_create.njk', status }, {
+      title: 'Companies',
+      companies: listCompanies(deps.db),
+      values: {},
+      errors: {},
+      ...model,
+    });
+
+  const companyPage = (req: Request, res: Response, id: number, model: object = {}, status = 200, fragment?: string) =>
+    render(req, res, { page: 'companies/show.njk', fragment, status, noStore: true }, {
+      title: 'Company',
+      company: companies.getCompany(deps, id),
+      values: {},
+      errors: {},
+      ...model,
+    });
+
+  router.get('/operator/companies', (req, res) => listPage(req, res));
+
+  router.post('/operator/companies', (req, res) => {
+    const input = validate(CreateCompanySchema, req.body);
+    if (!input.ok) return listPage(req, res, { errors: input.errors, values: input.values }, 422);
+    try {
+      const id = companies.createCompany(deps, input.data.name, actorFrom(req));
+      flashAndRedirect(req, res, `/operator/companies/${id}`, `Company “${input.data.name}” created.`);
+    } catch (err) {
+      if (!(err instanceof FieldError)) throw err;
+      listPage(req, res, { errors: { [err.field]: err.message }, values: submittedValues(req.body) }, 422);
+    }
+  });
+
+  router.get('/operator/companies/:id', (req, res) => {
+    const { id } = parseOrThrow(IdParam, req.params);
+    companyPage(req, res, id);
+  });
+
+  router.post('/operator/companies/:id/invitations', (req, res) => {
+    const { id } = parseOrThrow(IdParam, req.params);
+    const input = validate(InviteSchema, req.body);
+    if (!input.ok) return companyPage(req, res, id, { errors: input.errors, values: input.values }, 422, 'companies/_invite.njk');
+    try {
+      // The link is shown once, in this response only (no-store); it is also mailed to the address.
+      const invitation = companies.inviteAdministrator(deps, id, { email: input.data.email, isOperator: input.data.isOperator === 'on' }, actorFrom(req));
+      companyPage(req, res, id, { invitation }, 201, 'companies/_invite.njk');
+    } catch (err) {
+      if (!(err instanceof FieldError)) throw err;
+      companyPage(req, res, id, { errors: { [err.field]: err.message }, values: submittedValues(req.body) }, 422, 'companies/_invite.njk');
+    }
+  });
+
+  router.post('/operator/companies/:id/users/:userId/disable', (req, res) => {
+    const { id } = parseOrThrow(IdParam, req.params);
+    const { id: userId } = parseOrThrow(IdParam, { id: req.params.userId });
+    const email = companies.disableUser(deps, id, userId, actorFrom(req));
+    flashAndRedirect(req, res, `/operator/companies/${id}`, `${email} is disabled and signed out everywhere.`);
+  });
+
+  router.post('/operator/companies/:id/users/:userId/enable', (req, res) => {
+    const { id } = parseOrThrow(IdParam, req.params);
+    const { id: userId } = parseOrThrow(IdParam, { id: req.params.userId });
+    const email = companies.enableUser(deps, id, userId, actorFrom(req));
+    flashAndRedirect(req, res, `/operator/companies/${id}`, `${email} can sign in again.`);
+  });
+
+  router.post('/operator/companies/:id/scopes', (req, res) => {
+    const { id } = parseOrThrow(IdParam, req.params);
+    const input = parseOrThrow(CompanyScopesSchema, req.body);
+    try {
+      companies.setCompanyScopes(deps, id, input.scopes, actorFrom(req));
+      flashAndRedirect(req, res, `/operator/companies/${id}`, 'Allowed scopes saved.');
+    } catch (err) {
+      if (!(err instanceof FieldError)) throw err;
+      companyPage(req, res, id, { errors: { [err.field]: err.message } }, 422);
+    }
+  });
+
+  return router;
+}

@@ -1,0 +1,71 @@
+import session from 'express-session';
+import type { Db } from '../db/open';
+import type { Clock } from '../clock';
+
+/** express-session store in the SQLite file, so sessions survive restarts and can be ended per user. */
+export class SqliteSessionStore extends session.Store {
+  private statements;
+
+  constructor(
+    private db: Db,
+    private clock: Clock,
+    private idleMs: number,
+  ) {
+    super();
+    this.statements = {
+      get: db.prepare('SELECT data FROM sessions WHERE sid = ? AND expires_at > ?').pluck(),
+      set: db.prepare(
+        `INSERT INTO sessions (sid, user_id, data, expires_at) VALUES (?, ?, ?, ?)
+         ON CONFLICT(sid) DO UPDATE SET user_id = excluded.user_id, data = excluded.data, expires_at = excluded.expires_at`,
+      ),
+      touch: db.prepare('UPDATE sessions SET expires_at = ? WHERE sid = ?'),
+      destroy: db.prepare('DELETE FROM sessions WHERE sid = ?'),
+      prune: db.prepare('DELETE FROM sessions WHERE expires_at <= ?'),
+    };
+  }
+
+  private expiry(sess: session.SessionData): number {
+    const cookieExpiry = sess.cookie?.expires ? new Date(sess.cookie.expires).getTime() : 0;
+    return cookieExpiry || this.clock.now() + this.idleMs;
+  }
+
+  override get(sid: string, callback: (err: unknown, session?: session.SessionData | null) => void): void {
+    try {
+      const data = this.statements.get.get(sid, this.clock.now()) as string | undefined;
+      callback(null, data ? (JSON.parse(data) as session.SessionData) : null);
+    } catch (err) {
+      callback(err);
+    }
+  }
+
+  override set(sid: string, sess: session.SessionData, callback?: (err?: unknown) => void): void {
+    try {
+      this.statements.set.run(sid, sess.userId ?? null, JSON.stringify(sess), this.expiry(sess));
+      callback?.();
+    } catch (err) {
+      callback?.(err);
+    }
+  }
+
+  override touch(sid: string, sess: session.SessionData, callback?: (err?: unknown) => void): void {
+    try {
+      this.statements.touch.run(this.expiry(sess), sid);
+      callback?.();
+    } catch (err) {
+      callback?.(err);
+    }
+  }
+
+  override destroy(sid: string, callback?: (err?: unknown) => void): void {
+    try {
+      this.statements.destroy.run(sid);
+      callback?.();
+    } catch (err) {
+      callback?.(err);
+    }
+  }
+
+  prune(): number {
+    return this.statements.prune.run(this.clock.now()).changes;
+  }
+}
