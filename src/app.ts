@@ -19,6 +19,9 @@ import { companiesRouter } from './features/companies/routes';
 import { healthRouter } from './features/health/routes';
 import type { Mailer } from './features/mail/service';
 import { OutboxMailer } from './features/mail/service';
+import { sweepCredentials } from './features/credentials/service';
+import { CredentialVerifier, LastUsedTracker } from './features/credentials/verify';
+import { onClose } from './lifecycle';
 import { registerFilters } from './views';
 
 export interface AppDeps {
@@ -37,6 +40,19 @@ export function createApp(deps: AppDeps): Express {
   const audit = new AuditLog(db, clock);
   const mailer = deps.mailer ?? new OutboxMailer(db, clock, logger, Boolean(config.smtpUrl));
   const app = express();
+
+  // The one verification path for API keys, client secrets and tokens' clients (see verify.ts).
+  const lastUsed = new LastUsedTracker(db);
+  lastUsed.start();
+  const verifier = new CredentialVerifier(db, clock, lastUsed);
+  const credentialsDeps = { db, clock, audit, mailer };
+  // Unsaved generations lapse and overlaps end on their own; verification checks times itself.
+  const sweeper = setInterval(() => sweepCredentials(credentialsDeps), 30_000);
+  sweeper.unref();
+  onClose(app, () => {
+    clearInterval(sweeper);
+    lastUsed.stop();
+  });
 
   app.disable('x-powered-by');
   app.set('trust proxy', config.trustProxy);
@@ -74,6 +90,7 @@ export function createApp(deps: AppDeps): Express {
 
   // Machine endpoints first: no cookies, no session, no CSRF (they authenticate every request).
   app.use(healthRouter(db));
+  void verifier; // mounted by the platform API routers below
   app.use(express.static(PUBLIC_DIR, { index: false, maxAge: config.isDevelopment ? 0 : '1h' }));
 
   // The console: cookie sessions, CSRF, the signed-in user.

@@ -10,19 +10,38 @@ const optionalString = z
   .optional()
   .transform((value) => (value === undefined || value.trim() === '' ? undefined : value.trim()));
 
+/** Like optionalString, but never trimmed: a password's spaces are part of it. */
+const optionalSecret = z
+  .string()
+  .optional()
+  .transform((value) => (value === undefined || value.trim() === '' ? undefined : value));
+
+/** A whole number from the environment; the message says what is allowed, also for "abc". */
+const wholeNumber = (min: number, max: number, allowed: string) =>
+  z.coerce.number({ message: `must be ${allowed}` }).int(`must be ${allowed}`).min(min, `must be ${allowed}`).max(max, `must be ${allowed}`);
+
+/** Variables whose value must never be echoed in an error message (it would land in logs). */
+const SECRET_VARIABLES = new Set(['SESSION_SECRET', 'ADMIN_PASSWORD', 'SMTP_URL']);
+
 /** Every environment variable the server reads, parsed once at start-up. */
 const EnvSchema = z.object({
-  PORT: z.coerce.number().int('must be a whole number').min(1, 'must be 1-65535').max(65535, 'must be 1-65535').default(3000),
+  PORT: wholeNumber(1, 65535, 'a whole number 1-65535').default(3000),
   PUBLIC_URL: optionalString.pipe(z.url('must be an absolute http(s) URL such as https://api.example.com').optional()),
-  DATA_DIR: z.string().trim().min(1).default('./data'),
-  SESSION_SECRET: optionalString.pipe(z.string().min(32, 'must be at least 32 characters').optional()),
+  DATA_DIR: z.string().trim().min(1, 'must be a directory path (or leave it unset for ./data)').default('./data'),
+  SESSION_SECRET: optionalSecret.pipe(z.string().min(32, 'must be at least 32 characters').optional()),
   ADMIN_EMAIL: optionalString.pipe(z.email('must be an email address').optional()),
-  ADMIN_PASSWORD: optionalString.pipe(z.string().min(12, 'must be at least 12 characters').optional()),
-  COMPANY_NAME: z.string().trim().min(1).max(200).default('Default company'),
+  ADMIN_PASSWORD: optionalSecret.pipe(z.string().min(12, 'must be at least 12 characters').optional()),
+  COMPANY_NAME: z
+    .string()
+    .trim()
+    .min(1, 'must be 1-100 characters (or leave it unset for "Default company")')
+    .max(100, 'must be 1-100 characters')
+    .refine((name) => !/[\u0000-\u001f\u007f]/.test(name), 'must not contain control characters')
+    .default('Default company'),
   SMTP_URL: optionalString.pipe(z.url('must be a URL such as smtp://user:pass@host:587 or smtps://host:465').optional()),
   MAIL_FROM: z.string().trim().default('API console <no-reply@localhost>'),
-  ACCESS_TOKEN_TTL: z.coerce.number().int('must be a whole number of seconds').min(60, 'must be 60-86400 seconds').max(86400, 'must be 60-86400 seconds').default(3600),
-  BCRYPT_COST: z.coerce.number().int().min(10, 'must be 10-15').max(15, 'must be 10-15').default(12),
+  ACCESS_TOKEN_TTL: wholeNumber(60, 86400, 'a whole number of seconds, 60-86400').default(3600),
+  BCRYPT_COST: wholeNumber(10, 15, 'a whole number 10-15').default(12),
   LOG_LEVEL: z.enum(LOG_LEVELS, { message: `must be one of ${LOG_LEVELS.join(', ')}` }).default('info'),
   TRUST_PROXY: z
     .string()
@@ -66,7 +85,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (!parsed.success) {
     const lines = parsed.error.issues.map((issue) => {
       const name = String(issue.path[0] ?? 'environment');
-      return `  ${name}: ${issue.message} (got ${JSON.stringify(env[name] ?? '')})`;
+      const got = SECRET_VARIABLES.has(name) ? 'value not shown' : `got ${JSON.stringify(env[name] ?? '')}`;
+      return `  ${name}: ${issue.message} (${got})`;
     });
     throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
   }
@@ -75,7 +95,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError('Invalid configuration:\n  ADMIN_EMAIL and ADMIN_PASSWORD must be given together (or neither)');
   }
   if (e.ADMIN_PASSWORD !== undefined && Buffer.byteLength(e.ADMIN_PASSWORD) > 72) {
-    throw new ConfigError('Invalid configuration:\n  ADMIN_PASSWORD: must be at most 72 bytes (bcrypt ignores the rest)');
+    throw new ConfigError(
+      `Invalid configuration:\n  ADMIN_PASSWORD: must be at most 72 bytes; it has ${Buffer.byteLength(e.ADMIN_PASSWORD)} (bcrypt would ignore the rest, so it is refused rather than cut short)`,
+    );
   }
   const publicUrl = (e.PUBLIC_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, '');
   if (!/^https?:\/\//.test(publicUrl)) {

@@ -1,5 +1,6 @@
 import http from 'node:http';
 import { createApp } from './app';
+import { closeApp } from './lifecycle';
 import { bootstrap } from './bootstrap';
 import { systemClock } from './clock';
 import { ConfigError, ensureSessionSecret, loadConfig } from './config';
@@ -40,7 +41,7 @@ async function main(): Promise<void> {
     }, 10_000);
     force.unref();
     server.close(() => {
-      app.emit('close');
+      closeApp(app);
       db.close();
       logger.info('stopped cleanly');
       process.exit(0);

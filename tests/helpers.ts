@@ -6,6 +6,7 @@ import bcrypt from 'bcrypt';
 import request from 'supertest';
 import type { Express } from 'express';
 import { createApp } from '../src/app';
+import { closeApp } from '../src/lifecycle';
 import type { AppDeps } from '../src/app';
 import { FakeClock } from '../src/clock';
 import type { Config } from '../src/config';
@@ -61,7 +62,7 @@ export function createTestContext(env: Record<string, string> = {}, overrides: P
     dataDir,
     logs: () => captured,
     close: () => {
-      app.emit('close');
+      closeApp(app);
       db.close();
       fs.rmSync(dataDir, { recursive: true, force: true });
     },

@@ -12,10 +12,11 @@ export function migrate(db: Db, dir = MIGRATIONS_DIR): string[] {
   const applied = new Set(
     db.prepare('SELECT name FROM schema_migrations').pluck().all() as string[],
   );
-  const files = fs
-    .readdirSync(dir)
-    .filter((f) => /^\d{4}_[a-z0-9_]+\.sql$/.test(f))
-    .sort();
+  const sqlFiles = fs.readdirSync(dir).filter((f) => f.endsWith('.sql'));
+  // A misnamed migration would otherwise be skipped without a word, on every start.
+  const misnamed = sqlFiles.filter((f) => !/^\d{4}_[a-z0-9_]+\.sql$/.test(f));
+  if (misnamed.length) throw new Error(`Migration file names must look like 0001_lower_case.sql: ${misnamed.join(', ')}`);
+  const files = sqlFiles.sort();
   const done: string[] = [];
   for (const file of files) {
     if (applied.has(file)) continue;

@@ -1,0 +1,140 @@
+import type { Db } from '../../db/open';
+
+export type CredentialKind = 'basic' | 'oauth';
+export type CredentialStatus = 'pending' | 'active' | 'retiring' | 'retired' | 'revoked' | 'expired';
+
+export interface CredentialRow {
+  id: number;
+  companyId: number;
+  kind: CredentialKind;
+  identifier: string;
+  secretPrefix: string;
+  scopes: string;
+  status: CredentialStatus;
+  replacesId: number | null;
+  createdBy: number | null;
+  createdByEmail: string | null;
+  createdAt: number;
+  expiresAt: number | null;
+  savedBy: number | null;
+  savedByEmail: string | null;
+  savedAt: number | null;
+  retiresAt: number | null;
+  endedAt: number | null;
+  revokedByEmail: string | null;
+  revokeReason: string | null;
+  lastUsedAt: number | null;
+}
+
+const SELECT = `SELECT c.id, c.company_id AS companyId, c.kind, c.identifier, c.secret_prefix AS secretPrefix, c.scopes,
+  c.status, c.replaces_id AS replacesId, c.created_by AS createdBy, cu.email AS createdByEmail, c.created_at AS createdAt,
+  c.expires_at AS expiresAt, c.saved_by AS savedBy, su.email AS savedByEmail, c.saved_at AS savedAt,
+  c.retires_at AS retiresAt, c.ended_at AS endedAt, ru.email AS revokedByEmail, c.revoke_reason AS revokeReason,
+  c.last_used_at AS lastUsedAt
+  FROM credentials c
+  LEFT JOIN users cu ON cu.id = c.created_by
+  LEFT JOIN users su ON su.id = c.saved_by
+  LEFT JOIN users ru ON ru.id = c.revoked_by`;
+
+export interface NewCredential {
+  companyId: number;
+  kind: CredentialKind;
+  identifier: string;
+  secretPrefix: string;
+  secretHash: Buffer;
+  scopes: string;
+  replacesId: number | null;
+  createdBy: number | null;
+  createdAt: number;
+  expiresAt: number;
+}
+
+export function insertPendingCredential(db: Db, c: NewCredential): number {
+  return Number(
+    db
+      .prepare(
+        `INSERT INTO credentials (company_id, kind, identifier, secret_prefix, secret_hash, scopes, status, replaces_id, created_by, created_at, expires_at)
+         VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?)`,
+      )
+      .run(c.companyId, c.kind, c.identifier, c.secretPrefix, c.secretHash, c.scopes, c.replacesId, c.createdBy, c.createdAt, c.expiresAt)
+      .lastInsertRowid,
+  );
+}
+
+/** One company's credential by id: another company's id is simply not found. */
+export function findCompanyCredential(db: Db, companyId: number, id: number): CredentialRow | undefined {
+  return db.prepare(`${SELECT} WHERE c.id = ? AND c.company_id = ?`).get(id, companyId) as CredentialRow | undefined;
+}
+
+export function findActiveCredential(db: Db, companyId: number, kind: CredentialKind): CredentialRow | undefined {
+  return db.prepare(`${SELECT} WHERE c.company_id = ? AND c.kind = ? AND c.status = 'active'`).get(companyId, kind) as CredentialRow | undefined;
+}
+
+export function listRetiringCredentials(db: Db, companyId: number, kind: CredentialKind): CredentialRow[] {
+  return db
+    .prepare(`${SELECT} WHERE c.company_id = ? AND c.kind = ? AND c.status = 'retiring' ORDER BY c.saved_at DESC`)
+    .all(companyId, kind) as CredentialRow[];
+}
+
+/** Recent history (ended credentials) for the API page, newest first. */
+export function listEndedCredentials(db: Db, companyId: number, kind: CredentialKind, limit: number): CredentialRow[] {
+  return db
+    .prepare(`${SELECT} WHERE c.company_id = ? AND c.kind = ? AND c.status IN ('retired', 'revoked') ORDER BY c.ended_at DESC LIMIT ?`)
+    .all(companyId, kind, limit) as CredentialRow[];
+}
+
+/** Every company's working credentials, for operators (never a secret, only prefixes). */
+export function listAllWorkingCredentials(db: Db): (CredentialRow & { companyName: string })[] {
+  return db
+    .prepare(
+      `SELECT x.*, co.name AS companyName FROM (${SELECT} WHERE c.status IN ('active', 'retiring')) x
+       JOIN companies co ON co.id = x.companyId ORDER BY co.name COLLATE NOCASE, x.kind, x.status`,
+    )
+    .all() as (CredentialRow & { companyName: string })[];
+}
+
+export function activateCredential(db: Db, id: number, savedBy: number | null, now: number): void {
+  db.prepare(`UPDATE credentials SET status = 'active', saved_by = ?, saved_at = ?, expires_at = NULL WHERE id = ? AND status = 'pending'`).run(
+    savedBy,
+    now,
+    id,
+  );
+}
+
+export function startRetiring(db: Db, id: number, retiresAt: number): void {
+  db.prepare(`UPDATE credentials SET status = 'retiring', retires_at = ? WHERE id = ?`).run(retiresAt, id);
+}
+
+export function endCredential(db: Db, id: number, status: 'retired' | 'expired', now: number): void {
+  db.prepare(`UPDATE credentials SET status = ?, ended_at = ?, expires_at = CASE WHEN ? = 'expired' THEN expires_at ELSE NULL END WHERE id = ?`).run(
+    status,
+    now,
+    status,
+    id,
+  );
+}
+
+export function revokeCredential(db: Db, id: number, revokedBy: number | null, reason: string, now: number): void {
+  db.prepare(`UPDATE credentials SET status = 'revoked', ended_at = ?, revoked_by = ?, revoke_reason = ? WHERE id = ?`).run(now, revokedBy, reason, id);
+}
+
+export function listLapsedPending(db: Db, now: number): CredentialRow[] {
+  return db.prepare(`${SELECT} WHERE c.status = 'pending' AND c.expires_at <= ?`).all(now) as CredentialRow[];
+}
+
+export function listLapsedRetiring(db: Db, now: number): CredentialRow[] {
+  return db.prepare(`${SELECT} WHERE c.status = 'retiring' AND c.retires_at <= ?`).all(now) as CredentialRow[];
+}
+
+/** The company that owns a Basic Auth username (case-insensitive), if any. */
+export function usernameOwner(db: Db, username: string): number | undefined {
+  return db.prepare('SELECT company_id FROM api_usernames WHERE username = ?').pluck().get(username) as number | undefined;
+}
+
+export function claimUsername(db: Db, username: string, companyId: number, now: number): void {
+  db.prepare('INSERT OR IGNORE INTO api_usernames (username, company_id, claimed_at) VALUES (?, ?, ?)').run(username, companyId, now);
+}
+
+export function setLastUsed(db: Db, id: number, at: number): void {
+  db.prepare('UPDATE credentials SET last_used_at = max(coalesce(last_used_at, 0), ?) WHERE id = ?').run(at, id);
+}

@@ -1,0 +1,91 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { migrate } from '../src/db/migrate';
+import { openDatabase, transaction } from '../src/db/open';
+import type { Db } from '../src/db/open';
+import { MIGRATIONS_DIR } from '../src/paths';
+
+describe('migrate', () => {
+  let dir: string;
+  let db: Db;
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'console-migrate-'));
+    db = openDatabase(path.join(dir, 'data', 'console.sqlite'));
+  });
+  afterEach(() => {
+    db.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  const recorded = (): string[] => db.prepare('SELECT name FROM schema_migrations ORDER BY name').pluck().all() as string[];
+
+  it('applies every migration once, in order, and records each', () => {
+    const files = fs.readdirSync(MIGRATIONS_DIR).filter((f) => f.endsWith('.sql')).sort();
+    expect(files[0]).toBe('0001_foundation.sql');
+
+    expect(migrate(db)).toEqual(files);
+    expect(recorded()).toEqual(files);
+    expect(migrate(db)).toEqual([]);
+    expect(recorded()).toEqual(files);
+    const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").pluck().all();
+    expect(tables).toEqual(expect.arrayContaining(['companies', 'users', 'sessions', 'invitations', 'audit_log', 'outbox', 'settings', 'scopes']));
+  });
+
+  it('opens the file with WAL, foreign keys and a busy timeout', () => {
+    expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
+    expect(db.pragma('foreign_keys', { simple: true })).toBe(1);
+    expect(db.pragma('busy_timeout', { simple: true })).toBe(5000);
+  });
+
+  it('applies only the new migrations on a later start', () => {
+    const own = path.join(dir, 'migrations');
+    fs.mkdirSync(own);
+    fs.writeFileSync(path.join(own, '0001_first.sql'), 'CREATE TABLE a (id INTEGER PRIMARY KEY) STRICT;');
+    expect(migrate(db, own)).toEqual(['0001_first.sql']);
+
+    fs.writeFileSync(path.join(own, '0002_second.sql'), 'CREATE TABLE b (id INTEGER PRIMARY KEY) STRICT;');
+    fs.writeFileSync(path.join(own, 'README.md'), 'not a migration');
+    expect(migrate(db, own)).toEqual(['0002_second.sql']);
+    expect(recorded()).toEqual(['0001_first.sql', '0002_second.sql']);
+  });
+
+  it('refuses a misnamed migration file instead of skipping it silently', () => {
+    const own = path.join(dir, 'migrations');
+    fs.mkdirSync(own);
+    fs.writeFileSync(path.join(own, '0001_first.sql'), 'CREATE TABLE a (id INTEGER PRIMARY KEY) STRICT;');
+    fs.writeFileSync(path.join(own, '0002_Add-Thing.sql'), 'CREATE TABLE c (id INTEGER) STRICT;');
+    expect(() => migrate(db, own)).toThrow('Migration file names must look like 0001_lower_case.sql: 0002_Add-Thing.sql');
+    expect(recorded()).toEqual([]);
+  });
+
+  it('rolls a failing migration back completely and does not record it', () => {
+    const own = path.join(dir, 'migrations');
+    fs.mkdirSync(own);
+    fs.writeFileSync(path.join(own, '0001_ok.sql'), 'CREATE TABLE a (id INTEGER PRIMARY KEY) STRICT;');
+    fs.writeFileSync(path.join(own, '0002_broken.sql'), 'CREATE TABLE b (id INTEGER PRIMARY KEY) STRICT;\nINSERT INTO nowhere VALUES (1);');
+
+    expect(() => migrate(db, own)).toThrow(/no such table: nowhere/);
+    expect(recorded()).toEqual(['0001_ok.sql']);
+    expect(db.prepare("SELECT name FROM sqlite_master WHERE name = 'b'").get()).toBeUndefined();
+
+    fs.writeFileSync(path.join(own, '0002_broken.sql'), 'CREATE TABLE b (id INTEGER PRIMARY KEY) STRICT;');
+    expect(migrate(db, own)).toEqual(['0002_broken.sql']);
+  });
+});
+
+describe('transaction', () => {
+  it('commits everything or nothing', () => {
+    const db = openDatabase(':memory:');
+    db.exec('CREATE TABLE t (v INTEGER NOT NULL) STRICT');
+    transaction(db, () => db.prepare('INSERT INTO t VALUES (1)').run());
+    expect(() =>
+      transaction(db, () => {
+        db.prepare('INSERT INTO t VALUES (2)').run();
+        throw new Error('crash half-way');
+      }),
+    ).toThrow('crash half-way');
+    expect(db.prepare('SELECT v FROM t').pluck().all()).toEqual([1]);
+    db.close();
+  });
+});
