@@ -21,6 +21,11 @@ COPY migrations ./migrations
 RUN npm run build \
  && npm prune --omit=dev --no-audit --no-fund \
  && npm cache clean --force
+# Keep only the compiled addon of better-sqlite3 (build/Release/better_sqlite3.node), not the
+# SQLite sources and object files node-gyp left behind (about 25 MB).
+RUN cd node_modules/better-sqlite3 \
+ && rm -rf deps src build/Release/obj build/Release/obj.target build/Release/.deps \
+           build/Release/sqlite3.a build/Release/test_extension.node
 
 # --- runtime: production dependencies, compiled code and assets only ---
 FROM node:20-bookworm-slim
@@ -29,7 +34,8 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends tini \
  && rm -rf /var/lib/apt/lists/* \
  && mkdir -p /data \
- && chown node:node /data
+ && chown node:node /data \
+ && chmod 700 /data
 WORKDIR /app
 # Code stays root-owned (read-only for the app); only /data is writable by `node`.
 # src/paths.ts finds the root by package.json, so it sits next to dist/, views/, public/, migrations/.

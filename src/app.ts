@@ -18,9 +18,15 @@ import { authRouter } from './features/auth/routes';
 import { companiesRouter } from './features/companies/routes';
 import { healthRouter } from './features/health/routes';
 import type { Mailer } from './features/mail/service';
-import { OutboxMailer } from './features/mail/service';
+import { createMailer } from './features/mail/smtp';
+import { outboxRouter } from './features/mail/routes';
+import { docsAccessRouter } from './features/docs-access/routes';
 import { sweepCredentials } from './features/credentials/service';
 import { CredentialVerifier, LastUsedTracker } from './features/credentials/verify';
+import { credentialsRouter } from './features/credentials/routes';
+import { scopesRouter } from './features/scopes/routes';
+import { createPlatformApi } from './features/oauth/platform';
+import { signingKeysRouter } from './features/signing-keys/routes';
 import { onClose } from './lifecycle';
 import { registerFilters } from './views';
 
@@ -38,8 +44,9 @@ export const IDLE_SESSION_MS = 60 * 60 * 1000;
 export function createApp(deps: AppDeps): Express {
   const { config, db, clock, logger } = deps;
   const audit = new AuditLog(db, clock);
-  const mailer = deps.mailer ?? new OutboxMailer(db, clock, logger, Boolean(config.smtpUrl));
+  const mailer = deps.mailer ?? createMailer(config, db, clock, logger);
   const app = express();
+  onClose(app, () => mailer.close?.());
 
   // The one verification path for API keys, client secrets and tokens' clients (see verify.ts).
   const lastUsed = new LastUsedTracker(db);
@@ -90,7 +97,8 @@ export function createApp(deps: AppDeps): Express {
 
   // Machine endpoints first: no cookies, no session, no CSRF (they authenticate every request).
   app.use(healthRouter(db));
-  void verifier; // mounted by the platform API routers below
+  const platform = createPlatformApi({ db, clock, config, audit, verifier });
+  app.use(platform.router);
   app.use(express.static(PUBLIC_DIR, { index: false, maxAge: config.isDevelopment ? 0 : '1h' }));
 
   // The console: cookie sessions, CSRF, the signed-in user.
@@ -129,6 +137,11 @@ export function createApp(deps: AppDeps): Express {
   app.get('/', requireUser, (req, res) => res.redirect(303, '/admin/api'));
   app.use(companiesRouter({ db, clock, audit, mailer, publicUrl: config.publicUrl }));
   app.use(auditRouter(db));
+  app.use(credentialsRouter({ ...credentialsDeps, publicUrl: config.publicUrl, flushLastUsed: () => lastUsed.flush() }));
+  app.use(scopesRouter({ db, clock, audit }));
+  app.use(outboxRouter({ db, clock, audit, mailer }));
+  app.use(docsAccessRouter({ db, clock, audit, mailer, config }));
+  app.use(signingKeysRouter({ signingKeys: platform.signingKeys, audit, clock, accessTokenTtl: config.accessTokenTtl }));
 
   app.use(notFoundHandler);
   app.use(errorHandler(logger, config.isDevelopment));

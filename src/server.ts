@@ -1,4 +1,3 @@
-import http from 'node:http';
 import { createApp } from './app';
 import { closeApp } from './lifecycle';
 import { bootstrap } from './bootstrap';
@@ -7,6 +6,8 @@ import { ConfigError, ensureSessionSecret, loadConfig } from './config';
 import { migrate } from './db/migrate';
 import { openDatabase } from './db/open';
 import { createLogger } from './log';
+import { createGracefulServer } from './ops/graceful-shutdown';
+import { acquireServerLock } from './ops/server-lock';
 
 async function main(): Promise<void> {
   let config;
@@ -20,33 +21,29 @@ async function main(): Promise<void> {
     throw err;
   }
   const logger = createLogger(config.logLevel);
+  // `restore` refuses while this lock is live (src/ops/server-lock.ts).
+  const lock = acquireServerLock(config.dataDir);
   const db = openDatabase(config.databaseFile);
   const applied = migrate(db);
   if (applied.length) logger.info({ applied }, 'database migrated');
   await bootstrap(config, db, systemClock, logger);
 
   const app = createApp({ config, db, clock: systemClock, logger });
-  const server = http.createServer(app);
+  // Drains before it closes: answers carry `Connection: close`, /healthz says 503 (src/ops/graceful-shutdown.ts).
+  const { server, shutdown: drainAndClose } = createGracefulServer(app);
   server.keepAliveTimeout = 5_000;
   server.listen(config.port, () => logger.info({ port: config.port, publicUrl: config.publicUrl, database: config.databaseFile }, 'console listening'));
 
-  let stopping = false;
   const shutdown = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
     logger.info({ signal }, 'shutting down: finishing requests');
-    const force = setTimeout(() => {
-      logger.error('requests still running after 10 s; closing anyway');
-      server.closeAllConnections();
-    }, 10_000);
-    force.unref();
-    server.close(() => {
-      closeApp(app);
-      db.close();
+    drainAndClose((forced) => {
+      if (forced) logger.error('requests still running after 8 s; their connections were cut');
+      closeApp(app); // flushes last-used times, stops timers
+      db.close(); // the last connection: SQLite checkpoints and removes the -wal
+      lock.release();
       logger.info('stopped cleanly');
       process.exit(0);
     });
-    server.closeIdleConnections();
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));

@@ -6,5 +6,7 @@ declare module 'express-session' {
     signedInAt?: number;
     flash?: { kind: 'success' | 'info' | 'warning' | 'error'; message: string }[];
     csrfToken?: string;
+    /** A documentation session opened by a personal link (docs_links.id); re-checked on every request. */
+    docsLinkId?: number;
   }
 }

@@ -36,7 +36,9 @@ export function loadUser(db: Db, clock: Clock) {
     const tooOld = (req.session.signedInAt ?? 0) + ABSOLUTE_SESSION_MS <= clock.now();
     const row = tooOld ? undefined : (findUser.get(userId) as (Omit<CurrentUser, 'isOperator'> & { isOperator: number }) | undefined);
     if (!row) {
-      req.session.destroy(() => next());
+      // A fresh, empty session replaces the old one (which leaves the store): later middleware
+      // and the sign-in page still need a session for their CSRF token.
+      req.session.regenerate((err) => next(err));
       return;
     }
     req.user = { ...row, isOperator: row.isOperator === 1 };

@@ -32,7 +32,8 @@ export function sameOriginOnly(publicUrl: string) {
       return next(forbidden('This form was sent from another site, so we did not act on it.', 'cross_site_request'));
     }
     const origin = req.get('Origin');
-    if (origin !== undefined) {
+    // Our Referrer-Policy (no-referrer) makes browsers send `Origin: null` on our own forms; Sec-Fetch-Site vouches then.
+    if (origin !== undefined && !(origin === 'null' && site === 'same-origin')) {
       const ownOrigin = `${req.protocol}://${req.get('host') ?? ''}`;
       if (origin !== publicOrigin && origin !== ownOrigin) {
         return next(forbidden('This form was sent from another site, so we did not act on it.', 'cross_site_request'));

@@ -2,9 +2,12 @@ import session from 'express-session';
 import type { Db } from '../db/open';
 import type { Clock } from '../clock';
 
+const PRUNE_EVERY_MS = 10 * 60 * 1000;
+
 /** express-session store in the SQLite file, so sessions survive restarts and can be ended per user. */
 export class SqliteSessionStore extends session.Store {
   private statements;
+  private lastPrune = 0;
 
   constructor(
     private db: Db,
@@ -24,9 +27,19 @@ export class SqliteSessionStore extends session.Store {
     };
   }
 
-  private expiry(sess: session.SessionData): number {
-    const cookieExpiry = sess.cookie?.expires ? new Date(sess.cookie.expires).getTime() : 0;
-    return cookieExpiry || this.clock.now() + this.idleMs;
+  /**
+   * The idle timeout is the store's: every request touches the session, and one untouched for
+   * idleMs is gone. It is measured on the injected clock, never on the cookie's expiry (which
+   * express-session computes from the wall clock), so both agree in production and tests can move time.
+   */
+  private expiry(): number {
+    const now = this.clock.now();
+    // Expired rows are deleted now and then, so abandoned sessions do not pile up.
+    if (now - this.lastPrune >= PRUNE_EVERY_MS) {
+      this.lastPrune = now;
+      this.statements.prune.run(now);
+    }
+    return now + this.idleMs;
   }
 
   override get(sid: string, callback: (err: unknown, session?: session.SessionData | null) => void): void {
@@ -40,7 +53,7 @@ export class SqliteSessionStore extends session.Store {
 
   override set(sid: string, sess: session.SessionData, callback?: (err?: unknown) => void): void {
     try {
-      this.statements.set.run(sid, sess.userId ?? null, JSON.stringify(sess), this.expiry(sess));
+      this.statements.set.run(sid, sess.userId ?? null, JSON.stringify(sess), this.expiry());
       callback?.();
     } catch (err) {
       callback?.(err);
@@ -49,7 +62,7 @@ export class SqliteSessionStore extends session.Store {
 
   override touch(sid: string, sess: session.SessionData, callback?: (err?: unknown) => void): void {
     try {
-      this.statements.touch.run(this.expiry(sess), sid);
+      this.statements.touch.run(this.expiry(), sid);
       callback?.();
     } catch (err) {
       callback?.(err);

@@ -10,7 +10,8 @@ export function submittedValues(body: unknown): Record<string, string> {
   const values: Record<string, string> = {};
   if (body && typeof body === 'object') {
     for (const [key, value] of Object.entries(body as Record<string, unknown>)) {
-      if (typeof value === 'string') values[key] = value.slice(0, 1000);
+      // Cut short and without control characters (a NUL in HTML is a parse error): it is only echoed back.
+      if (typeof value === 'string') values[key] = value.slice(0, 1000).replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g, '');
     }
   }
   return values;

@@ -4,7 +4,7 @@ import { DAY } from '../../clock';
 import type { Db } from '../../db/open';
 import { currentUser, requireUser } from '../../http/auth';
 import { render } from '../../http/render';
-import { validate } from '../../http/validate';
+import { parseOrThrow, validate } from '../../http/validate';
 import { listCompanies } from '../companies/repo';
 import type { AuditFilter } from './repo';
 import { countAuditEntries, iterateAuditEntries, listAuditActions, listAuditEntries } from './repo';
@@ -60,8 +60,8 @@ export function auditRouter(db: Db): Router {
   });
 
   router.get('/audit.csv', requireUser, (req, res) => {
-    const parsed = validate(AuditQuerySchema, req.query);
-    const filter = filterFor(req, parsed.ok ? parsed.data : {});
+    // A bad filter is refused rather than ignored: exporting everything instead would mislead.
+    const filter = filterFor(req, parseOrThrow(AuditQuerySchema, req.query));
     res.set('Content-Type', 'text/csv; charset=utf-8');
     res.set('Content-Disposition', 'attachment; filename="audit-log.csv"');
     res.set('Cache-Control', 'no-store');

@@ -78,6 +78,7 @@ export interface InvitationRecord {
   expiresAt: number;
   usedAt: number | null;
   companyId: number;
+  userDisabledAt: number | null;
 }
 
 export function createInvitation(db: Db, userId: number, tokenHash: Buffer, createdBy: number | null, now: number, expiresAt: number): void {
@@ -94,7 +95,8 @@ export function createInvitation(db: Db, userId: number, tokenHash: Buffer, crea
 export function findInvitationByHash(db: Db, tokenHash: Buffer): InvitationRecord | undefined {
   return db
     .prepare(
-      `SELECT i.id, i.user_id AS userId, u.email, i.expires_at AS expiresAt, i.used_at AS usedAt, u.company_id AS companyId
+      `SELECT i.id, i.user_id AS userId, u.email, i.expires_at AS expiresAt, i.used_at AS usedAt, u.company_id AS companyId,
+              u.disabled_at AS userDisabledAt
          FROM invitations i JOIN users u ON u.id = i.user_id WHERE i.token_hash = ?`,
     )
     .get(tokenHash) as InvitationRecord | undefined;

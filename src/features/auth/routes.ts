@@ -63,7 +63,9 @@ export function authRouter(deps: auth.AuthDeps): Router {
     req.session.destroy((err) => {
       if (err) return next(err);
       if (user) deps.audit.record(actorFrom(req), { action: 'auth.sign_out', companyId: user.companyId, target: user.email });
-      res.clearCookie(req.app.get('session cookie name') as string, { path: '/' });
+      const name = req.app.get('session cookie name') as string;
+      // A __Host- cookie is only replaced by one with the same Secure attribute; browsers ignore any other.
+      res.clearCookie(name, { path: '/', httpOnly: true, sameSite: 'lax', secure: name.startsWith('__Host-') });
       res.redirect(303, '/sign-in');
     });
   });

@@ -79,7 +79,7 @@ export function isSetupTokenValid(deps: AuthDeps, token: string | undefined): bo
 
 export type InvitationCheck =
   | { ok: true; invitation: repo.InvitationRecord }
-  | { ok: false; reason: 'unknown' | 'used' | 'expired' };
+  | { ok: false; reason: 'unknown' | 'used' | 'expired' | 'disabled' };
 
 export function checkInvitation(deps: AuthDeps, token: string | undefined): InvitationCheck {
   if (!token || token.length > 200) return { ok: false, reason: 'unknown' };
@@ -87,6 +87,8 @@ export function checkInvitation(deps: AuthDeps, token: string | undefined): Invi
   if (!invitation) return { ok: false, reason: 'unknown' };
   if (invitation.usedAt !== null) return { ok: false, reason: 'used' };
   if (invitation.expiresAt <= deps.clock.now()) return { ok: false, reason: 'expired' };
+  // A disabled account must not be re-opened by an invitation sent before it was disabled.
+  if (invitation.userDisabledAt !== null) return { ok: false, reason: 'disabled' };
   return { ok: true, invitation };
 }
 

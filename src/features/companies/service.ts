@@ -6,6 +6,7 @@ import type { Actor, AuditLog } from '../audit/service';
 import * as authRepo from '../auth/repo';
 import { issueInvitation } from '../auth/service';
 import type { Mailer } from '../mail/service';
+import { composeMail } from '../mail/service';
 import * as repo from './repo';
 
 export interface CompaniesDeps {
@@ -62,13 +63,7 @@ export function inviteAdministrator(
       authRepo.createUser(deps.db, { companyId, email: input.email, passwordHash: null, isOperator: input.isOperator }, deps.clock.now());
     const { token, expiresAt } = issueInvitation(deps, userId, actor.userId);
     const link = `${deps.publicUrl}/invitation?token=${token}`;
-    deps.mailer.send({
-      to: input.email,
-      companyId,
-      kind: 'invitation',
-      subject: `You are invited to manage API credentials for ${company.name}`,
-      text: `Hello,\n\n${actor.label} invited you to administer API credentials for ${company.name}.\n\nChoose your password here (the link works once, for 72 hours):\n${link}\n`,
-    });
+    deps.mailer.send(composeMail('invitation', input.email, companyId, { companyName: company.name, inviter: actor.label, link, expiresAt }, [token]));
     deps.audit.record(actor, {
       action: 'user.invite',
       companyId,

@@ -66,6 +66,11 @@ export function findCompanyCredential(db: Db, companyId: number, id: number): Cr
   return db.prepare(`${SELECT} WHERE c.id = ? AND c.company_id = ?`).get(id, companyId) as CredentialRow | undefined;
 }
 
+/** Any company's credential by id: for operators only (routes for administrators use findCompanyCredential). */
+export function findCredentialById(db: Db, id: number): CredentialRow | undefined {
+  return db.prepare(`${SELECT} WHERE c.id = ?`).get(id) as CredentialRow | undefined;
+}
+
 export function findActiveCredential(db: Db, companyId: number, kind: CredentialKind): CredentialRow | undefined {
   return db.prepare(`${SELECT} WHERE c.company_id = ? AND c.kind = ? AND c.status = 'active'`).get(companyId, kind) as CredentialRow | undefined;
 }

@@ -21,6 +21,7 @@ interface CandidateRow {
   identifier: string;
   secretHash: Buffer;
   scopes: string;
+  companyScopes: string | null;
   status: string;
   retiresAt: number | null;
 }
@@ -40,7 +41,8 @@ export class CredentialVerifier {
     readonly lastUsed: LastUsedTracker,
   ) {
     const columns = `c.id, c.company_id AS companyId, co.name AS companyName, c.identifier, c.secret_hash AS secretHash,
-      c.scopes, c.status, c.retires_at AS retiresAt FROM credentials c JOIN companies co ON co.id = c.company_id`;
+      c.scopes, (SELECT group_concat(cs.scope, ' ') FROM company_scopes cs WHERE cs.company_id = c.company_id) AS companyScopes,
+      c.status, c.retires_at AS retiresAt FROM credentials c JOIN companies co ON co.id = c.company_id`;
     this.byIdentifier = db.prepare(`SELECT ${columns} WHERE c.kind = ? AND c.identifier = ? AND c.status IN ('active', 'retiring')`);
     this.byId = db.prepare(`SELECT ${columns} WHERE c.id = ? AND c.kind = ?`);
   }
@@ -56,7 +58,8 @@ export class CredentialVerifier {
       companyName: row.companyName,
       kind,
       identifier: row.identifier,
-      scopes: row.scopes ? row.scopes.split(' ') : [],
+      // A scope the operator has since taken from the company stops working at once, here too.
+      scopes: row.scopes && row.companyScopes ? row.scopes.split(' ').filter((s) => ` ${row.companyScopes} `.includes(` ${s} `)) : [],
     };
   }
 

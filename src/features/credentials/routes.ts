@@ -1,0 +1,161 @@
+import { Router } from 'express';
+import type { Request, Response } from 'express';
+import { actorFrom } from '../../http/actor';
+import { currentUser, requireOperator, requireUser } from '../../http/auth';
+import { FieldError, HttpError } from '../../http/errors';
+import { flashAndRedirect, isHtmx, render } from '../../http/render';
+import { parseOrThrow, submittedValues, validate } from '../../http/validate';
+import type { CredentialKind, CredentialRow } from './repo';
+import type { ApiPageDeps, AreaExtras } from './page';
+import { anyCredential, basicArea, companyCredential, listWorkingCredentials, oauthArea, revokeAnyCredential } from './page';
+import { GenerateApiKeySchema, GenerateClientSchema, IdParam, RevokeSchema, SaveSchema } from './schema';
+import * as credentials from './service';
+import { docsAccessArea } from '../docs-access/service';
+
+export type CredentialsRouterDeps = ApiPageDeps;
+
+const AREA = {
+  basic: { fragment: 'credentials/_basic.njk', target: '#basic-area', anchor: 'basic-auth' },
+  oauth: { fragment: 'credentials/_oauth.njk', target: '#oauth-area', anchor: 'oauth' },
+} as const;
+
+const SAVED: Record<CredentialKind, string> = {
+  basic: 'API key saved. It is now the active key for your company.',
+  oauth: 'Client credentials saved. The Client ID stays visible here; the client secret is never shown again.',
+};
+
+/**
+ * The API page (Administration view): Basic Auth keys and OAuth 2.0 client credentials.
+ * Every route answers htmx with the area's fragment and a plain form with a full page; the plaintext
+ * secret exists only in the response to a Generate POST (no-store, never in a URL, log or column).
+ */
+export function credentialsRouter(deps: CredentialsRouterDeps): Router {
+  const router = Router();
+  router.use('/admin/api', requireUser);
+  router.use('/operator/credentials', requireOperator);
+
+  type Extras = { basic?: AreaExtras; oauth?: AreaExtras & { chosenScopes?: string[] } };
+
+  /** The API page, or (for htmx) just the area that changed. */
+  const show = (req: Request, res: Response, kind: CredentialKind | undefined, extras: Extras = {}, status = 200) => {
+    const user = currentUser(req);
+    const openArea = kind ?? (req.query.area === 'basic' || req.query.area === 'oauth' ? req.query.area : undefined);
+    const wantsArea = kind !== undefined && isHtmx(req);
+    const model = {
+      title: 'API',
+      basic: wantsArea && kind !== 'basic' ? undefined : basicArea(deps, user.companyId, { open: openArea === 'basic' || undefined, ...extras.basic }),
+      oauth: wantsArea && kind !== 'oauth' ? undefined : oauthArea(deps, user.companyId, { open: openArea === 'oauth' || undefined, ...extras.oauth }),
+      // The third area: requesting access to the OAuth 2.0 API documentation.
+      docsAccess: wantsArea ? undefined : docsAccessArea(deps, user),
+    };
+    // The page itself never holds a secret, but it is the place secrets appear: no cache keeps it.
+    render(req, res, { page: 'credentials/api.njk', fragment: kind && AREA[kind].fragment, status, noStore: true }, model);
+  };
+
+  /** Success of a save or revoke: htmx gets the refreshed area; a plain form gets post/redirect/get. */
+  const done = (req: Request, res: Response, kind: CredentialKind, text: string) => {
+    if (!isHtmx(req)) return flashAndRedirect(req, res, `/admin/api?area=${kind}#${AREA[kind].anchor}`, text);
+    res.set('HX-Retarget', AREA[kind].target).set('HX-Reswap', 'outerHTML');
+    show(req, res, kind, { [kind]: { message: { kind: 'success', text } } });
+  };
+
+  router.get('/admin/api', (req, res) => show(req, res, undefined));
+
+  router.post('/admin/api/basic-auth/generate', (req, res) => {
+    const input = validate(GenerateApiKeySchema, req.body);
+    if (!input.ok) return show(req, res, 'basic', { basic: { errors: input.errors, values: input.values } }, 422);
+    try {
+      const generated = credentials.generateApiKeyFor(deps, currentUser(req).companyId, input.data.username, actorFrom(req));
+      show(req, res, 'basic', { basic: { generated, values: { username: input.data.username } } });
+    } catch (err) {
+      if (!(err instanceof FieldError)) throw err;
+      show(req, res, 'basic', { basic: { errors: { [err.field]: err.message }, values: submittedValues(req.body) } }, 422);
+    }
+  });
+
+  router.post('/admin/api/oauth/generate', (req, res) => {
+    const { scopes } = parseOrThrow(GenerateClientSchema, req.body);
+    try {
+      const generated = credentials.generateClientCredentials(deps, currentUser(req).companyId, scopes, actorFrom(req));
+      show(req, res, 'oauth', { oauth: { generated, chosenScopes: scopes } });
+    } catch (err) {
+      if (!(err instanceof FieldError)) throw err;
+      show(req, res, 'oauth', { oauth: { errors: { [err.field]: err.message }, chosenScopes: scopes } }, 422);
+    }
+  });
+
+  const save = (kind: CredentialKind) => (req: Request, res: Response) => {
+    const { id } = parseOrThrow(IdParam, req.params);
+    const { overlap } = parseOrThrow(SaveSchema, req.body);
+    const result = credentials.saveCredential(deps, currentUser(req).companyId, kind, id, overlap, actorFrom(req));
+    if (result.ok) return done(req, res, kind, SAVED[kind]);
+    if (result.reason === 'already_saved') return show(req, res, kind, { [kind]: { message: { kind: 'info', text: result.message } } });
+    show(req, res, kind, { [kind]: { message: { kind: 'error', text: result.message } } }, result.reason === 'expired' ? 410 : 409);
+  };
+  router.post('/admin/api/basic-auth/:id/save', save('basic'));
+  router.post('/admin/api/oauth/:id/save', save('oauth'));
+
+  /** The revoke confirmation (step one), as a page or, for htmx, the form swapped into the area. */
+  const confirmRevoke = (req: Request, res: Response, credential: CredentialRow, base: string, model: object = {}, status = 200) =>
+    render(req, res, { page: 'credentials/revoke.njk', fragment: 'credentials/_revoke.njk', status }, {
+      title: 'Revoke credential',
+      credential,
+      action: `${base}/credentials/${credential.id}/revoke`,
+      cancelUrl: base === '/admin/api' ? `/admin/api?area=${credential.kind}` : '/operator/credentials',
+      working: credential.status === 'active' || credential.status === 'retiring',
+      // Shown inside the API page (htmx): the form swaps in place; as a page of its own it is a plain form.
+      inline: isHtmx(req) && base === '/admin/api',
+      values: {},
+      errors: {},
+      ...model,
+    });
+
+  router.get('/admin/api/credentials/:id/revoke', (req, res) => {
+    const { id } = parseOrThrow(IdParam, req.params);
+    confirmRevoke(req, res, companyCredential(deps, currentUser(req), id), '/admin/api');
+  });
+
+  router.post('/admin/api/credentials/:id/revoke', (req, res) => {
+    const { id } = parseOrThrow(IdParam, req.params);
+    const credential = companyCredential(deps, currentUser(req), id);
+    const input = validate(RevokeSchema, req.body);
+    if (!input.ok) return confirmRevoke(req, res, credential, '/admin/api', { errors: input.errors, values: input.values }, 422);
+    try {
+      credentials.revokeCredential(deps, credential.companyId, id, input.data.reason, actorFrom(req));
+    } catch (err) {
+      if (!(err instanceof HttpError) || err.status !== 409) throw err;
+      return confirmRevoke(req, res, companyCredential(deps, currentUser(req), id), '/admin/api', { errors: { _form: err.message } }, 409);
+    }
+    done(req, res, credential.kind, `${noun(credential)} ${credential.identifier} revoked. It stopped working at once.`);
+  });
+
+  router.get('/operator/credentials', (req, res) => {
+    deps.flushLastUsed?.();
+    render(req, res, { page: 'credentials/operator.njk' }, { title: 'Credentials', credentials: listWorkingCredentials(deps) });
+  });
+
+  router.get('/operator/credentials/:id/revoke', (req, res) => {
+    const { id } = parseOrThrow(IdParam, req.params);
+    confirmRevoke(req, res, anyCredential(deps, id), '/operator');
+  });
+
+  router.post('/operator/credentials/:id/revoke', (req, res) => {
+    const { id } = parseOrThrow(IdParam, req.params);
+    const credential = anyCredential(deps, id);
+    const input = validate(RevokeSchema, req.body);
+    if (!input.ok) return confirmRevoke(req, res, credential, '/operator', { errors: input.errors, values: input.values }, 422);
+    try {
+      revokeAnyCredential(deps, id, input.data.reason, actorFrom(req));
+    } catch (err) {
+      if (!(err instanceof HttpError) || err.status !== 409) throw err;
+      return confirmRevoke(req, res, anyCredential(deps, id), '/operator', { errors: { _form: err.message } }, 409);
+    }
+    flashAndRedirect(req, res, '/operator/credentials', `${noun(credential)} ${credential.identifier} revoked. It stopped working at once.`);
+  });
+
+  return router;
+}
+
+function noun(c: CredentialRow): string {
+  return c.kind === 'basic' ? 'API key for' : 'Client';
+}

@@ -1,0 +1,435 @@
+import type { Config } from '../../config';
+
+/**
+ * The OpenAPI 3.1 description of this deployment's platform API, built from its own PUBLIC_URL,
+ * scope catalog and token lifetime. tests/docs-contract.test.ts calls every operation documented
+ * here on the running app and checks status codes, headers and bodies against it.
+ */
+export interface ScopeInfo {
+  name: string;
+  description: string;
+}
+
+export type JsonSchema = Record<string, unknown>;
+
+export interface OpenApiHeader {
+  description: string;
+  required?: boolean;
+  schema: JsonSchema;
+}
+
+export interface OpenApiResponse {
+  description: string;
+  headers?: Record<string, OpenApiHeader>;
+  content?: Record<string, { schema: JsonSchema; example?: unknown }>;
+}
+
+export interface OpenApiParameter {
+  name: string;
+  in: 'query' | 'header' | 'path' | 'cookie';
+  description: string;
+  required?: boolean;
+  schema: JsonSchema;
+}
+
+export interface OpenApiOperation {
+  operationId: string;
+  tags: string[];
+  summary: string;
+  description: string;
+  security?: Record<string, string[]>[];
+  parameters?: OpenApiParameter[];
+  requestBody?: { required: boolean; content: Record<string, { schema: JsonSchema; example?: unknown }> };
+  responses: Record<string, OpenApiResponse>;
+  'x-codeSamples': { lang: string; label: string; source: string }[];
+}
+
+export interface OpenApiDocument {
+  openapi: '3.1.0';
+  info: { title: string; version: string; description: string };
+  servers: { url: string; description: string }[];
+  tags: { name: string; description: string }[];
+  paths: Record<string, Record<string, OpenApiOperation>>;
+  components: { securitySchemes: Record<string, unknown>; schemas: Record<string, JsonSchema> };
+}
+
+const schemaRef = (name: string): JsonSchema => ({ $ref: `#/components/schemas/${name}` });
+const jsonBody = (schema: JsonSchema, example?: unknown) => ({ 'application/json': example === undefined ? { schema } : { schema, example } });
+
+const header = (description: string, schema: JsonSchema, required = true): OpenApiHeader => ({ description, required, schema });
+const NO_STORE = header('Never cached.', { type: 'string', const: 'no-store' });
+const RETRY_AFTER = header('Seconds to wait before trying again.', { type: 'string', pattern: '^[1-9][0-9]*$' });
+const WWW_AUTHENTICATE = header('The authentication scheme(s) to use: `Basic realm="..."` and/or `Bearer realm="..."`, with `error="..."` when a token was refused (RFC 7235, RFC 6750).', {
+  type: 'string',
+  pattern: '^(Basic|Bearer) ',
+});
+
+/** An error answer: `{"error", "error_description"}` with one of `codes`. */
+function errorResponse(description: string, codes: string[], example: string, headers: Record<string, OpenApiHeader> = {}): OpenApiResponse {
+  return {
+    description,
+    ...(Object.keys(headers).length ? { headers } : {}),
+    content: jsonBody({ allOf: [schemaRef('OAuthError'), { type: 'object', properties: { error: { type: 'string', enum: codes } } }] }, { error: codes[0], error_description: example }),
+  };
+}
+
+function schemas(publicUrl: string, scopes: ScopeInfo[], ttl: number): Record<string, JsonSchema> {
+  const scopeNames = scopes.map((s) => s.name);
+  return {
+    OAuthError: {
+      type: 'object',
+      description: 'An error in the shape of RFC 6749 section 5.2, used by every endpoint of this API.',
+      required: ['error', 'error_description'],
+      properties: {
+        error: { type: 'string', description: 'A stable, machine-readable code.' },
+        error_description: { type: 'string', description: 'A human-readable explanation.' },
+      },
+    },
+    TokenResponse: {
+      type: 'object',
+      required: ['access_token', 'token_type', 'expires_in', 'scope'],
+      properties: {
+        access_token: { type: 'string', description: 'A JWT (RFC 9068, `typ: at+jwt`) signed with a key from the JWKS.' },
+        token_type: { type: 'string', const: 'Bearer' },
+        expires_in: { type: 'integer', minimum: 1, description: `Lifetime in seconds (${ttl} on this deployment).` },
+        scope: { type: 'string', description: 'The granted scopes, space-separated.' },
+      },
+      examples: [{ access_token: 'eyJhbGciOiJFUzI1NiIsInR5cCI6ImF0K2p3dCIsImtpZCI6Ii4uLiJ9...', token_type: 'Bearer', expires_in: ttl, scope: scopeNames.join(' ') }],
+    },
+    ServerMetadata: {
+      type: 'object',
+      description: 'Authorization server metadata (RFC 8414).',
+      required: ['issuer', 'token_endpoint', 'jwks_uri', 'grant_types_supported', 'token_endpoint_auth_methods_supported', 'scopes_supported'],
+      properties: {
+        issuer: { type: 'string', const: publicUrl },
+        token_endpoint: { type: 'string', const: `${publicUrl}/oauth/token` },
+        jwks_uri: { type: 'string', const: `${publicUrl}/.well-known/jwks.json` },
+        introspection_endpoint: { type: 'string', const: `${publicUrl}/oauth/introspect` },
+        revocation_endpoint: { type: 'string', const: `${publicUrl}/oauth/revoke` },
+        grant_types_supported: { type: 'array', items: { type: 'string' }, const: ['client_credentials'] },
+        token_endpoint_auth_methods_supported: {
+          type: 'array',
+          items: { type: 'string', enum: ['client_secret_basic', 'client_secret_post'] },
+          minItems: 2,
+          uniqueItems: true,
+        },
+        scopes_supported: { type: 'array', items: { type: 'string', enum: scopeNames }, uniqueItems: true },
+      },
+    },
+    JsonWebKeySet: {
+      type: 'object',
+      description: 'The public keys that verify access tokens (RFC 7517). During a key rotation the previous key stays listed until every token it signed has expired.',
+      required: ['keys'],
+      properties: {
+        keys: {
+          type: 'array',
+          minItems: 1,
+          items: {
+            type: 'object',
+            required: ['kty', 'kid', 'alg', 'use', 'crv', 'x', 'y'],
+            properties: {
+              kty: { type: 'string', const: 'EC' },
+              kid: { type: 'string', minLength: 1, examples: ['k-2026-11-01'] },
+              alg: { type: 'string', const: 'ES256' },
+              use: { type: 'string', const: 'sig' },
+              crv: { type: 'string', const: 'P-256' },
+              x: { type: 'string', pattern: '^[A-Za-z0-9_-]{43}$', examples: ['f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU'] },
+              y: { type: 'string', pattern: '^[A-Za-z0-9_-]{43}$', examples: ['x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0'] },
+            },
+            additionalProperties: false, // public parts only: never `d`
+          },
+        },
+      },
+    },
+    IntrospectionResponse: {
+      description: 'RFC 7662. Revoked, expired, unknown or malformed tokens are simply inactive.',
+      oneOf: [
+        { type: 'object', required: ['active'], properties: { active: { const: false } }, additionalProperties: false },
+        {
+          type: 'object',
+          required: ['active', 'scope', 'client_id', 'sub', 'exp', 'iat', 'iss', 'aud', 'token_type', 'jti'],
+          properties: {
+            active: { const: true },
+            scope: { type: 'string' },
+            client_id: { type: 'string' },
+            sub: { type: 'string' },
+            exp: { type: 'integer' },
+            iat: { type: 'integer' },
+            iss: { type: 'string', const: publicUrl },
+            aud: { type: 'string', const: `${publicUrl}/api` },
+            token_type: { type: 'string', const: 'Bearer' },
+            jti: { type: 'string' },
+          },
+        },
+      ],
+    },
+    Me: {
+      type: 'object',
+      required: ['company', 'credential', 'scopes'],
+      properties: {
+        company: { type: 'object', required: ['id', 'name'], properties: { id: { type: 'integer' }, name: { type: 'string' } } },
+        credential: {
+          type: 'object',
+          required: ['kind', 'id', 'identifier'],
+          properties: {
+            kind: { type: 'string', enum: ['basic', 'oauth'], description: '`basic`: an API username and key; `oauth`: an access token of an OAuth 2.0 client.' },
+            id: { type: 'integer' },
+            identifier: { type: 'string', description: 'The API username, or the Client ID.' },
+          },
+        },
+        scopes: { type: 'array', items: { type: 'string' } },
+      },
+    },
+  };
+}
+
+const CLIENT_AUTH =
+  'The client authenticates with `client_secret_basic` (HTTP Basic with the Client ID and secret, each form-urlencoded first, RFC 6749 2.3.1) ' +
+  'or `client_secret_post` (`client_id` and `client_secret` form fields), not both. The body is `application/x-www-form-urlencoded` (UTF-8, at most 8 KiB), each parameter once.';
+
+function clientForm(required: Record<string, JsonSchema>, optional: Record<string, JsonSchema>): JsonSchema {
+  return {
+    type: 'object',
+    required: Object.keys(required),
+    properties: {
+      ...required,
+      ...optional,
+      client_id: { type: 'string', description: 'With `client_secret_post` only.' },
+      client_secret: { type: 'string', description: 'With `client_secret_post` only.' },
+    },
+  };
+}
+
+/** Builds the document for this deployment. */
+export function buildOpenApi(config: Pick<Config, 'publicUrl' | 'accessTokenTtl'>, scopes: ScopeInfo[]): OpenApiDocument {
+  const base = config.publicUrl;
+  const ttl = config.accessTokenTtl;
+  const scopeList = scopes.map((s) => s.name).join(' ');
+  const firstScope = scopes[0]?.name ?? 'claims:read';
+  // `{}`: no HTTP authentication, the client_id and client_secret are form fields (client_secret_post).
+  const clientAuth: Record<string, string[]>[] = [{ clientSecretBasic: [] }, {}];
+  const callerAuth: Record<string, string[]>[] = [{ apiKeyBasic: [] }, { bearerToken: [] }];
+  const curl = (source: string) => [{ lang: 'shell', label: 'curl', source }];
+  const oauthHeaders = { 'Cache-Control': NO_STORE };
+
+  // The answers every client-authenticated endpoint shares.
+  const clientErrors = {
+    '401': errorResponse('Client authentication failed: unknown client, wrong secret, revoked or replaced credentials, or none sent.', ['invalid_client'], 'Client authentication failed.', {
+      'WWW-Authenticate': WWW_AUTHENTICATE,
+      ...oauthHeaders,
+    }),
+    '413': errorResponse('The body is larger than 8 KiB.', ['invalid_request'], 'The request body is larger than 8192 bytes.', oauthHeaders),
+    '429': errorResponse('Too many failed authentications from this address or for this Client ID; wait and retry.', ['too_many_requests'], 'Too many failed authentication attempts. Try again in 42 seconds.', {
+      'Retry-After': RETRY_AFTER,
+      ...oauthHeaders,
+    }),
+  };
+  const tokenField = { token: { type: 'string', description: 'The access token.' } };
+  const hintField = { token_type_hint: { type: 'string', description: 'Optional; `access_token` is the only kind there is.' } };
+
+  const callerUnauthorized = (extraCodes: string[] = []) =>
+    errorResponse(
+      'No credentials, or credentials that do not work: an unknown, revoked or replaced API key (`unauthorized`), or an invalid, expired or revoked access token (`invalid_token`).',
+      ['unauthorized', 'invalid_token', ...extraCodes],
+      'Authentication is required: send Authorization: Basic (API username and key) or Bearer (an access token).',
+      { 'WWW-Authenticate': WWW_AUTHENTICATE, 'Cache-Control': NO_STORE },
+    );
+
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'Platform API',
+      version: '1',
+      description:
+        'The OAuth 2.0 authorization server (client_credentials grant) and the API-key check that the credentials from the API page unlock. ' +
+        'Use the Client ID and secret from **Generate Client Credentials** to get an access token, or the API username and key from **Generate API Key** with HTTP Basic. ' +
+        'Every error body is `{"error": "...", "error_description": "..."}` (RFC 6749 section 5.2).',
+    },
+    servers: [{ url: base, description: 'This deployment' }],
+    tags: [
+      { name: 'OAuth 2.0', description: 'The authorization server: metadata, tokens, keys, introspection and revocation.' },
+      { name: 'Platform API', description: 'Endpoints your credentials call.' },
+      { name: 'Forward auth', description: 'For a reverse proxy in front of your own APIs (nginx `auth_request`, Traefik ForwardAuth, Caddy `forward_auth`).' },
+    ],
+    paths: {
+      '/.well-known/oauth-authorization-server': {
+        get: {
+          operationId: 'getServerMetadata',
+          tags: ['OAuth 2.0'],
+          summary: 'Authorization server metadata',
+          description: 'Issuer, endpoints, the supported grant type and client authentication methods, and the scope catalog (RFC 8414).',
+          responses: { '200': { description: 'The metadata.', content: jsonBody(schemaRef('ServerMetadata')) } },
+          'x-codeSamples': curl(`curl ${base}/.well-known/oauth-authorization-server`),
+        },
+      },
+      '/oauth/token': {
+        post: {
+          operationId: 'requestToken',
+          tags: ['OAuth 2.0'],
+          summary: 'Get an access token (client_credentials)',
+          description: `${CLIENT_AUTH} The optional \`scope\` narrows the token to some of the client’s scopes. No other grant, no refresh tokens. Tokens live ${ttl} seconds.`,
+          security: clientAuth,
+          requestBody: {
+            required: true,
+            content: {
+              'application/x-www-form-urlencoded': {
+                schema: clientForm(
+                  { grant_type: { type: 'string', const: 'client_credentials', description: 'The only grant there is.' } },
+                  { scope: { type: 'string', description: `Space-separated; a subset of the client’s scopes. This deployment’s scopes: ${scopeList || '(none yet)'}.` } },
+                ),
+                example: { grant_type: 'client_credentials', scope: firstScope },
+              },
+            },
+          },
+          responses: {
+            '200': { description: 'A new access token.', headers: oauthHeaders, content: jsonBody(schemaRef('TokenResponse')) },
+            '400': errorResponse(
+              'The request is malformed (`invalid_request`), the grant type is not client_credentials (`unsupported_grant_type`), or a scope is not the client’s (`invalid_scope`).',
+              ['invalid_request', 'unsupported_grant_type', 'invalid_scope'],
+              'grant_type is required (client_credentials).',
+              oauthHeaders,
+            ),
+            ...clientErrors,
+          },
+          'x-codeSamples': curl(`curl ${base}/oauth/token \\\n  -u "$CLIENT_ID:$CLIENT_SECRET" \\\n  -d grant_type=client_credentials \\\n  -d scope=${firstScope}`),
+        },
+      },
+      '/.well-known/jwks.json': {
+        get: {
+          operationId: 'getJwks',
+          tags: ['OAuth 2.0'],
+          summary: 'Public signing keys',
+          description: 'Verify access tokens offline with these keys: match the token’s `kid`, check the ES256 signature, `typ: at+jwt`, `iss`, `aud` and `exp`. Re-fetch when you meet a `kid` you do not know.',
+          responses: { '200': { description: 'The key set.', content: { 'application/jwk-set+json': { schema: schemaRef('JsonWebKeySet') } } } },
+          'x-codeSamples': curl(`curl ${base}/.well-known/jwks.json`),
+        },
+      },
+      '/oauth/introspect': {
+        post: {
+          operationId: 'introspectToken',
+          tags: ['OAuth 2.0'],
+          summary: 'Introspect an access token',
+          description: `${CLIENT_AUTH} Answers whether a token is active and what it carries (RFC 7662). Tokens of another company are inactive.`,
+          security: clientAuth,
+          requestBody: { required: true, content: { 'application/x-www-form-urlencoded': { schema: clientForm(tokenField, hintField) } } },
+          responses: {
+            '200': { description: 'The token’s state.', headers: oauthHeaders, content: jsonBody(schemaRef('IntrospectionResponse')) },
+            '400': errorResponse('The `token` field is missing or the body is malformed.', ['invalid_request'], 'The token parameter is required.', oauthHeaders),
+            ...clientErrors,
+          },
+          'x-codeSamples': curl(`curl ${base}/oauth/introspect \\\n  -u "$CLIENT_ID:$CLIENT_SECRET" \\\n  -d token="$ACCESS_TOKEN"`),
+        },
+      },
+      '/oauth/revoke': {
+        post: {
+          operationId: 'revokeToken',
+          tags: ['OAuth 2.0'],
+          summary: 'Revoke an access token',
+          description: `${CLIENT_AUTH} A client revokes its own tokens (RFC 7009); unknown and expired tokens are answered 200 as well.`,
+          security: clientAuth,
+          requestBody: { required: true, content: { 'application/x-www-form-urlencoded': { schema: clientForm(tokenField, hintField) } } },
+          responses: {
+            '200': { description: 'Revoked, or not a token at all: the body is empty.', headers: oauthHeaders },
+            '400': errorResponse(
+              'The `token` field is missing (`invalid_request`), or the token belongs to another client (`unauthorized_client`).',
+              ['invalid_request', 'unauthorized_client'],
+              'The token parameter is required.',
+              oauthHeaders,
+            ),
+            ...clientErrors,
+          },
+          'x-codeSamples': curl(`curl ${base}/oauth/revoke \\\n  -u "$CLIENT_ID:$CLIENT_SECRET" \\\n  -d token="$ACCESS_TOKEN"`),
+        },
+      },
+      '/api/v1/me': {
+        get: {
+          operationId: 'getMe',
+          tags: ['Platform API'],
+          summary: 'Who is calling',
+          description: 'The company, the credential and its scopes. Accepts `Authorization: Basic` (API username and key) or `Authorization: Bearer` (an access token).',
+          security: callerAuth,
+          responses: {
+            '200': { description: 'The caller.', headers: { 'Cache-Control': NO_STORE }, content: jsonBody(schemaRef('Me')) },
+            '401': callerUnauthorized(),
+            '429': errorResponse('Too many failed authentications from this address or for this API username; wait and retry.', ['too_many_requests'], 'Too many failed authentication attempts. Try again in 42 seconds.', {
+              'Retry-After': RETRY_AFTER,
+              'Cache-Control': NO_STORE,
+            }),
+          },
+          'x-codeSamples': [
+            { lang: 'shell', label: 'curl (access token)', source: `curl ${base}/api/v1/me \\\n  -H "Authorization: Bearer $ACCESS_TOKEN"` },
+            { lang: 'shell', label: 'curl (API key)', source: `curl ${base}/api/v1/me \\\n  -u "$API_USERNAME:$API_KEY"` },
+          ],
+        },
+      },
+      '/auth/verify': {
+        get: {
+          operationId: 'verifyRequest',
+          tags: ['Forward auth'],
+          summary: 'Check a caller for a reverse proxy',
+          description:
+            'Your proxy forwards the caller’s `Authorization` header here (any HTTP method is answered the same way); 200 lets the request through with identity headers to pass on, 401 and 403 stop it. ' +
+            'With `scope`, the credential must hold every scope listed. A throttled caller gets 401 with `Retry-After` (proxies treat other codes as errors).',
+          security: callerAuth,
+          parameters: [
+            {
+              name: 'scope',
+              in: 'query',
+              description: `Scopes the caller must hold, space-separated (for example \`${firstScope}\`).`,
+              required: false,
+              schema: { type: 'string' },
+            },
+          ],
+          responses: {
+            '200': {
+              description: 'The caller may pass. The body is empty.',
+              headers: {
+                'X-Auth-Company': header('The caller’s company id.', { type: 'string', pattern: '^[0-9]+$' }),
+                'X-Auth-Credential': header('The credential’s id.', { type: 'string', pattern: '^[0-9]+$' }),
+                'X-Auth-Credential-Kind': header('`basic` (API key) or `oauth` (access token).', { type: 'string', enum: ['basic', 'oauth'] }),
+                'X-Auth-Identifier': header('The API username or Client ID.', { type: 'string', minLength: 1 }),
+                'X-Auth-Scopes': header('The caller’s scopes, space-separated.', { type: 'string' }),
+                'Cache-Control': NO_STORE,
+              },
+            },
+            '400': errorResponse('The `scope` parameter is not a valid scope list.', ['bad_request'], 'scope: "claims\\"read" is not a valid scope name.', { 'Cache-Control': NO_STORE }),
+            '401': callerUnauthorized(['too_many_requests']),
+            '403': errorResponse(`The credential works but lacks a required scope.`, ['insufficient_scope'], `This request needs the scope ${firstScope}.`, {
+              'WWW-Authenticate': WWW_AUTHENTICATE,
+              'Cache-Control': NO_STORE,
+            }),
+          },
+          'x-codeSamples': [
+            {
+              lang: 'shell',
+              label: 'curl',
+              source: `curl -i "${base}/auth/verify?scope=${encodeURIComponent(firstScope)}" \\\n  -H "Authorization: Bearer $ACCESS_TOKEN"`,
+            },
+            {
+              lang: 'nginx',
+              label: 'nginx',
+              source: `location /api/ {\n  auth_request /_auth;\n  auth_request_set $auth_company $upstream_http_x_auth_company;\n  proxy_set_header X-Auth-Company $auth_company;\n  proxy_pass http://your-api;\n}\nlocation = /_auth {\n  internal;\n  proxy_pass ${base}/auth/verify?scope=${encodeURIComponent(firstScope)};\n  proxy_pass_request_body off;\n  proxy_set_header Content-Length "";\n}`,
+            },
+          ],
+        },
+      },
+    },
+    components: {
+      securitySchemes: {
+        clientSecretBasic: {
+          type: 'http',
+          scheme: 'basic',
+          description: 'client_secret_basic: the Client ID and client secret, each form-urlencoded, as HTTP Basic credentials.',
+        },
+        apiKeyBasic: { type: 'http', scheme: 'basic', description: 'The Basic Auth API username and API key from the API page.' },
+        bearerToken: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'An access token from the token endpoint.' },
+        oauth2: {
+          type: 'oauth2',
+          description: 'The client_credentials grant.',
+          flows: { clientCredentials: { tokenUrl: `${base}/oauth/token`, scopes: Object.fromEntries(scopes.map((s) => [s.name, s.description])) } },
+        },
+      },
+      schemas: schemas(base, scopes, ttl),
+    },
+  };
+}

@@ -1,0 +1,176 @@
+import { Router } from 'express';
+import type { Request, Response } from 'express';
+import { actorFrom } from '../../http/actor';
+import { currentUser, requireOperator, requireUser } from '../../http/auth';
+import { FieldError, forbidden } from '../../http/errors';
+import { flashAndRedirect, isHtmx, render } from '../../http/render';
+import { parseOrThrow, submittedValues, validate } from '../../http/validate';
+import { listCompanies } from '../companies/repo';
+import { docsPage } from './docs-view';
+import { buildOpenApi } from './openapi';
+import { AccessRequestsQuerySchema, AreaQuerySchema, DecisionSchema, DocsTokenSchema, IdParam, RequestEmailSchema } from './schema';
+import * as docsAccess from './service';
+import type { AreaState } from './service';
+
+const AREA_TITLE = 'Request access to the OAuth 2.0 API documentation';
+
+/** Ends the anonymous pre-link session and starts a fresh one (no session fixation through a shared link). */
+function regenerate(req: Request): Promise<void> {
+  return new Promise((resolve, reject) => req.session.regenerate((err) => (err ? reject(err) : resolve())));
+}
+
+function saveSession(req: Request): Promise<void> {
+  return new Promise((resolve, reject) => req.session.save((err) => (err ? reject(err) : resolve())));
+}
+
+/**
+ * The documentation-access area (Request Access -> Email -> Next -> Back | Request Access), the
+ * operator's review of requests, and the documentation itself for those granted access.
+ */
+export function docsAccessRouter(deps: docsAccess.DocsAccessDeps): Router {
+  const router = Router();
+  router.use('/admin/api/docs-access', requireUser);
+  router.use('/operator/access-requests', requireOperator);
+
+  // ------------------------------------------------------------------ the area, step by step
+  const area = (req: Request, res: Response, state: AreaState, status = 200) =>
+    render(req, res, { page: 'docs-access/page.njk', fragment: 'docs-access/_area.njk', status }, {
+      title: AREA_TITLE,
+      docsAccess: docsAccess.docsAccessArea(deps, currentUser(req), { open: true, ...state }),
+    });
+
+  router.get('/admin/api/docs-access', (req, res) => {
+    const { step } = parseOrThrow(AreaQuerySchema, req.query);
+    area(req, res, { step });
+  });
+
+  router.post('/admin/api/docs-access/next', (req, res) => {
+    const input = validate(RequestEmailSchema, req.body);
+    if (!input.ok) return area(req, res, { step: 'email', errors: input.errors, values: input.values }, 422);
+    try {
+      docsAccess.checkRequestable(deps, currentUser(req), input.data.email);
+    } catch (err) {
+      if (!(err instanceof FieldError)) throw err;
+      return area(req, res, { step: 'email', errors: { [err.field]: err.message }, values: input.data }, 422);
+    }
+    area(req, res, { step: 'confirm', values: input.data });
+  });
+
+  router.post('/admin/api/docs-access/back', (req, res) => {
+    const { email = '' } = submittedValues(req.body);
+    area(req, res, { step: 'email', values: { email: email.trim().slice(0, 254) } });
+  });
+
+  router.post('/admin/api/docs-access', (req, res) => {
+    const input = validate(RequestEmailSchema, req.body);
+    if (!input.ok) return area(req, res, { step: 'email', errors: input.errors, values: input.values }, 422);
+    let request;
+    try {
+      request = docsAccess.requestAccess(deps, currentUser(req), input.data.email, actorFrom(req));
+    } catch (err) {
+      if (!(err instanceof docsAccess.DuplicateRequest)) throw err;
+      return area(req, res, { notice: { kind: 'info', message: err.message } }, 409);
+    }
+    const message = `Request sent for ${request.email}. It is pending; you will be notified when you are granted access.`;
+    if (isHtmx(req)) return area(req, res, { notice: { kind: 'success', message } });
+    flashAndRedirect(req, res, '/admin/api/docs-access', message);
+  });
+
+  // ------------------------------------------------------------------ the operator's review
+  const reviewPage = (req: Request, res: Response, model: object = {}, status = 200) => {
+    const parsed = validate(AccessRequestsQuerySchema, req.query);
+    const query = parsed.ok ? parsed.data : { status: 'all' as const, page: 1 };
+    const filter = {
+      status: query.status === 'all' ? undefined : query.status,
+      companyId: parsed.ok ? parsed.data.company : undefined,
+      email: parsed.ok ? parsed.data.email : undefined,
+    };
+    const params = new URLSearchParams();
+    if (parsed.ok && parsed.data.status !== 'all') params.set('status', parsed.data.status);
+    if (filter.companyId !== undefined) params.set('company', String(filter.companyId));
+    if (filter.email) params.set('email', filter.email);
+    render(req, res, { page: 'docs-access/review.njk', fragment: 'docs-access/_review-rows.njk', status: parsed.ok ? status : 422 }, {
+      title: 'Access requests',
+      ...docsAccess.listForReview(deps, filter, query.page),
+      companies: listCompanies(deps.db),
+      values: parsed.ok ? { ...parsed.data } : parsed.values,
+      errors: parsed.ok ? {} : parsed.errors,
+      statusLabel: docsAccess.STATUS_LABEL,
+      query: params.toString(),
+      ...model,
+    });
+  };
+
+  router.get('/operator/access-requests', (req, res) => reviewPage(req, res));
+
+  for (const decision of ['grant', 'deny'] as const) {
+    router.post(`/operator/access-requests/:id/${decision}`, (req, res) => {
+      const { id } = parseOrThrow(IdParam, req.params);
+      const input = validate(DecisionSchema, req.body);
+      if (!input.ok) return reviewPage(req, res, { decisionErrors: { id, message: input.errors.message ?? 'Check the message.' }, decisionValues: { id, message: input.values.message ?? '' } }, 422);
+      const request =
+        decision === 'grant'
+          ? docsAccess.grantAccess(deps, id, input.data.message, actorFrom(req))
+          : docsAccess.denyAccess(deps, id, input.data.message, actorFrom(req));
+      flashAndRedirect(
+        req,
+        res,
+        '/operator/access-requests',
+        decision === 'grant'
+          ? `Access granted to ${request.email}. A personal documentation link was sent by email.`
+          : `Access denied to ${request.email}. They were told by email.`,
+      );
+    });
+  }
+
+  router.post('/operator/access-requests/:id/revoke', (req, res) => {
+    const { id } = parseOrThrow(IdParam, req.params);
+    const request = docsAccess.revokeAccess(deps, id, actorFrom(req));
+    flashAndRedirect(req, res, '/operator/access-requests', `Access revoked for ${request.email}. Their documentation links stopped working.`);
+  });
+
+  router.post('/operator/access-requests/:id/resend', (req, res) => {
+    const { id } = parseOrThrow(IdParam, req.params);
+    const request = docsAccess.resendDocsLink(deps, id, actorFrom(req));
+    flashAndRedirect(req, res, '/operator/access-requests', `A new documentation link was sent to ${request.email}; earlier links stopped working.`);
+  });
+
+  // ------------------------------------------------------------------ the documentation
+  const viewer = (req: Request): docsAccess.DocsViewer => ({ user: req.user, linkId: req.session.docsLinkId });
+  const noAccess = (req: Request, res: Response, reason: string | null) => {
+    res.set('Cache-Control', 'no-store');
+    render(req, res, { page: 'docs-access/no-access.njk', status: 403 }, { title: 'OAuth 2.0 API documentation', reason });
+  };
+  const document = () => buildOpenApi(deps.config, docsAccess.scopeCatalog(deps));
+
+  router.get('/docs', (req, res) => {
+    if (!docsAccess.canReadDocs(deps, viewer(req))) return noAccess(req, res, null);
+    res.set('Cache-Control', 'private, no-store');
+    render(req, res, { page: 'docs-access/docs.njk' }, { title: 'OAuth 2.0 API documentation', docs: docsPage(document(), docsAccess.scopeCatalog(deps)) });
+  });
+
+  router.get('/docs/openapi.json', (req, res) => {
+    if (!docsAccess.canReadDocs(deps, viewer(req))) {
+      throw forbidden('The API documentation is visible to those granted access. Request access on the API page of the console.', 'docs_access_required');
+    }
+    res.set('Cache-Control', 'private, no-store');
+    res.json(document());
+  });
+
+  // The personal link from the grant email: opens a documentation session, then drops the token from the URL.
+  router.get('/docs/access', async (req, res) => {
+    const parsed = validate(DocsTokenSchema, req.query);
+    const check = docsAccess.openDocsLink(deps, parsed.ok ? parsed.data.token : undefined, actorFrom(req));
+    if (!check.ok) {
+      const reason = { unknown: 'This documentation link is not valid.', expired: 'This documentation link has expired.', revoked: 'This documentation link no longer works: access was revoked or a newer link was sent.' }[check.reason];
+      return noAccess(req, res, reason);
+    }
+    if (!req.user) await regenerate(req);
+    req.session.docsLinkId = check.linkId;
+    await saveSession(req);
+    res.set('Cache-Control', 'no-store');
+    res.redirect(303, '/docs');
+  });
+
+  return router;
+}

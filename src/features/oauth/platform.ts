@@ -1,0 +1,48 @@
+import { Router } from 'express';
+import type { Clock } from '../../clock';
+import type { Config } from '../../config';
+import type { Db } from '../../db/open';
+import type { AuditLog } from '../audit/service';
+import type { CredentialVerifier } from '../credentials/verify';
+import { SigningKeys } from '../signing-keys/service';
+import { AuthFailures } from '../verify/failures';
+import { verifyRouter } from '../verify/routes';
+import { ApiAuthenticator } from '../verify/service';
+import { pruneRevokedTokens } from './repo';
+import { oauthRouter } from './routes';
+import { oauthEndpoints } from './service';
+import { AccessTokens } from './tokens';
+
+export interface PlatformApiDeps {
+  db: Db;
+  clock: Clock;
+  config: Config;
+  audit: AuditLog;
+  verifier: CredentialVerifier;
+  failures?: AuthFailures;
+}
+
+export interface PlatformApi {
+  router: Router;
+  signingKeys: SigningKeys;
+  tokens: AccessTokens;
+}
+
+/**
+ * The platform API the credentials unlock: the authorization server, /api/v1/me and forward-auth.
+ * Mounted before the session middleware: no cookies, no CSRF; every request authenticates itself.
+ */
+export function createPlatformApi(deps: PlatformApiDeps): PlatformApi {
+  const { db, clock, config, audit, verifier } = deps;
+  const signingKeys = new SigningKeys(db, clock, config.accessTokenTtl * 1000);
+  signingKeys.ensureActive();
+  pruneRevokedTokens(db, clock.now());
+  const urls = oauthEndpoints(config.publicUrl);
+  const tokens = new AccessTokens(signingKeys, clock, urls.issuer, urls.audience, config.accessTokenTtl);
+  const authenticator = new ApiAuthenticator(db, verifier, tokens);
+  const failures = deps.failures ?? new AuthFailures(clock);
+  const router = Router();
+  router.use(oauthRouter({ db, clock, audit, verifier, authenticator, tokens, publicUrl: config.publicUrl, signingKeys, failures }));
+  router.use(verifyRouter({ authenticator, failures }));
+  return { router, signingKeys, tokens };
+}

@@ -1,0 +1,132 @@
+import type { Db } from '../../db/open';
+import type { Clock } from '../../clock';
+import type { Actor, AuditLog } from '../audit/service';
+import type { CredentialIdentity, CredentialVerifier } from '../credentials/verify';
+import type { ApiAuthenticator } from '../verify/service';
+import { invalidScope, unauthorizedClient } from './errors';
+import * as repo from './repo';
+import type { AccessTokens } from './tokens';
+
+export interface OAuthDeps {
+  db: Db;
+  clock: Clock;
+  audit: AuditLog;
+  verifier: CredentialVerifier;
+  authenticator: ApiAuthenticator;
+  tokens: AccessTokens;
+  publicUrl: string;
+}
+
+/** The absolute URLs of the authorization server; the API page shows `tokenEndpoint` as the Token URL. */
+export function oauthEndpoints(publicUrl: string) {
+  return {
+    issuer: publicUrl,
+    tokenEndpoint: `${publicUrl}/oauth/token`,
+    introspectionEndpoint: `${publicUrl}/oauth/introspect`,
+    revocationEndpoint: `${publicUrl}/oauth/revoke`,
+    jwksUri: `${publicUrl}/.well-known/jwks.json`,
+    /** The `aud` of every access token: the operator's APIs behind this console, as one resource. */
+    audience: `${publicUrl}/api`,
+  };
+}
+
+const AUTH_METHODS = ['client_secret_basic', 'client_secret_post'];
+
+/** RFC 8414 authorization server metadata. */
+export function serverMetadata(deps: Pick<OAuthDeps, 'db' | 'publicUrl'>): Record<string, unknown> {
+  const urls = oauthEndpoints(deps.publicUrl);
+  return {
+    issuer: urls.issuer,
+    token_endpoint: urls.tokenEndpoint,
+    jwks_uri: urls.jwksUri,
+    introspection_endpoint: urls.introspectionEndpoint,
+    revocation_endpoint: urls.revocationEndpoint,
+    grant_types_supported: ['client_credentials'],
+    response_types_supported: [],
+    token_endpoint_auth_methods_supported: AUTH_METHODS,
+    introspection_endpoint_auth_methods_supported: AUTH_METHODS,
+    revocation_endpoint_auth_methods_supported: AUTH_METHODS,
+    scopes_supported: repo.listScopeNames(deps.db),
+  };
+}
+
+export interface TokenResponse {
+  access_token: string;
+  token_type: 'Bearer';
+  expires_in: number;
+  scope: string;
+}
+
+/** RFC 6749 4.4.3: a token for the client's scopes, or for the narrower set it asked for. No refresh token. */
+export function issueAccessToken(deps: Pick<OAuthDeps, 'tokens'>, client: CredentialIdentity, requested: string[] | undefined): TokenResponse {
+  let scopes = client.scopes;
+  if (requested !== undefined) {
+    const held = new Set(client.scopes);
+    const notHeld = requested.filter((s) => !held.has(s));
+    if (notHeld.length) {
+      throw invalidScope(`This client may not request: ${notHeld.slice(0, 5).join(', ')}. It holds: ${client.scopes.join(' ') || '(no scopes)'}.`);
+    }
+    scopes = requested;
+  }
+  const { token } = deps.tokens.issue(client, scopes);
+  return { access_token: token, token_type: 'Bearer', expires_in: deps.tokens.ttlSeconds, scope: scopes.join(' ') };
+}
+
+export type Introspection =
+  | { active: false }
+  | {
+      active: true;
+      scope: string;
+      client_id: string;
+      token_type: 'Bearer';
+      exp: number;
+      iat: number;
+      sub: string;
+      aud: string;
+      iss: string;
+      jti: string;
+    };
+
+/**
+ * RFC 7662. A client may introspect the tokens of its own company (its own, or those of the
+ * company's other working client during a rotation overlap); any other token is {"active": false},
+ * exactly like an expired, revoked, foreign or unknown one, so nothing leaks across companies.
+ */
+export function introspectToken(deps: Pick<OAuthDeps, 'authenticator'>, caller: CredentialIdentity, token: string): Introspection {
+  const check = deps.authenticator.checkAccessToken(token);
+  if (!check.ok || check.caller.identity.companyId !== caller.companyId) return { active: false };
+  const claims = check.caller.token!;
+  return {
+    active: true,
+    scope: check.caller.scopes.join(' '),
+    client_id: claims.client_id,
+    token_type: 'Bearer',
+    exp: claims.exp,
+    iat: claims.iat,
+    sub: claims.sub,
+    aud: claims.aud,
+    iss: claims.iss,
+    jti: claims.jti,
+  };
+}
+
+/**
+ * RFC 7009. A client revokes its own tokens; an unknown, foreign-signed or already expired token
+ * needs nothing and is answered 200 all the same. A valid token of another client is refused (2.1).
+ */
+export function revokeToken(deps: Pick<OAuthDeps, 'db' | 'clock' | 'audit' | 'tokens'>, caller: CredentialIdentity, token: string, actor: Actor): void {
+  const claims = deps.tokens.verifySignature(token);
+  if (!claims || deps.tokens.isExpired(claims)) return;
+  if (claims.client_id !== caller.identifier || claims.credential_id !== caller.credentialId) {
+    throw unauthorizedClient('This token was issued to another client; a client may revoke only its own tokens.');
+  }
+  const now = deps.clock.now();
+  repo.pruneRevokedTokens(deps.db, now);
+  repo.insertRevokedToken(deps.db, claims.jti, claims.credential_id, claims.exp * 1000, now);
+  deps.audit.record(actor, {
+    action: 'oauth.token_revoke',
+    companyId: caller.companyId,
+    target: caller.identifier,
+    details: { credentialId: caller.credentialId, jti: claims.jti },
+  });
+}

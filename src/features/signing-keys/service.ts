@@ -1,0 +1,148 @@
+import crypto from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
+import type { Db } from '../../db/open';
+import { transaction } from '../../db/open';
+import type { Clock } from '../../clock';
+import { MINUTE } from '../../clock';
+import type { Actor, AuditLog } from '../audit/service';
+import * as repo from './repo';
+import type { SigningKeyRow } from './repo';
+
+/** Margin past the last token's expiry before a retired key leaves the JWKS (clock skew between servers). */
+export const PUBLISH_MARGIN_MS = 5 * MINUTE;
+
+export interface PublicJwk {
+  kty: 'EC';
+  crv: 'P-256';
+  x: string;
+  y: string;
+  kid: string;
+  alg: 'ES256';
+  use: 'sig';
+}
+
+export interface Signer {
+  kid: string;
+  privateKey: KeyObject;
+}
+
+export interface RotationResult {
+  kid: string;
+  previousKid: string | null;
+  previousPublishedUntil: number | null;
+}
+
+/** RFC 7638 thumbprint of a P-256 public key: the kid. */
+function thumbprint(jwk: { crv: string; kty: string; x: string; y: string }): string {
+  const canonical = JSON.stringify({ crv: jwk.crv, kty: jwk.kty, x: jwk.x, y: jwk.y });
+  return crypto.createHash('sha256').update(canonical).digest('base64url');
+}
+
+function newKeyPair(): { kid: string; publicJwk: string; privatePem: string } {
+  const { publicKey, privateKey } = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const jwk = publicKey.export({ format: 'jwk' }) as { crv: string; kty: string; x: string; y: string };
+  const publicJwk = { kty: jwk.kty, crv: jwk.crv, x: jwk.x, y: jwk.y };
+  return {
+    kid: thumbprint(publicJwk),
+    publicJwk: JSON.stringify(publicJwk),
+    privatePem: privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(),
+  };
+}
+
+/**
+ * The access-token signing keys, stored in the database. Key material is immutable per kid, so
+ * KeyObjects are built once and kept; only which kid is active is read again (one indexed read per
+ * token), so a rotation by the operator page, the CLI or another process takes effect at once.
+ */
+export class SigningKeys {
+  private readonly activeKid;
+  private signer?: Signer;
+  private readonly publicKeys = new Map<string, KeyObject>();
+
+  constructor(
+    private db: Db,
+    private clock: Clock,
+    private tokenTtlMs: number,
+  ) {
+    this.activeKid = repo.activeKidReader(db);
+  }
+
+  /** First start: creates the first key. Every start: the active key's lifetime covers this server's tokens. */
+  ensureActive(createdBy = 'system'): void {
+    transaction(this.db, () => {
+      const active = repo.findActiveKey(this.db);
+      if (active) repo.extendTokenTtl(this.db, active.kid, this.tokenTtlMs);
+      else repo.insertActiveKey(this.db, { ...newKeyPair(), tokenTtlMs: this.tokenTtlMs, createdAt: this.clock.now(), createdBy });
+    });
+  }
+
+  /** The key that signs now. */
+  currentSigner(): Signer {
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const kid = this.activeKid();
+      if (this.signer && this.signer.kid === kid) return this.signer;
+      if (kid === undefined) {
+        this.ensureActive(); // the table was emptied by hand: start again with a fresh key
+        continue;
+      }
+      const pem = repo.findPrivatePem(this.db, kid);
+      if (pem === undefined) continue; // rotated again between the two reads: read the new one
+      repo.extendTokenTtl(this.db, kid, this.tokenTtlMs); // once per key per process, not per token
+      this.signer = { kid, privateKey: crypto.createPrivateKey(pem) };
+      return this.signer;
+    }
+    throw new Error('No usable signing key: the signing_keys table keeps changing or is damaged.');
+  }
+
+  /** The public key for a kid (active or retired), or undefined for a kid we never had. */
+  publicKey(kid: string): KeyObject | undefined {
+    const known = this.publicKeys.get(kid);
+    if (known) return known;
+    if (kid.length !== 43) return undefined; // not a SHA-256 thumbprint: not ours, no lookup
+    const jwk = repo.findPublicJwk(this.db, kid);
+    if (jwk === undefined) return undefined;
+    const key = crypto.createPublicKey({ key: JSON.parse(jwk) as crypto.JsonWebKey, format: 'jwk' });
+    this.publicKeys.set(kid, key);
+    return key;
+  }
+
+  /** RFC 7517 key set: the active key and every retired key whose tokens may still be live. */
+  jwks(): { keys: PublicJwk[] } {
+    return {
+      keys: repo.listPublishedKeys(this.db, this.clock.now()).map((row) => ({
+        ...(JSON.parse(row.publicJwk) as { kty: 'EC'; crv: 'P-256'; x: string; y: string }),
+        kid: row.kid,
+        alg: 'ES256',
+        use: 'sig',
+      })),
+    };
+  }
+
+  list(limit = 20): SigningKeyRow[] {
+    return repo.listKeys(this.db, limit);
+  }
+
+  /**
+   * Rotation: a new key signs from now on; the old one is retired (private half erased) and stays
+   * published until every token it signed has expired, plus a margin for clock skew.
+   */
+  rotate(audit: AuditLog, actor: Actor): RotationResult {
+    const result = transaction(this.db, (): RotationResult => {
+      const now = this.clock.now();
+      const previous = repo.findActiveKey(this.db);
+      const publishedUntil = previous ? now + Math.max(previous.tokenTtlMs, this.tokenTtlMs) + PUBLISH_MARGIN_MS : null;
+      if (previous) repo.retireKey(this.db, previous.kid, now, actor.label, publishedUntil!);
+      const next = newKeyPair();
+      repo.insertActiveKey(this.db, { ...next, tokenTtlMs: this.tokenTtlMs, createdAt: now, createdBy: actor.label });
+      audit.record(actor, {
+        action: 'signing_key.rotate',
+        companyId: null,
+        target: next.kid,
+        details: { kid: next.kid, previousKid: previous?.kid ?? null, previousPublishedUntil: publishedUntil },
+      });
+      return { kid: next.kid, previousKid: previous?.kid ?? null, previousPublishedUntil: publishedUntil };
+    });
+    this.signer = undefined;
+    return result;
+  }
+}

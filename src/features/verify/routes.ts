@@ -1,0 +1,109 @@
+import { Router } from 'express';
+import type { Request } from 'express';
+import { HttpError } from '../../http/errors';
+import { tooManyFailures } from '../oauth/errors';
+import { sendJson } from '../oauth/respond';
+import { parseOrThrow } from '../../http/validate';
+import { parseAuthorization } from './authorization';
+import type { AuthFailures } from './failures';
+import { VerifyQuerySchema } from './schema';
+import type { ApiAuthenticator, Caller } from './service';
+import { missingScopes } from './service';
+
+export interface VerifyRouterDeps {
+  authenticator: ApiAuthenticator;
+  failures: AuthFailures;
+}
+
+/** Both schemes we accept (RFC 7235: one challenge per scheme). */
+export const API_CHALLENGE = 'Basic realm="API", Bearer realm="API"';
+const INVALID_TOKEN_CHALLENGE = 'Bearer realm="API", error="invalid_token", error_description="The access token is invalid, expired or revoked"';
+
+const noCredentials = () =>
+  new HttpError(401, 'unauthorized', 'Authentication is required: send Authorization: Basic (API username and key) or Bearer (an access token).', {
+    'WWW-Authenticate': API_CHALLENGE,
+  });
+const badApiKey = () => new HttpError(401, 'unauthorized', 'The API username or key is not valid.', { 'WWW-Authenticate': API_CHALLENGE });
+const badToken = () => new HttpError(401, 'invalid_token', 'The access token is invalid, expired or revoked.', { 'WWW-Authenticate': INVALID_TOKEN_CHALLENGE });
+
+/** The platform API's own answers: who is calling (/api/v1/me) and forward-auth for reverse proxies (/auth/verify). */
+export function verifyRouter(deps: VerifyRouterDeps): Router {
+  const router = Router();
+
+  /**
+   * Authenticates a request by its Authorization header. Throttled callers get 429 with Retry-After,
+   * except on forward-auth: nginx's auth_request treats anything but 2xx, 401 and 403 as a server
+   * error, so there it is 401 with Retry-After.
+   */
+  const authenticate = (req: Request, forwardAuth: boolean): Caller => {
+    const presented = parseAuthorization(req.headers.authorization);
+    if (presented.scheme === 'none') throw noCredentials();
+    const source = req.ip ?? 'unknown';
+    const identifier = presented.scheme === 'basic' ? presented.username : undefined;
+    const wait = deps.failures.retryAfter(source, identifier);
+    if (wait > 0) {
+      if (!forwardAuth) throw tooManyFailures(wait);
+      throw new HttpError(401, 'too_many_requests', `Too many failed authentication attempts. Try again in ${wait} seconds.`, {
+        'Retry-After': String(wait),
+        'WWW-Authenticate': API_CHALLENGE,
+      });
+    }
+    switch (presented.scheme) {
+      case 'basic': {
+        const caller = deps.authenticator.checkApiKey(presented.username, presented.key);
+        if (caller) return caller;
+        deps.failures.record(source, presented.username);
+        throw badApiKey();
+      }
+      case 'bearer': {
+        const check = deps.authenticator.checkAccessToken(presented.token);
+        if (check.ok) return check.caller;
+        if (check.reason === 'forged') deps.failures.record(source);
+        throw badToken();
+      }
+      case 'malformed-basic':
+        deps.failures.record(source);
+        throw badApiKey();
+      case 'malformed-bearer':
+        deps.failures.record(source);
+        throw badToken();
+    }
+  };
+
+  router.get('/api/v1/me', (req, res) => {
+    const caller = authenticate(req, false);
+    const { identity } = caller;
+    res.setHeader('Cache-Control', 'no-store');
+    sendJson(res, {
+      company: { id: identity.companyId, name: identity.companyName },
+      credential: { kind: identity.kind, id: identity.credentialId, identifier: identity.identifier },
+      scopes: caller.scopes,
+    });
+  });
+
+  // Any method: nginx's auth_request subrequest keeps the method of the request it guards.
+  router.all('/auth/verify', (req, res) => {
+    const { scope: required } = parseOrThrow(VerifyQuerySchema, req.query);
+    res.set('Cache-Control', 'no-store');
+    const caller = authenticate(req, true);
+    const missing = missingScopes(caller, required);
+    if (missing.length) {
+      throw new HttpError(403, 'insufficient_scope', `This request needs the scope ${missing.join(' ')}.`, {
+        'WWW-Authenticate': `Bearer realm="API", error="insufficient_scope", scope="${required.join(' ')}"`,
+      });
+    }
+    const { identity } = caller;
+    res
+      .set({
+        'X-Auth-Company': String(identity.companyId),
+        'X-Auth-Credential': String(identity.credentialId),
+        'X-Auth-Credential-Kind': identity.kind,
+        'X-Auth-Identifier': identity.identifier,
+        'X-Auth-Scopes': caller.scopes.join(' '),
+      })
+      .status(200)
+      .end();
+  });
+
+  return router;
+}

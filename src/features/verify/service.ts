@@ -1,0 +1,55 @@
+import type { Db } from '../../db/open';
+import type { CredentialIdentity, CredentialVerifier } from '../credentials/verify';
+import { revokedTokenChecker } from '../oauth/repo';
+import type { AccessTokenClaims, AccessTokens } from '../oauth/tokens';
+
+/** An authenticated caller of the platform API and what it may do now. */
+export interface Caller {
+  identity: CredentialIdentity;
+  /** Effective scopes: a token's scopes that its client still holds, or the API key's scopes. */
+  scopes: string[];
+  token?: AccessTokenClaims;
+}
+
+export type TokenCheck =
+  | { ok: true; caller: Caller }
+  /** forged: not a token we signed (counts as a failed attempt); ended: ours, but expired, revoked or its client stopped working. */
+  | { ok: false; reason: 'forged' | 'ended' };
+
+/**
+ * The one path every platform-API request is authenticated by: API keys and client secrets through
+ * the CredentialVerifier, access tokens by signature, expiry, the revocation list and the state of
+ * their client, each read fresh on every request (no stale cache across processes).
+ */
+export class ApiAuthenticator {
+  private readonly isRevoked;
+
+  constructor(
+    db: Db,
+    private verifier: CredentialVerifier,
+    readonly tokens: AccessTokens,
+  ) {
+    this.isRevoked = revokedTokenChecker(db);
+  }
+
+  checkApiKey(username: string, key: string): Caller | undefined {
+    const identity = this.verifier.verifyApiKey(username, key);
+    return identity && { identity, scopes: identity.scopes };
+  }
+
+  checkAccessToken(token: string): TokenCheck {
+    const claims = this.tokens.verifySignature(token);
+    if (!claims) return { ok: false, reason: 'forged' };
+    if (this.tokens.isExpired(claims) || this.isRevoked(claims.jti)) return { ok: false, reason: 'ended' };
+    const identity = this.verifier.findWorkingClient(claims.credential_id);
+    if (!identity || identity.identifier !== claims.client_id) return { ok: false, reason: 'ended' };
+    const held = new Set(identity.scopes);
+    const scopes = claims.scope === '' ? [] : claims.scope.split(' ').filter((s) => held.has(s));
+    return { ok: true, caller: { identity, scopes, token: claims } };
+  }
+}
+
+/** The scopes of `required` the caller lacks. */
+export function missingScopes(caller: Caller, required: string[]): string[] {
+  return required.filter((scope) => !caller.scopes.includes(scope));
+}

@@ -1,0 +1,133 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { MIGRATIONS_DIR } from '../paths';
+import { backupDatabase } from './backup';
+import { OpsError } from './errors';
+import { findRunningServers } from './server-lock';
+
+const SQLITE_HEADER = Buffer.from('SQLite format 3\0', 'latin1');
+
+export interface VerifiedDatabase {
+  migrations: number;
+  /** Our migrations the file does not have yet: the server applies them at its next start. */
+  pendingMigrations: string[];
+  companies: number;
+  users: number;
+}
+
+function readHeader(file: string): Buffer {
+  const fd = fs.openSync(file, 'r');
+  try {
+    const header = Buffer.alloc(16);
+    fs.readSync(fd, header, 0, 16, 0);
+    return header;
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/**
+ * Checks that `file` is a whole console database this version can run: an SQLite file that passes
+ * `PRAGMA integrity_check`, with our schema_migrations table, and no migration we do not know
+ * (a file from a newer version would be run by code that does not understand it).
+ */
+export function verifyDatabaseFile(file: string, migrationsDir = MIGRATIONS_DIR): VerifiedDatabase {
+  if (!fs.existsSync(file)) throw new OpsError(`${file} does not exist.`);
+  if (!fs.statSync(file).isFile()) throw new OpsError(`${file} is not a file.`);
+  if (fs.statSync(file).size < 512 || !readHeader(file).equals(SQLITE_HEADER)) throw new OpsError(`${file} is not an SQLite database.`);
+  if (fs.existsSync(`${file}-wal`) && fs.statSync(`${file}-wal`).size > 0) {
+    throw new OpsError(`${file} has a ${path.basename(file)}-wal file beside it, so the file alone may be incomplete. Use a file made by \`backup\`.`);
+  }
+  let db: Database.Database | undefined;
+  try {
+    db = new Database(file, { readonly: true, fileMustExist: true });
+    const problems = db.pragma('integrity_check', { simple: false }) as { integrity_check: string }[];
+    if (problems.length !== 1 || problems[0].integrity_check !== 'ok') {
+      const first = problems.slice(0, 3).map((p) => p.integrity_check).join('; ');
+      throw new OpsError(`${file} failed its integrity check: ${first}`);
+    }
+    const hasTable = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'").get();
+    if (!hasTable) throw new OpsError(`${file} is an SQLite database but not one of this console (no schema_migrations table).`);
+    const applied = db.prepare('SELECT name FROM schema_migrations ORDER BY name').pluck().all() as string[];
+    const ours = fs.readdirSync(migrationsDir).filter((f) => f.endsWith('.sql')).sort();
+    const unknown = applied.filter((name) => !ours.includes(name));
+    if (unknown.length) {
+      throw new OpsError(`${file} comes from a newer version of the console (migrations this version does not have: ${unknown.join(', ')}). Restore it with that version.`);
+    }
+    const count = (table: string) => db!.prepare(`SELECT COUNT(*) FROM ${table}`).pluck().get() as number;
+    return {
+      migrations: applied.length,
+      pendingMigrations: ours.filter((name) => !applied.includes(name)),
+      companies: applied.length ? count('companies') : 0,
+      users: applied.length ? count('users') : 0,
+    };
+  } catch (err) {
+    if (err instanceof OpsError) throw err;
+    throw new OpsError(`${file} cannot be read as a database: ${(err as Error).message}`);
+  } finally {
+    db?.close();
+  }
+}
+
+export interface RestoreResult extends VerifiedDatabase {
+  databaseFile: string;
+  /** The database that was replaced, kept beside it (undefined when there was none). */
+  previousCopy?: string;
+}
+
+/**
+ * Replaces the database with `file`. Refuses while a server uses the data directory; verifies the
+ * file (and again the copy that will be swapped in); keeps the current database as a dated copy;
+ * then renames the new file into place, so the database is at every instant either the old or the new one.
+ */
+export async function restoreDatabase(
+  target: { dataDir: string; databaseFile: string },
+  file: string,
+  options: { now?: number; migrationsDir?: string } = {},
+): Promise<RestoreResult> {
+  const source = path.resolve(file);
+  const { dataDir, databaseFile } = target;
+  const running = findRunningServers(dataDir);
+  if (running.length) {
+    const who = running.map((l) => `pid ${l.pid} on ${l.hostname}`).join(', ');
+    throw new OpsError(
+      `The server is running on this data directory (${who}). Stop it first, then run restore again. ` +
+        `(If it is not running, ${path.join(dataDir, 'server-*.lock')} is left from a crash: it is ignored ${15} s after the crash, or delete it.)`,
+    );
+  }
+  if (source === path.resolve(databaseFile)) throw new OpsError('That file is the live database itself.');
+  verifyDatabaseFile(source, options.migrationsDir);
+
+  fs.mkdirSync(dataDir, { recursive: true });
+  const incoming = `${databaseFile}.restore-${process.pid}`;
+  fs.rmSync(incoming, { force: true });
+  try {
+    fs.copyFileSync(source, incoming);
+    const copy = new Database(incoming);
+    try {
+      copy.pragma('journal_mode = DELETE');
+    } finally {
+      copy.close();
+    }
+    const verified = verifyDatabaseFile(incoming, options.migrationsDir);
+
+    let previousCopy: string | undefined;
+    if (fs.existsSync(databaseFile)) {
+      const stamp = new Date(options.now ?? Date.now()).toISOString().replace(/[:.]/g, '-');
+      previousCopy = `${databaseFile}.before-restore-${stamp}`;
+      await backupDatabase(databaseFile, previousCopy);
+      // backupDatabase's connection was the last one: SQLite checkpointed and removed the -wal on close.
+      // A -wal with content now means another process still has the database open.
+      if (fs.existsSync(`${databaseFile}-wal`) && fs.statSync(`${databaseFile}-wal`).size > 0) {
+        throw new OpsError('Another process still has the database open (its -wal file is in use). Stop it first, then run restore again.');
+      }
+    }
+    for (const stale of [`${databaseFile}-wal`, `${databaseFile}-shm`, `${databaseFile}-journal`]) fs.rmSync(stale, { force: true });
+    fs.renameSync(incoming, databaseFile);
+    return { ...verified, databaseFile, previousCopy };
+  } finally {
+    fs.rmSync(incoming, { force: true });
+    fs.rmSync(`${incoming}-journal`, { force: true });
+  }
+}

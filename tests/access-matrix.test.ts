@@ -1,0 +1,302 @@
+import request from 'supertest';
+import type { Response } from 'supertest';
+import type { Express } from 'express';
+import { AuditLog, SYSTEM_ACTOR } from '../src/features/audit/service';
+import { generateApiKeyFor, generateClientCredentials, saveCredential } from '../src/features/credentials/service';
+import { grantAccess } from '../src/features/docs-access/service';
+import { insertAccessRequest } from '../src/features/docs-access/repo';
+import { insertOutboxMessage } from '../src/features/mail/repo';
+import { anonymousAgent, createTestContext, seedCompany, seedUser, signIn } from './helpers';
+import type { Agent, TestContext } from './helpers';
+
+/**
+ * Access control, route by route: every route of the app (read from Express's router, so a new
+ * route cannot be forgotten) x six callers, each with the outcome it must get. A route without a
+ * row in EXPECTED fails the first test; a row without a route fails it too.
+ */
+
+const PERSONAS = ['signedOut', 'adminA', 'adminB', 'operator', 'disabled', 'apiKey'] as const;
+type Persona = (typeof PERSONAS)[number];
+
+/**
+ * What a caller gets:
+ * - ok: the route's own handler answered (a page, a redirect after a change, or its own 4xx about the input)
+ * - signIn: turned away for not being signed in (a page: 303 to /sign-in; a form post: 401/403, nothing done)
+ * - hidden: 404, as if the thing did not exist (other company's things, operator pages for non-operators)
+ * - apiUnauthorized: 401 JSON with WWW-Authenticate (the platform API without valid credentials)
+ * - noDocsAccess: 403 (the API documentation, for whoever was not granted access)
+ * - methodNotAllowed: 405 with Allow
+ */
+type Outcome = 'ok' | 'signIn' | 'hidden' | 'apiUnauthorized' | 'noDocsAccess' | 'methodNotAllowed';
+type Row = Record<Persona, Outcome>;
+
+const all = (outcome: Outcome): Row => ({ signedOut: outcome, adminA: outcome, adminB: outcome, operator: outcome, disabled: outcome, apiKey: outcome });
+/** Any signed-in user; the API key (no cookie) is a stranger to the console. */
+const signedIn: Row = { signedOut: 'signIn', adminA: 'ok', adminB: 'ok', operator: 'ok', disabled: 'signIn', apiKey: 'signIn' };
+/** Operators only: 404 for administrators, so they learn nothing about these pages. */
+const operatorOnly: Row = { ...signedIn, adminA: 'hidden', adminB: 'hidden' };
+/** A thing of company A: only A's administrators; B and the operator (another company) get 404. */
+const companyA: Row = { ...signedIn, adminB: 'hidden', operator: 'hidden' };
+/**
+ * Public pages. Their form posts need the session's CSRF token: an API caller has no session, and a
+ * disabled user's session ended with the account, so both are refused (403) before anything happens.
+ */
+const publicPage: Row = all('ok');
+const publicForm: Row = { ...all('ok'), disabled: 'signIn', apiKey: 'signIn' };
+/** The platform API: only the API key (Basic) gets in; cookies authenticate nothing there. */
+const apiOnly: Row = { ...all('apiUnauthorized'), apiKey: 'ok' };
+
+/** Every route: `METHOD path` as Express knows it (ALL = router.all, requested with PUT). */
+const EXPECTED: Record<string, Row> = {
+  'GET /healthz': publicPage,
+  'GET /.well-known/oauth-authorization-server': publicPage,
+  'GET /.well-known/jwks.json': publicPage,
+  // Client authentication (RFC 6749 2.3): an API key is not an OAuth client, a cookie is nothing.
+  'POST /oauth/token': all('apiUnauthorized'),
+  'POST /oauth/introspect': all('apiUnauthorized'),
+  'POST /oauth/revoke': all('apiUnauthorized'),
+  'ALL /oauth/token': all('methodNotAllowed'),
+  'ALL /oauth/introspect': all('methodNotAllowed'),
+  'ALL /oauth/revoke': all('methodNotAllowed'),
+  'ALL /.well-known/oauth-authorization-server': all('methodNotAllowed'),
+  'ALL /.well-known/jwks.json': all('methodNotAllowed'),
+  'GET /api/v1/me': apiOnly,
+  'ALL /auth/verify': apiOnly,
+
+  'GET /sign-in': publicPage,
+  'POST /sign-in': publicForm,
+  'POST /sign-out': publicForm,
+  'GET /setup': all('hidden'), // the one-time setup link is spent once anyone exists
+  'POST /setup': { ...all('hidden'), disabled: 'signIn', apiKey: 'signIn' },
+  'GET /invitation': all('hidden'), // no valid one-time token in the URL
+  'POST /invitation': { ...all('hidden'), disabled: 'signIn', apiKey: 'signIn' },
+  'GET /': signedIn,
+
+  'GET /admin/api': signedIn,
+  'POST /admin/api/basic-auth/generate': signedIn,
+  'POST /admin/api/oauth/generate': signedIn,
+  'POST /admin/api/basic-auth/:id/save': companyA,
+  'POST /admin/api/oauth/:id/save': companyA,
+  'GET /admin/api/credentials/:id/revoke': companyA,
+  'POST /admin/api/credentials/:id/revoke': companyA,
+  'GET /admin/api/docs-access': signedIn,
+  'POST /admin/api/docs-access/next': signedIn,
+  'POST /admin/api/docs-access/back': signedIn,
+  'POST /admin/api/docs-access': signedIn,
+  'GET /audit': signedIn,
+  'GET /audit.csv': signedIn,
+
+  'GET /operator/companies': operatorOnly,
+  'POST /operator/companies': operatorOnly,
+  'GET /operator/companies/:id': operatorOnly,
+  'POST /operator/companies/:id/invitations': operatorOnly,
+  'POST /operator/companies/:id/users/:userId/disable': operatorOnly,
+  'POST /operator/companies/:id/users/:userId/enable': operatorOnly,
+  'POST /operator/companies/:id/scopes': operatorOnly,
+  'GET /operator/credentials': operatorOnly,
+  'GET /operator/credentials/:id/revoke': operatorOnly,
+  'POST /operator/credentials/:id/revoke': operatorOnly,
+  'GET /operator/scopes': operatorOnly,
+  'POST /operator/scopes': operatorOnly,
+  'POST /operator/scopes/describe': operatorOnly,
+  'POST /operator/scopes/delete': operatorOnly,
+  'GET /operator/outbox': operatorOnly,
+  'GET /operator/outbox/:id': operatorOnly,
+  'POST /operator/outbox/:id/retry': operatorOnly,
+  'GET /operator/access-requests': operatorOnly,
+  'POST /operator/access-requests/:id/grant': operatorOnly,
+  'POST /operator/access-requests/:id/deny': operatorOnly,
+  'POST /operator/access-requests/:id/revoke': operatorOnly,
+  'POST /operator/access-requests/:id/resend': operatorOnly,
+  'GET /operator/signing-keys': operatorOnly,
+  'POST /operator/signing-keys/rotate': operatorOnly,
+
+  // The documentation: whoever was granted access (admin@a.test was), by session or personal link.
+  'GET /docs': { ...all('noDocsAccess'), adminA: 'ok' },
+  'GET /docs/openapi.json': { ...all('noDocsAccess'), adminA: 'ok' },
+  'GET /docs/access': all('noDocsAccess'), // without a valid personal link
+};
+
+interface Fixture {
+  companyA: number;
+  victimUserId: number;
+  activeKeyId: number;
+  apiKey: string;
+  pendingKeyId: number;
+  pendingClientId: number;
+  accessRequestId: number;
+  outboxId: number;
+}
+
+/** The same world in every persona's database: companies A and B, an operator, A's credentials and requests. */
+function seedWorld(ctx: TestContext): Fixture {
+  const { db, clock } = ctx;
+  const a = seedCompany(db, 'Company A', 'admin@a.test');
+  seedCompany(db, 'Company B', 'admin@b.test');
+  seedCompany(db, 'Operators', 'operator@ops.test', { operator: true });
+  seedUser(db, a.companyId, 'disabled@a.test');
+  const victim = seedUser(db, a.companyId, 'victim@a.test');
+  const deps = { db, clock, audit: new AuditLog(db, clock), mailer: { send: () => 0 }, config: ctx.config };
+  const key = generateApiKeyFor(deps, a.companyId, 'company-a-api', SYSTEM_ACTOR);
+  saveCredential(deps, a.companyId, 'basic', key.credential.id, 'none', SYSTEM_ACTOR);
+  const client = generateClientCredentials(deps, a.companyId, undefined, SYSTEM_ACTOR);
+  saveCredential(deps, a.companyId, 'oauth', client.credential.id, 'none', SYSTEM_ACTOR);
+  const pendingKey = generateApiKeyFor(deps, a.companyId, 'company-a-api', SYSTEM_ACTOR);
+  const pendingClient = generateClientCredentials(deps, a.companyId, undefined, SYSTEM_ACTOR);
+  const granted = insertAccessRequest(db, a.companyId, 'admin@a.test', a.userId, clock.now());
+  grantAccess(deps, granted, null, SYSTEM_ACTOR);
+  const accessRequestId = insertAccessRequest(db, a.companyId, 'developer@a.test', a.userId, clock.now());
+  const outboxId = insertOutboxMessage(db, {
+    companyId: a.companyId,
+    to: 'admin@a.test',
+    subject: 'A message',
+    text: 'Hello',
+    html: null,
+    kind: 'credential_saved',
+    state: 'failed',
+    secrets: [],
+    now: clock.now(),
+  });
+  return {
+    companyA: a.companyId,
+    victimUserId: victim.userId,
+    activeKeyId: key.credential.id,
+    apiKey: key.secret,
+    pendingKeyId: pendingKey.credential.id,
+    pendingClientId: pendingClient.credential.id,
+    accessRequestId,
+    outboxId,
+  };
+}
+
+/** The concrete URL for a route: its parameters filled with company A's things. */
+function urlFor(routePath: string, f: Fixture): string {
+  const byRoute: Record<string, Record<string, number>> = {
+    '/admin/api/basic-auth/:id/save': { id: f.pendingKeyId },
+    '/admin/api/oauth/:id/save': { id: f.pendingClientId },
+    '/admin/api/credentials/:id/revoke': { id: f.activeKeyId },
+    '/operator/credentials/:id/revoke': { id: f.activeKeyId },
+    '/operator/outbox/:id': { id: f.outboxId },
+    '/operator/outbox/:id/retry': { id: f.outboxId },
+  };
+  const values: Record<string, number> = {
+    ...(routePath.startsWith('/operator/companies/') ? { id: f.companyA, userId: f.victimUserId } : {}),
+    ...(routePath.startsWith('/operator/access-requests/') ? { id: f.accessRequestId } : {}),
+    ...byRoute[routePath],
+  };
+  return routePath.replace(/:(\w+)/g, (_, name: string) => {
+    if (values[name] === undefined) throw new Error(`no value for :${name} in ${routePath}: add it to urlFor()`);
+    return String(values[name]);
+  });
+}
+
+interface RouteLayer {
+  route?: { path: string | string[]; methods: Record<string, boolean> };
+  handle?: { stack?: RouteLayer[] };
+  rawPath?: string | string[];
+}
+
+/** Every `METHOD path` the app routes, walked from Express 5's router (router 2: layer.route, layer.handle.stack, layer.rawPath). */
+export function listRoutes(app: Express): string[] {
+  const found: string[] = [];
+  const walk = (stack: RouteLayer[], prefix: string) => {
+    for (const layer of stack) {
+      if (layer.route) {
+        const methods = Object.keys(layer.route.methods).filter((m) => layer.route!.methods[m]);
+        for (const p of ([] as string[]).concat(layer.route.path)) {
+          for (const m of methods) found.push(`${m === '_all' ? 'ALL' : m.toUpperCase()} ${prefix}${p}`);
+        }
+      } else if (layer.handle?.stack) {
+        const mount = typeof layer.rawPath === 'string' && layer.rawPath !== '/' ? layer.rawPath : '';
+        if (Array.isArray(layer.rawPath)) throw new Error('a router mounted on several paths: extend listRoutes()');
+        walk(layer.handle.stack, prefix + mount);
+      }
+    }
+  };
+  walk((app as unknown as { router: { stack: RouteLayer[] } }).router.stack, '');
+  return found;
+}
+
+/** Did the answer match the outcome? Returns a description of the mismatch, or undefined. */
+function judge(outcome: Outcome, method: string, res: Response): string | undefined {
+  const s = res.status;
+  const location = res.headers.location ?? '';
+  const toSignIn = s === 303 && location.startsWith('/sign-in');
+  const ok = (() => {
+    switch (outcome) {
+      case 'ok':
+        return s < 500 && ![401, 403, 404, 405].includes(s) && !(method === 'GET' && toSignIn);
+      case 'signIn':
+        return method === 'GET' ? toSignIn : s === 401 || s === 403;
+      case 'hidden':
+        return s === 404;
+      case 'apiUnauthorized':
+        return s === 401 && /json/.test(res.headers['content-type'] ?? '') && (res.headers['www-authenticate'] ?? '') !== '';
+      case 'noDocsAccess':
+        return s === 403;
+      case 'methodNotAllowed':
+        return s === 405 && (res.headers.allow ?? '') !== '';
+    }
+  })();
+  return ok ? undefined : `expected ${outcome}, got ${s}${location ? ` -> ${location}` : ''}`;
+}
+
+type Caller = { agent?: Agent; authorization?: string };
+
+describe('access control matrix (generated from the router)', () => {
+  // One database per persona, so what one caller changes never changes another's outcome.
+  const worlds = Object.fromEntries(
+    PERSONAS.map((p) => {
+      const ctx = createTestContext();
+      return [p, { ctx, fixture: seedWorld(ctx), caller: {} as Caller }];
+    }),
+  ) as Record<Persona, { ctx: TestContext; fixture: Fixture; caller: Caller }>;
+  const routes = listRoutes(worlds.adminA.ctx.app);
+  // Signing out ends the session the other rows need: last.
+  const ordered = [...routes.filter((r) => r !== 'POST /sign-out'), ...routes.filter((r) => r === 'POST /sign-out')];
+
+  beforeAll(async () => {
+    const w = worlds;
+    w.signedOut.caller.agent = await anonymousAgent(w.signedOut.ctx.app);
+    w.adminA.caller.agent = await signIn(w.adminA.ctx.app, 'admin@a.test');
+    w.adminB.caller.agent = await signIn(w.adminB.ctx.app, 'admin@b.test');
+    w.operator.caller.agent = await signIn(w.operator.ctx.app, 'operator@ops.test');
+    // Signed in, then disabled by an operator: the session must stop working at once.
+    w.disabled.caller.agent = await signIn(w.disabled.ctx.app, 'disabled@a.test');
+    w.disabled.ctx.db.prepare("UPDATE users SET disabled_at = 1 WHERE email = 'disabled@a.test'").run();
+    w.apiKey.caller.authorization = `Basic ${Buffer.from(`company-a-api:${w.apiKey.fixture.apiKey}`).toString('base64')}`;
+  });
+  afterAll(() => PERSONAS.forEach((p) => worlds[p].ctx.close()));
+
+  it('has exactly one row per route, and each row covers every persona', () => {
+    const missing = routes.filter((r) => !(r in EXPECTED));
+    const stale = Object.keys(EXPECTED).filter((r) => !routes.includes(r));
+    expect({ missing, stale }).toEqual({ missing: [], stale: [] });
+    for (const row of Object.values(EXPECTED)) expect(Object.keys(row).sort()).toEqual([...PERSONAS].sort());
+    console.log(`access matrix: ${routes.length} routes x ${PERSONAS.length} callers = ${routes.length * PERSONAS.length} cells`);
+  });
+
+  it.each(ordered)('%s', async (route) => {
+    const row = EXPECTED[route];
+    if (!row) throw new Error(`no row for ${route} in EXPECTED`);
+    const [method, routePath] = route.split(' ');
+    const mismatches: string[] = [];
+    for (const persona of PERSONAS) {
+      const { ctx, fixture, caller } = worlds[persona];
+      const url = urlFor(routePath, fixture);
+      const httpMethod = method === 'ALL' ? (routePath === '/auth/verify' ? 'GET' : 'PUT') : method;
+      const client = caller.agent ?? request(ctx.app);
+      let req = (client as unknown as Record<string, (url: string) => request.Test>)[httpMethod.toLowerCase()](url);
+      if (caller.authorization) req = req.set('Authorization', caller.authorization);
+      if (httpMethod === 'POST') {
+        // The smallest body: the form's CSRF token (the gate under test is access, not CSRF), nothing else.
+        req = routePath.startsWith('/oauth/') ? req.type('form').send({ grant_type: 'client_credentials', token: 'x' }) : req.type('form').send(caller.agent ? { _csrf: caller.agent.csrf } : {});
+      }
+      const res = await req;
+      const problem = judge(row[persona], httpMethod, res);
+      if (problem) mismatches.push(`${persona}: ${problem}`);
+      expect(res.status).toBeLessThan(500);
+    }
+    expect(mismatches).toEqual([]);
+  });
+});

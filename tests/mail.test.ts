@@ -1,0 +1,507 @@
+import net from 'node:net';
+import { Writable } from 'node:stream';
+import type { Express } from 'express';
+import request from 'supertest';
+import { SMTPServer } from 'smtp-server';
+import { createApp } from '../src/app';
+import { closeApp } from '../src/lifecycle';
+import { createLogger } from '../src/log';
+import { MAX_ATTEMPTS, OutboxMailer, RETRY_DELAYS_MS, notifyCompanyAdmins } from '../src/features/mail/service';
+import { smtpTransport } from '../src/features/mail/smtp';
+import { anonymousAgent, createTestContext, csrfFrom, seedCompany, seedUser, signIn } from './helpers';
+import type { Agent } from './helpers';
+
+// ------------------------------------------------------------------------------------------
+// A real SMTP server on 127.0.0.1 (the smtp-server package) that records what it receives.
+
+interface Received {
+  from: string;
+  to: string[];
+  raw: string;
+}
+
+type Refusal = { code: number; message: string } | null;
+
+class TestSmtpServer {
+  received: Received[] = [];
+  refuse: Refusal = null;
+  credentials: { user: string; pass: string } | null = null;
+  port = 0;
+  private server: SMTPServer;
+
+  constructor() {
+    this.server = new SMTPServer({
+      secure: false,
+      hideSTARTTLS: true,
+      allowInsecureAuth: true,
+      authOptional: true,
+      logger: false,
+      onAuth: (auth, _session, callback) => {
+        if (this.credentials && auth.username === this.credentials.user && auth.password === this.credentials.pass) return callback(null, { user: auth.username });
+        callback(Object.assign(new Error('Authentication failed'), { responseCode: 535 }));
+      },
+      onMailFrom: (_address, session, callback) => {
+        if (this.credentials && !session.user) return callback(Object.assign(new Error('Authentication required'), { responseCode: 530 }));
+        callback();
+      },
+      onRcptTo: (_address, _session, callback) => {
+        if (this.refuse) return callback(Object.assign(new Error(this.refuse.message), { responseCode: this.refuse.code }));
+        callback();
+      },
+      onData: (stream, session, callback) => {
+        const chunks: Buffer[] = [];
+        stream.on('data', (c: Buffer) => chunks.push(c));
+        stream.on('end', () => {
+          this.received.push({
+            from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
+            to: session.envelope.rcptTo.map((r) => r.address),
+            raw: Buffer.concat(chunks).toString('utf8'),
+          });
+          callback();
+        });
+      },
+    });
+  }
+
+  start(): Promise<void> {
+    return new Promise((resolve) => {
+      this.server.listen(0, '127.0.0.1', () => {
+        this.port = (this.server.server.address() as net.AddressInfo).port;
+        resolve();
+      });
+    });
+  }
+
+  stop(): Promise<void> {
+    return new Promise((resolve) => this.server.close(() => resolve()));
+  }
+}
+
+/** A port on 127.0.0.1 where nothing listens: an SMTP server that is down. */
+function closedPort(): Promise<number> {
+  return new Promise((resolve) => {
+    const probe = net.createServer();
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as net.AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+/** The decoded parts of a received message (quoted-printable or base64), by content type. */
+function mimeParts(raw: string): Record<string, string> {
+  const boundary = /boundary="?([^";\r\n]+)"?/.exec(raw)?.[1];
+  const parts: Record<string, string> = {};
+  const chunks = boundary ? raw.split(`--${boundary}`).slice(1, -1) : [raw];
+  for (const chunk of chunks) {
+    const split = chunk.indexOf('\r\n\r\n');
+    const headers = chunk.slice(0, split);
+    let body = chunk.slice(split + 4).replace(/\r\n$/, '');
+    const type = /Content-Type: ([^;\r\n]+)/i.exec(headers)?.[1].trim() ?? 'text/plain';
+    const encoding = /Content-Transfer-Encoding: (\S+)/i.exec(headers)?.[1].toLowerCase();
+    if (encoding === 'quoted-printable') {
+      body = Buffer.from(
+        body.replace(/=\r\n/g, '').replace(/=([0-9A-F]{2})/g, (_m, hex: string) => String.fromCharCode(parseInt(hex, 16))),
+        'latin1',
+      ).toString('utf8');
+    } else if (encoding === 'base64') {
+      body = Buffer.from(body.replace(/\s+/g, ''), 'base64').toString('utf8');
+    }
+    parts[type] = body.replace(/\r\n/g, '\n');
+  }
+  return parts;
+}
+
+function header(raw: string, name: string): string | undefined {
+  const head = raw.slice(0, raw.indexOf('\r\n\r\n')).replace(/\r\n[ \t]+/g, ' ');
+  return new RegExp(`^${name}: (.*)$`, 'mi').exec(head)?.[1];
+}
+
+interface OutboxState {
+  state: string;
+  attempts: number;
+  lastError: string | null;
+  nextAttemptAt: number | null;
+  text: string;
+  sentAt: number | null;
+  messageId: string | null;
+}
+
+// ------------------------------------------------------------------------------------------
+
+describe('Notifications through SMTP', () => {
+  const smtp = new TestSmtpServer();
+  const ctx = createTestContext();
+  let logs = '';
+  const logger = createLogger(
+    'debug',
+    new Writable({
+      write(chunk, _enc, cb) {
+        logs += chunk.toString();
+        cb();
+      },
+    }),
+  );
+  let mailer: OutboxMailer;
+  let app: Express;
+  let admin: Agent;
+  let operator: Agent;
+
+  const outbox = (to: string): OutboxState =>
+    ctx.db
+      .prepare(
+        `SELECT state, attempts, last_error AS lastError, next_attempt_at AS nextAttemptAt, text_body AS text, sent_at AS sentAt, message_id AS messageId
+           FROM outbox WHERE to_address = ? ORDER BY id DESC LIMIT 1`,
+      )
+      .get(to) as OutboxState;
+
+  async function request_(email: string): Promise<number> {
+    const res = await admin.post('/admin/api/docs-access').type('form').send({ _csrf: admin.csrf, email });
+    expect(res.status).toBe(303);
+    return ctx.db.prepare("SELECT id FROM access_requests WHERE email = ? AND status = 'pending'").pluck().get(email) as number;
+  }
+
+  /** A second app on the test database whose mailer delivers to the given SMTP URL. */
+  function appWith(smtpUrl: string): void {
+    if (app) closeApp(app);
+    mailer = new OutboxMailer(ctx.db, ctx.clock, logger, smtpTransport(smtpUrl, 'API console <no-reply@console.test>'));
+    app = createApp({ config: ctx.config, db: ctx.db, clock: ctx.clock, logger, mailer });
+  }
+
+  beforeAll(async () => {
+    await smtp.start();
+    appWith(`smtp://127.0.0.1:${smtp.port}`);
+    seedCompany(ctx.db, 'Acme', 'admin@acme.test');
+    seedCompany(ctx.db, 'Operators', 'ops@console.test', { operator: true });
+    admin = await signIn(app, 'admin@acme.test');
+    operator = await signIn(app, 'ops@console.test');
+  });
+  afterAll(async () => {
+    closeApp(app);
+    await smtp.stop();
+    ctx.close();
+  });
+  beforeEach(() => {
+    smtp.received = [];
+    smtp.refuse = null;
+  });
+
+  it('delivers the grant message with its personal link, then keeps no copy of the link', async () => {
+    const id = await request_('dev@partner.test');
+    const res = await operator.post(`/operator/access-requests/${id}/grant`).type('form').send({ _csrf: operator.csrf, message: 'Enjoy & build.' });
+    expect(res.status).toBe(303);
+    await mailer.deliverDue();
+
+    expect(smtp.received).toHaveLength(1);
+    const [mail] = smtp.received;
+    expect(mail.from).toBe('no-reply@console.test');
+    expect(mail.to).toEqual(['dev@partner.test']);
+    expect(header(mail.raw, 'To')).toBe('dev@partner.test');
+    expect(header(mail.raw, 'Subject')).toBe('Your access to the OAuth 2.0 API documentation');
+    expect(header(mail.raw, 'Auto-Submitted')).toBe('auto-generated');
+    const parts = mimeParts(mail.raw);
+    const token = /http:\/\/127\.0\.0\.1:3000\/docs\/access\?token=([A-Za-z0-9_-]{43})/.exec(parts['text/plain'])?.[1];
+    expect(token).toBeDefined();
+    expect(parts['text/plain']).toContain('Enjoy & build.');
+    expect(parts['text/html']).toContain(`href="http://127.0.0.1:3000/docs/access?token=${token}"`);
+    expect(parts['text/html']).toContain('Enjoy &amp; build.');
+
+    const row = outbox('dev@partner.test');
+    expect(row).toMatchObject({ state: 'sent', attempts: 1, lastError: null, nextAttemptAt: null, sentAt: ctx.clock.now() });
+    expect(row.messageId).toMatch(/^<.+@.+>$/);
+    expect(row.text).not.toContain(token!);
+    expect(row.text).toContain('/docs/access?token=[removed after delivery]');
+    expect(logs).not.toContain(token!);
+    expect(logs).toContain('"msg":"mail sent"');
+
+    // The link in the delivered message still opens the documentation (its hash is what is kept).
+    const visitor = await anonymousAgent(app);
+    expect((await visitor.get(`/docs/access?token=${token}`)).headers.location).toBe('/docs');
+    expect((await visitor.get('/docs')).status).toBe(200);
+  });
+
+  it('delivers the deny message with the operator’s message and no link', async () => {
+    const id = await request_('nope@partner.test');
+    await operator.post(`/operator/access-requests/${id}/deny`).set('HX-Request', 'true').type('form').send({ _csrf: operator.csrf, message: 'Ask your account manager first.' });
+    await mailer.deliverDue();
+    expect(smtp.received.map((m) => m.to)).toEqual([['nope@partner.test']]);
+    const [mail] = smtp.received;
+    expect(header(mail.raw, 'Subject')).toBe('Your request for the OAuth 2.0 API documentation');
+    const parts = mimeParts(mail.raw);
+    expect(parts['text/plain']).toContain('was not granted');
+    expect(parts['text/plain']).toContain('Ask your account manager first.');
+    expect(parts['text/plain']).not.toContain('/docs/access');
+    expect(parts['text/html']).toContain('Ask your account manager first.');
+    expect(outbox('nope@partner.test').state).toBe('sent');
+  });
+
+  it('keeps a refused message as failed (5xx is final), and sends it again when the operator asks', async () => {
+    smtp.refuse = { code: 550, message: '5.1.1 Mailbox unavailable' };
+    const id = await request_('refused@partner.test');
+    await operator.post(`/operator/access-requests/${id}/grant`).type('form').send({ _csrf: operator.csrf });
+    await mailer.deliverDue();
+
+    const failed = outbox('refused@partner.test');
+    expect(failed).toMatchObject({ state: 'failed', attempts: 1, nextAttemptAt: null, sentAt: null });
+    expect(failed.lastError).toContain('550');
+    expect(failed.text).toMatch(/\/docs\/access\?token=[A-Za-z0-9_-]{43}/); // nothing lost: the message is whole
+    expect(smtp.received).toHaveLength(0);
+
+    const list = await operator.get('/operator/outbox?state=failed');
+    expect(list.status).toBe(200);
+    expect(list.text).toContain('refused@partner.test');
+    expect(list.text).toContain('5.1.1 Mailbox unavailable');
+    const outboxId = ctx.db.prepare("SELECT id FROM outbox WHERE to_address = 'refused@partner.test'").pluck().get() as number;
+    const detail = await operator.get(`/operator/outbox/${outboxId}`);
+    expect(detail.status).toBe(200);
+    expect(detail.headers['cache-control']).toBe('no-store');
+    expect(detail.text).toContain('>Send again</button>');
+
+    smtp.refuse = null;
+    const retry = await operator.post(`/operator/outbox/${outboxId}/retry`).type('form').send({ _csrf: operator.csrf });
+    expect(retry.status).toBe(303);
+    expect(retry.headers.location).toBe(`/operator/outbox/${outboxId}`);
+    await mailer.deliverDue();
+    expect(smtp.received.map((m) => m.to)).toEqual([['refused@partner.test']]);
+    expect(outbox('refused@partner.test')).toMatchObject({ state: 'sent', attempts: 1 });
+    expect(ctx.db.prepare("SELECT target FROM audit_log WHERE action = 'mail.retry'").pluck().all()).toEqual(['refused@partner.test']);
+    // A sent message cannot be "sent again".
+    const again = await operator.post(`/operator/outbox/${outboxId}/retry`).type('form').send({ _csrf: operator.csrf });
+    expect(again.status).toBe(409);
+  });
+
+  it('retries a temporary refusal (4xx) with growing waits on the injected clock', async () => {
+    smtp.refuse = { code: 451, message: '4.3.0 Try again later' };
+    const id = await request_('later@partner.test');
+    await operator.post(`/operator/access-requests/${id}/grant`).type('form').send({ _csrf: operator.csrf });
+    await mailer.deliverDue();
+    const first = outbox('later@partner.test');
+    expect(first).toMatchObject({ state: 'queued', attempts: 1, nextAttemptAt: ctx.clock.now() + RETRY_DELAYS_MS[0] });
+    expect(first.lastError).toContain('451');
+
+    await mailer.deliverDue(); // not due yet: no attempt
+    expect(outbox('later@partner.test').attempts).toBe(1);
+
+    ctx.clock.advance(RETRY_DELAYS_MS[0]);
+    await mailer.deliverDue();
+    expect(outbox('later@partner.test')).toMatchObject({ state: 'queued', attempts: 2, nextAttemptAt: ctx.clock.now() + RETRY_DELAYS_MS[1] });
+
+    smtp.refuse = null;
+    ctx.clock.advance(RETRY_DELAYS_MS[1]);
+    await mailer.deliverDue();
+    expect(outbox('later@partner.test')).toMatchObject({ state: 'sent', attempts: 3, lastError: null });
+    expect(smtp.received.map((m) => m.to)).toEqual([['later@partner.test']]);
+  });
+
+  it('records every attempt while the server is down, ends as failed, and loses nothing', async () => {
+    appWith(`smtp://127.0.0.1:${await closedPort()}`);
+    admin = await signIn(app, 'admin@acme.test');
+    operator = await signIn(app, 'ops@console.test');
+    const id = await request_('down@partner.test');
+    await operator.post(`/operator/access-requests/${id}/grant`).type('form').send({ _csrf: operator.csrf });
+
+    for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+      await mailer.deliverDue();
+      const row = outbox('down@partner.test');
+      expect(row.attempts).toBe(attempt);
+      expect(row.lastError).toMatch(/ECONNREFUSED|connect/i);
+      if (attempt < MAX_ATTEMPTS) {
+        expect(row).toMatchObject({ state: 'queued', nextAttemptAt: ctx.clock.now() + RETRY_DELAYS_MS[attempt - 1] });
+        ctx.clock.advance(RETRY_DELAYS_MS[attempt - 1]);
+      } else {
+        expect(row).toMatchObject({ state: 'failed', nextAttemptAt: null });
+      }
+    }
+    expect(outbox('down@partner.test').text).toContain('/docs/access?token=');
+    expect(logs).toContain('mail delivery failed; kept in the outbox as failed');
+
+    // The server is back: the operator sends it again and it arrives.
+    appWith(`smtp://127.0.0.1:${smtp.port}`);
+    operator = await signIn(app, 'ops@console.test');
+    const outboxId = ctx.db.prepare("SELECT id FROM outbox WHERE to_address = 'down@partner.test'").pluck().get() as number;
+    expect((await operator.post(`/operator/outbox/${outboxId}/retry`).type('form').send({ _csrf: operator.csrf })).status).toBe(303);
+    await mailer.deliverDue();
+    expect(outbox('down@partner.test').state).toBe('sent');
+    expect(smtp.received.map((m) => m.to)).toEqual([['down@partner.test']]);
+  });
+
+  it('authenticates with the credentials in SMTP_URL (percent-encoded)', async () => {
+    smtp.credentials = { user: 'mailer@console.test', pass: 'p@ss:w/rd' };
+    try {
+      appWith(`smtp://${encodeURIComponent('mailer@console.test')}:${encodeURIComponent('p@ss:w/rd')}@127.0.0.1:${smtp.port}`);
+      const id = mailer.send({ to: 'auth@partner.test', subject: 'Hello', text: 'Plain text.', kind: 'test', companyId: null });
+      await mailer.deliverDue();
+      expect(smtp.received.map((m) => m.to)).toEqual([['auth@partner.test']]);
+      expect(ctx.db.prepare('SELECT state FROM outbox WHERE id = ?').pluck().get(id)).toBe('sent');
+      expect(logs).not.toContain('p@ss:w/rd');
+    } finally {
+      smtp.credentials = null;
+    }
+  });
+
+  it('stops delivering on close, leaving queued messages queued for the next start', async () => {
+    const id = mailer.send({ to: 'after-close@partner.test', subject: 'Hello', text: 'Plain text.', kind: 'test', companyId: null });
+    closeApp(app);
+    await mailer.deliverDue();
+    expect(smtp.received).toHaveLength(0);
+    expect(ctx.db.prepare('SELECT state FROM outbox WHERE id = ?').pluck().get(id)).toBe('queued');
+    appWith(`smtp://127.0.0.1:${smtp.port}`);
+    await mailer.deliverDue();
+    expect(ctx.db.prepare('SELECT state FROM outbox WHERE id = ?').pluck().get(id)).toBe('sent');
+  });
+});
+
+describe('Notifications without SMTP (the outbox)', () => {
+  const ctx = createTestContext();
+  let operator: Agent;
+  let admin: Agent;
+  let acmeId: number;
+
+  beforeAll(async () => {
+    acmeId = seedCompany(ctx.db, 'Acme', 'admin@acme.test').companyId;
+    seedUser(ctx.db, acmeId, 'second@acme.test');
+    seedUser(ctx.db, acmeId, 'gone@acme.test');
+    ctx.db.prepare("UPDATE users SET disabled_at = 1 WHERE email = 'gone@acme.test'").run();
+    seedCompany(ctx.db, 'Operators', 'ops@console.test', { operator: true });
+    operator = await signIn(ctx.app, 'ops@console.test');
+    admin = await signIn(ctx.app, 'admin@acme.test');
+  });
+  afterAll(() => ctx.close());
+
+  it('keeps the grant message in the outbox, logs it without the link, and lists it for operators', async () => {
+    await admin.post('/admin/api/docs-access').type('form').send({ _csrf: admin.csrf, email: 'dev@partner.test' });
+    const id = ctx.db.prepare('SELECT id FROM access_requests').pluck().get() as number;
+    await operator.post(`/operator/access-requests/${id}/grant`).type('form').send({ _csrf: operator.csrf });
+    const row = ctx.db.prepare("SELECT id, state, attempts, text_body AS text FROM outbox WHERE kind = 'access_granted'").get() as {
+      id: number;
+      state: string;
+      attempts: number;
+      text: string;
+    };
+    expect(row).toMatchObject({ state: 'kept', attempts: 0 });
+    const token = /token=([A-Za-z0-9_-]{43})/.exec(row.text)![1];
+    expect(ctx.logs()).toContain('mail kept in the outbox (no SMTP_URL)');
+    expect(ctx.logs()).toContain('/docs/access?token=[removed after delivery]');
+    expect(ctx.logs()).not.toContain(token);
+
+    const list = await operator.get('/operator/outbox');
+    expect(list.status).toBe(200);
+    expect(list.text).toContain('No SMTP server is configured');
+    expect(list.text).toContain(`<a href="/operator/outbox/${row.id}">Your access to the OAuth 2.0 API documentation</a>`);
+    expect(list.text).toContain('<span class="status status-mail-kept">kept</span>');
+
+    const rows = await operator.get('/operator/outbox?state=kept&kind=access_granted').set('HX-Request', 'true');
+    expect(rows.status).toBe(200);
+    expect(rows.text.trim()).toMatch(/^<div id="outbox-rows">/);
+    expect(rows.text).toContain('dev@partner.test');
+
+    // The operator reads the message (and its link) to pass it on; no "Send again" without SMTP.
+    const detail = await operator.get(`/operator/outbox/${row.id}`);
+    expect(detail.status).toBe(200);
+    expect(detail.headers['cache-control']).toBe('no-store');
+    expect(detail.text).toContain(`token=${token}`);
+    expect(detail.text).not.toContain('Send again');
+    const retry = await operator.post(`/operator/outbox/${row.id}/retry`).type('form').send({ _csrf: operator.csrf });
+    expect(retry.status).toBe(409);
+    expect(retry.text).toContain('SMTP_URL is not configured');
+  });
+
+  it('rejects a bad filter and hides the Outbox from administrators and visitors', async () => {
+    expect((await operator.get('/operator/outbox?state=lost')).status).toBe(422);
+    expect((await operator.get('/operator/outbox/99999')).status).toBe(404);
+    expect((await admin.get('/operator/outbox')).status).toBe(404);
+    expect((await admin.get('/operator/outbox/1')).status).toBe(404);
+    expect((await request(ctx.app).get('/operator/outbox')).status).toBe(303);
+  });
+
+  it('sends the administrator invitation from its templates (text and HTML)', async () => {
+    const page = await operator.get(`/operator/companies/${acmeId}`);
+    const res = await operator.post(`/operator/companies/${acmeId}/invitations`).type('form').send({ _csrf: csrfFrom(page.text), email: 'new@acme.test' });
+    expect(res.status).toBe(201);
+    const mail = ctx.db.prepare("SELECT subject, text_body AS text, html_body AS html FROM outbox WHERE kind = 'invitation'").get() as {
+      subject: string;
+      text: string;
+      html: string;
+    };
+    expect(mail.subject).toBe('You are invited to manage API credentials for Acme');
+    expect(mail.text).toContain('ops@console.test invited you to administer API credentials for Acme.');
+    expect(mail.text).toMatch(/http:\/\/127\.0\.0\.1:3000\/invitation\?token=\S+/);
+    expect(mail.html).toMatch(/<a href="http:\/\/127\.0\.0\.1:3000\/invitation\?token=[^"]+"/);
+  });
+
+  it('tells every active administrator when a credential is saved or revoked, never with its secret', () => {
+    const secret = 'cxk_SuperSecretValueThatMustNeverAppear000';
+    const ids = notifyCompanyAdmins({ db: ctx.db, mailer: new OutboxMailer(ctx.db, ctx.clock, createLogger('silent')) }, acmeId, 'credential_saved', {
+      credentialKind: 'basic',
+      identifier: 'claims<bot>',
+      secretPrefix: secret.slice(0, 10),
+      actor: 'admin@acme.test',
+      at: ctx.clock.now(),
+      replaced: { identifier: 'claims-bot', secretPrefix: 'cxk_OLDold', retiresAt: null },
+      consoleUrl: 'http://127.0.0.1:3000/admin/api',
+    });
+    expect(ids).toHaveLength(2);
+    const mails = ctx.db.prepare(`SELECT to_address AS "to", subject, text_body AS text, html_body AS html FROM outbox WHERE kind = 'credential_saved' ORDER BY to_address`).all() as {
+      to: string;
+      subject: string;
+      text: string;
+      html: string;
+    }[];
+    expect(mails.map((m) => m.to)).toEqual(['admin@acme.test', 'second@acme.test']);
+    expect(mails[0].subject).toBe('New Basic Auth API key saved for Acme');
+    expect(mails[0].text).toContain('Username: claims<bot> (the secret starts with cxk_SuperS…)');
+    expect(mails[0].text).toContain('stopped working at once');
+    expect(mails[0].html).toContain('<code>claims&lt;bot&gt;</code>');
+    for (const m of mails) expect(m.text + m.html).not.toContain(secret);
+
+    notifyCompanyAdmins({ db: ctx.db, mailer: new OutboxMailer(ctx.db, ctx.clock, createLogger('silent')) }, acmeId, 'credential_revoked', {
+      credentialKind: 'oauth',
+      identifier: 'cxc_client',
+      secretPrefix: 'cxs_abcdef',
+      actor: 'admin@acme.test',
+      at: ctx.clock.now(),
+      reason: 'Leaked in a log',
+      consoleUrl: null,
+    });
+    const revoked = ctx.db.prepare("SELECT subject, text_body AS text FROM outbox WHERE kind = 'credential_revoked' LIMIT 1").get() as { subject: string; text: string };
+    expect(revoked.subject).toBe('OAuth 2.0 client credentials revoked for Acme');
+    expect(revoked.text).toContain('Reason: Leaked in a log');
+    expect(revoked.text).toContain('need new credentials from the API page.');
+  });
+});
+
+describe('the delivery worker', () => {
+  it('is started by the app when SMTP_URL is set and delivers on its own', async () => {
+    const smtp = new TestSmtpServer();
+    await smtp.start();
+    const ctx = createTestContext({ SMTP_URL: `smtp://127.0.0.1:${smtp.port}` });
+    try {
+      seedCompany(ctx.db, 'Acme', 'admin@acme.test');
+      seedCompany(ctx.db, 'Operators', 'ops@console.test', { operator: true });
+      const admin = await signIn(ctx.app, 'admin@acme.test');
+      const operator = await signIn(ctx.app, 'ops@console.test');
+      await admin.post('/admin/api/docs-access').type('form').send({ _csrf: admin.csrf, email: 'dev@partner.test' });
+      const id = ctx.db.prepare('SELECT id FROM access_requests').pluck().get() as number;
+      await operator.post(`/operator/access-requests/${id}/grant`).type('form').send({ _csrf: operator.csrf });
+      expect(ctx.db.prepare('SELECT state FROM outbox').pluck().get()).not.toBe('kept');
+      // The app's own mailer delivers after the request's transaction; wait for the server to receive it.
+      await new Promise<void>((resolve, reject) => {
+        const deadline = setTimeout(() => reject(new Error('no message within 10 s')), 10_000);
+        const check = setInterval(() => {
+          if (ctx.db.prepare('SELECT state FROM outbox').pluck().get() === 'sent') {
+            clearInterval(check);
+            clearTimeout(deadline);
+            resolve();
+          }
+        }, 20);
+      });
+      expect(smtp.received.map((m) => m.to)).toEqual([['dev@partner.test']]);
+      const list = await operator.get('/operator/outbox');
+      expect(list.text).not.toContain('No SMTP server is configured');
+      expect(list.text).toContain('<span class="status status-mail-sent">sent</span>');
+    } finally {
+      ctx.close();
+      await smtp.stop();
+    }
+  });
+});

@@ -1,0 +1,209 @@
+import { spawn, spawnSync } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { createTestContext, seedCompany } from './helpers';
+import { createApiKey, createClient, freePort, obtainToken, revoke } from './oauth-support';
+
+const NGINX_CANDIDATES = ['nginx', '/usr/sbin/nginx', '/usr/local/sbin/nginx', '/usr/local/nginx/sbin/nginx'];
+
+/** nginx from the system's packages; this test never skips: without nginx it fails and says how to install it. */
+function findNginx(): string {
+  for (const candidate of NGINX_CANDIDATES) {
+    const probe = spawnSync(candidate, ['-V'], { encoding: 'utf8' });
+    if (probe.error) continue;
+    if (!probe.stderr.includes('--with-http_auth_request_module')) {
+      throw new Error(`${candidate} was built without the auth_request module; install Debian's package: apt-get install -y nginx`);
+    }
+    return candidate;
+  }
+  throw new Error('nginx is not installed, and this test does not skip. Install it (Debian: apt-get install -y nginx) and run the tests again.');
+}
+
+/** The nginx snippet of docs/forward-auth.md, pointed at this test's ports. */
+function documentedSnippet(consolePort: number, apiPort: number, listenPort: number): string {
+  const doc = fs.readFileSync(path.join(__dirname, '..', 'docs', 'forward-auth.md'), 'utf8');
+  const snippet = /```nginx\n([\s\S]*?)```/.exec(doc)?.[1];
+  if (!snippet) throw new Error('docs/forward-auth.md has no ```nginx block');
+  for (const expected of ['server 127.0.0.1:3000;', 'server 127.0.0.1:8080;', 'listen 80;']) {
+    if (!snippet.includes(expected)) throw new Error(`the documented nginx snippet no longer contains "${expected}"`);
+  }
+  return snippet
+    .replace('server 127.0.0.1:3000;', `server 127.0.0.1:${consolePort};`)
+    .replace('server 127.0.0.1:8080;', `server 127.0.0.1:${apiPort};`)
+    .replace('listen 80;', `listen 127.0.0.1:${listenPort};`);
+}
+
+interface Seen {
+  method: string;
+  url: string;
+  auth: Record<string, string | undefined>;
+}
+
+const basic = (username: string, key: string) => `Basic ${Buffer.from(`${username}:${key}`).toString('base64')}`;
+
+describe('/auth/verify behind a real nginx (auth_request)', () => {
+  const ctx = createTestContext({ TRUST_PROXY: 'loopback' });
+  const acme = seedCompany(ctx.db, 'Acme', 'admin@acme.test');
+  const apiKey = createApiKey(ctx.db, ctx.clock, acme.companyId, 'acme-proxy');
+  const client = createClient(ctx.db, ctx.clock, acme.companyId, ['claims:read', 'claims:write']);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nginx-test-'));
+  const seen: Seen[] = [];
+  let consoleServer: http.Server;
+  let api: http.Server;
+  let nginx: ChildProcess;
+  let nginxLog = '';
+  let base: string;
+
+  const listen = async (server: http.Server) => {
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return (server.address() as AddressInfo).port;
+  };
+
+  beforeAll(async () => {
+    const binary = findNginx();
+    consoleServer = http.createServer(ctx.app);
+    // The tiny upstream API: says what it received, including the X-Auth-* headers.
+    api = http.createServer((req, res) => {
+      const auth = Object.fromEntries(Object.entries(req.headers).filter(([name]) => name.startsWith('x-auth-'))) as Record<string, string>;
+      seen.push({ method: req.method!, url: req.url!, auth });
+      res.setHeader('Content-Type', 'application/json');
+      res.end(JSON.stringify({ upstream: true, method: req.method, url: req.url, auth }));
+    });
+    const [consolePort, apiPort, listenPort] = [await listen(consoleServer), await listen(api), await freePort()];
+    base = `http://127.0.0.1:${listenPort}`;
+
+    for (const sub of ['logs', 'tmp']) fs.mkdirSync(path.join(dir, sub));
+    const conf = [
+      'daemon off;',
+      'worker_processes 1;',
+      process.getuid?.() === 0 ? 'user root root;' : '',
+      `pid ${dir}/nginx.pid;`,
+      `error_log ${dir}/logs/error.log warn;`,
+      'events { worker_connections 64; }',
+      'http {',
+      '  access_log off;',
+      ...['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((t) => `  ${t}_temp_path ${dir}/tmp/${t};`),
+      documentedSnippet(consolePort, apiPort, listenPort),
+      '}',
+    ].join('\n');
+    fs.writeFileSync(path.join(dir, 'nginx.conf'), conf);
+
+    const check = spawnSync(binary, ['-t', '-p', `${dir}/`, '-c', `${dir}/nginx.conf`, '-e', `${dir}/logs/error.log`], { encoding: 'utf8' });
+    if (check.status !== 0) throw new Error(`nginx rejected the documented configuration:\n${check.stderr}`);
+    nginx = spawn(binary, ['-p', `${dir}/`, '-c', `${dir}/nginx.conf`, '-e', `${dir}/logs/error.log`]);
+    nginx.stderr!.on('data', (chunk: Buffer) => (nginxLog += chunk.toString()));
+    const deadline = Date.now() + 15_000;
+    for (;;) {
+      if (nginx.exitCode !== null) throw new Error(`nginx exited with ${nginx.exitCode}: ${nginxLog}`);
+      const up = await fetch(`${base}/`).then(() => true, () => false);
+      if (up) break;
+      if (Date.now() > deadline) throw new Error(`nginx did not start: ${nginxLog}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }, 30_000);
+
+  afterAll(async () => {
+    if (nginx && nginx.exitCode === null) {
+      const exited = new Promise((resolve) => nginx.once('exit', resolve));
+      nginx.kill('SIGTERM');
+      await exited;
+    }
+    await Promise.all([consoleServer, api].filter(Boolean).map((s) => new Promise((resolve) => s.close(resolve))));
+    ctx.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  beforeEach(() => {
+    seen.length = 0;
+  });
+
+  it('lets a Basic Auth caller through, with who it is in X-Auth-* headers', async () => {
+    const res = await fetch(`${base}/claims/42?full=1`, { headers: { authorization: basic(apiKey.username, apiKey.key) } });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({
+      upstream: true,
+      method: 'GET',
+      url: '/claims/42?full=1',
+      auth: {
+        'x-auth-company': String(acme.companyId),
+        'x-auth-credential': String(apiKey.credentialId),
+        'x-auth-credential-kind': 'basic',
+        'x-auth-identifier': 'acme-proxy',
+        'x-auth-scopes': 'claims:read claims:write documents:read documents:write',
+      },
+    });
+    expect(res.headers.get('www-authenticate')).toBeNull();
+  });
+
+  it('lets a Bearer caller through with the token’s scopes, also for POST', async () => {
+    const token = await obtainToken(ctx.app, client, 'claims:read');
+    const res = await fetch(`${base}/documents/7`, { method: 'POST', headers: { authorization: `Bearer ${token}` }, body: 'hello' });
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { method: string; auth: Record<string, string> };
+    expect(body.method).toBe('POST');
+    expect(body.auth['x-auth-identifier']).toBe(client.clientId);
+    expect(body.auth['x-auth-scopes']).toBe('claims:read');
+  });
+
+  it('replaces X-Auth-* headers the client made up', async () => {
+    const res = await fetch(`${base}/documents/1`, {
+      headers: { authorization: basic(apiKey.username, apiKey.key), 'x-auth-company': '999', 'x-auth-scopes': 'everything' },
+    });
+    const body = (await res.json()) as { auth: Record<string, string> };
+    expect(body.auth['x-auth-company']).toBe(String(acme.companyId));
+    expect(body.auth['x-auth-scopes']).not.toContain('everything');
+  });
+
+  it('answers 401 with the console’s challenge, and the API never sees the request', async () => {
+    const none = await fetch(`${base}/documents/1`);
+    expect(none.status).toBe(401);
+    expect(none.headers.get('www-authenticate')).toBe('Basic realm="API", Bearer realm="API"');
+
+    const wrong = await fetch(`${base}/documents/1`, { headers: { authorization: basic(apiKey.username, `${apiKey.key.slice(0, -1)}0`) } });
+    expect(wrong.status).toBe(401);
+
+    const badToken = await fetch(`${base}/documents/1`, { headers: { authorization: 'Bearer x.y.z' } });
+    expect(badToken.status).toBe(401);
+    expect(badToken.headers.get('www-authenticate')).toMatch(/^Bearer realm="API", error="invalid_token"/);
+    expect(seen).toEqual([]);
+  });
+
+  it('answers 403 insufficient_scope where the location requires a scope the caller lacks', async () => {
+    const token = await obtainToken(ctx.app, client, 'claims:read');
+    const res = await fetch(`${base}/claims/42`, { headers: { authorization: `Bearer ${token}` } });
+    expect(res.status).toBe(403);
+    expect(res.headers.get('www-authenticate')).toBe('Bearer realm="API", error="insufficient_scope", scope="claims:write"');
+    expect(seen).toEqual([]);
+
+    const wider = await obtainToken(ctx.app, client, 'claims:read claims:write');
+    expect((await fetch(`${base}/claims/42`, { headers: { authorization: `Bearer ${wider}` } })).status).toBe(200);
+  });
+
+  it('refuses a key revoked a moment ago', async () => {
+    const co = seedCompany(ctx.db, 'Revoked', 'r@revoked.test');
+    const key = createApiKey(ctx.db, ctx.clock, co.companyId, 'revoked-proxy');
+    expect((await fetch(`${base}/documents/1`, { headers: { authorization: basic(key.username, key.key) } })).status).toBe(200);
+    revoke(ctx.db, ctx.clock, co.companyId, key.credentialId);
+    expect((await fetch(`${base}/documents/1`, { headers: { authorization: basic(key.username, key.key) } })).status).toBe(401);
+  });
+
+  it('passes Retry-After on when the console throttles a username', async () => {
+    const key = createApiKey(ctx.db, ctx.clock, acme.companyId, 'throttled-proxy');
+    for (let i = 0; i < 10; i++) {
+      await fetch(`${base}/documents/1`, { headers: { authorization: basic(key.username, 'wrong') } });
+    }
+    const res = await fetch(`${base}/documents/1`, { headers: { authorization: basic(key.username, key.key) } });
+    expect(res.status).toBe(401);
+    expect(Number(res.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(seen).toEqual([]);
+  });
+
+  it('ran the documented configuration without a warning', () => {
+    const log = fs.readFileSync(path.join(dir, 'logs', 'error.log'), 'utf8');
+    expect(log).not.toMatch(/\[(warn|error|crit|alert|emerg)\]/);
+  });
+});

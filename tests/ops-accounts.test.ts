@@ -1,0 +1,206 @@
+import request from 'supertest';
+import { DAY, HOUR, MINUTE } from '../src/clock';
+import { sha256 } from '../src/crypto';
+import * as credentialsRepo from '../src/features/credentials/repo';
+import type { CredentialKind } from '../src/features/credentials/repo';
+import { createOperator } from '../src/ops/create-operator';
+import { OpsError, UsageError } from '../src/ops/errors';
+import { prune } from '../src/ops/prune';
+import { resetPassword } from '../src/ops/reset-password';
+import { PASSWORD, createTestContext, csrfFrom, seedCompany, signIn } from './helpers';
+import type { TestContext } from './helpers';
+
+const NEW_PASSWORD = 'a brand new passphrase 42';
+
+/** Follows a one-time link as the person would: open it, choose a password, land signed in. */
+async function choosePassword(ctx: TestContext, link: string, password = NEW_PASSWORD) {
+  const url = new URL(link);
+  const agent = request.agent(ctx.app);
+  const page = await agent.get(`${url.pathname}${url.search}`);
+  expect(page.status).toBe(200);
+  const token = url.searchParams.get('token')!;
+  return agent.post('/invitation').type('form').send({ _csrf: csrfFrom(page.text), token, password, confirm: password });
+}
+
+describe('createOperator (npm run cli -- create-operator)', () => {
+  let ctx: TestContext;
+  const deps = () => ({ db: ctx.db, clock: ctx.clock, bcryptCost: 10, publicUrl: ctx.config.publicUrl });
+  beforeEach(() => (ctx = createTestContext()));
+  afterEach(() => ctx.close());
+
+  it('creates the first operator on an empty database, with its company and a one-time link that works', async () => {
+    const result = await createOperator(deps(), { email: ' Ops@Example.TEST ' });
+    expect(result).toMatchObject({ companyName: 'Default company', companyCreated: true });
+    expect(result.link).toMatch(/^http:\/\/127\.0\.0\.1:3000\/invitation\?token=[\w-]{40,}$/);
+    const user = ctx.db.prepare('SELECT email, is_operator AS op, password_hash AS hash FROM users WHERE id = ?').get(result.userId);
+    expect(user).toEqual({ email: 'ops@example.test', op: 1, hash: null });
+
+    const set = await choosePassword(ctx, result.link!);
+    expect(set.status).toBe(303);
+    const agent = await signIn(ctx.app, 'ops@example.test', NEW_PASSWORD);
+    expect((await agent.get('/operator/companies')).status).toBe(200);
+    const actions = ctx.db.prepare("SELECT action FROM audit_log WHERE actor = 'operations CLI' ORDER BY id").pluck().all();
+    expect(actions).toEqual(['company.create', 'ops.create_operator']);
+  });
+
+  it('joins an existing company by name (any case), or the first company by default', async () => {
+    const acme = seedCompany(ctx.db, 'Acme', 'admin@acme.test');
+    const byName = await createOperator(deps(), { email: 'one@ops.test', company: 'ACME' });
+    expect(byName).toMatchObject({ companyId: acme.companyId, companyCreated: false });
+    const byDefault = await createOperator(deps(), { email: 'two@ops.test' });
+    expect(byDefault.companyId).toBe(acme.companyId);
+    const created = await createOperator(deps(), { email: 'three@ops.test', company: 'Operators Ltd' });
+    expect(created).toMatchObject({ companyName: 'Operators Ltd', companyCreated: true });
+    expect(ctx.db.prepare('SELECT COUNT(*) FROM company_scopes WHERE company_id = ?').pluck().get(created.companyId)).toBe(4);
+  });
+
+  it('sets the password given on standard input instead of issuing a link', async () => {
+    const result = await createOperator(deps(), { email: 'direct@ops.test', password: NEW_PASSWORD });
+    expect(result.link).toBeUndefined();
+    const agent = await signIn(ctx.app, 'direct@ops.test', NEW_PASSWORD);
+    expect((await agent.get('/operator/companies')).status).toBe(200);
+  });
+
+  it('refuses an address that already has an account, and bad input, changing nothing', async () => {
+    seedCompany(ctx.db, 'Acme', 'admin@acme.test');
+    const users = () => ctx.db.prepare('SELECT COUNT(*) FROM users').pluck().get();
+    await expect(createOperator(deps(), { email: 'ADMIN@acme.test' })).rejects.toThrow(new OpsError('admin@acme.test already has an account. Use reset-password to give it a new password.'));
+    await expect(createOperator(deps(), { email: 'not an address' })).rejects.toThrow(UsageError);
+    await expect(createOperator(deps(), { email: 'x@ops.test', password: 'short' })).rejects.toThrow(/password: Use at least 12 characters/);
+    await expect(createOperator(deps(), { email: 'x@ops.test', password: 'é'.repeat(40) })).rejects.toThrow(/at most 72 bytes/);
+    await expect(createOperator(deps(), { email: 'x@ops.test', company: 'Bad\u0000name' })).rejects.toThrow(/control characters/);
+    expect(users()).toBe(1);
+  });
+});
+
+describe('resetPassword (npm run cli -- reset-password)', () => {
+  let ctx: TestContext;
+  const deps = () => ({ db: ctx.db, clock: ctx.clock, publicUrl: ctx.config.publicUrl });
+  beforeEach(() => (ctx = createTestContext()));
+  afterEach(() => ctx.close());
+
+  it('prints a link that sets a new password; the old one works until then', async () => {
+    seedCompany(ctx.db, 'Acme', 'admin@acme.test');
+    const result = resetPassword(deps(), 'Admin@Acme.test');
+    expect(result).toMatchObject({ email: 'admin@acme.test', sessionsEnded: 0, expiresAt: ctx.clock.now() + 72 * HOUR });
+    await signIn(ctx.app, 'admin@acme.test', PASSWORD); // still works
+
+    expect((await choosePassword(ctx, result.link)).status).toBe(303);
+    await expect(signIn(ctx.app, 'admin@acme.test', PASSWORD)).rejects.toThrow(/sign-in failed/);
+    await signIn(ctx.app, 'admin@acme.test', NEW_PASSWORD);
+    expect(ctx.db.prepare("SELECT target FROM audit_log WHERE action = 'ops.reset_password'").pluck().get()).toBe('admin@acme.test');
+  });
+
+  it('a second reset makes the first link stop working', async () => {
+    seedCompany(ctx.db, 'Acme', 'admin@acme.test');
+    const first = resetPassword(deps(), 'admin@acme.test');
+    resetPassword(deps(), 'admin@acme.test');
+    const res = await request(ctx.app).get(new URL(first.link).pathname + new URL(first.link).search);
+    expect(res.status).toBe(404);
+  });
+
+  it('--lock-now stops the current password and ends every session at once', async () => {
+    seedCompany(ctx.db, 'Acme', 'admin@acme.test');
+    const agent = await signIn(ctx.app, 'admin@acme.test');
+    const result = resetPassword(deps(), 'admin@acme.test', { lockNow: true });
+    expect(result.sessionsEnded).toBe(1);
+    expect((await agent.get('/audit')).status).toBe(303); // signed out
+    await expect(signIn(ctx.app, 'admin@acme.test', PASSWORD)).rejects.toThrow(/sign-in failed/);
+    expect((await choosePassword(ctx, result.link)).status).toBe(303);
+  });
+
+  it('says so for an unknown, a disabled or a malformed address', () => {
+    const acme = seedCompany(ctx.db, 'Acme', 'admin@acme.test');
+    expect(() => resetPassword(deps(), 'nobody@acme.test')).toThrow(new OpsError('No account has the address nobody@acme.test.'));
+    ctx.db.prepare('UPDATE users SET disabled_at = 1 WHERE id = ?').run(acme.userId);
+    expect(() => resetPassword(deps(), 'admin@acme.test')).toThrow(/is disabled/);
+    expect(() => resetPassword(deps(), '')).toThrow(UsageError);
+    expect(ctx.db.prepare('SELECT COUNT(*) FROM invitations').pluck().get()).toBe(0);
+  });
+});
+
+describe('prune (npm run cli -- prune)', () => {
+  let ctx: TestContext;
+  let companyId: number;
+  let userId: number;
+  beforeEach(() => {
+    ctx = createTestContext();
+    ({ companyId, userId } = seedCompany(ctx.db, 'Acme', 'admin@acme.test'));
+  });
+  afterEach(() => ctx.close());
+
+  let serial = 0;
+  /** A credential row in the given state, created `ageMs` before now. */
+  function credential(status: credentialsRepo.CredentialStatus, ageMs: number, kind: CredentialKind = 'basic', replacesId: number | null = null): number {
+    const createdAt = ctx.clock.now() - ageMs;
+    const id = credentialsRepo.insertPendingCredential(ctx.db, {
+      companyId,
+      kind,
+      identifier: kind === 'basic' ? 'acme-api' : `cxc_client${serial}`,
+      secretPrefix: 'cxk_abcdef',
+      secretHash: sha256(`secret-${serial++}`),
+      scopes: '',
+      replacesId,
+      createdBy: userId,
+      createdAt,
+      expiresAt: createdAt + 30 * MINUTE,
+    });
+    if (status === 'expired') credentialsRepo.endCredential(ctx.db, id, 'expired', createdAt + 30 * MINUTE);
+    if (status !== 'pending' && status !== 'expired') {
+      ctx.db.prepare('UPDATE credentials SET status = ?, saved_at = ?, saved_by = ?, expires_at = NULL, ended_at = ? WHERE id = ?').run(
+        status,
+        createdAt + MINUTE,
+        userId,
+        status === 'active' ? null : createdAt + 2 * MINUTE,
+        id,
+      );
+    }
+    return id;
+  }
+  const ids = () => ctx.db.prepare('SELECT id FROM credentials ORDER BY id').pluck().all() as number[];
+
+  it('deletes unsaved generations that lapsed long ago, expired sessions and (when asked) old audit entries; keeps the rest', () => {
+    const oldRetired = credential('retired', 90 * DAY);
+    const active = credential('active', 60 * DAY);
+    const oldExpired = credential('expired', 45 * DAY, 'basic', active);
+    const oldLapsedPending = credential('pending', 40 * DAY);
+    const recentExpired = credential('expired', 5 * DAY);
+    const freshPending = credential('pending', 10 * MINUTE);
+    const revoked = credential('revoked', 50 * DAY, 'oauth');
+    const now = ctx.clock.now();
+    const session = ctx.db.prepare('INSERT INTO sessions (sid, user_id, data, expires_at) VALUES (?, ?, ?, ?)');
+    session.run('old', userId, '{}', now - 1);
+    session.run('live', userId, '{}', now + HOUR);
+    const entry = ctx.db.prepare("INSERT INTO audit_log (at, actor, action) VALUES (?, 'someone', 'test.entry')");
+    for (const ageDays of [400, 200, 100, 10, 1]) entry.run(now - ageDays * DAY);
+
+    const dry = prune(ctx, { auditDays: 180, dryRun: true });
+    expect(dry).toEqual({ generations: 2, sessions: 1, auditEntries: 2, dryRun: true });
+    expect(ids()).toHaveLength(7);
+
+    const result = prune(ctx, { auditDays: 180 });
+    expect(result).toEqual({ generations: 2, sessions: 1, auditEntries: 2, dryRun: false });
+    expect(ids()).toEqual([oldRetired, active, recentExpired, freshPending, revoked]);
+    expect(ids()).not.toContain(oldExpired);
+    expect(ids()).not.toContain(oldLapsedPending);
+    expect(ctx.db.prepare('SELECT sid FROM sessions').pluck().all()).toEqual(['live']);
+    expect(ctx.db.prepare("SELECT COUNT(*) FROM audit_log WHERE action = 'test.entry'").pluck().get()).toBe(3);
+    const audited = ctx.db.prepare("SELECT details FROM audit_log WHERE action = 'ops.prune'").pluck().get() as string;
+    expect(JSON.parse(audited)).toMatchObject({ generations: 2, sessions: 1, auditEntries: 2, generationsDays: 30, auditDays: 180 });
+    // The lapsed pending one was first marked expired by the same sweep the server runs, and audited as such.
+    expect(ctx.db.prepare("SELECT COUNT(*) FROM audit_log WHERE action = 'credential.expire'").pluck().get()).toBe(1);
+  });
+
+  it('keeps the whole audit trail unless --audit-days is given, and honours --generations-days', () => {
+    credential('expired', 45 * DAY);
+    credential('expired', 5 * DAY);
+    ctx.db.prepare("INSERT INTO audit_log (at, actor, action) VALUES (0, 'someone', 'test.ancient')").run();
+    expect(prune(ctx, { generationsDays: 3 })).toMatchObject({ generations: 2, auditEntries: 0 });
+    expect(ctx.db.prepare("SELECT COUNT(*) FROM audit_log WHERE action = 'test.ancient'").pluck().get()).toBe(1);
+  });
+
+  it('refuses a retention that is not a whole number of days', () => {
+    expect(() => prune(ctx, { auditDays: 0 })).toThrow(new UsageError('--audit-days must be a whole number of days, 1-36500.'));
+    expect(() => prune(ctx, { generationsDays: 1.5 })).toThrow(UsageError);
+  });
+});
