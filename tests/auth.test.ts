@@ -167,7 +167,7 @@ describe('sign-in throttling', () => {
     const blocked = await agent.post('/sign-in').type('form').send({ _csrf: agent.csrf, email: 'admin@acme.test', password: PASSWORD });
     expect(blocked.status).toBe(429);
     expect(blocked.headers['retry-after']).toBe('900');
-    expect(blocked.text).toContain('Too many sign-in attempts. Please wait a few minutes and try again.');
+    expect(blocked.text).toContain('Too many sign-in attempts. Please wait 15 minutes and try again.');
     expect((await agent.get('/audit')).status).toBe(303);
 
     ctx.clock.advance(10 * MINUTE);

@@ -3,7 +3,6 @@ import type { Request, Response } from 'express';
 import { MINUTE } from '../../clock';
 import { actorFrom } from '../../http/actor';
 import { csrfToken } from '../../http/csrf';
-import { tooManyRequests } from '../../http/errors';
 import { flashAndRedirect, render } from '../../http/render';
 import { FailureThrottle } from '../../http/throttle';
 import { validate } from '../../http/validate';
@@ -44,7 +43,13 @@ export function authRouter(deps: auth.AuthDeps): Router {
     if (!input.ok) return signInPage(req, res, { errors: input.errors, values: { ...input.values, password: '' } }, 422);
     const keys = [`ip:${req.ip}`, `account:${input.data.email}`];
     const wait = Math.max(perAddress.retryAfter(keys.slice(0, 1)), perAccount.retryAfter(keys.slice(1)));
-    if (wait > 0) throw tooManyRequests(wait, 'Too many sign-in attempts. Please wait a few minutes and try again.');
+    if (wait > 0) {
+      // The form again, with the wait: the person can still read what happened and try later.
+      res.set('Retry-After', String(wait));
+      const minutes = Math.ceil(wait / 60);
+      const message = `Too many sign-in attempts. Please wait ${minutes} minute${minutes === 1 ? '' : 's'} and try again.`;
+      return signInPage(req, res, { errors: { _form: message }, values: { email: input.data.email, next: input.data.next ?? '' } }, 429);
+    }
     const user = await auth.verifyPassword(deps, input.data.email, input.data.password);
     if (!user) {
       perAddress.recordFailure(keys.slice(0, 1));
