@@ -11,6 +11,7 @@ import { PUBLIC_DIR, VIEWS_DIR } from './paths';
 import { loadUser, requireUser } from './http/auth';
 import { csrfProtection, csrfToken, sameOriginOnly } from './http/csrf';
 import { errorHandler, notFoundHandler } from './http/error-handler';
+import { formBodiesOnly } from './http/form-body';
 import { SqliteSessionStore } from './http/session-store';
 import { AuditLog } from './features/audit/service';
 import { auditRouter } from './features/audit/routes';
@@ -52,7 +53,7 @@ export function createApp(deps: AppDeps): Express {
   const lastUsed = new LastUsedTracker(db);
   lastUsed.start();
   const verifier = new CredentialVerifier(db, clock, lastUsed);
-  const credentialsDeps = { db, clock, audit, mailer };
+  const credentialsDeps = { db, clock, audit, mailer, publicUrl: config.publicUrl };
   // Unsaved generations lapse and overlaps end on their own; verification checks times itself.
   const sweeper = setInterval(() => sweepCredentials(credentialsDeps), 30_000);
   sweeper.unref();
@@ -117,6 +118,7 @@ export function createApp(deps: AppDeps): Express {
   );
   app.use(express.urlencoded({ extended: false, limit: '32kb', parameterLimit: 100 }));
   app.use(express.json({ limit: '32kb' }));
+  app.use(formBodiesOnly);
   app.use(loadUser(db, clock));
   app.use(sameOriginOnly(config.publicUrl));
   app.use(csrfProtection);

@@ -128,7 +128,7 @@ describe('Basic Auth keys: Save, rotation, overlap, revoke', () => {
     expect(revoke).toMatchObject({ target: 'acme-api' });
     expect(JSON.parse(revoke!.details!)).toMatchObject({ kind: 'basic', credentialId: id, reason: 'Leaked in a support ticket' });
     const mail = ctx.db.prepare('SELECT to_address AS toAddress, subject, text_body AS text FROM outbox ORDER BY id').all() as { toAddress: string; subject: string; text: string }[];
-    expect(mail.map((m) => m.subject)).toEqual(['Basic Auth API key saved', 'Basic Auth API key revoked']);
+    expect(mail.map((m) => m.subject)).toEqual(['New Basic Auth API key saved for Acme', 'Basic Auth API key revoked for Acme']);
     expect(mail.every((m) => m.toAddress === 'admin@acme.test' && !m.text.includes(key))).toBe(true);
   });
 

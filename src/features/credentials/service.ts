@@ -6,8 +6,9 @@ import { sha256 } from '../../crypto';
 import { FieldError, HttpError, notFound } from '../../http/errors';
 import type { Actor, AuditLog } from '../audit/service';
 import { SYSTEM_ACTOR } from '../audit/service';
-import { listCompanyAdminEmails, listCompanyScopes } from '../companies/repo';
+import { listCompanyScopes } from '../companies/repo';
 import type { Mailer } from '../mail/service';
+import { notifyCompanyAdmins } from '../mail/service';
 import * as repo from './repo';
 import type { CredentialKind, CredentialRow } from './repo';
 import { generateApiKey, generateClientId, generateClientSecret, publicPrefix } from './secrets';
@@ -24,9 +25,9 @@ export interface CredentialsDeps {
   clock: Clock;
   audit: AuditLog;
   mailer: Mailer;
+  /** For the link to the API page in notifications. */
+  publicUrl?: string;
 }
-
-export const KIND_LABEL: Record<CredentialKind, string> = { basic: 'Basic Auth API key', oauth: 'OAuth 2.0 client credentials' };
 
 export interface Generated {
   credential: CredentialRow;
@@ -138,26 +139,22 @@ export function saveCredential(deps: CredentialsDeps, companyId: number, kind: C
       replaced: active ? repo.findCompanyCredential(deps.db, companyId, active.id) : undefined,
     };
   });
-  if (result.ok) notifyAdmins(deps, companyId, 'credential_saved', `${KIND_LABEL[kind]} saved`, savedText(result, overlap, actor));
+  if (result.ok) {
+    const { credential: c, replaced } = result;
+    notifyCompanyAdmins(deps, companyId, 'credential_saved', {
+      credentialKind: kind,
+      identifier: c.identifier,
+      secretPrefix: c.secretPrefix,
+      actor: actor.label,
+      at: c.savedAt ?? deps.clock.now(),
+      replaced: replaced ? { identifier: replaced.identifier, secretPrefix: replaced.secretPrefix, retiresAt: replaced.status === 'retiring' ? replaced.retiresAt : null } : null,
+      consoleUrl: apiPageUrl(deps),
+    });
+  }
   return result;
 }
 
-function savedText(result: { credential: CredentialRow; replaced?: CredentialRow }, overlap: Overlap, actor: Actor): string {
-  const c = result.credential;
-  const lines = [
-    `${actor.label} saved new ${KIND_LABEL[c.kind]} for your company.`,
-    `${c.kind === 'basic' ? 'Username' : 'Client ID'}: ${c.identifier} (secret starts with ${c.secretPrefix}…).`,
-  ];
-  if (result.replaced) {
-    lines.push(
-      overlap === 'none'
-        ? `The previous one (${result.replaced.identifier}, ${result.replaced.secretPrefix}…) stopped working at once.`
-        : `The previous one (${result.replaced.identifier}, ${result.replaced.secretPrefix}…) keeps working until ${new Date(result.replaced.retiresAt ?? 0).toISOString()}.`,
-    );
-  }
-  lines.push('The secret itself is never sent by email. If this was not expected, revoke it on the API page.');
-  return lines.join('\n');
-}
+const apiPageUrl = (deps: CredentialsDeps): string | null => (deps.publicUrl ? `${deps.publicUrl}/admin/api` : null);
 
 /** Revoke: a working credential (active or in its overlap) stops at once. */
 export function revokeCredential(deps: CredentialsDeps, companyId: number, id: number, reason: string, actor: Actor): CredentialRow {
@@ -171,13 +168,15 @@ export function revokeCredential(deps: CredentialsDeps, companyId: number, id: n
     deps.audit.record(actor, { action: 'credential.revoke', companyId, target: credential.identifier, details: { kind: credential.kind, credentialId: id, reason } });
     return repo.findCompanyCredential(deps.db, companyId, id)!;
   });
-  notifyAdmins(
-    deps,
-    companyId,
-    'credential_revoked',
-    `${KIND_LABEL[revoked.kind]} revoked`,
-    `${actor.label} revoked the ${KIND_LABEL[revoked.kind]} ${revoked.identifier} (${revoked.secretPrefix}…).\nReason: ${reason}\nIt stopped working at once. Services that used it need new credentials from the API page.`,
-  );
+  notifyCompanyAdmins(deps, companyId, 'credential_revoked', {
+    credentialKind: revoked.kind,
+    identifier: revoked.identifier,
+    secretPrefix: revoked.secretPrefix,
+    actor: actor.label,
+    at: revoked.endedAt ?? deps.clock.now(),
+    reason,
+    consoleUrl: apiPageUrl(deps),
+  });
   return revoked;
 }
 
@@ -224,10 +223,4 @@ export function findCredential(deps: CredentialsDeps, companyId: number, id: num
   const credential = repo.findCompanyCredential(deps.db, companyId, id);
   if (!credential) throw notFound();
   return credential;
-}
-
-function notifyAdmins(deps: CredentialsDeps, companyId: number, kind: string, subject: string, text: string): void {
-  for (const to of listCompanyAdminEmails(deps.db, companyId)) {
-    deps.mailer.send({ to, companyId, kind, subject, text });
-  }
 }
