@@ -1,4 +1,3 @@
-# syntax=docker/dockerfile:1
 # API credentials console: one container, one SQLite file in /data.
 
 # --- build: compile native modules and TypeScript, then drop dev dependencies ---
