@@ -136,7 +136,11 @@ export function createApp(deps: AppDeps): Express {
 
   const authDeps = { db, clock, audit, bcryptCost: config.bcryptCost };
   app.use(authRouter(authDeps));
-  app.get('/', requireUser, (req, res) => res.redirect(303, '/admin/api'));
+  app.get('/', requireUser, (req, res) => {
+    // A redirect shows no page: the flash message (e.g. "The console is set up") waits for the next one.
+    if (res.locals.flashes) req.session.flash = res.locals.flashes as typeof req.session.flash;
+    res.redirect(303, '/admin/api');
+  });
   app.use(companiesRouter({ db, clock, audit, mailer, publicUrl: config.publicUrl }));
   app.use(auditRouter(db));
   app.use(credentialsRouter({ ...credentialsDeps, publicUrl: config.publicUrl, flushLastUsed: () => lastUsed.flush() }));

@@ -166,27 +166,31 @@ describe('prune (npm run cli -- prune)', () => {
     const oldLapsedPending = credential('pending', 40 * DAY);
     const recentExpired = credential('expired', 5 * DAY);
     const freshPending = credential('pending', 10 * MINUTE);
-    const revoked = credential('revoked', 50 * DAY, 'oauth');
+    const revokedClient = credential('revoked', 50 * DAY, 'oauth');
     const now = ctx.clock.now();
     const session = ctx.db.prepare('INSERT INTO sessions (sid, user_id, data, expires_at) VALUES (?, ?, ?, ?)');
     session.run('old', userId, '{}', now - 1);
     session.run('live', userId, '{}', now + HOUR);
     const entry = ctx.db.prepare("INSERT INTO audit_log (at, actor, action) VALUES (?, 'someone', 'test.entry')");
     for (const ageDays of [400, 200, 100, 10, 1]) entry.run(now - ageDays * DAY);
+    const revoked = ctx.db.prepare('INSERT INTO revoked_tokens (jti, credential_id, expires_at, revoked_at) VALUES (?, ?, ?, ?)');
+    revoked.run('expired-jti', revokedClient, now - 1, now - HOUR);
+    revoked.run('live-jti', revokedClient, now + HOUR, now - HOUR);
 
     const dry = prune(ctx, { auditDays: 180, dryRun: true });
-    expect(dry).toEqual({ generations: 2, sessions: 1, auditEntries: 2, dryRun: true });
+    expect(dry).toEqual({ generations: 2, sessions: 1, auditEntries: 2, revokedTokens: 1, dryRun: true });
     expect(ids()).toHaveLength(7);
 
     const result = prune(ctx, { auditDays: 180 });
-    expect(result).toEqual({ generations: 2, sessions: 1, auditEntries: 2, dryRun: false });
-    expect(ids()).toEqual([oldRetired, active, recentExpired, freshPending, revoked]);
+    expect(result).toEqual({ generations: 2, sessions: 1, auditEntries: 2, revokedTokens: 1, dryRun: false });
+    expect(ids()).toEqual([oldRetired, active, recentExpired, freshPending, revokedClient]);
+    expect(ctx.db.prepare('SELECT jti FROM revoked_tokens').pluck().all()).toEqual(['live-jti']);
     expect(ids()).not.toContain(oldExpired);
     expect(ids()).not.toContain(oldLapsedPending);
     expect(ctx.db.prepare('SELECT sid FROM sessions').pluck().all()).toEqual(['live']);
     expect(ctx.db.prepare("SELECT COUNT(*) FROM audit_log WHERE action = 'test.entry'").pluck().get()).toBe(3);
     const audited = ctx.db.prepare("SELECT details FROM audit_log WHERE action = 'ops.prune'").pluck().get() as string;
-    expect(JSON.parse(audited)).toMatchObject({ generations: 2, sessions: 1, auditEntries: 2, generationsDays: 30, auditDays: 180 });
+    expect(JSON.parse(audited)).toMatchObject({ generations: 2, sessions: 1, auditEntries: 2, revokedTokens: 1, generationsDays: 30, auditDays: 180 });
     // The lapsed pending one was first marked expired by the same sweep the server runs, and audited as such.
     expect(ctx.db.prepare("SELECT COUNT(*) FROM audit_log WHERE action = 'credential.expire'").pluck().get()).toBe(1);
   });

@@ -96,7 +96,7 @@ describe('npm run cli -- <command>', () => {
     expect(unknown.stderr).toBe('reset-password: No account has the address nobody@example.test.\n');
 
     const dry = await runCli(['prune', '--dry-run', '--audit-days', '30'], env);
-    expect(dry.stdout).toBe('Would delete: 0 unsaved generation(s), 0 expired session(s), 0 audit entries.\n');
+    expect(dry.stdout).toBe('Would delete: 0 unsaved generation(s), 0 expired session(s), 0 expired revoked-token record(s), 0 audit entries.\n');
   });
 
   it('backup works while the server serves; restore refuses until the server has stopped', async () => {

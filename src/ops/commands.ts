@@ -219,7 +219,7 @@ export const pruneCommand = command(
     details: `Safe while the server runs. Deletes:
   - generated credentials that were never saved and lapsed more than <n> days ago (default ${DEFAULT_GENERATIONS_DAYS});
     saved credentials are history and are kept;
-  - expired sign-in sessions;
+  - expired sign-in sessions, and revoked access tokens past their expiry (they fail their signature check anyway);
   - audit entries older than --audit-days <n> days (only when given: by default the trail is kept whole).
 --dry-run prints the counts and changes nothing.`,
   },
@@ -234,7 +234,10 @@ export const pruneCommand = command(
     const config = loadConfig(io.env);
     const result = await withDatabase(config, (db) => prune({ db, clock: systemClock }, options));
     const verb = result.dryRun ? 'Would delete' : 'Deleted';
-    io.out(`${verb}: ${result.generations} unsaved generation(s), ${result.sessions} expired session(s), ${result.auditEntries} audit entr${result.auditEntries === 1 ? 'y' : 'ies'}.\n`);
+    io.out(
+      `${verb}: ${result.generations} unsaved generation(s), ${result.sessions} expired session(s), ` +
+        `${result.revokedTokens} expired revoked-token record(s), ${result.auditEntries} audit entr${result.auditEntries === 1 ? 'y' : 'ies'}.\n`,
+    );
   },
 );
 

@@ -24,6 +24,7 @@ export interface PruneResult {
   generations: number;
   auditEntries: number;
   sessions: number;
+  revokedTokens: number;
   dryRun: boolean;
 }
 
@@ -61,19 +62,21 @@ export function prune(deps: { db: Db; clock: Clock }, options: PruneOptions = {}
           generations: repo.countDeadGenerations(deps.db, generationsCutoff),
           auditEntries: auditCutoff === undefined ? 0 : repo.countAuditBefore(deps.db, auditCutoff),
           sessions: repo.countExpiredSessions(deps.db, now),
+          revokedTokens: repo.countExpiredRevokedTokens(deps.db, now),
           dryRun,
         }
       : {
           generations: repo.deleteDeadGenerations(deps.db, generationsCutoff),
           auditEntries: auditCutoff === undefined ? 0 : repo.deleteAuditBefore(deps.db, auditCutoff),
           sessions: repo.deleteExpiredSessions(deps.db, now),
+          revokedTokens: repo.deleteExpiredRevokedTokens(deps.db, now),
           dryRun,
         };
     if (!dryRun) {
       audit.record(CLI_ACTOR, {
         action: 'ops.prune',
         companyId: null,
-        details: { generations: result.generations, auditEntries: result.auditEntries, sessions: result.sessions, generationsDays, auditDays: options.auditDays ?? null },
+        details: { generations: result.generations, auditEntries: result.auditEntries, sessions: result.sessions, revokedTokens: result.revokedTokens, generationsDays, auditDays: options.auditDays ?? null },
       });
     }
     return result;

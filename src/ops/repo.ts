@@ -47,3 +47,12 @@ export function countExpiredSessions(db: Db, now: number): number {
 export function deleteExpiredSessions(db: Db, now: number): number {
   return db.prepare('DELETE FROM sessions WHERE expires_at <= ?').run(now).changes;
 }
+
+/** Revoked access tokens are remembered only until they would have expired anyway (then a signature check refuses them). */
+export function countExpiredRevokedTokens(db: Db, now: number): number {
+  return db.prepare('SELECT COUNT(*) FROM revoked_tokens WHERE expires_at <= ?').pluck().get(now) as number;
+}
+
+export function deleteExpiredRevokedTokens(db: Db, now: number): number {
+  return db.prepare('DELETE FROM revoked_tokens WHERE expires_at <= ?').run(now).changes;
+}
