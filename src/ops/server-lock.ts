@@ -52,8 +52,12 @@ function readLock(file: string, now: number): LockInfo | undefined {
   }
 }
 
+/**
+ * The heartbeat decides. A dead pid on this host only spots a crashed server sooner; it cannot prove
+ * a server alive, because containers sharing a host name number their processes from 1 each.
+ */
 function isLive(lock: LockInfo): boolean {
-  if (lock.hostname === os.hostname()) return pidAlive(lock.pid);
+  if (lock.hostname === os.hostname() && lock.pid !== process.pid && !pidAlive(lock.pid)) return false;
   return lock.heartbeatAgeMs < STALE_AFTER_MS;
 }
 
@@ -77,7 +81,7 @@ export function acquireServerLock(dataDir: string, heartbeatMs = HEARTBEAT_MS): 
   const now = Date.now();
   for (const name of fs.readdirSync(dataDir).filter((n) => LOCK_NAME.test(n))) {
     const lock = readLock(path.join(dataDir, name), now);
-    if (lock && lock.hostname === os.hostname() && lock.pid !== process.pid && !pidAlive(lock.pid)) fs.rmSync(lock.file, { force: true });
+    if (lock && !isLive(lock) && lock.heartbeatAgeMs >= STALE_AFTER_MS) fs.rmSync(lock.file, { force: true });
   }
   const file = path.join(dataDir, `server-${os.hostname()}-${process.pid}.lock`);
   fs.writeFileSync(file, JSON.stringify({ pid: process.pid, hostname: os.hostname(), startedAt: now }), { mode: 0o644 });

@@ -31,7 +31,8 @@ export const SignInSchema = z.object({
     .string({ message: 'Enter your password.' })
     .min(1, 'Enter your password.')
     .refine((p) => Buffer.byteLength(p, 'utf8') <= MAX_PASSWORD_BYTES, { message: `Passwords are at most ${MAX_PASSWORD_BYTES} bytes.` }),
-  next: z.string().optional(),
+  // Where to go after signing in; anything but one plain string (a repeated field, say) is ignored.
+  next: z.unknown().optional().transform((v) => (typeof v === 'string' ? v : undefined)),
 });
 export type SignIn = z.infer<typeof SignInSchema>;
 

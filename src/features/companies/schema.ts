@@ -6,7 +6,7 @@ export type CreateCompany = z.infer<typeof CreateCompanySchema>;
 
 export const InviteSchema = z.object({
   email: emailField,
-  isOperator: z.literal('on').optional(),
+  isOperator: z.literal('on', { message: 'Tick “Also an operator” or leave it empty.' }).optional(),
 });
 export type Invite = z.infer<typeof InviteSchema>;
 

@@ -1,0 +1,692 @@
+import crypto from 'node:crypto';
+import http from 'node:http';
+import net from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { AuditLog, SYSTEM_ACTOR } from '../src/features/audit/service';
+import { issueInvitation } from '../src/features/auth/service';
+import { generateApiKeyFor, generateClientCredentials, saveCredential, sweepCredentials } from '../src/features/credentials/service';
+import { insertAccessRequest } from '../src/features/docs-access/repo';
+import { insertOutboxMessage } from '../src/features/mail/repo';
+import type { Db } from '../src/db/open';
+import { PASSWORD, createTestContext, csrfFrom, seedCompany, seedUser } from './helpers';
+import type { TestContext } from './helpers';
+
+/**
+ * Hostile input: every form field, query parameter, path parameter and API parameter, and the
+ * Authorization header of the platform API, each fed a corpus of hostile values, plus hostile
+ * bodies (wrong content types, JSON for forms and forms for JSON, duplicates, oversize).
+ *
+ * Requests are written byte by byte on a socket (so invalid UTF-8, NUL and control characters reach
+ * the server as sent). Each case runs inside a transaction that is rolled back, so cases never see
+ * each other's effects. For every case: never a 5xx; a refusal is a 4xx with a message (an HTML
+ * message or an RFC-shaped JSON error) and leaves the database exactly as it was; markup is never
+ * reflected unescaped; a header is never injected. Where a hostile-looking value is valid for the
+ * field (a password, a revoke reason, a company name), it may be accepted: then it must be stored
+ * and shown escaped (the page it leads to is checked too).
+ */
+
+// ------------------------------------------------------------------------------------------------
+// A raw HTTP/1.1 client.
+
+interface Raw {
+  status: number;
+  headers: Record<string, string[]>;
+  body: string;
+  /** The server closed the connection without any answer. */
+  noAnswer?: string;
+}
+
+const header = (res: Raw, name: string): string => (res.headers[name.toLowerCase()] ?? []).join(', ');
+
+function parseResponse(data: Buffer): Raw | undefined {
+  const end = data.indexOf('\r\n\r\n');
+  if (end < 0) return undefined;
+  const [statusLine, ...lines] = data.subarray(0, end).toString('latin1').split('\r\n');
+  const headers: Record<string, string[]> = {};
+  for (const line of lines) {
+    const colon = line.indexOf(':');
+    const name = line.slice(0, colon).trim().toLowerCase();
+    (headers[name] ??= []).push(line.slice(colon + 1).trim());
+  }
+  let body = data.subarray(end + 4);
+  if ((headers['transfer-encoding'] ?? []).join().includes('chunked')) {
+    const parts: Buffer[] = [];
+    let at = 0;
+    for (;;) {
+      const lineEnd = body.indexOf('\r\n', at);
+      if (lineEnd < 0) break;
+      const size = parseInt(body.subarray(at, lineEnd).toString('latin1'), 16);
+      if (!size) break;
+      parts.push(body.subarray(lineEnd + 2, lineEnd + 2 + size));
+      at = lineEnd + 2 + size + 2;
+    }
+    body = Buffer.concat(parts);
+  }
+  return { status: Number(statusLine.split(' ')[1]), headers, body: body.toString('utf8') };
+}
+
+type HeaderList = [string, string | Buffer][];
+
+function rawRequest(port: number, method: string, target: string | Buffer, headers: HeaderList, body?: Buffer): Promise<Raw> {
+  const head = [Buffer.from(`${method} `), Buffer.isBuffer(target) ? target : Buffer.from(target, 'latin1'), Buffer.from(` HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nConnection: close\r\n`)];
+  for (const [name, value] of headers) head.push(Buffer.from(`${name}: `), Buffer.isBuffer(value) ? value : Buffer.from(value, 'latin1'), Buffer.from('\r\n'));
+  if (body !== undefined && !headers.some(([n]) => n.toLowerCase() === 'content-length')) head.push(Buffer.from(`Content-Length: ${body.length}\r\n`));
+  head.push(Buffer.from('\r\n'));
+  return new Promise((resolve) => {
+    const socket = net.connect(port, '127.0.0.1');
+    const chunks: Buffer[] = [];
+    let settled = false;
+    const finish = (why?: string) => {
+      if (settled) return;
+      settled = true;
+      const parsed = parseResponse(Buffer.concat(chunks));
+      resolve(parsed ?? { status: 0, headers: {}, body: '', noAnswer: why ?? 'closed' });
+    };
+    socket.on('data', (d: Buffer) => chunks.push(d));
+    socket.on('end', () => finish());
+    socket.on('close', () => finish());
+    socket.on('error', (err: NodeJS.ErrnoException) => finish(err.code));
+    // No half-close: Node's server drops a request whose client ends its side first. It closes after answering.
+    socket.setTimeout(10_000, () => socket.destroy());
+    socket.write(body === undefined ? Buffer.concat(head) : Buffer.concat([...head, body]));
+  });
+}
+
+// ------------------------------------------------------------------------------------------------
+// The corpus.
+
+/** A hostile value: text (percent-encoded in forms and URLs), or raw bytes put on the wire as they are. */
+interface Hostile {
+  label: string;
+  text?: string;
+  raw?: Buffer;
+  /** Bodies only (a URL or header this long is refused by the HTTP parser, tested separately). */
+  bodyOnly?: boolean;
+}
+
+const MB = 1024 * 1024;
+const CORPUS: Hostile[] = [
+  { label: 'empty', text: '' },
+  { label: 'whitespace', text: '  \t  ' },
+  { label: 'line breaks', text: '\r\n\r\n' },
+  { label: '1 MB', text: 'a'.repeat(MB), bodyOnly: true },
+  { label: '10 KB', text: 'b'.repeat(10 * 1024), bodyOnly: true },
+  { label: '300 characters', text: 'c'.repeat(300) },
+  { label: 'NUL', text: 'admin\u0000@example.test' },
+  { label: 'control characters', text: '\u0001\u0002\u001b[31mred\u007f' },
+  { label: 'invalid UTF-8 (raw bytes)', raw: Buffer.from([0xff, 0xfe, 0xc3, 0x28, 0xa0, 0xa1]) },
+  { label: 'overlong UTF-8 slash (raw bytes)', raw: Buffer.from([0xc0, 0xaf, 0x65, 0x74, 0x63]) },
+  { label: 'invalid UTF-8 (percent-encoded)', raw: Buffer.from('%FF%FE%C3%28') },
+  { label: 'lone surrogate (percent-encoded)', raw: Buffer.from('%ED%A0%80') },
+  { label: 'emoji', text: '🔑🚀👩‍💻' },
+  { label: 'RTL override', text: '\u202Etxt.exe\u202C' },
+  { label: 'Arabic and Hebrew', text: 'مرحبا שלום' },
+  { label: 'zero-width space', text: 'ad\u200Bmin' },
+  { label: 'homoglyph address', text: 'аdmin@a.test' },
+  { label: 'script tag', text: '<script>alert(1)</script>' },
+  { label: 'attribute breakout', text: '"><img src=x onerror=alert(1)>' },
+  { label: 'single-quote breakout', text: "'><svg onload=alert(1)>" },
+  { label: 'htmx attributes', text: '<div hx-post="/sign-out" hx-trigger="load">x</div>' },
+  { label: 'template syntax', text: '{{ 7*7 }}{% for x in y %}${7*7}' },
+  { label: 'SQL tautology', text: "' OR '1'='1' --" },
+  { label: 'SQL stacked query', text: '1; DROP TABLE users; --' },
+  { label: 'SQL union', text: "x' UNION SELECT secret_hash FROM credentials --" },
+  { label: 'path traversal', text: '../../../../etc/passwd' },
+  { label: 'encoded path traversal', text: '..%2F..%2F..%2Fetc%2Fpasswd' },
+  { label: 'backslash traversal', text: '..\\..\\windows\\win.ini' },
+  { label: 'base64 garbage', text: '!!!===@@@%%%' },
+  { label: 'base64 padding only', text: '====' },
+  { label: 'huge number', text: '9'.repeat(400) },
+  { label: 'negative number', text: '-1' },
+  { label: 'float and exponent', text: '1e309' },
+  { label: 'NaN', text: 'NaN' },
+  { label: 'prototype key', text: '__proto__' },
+  { label: 'CRLF header injection', text: 'x\r\nSet-Cookie: injected=1' },
+  { label: 'javascript URL', text: 'javascript:alert(1)' },
+  { label: 'protocol-relative URL', text: '//evil.example/path' },
+];
+
+/** What a payload would look like reflected unescaped (only those that matter in HTML). */
+const DANGEROUS = /[<>"']/;
+
+function encodeValue(v: Hostile): Buffer {
+  return v.raw ?? Buffer.from(encodeURIComponent(v.text!));
+}
+
+function formBody(fields: [string, string | Hostile][]): Buffer {
+  const parts: Buffer[] = [];
+  fields.forEach(([name, value], i) => {
+    if (i) parts.push(Buffer.from('&'));
+    parts.push(Buffer.from(`${encodeURIComponent(name)}=`));
+    parts.push(typeof value === 'string' ? Buffer.from(encodeURIComponent(value)) : encodeValue(value));
+  });
+  return Buffer.concat(parts);
+}
+
+function queryString(fields: [string, string | Hostile][]): Buffer {
+  return fields.length ? Buffer.concat([Buffer.from('?'), formBody(fields)]) : Buffer.alloc(0);
+}
+
+// ------------------------------------------------------------------------------------------------
+// The world, and the callers.
+
+interface World {
+  ctx: TestContext;
+  port: number;
+  server: http.Server;
+  ids: Record<string, number>;
+  secrets: Record<string, string>;
+}
+
+async function listen(ctx: TestContext): Promise<{ server: http.Server; port: number }> {
+  const server = http.createServer(ctx.app);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { server, port: (server.address() as AddressInfo).port };
+}
+
+function seed(ctx: TestContext): Pick<World, 'ids' | 'secrets'> {
+  const { db, clock } = ctx;
+  const a = seedCompany(db, 'Company A', 'admin@a.test');
+  seedCompany(db, 'Operators', 'operator@ops.test', { operator: true });
+  const victim = seedUser(db, a.companyId, 'victim@a.test');
+  const deps = { db, clock, audit: new AuditLog(db, clock), mailer: { send: () => 0 } };
+  const key = generateApiKeyFor(deps, a.companyId, 'company-a-api', SYSTEM_ACTOR);
+  saveCredential(deps, a.companyId, 'basic', key.credential.id, 'none', SYSTEM_ACTOR);
+  const client = generateClientCredentials(deps, a.companyId, undefined, SYSTEM_ACTOR);
+  saveCredential(deps, a.companyId, 'oauth', client.credential.id, 'none', SYSTEM_ACTOR);
+  const pendingKey = generateApiKeyFor(deps, a.companyId, 'company-a-api', SYSTEM_ACTOR);
+  const pendingClient = generateClientCredentials(deps, a.companyId, undefined, SYSTEM_ACTOR);
+  const request = insertAccessRequest(db, a.companyId, 'developer@a.test', a.userId, clock.now());
+  const outbox = insertOutboxMessage(db, {
+    companyId: a.companyId,
+    to: 'admin@a.test',
+    subject: 'A message',
+    text: 'Hello',
+    html: null,
+    kind: 'credential_saved',
+    state: 'failed',
+    secrets: [],
+    now: clock.now(),
+  });
+  return {
+    ids: {
+      companyA: a.companyId,
+      adminA: a.userId,
+      victim: victim.userId,
+      activeKey: key.credential.id,
+      activeClient: client.credential.id,
+      pendingKey: pendingKey.credential.id,
+      pendingClient: pendingClient.credential.id,
+      accessRequest: request,
+      outbox,
+    },
+    secrets: { apiKey: key.secret, clientId: client.credential.identifier, clientSecret: client.secret },
+  };
+}
+
+interface Session {
+  cookie: string;
+  csrf: string;
+}
+
+const setCookie = (res: Raw) => (res.headers['set-cookie'] ?? []).map((c) => c.split(';')[0]).find((c) => c.startsWith('console.sid='));
+
+async function anonymousSession(port: number): Promise<Session> {
+  const page = await rawRequest(port, 'GET', '/sign-in', []);
+  return { cookie: setCookie(page)!, csrf: csrfFrom(page.body) };
+}
+
+async function signedInSession(port: number, email: string): Promise<Session> {
+  const anon = await anonymousSession(port);
+  const res = await rawRequest(port, 'POST', '/sign-in', [['Cookie', anon.cookie], ['Content-Type', 'application/x-www-form-urlencoded']], formBody([['_csrf', anon.csrf], ['email', email], ['password', PASSWORD]]));
+  if (res.status !== 303) throw new Error(`sign-in failed: ${res.status}`);
+  const cookie = setCookie(res)!;
+  const page = await rawRequest(port, 'GET', '/audit', [['Cookie', cookie]]);
+  return { cookie, csrf: csrfFrom(page.body) };
+}
+
+// ------------------------------------------------------------------------------------------------
+// What must not change: every table but the sessions (each request may touch its own), with
+// last-used times left out (recorded on any verification) and failed attempts' audit entries (auditing those is the point).
+
+function digest(db: Db): string {
+  const hash = crypto.createHash('sha256');
+  const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT IN ('sessions', 'schema_migrations') AND name NOT LIKE 'sqlite_%' ORDER BY name").pluck().all() as string[];
+  for (const table of tables) {
+    const rows = db.prepare(`SELECT * FROM "${table}" ORDER BY rowid`).all() as Record<string, unknown>[];
+    for (const row of rows) {
+      if (table === 'audit_log' && /fail|throttl/.test(String(row.action))) continue;
+      delete row.last_used_at;
+      hash.update(`${table}:${JSON.stringify(row)}\n`);
+    }
+  }
+  return hash.digest('hex');
+}
+
+// ------------------------------------------------------------------------------------------------
+// The targets: every form, query, path parameter and API parameter.
+
+type Caller = 'anonymous' | 'admin' | 'operator' | 'api';
+
+interface Target {
+  name: string;
+  method: 'GET' | 'POST';
+  path: (ids: Record<string, number>) => string;
+  caller: Caller;
+  /** Valid values for every field; each case replaces one of them with a hostile value. */
+  base: (w: World) => [string, string][];
+  /** The fields to attack (default: every field of base). */
+  fields?: string[];
+  /** Path parameters to attack, by name in the path (":id"). */
+  pathParams?: string[];
+  in: 'form' | 'query' | 'oauth';
+  /** Fields where a hostile-looking value can be valid: the request may succeed (and then must be shown escaped). */
+  freeText?: string[];
+  /** How the API authenticates when the case is not about that (a valid Basic header). */
+  authorization?: (w: World) => string;
+  /** A case that succeeds must also pass this (e.g. introspection of garbage says inactive). */
+  onSuccess?: (res: Raw) => string | undefined;
+  /** Whether a success may change the database (false: the endpoint never writes on these inputs). */
+  successWrites?: boolean;
+  /** Prepared inside the case's transaction (e.g. a fresh one-time token); its values are added to base. */
+  prepare?: (w: World) => [string, string][];
+  /** Every field is optional: a JSON object without them is a valid submission (a Save with the default overlap). */
+  allOptional?: boolean;
+  /** Corpus values (by label) that are simply valid for a field, e.g. "__proto__" is a well-formed username. */
+  validValues?: Record<string, string[]>;
+  /** Any JSON object is a valid submission (the Back step only shows again what it was given). */
+  acceptsAnyObject?: boolean;
+}
+
+const basic = (user: string, secret: string) => `Basic ${Buffer.from(`${user}:${secret}`).toString('base64')}`;
+const clientAuth = (w: World) => basic(w.secrets.clientId, w.secrets.clientSecret);
+const apiKeyAuth = (w: World) => basic('company-a-api', w.secrets.apiKey);
+const newInvitation = (w: World): [string, string][] => [['token', issueInvitation({ db: w.ctx.db, clock: w.ctx.clock }, w.ids.victim, null).token]];
+const localRedirect = (res: Raw) => {
+  const location = header(res, 'location');
+  return res.status === 303 && (!location.startsWith('/') || location.startsWith('//') || location.startsWith('/\\')) ? `redirects off-site to ${location}` : undefined;
+};
+const inactive = (res: Raw) => (res.status === 200 && JSON.parse(res.body).active !== false ? 'introspection of a hostile token is not {"active":false}' : undefined);
+
+const TARGETS: Target[] = [
+  // --- signing in, first start, invitations (anonymous) ---
+  { name: 'POST /sign-in', method: 'POST', path: () => '/sign-in', caller: 'anonymous', in: 'form', base: () => [['email', 'admin@a.test'], ['password', 'not the password'], ['next', '/admin/api']], freeText: ['next'], onSuccess: localRedirect, successWrites: true },
+  { name: 'POST /sign-in (next, right password)', method: 'POST', path: () => '/sign-in', caller: 'anonymous', in: 'form', base: () => [['email', 'admin@a.test'], ['password', PASSWORD], ['next', '/audit']], fields: ['next'], freeText: ['next'], onSuccess: localRedirect, successWrites: true },
+  { name: 'GET /sign-in', method: 'GET', path: () => '/sign-in', caller: 'anonymous', in: 'query', base: () => [['next', '/audit']], freeText: ['next'] },
+  { name: 'GET /setup', method: 'GET', path: () => '/setup', caller: 'anonymous', in: 'query', base: () => [['token', 'x']] },
+  { name: 'POST /setup', method: 'POST', path: () => '/setup', caller: 'anonymous', in: 'form', base: () => [['token', 'x'], ['companyName', 'Acme'], ['email', 'first@example.test'], ['password', 'long enough password'], ['confirm', 'long enough password']] },
+  { name: 'GET /invitation', method: 'GET', path: () => '/invitation', caller: 'anonymous', in: 'query', base: () => [['token', 'x']] },
+  { name: 'POST /invitation (token)', method: 'POST', path: () => '/invitation', caller: 'anonymous', in: 'form', base: () => [['token', 'x'], ['password', 'long enough password'], ['confirm', 'long enough password']], fields: ['token'] },
+  { name: 'POST /invitation (password, valid link)', method: 'POST', path: () => '/invitation', caller: 'anonymous', in: 'form', prepare: newInvitation, base: () => [['password', 'long enough password'], ['confirm', 'long enough password']], fields: ['password', 'confirm'], freeText: ['password'], successWrites: true },
+  { name: 'GET /docs/access', method: 'GET', path: () => '/docs/access', caller: 'anonymous', in: 'query', base: () => [['token', 'x'.repeat(43)]] },
+
+  // --- the API page (administrator of company A) ---
+  { name: 'GET /admin/api', method: 'GET', path: () => '/admin/api', caller: 'admin', in: 'query', base: () => [['area', 'basic']], freeText: ['area'] },
+  { name: 'POST /admin/api/basic-auth/generate', method: 'POST', path: () => '/admin/api/basic-auth/generate', caller: 'admin', in: 'form', base: () => [['username', 'company-a-api']], validValues: { username: ['float and exponent', 'NaN', 'prototype key'] }, successWrites: true },
+  { name: 'POST /admin/api/oauth/generate', method: 'POST', path: () => '/admin/api/oauth/generate', caller: 'admin', in: 'form', base: () => [['scopes', 'claims:read']], successWrites: true },
+  { name: 'POST /admin/api/basic-auth/:id/save', method: 'POST', path: (ids) => `/admin/api/basic-auth/${ids.pendingKey}/save`, pathParams: [':id'], caller: 'admin', in: 'form', base: () => [['overlap', 'none']], allOptional: true, successWrites: true },
+  { name: 'POST /admin/api/oauth/:id/save', method: 'POST', path: (ids) => `/admin/api/oauth/${ids.pendingClient}/save`, pathParams: [':id'], caller: 'admin', in: 'form', base: () => [['overlap', '1h']], allOptional: true, successWrites: true },
+  { name: 'GET /admin/api/credentials/:id/revoke', method: 'GET', path: (ids) => `/admin/api/credentials/${ids.activeKey}/revoke`, pathParams: [':id'], caller: 'admin', in: 'query', base: () => [] },
+  { name: 'POST /admin/api/credentials/:id/revoke', method: 'POST', path: (ids) => `/admin/api/credentials/${ids.activeKey}/revoke`, pathParams: [':id'], caller: 'admin', in: 'form', base: () => [['reason', 'Leaked in a log']], freeText: ['reason'], successWrites: true },
+  { name: 'GET /admin/api/docs-access', method: 'GET', path: () => '/admin/api/docs-access', caller: 'admin', in: 'query', base: () => [['step', 'email']] },
+  { name: 'POST /admin/api/docs-access/next', method: 'POST', path: () => '/admin/api/docs-access/next', caller: 'admin', in: 'form', base: () => [['email', 'dev@a.test']] },
+  { name: 'POST /admin/api/docs-access/back', method: 'POST', path: () => '/admin/api/docs-access/back', caller: 'admin', in: 'form', base: () => [['email', 'dev@a.test']], freeText: ['email'], allOptional: true, acceptsAnyObject: true },
+  { name: 'POST /admin/api/docs-access', method: 'POST', path: () => '/admin/api/docs-access', caller: 'admin', in: 'form', base: () => [['email', 'dev@a.test']], successWrites: true },
+  { name: 'GET /audit', method: 'GET', path: () => '/audit', caller: 'admin', in: 'query', base: () => [['action', 'auth.sign_in'], ['from', '2026-01-01'], ['to', '2026-12-31'], ['company', '1'], ['page', '1']], validValues: { action: ['prototype key'] } },
+  { name: 'GET /audit.csv', method: 'GET', path: () => '/audit.csv', caller: 'admin', in: 'query', base: () => [['action', 'auth.sign_in'], ['from', '2026-01-01'], ['to', '2026-12-31'], ['page', '1']], validValues: { action: ['prototype key'] } },
+
+  // --- the operator's desk ---
+  { name: 'POST /operator/companies', method: 'POST', path: () => '/operator/companies', caller: 'operator', in: 'form', base: () => [['name', 'New company']], freeText: ['name'], successWrites: true },
+  { name: 'GET /operator/companies/:id', method: 'GET', path: (ids) => `/operator/companies/${ids.companyA}`, pathParams: [':id'], caller: 'operator', in: 'query', base: () => [] },
+  { name: 'POST /operator/companies/:id/invitations', method: 'POST', path: (ids) => `/operator/companies/${ids.companyA}/invitations`, pathParams: [':id'], caller: 'operator', in: 'form', base: () => [['email', 'new@a.test'], ['isOperator', 'on']], successWrites: true },
+  { name: 'POST /operator/companies/:id/users/:userId/disable', method: 'POST', path: (ids) => `/operator/companies/${ids.companyA}/users/${ids.victim}/disable`, pathParams: [':id', ':userId'], caller: 'operator', in: 'form', base: () => [], successWrites: true },
+  { name: 'POST /operator/companies/:id/users/:userId/enable', method: 'POST', path: (ids) => `/operator/companies/${ids.companyA}/users/${ids.victim}/enable`, pathParams: [':id', ':userId'], caller: 'operator', in: 'form', base: () => [], successWrites: true },
+  { name: 'POST /operator/companies/:id/scopes', method: 'POST', path: (ids) => `/operator/companies/${ids.companyA}/scopes`, pathParams: [':id'], caller: 'operator', in: 'form', base: () => [['scopes', 'claims:read']], allOptional: true, successWrites: true },
+  { name: 'GET /operator/credentials/:id/revoke', method: 'GET', path: (ids) => `/operator/credentials/${ids.activeClient}/revoke`, pathParams: [':id'], caller: 'operator', in: 'query', base: () => [] },
+  { name: 'POST /operator/credentials/:id/revoke', method: 'POST', path: (ids) => `/operator/credentials/${ids.activeClient}/revoke`, pathParams: [':id'], caller: 'operator', in: 'form', base: () => [['reason', 'Compromised']], freeText: ['reason'], successWrites: true },
+  { name: 'POST /operator/scopes', method: 'POST', path: () => '/operator/scopes', caller: 'operator', in: 'form', base: () => [['name', 'reports:read'], ['description', 'Read reports']], freeText: ['name', 'description'], successWrites: true },
+  { name: 'POST /operator/scopes/describe', method: 'POST', path: () => '/operator/scopes/describe', caller: 'operator', in: 'form', base: () => [['name', 'claims:read'], ['description', 'Read claims']], freeText: ['description'], successWrites: true },
+  { name: 'POST /operator/scopes/delete', method: 'POST', path: () => '/operator/scopes/delete', caller: 'operator', in: 'form', base: () => [['name', 'no-such-scope']] },
+  { name: 'GET /operator/outbox', method: 'GET', path: () => '/operator/outbox', caller: 'operator', in: 'query', base: () => [['state', 'failed'], ['kind', 'credential_saved'], ['page', '1']], validValues: { kind: ['prototype key'] } },
+  { name: 'GET /operator/outbox/:id', method: 'GET', path: (ids) => `/operator/outbox/${ids.outbox}`, pathParams: [':id'], caller: 'operator', in: 'query', base: () => [] },
+  { name: 'POST /operator/outbox/:id/retry', method: 'POST', path: (ids) => `/operator/outbox/${ids.outbox}/retry`, pathParams: [':id'], caller: 'operator', in: 'form', base: () => [], successWrites: true },
+  { name: 'GET /operator/access-requests', method: 'GET', path: () => '/operator/access-requests', caller: 'operator', in: 'query', base: () => [['status', 'pending'], ['company', '1'], ['email', 'dev'], ['page', '1']], freeText: ['email'] },
+  { name: 'POST /operator/access-requests/:id/grant', method: 'POST', path: (ids) => `/operator/access-requests/${ids.accessRequest}/grant`, pathParams: [':id'], caller: 'operator', in: 'form', base: () => [['message', 'Welcome']], freeText: ['message'], allOptional: true, successWrites: true },
+  { name: 'POST /operator/access-requests/:id/deny', method: 'POST', path: (ids) => `/operator/access-requests/${ids.accessRequest}/deny`, pathParams: [':id'], caller: 'operator', in: 'form', base: () => [['message', 'Not yet']], freeText: ['message'], allOptional: true, successWrites: true },
+  { name: 'POST /operator/access-requests/:id/revoke', method: 'POST', path: (ids) => `/operator/access-requests/${ids.accessRequest}/revoke`, pathParams: [':id'], caller: 'operator', in: 'form', base: () => [], successWrites: true },
+  { name: 'POST /operator/access-requests/:id/resend', method: 'POST', path: (ids) => `/operator/access-requests/${ids.accessRequest}/resend`, pathParams: [':id'], caller: 'operator', in: 'form', base: () => [], successWrites: true },
+  { name: 'POST /operator/signing-keys/rotate', method: 'POST', path: () => '/operator/signing-keys/rotate', caller: 'operator', in: 'form', base: () => [], successWrites: true },
+
+  // --- the platform API ---
+  { name: 'POST /oauth/token', method: 'POST', path: () => '/oauth/token', caller: 'api', in: 'oauth', authorization: clientAuth, base: () => [['grant_type', 'client_credentials'], ['scope', 'claims:read']], validValues: { scope: ['empty'] }, successWrites: true },
+  { name: 'POST /oauth/token (client_secret_post)', method: 'POST', path: () => '/oauth/token', caller: 'api', in: 'oauth', base: (w) => [['grant_type', 'client_credentials'], ['client_id', w.secrets.clientId], ['client_secret', w.secrets.clientSecret]], fields: ['client_id', 'client_secret'], successWrites: true },
+  { name: 'POST /oauth/introspect', method: 'POST', path: () => '/oauth/introspect', caller: 'api', in: 'oauth', authorization: clientAuth, base: () => [['token', 'x'], ['token_type_hint', 'access_token']], freeText: ['token', 'token_type_hint'], onSuccess: inactive },
+  { name: 'POST /oauth/revoke', method: 'POST', path: () => '/oauth/revoke', caller: 'api', in: 'oauth', authorization: clientAuth, base: () => [['token', 'x'], ['token_type_hint', 'access_token']], freeText: ['token', 'token_type_hint'] },
+  { name: 'GET /auth/verify', method: 'GET', path: () => '/auth/verify', caller: 'api', in: 'query', authorization: apiKeyAuth, base: () => [['scope', 'claims:read']], validValues: { scope: ['empty'] } },
+];
+
+/** The Authorization header, attacked on every platform endpoint that reads it. */
+const AUTH_TARGETS = ['GET /api/v1/me', 'GET /auth/verify', 'POST /oauth/token', 'POST /oauth/introspect', 'POST /oauth/revoke'];
+const b64 = (s: string | Buffer) => Buffer.from(s).toString('base64');
+const AUTH_CORPUS: { label: string; values: (string | Buffer)[] }[] = [
+  { label: 'empty', values: [''] },
+  { label: 'scheme only', values: ['Basic'] },
+  { label: 'scheme and spaces', values: ['Basic    '] },
+  { label: 'base64 garbage', values: ['Basic !!!@@@###'] },
+  { label: 'base64 of no colon', values: [`Basic ${b64('justausername')}`] },
+  { label: 'empty username and key', values: [`Basic ${b64(':')}`] },
+  { label: 'NUL in credentials', values: [`Basic ${b64('company-a-api\u0000:key\u0000')}`] },
+  { label: 'invalid UTF-8 once decoded', values: [`Basic ${b64(Buffer.from([0xff, 0x3a, 0xfe, 0xc3]))}`] },
+  { label: 'SQL in the username', values: [`Basic ${b64("' OR 1=1 --:x")}`] },
+  { label: 'markup in the username', values: [`Basic ${b64('<script>alert(1)</script>:x')}`] },
+  { label: 'key of the right shape, wrong value', values: [`Basic ${b64('company-a-api:cxk_000000000000000000000000000000AAAAAA')}`] },
+  { label: 'client secret used as an API key', values: ['CLIENT_SECRET_AS_KEY'] },
+  { label: 'long (6 KB)', values: [`Basic ${b64(`u:${'k'.repeat(4500)}`)}`] },
+  { label: 'lowercase scheme', values: [`basic ${b64('company-a-api:x')}`] },
+  { label: 'unknown scheme', values: ['Digest username="admin", response="x"'] },
+  { label: 'two schemes in one header', values: [`Basic ${b64('a:b')}, Bearer abc`] },
+  { label: 'duplicate Authorization headers', values: [`Basic ${b64('a:b')}`, 'Bearer abc'] },
+  { label: 'bearer empty', values: ['Bearer '] },
+  { label: 'bearer garbage', values: ['Bearer !!!<>"'] },
+  { label: 'bearer alg none JWT', values: [`Bearer ${b64('{"alg":"none","typ":"at+jwt"}').replace(/=/g, '')}.${b64('{"sub":"x","scope":"claims:read"}').replace(/=/g, '')}.`] },
+  { label: 'bearer JWT with a forged signature', values: [`Bearer eyJhbGciOiJFUzI1NiIsInR5cCI6ImF0K2p3dCIsImtpZCI6IngifQ.eyJzdWIiOiJ4In0.${'A'.repeat(86)}`] },
+  { label: 'bearer 9 KB', values: [`Bearer ${'a'.repeat(9000)}`] },
+  { label: 'raw non-ASCII bytes', values: [Buffer.concat([Buffer.from('Basic '), Buffer.from([0xff, 0xfe, 0xe2, 0x80, 0xae])])] },
+  { label: 'control characters', values: [Buffer.from('Basic \u0001\u0002\u0003')] },
+];
+
+// ------------------------------------------------------------------------------------------------
+
+interface Case {
+  target: string;
+  label: string;
+  run: () => Promise<Raw>;
+  payload?: string;
+  mayAccept: boolean;
+  successWrites: boolean;
+  onSuccess?: (res: Raw) => string | undefined;
+  /** Refusals that come from Node's HTTP parser (no application code ran) carry no message body. */
+  parserMayRefuse?: boolean;
+  prepare?: () => [string, string][];
+  caller: Caller;
+}
+
+describe('hostile input: never a 5xx, never reflected, nothing changed by a refusal', () => {
+  const makeWorld = (): World => {
+    const ctx = createTestContext();
+    return { ctx, server: undefined as unknown as http.Server, port: 0, ...seed(ctx) };
+  };
+  const publicWorld = makeWorld(); // anonymous and API callers: its clock moves on between cases, so throttles never pile up
+  const consoleWorld = makeWorld(); // signed-in callers
+  const sessions: Partial<Record<Caller, Session>> = {};
+  const results = { cases: 0, refused: 0, accepted: 0, parser: 0, byStatus: new Map<number, number>() };
+
+  beforeAll(async () => {
+    for (const world of [publicWorld, consoleWorld]) Object.assign(world, await listen(world.ctx));
+    sessions.admin = await signedInSession(consoleWorld.port, 'admin@a.test');
+    sessions.operator = await signedInSession(consoleWorld.port, 'operator@ops.test');
+  });
+
+  afterAll(async () => {
+    for (const w of [publicWorld, consoleWorld]) {
+      await new Promise((resolve) => w.server.close(resolve));
+      w.ctx.close();
+    }
+  });
+
+  const worldFor = (caller: Caller) => (caller === 'admin' || caller === 'operator' ? consoleWorld : publicWorld);
+
+  /** Sends one request as the caller, with its session's cookie and CSRF token where it has one. */
+  async function send(t: Target, pathText: string | Buffer, fields: [string, string | Hostile][], opts: { body?: Buffer; contentType?: string | null; csrfInHeader?: boolean; authorization?: (string | Buffer)[]; extraHeaders?: HeaderList } = {}): Promise<Raw> {
+    const w = worldFor(t.caller);
+    const headers: HeaderList = [];
+    let session = sessions[t.caller];
+    if (t.caller === 'anonymous') session = await anonymousSession(w.port);
+    if (session) headers.push(['Cookie', session.cookie]);
+    const auth = opts.authorization ?? (t.authorization ? [t.authorization(w)] : []);
+    for (const a of auth) headers.push(['Authorization', a]);
+    if (t.method === 'GET') {
+      const target = Buffer.concat([Buffer.isBuffer(pathText) ? pathText : Buffer.from(pathText), queryString(fields)]);
+      return rawRequest(w.port, 'GET', target, [...headers, ...(opts.extraHeaders ?? [])]);
+    }
+    const withCsrf: [string, string | Hostile][] = session && !opts.csrfInHeader ? [['_csrf', session.csrf], ...fields] : fields;
+    if (session && opts.csrfInHeader) headers.push(['X-CSRF-Token', session.csrf]);
+    const body = opts.body ?? formBody(withCsrf);
+    const contentType = opts.contentType === undefined ? 'application/x-www-form-urlencoded' : opts.contentType;
+    if (contentType !== null) headers.push(['Content-Type', contentType]);
+    return rawRequest(w.port, 'POST', pathText, [...headers, ...(opts.extraHeaders ?? [])], body);
+  }
+
+  function casesFor(t: Target): Case[] {
+    const cases: Case[] = [];
+    const w = () => worldFor(t.caller);
+    const fields = t.fields ?? t.base(w()).map(([name]) => name);
+    const fill = (overrides: Record<string, Hostile | string>, prepared: [string, string][] = []) =>
+      [...prepared, ...t.base(w())].map(([name, value]): [string, string | Hostile] => [name, overrides[name] ?? value]);
+    const mk = (label: string, run: (prepared: [string, string][]) => Promise<Raw>, extra: Partial<Case> = {}): Case => {
+      let prepared: [string, string][] = [];
+      return {
+        target: t.name,
+        label,
+        caller: t.caller,
+        mayAccept: false,
+        successWrites: t.successWrites ?? false,
+        onSuccess: t.onSuccess,
+        prepare: t.prepare ? () => (prepared = t.prepare!(w())) : undefined,
+        run: () => run(prepared),
+        ...extra,
+      };
+    };
+
+    const BLANK = ['empty', 'whitespace', 'line breaks'];
+    // Each field, each hostile value.
+    for (const field of fields) {
+      for (const v of CORPUS) {
+        if (v.bodyOnly && t.method === 'GET') continue;
+        const mayAccept =
+          (t.freeText?.includes(field) ?? false) ||
+          (t.validValues?.[field]?.includes(v.label) ?? false) ||
+          // A blank optional parameter is a parameter not given (no filter, the default overlap, no message).
+          (BLANK.includes(v.label) && (t.in === 'query' || t.allOptional === true));
+        cases.push(
+          mk(`${field} = ${v.label}`, (prepared) => send(t, t.path(w().ids), fill({ [field]: v, ...(field === 'password' ? { confirm: v } : {}) }, prepared)), {
+            payload: v.text,
+            mayAccept,
+            // Bytes above 0x7F in the request line are refused by Node's HTTP parser itself.
+            parserMayRefuse: t.method === 'GET' && v.label.endsWith('(raw bytes)'),
+          }),
+        );
+      }
+      // The same parameter twice (a list where one value is expected).
+      cases.push(mk(`${field} given twice`, (prepared) => send(t, t.path(w().ids), [...fill({}, prepared), [field, 'second value']], { csrfInHeader: true }), { mayAccept: field === 'scopes' || field === 'scope' || (t.freeText?.includes(field) ?? false) }));
+    }
+    // Path parameters: each hostile id.
+    for (const param of t.pathParams ?? []) {
+      const ids = w().ids;
+      const real = t.path(ids);
+      const position = (() => {
+        const template = t.name.split(' ')[1];
+        return template.split('/').indexOf(param);
+      })();
+      const hostileIds: { label: string; raw: string | Buffer }[] = [
+        { label: 'zero', raw: '0' },
+        { label: 'negative', raw: '-1' },
+        { label: 'letters', raw: 'abc' },
+        { label: 'exponent', raw: '1e3' },
+        { label: 'hex', raw: '0x10' },
+        { label: 'beyond 2^53', raw: '9007199254740993' },
+        { label: '400 digits', raw: '9'.repeat(400) },
+        { label: 'SQL', raw: encodeURIComponent("1 OR 1=1") },
+        { label: 'encoded traversal', raw: '..%2F..%2Fetc%2Fpasswd' },
+        { label: 'encoded NUL', raw: '1%00' },
+        { label: 'invalid percent-encoding', raw: '%E0%A4%A' },
+        { label: 'invalid UTF-8 (percent-encoded)', raw: '%FF%FE' },
+        { label: 'invalid UTF-8 (raw bytes)', raw: Buffer.from([0xff, 0xfe]) },
+        { label: 'another company’s id (999999)', raw: '999999' },
+      ];
+      for (const h of hostileIds) {
+        const parts = real.split('/');
+        const before = Buffer.from(parts.slice(0, position).join('/') + '/');
+        const after = Buffer.from(parts.length > position + 1 ? `/${parts.slice(position + 1).join('/')}` : '');
+        const pathBytes = Buffer.concat([before, Buffer.isBuffer(h.raw) ? h.raw : Buffer.from(h.raw), after]);
+        cases.push(mk(`${param} = ${h.label}`, (prepared) => send(t, pathBytes, fill({}, prepared)), { parserMayRefuse: Buffer.isBuffer(h.raw) }));
+      }
+    }
+    if (t.method === 'POST') {
+      const form = (prepared: [string, string][]) => fill({}, prepared).map(([n, v]): [string, string] => [n, v as string]);
+      const json = (prepared: [string, string][], transform: (o: Record<string, unknown>) => unknown = (o) => o) =>
+        Buffer.from(JSON.stringify(transform(Object.fromEntries(form(prepared)))));
+      // A JSON object without the form's fields is a valid submission where every field is optional.
+      const anyObject = fields.length === 0 || t.acceptsAnyObject === true;
+      const objectWithoutFields = anyObject || t.allOptional === true;
+      const structural: [string, (prepared: [string, string][]) => Promise<Raw>, boolean?][] = [
+        // JSON where a form is expected: the same fields as a JSON object are read like the form (the
+        // console's body parser takes both); values of the wrong type never are.
+        ['JSON body with the same fields', (p) => send(t, t.path(w().ids), [], { body: json(p), contentType: 'application/json', csrfInHeader: true }), true],
+        ['JSON: every value an array', (p) => send(t, t.path(w().ids), [], { body: json(p, (o) => Object.fromEntries(Object.entries(o).map(([k, v]) => [k, [v, v]]))), contentType: 'application/json', csrfInHeader: true }), anyObject || fields.includes('scopes')],
+        ['JSON: every value an object', (p) => send(t, t.path(w().ids), [], { body: json(p, (o) => Object.fromEntries(Object.entries(o).map(([k, v]) => [k, { $gt: v }]))), contentType: 'application/json', csrfInHeader: true }), anyObject],
+        ['JSON: every value a number', (p) => send(t, t.path(w().ids), [], { body: json(p, (o) => Object.fromEntries(Object.keys(o).map((k) => [k, 1e308]))), contentType: 'application/json', csrfInHeader: true }), anyObject],
+        ['JSON: every value null', (p) => send(t, t.path(w().ids), [], { body: json(p, (o) => Object.fromEntries(Object.keys(o).map((k) => [k, null]))), contentType: 'application/json', csrfInHeader: true }), anyObject],
+        ['JSON: __proto__ pollution', (p) => send(t, t.path(w().ids), [], { body: Buffer.from(`{"__proto__":{"isOperator":true,"polluted":1},"constructor":{"prototype":{"polluted":1}},${json(p).toString().slice(1)}`), contentType: 'application/json', csrfInHeader: true }), true],
+        ['JSON: 500 levels deep', () => send(t, t.path(w().ids), [], { body: Buffer.from(`${'{"a":'.repeat(500)}1${'}'.repeat(500)}`), contentType: 'application/json', csrfInHeader: true }), objectWithoutFields],
+        ['malformed JSON', () => send(t, t.path(w().ids), [], { body: Buffer.from('{"email": "a@b.test",'), contentType: 'application/json', csrfInHeader: true })],
+        ['JSON top-level array', () => send(t, t.path(w().ids), [], { body: Buffer.from('[1,2,3]'), contentType: 'application/json', csrfInHeader: true })],
+        ['JSON top-level string', () => send(t, t.path(w().ids), [], { body: Buffer.from('"form"'), contentType: 'application/json', csrfInHeader: true })],
+        ['JSON with invalid UTF-8', () => send(t, t.path(w().ids), [], { body: Buffer.concat([Buffer.from('{"x":"'), Buffer.from([0xff, 0xfe]), Buffer.from('"}')]), contentType: 'application/json', csrfInHeader: true }), objectWithoutFields],
+        // (A form without fields has an empty body: whatever its declared type, there is nothing to refuse.)
+        ['text/plain body', (p) => send(t, t.path(w().ids), [], { body: formBody(form(p)), contentType: 'text/plain', csrfInHeader: true }), fields.length === 0],
+        ['XML body', () => send(t, t.path(w().ids), [], { body: Buffer.from('<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><x>&e;</x>'), contentType: 'application/xml', csrfInHeader: true })],
+        ['multipart body', (p) => send(t, t.path(w().ids), [], { body: Buffer.from(`--b\r\nContent-Disposition: form-data; name="${fields[0] ?? 'x'}"\r\n\r\n${form(p)[0]?.[1] ?? ''}\r\n--b--\r\n`), contentType: 'multipart/form-data; boundary=b', csrfInHeader: true })],
+        ['no Content-Type', (p) => send(t, t.path(w().ids), [], { body: formBody(form(p)), contentType: null, csrfInHeader: true }), fields.length === 0],
+        ['UTF-16 charset', (p) => send(t, t.path(w().ids), [], { body: Buffer.from(formBody(form(p)).toString(), 'utf16le'), contentType: 'application/x-www-form-urlencoded; charset=utf-16', csrfInHeader: true })],
+        ['gzip Content-Encoding with garbage', () => send(t, t.path(w().ids), [], { body: Buffer.from('not gzip at all'), csrfInHeader: true, extraHeaders: [['Content-Encoding', 'gzip']] })],
+        ['unknown Content-Encoding', () => send(t, t.path(w().ids), [], { body: Buffer.from('x=1'), csrfInHeader: true, extraHeaders: [['Content-Encoding', 'x-hostile']] })],
+        // RFC 6749 3.2: the authorization server ignores parameters it does not know.
+        ['300 parameters', (p) => send(t, t.path(w().ids), [...fill({}, p), ...Array.from({ length: 300 }, (_, i): [string, string] => [`p${i}`, 'x'])], { csrfInHeader: true }), t.in === 'oauth'],
+        ['1 MB body of one parameter', (p) => send(t, t.path(w().ids), [...fill({}, p), ['padding', 'z'.repeat(MB)]], { csrfInHeader: true })],
+      ];
+      for (const [label, run, mayAccept] of structural) cases.push(mk(label, run, { mayAccept: mayAccept ?? false }));
+      if (t.caller === 'admin' || t.caller === 'operator' || t.caller === 'anonymous') {
+        cases.push(mk('CSRF token given twice', (p) => send(t, t.path(w().ids), [['_csrf', 'forged'], ...fill({}, p)])));
+        cases.push(mk('CSRF token missing', (p) => send(t, t.path(w().ids), fill({}, p), { csrfInHeader: true, extraHeaders: [['X-CSRF-Token', 'forged']] })));
+      }
+    }
+    // Headers and the URL itself, oversized: refused by Node's HTTP parser (16 KB).
+    cases.push(mk('20 KB query string', (p) => send(t, t.path(w().ids), t.method === 'GET' ? [...fill({}, p), ['q', 'q'.repeat(20 * 1024)]] : [], t.method === 'GET' ? {} : { extraHeaders: [['X-Padding', 'p'.repeat(20 * 1024)]] }), { parserMayRefuse: true }));
+    cases.push(mk('raw NUL in the request line', () => send(t, Buffer.concat([Buffer.from(t.path(w().ids)), Buffer.from([0x00])]), fill({})), { parserMayRefuse: true }));
+    return cases;
+  }
+
+  function authCases(): Case[] {
+    const cases: Case[] = [];
+    for (const name of AUTH_TARGETS) {
+      const t: Target = TARGETS.find((x) => x.name === name) ?? { name, method: 'GET', path: () => '/api/v1/me', caller: 'api', in: 'query', base: () => [] };
+      for (const a of AUTH_CORPUS) {
+        cases.push({
+          target: name,
+          label: `Authorization: ${a.label}`,
+          caller: 'api',
+          mayAccept: false,
+          successWrites: false,
+          parserMayRefuse: a.label.startsWith('raw') || a.label.startsWith('control'),
+          run: () => {
+            const values = a.values.map((v) => (v === 'CLIENT_SECRET_AS_KEY' ? basic('company-a-api', publicWorld.secrets.clientSecret) : v));
+            return send({ ...t, authorization: undefined }, t.path(publicWorld.ids), t.base(publicWorld), { authorization: values });
+          },
+        });
+      }
+      // Oversized: past Node's header limit.
+      cases.push({ target: name, label: 'Authorization: 20 KB', caller: 'api', mayAccept: false, successWrites: false, parserMayRefuse: true, run: () => send({ ...t, authorization: undefined }, t.path(publicWorld.ids), t.base(publicWorld), { authorization: [`Basic ${'A'.repeat(20 * 1024)}`] }) });
+    }
+    return cases;
+  }
+
+  const ALL_CASES = [...TARGETS.flatMap((t) => casesFor(t)), ...authCases()];
+
+  /** Runs a case inside a transaction that is rolled back, and judges it. Returns the problems found. */
+  async function runCase(c: Case): Promise<string[]> {
+    const world = worldFor(c.caller);
+    const db = world.ctx.db;
+    if (world === publicWorld) world.ctx.clock.advance(16 * 60_000); // past every failure throttle's window
+    // What the server's own 30-second sweep would do at this (fake) time, done now: a sweep landing inside the case finds nothing.
+    sweepCredentials({ db, clock: world.ctx.clock, audit: new AuditLog(db, world.ctx.clock), mailer: { send: () => 0 } });
+    db.exec('BEGIN');
+    try {
+      c.prepare?.();
+      const before = digest(db);
+      const res = await c.run();
+      const after = digest(db);
+      const problems: string[] = [];
+      results.cases++;
+      results.byStatus.set(res.status, (results.byStatus.get(res.status) ?? 0) + 1);
+      const type = header(res, 'content-type');
+      if (res.status === 0) {
+        if (!c.parserMayRefuse) problems.push(`no answer (${res.noAnswer})`);
+        else results.parser++;
+        return problems;
+      }
+      if (res.status >= 500) problems.push(`answered ${res.status}: ${res.body.slice(0, 200)}`);
+      if (res.status >= 400 && res.status < 500) {
+        results.refused++;
+        if (after !== before) problems.push(`refused with ${res.status}, but the database changed`);
+        const fromParser = c.parserMayRefuse && res.body === '' && [400, 413, 414, 431].includes(res.status);
+        if (fromParser) results.parser++;
+        else if (/json/.test(type)) {
+          const body = JSON.parse(res.body) as { error?: unknown; error_description?: unknown };
+          if (typeof body.error !== 'string' || body.error === '') problems.push(`JSON ${res.status} without an "error" (RFC 6749 5.2 / RFC 6750 3.1 shape): ${res.body.slice(0, 100)}`);
+        } else if (/html/.test(type)) {
+          // A form that failed shows a message by the field (or for the form); any other refusal is a page that says what happened.
+          const fieldMessage = /class="(?:error|flash flash-error)[^"]*"[^>]*>\s*[^<\s]/.test(res.body) || /role="alert"[^>]*>\s*[^<\s]/.test(res.body);
+          const explainingPage = res.status !== 422 && /<h1>[^<]+<\/h1>\s*(?:<p[^>]*>|\{)/.test(res.body);
+          if (!fieldMessage && !explainingPage) problems.push(`HTML ${res.status} without a visible message`);
+        } else if (!(res.status === 401 && header(res, 'www-authenticate'))) {
+          if (res.status !== 404 || res.body !== '') problems.push(`${res.status} with an unexpected content type "${type}"`);
+        }
+      }
+      if (res.status > 0 && res.status < 400) {
+        results.accepted++;
+        if (!c.mayAccept) problems.push(`accepted with ${res.status}: ${res.body.slice(0, 160)}`);
+        if (!c.successWrites && after !== before) problems.push(`accepted with ${res.status} and changed the database`);
+        const extra = c.onSuccess?.(res);
+        if (extra) problems.push(extra);
+        // Accepted text is shown somewhere: follow the redirect, the page must show it escaped.
+        const location = header(res, 'location');
+        if (res.status === 303 && location.startsWith('/') && !location.startsWith('//') && c.payload && DANGEROUS.test(c.payload)) {
+          const session = sessions[c.caller];
+          const page = await rawRequest(world.port, 'GET', location, session ? [['Cookie', session.cookie]] : []);
+          if (page.body.includes(c.payload)) problems.push(`the page after the redirect shows the payload unescaped`);
+        }
+      }
+      if (/html/.test(type) && c.payload && DANGEROUS.test(c.payload) && res.body.includes(c.payload)) problems.push('payload reflected unescaped in HTML');
+      if (/json/.test(type) && header(res, 'x-content-type-options') !== 'nosniff') problems.push('JSON without X-Content-Type-Options: nosniff');
+      if ((res.headers['set-cookie'] ?? []).some((cookie) => cookie.startsWith('injected='))) problems.push('header injected');
+      const probe: Record<string, unknown> = {};
+      if (probe.polluted !== undefined || probe.isOperator !== undefined) problems.push('Object.prototype was polluted');
+      return problems;
+    } finally {
+      db.exec('ROLLBACK');
+    }
+  }
+
+  it.each(TARGETS.map((t) => t.name).concat(['Authorization header (platform API)']))('%s', async (name) => {
+    const cases = ALL_CASES.filter((c) => (name.startsWith('Authorization') ? c.label.startsWith('Authorization:') : c.target === name && !c.label.startsWith('Authorization:')));
+    expect(cases.length).toBeGreaterThan(0);
+    const failures: string[] = [];
+    for (const c of cases) {
+      const problems = await runCase(c);
+      for (const p of problems) failures.push(`${c.target} [${c.label}]: ${p}`);
+    }
+    expect(failures).toEqual([]);
+  });
+
+  it('tried enough cases to mean something, and says how many', () => {
+    const statuses = [...results.byStatus.entries()].sort(([a], [b]) => a - b).map(([s, n]) => `${s}: ${n}`).join(', ');
+    console.log(
+      `hostile input: ${results.cases} cases against ${TARGETS.length} targets (${AUTH_TARGETS.length} with the Authorization corpus); ` +
+        `${results.refused} refused with a 4xx, ${results.accepted} accepted as valid text, ${results.parser} refused by the HTTP parser; statuses ${statuses}`,
+    );
+    expect(results.cases).toBe(ALL_CASES.length);
+    expect(results.cases).toBeGreaterThan(2000);
+    expect(results.byStatus.get(500) ?? 0).toBe(0);
+  });
+});
