@@ -2,11 +2,10 @@ import request from 'supertest';
 import type { Response } from 'supertest';
 import type { Express } from 'express';
 import { AuditLog, SYSTEM_ACTOR } from '../src/features/audit/service';
-import { generateApiKeyFor, generateClientCredentials, saveCredential } from '../src/features/credentials/service';
 import { grantAccess } from '../src/features/docs-access/service';
 import { insertAccessRequest } from '../src/features/docs-access/repo';
-import { insertOutboxMessage } from '../src/features/mail/repo';
-import { anonymousAgent, createTestContext, seedCompany, seedUser, signIn } from './helpers';
+import { anonymousAgent, createTestContext, signIn } from './helpers';
+import { seedWorld } from './world';
 import type { Agent, TestContext } from './helpers';
 
 /**
@@ -128,44 +127,20 @@ interface Fixture {
   outboxId: number;
 }
 
-/** The same world in every persona's database: companies A and B, an operator, A's credentials and requests. */
-function seedWorld(ctx: TestContext): Fixture {
-  const { db, clock } = ctx;
-  const a = seedCompany(db, 'Company A', 'admin@a.test');
-  seedCompany(db, 'Company B', 'admin@b.test');
-  seedCompany(db, 'Operators', 'operator@ops.test', { operator: true });
-  seedUser(db, a.companyId, 'disabled@a.test');
-  const victim = seedUser(db, a.companyId, 'victim@a.test');
-  const deps = { db, clock, audit: new AuditLog(db, clock), mailer: { send: () => 0 }, config: ctx.config };
-  const key = generateApiKeyFor(deps, a.companyId, 'company-a-api', SYSTEM_ACTOR);
-  saveCredential(deps, a.companyId, 'basic', key.credential.id, 'none', SYSTEM_ACTOR);
-  const client = generateClientCredentials(deps, a.companyId, undefined, SYSTEM_ACTOR);
-  saveCredential(deps, a.companyId, 'oauth', client.credential.id, 'none', SYSTEM_ACTOR);
-  const pendingKey = generateApiKeyFor(deps, a.companyId, 'company-a-api', SYSTEM_ACTOR);
-  const pendingClient = generateClientCredentials(deps, a.companyId, undefined, SYSTEM_ACTOR);
-  const granted = insertAccessRequest(db, a.companyId, 'admin@a.test', a.userId, clock.now());
-  grantAccess(deps, granted, null, SYSTEM_ACTOR);
-  const accessRequestId = insertAccessRequest(db, a.companyId, 'developer@a.test', a.userId, clock.now());
-  const outboxId = insertOutboxMessage(db, {
-    companyId: a.companyId,
-    to: 'admin@a.test',
-    subject: 'A message',
-    text: 'Hello',
-    html: null,
-    kind: 'credential_saved',
-    state: 'failed',
-    secrets: [],
-    now: clock.now(),
-  });
+/** The same world in every persona's database (tests/world.ts), plus a granted documentation request for admin A. */
+function seedMatrixWorld(ctx: TestContext): Fixture {
+  const { ids, secrets } = seedWorld(ctx);
+  const deps = { db: ctx.db, clock: ctx.clock, audit: new AuditLog(ctx.db, ctx.clock), mailer: { send: () => 0 }, config: ctx.config };
+  grantAccess(deps, insertAccessRequest(ctx.db, ids.companyA, 'admin@a.test', ids.adminA, ctx.clock.now()), null, SYSTEM_ACTOR);
   return {
-    companyA: a.companyId,
-    victimUserId: victim.userId,
-    activeKeyId: key.credential.id,
-    apiKey: key.secret,
-    pendingKeyId: pendingKey.credential.id,
-    pendingClientId: pendingClient.credential.id,
-    accessRequestId,
-    outboxId,
+    companyA: ids.companyA,
+    victimUserId: ids.victim,
+    activeKeyId: ids.activeKey,
+    apiKey: secrets.apiKey,
+    pendingKeyId: ids.pendingKey,
+    pendingClientId: ids.pendingClient,
+    accessRequestId: ids.accessRequest,
+    outboxId: ids.outbox,
   };
 }
 
@@ -197,7 +172,7 @@ interface RouteLayer {
 }
 
 /** Every `METHOD path` the app routes, walked from Express 5's router (router 2: layer.route, layer.handle.stack, layer.rawPath). */
-export function listRoutes(app: Express): string[] {
+function listRoutes(app: Express): string[] {
   const found: string[] = [];
   const walk = (stack: RouteLayer[], prefix: string) => {
     for (const layer of stack) {
@@ -248,7 +223,7 @@ describe('access control matrix (generated from the router)', () => {
   const worlds = Object.fromEntries(
     PERSONAS.map((p) => {
       const ctx = createTestContext();
-      return [p, { ctx, fixture: seedWorld(ctx), caller: {} as Caller }];
+      return [p, { ctx, fixture: seedMatrixWorld(ctx), caller: {} as Caller }];
     }),
   ) as Record<Persona, { ctx: TestContext; fixture: Fixture; caller: Caller }>;
   const routes = listRoutes(worlds.adminA.ctx.app);

@@ -2,14 +2,14 @@ import crypto from 'node:crypto';
 import http from 'node:http';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { AuditLog, SYSTEM_ACTOR } from '../src/features/audit/service';
+import { AuditLog } from '../src/features/audit/service';
 import { issueInvitation } from '../src/features/auth/service';
-import { generateApiKeyFor, generateClientCredentials, saveCredential, sweepCredentials } from '../src/features/credentials/service';
-import { insertAccessRequest } from '../src/features/docs-access/repo';
-import { insertOutboxMessage } from '../src/features/mail/repo';
+import { sweepCredentials } from '../src/features/credentials/service';
 import type { Db } from '../src/db/open';
-import { PASSWORD, createTestContext, csrfFrom, seedCompany, seedUser } from './helpers';
+import { PASSWORD, createTestContext, csrfFrom } from './helpers';
 import type { TestContext } from './helpers';
+import { seedWorld } from './world';
+import type { World as SeededWorld } from './world';
 
 /**
  * Hostile input: every form field, query parameter, path parameter and API parameter, and the
@@ -170,58 +170,16 @@ function queryString(fields: [string, string | Hostile][]): Buffer {
 // ------------------------------------------------------------------------------------------------
 // The world, and the callers.
 
-interface World {
+interface World extends SeededWorld {
   ctx: TestContext;
   port: number;
   server: http.Server;
-  ids: Record<string, number>;
-  secrets: Record<string, string>;
 }
 
 async function listen(ctx: TestContext): Promise<{ server: http.Server; port: number }> {
   const server = http.createServer(ctx.app);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return { server, port: (server.address() as AddressInfo).port };
-}
-
-function seed(ctx: TestContext): Pick<World, 'ids' | 'secrets'> {
-  const { db, clock } = ctx;
-  const a = seedCompany(db, 'Company A', 'admin@a.test');
-  seedCompany(db, 'Operators', 'operator@ops.test', { operator: true });
-  const victim = seedUser(db, a.companyId, 'victim@a.test');
-  const deps = { db, clock, audit: new AuditLog(db, clock), mailer: { send: () => 0 } };
-  const key = generateApiKeyFor(deps, a.companyId, 'company-a-api', SYSTEM_ACTOR);
-  saveCredential(deps, a.companyId, 'basic', key.credential.id, 'none', SYSTEM_ACTOR);
-  const client = generateClientCredentials(deps, a.companyId, undefined, SYSTEM_ACTOR);
-  saveCredential(deps, a.companyId, 'oauth', client.credential.id, 'none', SYSTEM_ACTOR);
-  const pendingKey = generateApiKeyFor(deps, a.companyId, 'company-a-api', SYSTEM_ACTOR);
-  const pendingClient = generateClientCredentials(deps, a.companyId, undefined, SYSTEM_ACTOR);
-  const request = insertAccessRequest(db, a.companyId, 'developer@a.test', a.userId, clock.now());
-  const outbox = insertOutboxMessage(db, {
-    companyId: a.companyId,
-    to: 'admin@a.test',
-    subject: 'A message',
-    text: 'Hello',
-    html: null,
-    kind: 'credential_saved',
-    state: 'failed',
-    secrets: [],
-    now: clock.now(),
-  });
-  return {
-    ids: {
-      companyA: a.companyId,
-      adminA: a.userId,
-      victim: victim.userId,
-      activeKey: key.credential.id,
-      activeClient: client.credential.id,
-      pendingKey: pendingKey.credential.id,
-      pendingClient: pendingClient.credential.id,
-      accessRequest: request,
-      outbox,
-    },
-    secrets: { apiKey: key.secret, clientId: client.credential.identifier, clientSecret: client.secret },
-  };
 }
 
 interface Session {
@@ -414,7 +372,7 @@ interface Case {
 describe('hostile input: never a 5xx, never reflected, nothing changed by a refusal', () => {
   const makeWorld = (): World => {
     const ctx = createTestContext();
-    return { ctx, server: undefined as unknown as http.Server, port: 0, ...seed(ctx) };
+    return { ctx, server: undefined as unknown as http.Server, port: 0, ...seedWorld(ctx) };
   };
   const publicWorld = makeWorld(); // anonymous and API callers: its clock moves on between cases, so throttles never pile up
   const consoleWorld = makeWorld(); // signed-in callers

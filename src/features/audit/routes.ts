@@ -3,6 +3,7 @@ import type { Request } from 'express';
 import { DAY } from '../../clock';
 import type { Db } from '../../db/open';
 import { currentUser, requireUser } from '../../http/auth';
+import { paginate } from '../../http/pagination';
 import { render } from '../../http/render';
 import { parseOrThrow, validate } from '../../http/validate';
 import { listCompanies } from '../companies/repo';
@@ -38,8 +39,7 @@ export function auditRouter(db: Db): Router {
     const query = parsed.ok ? parsed.data : { page: 1 };
     const filter = parsed.ok ? filterFor(req, parsed.data) : { companyId: user.isOperator ? undefined : user.companyId };
     const total = countAuditEntries(db, filter);
-    const pages = Math.max(1, Math.ceil(total / PAGE_SIZE));
-    const page = Math.min(query.page, pages);
+    const { page, pages, offset } = paginate(total, query.page, PAGE_SIZE);
     const params = new URLSearchParams();
     for (const key of ['action', 'from', 'to', 'company'] as const) {
       const v = parsed.ok ? parsed.data[key] : undefined;
@@ -47,7 +47,7 @@ export function auditRouter(db: Db): Router {
     }
     render(req, res, { page: 'audit/list.njk', fragment: 'audit/_rows.njk', status: parsed.ok ? 200 : 422 }, {
       title: 'Audit log',
-      entries: listAuditEntries(db, filter, PAGE_SIZE, (page - 1) * PAGE_SIZE),
+      entries: listAuditEntries(db, filter, PAGE_SIZE, offset),
       actions: listAuditActions(db, user.isOperator ? undefined : user.companyId),
       companies: user.isOperator ? listCompanies(db) : [],
       values: parsed.ok ? { ...parsed.data } : parsed.values,

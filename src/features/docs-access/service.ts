@@ -1,5 +1,6 @@
 import type { Clock } from '../../clock';
 import { DAY } from '../../clock';
+import { paginate } from '../../http/pagination';
 import type { Config } from '../../config';
 import { randomToken, sha256 } from '../../crypto';
 import type { Db } from '../../db/open';
@@ -117,14 +118,13 @@ export const REVIEW_PAGE_SIZE = 50;
 
 export function listForReview(deps: { db: Db }, filter: AccessRequestFilter, page: number) {
   const total = repo.countAccessRequests(deps.db, filter);
-  const pages = Math.max(1, Math.ceil(total / REVIEW_PAGE_SIZE));
-  const current = Math.min(page, pages);
+  const at = paginate(total, page, REVIEW_PAGE_SIZE);
   return {
-    requests: repo.listAccessRequests(deps.db, filter, REVIEW_PAGE_SIZE, (current - 1) * REVIEW_PAGE_SIZE),
+    requests: repo.listAccessRequests(deps.db, filter, at.limit, at.offset),
     pendingCount: repo.countPendingAccessRequests(deps.db),
     total,
-    page: current,
-    pages,
+    page: at.page,
+    pages: at.pages,
   };
 }
 

@@ -1,5 +1,6 @@
 import type { Db } from '../../db/open';
 import { transaction } from '../../db/open';
+import { paginate } from '../../http/pagination';
 import { conflict, notFound } from '../../http/errors';
 import type { Actor, AuditLog } from '../audit/service';
 import type { Clock } from '../../clock';
@@ -223,14 +224,13 @@ export const OUTBOX_PAGE_SIZE = 50;
 
 export function listOutbox(deps: OutboxDeps, filter: repo.OutboxFilter, page: number) {
   const total = repo.countOutboxMessages(deps.db, filter);
-  const pages = Math.max(1, Math.ceil(total / OUTBOX_PAGE_SIZE));
-  const current = Math.min(page, pages);
+  const at = paginate(total, page, OUTBOX_PAGE_SIZE);
   return {
-    messages: repo.listOutboxMessages(deps.db, filter, OUTBOX_PAGE_SIZE, (current - 1) * OUTBOX_PAGE_SIZE),
+    messages: repo.listOutboxMessages(deps.db, filter, at.limit, at.offset),
     kinds: repo.listOutboxKinds(deps.db),
     total,
-    page: current,
-    pages,
+    page: at.page,
+    pages: at.pages,
   };
 }
 

@@ -1,0 +1,68 @@
+import { AuditLog, SYSTEM_ACTOR } from '../src/features/audit/service';
+import { generateApiKeyFor, generateClientCredentials, saveCredential } from '../src/features/credentials/service';
+import { insertAccessRequest } from '../src/features/docs-access/repo';
+import { insertOutboxMessage } from '../src/features/mail/repo';
+import { seedCompany, seedUser } from './helpers';
+import type { TestContext } from './helpers';
+
+export interface World {
+  ids: {
+    companyA: number;
+    adminA: number;
+    victim: number;
+    activeKey: number;
+    activeClient: number;
+    pendingKey: number;
+    pendingClient: number;
+    accessRequest: number;
+    outbox: number;
+  };
+  secrets: { apiKey: string; clientId: string; clientSecret: string };
+}
+
+/**
+ * A small deployment for route-wide tests: companies A and B, an operator, a disabled-to-be and a
+ * victim user in A, A's saved Basic key ('company-a-api') and OAuth client, one pending generation
+ * of each, an access request and an outbox message. Administrators: admin@a.test, admin@b.test.
+ */
+export function seedWorld(ctx: TestContext): World {
+  const { db, clock } = ctx;
+  const a = seedCompany(db, 'Company A', 'admin@a.test');
+  seedCompany(db, 'Company B', 'admin@b.test');
+  seedCompany(db, 'Operators', 'operator@ops.test', { operator: true });
+  seedUser(db, a.companyId, 'disabled@a.test');
+  const victim = seedUser(db, a.companyId, 'victim@a.test');
+  const deps = { db, clock, audit: new AuditLog(db, clock), mailer: { send: () => 0 } };
+  const key = generateApiKeyFor(deps, a.companyId, 'company-a-api', SYSTEM_ACTOR);
+  saveCredential(deps, a.companyId, 'basic', key.credential.id, 'none', SYSTEM_ACTOR);
+  const client = generateClientCredentials(deps, a.companyId, undefined, SYSTEM_ACTOR);
+  saveCredential(deps, a.companyId, 'oauth', client.credential.id, 'none', SYSTEM_ACTOR);
+  const pendingKey = generateApiKeyFor(deps, a.companyId, 'company-a-api', SYSTEM_ACTOR);
+  const pendingClient = generateClientCredentials(deps, a.companyId, undefined, SYSTEM_ACTOR);
+  const accessRequest = insertAccessRequest(db, a.companyId, 'developer@a.test', a.userId, clock.now());
+  const outbox = insertOutboxMessage(db, {
+    companyId: a.companyId,
+    to: 'admin@a.test',
+    subject: 'A message',
+    text: 'Hello',
+    html: null,
+    kind: 'credential_saved',
+    state: 'failed',
+    secrets: [],
+    now: clock.now(),
+  });
+  return {
+    ids: {
+      companyA: a.companyId,
+      adminA: a.userId,
+      victim: victim.userId,
+      activeKey: key.credential.id,
+      activeClient: client.credential.id,
+      pendingKey: pendingKey.credential.id,
+      pendingClient: pendingClient.credential.id,
+      accessRequest,
+      outbox,
+    },
+    secrets: { apiKey: key.secret, clientId: client.credential.identifier, clientSecret: client.secret },
+  };
+}
