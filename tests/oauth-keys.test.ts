@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import request from 'supertest';
 import { createApp } from '../src/app';
 import { closeApp } from '../src/lifecycle';
@@ -114,5 +115,40 @@ describe('signing keys and GET /.well-known/jwks.json', () => {
     const res = await operator.post('/operator/signing-keys/rotate').type('form').send({});
     expect(res.status).toBe(403);
     expect((await jwks()).map((k) => k.kid)).toEqual(kids);
+  });
+});
+
+describe('signing keys at rest', () => {
+  it('stores the private key sealed under SESSION_SECRET, never as a PEM', () => {
+    const ctx = createTestContext();
+    try {
+      const stored = ctx.db.prepare("SELECT private_pem FROM signing_keys WHERE status = 'active'").pluck().get() as string;
+      expect(stored.startsWith('sealed:v1:')).toBe(true);
+      expect(stored).not.toContain('PRIVATE KEY');
+    } finally {
+      ctx.close();
+    }
+  });
+
+  it('replaces a key sealed under another SESSION_SECRET instead of failing, keeping the old one published', async () => {
+    const first = createTestContext();
+    const oldKid = first.db.prepare("SELECT kid FROM signing_keys WHERE status = 'active'").pluck().get() as string;
+    closeApp(first.app);
+    first.db.close();
+    // Same database file, another SESSION_SECRET (an operator changed it).
+    const second = createTestContext({ DATA_DIR: first.dataDir, SESSION_SECRET: 'a-different-session-secret-0123456789abcdef' });
+    try {
+      const { companyId } = seedCompany(second.db, 'Acme', 'admin@acme.test');
+      const token = await obtainToken(second.app, createClient(second.db, second.clock, companyId));
+      const kid = decodeJwtPart(token, 0).kid as string;
+      expect(kid).not.toBe(oldKid);
+      const jwks = await request(second.app).get('/.well-known/jwks.json');
+      expect(jwks.body.keys.map((k: Jwk) => k.kid)).toEqual(expect.arrayContaining([oldKid, kid]));
+      const audit = second.db.prepare("SELECT actor FROM audit_log WHERE action = 'signing_key.rotate'").pluck().all() as string[];
+      expect(audit).toEqual(['system (signing key sealed under another SESSION_SECRET)']);
+    } finally {
+      second.close();
+      fs.rmSync(first.dataDir, { recursive: true, force: true });
+    }
   });
 });

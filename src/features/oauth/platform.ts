@@ -4,7 +4,7 @@ import type { Config } from '../../config';
 import type { Db } from '../../db/open';
 import type { AuditLog } from '../audit/service';
 import type { CredentialVerifier } from '../credentials/verify';
-import { SigningKeys } from '../signing-keys/service';
+import { SigningKeys, sealingKey } from '../signing-keys/service';
 import { AuthFailures } from '../verify/failures';
 import { verifyRouter } from '../verify/routes';
 import { ApiAuthenticator } from '../verify/service';
@@ -34,7 +34,7 @@ export interface PlatformApi {
  */
 export function createPlatformApi(deps: PlatformApiDeps): PlatformApi {
   const { db, clock, config, audit, verifier } = deps;
-  const signingKeys = new SigningKeys(db, clock, config.accessTokenTtl * 1000);
+  const signingKeys = new SigningKeys(db, clock, config.accessTokenTtl * 1000, sealingKey(config.sessionSecret));
   signingKeys.ensureActive();
   pruneRevokedTokens(db, clock.now());
   const urls = oauthEndpoints(config.publicUrl);

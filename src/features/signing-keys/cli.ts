@@ -1,11 +1,11 @@
 import type { CliCommand } from '../../cli/command';
 import { EXIT } from '../../cli/command';
 import { systemClock } from '../../clock';
-import { loadConfig } from '../../config';
+import { ensureSessionSecret, loadConfig } from '../../config';
 import { migrate } from '../../db/migrate';
 import { openDatabase } from '../../db/open';
 import { AuditLog } from '../audit/service';
-import { SigningKeys } from './service';
+import { SigningKeys, sealingKey } from './service';
 
 /** `rotate-signing-key`: the operator page's Rotate button, from a shell (same database, same audit entry). */
 export const rotateSigningKeyCommand: CliCommand = {
@@ -15,11 +15,11 @@ export const rotateSigningKeyCommand: CliCommand = {
       process.stderr.write(`rotate-signing-key takes no arguments (got: ${args.join(' ')}).\n`);
       return EXIT.usage;
     }
-    const config = loadConfig();
+    const config = ensureSessionSecret(loadConfig());
     const db = openDatabase(config.databaseFile);
     try {
       migrate(db);
-      const keys = new SigningKeys(db, systemClock, config.accessTokenTtl * 1000);
+      const keys = new SigningKeys(db, systemClock, config.accessTokenTtl * 1000, sealingKey(config.sessionSecret));
       const result = keys.rotate(new AuditLog(db, systemClock), { userId: null, label: 'cli', ip: null, userAgent: null });
       const lines = [`New signing key ${result.kid} is active; running servers sign with it from their next token.`];
       if (result.previousKid) {

@@ -4,7 +4,8 @@ import type { Db } from '../../db/open';
 import { transaction } from '../../db/open';
 import type { Clock } from '../../clock';
 import { MINUTE } from '../../clock';
-import type { Actor, AuditLog } from '../audit/service';
+import { AuditLog, SYSTEM_ACTOR } from '../audit/service';
+import type { Actor } from '../audit/service';
 import * as repo from './repo';
 import type { SigningKeyRow } from './repo';
 
@@ -32,20 +33,50 @@ export interface RotationResult {
   previousPublishedUntil: number | null;
 }
 
+/**
+ * Private keys are sealed at rest (AES-256-GCM) under a key derived from SESSION_SECRET, which lives
+ * outside the database: a copy of the SQLite file alone (a leaked backup) cannot mint tokens.
+ */
+export function sealingKey(sessionSecret: string): Buffer {
+  return Buffer.from(crypto.hkdfSync('sha256', sessionSecret, 'api-credentials-console', 'signing-keys/v1', 32));
+}
+
+const SEALED = 'sealed:v1:';
+
+function seal(pem: string, key: Buffer): string {
+  const iv = crypto.randomBytes(12);
+  const cipher = crypto.createCipheriv('aes-256-gcm', key, iv);
+  const body = Buffer.concat([cipher.update(pem, 'utf8'), cipher.final()]);
+  return SEALED + [iv, cipher.getAuthTag(), body].map((b) => b.toString('base64url')).join('.');
+}
+
+/** The PEM, or undefined when it was sealed under another SESSION_SECRET. */
+function unseal(stored: string, key: Buffer): string | undefined {
+  if (!stored.startsWith(SEALED)) return stored; // written before sealing existed
+  const [iv, tag, body] = stored.slice(SEALED.length).split('.').map((part) => Buffer.from(part, 'base64url'));
+  try {
+    const decipher = crypto.createDecipheriv('aes-256-gcm', key, iv);
+    decipher.setAuthTag(tag);
+    return Buffer.concat([decipher.update(body), decipher.final()]).toString('utf8');
+  } catch {
+    return undefined;
+  }
+}
+
 /** RFC 7638 thumbprint of a P-256 public key: the kid. */
 function thumbprint(jwk: { crv: string; kty: string; x: string; y: string }): string {
   const canonical = JSON.stringify({ crv: jwk.crv, kty: jwk.kty, x: jwk.x, y: jwk.y });
   return crypto.createHash('sha256').update(canonical).digest('base64url');
 }
 
-function newKeyPair(): { kid: string; publicJwk: string; privatePem: string } {
+function newKeyPair(sealKey: Buffer): { kid: string; publicJwk: string; privatePem: string } {
   const { publicKey, privateKey } = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const jwk = publicKey.export({ format: 'jwk' }) as { crv: string; kty: string; x: string; y: string };
   const publicJwk = { kty: jwk.kty, crv: jwk.crv, x: jwk.x, y: jwk.y };
   return {
     kid: thumbprint(publicJwk),
     publicJwk: JSON.stringify(publicJwk),
-    privatePem: privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(),
+    privatePem: seal(privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(), sealKey),
   };
 }
 
@@ -63,6 +94,7 @@ export class SigningKeys {
     private db: Db,
     private clock: Clock,
     private tokenTtlMs: number,
+    private sealKey: Buffer,
   ) {
     this.activeKid = repo.activeKidReader(db);
   }
@@ -72,7 +104,7 @@ export class SigningKeys {
     transaction(this.db, () => {
       const active = repo.findActiveKey(this.db);
       if (active) repo.extendTokenTtl(this.db, active.kid, this.tokenTtlMs);
-      else repo.insertActiveKey(this.db, { ...newKeyPair(), tokenTtlMs: this.tokenTtlMs, createdAt: this.clock.now(), createdBy });
+      else repo.insertActiveKey(this.db, { ...newKeyPair(this.sealKey), tokenTtlMs: this.tokenTtlMs, createdAt: this.clock.now(), createdBy });
     });
   }
 
@@ -85,8 +117,15 @@ export class SigningKeys {
         this.ensureActive(); // the table was emptied by hand: start again with a fresh key
         continue;
       }
-      const pem = repo.findPrivatePem(this.db, kid);
-      if (pem === undefined) continue; // rotated again between the two reads: read the new one
+      const stored = repo.findPrivatePem(this.db, kid);
+      if (stored === undefined) continue; // rotated again between the two reads: read the new one
+      const pem = unseal(stored, this.sealKey);
+      if (pem === undefined) {
+        // SESSION_SECRET changed: this key can no longer sign. Its public half stays published
+        // until its tokens expire; a new key signs from now on.
+        this.rotate(new AuditLog(this.db, this.clock), { ...SYSTEM_ACTOR, label: 'system (signing key sealed under another SESSION_SECRET)' });
+        continue;
+      }
       repo.extendTokenTtl(this.db, kid, this.tokenTtlMs); // once per key per process, not per token
       this.signer = { kid, privateKey: crypto.createPrivateKey(pem) };
       return this.signer;
@@ -132,7 +171,7 @@ export class SigningKeys {
       const previous = repo.findActiveKey(this.db);
       const publishedUntil = previous ? now + Math.max(previous.tokenTtlMs, this.tokenTtlMs) + PUBLISH_MARGIN_MS : null;
       if (previous) repo.retireKey(this.db, previous.kid, now, actor.label, publishedUntil!);
-      const next = newKeyPair();
+      const next = newKeyPair(this.sealKey);
       repo.insertActiveKey(this.db, { ...next, tokenTtlMs: this.tokenTtlMs, createdAt: now, createdBy: actor.label });
       audit.record(actor, {
         action: 'signing_key.rotate',
