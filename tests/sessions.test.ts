@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import request from 'supertest';
 import { HOUR, MINUTE } from '../src/clock';
 import { createTestContext, csrfFrom, PASSWORD, seedCompany, seedUser, signIn } from './helpers';
@@ -135,5 +136,28 @@ describe('secure cookies when PUBLIC_URL is https', () => {
     const res = await request(ctx.app).get('/sign-in');
     expect(res.status).toBe(200);
     expect(res.headers['set-cookie']).toBeUndefined();
+  });
+});
+
+describe('sessions at rest', () => {
+  it('keeps only a digest of the session id: the id in the cookie is not in the database', async () => {
+    const ctx = createTestContext();
+    try {
+      seedCompany(ctx.db, 'Acme', 'admin@acme.test');
+      const anon = await request(ctx.app).get('/sign-in');
+      const cookie = String(anon.headers['set-cookie']).split(';')[0];
+      const sid = decodeURIComponent(cookie.split('=')[1]).slice(2).split('.')[0]; // s:<id>.<signature>
+      const res = await request(ctx.app).post('/sign-in').set('Cookie', cookie).type('form').send({ _csrf: csrfFrom(anon.text), email: 'admin@acme.test', password: PASSWORD });
+      expect(res.status).toBe(303);
+      const rows = ctx.db.prepare('SELECT sid FROM sessions').pluck().all() as string[];
+      expect(rows.length).toBeGreaterThan(0);
+      expect(sid.length).toBeGreaterThan(20);
+      const signedIn = String(res.headers['set-cookie']).split(';')[0];
+      const newSid = decodeURIComponent(signedIn.split('=')[1]).slice(2).split('.')[0];
+      for (const id of [sid, newSid]) expect(rows).not.toContain(id);
+      expect(rows).toContain(crypto.createHash('sha256').update(newSid).digest('base64url'));
+    } finally {
+      ctx.close();
+    }
   });
 });

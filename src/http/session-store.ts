@@ -1,6 +1,10 @@
 import session from 'express-session';
 import type { Db } from '../db/open';
 import type { Clock } from '../clock';
+import { sha256 } from '../crypto';
+
+/** Rows are keyed by SHA-256 of the session id (Lucia's habit): a reader of the database cannot use one. */
+const key = (sid: string): string => sha256(sid).toString('base64url');
 
 const PRUNE_EVERY_MS = 10 * 60 * 1000;
 
@@ -44,7 +48,7 @@ export class SqliteSessionStore extends session.Store {
 
   override get(sid: string, callback: (err: unknown, session?: session.SessionData | null) => void): void {
     try {
-      const data = this.statements.get.get(sid, this.clock.now()) as string | undefined;
+      const data = this.statements.get.get(key(sid), this.clock.now()) as string | undefined;
       callback(null, data ? (JSON.parse(data) as session.SessionData) : null);
     } catch (err) {
       callback(err);
@@ -53,7 +57,7 @@ export class SqliteSessionStore extends session.Store {
 
   override set(sid: string, sess: session.SessionData, callback?: (err?: unknown) => void): void {
     try {
-      this.statements.set.run(sid, sess.userId ?? null, JSON.stringify(sess), this.expiry());
+      this.statements.set.run(key(sid), sess.userId ?? null, JSON.stringify(sess), this.expiry());
       callback?.();
     } catch (err) {
       callback?.(err);
@@ -62,7 +66,7 @@ export class SqliteSessionStore extends session.Store {
 
   override touch(sid: string, sess: session.SessionData, callback?: (err?: unknown) => void): void {
     try {
-      this.statements.touch.run(this.expiry(), sid);
+      this.statements.touch.run(this.expiry(), key(sid));
       callback?.();
     } catch (err) {
       callback?.(err);
@@ -71,7 +75,7 @@ export class SqliteSessionStore extends session.Store {
 
   override destroy(sid: string, callback?: (err?: unknown) => void): void {
     try {
-      this.statements.destroy.run(sid);
+      this.statements.destroy.run(key(sid));
       callback?.();
     } catch (err) {
       callback?.(err);
