@@ -40,6 +40,8 @@ describe('CSRF protection on unsafe requests', () => {
     ['a look-alike Origin', { Origin: 'http://127.0.0.1:3000.evil.example' }],
     ['Sec-Fetch-Site: cross-site', { 'Sec-Fetch-Site': 'cross-site' }],
     ['Sec-Fetch-Site: same-site', { 'Sec-Fetch-Site': 'same-site' }],
+    ['Origin: null without Sec-Fetch-Site (a sandboxed or privacy-stripped cross-site form)', { Origin: 'null' }],
+    ['Origin: null from another site', { Origin: 'null', 'Sec-Fetch-Site': 'cross-site' }],
   ])('refuses %s even with a valid token, and changes nothing', async (_label, headers) => {
     const res = await create().set(headers).send({ _csrf: operator.csrf, name: 'Globex' });
     expect(res.status).toBe(403);
@@ -51,6 +53,12 @@ describe('CSRF protection on unsafe requests', () => {
     const res = await create()
       .set({ Origin: 'http://127.0.0.1:3000', 'Sec-Fetch-Site': 'same-origin' })
       .send({ _csrf: operator.csrf, name: 'Globex' });
+    expect(res.status).toBe(303);
+    expect(companies()).toEqual(['Operators', 'Globex']);
+  });
+
+  it('accepts Origin: null when the browser vouches same-origin (our Referrer-Policy: no-referrer makes Chromium send null)', async () => {
+    const res = await create().set({ Origin: 'null', 'Sec-Fetch-Site': 'same-origin' }).send({ _csrf: operator.csrf, name: 'Globex' });
     expect(res.status).toBe(303);
     expect(companies()).toEqual(['Operators', 'Globex']);
   });

@@ -11,11 +11,15 @@
     var value = field.value !== undefined ? field.value : field.textContent;
     var done = function (text) {
       var original = button.getAttribute('data-label') || button.textContent;
+      // The accessible name ("Copy API key") must keep containing the visible text while it reads "Copied".
+      var name = button.getAttribute('data-name') || button.getAttribute('aria-label') || original;
       button.setAttribute('data-label', original);
+      button.setAttribute('data-name', name);
       button.textContent = text;
+      button.setAttribute('aria-label', text === 'Copied' ? name.replace(original, text) : text);
       var live = document.getElementById('copy-status');
       if (live) live.textContent = text === 'Copied' ? 'Copied to the clipboard.' : text;
-      setTimeout(function () { button.textContent = original; }, 2000);
+      setTimeout(function () { button.textContent = original; button.setAttribute('aria-label', name); }, 2000);
     };
     if (navigator.clipboard && window.isSecureContext) {
       navigator.clipboard.writeText(value).then(function () { done('Copied'); }, function () { field.select(); done('Press Ctrl+C to copy'); });
@@ -28,6 +32,14 @@
   // Read-only secret fields select themselves on focus, so copying is one keystroke.
   document.addEventListener('focusin', function (event) {
     if (event.target.matches && event.target.matches('[data-select-on-focus]')) event.target.select();
+  });
+
+  // A form swapped back with errors (422): focus its first invalid field, so focus is not lost with the
+  // replaced button and screen readers read the field's label and its error (aria-describedby).
+  document.addEventListener('htmx:afterSettle', function (event) {
+    if (!event.detail || !event.detail.xhr || event.detail.xhr.status !== 422) return;
+    var invalid = document.querySelector('[aria-invalid="true"]');
+    if (invalid && document.activeElement !== invalid) invalid.focus();
   });
 
   // Copy buttons are useless without script, so they are hidden until script runs.

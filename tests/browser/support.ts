@@ -1,0 +1,276 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import axe from 'axe-core';
+import { chromium } from 'playwright-core';
+import type { BrowserContext, Page, Response } from 'playwright-core';
+import { ROOT } from '../../src/paths';
+import { ensureBuilt, freePort, startServer } from '../ops-support';
+import type { RunningServer } from '../ops-support';
+
+/**
+ * The real server and Debian's Chromium, for the end-to-end browser tests. Every test file starts
+ * its own server on a fresh data directory and its own browser on a fresh profile.
+ */
+
+export const CHROMIUM = '/usr/bin/chromium';
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+export const SCREENSHOTS = path.join(ROOT, 'docs', 'screenshots');
+export const PASSWORD = 'correct horse battery staple';
+/** The stylesheet's first line: found in the browser's disk cache, it proves the cache is searched for real. */
+const STYLESHEET_PROBE = fs.readFileSync(path.join(ROOT, 'public', 'css', 'app.css'), 'utf8').split('\n')[0];
+
+export type Mode = 'js' | 'nojs';
+export const MODES: [string, Mode][] = [
+  ['enabled', 'js'],
+  ['disabled', 'nojs'],
+];
+
+/** The browser suite never skips: without Chromium it fails and says how to install it. */
+export function requireChromium(): void {
+  if (!fs.existsSync(CHROMIUM)) {
+    throw new Error(`The browser tests need Debian's Chromium at ${CHROMIUM}, which is missing. Install it with: apt-get update && apt-get install -y chromium`);
+  }
+}
+
+export interface Console {
+  server: RunningServer;
+  base: string;
+  dataDir: string;
+  stop: () => Promise<void>;
+}
+
+/** Builds once (skipped when dist/ is current), then starts `node dist/src/server.js` on a fresh DATA_DIR and a free port. */
+export async function startConsole(env: Record<string, string> = {}): Promise<Console> {
+  ensureBuilt();
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'console-browser-'));
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  const server = await startServer({ DATA_DIR: dataDir, PUBLIC_URL: base, BCRYPT_COST: '10', LOG_LEVEL: 'info', ...env }, port);
+  return {
+    server,
+    base,
+    dataDir,
+    stop: async () => {
+      server.child.kill('SIGTERM');
+      await server.exited;
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface Browser {
+  context: BrowserContext;
+  page: Page;
+  js: boolean;
+  /** The profile directory: its disk cache is searched for secrets. */
+  userDataDir: string;
+  close: () => Promise<void>;
+}
+
+/** Chromium on a fresh profile (a persistent context, so the HTTP cache is on disk where a test can search it). */
+export async function openBrowser(mode: Mode, base: string, viewport = { width: 1280, height: 900 }): Promise<Browser> {
+  requireChromium();
+  const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'console-chromium-'));
+  const js = mode === 'js';
+  const context = await chromium.launchPersistentContext(userDataDir, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: CHROMIUM_ARGS,
+    javaScriptEnabled: js,
+    viewport,
+  });
+  if (js) await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: base });
+  const page = context.pages()[0] ?? (await context.newPage());
+  return {
+    context,
+    page,
+    js,
+    userDataDir,
+    close: async () => {
+      await context.close();
+      fs.rmSync(userDataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function signIn(page: Page, base: string, email: string, password = PASSWORD): Promise<void> {
+  await page.goto(`${base}/sign-in`);
+  await page.getByLabel('Email', { exact: true }).fill(email);
+  await page.getByLabel('Password', { exact: true }).fill(password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.waitForURL(`${base}/admin/api`);
+}
+
+/** Clicks and waits for the response to the POST (htmx or a plain form) that the click sends. */
+export async function clickAndPost(page: Page, click: () => Promise<void>, urlPart: string): Promise<Response> {
+  const [response] = await Promise.all([
+    page.waitForResponse((r) => r.request().method() === 'POST' && r.url().includes(urlPart)),
+    click(),
+  ]);
+  await page.waitForLoadState();
+  return response;
+}
+
+/** The page's HTML, also while a history step or an error page is still settling. */
+export async function pageHtml(page: Page): Promise<string> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await page.waitForLoadState();
+      return await page.content();
+    } catch (err) {
+      if (attempt > 20) throw err;
+      await page.waitForTimeout(50);
+    }
+  }
+}
+
+/**
+ * Reload, Back or Forward. A page that answered a POST and was never cached cannot be shown again
+ * without sending the form again: Chromium refuses (net::ERR_CACHE_MISS), which is the point.
+ * Offline, anything not in a cache fails with net::ERR_INTERNET_DISCONNECTED.
+ */
+export async function historyStep(page: Page, step: 'reload' | 'back' | 'forward'): Promise<string> {
+  try {
+    if (step === 'reload') await page.reload();
+    else if (step === 'back') await page.goBack();
+    else await page.goForward();
+  } catch (err) {
+    if (!/ERR_CACHE_MISS|ERR_INTERNET_DISCONNECTED|ERR_ABORTED/.test(String(err))) throw err;
+  }
+  return pageHtml(page);
+}
+
+/** Every key and value of localStorage and sessionStorage, as one string to search. */
+export async function webStorage(page: Page): Promise<string> {
+  return page.evaluate(() => {
+    const dump = (s: Storage) => Array.from({ length: s.length }, (_, i) => `${s.key(i)}=${s.getItem(s.key(i) ?? '')}`).join('\n');
+    return `${dump(window.localStorage)}\n${dump(window.sessionStorage)}`;
+  });
+}
+
+function filesContaining(dir: string, needle: string): string[] {
+  const hits: string[] = [];
+  if (!fs.existsSync(dir)) return hits;
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) hits.push(...filesContaining(full, needle));
+    else if (entry.isFile()) {
+      try {
+        if (fs.readFileSync(full).includes(needle)) hits.push(full);
+      } catch {
+        // a file Chromium is rewriting right now
+      }
+    }
+  }
+  return hits;
+}
+
+/** Files of the browser profile that hold `needle` (the disk cache, storage, session restore...). */
+export function profileFilesContaining(browser: Browser, needle: string): string[] {
+  return filesContaining(browser.userDataDir, needle).map((f) => path.relative(browser.userDataDir, f));
+}
+
+/**
+ * After a generate and save: the secret is on no page that reload, Back and Forward show (online and
+ * offline), in no web storage, and in no file of the browser profile (its HTTP cache included).
+ */
+export async function expectSecretGone(browser: Browser, secret: string): Promise<void> {
+  const { page, context } = browser;
+  const start = page.url();
+  expect(await pageHtml(page)).not.toContain(secret);
+  expect(await webStorage(page)).not.toContain(secret);
+  expect(await historyStep(page, 'reload')).not.toContain(secret);
+  expect(await webStorage(page)).not.toContain(secret);
+  for (const step of ['back', 'forward'] as const) {
+    expect(await historyStep(page, step)).not.toContain(secret);
+  }
+  await context.setOffline(true);
+  try {
+    for (const step of ['back', 'forward', 'reload'] as const) {
+      expect(await historyStep(page, step)).not.toContain(secret);
+    }
+  } finally {
+    await context.setOffline(false);
+  }
+  await page.goto(start);
+  expect(await webStorage(page)).not.toContain(secret);
+  // The disk cache is really in use (Chromium writes it lazily): the stylesheet, cacheable for an hour, is in it...
+  for (let waited = 0; !profileFilesContaining(browser, STYLESHEET_PROBE).length && waited < 5_000; waited += 100) await page.waitForTimeout(100);
+  expect(profileFilesContaining(browser, STYLESHEET_PROBE).length).toBeGreaterThan(0);
+  // ...and no file of the profile (cache, storage, session) holds the secret.
+  expect(profileFilesContaining(browser, secret)).toEqual([]);
+}
+
+/** What the copy button put on the clipboard (with script), or the read-only field's value (without). */
+export async function copyField(browser: Browser, fieldId: string): Promise<string> {
+  const { page } = browser;
+  const field = page.locator(`#${fieldId}`);
+  expect(await field.getAttribute('readonly')).not.toBeNull();
+  const value = await field.inputValue();
+  const button = page.locator(`button[data-copy="#${fieldId}"]`);
+  if (!browser.js) {
+    expect(await button.isVisible()).toBe(false); // a copy button that cannot work is not offered
+    return value;
+  }
+  await page.evaluate(() => navigator.clipboard.writeText(''));
+  await button.click();
+  // The status is announced through the aria-live region.
+  await page.waitForFunction(() => document.getElementById('copy-status')?.textContent === 'Copied to the clipboard.');
+  const copied = await page.evaluate(() => navigator.clipboard.readText());
+  expect(copied).toBe(value);
+  await page.evaluate(() => {
+    document.getElementById('copy-status')!.textContent = '';
+  });
+  return copied;
+}
+
+export interface AxeViolation {
+  id: string;
+  impact: string | null | undefined;
+  help: string;
+  targets: string[];
+}
+
+/** axe-core on the page as it is now; returns the serious and critical violations (an empty list passes). */
+export async function seriousViolations(page: Page): Promise<AxeViolation[]> {
+  // page.evaluate runs through the DevTools protocol, which the page's CSP does not block.
+  if (!(await page.evaluate(() => 'axe' in window))) await page.evaluate(axe.source);
+  const violations = await page.evaluate(async () => {
+    const w = window as unknown as { axe: typeof axe };
+    const result = await w.axe.run(document, { resultTypes: ['violations'] });
+    return result.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, targets: v.nodes.map((n) => String(n.target)) }));
+  });
+  return violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+}
+
+/** Saves docs/screenshots/<name> (the README shows them): the whole page, or only what the viewport shows. */
+export async function screenshot(page: Page, name: string, fullPage = true): Promise<void> {
+  fs.mkdirSync(SCREENSHOTS, { recursive: true });
+  await page.screenshot({ path: path.join(SCREENSHOTS, name), fullPage });
+}
+
+/** Basic credentials for the token endpoint: each part form-urlencoded before base64 (RFC 6749 2.3.1). */
+export function clientBasic(id: string, secret: string): string {
+  const enc = (s: string) => encodeURIComponent(s).replace(/%20/g, '+');
+  return `Basic ${Buffer.from(`${enc(id)}:${enc(secret)}`).toString('base64')}`;
+}
+
+export function apiKeyBasic(username: string, key: string): string {
+  return `Basic ${Buffer.from(`${username}:${key}`).toString('base64')}`;
+}
+
+export async function callMe(base: string, authorization: string): Promise<{ status: number; body: Record<string, unknown> }> {
+  const res = await fetch(`${base}/api/v1/me`, { headers: { authorization } });
+  const text = await res.text();
+  return { status: res.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
+}
