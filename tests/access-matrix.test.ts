@@ -200,6 +200,9 @@ function judge(outcome: Outcome, method: string, res: Response): string | undefi
   const ok = (() => {
     switch (outcome) {
       case 'ok':
+        // Past access control, into the handler: a 400/409/422 is the handler's answer to the matrix's
+        // empty body, never an access refusal (those are 401, 403, 404 or a page redirected to sign in;
+        // a POST may redirect there by design, as sign-out does).
         return s < 500 && ![401, 403, 404, 405].includes(s) && !(method === 'GET' && toSignIn);
       case 'signIn':
         return method === 'GET' ? toSignIn : s === 401 || s === 403;
