@@ -110,6 +110,8 @@ describe('the API page: Basic Auth', () => {
         expect(res.text).toMatch(/<p class="error" id="f-username-error">[^<]*<\/p>/);
         expect(res.text).toContain(message);
         expect(res.text).toContain('aria-invalid="true"');
+        // Without script nothing else moves focus: the re-rendered field takes it, so its error is read out.
+        expect(res.text).toMatch(/<input id="f-username"[^>]*aria-invalid="true" autofocus/);
         expect(res.text).not.toContain('id="basic-key"');
       });
 
