@@ -14,7 +14,7 @@ export class SqliteSessionStore extends session.Store {
   private lastPrune = 0;
 
   constructor(
-    private db: Db,
+    db: Db,
     private clock: Clock,
     private idleMs: number,
   ) {

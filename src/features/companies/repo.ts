@@ -48,19 +48,8 @@ export function listCompanyUsers(db: Db, companyId: number): CompanyUser[] {
   return rows.map((r) => ({ ...r, isOperator: r.isOperator === 1, hasPassword: r.hasPassword === 1 }));
 }
 
-export function listCompanyAdminEmails(db: Db, companyId: number): string[] {
-  return db
-    .prepare('SELECT email FROM users WHERE company_id = ? AND disabled_at IS NULL AND password_hash IS NOT NULL ORDER BY email')
-    .pluck()
-    .all(companyId) as string[];
-}
-
 export function setUserDisabled(db: Db, userId: number, disabledAt: number | null): void {
   db.prepare('UPDATE users SET disabled_at = ? WHERE id = ?').run(disabledAt, userId);
-}
-
-export function listScopes(db: Db): { name: string; description: string }[] {
-  return db.prepare('SELECT name, description FROM scopes ORDER BY name').all() as { name: string; description: string }[];
 }
 
 export function listCompanyScopes(db: Db, companyId: number): string[] {

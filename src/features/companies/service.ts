@@ -7,6 +7,7 @@ import * as authRepo from '../auth/repo';
 import { issueInvitation } from '../auth/service';
 import type { Mailer } from '../mail/service';
 import { composeMail } from '../mail/service';
+import { listScopes } from '../scopes/repo';
 import * as repo from './repo';
 
 export interface CompaniesDeps {
@@ -33,7 +34,7 @@ export function getCompany(deps: CompaniesDeps, id: number) {
   return {
     ...company,
     users: repo.listCompanyUsers(deps.db, id),
-    scopes: repo.listScopes(deps.db),
+    scopes: listScopes(deps.db),
     grantedScopes: repo.listCompanyScopes(deps.db, id),
   };
 }
@@ -109,7 +110,7 @@ export function enableUser(deps: CompaniesDeps, companyId: number, userId: numbe
 export function setCompanyScopes(deps: CompaniesDeps, companyId: number, scopes: string[], actor: Actor): void {
   transaction(deps.db, () => {
     if (!repo.findCompany(deps.db, companyId)) throw notFound();
-    const catalog = new Set(repo.listScopes(deps.db).map((s) => s.name));
+    const catalog = new Set(listScopes(deps.db).map((s) => s.name));
     const unknown = scopes.filter((s) => !catalog.has(s));
     if (unknown.length) throw new FieldError('scopes', `Not in the scope catalog: ${unknown.slice(0, 5).join(', ')}.`);
     const unique = [...new Set(scopes)].sort();

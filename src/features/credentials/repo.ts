@@ -139,7 +139,3 @@ export function usernameOwner(db: Db, username: string): number | undefined {
 export function claimUsername(db: Db, username: string, companyId: number, now: number): void {
   db.prepare('INSERT OR IGNORE INTO api_usernames (username, company_id, claimed_at) VALUES (?, ?, ?)').run(username, companyId, now);
 }
-
-export function setLastUsed(db: Db, id: number, at: number): void {
-  db.prepare('UPDATE credentials SET last_used_at = max(coalesce(last_used_at, 0), ?) WHERE id = ?').run(at, id);
-}

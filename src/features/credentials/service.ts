@@ -218,9 +218,3 @@ export function credentialState(deps: CredentialsDeps, companyId: number, kind: 
     history: repo.listEndedCredentials(deps.db, companyId, kind, 5),
   };
 }
-
-export function findCredential(deps: CredentialsDeps, companyId: number, id: number): CredentialRow {
-  const credential = repo.findCompanyCredential(deps.db, companyId, id);
-  if (!credential) throw notFound();
-  return credential;
-}

@@ -36,7 +36,7 @@ export class CredentialVerifier {
   private readonly byId;
 
   constructor(
-    private db: Db,
+    db: Db,
     private clock: Clock,
     readonly lastUsed: LastUsedTracker,
   ) {

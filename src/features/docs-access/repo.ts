@@ -161,7 +161,3 @@ export function latestDocsLinkExpiry(db: Db, requestId: number): number | undefi
   const expiry = db.prepare('SELECT MAX(expires_at) FROM docs_links WHERE request_id = ? AND revoked_at IS NULL').pluck().get(requestId) as number | null;
   return expiry ?? undefined;
 }
-
-export function listScopeCatalog(db: Db): { name: string; description: string }[] {
-  return db.prepare('SELECT name, description FROM scopes ORDER BY name').all() as { name: string; description: string }[];
-}

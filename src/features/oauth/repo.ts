@@ -19,7 +19,3 @@ export function insertRevokedToken(db: Db, jti: string, credentialId: number, ex
 export function pruneRevokedTokens(db: Db, now: number): number {
   return db.prepare('DELETE FROM revoked_tokens WHERE expires_at <= ?').run(now).changes;
 }
-
-export function listScopeNames(db: Db): string[] {
-  return db.prepare('SELECT name FROM scopes ORDER BY name').pluck().all() as string[];
-}

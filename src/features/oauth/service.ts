@@ -4,6 +4,7 @@ import type { Actor, AuditLog } from '../audit/service';
 import type { CredentialIdentity, CredentialVerifier } from '../credentials/verify';
 import type { ApiAuthenticator } from '../verify/service';
 import { invalidScope, unauthorizedClient } from './errors';
+import { listScopes } from '../scopes/repo';
 import * as repo from './repo';
 import type { AccessTokens } from './tokens';
 
@@ -46,7 +47,7 @@ export function serverMetadata(deps: Pick<OAuthDeps, 'db' | 'publicUrl'>): Recor
     token_endpoint_auth_methods_supported: AUTH_METHODS,
     introspection_endpoint_auth_methods_supported: AUTH_METHODS,
     revocation_endpoint_auth_methods_supported: AUTH_METHODS,
-    scopes_supported: repo.listScopeNames(deps.db),
+    scopes_supported: listScopes(deps.db).map((s) => s.name),
   };
 }
 

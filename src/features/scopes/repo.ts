@@ -8,6 +8,11 @@ export interface ScopeRow {
   companyCount: number;
 }
 
+/** The deployment's scope catalog: every scope's name and description, by name. */
+export function listScopes(db: Db): { name: string; description: string }[] {
+  return db.prepare('SELECT name, description FROM scopes ORDER BY name').all() as { name: string; description: string }[];
+}
+
 export function listScopeCatalog(db: Db): ScopeRow[] {
   return db
     .prepare(
