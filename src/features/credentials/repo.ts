@@ -123,6 +123,19 @@ export function revokeCredential(db: Db, id: number, revokedBy: number | null, r
   db.prepare(`UPDATE credentials SET status = 'revoked', ended_at = ?, revoked_by = ?, revoke_reason = ? WHERE id = ?`).run(now, revokedBy, reason, id);
 }
 
+/** Is there anything for the sweep to do? One indexed read, so most sweeps take no write lock. */
+export function hasLapsedCredentials(db: Db, now: number): boolean {
+  return (
+    db
+      .prepare(
+        `SELECT EXISTS (SELECT 1 FROM credentials WHERE status = 'pending' AND expires_at <= ?)
+             OR EXISTS (SELECT 1 FROM credentials WHERE status = 'retiring' AND retires_at <= ?)`,
+      )
+      .pluck()
+      .get(now, now) === 1
+  );
+}
+
 export function listLapsedPending(db: Db, now: number): CredentialRow[] {
   return db.prepare(`${SELECT} WHERE c.status = 'pending' AND c.expires_at <= ?`).all(now) as CredentialRow[];
 }

@@ -190,6 +190,7 @@ function expirePending(deps: CredentialsDeps, c: CredentialRow, now: number): vo
  * 'retired', each audited. Verification never depends on this (it checks the times itself).
  */
 export function sweepCredentials(deps: CredentialsDeps): { expired: number; retired: number } {
+  if (!repo.hasLapsedCredentials(deps.db, deps.clock.now())) return { expired: 0, retired: 0 };
   return transaction(deps.db, () => {
     const now = deps.clock.now();
     const lapsed = repo.listLapsedPending(deps.db, now);
