@@ -27,6 +27,16 @@ function tempDir(): string {
   return dir;
 }
 
+/** A 0700 data directory with a migrated database, made by this process (umask 022: the database is 0644). */
+function dataDirWithDatabase(): string {
+  const dataDir = tempDir();
+  fs.chmodSync(dataDir, 0o700);
+  const db = openDatabase(path.join(dataDir, 'console.sqlite'));
+  migrate(db);
+  db.close();
+  return dataDir;
+}
+
 const modeOf = (file: string): string => `0${(fs.statSync(file).mode & 0o777).toString(8)}`;
 
 async function start(dataDir: string): Promise<RunningServer> {
@@ -86,11 +96,7 @@ describe('DATA_DIR under npm start', () => {
   });
 
   it('makes the database and session secret an older version left readable (0644) owner-only before it opens them', async () => {
-    const dataDir = tempDir();
-    fs.chmodSync(dataDir, 0o700);
-    const db = openDatabase(path.join(dataDir, 'console.sqlite'));
-    migrate(db);
-    db.close();
+    const dataDir = dataDirWithDatabase();
     fs.writeFileSync(path.join(dataDir, 'session-secret'), 's'.repeat(48));
     fs.chmodSync(path.join(dataDir, 'console.sqlite'), 0o644);
     fs.chmodSync(path.join(dataDir, 'session-secret'), 0o644);
@@ -100,11 +106,7 @@ describe('DATA_DIR under npm start', () => {
   });
 
   it('writes backups 0600 (npm run cli -- backup), also into a directory others may read', async () => {
-    const dataDir = tempDir();
-    fs.chmodSync(dataDir, 0o700);
-    const db = openDatabase(path.join(dataDir, 'console.sqlite'));
-    migrate(db);
-    db.close();
+    const dataDir = dataDirWithDatabase();
     const shared = tempDir();
     fs.chmodSync(shared, 0o755);
     const target = path.join(shared, 'backup.sqlite');
