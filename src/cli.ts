@@ -1,6 +1,7 @@
 import type { CliCommand } from './cli/command';
 import { EXIT } from './cli/command';
 import { ConfigError } from './config';
+import { restrictNewFiles } from './data-dir';
 import { rotateSigningKeyCommand } from './features/signing-keys/cli';
 import { cliCommand, opsCommands } from './ops/commands';
 
@@ -58,6 +59,7 @@ export async function runCli(argv: string[]): Promise<number> {
 }
 
 if (require.main === module) {
+  restrictNewFiles(); // backups, and a DATA_DIR or session secret made by a command: owner only
   runCli(process.argv.slice(2)).then((code) => {
     process.exitCode = code;
   });

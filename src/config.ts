@@ -124,11 +124,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   };
 }
 
+export const sessionSecretFile = (dataDir: string): string => path.join(dataDir, 'session-secret');
+
 /** Reads SESSION_SECRET from DATA_DIR, creating it (mode 0600) on first start when not configured. */
 export function ensureSessionSecret(config: Config): Config {
   if (config.sessionSecret) return config;
-  fs.mkdirSync(config.dataDir, { recursive: true });
-  const file = path.join(config.dataDir, 'session-secret');
+  fs.mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  const file = sessionSecretFile(config.dataDir);
   if (!fs.existsSync(file)) {
     fs.writeFileSync(file, crypto.randomBytes(48).toString('base64url'), { mode: 0o600, flag: 'wx' });
   }

@@ -3,6 +3,7 @@ import { closeApp } from './lifecycle';
 import { bootstrap } from './bootstrap';
 import { systemClock } from './clock';
 import { ConfigError, ensureSessionSecret, loadConfig } from './config';
+import { restrictNewFiles, secureDataDir } from './data-dir';
 import { migrate } from './db/migrate';
 import { openDatabase } from './db/open';
 import { createLogger } from './log';
@@ -10,9 +11,10 @@ import { createGracefulServer } from './ops/graceful-shutdown';
 import { acquireServerLock } from './ops/server-lock';
 
 async function main(): Promise<void> {
+  restrictNewFiles(); // before anything is written to DATA_DIR: 0700 directories, 0600 files
   let config;
   try {
-    config = ensureSessionSecret(loadConfig());
+    config = loadConfig();
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`${err.message}\n`);
@@ -21,6 +23,8 @@ async function main(): Promise<void> {
     throw err;
   }
   const logger = createLogger(config.logLevel);
+  secureDataDir(config, logger);
+  config = ensureSessionSecret(config);
   if (config.secureCookies && config.trustProxy === false) {
     // Node serves plain HTTP here, so an https PUBLIC_URL means a TLS proxy in front: without
     // TRUST_PROXY, Express sees http and express-session refuses to send the Secure cookie.

@@ -1,10 +1,10 @@
 import request from 'supertest';
 import type { Response } from 'supertest';
-import type { Express } from 'express';
 import { AuditLog, SYSTEM_ACTOR } from '../src/features/audit/service';
 import { grantAccess } from '../src/features/docs-access/service';
 import { insertAccessRequest } from '../src/features/docs-access/repo';
 import { anonymousAgent, createTestContext, signIn } from './helpers';
+import { listRoutes } from './router-routes';
 import { seedWorld } from './world';
 import type { Agent, TestContext } from './helpers';
 
@@ -163,33 +163,6 @@ function urlFor(routePath: string, f: Fixture): string {
     if (values[name] === undefined) throw new Error(`no value for :${name} in ${routePath}: add it to urlFor()`);
     return String(values[name]);
   });
-}
-
-interface RouteLayer {
-  route?: { path: string | string[]; methods: Record<string, boolean> };
-  handle?: { stack?: RouteLayer[] };
-  rawPath?: string | string[];
-}
-
-/** Every `METHOD path` the app routes, walked from Express 5's router (router 2: layer.route, layer.handle.stack, layer.rawPath). */
-function listRoutes(app: Express): string[] {
-  const found: string[] = [];
-  const walk = (stack: RouteLayer[], prefix: string) => {
-    for (const layer of stack) {
-      if (layer.route) {
-        const methods = Object.keys(layer.route.methods).filter((m) => layer.route!.methods[m]);
-        for (const p of ([] as string[]).concat(layer.route.path)) {
-          for (const m of methods) found.push(`${m === '_all' ? 'ALL' : m.toUpperCase()} ${prefix}${p}`);
-        }
-      } else if (layer.handle?.stack) {
-        const mount = typeof layer.rawPath === 'string' && layer.rawPath !== '/' ? layer.rawPath : '';
-        if (Array.isArray(layer.rawPath)) throw new Error('a router mounted on several paths: extend listRoutes()');
-        walk(layer.handle.stack, prefix + mount);
-      }
-    }
-  };
-  walk((app as unknown as { router: { stack: RouteLayer[] } }).router.stack, '');
-  return found;
 }
 
 /** Did the answer match the outcome? Returns a description of the mismatch, or undefined. */

@@ -1,5 +1,10 @@
+import { MINUTE } from '../src/clock';
+import { AuditLog, SYSTEM_ACTOR } from '../src/features/audit/service';
+import * as service from '../src/features/credentials/service';
+import type { Overlap } from '../src/features/credentials/service';
+import { generateApiKeyFor, generateClientCredentials } from '../src/features/credentials/service';
 import { createTestContext, seedCompany, signIn } from './helpers';
-import type { Agent } from './helpers';
+import type { Agent, TestContext } from './helpers';
 import { apiKeyWorks, clientWorks, generateApiKey, generateClient, htmx, saveCredential } from './credentials-helpers';
 
 describe('credentials across companies, and the operator’s view', () => {
@@ -156,6 +161,157 @@ describe('credentials across companies, and the operator’s view', () => {
     it('answers 404 for a pending or unknown credential', async () => {
       expect((await operator.get(`/operator/credentials/${acmePendingKey.id}/revoke`)).status).toBe(404);
       expect((await operator.get('/operator/credentials/987654/revoke')).status).toBe(404);
+    });
+  });
+});
+
+/** The states a credential can be in, each of which another company must never see or touch. */
+const STATES = ['pending', 'active', 'retiring', 'retired', 'revoked', 'expired'] as const;
+type State = (typeof STATES)[number];
+type Kind = 'basic' | 'oauth';
+
+interface Seeded {
+  id: number;
+  identifier: string;
+  prefix: string;
+  secret: string;
+}
+
+/**
+ * One company's credentials of one kind in every state, made the way the service makes them:
+ * revoked, then retired, then one in its 24-hour overlap beside the active one, one left to expire
+ * and swept, and one just generated.
+ */
+function seedEveryState(ctx: TestContext, companyId: number, kind: Kind, username: string): Record<State, Seeded> {
+  const deps = { db: ctx.db, clock: ctx.clock, audit: new AuditLog(ctx.db, ctx.clock), mailer: { send: () => 0 } };
+  const generate = (): Seeded => {
+    const g = kind === 'basic' ? generateApiKeyFor(deps, companyId, username, SYSTEM_ACTOR) : generateClientCredentials(deps, companyId, undefined, SYSTEM_ACTOR);
+    return { id: g.credential.id, identifier: g.credential.identifier, prefix: g.credential.secretPrefix, secret: g.secret };
+  };
+  const save = (c: Seeded, overlap: Overlap) => expect(service.saveCredential(deps, companyId, kind, c.id, overlap, SYSTEM_ACTOR).ok).toBe(true);
+  const revoked = generate();
+  save(revoked, 'none');
+  service.revokeCredential(deps, companyId, revoked.id, 'Leaked in a log', SYSTEM_ACTOR);
+  const retired = generate();
+  save(retired, 'none');
+  const retiring = generate();
+  save(retiring, 'none'); // `retired` stops now
+  const active = generate();
+  save(active, '24h'); // `retiring` keeps working for 24 hours
+  const expired = generate();
+  ctx.clock.advance(31 * MINUTE);
+  service.sweepCredentials(deps);
+  const pending = generate();
+  const seeded = { pending, active, retiring, retired, revoked, expired };
+  for (const state of STATES) expect([state, statusOf(ctx, seeded[state].id)]).toEqual([state, state]);
+  return seeded;
+}
+
+const statusOf = (ctx: TestContext, id: number): string => ctx.db.prepare('SELECT status FROM credentials WHERE id = ?').pluck().get(id) as string;
+
+/** Everything stored about one company's credentials and usernames, to compare before and after. */
+const companyRows = (ctx: TestContext, companyId: number) => ({
+  credentials: ctx.db.prepare('SELECT * FROM credentials WHERE company_id = ? ORDER BY id').all(companyId),
+  usernames: ctx.db.prepare('SELECT * FROM api_usernames WHERE company_id = ? ORDER BY username').all(companyId),
+});
+
+describe('two companies with credentials in every state, overlap included', () => {
+  let ctx: TestContext;
+  let companyA: number;
+  let b: Agent;
+  let a: Record<Kind, Record<State, Seeded>>;
+  let ofB: Record<Kind, Record<State, Seeded>>;
+
+  beforeEach(async () => {
+    ctx = createTestContext();
+    companyA = seedCompany(ctx.db, 'Acme', 'admin@acme.test').companyId;
+    const companyB = seedCompany(ctx.db, 'Globex', 'admin@globex.test').companyId;
+    // B first: A's overlaps are made last, so nothing B's seeding did can have ended them.
+    ofB = { basic: seedEveryState(ctx, companyB, 'basic', 'globex-api'), oauth: seedEveryState(ctx, companyB, 'oauth', '') };
+    a = { basic: seedEveryState(ctx, companyA, 'basic', 'acme-api'), oauth: seedEveryState(ctx, companyA, 'oauth', '') };
+    b = await signIn(ctx.app, 'admin@globex.test');
+  });
+  afterEach(() => ctx.close());
+
+  /** Every trace of A's credentials a page could carry: Client IDs, public prefixes, revoke links. */
+  const tracesOfA = (): string[] => [
+    'acme-api',
+    ...(['basic', 'oauth'] as const).flatMap((kind) =>
+      STATES.flatMap((state) => {
+        const c = a[kind][state];
+        return [...(kind === 'oauth' ? [c.identifier] : []), c.prefix, `/credentials/${c.id}/revoke"`];
+      }),
+    ),
+  ];
+
+  describe('GET /admin/api as company B', () => {
+    it.each([
+      ['without script', {}],
+      ['with htmx', htmx],
+    ])('%s: shows B’s own overlap and none of A’s credentials in any state', async (_name, headers) => {
+      const res = await b.get('/admin/api').set(headers);
+      expect(res.status).toBe(200);
+      expect(tracesOfA().filter((trace) => res.text.includes(trace))).toEqual([]);
+      // B's own key and client in their overlap are there: the page does list overlaps.
+      expect(res.text).toContain(`${ofB.basic.retiring.prefix}…`);
+      expect(res.text).toContain(ofB.oauth.retiring.identifier);
+      expect(res.text).toContain('<span class="status status-retiring">Overlap</span>');
+    });
+  });
+
+  describe('company B’s Save, Generate and Revoke', () => {
+    it.each([
+      ['without script', {}],
+      ['with htmx', htmx],
+    ])('%s: never change any of A’s rows', async (_name, headers) => {
+      const before = companyRows(ctx, companyA);
+      const key = await generateApiKey(b, 'globex-api', headers);
+      expect((await saveCredential(b, 'basic-auth', key.id, '1h', headers)).status).toBeLessThan(400);
+      const client = await generateClient(b, undefined, headers);
+      expect((await saveCredential(b, 'oauth', client.id, '7d', headers)).status).toBeLessThan(400);
+      for (const id of [key.id, ofB.oauth.active.id]) {
+        const res = await b.post(`/admin/api/credentials/${id}/revoke`).set(headers).type('form').send({ _csrf: b.csrf, reason: 'Rotating everything' });
+        expect(res.status).toBeLessThan(400);
+      }
+      await generateApiKey(b, 'globex-api', headers);
+      await generateClient(b, undefined, headers);
+      expect(companyRows(ctx, companyA)).toEqual(before);
+    });
+
+    it('leave A’s key and client in their overlap working (a Save ends only the saving company’s older overlap)', async () => {
+      const key = await generateApiKey(b, 'globex-api');
+      expect((await saveCredential(b, 'basic-auth', key.id, '1h')).status).toBe(303);
+      const client = await generateClient(b);
+      expect((await saveCredential(b, 'oauth', client.id, '1h')).status).toBe(303);
+
+      expect(statusOf(ctx, a.basic.retiring.id)).toBe('retiring');
+      expect(statusOf(ctx, a.oauth.retiring.id)).toBe('retiring');
+      expect(await apiKeyWorks(ctx, 'acme-api', a.basic.retiring.secret)).toBe(true);
+      expect(await clientWorks(ctx, a.oauth.retiring.identifier, a.oauth.retiring.secret)).toBe(true);
+      // B's own older overlaps did end: the one B saved with is the only one left.
+      expect(statusOf(ctx, ofB.basic.retiring.id)).toBe('retired');
+      expect(statusOf(ctx, ofB.oauth.retiring.id)).toBe('retired');
+    });
+
+    it('get 404 for each of A’s credentials in every state, and change nothing', async () => {
+      const before = companyRows(ctx, companyA);
+      const answers: string[] = [];
+      for (const kind of ['basic', 'oauth'] as const) {
+        for (const state of STATES) {
+          const { id } = a[kind][state];
+          const calls = {
+            save: () => saveCredential(b, kind === 'basic' ? 'basic-auth' : 'oauth', id, '1h'),
+            'revoke confirmation': () => b.get(`/admin/api/credentials/${id}/revoke`),
+            revoke: () => b.post(`/admin/api/credentials/${id}/revoke`).type('form').send({ _csrf: b.csrf, reason: 'Not mine' }),
+          };
+          for (const [what, call] of Object.entries(calls)) {
+            const res = await call();
+            if (res.status !== 404 || tracesOfA().some((trace) => res.text.includes(trace))) answers.push(`${what} of A's ${state} ${kind}: ${res.status}`);
+          }
+        }
+      }
+      expect(answers).toEqual([]);
+      expect(companyRows(ctx, companyA)).toEqual(before);
     });
   });
 });

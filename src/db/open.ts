@@ -6,7 +6,8 @@ export type Db = Database.Database;
 
 /** Opens the SQLite file with the settings every connection needs (WAL, foreign keys, busy timeout). */
 export function openDatabase(file: string): Db {
-  if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true });
+  // Owner only: the directory holds password hashes, the sealed signing key and the session secret.
+  if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
   const db = new Database(file);
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL'); // durable across process crashes in WAL mode

@@ -36,6 +36,7 @@ export async function backupDatabase(dbFile: string, target: string): Promise<Ba
     } finally {
       copy.close();
     }
+    fs.chmodSync(partial, 0o600); // it holds what the database holds, wherever it is written
     fs.renameSync(partial, resolved);
     return { target: resolved, bytes: fs.statSync(resolved).size, pages: result.totalPages };
   } catch (err) {

@@ -104,6 +104,7 @@ export async function restoreDatabase(
   fs.rmSync(incoming, { force: true });
   try {
     fs.copyFileSync(source, incoming);
+    fs.chmodSync(incoming, 0o600); // the live database is owner only, whatever mode the backup had
     const copy = new Database(incoming);
     try {
       copy.pragma('journal_mode = DELETE');

@@ -144,11 +144,42 @@ export function listLapsedRetiring(db: Db, now: number): CredentialRow[] {
   return db.prepare(`${SELECT} WHERE c.status = 'retiring' AND c.retires_at <= ?`).all(now) as CredentialRow[];
 }
 
+/** Unsaved generations of one kind that can still be saved, and when the first of them lapses (for the cap). */
+export function countUnsavedCredentials(db: Db, companyId: number, kind: CredentialKind, now: number): { count: number; firstExpiry: number | null } {
+  return db
+    .prepare(
+      `SELECT COUNT(*) AS count, MIN(expires_at) AS firstExpiry FROM credentials
+       WHERE company_id = ? AND kind = ? AND status = 'pending' AND expires_at > ?`,
+    )
+    .get(companyId, kind, now) as { count: number; firstExpiry: number | null };
+}
+
 /** The company that owns a Basic Auth username (case-insensitive), if any. */
 export function usernameOwner(db: Db, username: string): number | undefined {
   return db.prepare('SELECT company_id FROM api_usernames WHERE username = ?').pluck().get(username) as number | undefined;
 }
 
+/**
+ * Does the company still hold this username? Only through a key it saved (whatever became of the key
+ * since: a username stays with its company through rotations and revocations) or an unsaved key that
+ * has not lapsed yet.
+ */
+export function holdsUsername(db: Db, companyId: number, username: string, now: number): boolean {
+  return (
+    db
+      .prepare(
+        `SELECT EXISTS (SELECT 1 FROM credentials WHERE company_id = ? AND kind = 'basic' AND identifier = ? COLLATE NOCASE
+           AND (saved_at IS NOT NULL OR (status = 'pending' AND expires_at > ?)))`,
+      )
+      .pluck()
+      .get(companyId, username, now) === 1
+  );
+}
+
 export function claimUsername(db: Db, username: string, companyId: number, now: number): void {
   db.prepare('INSERT OR IGNORE INTO api_usernames (username, company_id, claimed_at) VALUES (?, ?, ?)').run(username, companyId, now);
+}
+
+export function releaseUsername(db: Db, username: string, companyId: number): void {
+  db.prepare('DELETE FROM api_usernames WHERE username = ? AND company_id = ?').run(username, companyId);
 }

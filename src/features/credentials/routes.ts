@@ -61,6 +61,14 @@ export function credentialsRouter(deps: CredentialsRouterDeps): Router {
 
   router.get('/admin/api', (req, res) => show(req, res, undefined));
 
+  /** A generation the service refused: a field error by its field, the cap on unsaved ones as the area's message. */
+  const refuseGeneration = (req: Request, res: Response, kind: CredentialKind, err: unknown, extras: Extras[CredentialKind]) => {
+    if (err instanceof FieldError) return show(req, res, kind, { [kind]: { ...extras, errors: { [err.field]: err.message } } }, 422);
+    if (!(err instanceof HttpError) || err.status !== 429) throw err;
+    res.set(err.headers);
+    show(req, res, kind, { [kind]: { ...extras, message: { kind: 'error', text: err.message } } }, 429);
+  };
+
   router.post('/admin/api/basic-auth/generate', (req, res) => {
     const input = validate(GenerateApiKeySchema, req.body);
     if (!input.ok) return show(req, res, 'basic', { basic: { errors: input.errors, values: input.values } }, 422);
@@ -68,8 +76,7 @@ export function credentialsRouter(deps: CredentialsRouterDeps): Router {
       const generated = credentials.generateApiKeyFor(deps, currentUser(req).companyId, input.data.username, actorFrom(req));
       show(req, res, 'basic', { basic: { generated, values: { username: input.data.username } } });
     } catch (err) {
-      if (!(err instanceof FieldError)) throw err;
-      show(req, res, 'basic', { basic: { errors: { [err.field]: err.message }, values: submittedValues(req.body) } }, 422);
+      refuseGeneration(req, res, 'basic', err, { values: submittedValues(req.body) });
     }
   });
 
@@ -79,8 +86,7 @@ export function credentialsRouter(deps: CredentialsRouterDeps): Router {
       const generated = credentials.generateClientCredentials(deps, currentUser(req).companyId, scopes, actorFrom(req));
       show(req, res, 'oauth', { oauth: { generated, chosenScopes: scopes } });
     } catch (err) {
-      if (!(err instanceof FieldError)) throw err;
-      show(req, res, 'oauth', { oauth: { errors: { [err.field]: err.message }, chosenScopes: scopes } }, 422);
+      refuseGeneration(req, res, 'oauth', err, { chosenScopes: scopes });
     }
   });
 

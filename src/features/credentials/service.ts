@@ -3,7 +3,7 @@ import { transaction } from '../../db/open';
 import type { Clock } from '../../clock';
 import { DAY, HOUR, MINUTE } from '../../clock';
 import { sha256 } from '../../crypto';
-import { FieldError, HttpError, notFound } from '../../http/errors';
+import { FieldError, HttpError, notFound, tooManyRequests } from '../../http/errors';
 import type { Actor, AuditLog } from '../audit/service';
 import { SYSTEM_ACTOR } from '../audit/service';
 import { listCompanyScopes } from '../companies/repo';
@@ -15,6 +15,13 @@ import { generateApiKey, generateClientId, generateClientSecret, publicPrefix } 
 
 /** An unsaved generation never works and lapses after this long. */
 export const PENDING_TTL_MS = 30 * MINUTE;
+
+/**
+ * How many unsaved generations of one kind (Basic Auth keys, OAuth clients) a company may hold at once.
+ * Each is a row, and for Basic Auth a username claim, that nobody can use: without a cap one
+ * administrator could fill the database and hold usernames for as long as they keep generating.
+ */
+export const MAX_UNSAVED_PER_KIND = 5;
 
 /** How long the replaced credential keeps working after Save. 'none' is the seed's behaviour. */
 export const OVERLAPS = { none: 0, '1h': HOUR, '24h': DAY, '7d': 7 * DAY } as const;
@@ -38,11 +45,17 @@ export interface Generated {
 /** Generates a Basic Auth API key for `username`. It works only after Save. */
 export function generateApiKeyFor(deps: CredentialsDeps, companyId: number, username: string, actor: Actor): Generated {
   return transaction(deps.db, () => {
+    const now = deps.clock.now();
+    assertRoomForUnsaved(deps, companyId, 'basic', now);
     const owner = repo.usernameOwner(deps.db, username);
     if (owner !== undefined && owner !== companyId) {
-      throw new FieldError('username', 'This username is already used by another company. Choose a different one.');
+      if (repo.holdsUsername(deps.db, owner, username, now)) {
+        throw new FieldError('username', 'This username is already used by another company. Choose a different one.');
+      }
+      // The other company only generated keys under it and saved none before they lapsed: its claim lapsed with them.
+      repo.releaseUsername(deps.db, username, owner);
     }
-    repo.claimUsername(deps.db, username, companyId, deps.clock.now());
+    repo.claimUsername(deps.db, username, companyId, now);
     return insertPending(deps, companyId, 'basic', username, generateApiKey(), listCompanyScopes(deps.db, companyId), actor);
   });
 }
@@ -50,6 +63,7 @@ export function generateApiKeyFor(deps: CredentialsDeps, companyId: number, user
 /** Generates OAuth 2.0 client credentials (a new Client ID and secret) with `scopes`, a subset of the company's. */
 export function generateClientCredentials(deps: CredentialsDeps, companyId: number, scopes: string[] | undefined, actor: Actor): Generated {
   return transaction(deps.db, () => {
+    assertRoomForUnsaved(deps, companyId, 'oauth', deps.clock.now());
     const allowed = listCompanyScopes(deps.db, companyId);
     const chosen = scopes === undefined ? allowed : [...new Set(scopes)].sort();
     const notAllowed = chosen.filter((s) => !allowed.includes(s));
@@ -57,6 +71,16 @@ export function generateClientCredentials(deps: CredentialsDeps, companyId: numb
     if (chosen.length === 0) throw new FieldError('scopes', 'Choose at least one scope.');
     return insertPending(deps, companyId, 'oauth', generateClientId(), generateClientSecret(), chosen, actor);
   });
+}
+
+/** Refuses a generation (429) while the company holds MAX_UNSAVED_PER_KIND unsaved ones of this kind. */
+function assertRoomForUnsaved(deps: CredentialsDeps, companyId: number, kind: CredentialKind, now: number): void {
+  const unsaved = repo.countUnsavedCredentials(deps.db, companyId, kind, now);
+  if (unsaved.count < MAX_UNSAVED_PER_KIND) return;
+  throw tooManyRequests(
+    ((unsaved.firstExpiry ?? now + PENDING_TTL_MS) - now) / 1000,
+    `You have ${unsaved.count} unsaved credentials; save or wait for them to expire (${PENDING_TTL_MS / MINUTE} minutes) before generating another.`,
+  );
 }
 
 function insertPending(
@@ -110,6 +134,7 @@ export function saveCredential(deps: CredentialsDeps, companyId: number, kind: C
     const active = repo.findActiveCredential(deps.db, companyId, kind);
     if ((active?.id ?? null) !== pending.replacesId) {
       repo.endCredential(deps.db, pending.id, 'expired', now);
+      releaseLapsedUsername(deps, pending, now);
       deps.audit.record(actor, { action: 'credential.save_conflict', companyId, target: pending.identifier, details: { kind, credentialId: pending.id } });
       return {
         ok: false,
@@ -182,7 +207,13 @@ export function revokeCredential(deps: CredentialsDeps, companyId: number, id: n
 
 function expirePending(deps: CredentialsDeps, c: CredentialRow, now: number): void {
   repo.endCredential(deps.db, c.id, 'expired', now);
+  releaseLapsedUsername(deps, c, now);
   deps.audit.record(SYSTEM_ACTOR, { action: 'credential.expire', companyId: c.companyId, target: c.identifier, details: { kind: c.kind, credentialId: c.id } });
+}
+
+/** A username claimed only by unsaved keys goes back to everyone when the last of them ends unsaved. */
+function releaseLapsedUsername(deps: CredentialsDeps, c: CredentialRow, now: number): void {
+  if (c.kind === 'basic' && !repo.holdsUsername(deps.db, c.companyId, c.identifier, now)) repo.releaseUsername(deps.db, c.identifier, c.companyId);
 }
 
 /**
