@@ -147,7 +147,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(scopesRouter({ db, clock, audit }));
   app.use(outboxRouter({ db, clock, audit, mailer }));
   app.use(docsAccessRouter({ db, clock, audit, mailer, config }));
-  app.use(signingKeysRouter({ signingKeys: platform.signingKeys, audit, clock, accessTokenTtl: config.accessTokenTtl }));
+  app.use(signingKeysRouter({ signingKeys: platform.signingKeys, audit, accessTokenTtl: config.accessTokenTtl }));
 
   app.use(notFoundHandler);
   app.use(errorHandler(logger, config.isDevelopment));

@@ -109,6 +109,7 @@ const EXPECTED: Record<string, Row> = {
   'POST /operator/access-requests/:id/resend': operatorOnly,
   'GET /operator/signing-keys': operatorOnly,
   'POST /operator/signing-keys/rotate': operatorOnly,
+  'POST /operator/signing-keys/retire-now': operatorOnly,
 
   // The documentation: whoever was granted access (admin@a.test was), by session or personal link.
   'GET /docs': { ...all('noDocsAccess'), adminA: 'ok' },

@@ -314,6 +314,7 @@ const TARGETS: Target[] = [
   { name: 'POST /operator/access-requests/:id/revoke', method: 'POST', path: (ids) => `/operator/access-requests/${ids.accessRequest}/revoke`, pathParams: [':id'], caller: 'operator', in: 'form', base: () => [], successWrites: true },
   { name: 'POST /operator/access-requests/:id/resend', method: 'POST', path: (ids) => `/operator/access-requests/${ids.accessRequest}/resend`, pathParams: [':id'], caller: 'operator', in: 'form', base: () => [], successWrites: true },
   { name: 'POST /operator/signing-keys/rotate', method: 'POST', path: () => '/operator/signing-keys/rotate', caller: 'operator', in: 'form', base: () => [], successWrites: true },
+  { name: 'POST /operator/signing-keys/retire-now', method: 'POST', path: () => '/operator/signing-keys/retire-now', caller: 'operator', in: 'form', base: () => [['confirm', 'on']], successWrites: true },
 
   // --- the platform API ---
   { name: 'POST /oauth/token', method: 'POST', path: () => '/oauth/token', caller: 'api', in: 'oauth', authorization: clientAuth, base: () => [['grant_type', 'client_credentials'], ['scope', 'claims:read']], validValues: { scope: ['empty'] }, successWrites: true },

@@ -62,21 +62,21 @@ export function oauthRouter(deps: OAuthRouterDeps): Router {
     const input = parseOAuthRequest(TokenRequestSchema, form);
     if (input.grant_type !== 'client_credentials') throw unsupportedGrantType(input.grant_type);
     const client = authenticateClient(req, form);
-    sendJson(res, issueAccessToken(deps, client, input.scope));
+    sendJson(res, await issueAccessToken(deps, client, input.scope));
   });
 
   router.post('/oauth/introspect', async (req, res) => {
     const form = await readForm(req);
     const input = parseOAuthRequest(TokenParamSchema, form);
     const client = authenticateClient(req, form);
-    res.json(introspectToken(deps, client, input.token));
+    res.json(await introspectToken(deps, client, input.token));
   });
 
   router.post('/oauth/revoke', async (req, res) => {
     const form = await readForm(req);
     const input = parseOAuthRequest(TokenParamSchema, form);
     const client = authenticateClient(req, form);
-    revokeToken(deps, client, input.token, actorFrom(req, client.identifier));
+    await revokeToken(deps, client, input.token, actorFrom(req, client.identifier));
     res.status(200).end();
   });
 

@@ -59,7 +59,7 @@ export interface TokenResponse {
 }
 
 /** RFC 6749 4.4.3: a token for the client's scopes, or for the narrower set it asked for. No refresh token. */
-export function issueAccessToken(deps: Pick<OAuthDeps, 'tokens'>, client: CredentialIdentity, requested: string[] | undefined): TokenResponse {
+export async function issueAccessToken(deps: Pick<OAuthDeps, 'tokens'>, client: CredentialIdentity, requested: string[] | undefined): Promise<TokenResponse> {
   let scopes = client.scopes;
   if (requested !== undefined) {
     const held = new Set(client.scopes);
@@ -69,7 +69,7 @@ export function issueAccessToken(deps: Pick<OAuthDeps, 'tokens'>, client: Creden
     }
     scopes = requested;
   }
-  const { token } = deps.tokens.issue(client, scopes);
+  const { token } = await deps.tokens.issue(client, scopes);
   return { access_token: token, token_type: 'Bearer', expires_in: deps.tokens.ttlSeconds, scope: scopes.join(' ') };
 }
 
@@ -93,8 +93,8 @@ export type Introspection =
  * company's other working client during a rotation overlap); any other token is {"active": false},
  * exactly like an expired, revoked, foreign or unknown one, so nothing leaks across companies.
  */
-export function introspectToken(deps: Pick<OAuthDeps, 'authenticator'>, caller: CredentialIdentity, token: string): Introspection {
-  const check = deps.authenticator.checkAccessToken(token);
+export async function introspectToken(deps: Pick<OAuthDeps, 'authenticator'>, caller: CredentialIdentity, token: string): Promise<Introspection> {
+  const check = await deps.authenticator.checkAccessToken(token);
   if (!check.ok || check.caller.identity.companyId !== caller.companyId) return { active: false };
   const claims = check.caller.token!;
   return {
@@ -115,9 +115,10 @@ export function introspectToken(deps: Pick<OAuthDeps, 'authenticator'>, caller: 
  * RFC 7009. A client revokes its own tokens; an unknown, foreign-signed or already expired token
  * needs nothing and is answered 200 all the same. A valid token of another client is refused (2.1).
  */
-export function revokeToken(deps: Pick<OAuthDeps, 'db' | 'clock' | 'audit' | 'tokens'>, caller: CredentialIdentity, token: string, actor: Actor): void {
-  const claims = deps.tokens.verifySignature(token);
-  if (!claims || deps.tokens.isExpired(claims)) return;
+export async function revokeToken(deps: Pick<OAuthDeps, 'db' | 'clock' | 'audit' | 'tokens'>, caller: CredentialIdentity, token: string, actor: Actor): Promise<void> {
+  const verdict = await deps.tokens.verify(token);
+  if (!verdict.ok) return;
+  const { claims } = verdict;
   if (claims.client_id !== caller.identifier || claims.credential_id !== caller.credentialId) {
     throw unauthorizedClient('This token was issued to another client; a client may revoke only its own tokens.');
   }

@@ -1,6 +1,9 @@
 import crypto from 'node:crypto';
+import { SignJWT, errors, jwtVerify } from 'jose';
+import type { JWTHeaderParameters, JWTVerifyOptions } from 'jose';
 import type { Clock } from '../../clock';
 import type { SigningKeys } from '../signing-keys/service';
+import { PUBLISH_MARGIN_MS } from '../signing-keys/service';
 
 /** RFC 9068 access-token claims, plus the credential id of the client (a private claim). */
 export interface AccessTokenClaims {
@@ -20,30 +23,24 @@ export interface IssuedToken {
   claims: AccessTokenClaims;
 }
 
+/** forged: not a token we could have signed (counts as a failed attempt); ended: ours, but expired or its key was unpublished. */
+export type TokenVerdict = { ok: true; claims: AccessTokenClaims } | { ok: false; reason: 'forged' | 'ended' };
+
+interface Verified {
+  claims: AccessTokenClaims;
+  kid: string;
+}
+
 const MAX_TOKEN_LENGTH = 4096;
-const TYP = /^(application\/)?at\+jwt$/i;
 /** Tokens whose signature was checked, so a busy client's token is verified once, not per request. */
 const VERIFIED_CACHE_SIZE = 10_000;
+const FORGED: TokenVerdict = { ok: false, reason: 'forged' };
+const ENDED: TokenVerdict = { ok: false, reason: 'ended' };
 
-function b64urlJson(value: unknown): string {
-  return Buffer.from(JSON.stringify(value)).toString('base64url');
-}
-
-function parseB64urlJson(part: string): unknown {
-  try {
-    return JSON.parse(Buffer.from(part, 'base64url').toString('utf8'));
-  } catch {
-    return undefined;
-  }
-}
-
+/** The claims jose does not type for us (it checks iss, aud, exp and iat). */
 function isClaims(value: unknown): value is AccessTokenClaims {
-  const c = value as Partial<AccessTokenClaims> | null;
+  const c = value as Partial<AccessTokenClaims>;
   return (
-    typeof c === 'object' &&
-    c !== null &&
-    typeof c.iss === 'string' &&
-    typeof c.sub === 'string' &&
     typeof c.aud === 'string' &&
     typeof c.client_id === 'string' &&
     c.sub === c.client_id &&
@@ -56,14 +53,17 @@ function isClaims(value: unknown): value is AccessTokenClaims {
 }
 
 /**
- * Issues and checks our own RFC 9068 JWT access tokens (ES256, `typ: at+jwt`), with node:crypto and
- * KeyObjects built once. A signature, once verified, is remembered for that exact token string (a
- * signature never changes its mind); expiry, revocation and the client's state are checked by the
- * caller on every request.
+ * Issues and checks our own RFC 9068 JWT access tokens (ES256, `typ: at+jwt`) with jose, on
+ * CryptoKeys built once per key. A token is accepted only while its key signs, or is retired but
+ * still published, and only if its lifetime is at most ACCESS_TOKEN_TTL and it expires before its
+ * key leaves the JWKS: so a copy of a private key cannot mint long-lived tokens that outlive a
+ * rotation. A checked signature is remembered for that exact token string until the token's exp;
+ * the key's state is read again on every request. Revocation and the client's state are the
+ * caller's to check.
  */
 export class AccessTokens {
-  private readonly headers = new Map<string, string>();
-  private readonly verified = new Map<string, AccessTokenClaims>();
+  private readonly verified = new Map<string, Verified>();
+  private readonly verifyOptions: JWTVerifyOptions;
 
   constructor(
     private keys: SigningKeys,
@@ -71,15 +71,18 @@ export class AccessTokens {
     readonly issuer: string,
     readonly audience: string,
     readonly ttlSeconds: number,
-  ) {}
+  ) {
+    this.verifyOptions = {
+      algorithms: ['ES256'],
+      typ: 'at+jwt',
+      issuer,
+      audience,
+      requiredClaims: ['exp', 'iat', 'jti', 'sub'],
+    };
+  }
 
-  issue(client: { credentialId: number; identifier: string }, scopes: string[]): IssuedToken {
-    const signer = this.keys.currentSigner();
-    let header = this.headers.get(signer.kid);
-    if (header === undefined) {
-      header = b64urlJson({ alg: 'ES256', typ: 'at+jwt', kid: signer.kid });
-      this.headers.set(signer.kid, header);
-    }
+  async issue(client: { credentialId: number; identifier: string }, scopes: string[]): Promise<IssuedToken> {
+    const signer = await this.keys.currentSigner();
     const iat = Math.floor(this.clock.now() / 1000);
     const claims: AccessTokenClaims = {
       iss: this.issuer,
@@ -92,36 +95,59 @@ export class AccessTokens {
       jti: crypto.randomUUID(),
       credential_id: client.credentialId,
     };
-    const signingInput = `${header}.${b64urlJson(claims)}`;
-    const signature = crypto.sign('sha256', Buffer.from(signingInput), { key: signer.privateKey, dsaEncoding: 'ieee-p1363' });
-    return { token: `${signingInput}.${signature.toString('base64url')}`, claims };
+    const token = await new SignJWT({ ...claims }).setProtectedHeader({ alg: 'ES256', typ: 'at+jwt', kid: signer.kid }).sign(signer.privateKey);
+    return { token, claims };
   }
 
-  /** The claims of a token we signed (any published key), with our issuer and audience; expiry is NOT checked here. */
-  verifySignature(token: string): AccessTokenClaims | undefined {
+  /** The claims of a token we signed that may be used now, or why not. */
+  async verify(token: string): Promise<TokenVerdict> {
     const cached = this.verified.get(token);
-    if (cached) return cached;
-    if (token.length > MAX_TOKEN_LENGTH) return undefined;
-    const firstDot = token.indexOf('.');
-    const lastDot = token.lastIndexOf('.');
-    if (firstDot <= 0 || lastDot === firstDot || token.indexOf('.', firstDot + 1) !== lastDot) return undefined;
-    const header = parseB64urlJson(token.slice(0, firstDot)) as { alg?: unknown; typ?: unknown; kid?: unknown; crit?: unknown } | undefined;
-    if (!header || header.alg !== 'ES256' || typeof header.typ !== 'string' || !TYP.test(header.typ)) return undefined;
-    if (typeof header.kid !== 'string' || header.crit !== undefined) return undefined;
-    const key = this.keys.publicKey(header.kid);
-    if (!key) return undefined;
-    const signature = Buffer.from(token.slice(lastDot + 1), 'base64url');
-    if (signature.length !== 64) return undefined;
-    const signedPart = Buffer.from(token.slice(0, lastDot));
-    if (!crypto.verify('sha256', signedPart, { key, dsaEncoding: 'ieee-p1363' }, signature)) return undefined;
-    const claims = parseB64urlJson(token.slice(firstDot + 1, lastDot));
-    if (!isClaims(claims) || claims.iss !== this.issuer || claims.aud !== this.audience) return undefined;
-    if (this.verified.size >= VERIFIED_CACHE_SIZE) this.verified.delete(this.verified.keys().next().value!);
-    this.verified.set(token, claims);
-    return claims;
+    const checked = cached ?? (await this.checkSignature(token));
+    if ('ok' in checked) return checked;
+    const verdict = this.checkBounds(checked);
+    if (!verdict.ok) this.verified.delete(token);
+    else if (!cached) this.remember(token, checked);
+    return verdict;
   }
 
-  isExpired(claims: AccessTokenClaims): boolean {
-    return claims.exp * 1000 <= this.clock.now();
+  /** Signature, header and registered claims, by jose; and a lifetime we could have given. */
+  private async checkSignature(token: string): Promise<Verified | TokenVerdict> {
+    if (token.length > MAX_TOKEN_LENGTH) return FORGED;
+    try {
+      const { payload, protectedHeader } = await jwtVerify(token, this.resolveKey, { ...this.verifyOptions, currentDate: new Date(this.clock.now()) });
+      if (!isClaims(payload) || !this.isLifetimeWeGive(payload)) return FORGED;
+      return { claims: payload, kid: protectedHeader.kid! };
+    } catch (err) {
+      // jose checks exp only once the signature held: an expired token is one of ours that ended.
+      return err instanceof errors.JWTExpired && err.claim === 'exp' ? ENDED : FORGED;
+    }
+  }
+
+  /**
+   * At most ACCESS_TOKEN_TTL from iat to exp, and issued no later than now (give or take the clock
+   * skew between servers): no accepted token lives longer than that from now.
+   */
+  private isLifetimeWeGive(claims: AccessTokenClaims): boolean {
+    return claims.exp - claims.iat <= this.ttlSeconds && claims.iat * 1000 <= this.clock.now() + PUBLISH_MARGIN_MS;
+  }
+
+  private readonly resolveKey = async (header: JWTHeaderParameters): Promise<CryptoKey> => {
+    const key = typeof header.kid === 'string' ? await this.keys.verificationKey(header.kid) : undefined;
+    if (key === undefined) throw new errors.JWKSNoMatchingKey();
+    return key;
+  };
+
+  /** Re-checked on every request, cached or not: expiry, and the key's current state in the database. */
+  private checkBounds({ claims, kid }: Verified): TokenVerdict {
+    if (claims.exp * 1000 <= this.clock.now()) return ENDED;
+    const until = this.keys.acceptedUntil(kid);
+    if (until === undefined) return ENDED; // its key was retired and has left the JWKS
+    if (claims.exp * 1000 > until) return FORGED; // outlives its key's publication: we never signed that
+    return { ok: true, claims };
+  }
+
+  private remember(token: string, verified: Verified): void {
+    if (this.verified.size >= VERIFIED_CACHE_SIZE) this.verified.delete(this.verified.keys().next().value!);
+    this.verified.set(token, verified);
   }
 }

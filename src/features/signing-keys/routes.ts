@@ -1,40 +1,50 @@
 import { Router } from 'express';
-import type { Clock } from '../../clock';
+import type { Request, Response } from 'express';
 import { actorFrom } from '../../http/actor';
 import { requireOperator } from '../../http/auth';
 import { flashAndRedirect, render } from '../../http/render';
+import { validate } from '../../http/validate';
+import type { FieldErrors } from '../../http/validate';
 import type { AuditLog } from '../audit/service';
+import { RetireNowSchema } from './schema';
 import type { SigningKeys } from './service';
 
 export interface SigningKeysRouterDeps {
   signingKeys: SigningKeys;
   audit: AuditLog;
-  clock: Clock;
   accessTokenTtl: number;
 }
 
-/** The operator's page for the access-token signing keys: see them, rotate them. */
+const shortKid = (kid: string) => `${kid.slice(0, 12)}…`;
+
+/** The operator's page for the access-token signing keys: see them, rotate them, retire one at once after a leak. */
 export function signingKeysRouter(deps: SigningKeysRouterDeps): Router {
   const router = Router();
   router.use('/operator/signing-keys', requireOperator);
 
-  router.get('/operator/signing-keys', (req, res) => {
-    const now = deps.clock.now();
-    const keys = deps.signingKeys.list().map((key) => ({
-      ...key,
-      published: key.status === 'active' || (key.publishedUntil ?? 0) > now,
-    }));
-    render(req, res, { page: 'signing-keys/list.njk', fragment: 'signing-keys/_keys.njk' }, {
+  const showKeys = (req: Request, res: Response, errors: FieldErrors = {}, status = 200) => {
+    render(req, res, { page: 'signing-keys/list.njk', fragment: 'signing-keys/_keys.njk', status }, {
       title: 'Signing keys',
-      keys,
+      keys: deps.signingKeys.list(),
       accessTokenTtl: deps.accessTokenTtl,
+      errors,
     });
-  });
+  };
+
+  router.get('/operator/signing-keys', (req, res) => showKeys(req, res));
 
   router.post('/operator/signing-keys/rotate', (req, res) => {
     const result = deps.signingKeys.rotate(deps.audit, actorFrom(req));
     const until = result.previousPublishedUntil === null ? '' : ` The previous key stays in the JWKS until ${new Date(result.previousPublishedUntil).toISOString().replace('T', ' ').slice(0, 16)} UTC, so the tokens it signed keep working until they expire.`;
-    flashAndRedirect(req, res, '/operator/signing-keys', `New signing key ${result.kid.slice(0, 12)}… is active.${until}`);
+    flashAndRedirect(req, res, '/operator/signing-keys', `New signing key ${shortKid(result.kid)} is active.${until}`);
+  });
+
+  router.post('/operator/signing-keys/retire-now', (req, res) => {
+    const input = validate(RetireNowSchema, req.body);
+    if (!input.ok) return showKeys(req, res, input.errors, 422);
+    const result = deps.signingKeys.rotate(deps.audit, actorFrom(req), { retireNow: true });
+    const previous = result.previousKid === null ? '' : ` The previous key ${shortKid(result.previousKid)} left the JWKS: every access token it signed is refused from now on, and clients must request a new token.`;
+    flashAndRedirect(req, res, '/operator/signing-keys', `New signing key ${shortKid(result.kid)} is active.${previous}`);
   });
 
   return router;

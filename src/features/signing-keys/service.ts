@@ -1,5 +1,6 @@
 import crypto from 'node:crypto';
-import type { KeyObject } from 'node:crypto';
+import { importJWK, importPKCS8 } from 'jose';
+import type { JWK } from 'jose';
 import type { Db } from '../../db/open';
 import { transaction } from '../../db/open';
 import type { Clock } from '../../clock';
@@ -7,7 +8,7 @@ import { MINUTE } from '../../clock';
 import { AuditLog, SYSTEM_ACTOR } from '../audit/service';
 import type { Actor } from '../audit/service';
 import * as repo from './repo';
-import type { SigningKeyRow } from './repo';
+import type { KeyWindow, SigningKeyRow } from './repo';
 
 /** Margin past the last token's expiry before a retired key leaves the JWKS (clock skew between servers). */
 export const PUBLISH_MARGIN_MS = 5 * MINUTE;
@@ -24,13 +25,20 @@ export interface PublicJwk {
 
 export interface Signer {
   kid: string;
-  privateKey: KeyObject;
+  privateKey: CryptoKey;
 }
 
 export interface RotationResult {
   kid: string;
   previousKid: string | null;
   previousPublishedUntil: number | null;
+  /** Emergency rotation: older retired keys that were still published and were taken out with it. */
+  unpublishedKids: string[];
+}
+
+export interface RotationOptions {
+  /** A suspected leak: unpublish the old key at once, so every token it signed is refused from now on. */
+  retireNow?: boolean;
 }
 
 /**
@@ -63,6 +71,16 @@ function unseal(stored: string, key: Buffer): string | undefined {
   }
 }
 
+/**
+ * The active key, or a retired one whose tokens may still be live. One unpublished at its retirement
+ * (an emergency rotation) is out at once, whatever this server's clock says.
+ */
+function isPublished(key: KeyWindow, now: number): boolean {
+  if (key.status === 'active') return true;
+  const until = key.publishedUntil ?? 0;
+  return until > (key.retiredAt ?? 0) && until > now;
+}
+
 /** RFC 7638 thumbprint of a P-256 public key: the kid. */
 function thumbprint(jwk: { crv: string; kty: string; x: string; y: string }): string {
   const canonical = JSON.stringify({ crv: jwk.crv, kty: jwk.kty, x: jwk.x, y: jwk.y });
@@ -82,13 +100,15 @@ function newKeyPair(sealKey: Buffer): { kid: string; publicJwk: string; privateP
 
 /**
  * The access-token signing keys, stored in the database. Key material is immutable per kid, so
- * KeyObjects are built once and kept; only which kid is active is read again (one indexed read per
- * token), so a rotation by the operator page, the CLI or another process takes effect at once.
+ * CryptoKeys are built once and kept; which kid is active, and how long a retired kid stays
+ * published, are read again each time (one indexed read), so a rotation by the operator page, the
+ * CLI or another process takes effect at once.
  */
 export class SigningKeys {
   private readonly activeKid;
+  private readonly keyWindow;
   private signer?: Signer;
-  private readonly publicKeys = new Map<string, KeyObject>();
+  private readonly publicKeys = new Map<string, CryptoKey>();
 
   constructor(
     private db: Db,
@@ -97,6 +117,7 @@ export class SigningKeys {
     private sealKey: Buffer,
   ) {
     this.activeKid = repo.activeKidReader(db);
+    this.keyWindow = repo.keyWindowReader(db);
   }
 
   /** First start: creates the first key. Every start: the active key's lifetime covers this server's tokens. */
@@ -109,7 +130,7 @@ export class SigningKeys {
   }
 
   /** The key that signs now. */
-  currentSigner(): Signer {
+  async currentSigner(): Promise<Signer> {
     for (let attempt = 0; attempt < 3; attempt++) {
       const kid = this.activeKid();
       if (this.signer && this.signer.kid === kid) return this.signer;
@@ -127,22 +148,36 @@ export class SigningKeys {
         continue;
       }
       repo.extendTokenTtl(this.db, kid, this.tokenTtlMs); // once per key per process, not per token
-      this.signer = { kid, privateKey: crypto.createPrivateKey(pem) };
+      this.signer = { kid, privateKey: await importPKCS8(pem, 'ES256') };
       return this.signer;
     }
     throw new Error('No usable signing key: the signing_keys table keeps changing or is damaged.');
   }
 
-  /** The public key for a kid (active or retired), or undefined for a kid we never had. */
-  publicKey(kid: string): KeyObject | undefined {
+  /**
+   * The public key for a kid we had (active or retired), or undefined for one we never had. Whether
+   * its tokens are still accepted is `acceptedUntil`'s question, asked on every request.
+   */
+  async verificationKey(kid: string): Promise<CryptoKey | undefined> {
     const known = this.publicKeys.get(kid);
     if (known) return known;
     if (kid.length !== 43) return undefined; // not a SHA-256 thumbprint: not ours, no lookup
     const jwk = repo.findPublicJwk(this.db, kid);
     if (jwk === undefined) return undefined;
-    const key = crypto.createPublicKey({ key: JSON.parse(jwk) as crypto.JsonWebKey, format: 'jwk' });
+    const key = (await importJWK(JSON.parse(jwk) as JWK, 'ES256')) as CryptoKey;
     this.publicKeys.set(kid, key);
     return key;
+  }
+
+  /**
+   * Until when (ms) tokens signed by `kid` may be accepted: without end while it is the active key,
+   * until its publish end once retired; undefined once it has left the JWKS or was never ours. Read
+   * from the database on every call: a retirement by another process bites on the next request.
+   */
+  acceptedUntil(kid: string): number | undefined {
+    const key = this.keyWindow(kid);
+    if (key === undefined || !isPublished(key, this.clock.now())) return undefined;
+    return key.status === 'active' ? Infinity : key.publishedUntil!;
   }
 
   /** RFC 7517 key set: the active key and every retired key whose tokens may still be live. */
@@ -157,19 +192,29 @@ export class SigningKeys {
     };
   }
 
-  list(limit = 20): SigningKeyRow[] {
-    return repo.listKeys(this.db, limit);
+  /** The newest keys, each with whether it is still published and whether it was unpublished at its retirement. */
+  list(limit = 20): (SigningKeyRow & { published: boolean; retiredAtOnce: boolean })[] {
+    const now = this.clock.now();
+    return repo.listKeys(this.db, limit).map((key) => ({
+      ...key,
+      published: isPublished(key, now),
+      retiredAtOnce: key.status === 'retired' && key.publishedUntil === key.retiredAt,
+    }));
   }
 
   /**
    * Rotation: a new key signs from now on; the old one is retired (private half erased) and stays
-   * published until every token it signed has expired, plus a margin for clock skew.
+   * published until every token it signed has expired, plus a margin for clock skew. With
+   * `retireNow` (a suspected leak) it leaves the JWKS at once, and so does every older key still
+   * published: every token they signed is refused from the next request on.
    */
-  rotate(audit: AuditLog, actor: Actor): RotationResult {
+  rotate(audit: AuditLog, actor: Actor, options: RotationOptions = {}): RotationResult {
+    const retireNow = options.retireNow === true;
     const result = transaction(this.db, (): RotationResult => {
       const now = this.clock.now();
       const previous = repo.findActiveKey(this.db);
-      const publishedUntil = previous ? now + Math.max(previous.tokenTtlMs, this.tokenTtlMs) + PUBLISH_MARGIN_MS : null;
+      const unpublishedKids = retireNow ? repo.endPublication(this.db, now) : [];
+      const publishedUntil = previous ? (retireNow ? now : now + Math.max(previous.tokenTtlMs, this.tokenTtlMs) + PUBLISH_MARGIN_MS) : null;
       if (previous) repo.retireKey(this.db, previous.kid, now, actor.label, publishedUntil!);
       const next = newKeyPair(this.sealKey);
       repo.insertActiveKey(this.db, { ...next, tokenTtlMs: this.tokenTtlMs, createdAt: now, createdBy: actor.label });
@@ -177,9 +222,14 @@ export class SigningKeys {
         action: 'signing_key.rotate',
         companyId: null,
         target: next.kid,
-        details: { kid: next.kid, previousKid: previous?.kid ?? null, previousPublishedUntil: publishedUntil },
+        details: {
+          kid: next.kid,
+          previousKid: previous?.kid ?? null,
+          previousPublishedUntil: publishedUntil,
+          ...(retireNow ? { retiredNow: true, unpublishedKids } : {}),
+        },
       });
-      return { kid: next.kid, previousKid: previous?.kid ?? null, previousPublishedUntil: publishedUntil };
+      return { kid: next.kid, previousKid: previous?.kid ?? null, previousPublishedUntil: publishedUntil, unpublishedKids };
     });
     this.signer = undefined;
     return result;

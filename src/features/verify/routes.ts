@@ -35,7 +35,7 @@ export function verifyRouter(deps: VerifyRouterDeps): Router {
    * except on forward-auth: nginx's auth_request treats anything but 2xx, 401 and 403 as a server
    * error, so there it is 401 with Retry-After.
    */
-  const authenticate = (req: Request, forwardAuth: boolean): Caller => {
+  const authenticate = async (req: Request, forwardAuth: boolean): Promise<Caller> => {
     const presented = parseAuthorization(req.headers.authorization);
     if (presented.scheme === 'none') throw noCredentials();
     const source = req.ip ?? 'unknown';
@@ -56,7 +56,7 @@ export function verifyRouter(deps: VerifyRouterDeps): Router {
         throw badApiKey();
       }
       case 'bearer': {
-        const check = deps.authenticator.checkAccessToken(presented.token);
+        const check = await deps.authenticator.checkAccessToken(presented.token);
         if (check.ok) return check.caller;
         if (check.reason === 'forged') deps.failures.record(source);
         throw badToken();
@@ -70,8 +70,8 @@ export function verifyRouter(deps: VerifyRouterDeps): Router {
     }
   };
 
-  router.get('/api/v1/me', (req, res) => {
-    const caller = authenticate(req, false);
+  router.get('/api/v1/me', async (req, res) => {
+    const caller = await authenticate(req, false);
     const { identity } = caller;
     res.setHeader('Cache-Control', 'no-store');
     sendJson(res, {
@@ -82,10 +82,10 @@ export function verifyRouter(deps: VerifyRouterDeps): Router {
   });
 
   // Any method: nginx's auth_request subrequest keeps the method of the request it guards.
-  router.all('/auth/verify', (req, res) => {
+  router.all('/auth/verify', async (req, res) => {
     const { scope: required } = parseOrThrow(VerifyQuerySchema, req.query);
     res.set('Cache-Control', 'no-store');
-    const caller = authenticate(req, true);
+    const caller = await authenticate(req, true);
     const missing = missingScopes(caller, required);
     if (missing.length) {
       throw new HttpError(403, 'insufficient_scope', `This request needs the scope ${missing.join(' ')}.`, {

@@ -13,13 +13,14 @@ export interface Caller {
 
 export type TokenCheck =
   | { ok: true; caller: Caller }
-  /** forged: not a token we signed (counts as a failed attempt); ended: ours, but expired, revoked or its client stopped working. */
+  /** forged: not a token we signed (counts as a failed attempt); ended: ours, but expired, revoked, its key unpublished or its client stopped working. */
   | { ok: false; reason: 'forged' | 'ended' };
 
 /**
  * The one path every platform-API request is authenticated by: API keys and client secrets through
- * the CredentialVerifier, access tokens by signature, expiry, the revocation list and the state of
- * their client, each read fresh on every request (no stale cache across processes).
+ * the CredentialVerifier, access tokens by signature, expiry, the state of their signing key, the
+ * revocation list and the state of their client, each read fresh on every request (no stale cache
+ * across processes; only a checked signature is remembered, until the token's exp).
  */
 export class ApiAuthenticator {
   private readonly isRevoked;
@@ -37,10 +38,11 @@ export class ApiAuthenticator {
     return identity && { identity, scopes: identity.scopes };
   }
 
-  checkAccessToken(token: string): TokenCheck {
-    const claims = this.tokens.verifySignature(token);
-    if (!claims) return { ok: false, reason: 'forged' };
-    if (this.tokens.isExpired(claims) || this.isRevoked(claims.jti)) return { ok: false, reason: 'ended' };
+  async checkAccessToken(token: string): Promise<TokenCheck> {
+    const verdict = await this.tokens.verify(token);
+    if (!verdict.ok) return verdict;
+    const claims = verdict.claims;
+    if (this.isRevoked(claims.jti)) return { ok: false, reason: 'ended' };
     const identity = this.verifier.findWorkingClient(claims.credential_id);
     if (!identity || identity.identifier !== claims.client_id) return { ok: false, reason: 'ended' };
     const held = new Set(identity.scopes);
