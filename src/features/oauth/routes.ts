@@ -46,6 +46,7 @@ export function oauthRouter(deps: OAuthRouterDeps): Router {
     throw invalidClient();
   };
 
+  /** A malformed client credential counts against its source like a bad checksum; none sent at all does not. */
   const presentedOrCounted = (req: Request, form: Record<string, string>, source: string): PresentedClient => {
     try {
       return presentedClient(req.headers.authorization, form);
