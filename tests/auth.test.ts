@@ -1,3 +1,4 @@
+import bcrypt from 'bcrypt';
 import request from 'supertest';
 import { MINUTE } from '../src/clock';
 import { anonymousAgent, createTestContext, csrfFrom, PASSWORD, seedCompany, signIn } from './helpers';
@@ -178,6 +179,28 @@ describe('sign-in throttling', () => {
     ctx.clock.advance(5 * MINUTE + 1000);
     const ok = await agent.post('/sign-in').type('form').send({ _csrf: agent.csrf, email: 'admin@acme.test', password: PASSWORD });
     expect(ok.status).toBe(303);
+  });
+
+  it('lets at most 5 of 25 parallel wrong passwords reach bcrypt, then refuses the right one with the wait', async () => {
+    const agent = await anonymousAgent(ctx.app);
+    const compare = jest.spyOn(bcrypt, 'compare');
+    try {
+      const burst = await Promise.all(
+        Array.from({ length: 25 }, (_, i) => agent.post('/sign-in').type('form').send({ _csrf: agent.csrf, email: 'admin@acme.test', password: `wrong ${i}` })),
+      );
+      expect(compare).toHaveBeenCalledTimes(5);
+      expect(burst.filter((res) => res.status === 401)).toHaveLength(5);
+      expect(burst.filter((res) => res.status === 429)).toHaveLength(20);
+
+      const blocked = await agent.post('/sign-in').type('form').send({ _csrf: agent.csrf, email: 'admin@acme.test', password: PASSWORD });
+      expect(blocked.status).toBe(429);
+      expect(blocked.headers['retry-after']).toBe('900');
+      expect(blocked.text).toContain('Too many sign-in attempts. Please wait 15 minutes and try again.');
+      expect(compare).toHaveBeenCalledTimes(5);
+      expect((await agent.get('/audit')).status).toBe(303);
+    } finally {
+      compare.mockRestore();
+    }
   });
 
   it('blocks one source address after 20 failures across many accounts', async () => {

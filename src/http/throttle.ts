@@ -7,8 +7,10 @@ interface Window {
 }
 
 /**
- * Counts failed attempts per key (a source address, an account, an API identifier) in a fixed
- * window; past the limit the key is blocked until the window ends. In memory: a restart forgives.
+ * Counts failed attempts per key (a source address, an account) in a fixed window; past the limit
+ * the key is blocked until the window ends. In memory: a restart forgives. Callers that do slow work
+ * (bcrypt) count the attempt before it and release it on success, so parallel attempts cannot all
+ * pass the check before the first one is counted.
  */
 export class FailureThrottle {
   private windows = new Map<string, Window>();
@@ -43,6 +45,14 @@ export class FailureThrottle {
       w.failures += 1;
       if (w.failures >= this.limit) w.blockedUntil = w.startedAt + this.windowMs;
     }
+  }
+
+  /** Gives back one attempt counted by recordFailure (it turned out to succeed); unblocks below the limit. */
+  release(key: string): void {
+    const w = this.windows.get(key);
+    if (!w) return;
+    w.failures = Math.max(0, w.failures - 1);
+    if (w.failures < this.limit) w.blockedUntil = 0;
   }
 
   reset(key: string): void {

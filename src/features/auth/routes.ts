@@ -1,10 +1,8 @@
 import { Router } from 'express';
 import type { Request, Response } from 'express';
-import { MINUTE } from '../../clock';
 import { actorFrom } from '../../http/actor';
 import { csrfToken } from '../../http/csrf';
 import { flashAndRedirect, render } from '../../http/render';
-import { FailureThrottle } from '../../http/throttle';
 import { validate } from '../../http/validate';
 import { deleteUserSessions } from './repo';
 import { SetPasswordSchema, SetupSchema, SignInSchema, safeNext } from './schema';
@@ -27,8 +25,7 @@ function startSession(req: Request, userId: number, signedInAt: number): Promise
 
 export function authRouter(deps: auth.AuthDeps): Router {
   const router = Router();
-  const perAddress = new FailureThrottle(deps.clock, 20, 15 * MINUTE);
-  const perAccount = new FailureThrottle(deps.clock, 5, 15 * MINUTE);
+  const throttle = new auth.SignInThrottle(deps.clock);
 
   const signInPage = (req: Request, res: Response, model: object = {}, status = 200) =>
     render(req, res, { page: 'auth/sign-in.njk', status }, { title: 'Sign in', values: {}, errors: {}, ...model });
@@ -41,23 +38,20 @@ export function authRouter(deps: auth.AuthDeps): Router {
   router.post('/sign-in', async (req, res) => {
     const input = validate(SignInSchema, req.body);
     if (!input.ok) return signInPage(req, res, { errors: input.errors, values: { ...input.values, password: '' } }, 422);
-    const keys = [`ip:${req.ip}`, `account:${input.data.email}`];
-    const wait = Math.max(perAddress.retryAfter(keys.slice(0, 1)), perAccount.retryAfter(keys.slice(1)));
-    if (wait > 0) {
+    const values = { email: input.data.email, next: input.data.next ?? '' };
+    const attempt = await auth.attemptSignIn(deps, throttle, req.ip ?? 'unknown', input.data.email, input.data.password);
+    if (!attempt.ok && attempt.reason === 'throttled') {
       // The form again, with the wait: the person can still read what happened and try later.
-      res.set('Retry-After', String(wait));
-      const minutes = Math.ceil(wait / 60);
+      res.set('Retry-After', String(attempt.retryAfter));
+      const minutes = Math.ceil(attempt.retryAfter / 60);
       const message = `Too many sign-in attempts. Please wait ${minutes} minute${minutes === 1 ? '' : 's'} and try again.`;
-      return signInPage(req, res, { errors: { _form: message }, values: { email: input.data.email, next: input.data.next ?? '' } }, 429);
+      return signInPage(req, res, { errors: { _form: message }, values }, 429);
     }
-    const user = await auth.verifyPassword(deps, input.data.email, input.data.password);
-    if (!user) {
-      perAddress.recordFailure(keys.slice(0, 1));
-      perAccount.recordFailure(keys.slice(1));
+    if (!attempt.ok) {
       deps.audit.record(actorFrom(req, input.data.email), { action: 'auth.sign_in_failed', companyId: null, target: input.data.email });
-      return signInPage(req, res, { errors: { _form: GENERIC_FAILURE }, values: { email: input.data.email, next: input.data.next ?? '' } }, 401);
+      return signInPage(req, res, { errors: { _form: GENERIC_FAILURE }, values }, 401);
     }
-    perAccount.reset(keys[1]);
+    const { user } = attempt;
     await startSession(req, user.id, deps.clock.now());
     auth.recordSignIn(deps, user, actorFrom(req, user.email));
     flashAndRedirect(req, res, safeNext(input.data.next));

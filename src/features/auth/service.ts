@@ -2,7 +2,8 @@ import bcrypt from 'bcrypt';
 import type { Db } from '../../db/open';
 import { transaction } from '../../db/open';
 import type { Clock } from '../../clock';
-import { HOUR } from '../../clock';
+import { HOUR, MINUTE } from '../../clock';
+import { FailureThrottle } from '../../http/throttle';
 import { randomToken, sha256 } from '../../crypto';
 import type { Actor, AuditLog } from '../audit/service';
 import * as repo from './repo';
@@ -29,6 +30,48 @@ export async function verifyPassword(deps: AuthDeps, email: string, password: st
     return undefined;
   }
   return (await bcrypt.compare(password, user.passwordHash)) ? user : undefined;
+}
+
+/**
+ * Sign-in attempts: 20 per source address and 5 per account in 15 minutes. An attempt is counted
+ * before its password is compared, in the same synchronous step as the check, so a burst of
+ * parallel attempts cannot all pass the check while the first ones are still in bcrypt.
+ */
+export class SignInThrottle {
+  private readonly perAddress: FailureThrottle;
+  private readonly perAccount: FailureThrottle;
+
+  constructor(clock: Clock) {
+    this.perAddress = new FailureThrottle(clock, 20, 15 * MINUTE);
+    this.perAccount = new FailureThrottle(clock, 5, 15 * MINUTE);
+  }
+
+  /** Counts one attempt for the address and the account; or, when either is blocked, counts nothing and returns the seconds to wait. */
+  reserve(address: string, email: string): number {
+    const wait = Math.max(this.perAddress.retryAfter([`ip:${address}`]), this.perAccount.retryAfter([`account:${email}`]));
+    if (wait > 0) return wait;
+    this.perAddress.recordFailure([`ip:${address}`]);
+    this.perAccount.recordFailure([`account:${email}`]);
+    return 0;
+  }
+
+  /** The attempt succeeded: the address gets it back and the account starts afresh. */
+  succeeded(address: string, email: string): void {
+    this.perAddress.release(`ip:${address}`);
+    this.perAccount.reset(`account:${email}`);
+  }
+}
+
+export type SignInResult = { ok: true; user: repo.UserRecord } | { ok: false; reason: 'throttled'; retryAfter: number } | { ok: false; reason: 'invalid' };
+
+/** A sign-in attempt from `address`: throttled first (nothing reaches bcrypt past the limit), then the password. */
+export async function attemptSignIn(deps: AuthDeps, throttle: SignInThrottle, address: string, email: string, password: string): Promise<SignInResult> {
+  const retryAfter = throttle.reserve(address, email);
+  if (retryAfter > 0) return { ok: false, reason: 'throttled', retryAfter };
+  const user = await verifyPassword(deps, email, password);
+  if (!user) return { ok: false, reason: 'invalid' };
+  throttle.succeeded(address, email);
+  return { ok: true, user };
 }
 
 export function hashPassword(deps: Pick<AuthDeps, 'bcryptCost'>, password: string): Promise<string> {

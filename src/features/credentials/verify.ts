@@ -18,12 +18,56 @@ interface CandidateRow {
   id: number;
   companyId: number;
   companyName: string;
+  kind: CredentialKind;
   identifier: string;
   secretHash: Buffer;
   scopes: string;
   companyScopes: string | null;
   status: string;
   retiresAt: number | null;
+  expiresAt: number | null;
+  endedAt: number | null;
+}
+
+/** How a credential that matched the secret, but works no more, came to stop working. */
+export type EndedHow = 'replaced' | 'revoked' | 'expired' | 'unsaved';
+
+/**
+ * The verdict on a presented identifier and secret. `malformed` and `unknown` are failed guesses
+ * (the caller's throttle counts them). The other two come from someone holding one of our real
+ * secrets, so they are never guesses and never counted: `mismatched`, a real secret sent with
+ * another identifier (a configuration mistake), and `ended`, a secret that no longer works
+ * (replaced, revoked, expired, or generated and not yet saved).
+ */
+export type CredentialCheck =
+  | { ok: true; identity: CredentialIdentity }
+  | { ok: false; reason: 'malformed' | 'unknown' | 'mismatched' }
+  | { ok: false; reason: 'ended'; how: EndedHow; at: number | null };
+
+const earliest = (...times: (number | null)[]): number | null => {
+  const known = times.filter((t): t is number => t !== null);
+  return known.length ? Math.min(...known) : null;
+};
+
+const utcMinute = (ms: number): string => `${new Date(ms).toISOString().replace('T', ' ').slice(0, 16)} UTC`;
+
+/**
+ * What the holder of a secret that stopped working is told (error_description). Only its holder can
+ * send it, so saying what happened reveals nothing, and it spares them a hunt through their config.
+ */
+export function endedDescription(kind: CredentialKind, how: EndedHow, at: number | null): string {
+  const noun = kind === 'basic' ? 'API key' : 'client secret';
+  const on = at === null ? '' : ` on ${utcMinute(at)}`;
+  switch (how) {
+    case 'replaced':
+      return `This ${noun} was replaced${on}: use the new ${kind === 'basic' ? 'key' : 'Client ID and client secret'}.`;
+    case 'revoked':
+      return `This ${noun} was revoked${on}.`;
+    case 'expired':
+      return `This ${noun} expired${on} before it was saved.`;
+    case 'unsaved':
+      return `This ${noun} has not been saved yet: it works once an administrator saves it on the API page.`;
+  }
 }
 
 /**
@@ -33,6 +77,7 @@ interface CandidateRow {
  */
 export class CredentialVerifier {
   private readonly byIdentifier;
+  private readonly bySecretHash;
   private readonly byId;
 
   constructor(
@@ -40,15 +85,37 @@ export class CredentialVerifier {
     private clock: Clock,
     readonly lastUsed: LastUsedTracker,
   ) {
-    const columns = `c.id, c.company_id AS companyId, co.name AS companyName, c.identifier, c.secret_hash AS secretHash,
+    const columns = `c.id, c.company_id AS companyId, co.name AS companyName, c.kind, c.identifier, c.secret_hash AS secretHash,
       c.scopes, (SELECT group_concat(cs.scope, ' ') FROM company_scopes cs WHERE cs.company_id = c.company_id) AS companyScopes,
-      c.status, c.retires_at AS retiresAt FROM credentials c JOIN companies co ON co.id = c.company_id`;
+      c.status, c.retires_at AS retiresAt, c.expires_at AS expiresAt, c.ended_at AS endedAt
+      FROM credentials c JOIN companies co ON co.id = c.company_id`;
     this.byIdentifier = db.prepare(`SELECT ${columns} WHERE c.kind = ? AND c.identifier = ? AND c.status IN ('active', 'retiring')`);
+    // Only after a failure: the unique index on secret_hash finds the row a real secret belongs to,
+    // whatever its state, so a secret that stopped working is told apart from a guess.
+    this.bySecretHash = db.prepare(`SELECT ${columns} WHERE c.secret_hash = ?`);
     this.byId = db.prepare(`SELECT ${columns} WHERE c.id = ? AND c.kind = ?`);
   }
 
   private isWorking(row: CandidateRow, now: number): boolean {
     return row.status === 'active' || (row.status === 'retiring' && row.retiresAt !== null && row.retiresAt > now);
+  }
+
+  /**
+   * Why a row that is not working stopped, and when. The sweep that marks lapsed rows runs a little
+   * after the moment (or not yet), and a Save can end an overlap or a generation early: the earlier
+   * of the planned end and the recorded one is when it stopped.
+   */
+  private howEnded(row: CandidateRow, now: number): { how: EndedHow; at: number | null } {
+    switch (row.status) {
+      case 'revoked':
+        return { how: 'revoked', at: row.endedAt };
+      case 'pending':
+        return row.expiresAt !== null && row.expiresAt <= now ? { how: 'expired', at: row.expiresAt } : { how: 'unsaved', at: null };
+      case 'expired':
+        return { how: 'expired', at: earliest(row.expiresAt, row.endedAt) };
+      default: // retired, or retiring past its overlap
+        return { how: 'replaced', at: earliest(row.retiresAt, row.endedAt) };
+    }
   }
 
   private identity(row: CandidateRow, kind: CredentialKind): CredentialIdentity {
@@ -63,9 +130,9 @@ export class CredentialVerifier {
     };
   }
 
-  private verify(kind: CredentialKind, prefix: string, identifier: string, secret: string): CredentialIdentity | undefined {
-    // A string that is not one of our secrets is refused before any lookup.
-    if (identifier.length === 0 || identifier.length > 128 || !isWellFormed(secret, prefix)) return undefined;
+  private verify(kind: CredentialKind, prefix: string, identifier: string, secret: string): CredentialCheck {
+    // A string that is not one of our secrets (shape or checksum) is refused before any lookup.
+    if (identifier.length === 0 || identifier.length > 128 || !isWellFormed(secret, prefix)) return { ok: false, reason: 'malformed' };
     const digest = sha256(secret);
     const now = this.clock.now();
     let match: CandidateRow | undefined;
@@ -73,18 +140,28 @@ export class CredentialVerifier {
       // Compare against every candidate (at most two during an overlap), in constant time.
       if (safeEqual(row.secretHash, digest) && this.isWorking(row, now)) match = row;
     }
-    if (!match) return undefined;
-    this.lastUsed.touch(match.id, now);
-    return this.identity(match, kind);
+    if (match) {
+      this.lastUsed.touch(match.id, now);
+      return { ok: true, identity: this.identity(match, kind) };
+    }
+    return this.whyRefused(kind, identifier, digest, now);
+  }
+
+  /** A refused secret: one we never issued (a guess), or a real one sent with another identifier, or one that stopped working. */
+  private whyRefused(kind: CredentialKind, identifier: string, digest: Buffer, now: number): CredentialCheck {
+    const row = this.bySecretHash.get(digest) as CandidateRow | undefined;
+    if (!row || row.kind !== kind) return { ok: false, reason: 'unknown' };
+    if (row.identifier !== identifier) return { ok: false, reason: 'mismatched' };
+    return { ok: false, reason: 'ended', ...this.howEnded(row, now) };
   }
 
   /** Basic Auth: API username + API key. */
-  verifyApiKey(username: string, key: string): CredentialIdentity | undefined {
+  verifyApiKey(username: string, key: string): CredentialCheck {
     return this.verify('basic', API_KEY_PREFIX, username, key);
   }
 
   /** OAuth 2.0 client authentication: Client ID + client secret. */
-  verifyClientSecret(clientId: string, secret: string): CredentialIdentity | undefined {
+  verifyClientSecret(clientId: string, secret: string): CredentialCheck {
     return this.verify('oauth', CLIENT_SECRET_PREFIX, clientId, secret);
   }
 

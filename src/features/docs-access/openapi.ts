@@ -40,12 +40,12 @@ export function buildOpenApi(config: Pick<Config, 'publicUrl' | 'accessTokenTtl'
 
   // The answers every client-authenticated endpoint shares.
   const clientErrors = {
-    '401': errorResponse('Client authentication failed: unknown client, wrong secret, revoked or replaced credentials, or none sent.', ['invalid_client'], 'Client authentication failed.', {
+    '401': errorResponse('Client authentication failed: unknown client, wrong secret, or none sent; for a secret that was replaced, revoked or expired, `error_description` says which and when.', ['invalid_client'], 'Client authentication failed.', {
       'WWW-Authenticate': WWW_AUTHENTICATE,
       ...oauthHeaders,
     }),
     '413': errorResponse('The body is larger than 8 KiB.', ['invalid_request'], 'The request body is larger than 8192 bytes.', oauthHeaders),
-    '429': errorResponse('Too many failed authentications from this address or for this Client ID; wait and retry.', ['too_many_requests'], 'Too many failed authentication attempts. Try again in 42 seconds.', {
+    '429': errorResponse('Too many failed authentications from this address (unknown or malformed secrets; never replaced or revoked ones); wait and retry.', ['too_many_requests'], 'Too many failed authentication attempts. Try again in 42 seconds.', {
       'Retry-After': RETRY_AFTER,
       ...oauthHeaders,
     }),
@@ -55,7 +55,7 @@ export function buildOpenApi(config: Pick<Config, 'publicUrl' | 'accessTokenTtl'
 
   const callerUnauthorized = (extraCodes: string[] = []) =>
     errorResponse(
-      'No credentials, or credentials that do not work: an unknown, revoked or replaced API key (`unauthorized`), or an invalid, expired or revoked access token (`invalid_token`).',
+      'No credentials, or credentials that do not work: an unknown, revoked or replaced API key (`unauthorized`; for a replaced, revoked or expired key, `error_description` and the Basic challenge say which and when), or an invalid, expired or revoked access token (`invalid_token`).',
       ['unauthorized', 'invalid_token', ...extraCodes],
       'Authentication is required: send Authorization: Basic (API username and key) or Bearer (an access token).',
       { 'WWW-Authenticate': WWW_AUTHENTICATE, 'Cache-Control': NO_STORE },
@@ -177,7 +177,7 @@ export function buildOpenApi(config: Pick<Config, 'publicUrl' | 'accessTokenTtl'
           responses: {
             '200': { description: 'The caller.', headers: { 'Cache-Control': NO_STORE }, content: jsonBody(schemaRef('Me')) },
             '401': callerUnauthorized(),
-            '429': errorResponse('Too many failed authentications from this address or for this API username; wait and retry.', ['too_many_requests'], 'Too many failed authentication attempts. Try again in 42 seconds.', {
+            '429': errorResponse('Too many failed authentications from this address (unknown or malformed keys and forged tokens; never replaced or revoked ones); wait and retry.', ['too_many_requests'], 'Too many failed authentication attempts. Try again in 42 seconds.', {
               'Retry-After': RETRY_AFTER,
               'Cache-Control': NO_STORE,
             }),

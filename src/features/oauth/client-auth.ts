@@ -1,4 +1,5 @@
-import { invalidClient, invalidRequest } from './errors';
+import { HttpError } from '../../http/errors';
+import { TOKEN_ENDPOINT_CHALLENGE, invalidClient, invalidRequest } from './errors';
 
 export interface PresentedClient {
   method: 'client_secret_basic' | 'client_secret_post';
@@ -8,12 +9,22 @@ export interface PresentedClient {
 
 const MAX_CREDENTIAL_LENGTH = 256;
 
+/**
+ * invalid_client for client credentials that were sent but cannot be ours (not base64, no ":",
+ * broken encoding, too long): like a bad checksum, a failed attempt that counts against its source.
+ */
+export class MalformedClientCredentials extends HttpError {
+  constructor(description = 'Client authentication failed.') {
+    super(401, 'invalid_client', description, { 'WWW-Authenticate': TOKEN_ENDPOINT_CHALLENGE });
+  }
+}
+
 /** RFC 6749 2.3.1: the Client ID and secret are form-urlencoded, then joined by ':' and base64-encoded. */
 function formDecode(part: string): string {
   try {
     return decodeURIComponent(part.replace(/\+/g, ' '));
   } catch {
-    throw invalidClient('The Authorization header is malformed: its client ID or secret is not form-urlencoded correctly.');
+    throw new MalformedClientCredentials('The Authorization header is malformed: its client ID or secret is not form-urlencoded correctly.');
   }
 }
 
@@ -32,11 +43,11 @@ export function presentedClient(authorization: string | undefined, form: Record<
     }
     const encoded = authorization.slice(space + 1).trim();
     if (encoded.length > 4 * MAX_CREDENTIAL_LENGTH || !/^[A-Za-z0-9+/]+={0,2}$/.test(encoded)) {
-      throw invalidClient('The Authorization header is malformed: it is not base64.');
+      throw new MalformedClientCredentials('The Authorization header is malformed: it is not base64.');
     }
     const decoded = Buffer.from(encoded, 'base64').toString('utf8');
     const colon = decoded.indexOf(':');
-    if (colon < 0) throw invalidClient('The Authorization header is malformed: it has no ":" between client ID and secret.');
+    if (colon < 0) throw new MalformedClientCredentials('The Authorization header is malformed: it has no ":" between client ID and secret.');
     const clientId = formDecode(decoded.slice(0, colon));
     const clientSecret = formDecode(decoded.slice(colon + 1));
     if (form.client_id !== undefined && form.client_id !== clientId) {
@@ -48,6 +59,6 @@ export function presentedClient(authorization: string | undefined, form: Record<
   if (clientId === undefined || clientSecret === undefined) {
     throw invalidClient('Client authentication is required: HTTP Basic, or client_id and client_secret in the body.');
   }
-  if (clientId.length > MAX_CREDENTIAL_LENGTH || clientSecret.length > MAX_CREDENTIAL_LENGTH) throw invalidClient();
+  if (clientId.length > MAX_CREDENTIAL_LENGTH || clientSecret.length > MAX_CREDENTIAL_LENGTH) throw new MalformedClientCredentials();
   return { method: 'client_secret_post', clientId, clientSecret };
 }

@@ -2,6 +2,7 @@ import { Router } from 'express';
 import type { Clock } from '../../clock';
 import type { Config } from '../../config';
 import type { Db } from '../../db/open';
+import type { Logger } from '../../log';
 import type { AuditLog } from '../audit/service';
 import type { CredentialVerifier } from '../credentials/verify';
 import { SigningKeys, sealingKey } from '../signing-keys/service';
@@ -19,6 +20,7 @@ export interface PlatformApiDeps {
   config: Config;
   audit: AuditLog;
   verifier: CredentialVerifier;
+  logger: Logger;
   failures?: AuthFailures;
 }
 
@@ -43,6 +45,6 @@ export function createPlatformApi(deps: PlatformApiDeps): PlatformApi {
   const failures = deps.failures ?? new AuthFailures(clock);
   const router = Router();
   router.use(oauthRouter({ db, clock, audit, verifier, authenticator, tokens, publicUrl: config.publicUrl, signingKeys, failures }));
-  router.use(verifyRouter({ authenticator, failures }));
+  router.use(verifyRouter({ authenticator, failures, logger: deps.logger, trustsProxy: config.trustProxy !== false }));
   return { router, signingKeys, tokens };
 }

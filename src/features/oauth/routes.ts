@@ -3,9 +3,11 @@ import type { Request, RequestHandler } from 'express';
 import { actorFrom } from '../../http/actor';
 import { HttpError } from '../../http/errors';
 import type { CredentialIdentity } from '../credentials/verify';
+import { endedDescription } from '../credentials/verify';
 import type { SigningKeys } from '../signing-keys/service';
 import type { AuthFailures } from '../verify/failures';
-import { presentedClient } from './client-auth';
+import { MalformedClientCredentials, presentedClient } from './client-auth';
+import type { PresentedClient } from './client-auth';
 import { invalidClient, tooManyFailures, unsupportedGrantType } from './errors';
 import { readForm } from './form';
 import { sendJson } from './respond';
@@ -27,18 +29,31 @@ const methodNotAllowed =
 export function oauthRouter(deps: OAuthRouterDeps): Router {
   const router = Router();
 
-  /** Client authentication for all three POST endpoints, throttled per source and per Client ID. */
+  /**
+   * Client authentication for all three POST endpoints, throttled per source address. Only guesses
+   * count (a malformed, bad-checksum or unknown secret); a real secret that stopped working is told
+   * why (RFC 6749 5.2 error_description) and never counted, so stale clients block no one.
+   */
   const authenticateClient = (req: Request, form: Record<string, string>): CredentialIdentity => {
-    const presented = presentedClient(req.headers.authorization, form);
     const source = req.ip ?? 'unknown';
-    const wait = deps.failures.retryAfter(source, presented.clientId);
+    const wait = deps.failures.retryAfter(source);
     if (wait > 0) throw tooManyFailures(wait);
-    const client = deps.verifier.verifyClientSecret(presented.clientId, presented.clientSecret);
-    if (!client) {
-      deps.failures.record(source, presented.clientId);
-      throw invalidClient();
+    const presented = presentedOrCounted(req, form, source);
+    const check = deps.verifier.verifyClientSecret(presented.clientId, presented.clientSecret);
+    if (check.ok) return check.identity;
+    if (check.reason === 'ended') throw invalidClient(endedDescription('oauth', check.how, check.at));
+    if (check.reason !== 'mismatched') deps.failures.record(source);
+    throw invalidClient();
+  };
+
+  /** A malformed client credential counts against its source like a bad checksum; none sent at all does not. */
+  const presentedOrCounted = (req: Request, form: Record<string, string>, source: string): PresentedClient => {
+    try {
+      return presentedClient(req.headers.authorization, form);
+    } catch (err) {
+      if (err instanceof MalformedClientCredentials) deps.failures.record(source);
+      throw err;
     }
-    return client;
   };
 
   // RFC 6749 5.1: no answer of the OAuth endpoints may be cached, errors included.

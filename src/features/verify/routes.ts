@@ -1,6 +1,8 @@
 import { Router } from 'express';
 import type { Request } from 'express';
 import { HttpError } from '../../http/errors';
+import type { Logger } from '../../log';
+import { endedDescription } from '../credentials/verify';
 import { tooManyFailures } from '../oauth/errors';
 import { sendJson } from '../oauth/respond';
 import { parseOrThrow } from '../../http/validate';
@@ -13,6 +15,9 @@ import { missingScopes } from './service';
 export interface VerifyRouterDeps {
   authenticator: ApiAuthenticator;
   failures: AuthFailures;
+  logger: Logger;
+  /** Whether Express trusts a proxy's X-Forwarded-For (TRUST_PROXY set). */
+  trustsProxy: boolean;
 }
 
 /** Both schemes we accept (RFC 7235: one challenge per scheme). */
@@ -24,11 +29,28 @@ const noCredentials = () =>
     'WWW-Authenticate': API_CHALLENGE,
   });
 const badApiKey = () => new HttpError(401, 'unauthorized', 'The API username or key is not valid.', { 'WWW-Authenticate': API_CHALLENGE });
+/** An API key that matched a credential that stopped working: its holder is told why, in the challenge too (nginx passes it on). */
+const endedApiKey = (description: string) =>
+  new HttpError(401, 'unauthorized', description, { 'WWW-Authenticate': `Basic realm="API", error_description="${description}", Bearer realm="API"` });
 const badToken = () => new HttpError(401, 'invalid_token', 'The access token is invalid, expired or revoked.', { 'WWW-Authenticate': INVALID_TOKEN_CHALLENGE });
 
 /** The platform API's own answers: who is calling (/api/v1/me) and forward-auth for reverse proxies (/auth/verify). */
 export function verifyRouter(deps: VerifyRouterDeps): Router {
   const router = Router();
+  let warnedUntrustedProxy = false;
+
+  /**
+   * Without TRUST_PROXY, every request relayed by a proxy has the proxy's address: all callers share
+   * one throttle bucket, so one client's guesses would block everyone. Said once per process (one app).
+   */
+  const warnIfProxyNotTrusted = (req: Request): void => {
+    if (warnedUntrustedProxy || deps.trustsProxy || req.headers['x-forwarded-for'] === undefined) return;
+    warnedUntrustedProxy = true;
+    deps.logger.warn(
+      { proxy: req.socket.remoteAddress },
+      '/auth/verify receives X-Forwarded-For but TRUST_PROXY is not set: every caller behind the proxy shares one failed-authentication throttle. Set TRUST_PROXY to the proxy (e.g. TRUST_PROXY=loopback).',
+    );
+  };
 
   /**
    * Authenticates a request by its Authorization header. Throttled callers get 429 with Retry-After,
@@ -39,8 +61,7 @@ export function verifyRouter(deps: VerifyRouterDeps): Router {
     const presented = parseAuthorization(req.headers.authorization);
     if (presented.scheme === 'none') throw noCredentials();
     const source = req.ip ?? 'unknown';
-    const identifier = presented.scheme === 'basic' ? presented.username : undefined;
-    const wait = deps.failures.retryAfter(source, identifier);
+    const wait = deps.failures.retryAfter(source);
     if (wait > 0) {
       if (!forwardAuth) throw tooManyFailures(wait);
       throw new HttpError(401, 'too_many_requests', `Too many failed authentication attempts. Try again in ${wait} seconds.`, {
@@ -50,9 +71,11 @@ export function verifyRouter(deps: VerifyRouterDeps): Router {
     }
     switch (presented.scheme) {
       case 'basic': {
-        const caller = deps.authenticator.checkApiKey(presented.username, presented.key);
-        if (caller) return caller;
-        deps.failures.record(source, presented.username);
+        const check = deps.authenticator.checkApiKey(presented.username, presented.key);
+        if (check.ok) return check.caller;
+        // Only guesses count against the source: never a real key that was replaced, revoked or expired.
+        if (check.reason === 'ended') throw endedApiKey(endedDescription('basic', check.how, check.at));
+        if (check.reason !== 'mismatched') deps.failures.record(source);
         throw badApiKey();
       }
       case 'bearer': {
@@ -83,6 +106,7 @@ export function verifyRouter(deps: VerifyRouterDeps): Router {
 
   // Any method: nginx's auth_request subrequest keeps the method of the request it guards.
   router.all('/auth/verify', async (req, res) => {
+    warnIfProxyNotTrusted(req);
     const { scope: required } = parseOrThrow(VerifyQuerySchema, req.query);
     res.set('Cache-Control', 'no-store');
     const caller = await authenticate(req, true);

@@ -1,5 +1,5 @@
 import type { Db } from '../../db/open';
-import type { CredentialIdentity, CredentialVerifier } from '../credentials/verify';
+import type { CredentialCheck, CredentialIdentity, CredentialVerifier } from '../credentials/verify';
 import { revokedTokenChecker } from '../oauth/repo';
 import type { AccessTokenClaims, AccessTokens } from '../oauth/tokens';
 
@@ -15,6 +15,9 @@ export type TokenCheck =
   | { ok: true; caller: Caller }
   /** forged: not a token we signed (counts as a failed attempt); ended: ours, but expired, revoked, its key unpublished or its client stopped working. */
   | { ok: false; reason: 'forged' | 'ended' };
+
+/** An API key's verdict: the caller, or why not (see CredentialCheck: only guesses are failures). */
+export type ApiKeyCheck = { ok: true; caller: Caller } | Exclude<CredentialCheck, { ok: true }>;
 
 /**
  * The one path every platform-API request is authenticated by: API keys and client secrets through
@@ -33,9 +36,9 @@ export class ApiAuthenticator {
     this.isRevoked = revokedTokenChecker(db);
   }
 
-  checkApiKey(username: string, key: string): Caller | undefined {
-    const identity = this.verifier.verifyApiKey(username, key);
-    return identity && { identity, scopes: identity.scopes };
+  checkApiKey(username: string, key: string): ApiKeyCheck {
+    const check = this.verifier.verifyApiKey(username, key);
+    return check.ok ? { ok: true, caller: { identity: check.identity, scopes: check.identity.scopes } } : check;
   }
 
   async checkAccessToken(token: string): Promise<TokenCheck> {
