@@ -11,7 +11,7 @@ const { clockTicksPerSecond } = require('../lib/proc');
 const OPTIONS = { serverCpu: 0, generatorCpu: 1, connections: 4, warmup: 0.2, duration: 1 };
 const fixtureRow = (env) => ({
   id: 'fixture',
-  server: { script: path.join(__dirname, 'fixtures', 'test-server.js'), env: () => env },
+  server: { script: path.join(__dirname, '..', 'fixtures', 'test-server.js'), env: () => env },
   prepare: async (base) => ({ url: `${base}/`, method: 'GET', headers: {} }),
 });
 
