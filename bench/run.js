@@ -3,7 +3,6 @@
 // measures and stops it; rounds alternate direction and medians are compared with references
 // measured in the same run. docs/benchmarks.md describes the method; `--help` lists the options.
 'use strict';
-const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { execFileSync } = require('node:child_process');
@@ -12,28 +11,44 @@ const { assertPinning, pinSelf } = require('./lib/pinned');
 const { clockTicksPerSecond } = require('./lib/proc');
 const { planRows, wantsConsole, expressNoopRow } = require('./lib/targets');
 const { measurePeak, measureLatency, summarizePeak, summarizeLatency, alternatingRounds } = require('./lib/measure');
-const { buildChecks, buildGoals, runPassed } = require('./lib/checks');
+const { buildChecks, buildReferenceRatios, buildGoals, baselineComparisons, runPassed, BASELINE_TOLERANCE } = require('./lib/checks');
 const { markdown, saveResults } = require('./lib/report');
+const { prepareBaseline, BaselineError } = require('./lib/baseline');
+const { seedDataSet } = require('./lib/seed');
+const { cleanupAll, cleanupOnSignals } = require('./lib/cleanup');
 
 const SMALL_OTHERS = 100;
 const log = (line) => process.stderr.write(line + '\n');
 const fmt = (n) => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : '-');
 
-/** Seeds the small and the large table, each in its own data directory, through the seeding process. */
-function seedDataSets(options) {
-  return [
-    ['small', SMALL_OTHERS],
-    ['large', options.large],
-  ].map(([size, others]) => {
-    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `console-bench-${size}-`));
-    const output = execFileSync(process.execPath, [path.join(__dirname, 'servers', 'seed-console.js'), String(others), dataDir], { encoding: 'utf8' });
-    const { credentialCount, ...caller } = JSON.parse(output.trim().split('\n').pop());
-    log(`seeded ${credentialCount.toLocaleString('en-US')} credentials in ${dataDir}`);
-    return { size, dataDir, caller, credentialCount };
+/**
+ * The data sets our targets run on, in schedule order: the baseline build's small table (with
+ * --baseline), then the current build's small and large tables. Each is seeded by its own build.
+ */
+function seedDataSets(options, baseline) {
+  const plans = [
+    ...(baseline ? [{ size: 'small', others: SMALL_OTHERS, checkoutDir: baseline.dir, baseline: baseline.label }] : []),
+    { size: 'small', others: SMALL_OTHERS },
+    { size: 'large', others: options.large },
+  ];
+  return plans.map((plan) => {
+    const dataSet = seedDataSet(plan);
+    log(`seeded ${dataSet.credentialCount.toLocaleString('en-US')} credentials${plan.baseline ? ` for baseline ${plan.baseline}` : ''} in ${dataSet.dataDir}`);
+    return dataSet;
   });
 }
 
-const describe = (row) => (row.kind === 'target' ? `${row.id} (${row.credentialCount.toLocaleString('en-US')} credentials)` : row.id);
+/** The baseline checkout, when --baseline is given and one of our targets is measured. */
+function baselineFor(options) {
+  if (!options.baseline) return undefined;
+  if (!wantsConsole(options.only)) {
+    log(`--baseline ${options.baseline}: none of our targets is measured (--only), so there is nothing to compare`);
+    return undefined;
+  }
+  return prepareBaseline(options.baseline, { log });
+}
+
+const describe = (row) => (row.kind !== 'reference' ? `${row.id} (${row.credentialCount.toLocaleString('en-US')} credentials)` : row.id);
 
 async function peakPhase(rows, options, clockTicks) {
   log(`peak: ${rows.length} targets x ${options.rounds} round(s) of ${options.duration} s`);
@@ -45,8 +60,8 @@ async function peakPhase(rows, options, clockTicks) {
   );
   const peak = {};
   rows.forEach((row, i) => {
-    const { id, label, kind, size, credentialCount } = row;
-    peak[id] = { id, label, kind, size, credentialCount, summary: summarizePeak(cells[i]), cells: cells[i] };
+    const { id, label, kind, size, credentialCount, baseline } = row;
+    peak[id] = { id, label, kind, size, credentialCount, baseline, summary: summarizePeak(cells[i]), cells: cells[i] };
   });
   return peak;
 }
@@ -91,33 +106,44 @@ const loadAverage = () => os.loadavg().map((l) => l.toFixed(2)).join(' ');
 async function main(args) {
   const options = parseOptions(args);
   assertPinning([options.serverCpu, options.generatorCpu]);
-  pinSelf(options.generatorCpu);
-  const meta = { startedAt: new Date().toISOString(), commit: gitCommit(), args, cpus: os.cpus().length, cpuModel: os.cpus()[0].model, node: process.version, loadBefore: loadAverage() };
-  const dataSets = wantsConsole(options.only) ? seedDataSets(options) : [];
-  const removeDataSets = () => dataSets.forEach((d) => fs.rmSync(d.dataDir, { recursive: true, force: true }));
-  // Ctrl-C reaches the servers and generators too (same process group); the seeded data must go with them.
-  process.once('SIGINT', () => {
-    removeDataSets();
-    process.exit(130);
-  });
+  // Seeded data and the baseline's worktree go whatever happens: finished, failed or Ctrl-C.
+  cleanupOnSignals(log);
   try {
+    // Built before the runner pins itself, so that the baseline's build may use both cores.
+    const baseline = baselineFor(options);
+    pinSelf(options.generatorCpu);
+    const meta = { startedAt: new Date().toISOString(), commit: gitCommit(), args, cpus: os.cpus().length, cpuModel: os.cpus()[0].model, node: process.version, loadBefore: loadAverage() };
+    const dataSets = wantsConsole(options.only) ? seedDataSets(options, baseline) : [];
     const rows = planRows(options.only, dataSets);
     const peak = await peakPhase(rows, options, clockTicksPerSecond());
     const latency = options.latency ? await latencyPhase(rows, peak, options) : [];
     meta.loadAfter = loadAverage();
-    const results = { meta, options, peak, latency, checks: buildChecks(peak, latency), goals: buildGoals(peak, latency) };
+    const results = {
+      meta,
+      options,
+      peak,
+      latency,
+      checks: buildChecks(peak, latency),
+      references: buildReferenceRatios(peak),
+      goals: buildGoals(peak, latency),
+      baseline: baseline && { spec: baseline.spec, label: baseline.label, commit: baseline.commit, temporary: baseline.temporary, tolerance: BASELINE_TOLERANCE, comparisons: baselineComparisons(peak) },
+    };
     const text = markdown(results);
     process.stdout.write(text);
     log(`results written to ${path.relative(process.cwd(), saveResults(results, text))}`);
     return runPassed(results.checks) ? 0 : 1;
   } finally {
-    removeDataSets();
+    cleanupAll();
   }
 }
 
 main(process.argv.slice(2))
   .then((code) => process.exit(code))
   .catch((err) => {
+    if (err instanceof BaselineError) {
+      process.stderr.write(`bench: ${err.message}\n`);
+      process.exit(2);
+    }
     if (err instanceof UsageError) {
       if (err.message) process.stderr.write(`bench: ${err.message} (--help lists the options)\n`);
       else process.stdout.write(`${USAGE}\n`);

@@ -12,10 +12,15 @@ const USAGE = `usage: npm run bench -- [options]
   --connections N      closed-loop connections for peak req/s (default 10)
   --large N            other credentials seeded in the large table (default 100000)
   --no-latency         skip the constant-rate latency phase
+  --baseline REV|DIR   also measure this build of the console (a git revision, built in a temporary
+                       worktree, or a directory holding a built checkout) in the same rounds, each
+                       target back to back with the current build's; fails the run when a target
+                       is worse than the baseline (median paired ratio: req/s below 0.95x or
+                       CPU µs/request above 1.05x)
   --engine sqlite      database engine of the console (only sqlite for now)
   --server-cpu N       core for the server (default 0); --generator-cpu N for the load (default 1)`;
 
-const DEFAULTS = { rounds: 5, duration: 8, warmup: 2, connections: 10, large: 100_000, latency: true, engine: 'sqlite', serverCpu: 0, generatorCpu: 1, quick: false, only: undefined };
+const DEFAULTS = { rounds: 5, duration: 8, warmup: 2, connections: 10, large: 100_000, latency: true, engine: 'sqlite', serverCpu: 0, generatorCpu: 1, quick: false, only: undefined, baseline: undefined };
 const QUICK = { rounds: 1, duration: 2, warmup: 1 };
 const NUMERIC = { '--rounds': 'rounds', '--duration': 'duration', '--warmup': 'warmup', '--connections': 'connections', '--large': 'large', '--server-cpu': 'serverCpu', '--generator-cpu': 'generatorCpu' };
 const ENGINES = ['sqlite'];
@@ -42,6 +47,11 @@ function parseEngine(text) {
   return text;
 }
 
+function parseBaseline(text) {
+  if (!text || text.startsWith('--')) throw new UsageError('--baseline needs a git revision (e.g. 03b5e51) or the directory of a built checkout');
+  return text;
+}
+
 /** Parses argv (without node and the script); throws UsageError with a message meant for the user. */
 function parseOptions(argv) {
   const given = {};
@@ -52,6 +62,7 @@ function parseOptions(argv) {
     else if (flag === '--no-latency') given.latency = false;
     else if (flag === '--only') given.only = parseOnly(argv[++i]);
     else if (flag === '--engine') given.engine = parseEngine(argv[++i]);
+    else if (flag === '--baseline') given.baseline = parseBaseline(argv[++i]);
     else if (NUMERIC[flag]) given[NUMERIC[flag]] = numberOption(flag, argv[++i]);
     else throw new UsageError(`unknown option ${flag}`);
   }

@@ -52,10 +52,10 @@ const TARGETS = [
 
 const ALL_IDS = [...REFERENCES, ...TARGETS].map((t) => t.id);
 
-/** The real console server over `dataDir`, configured as an operator would run it. */
-function consoleServer(dataDir) {
+/** The real console server built in `checkoutDir`, over `dataDir`, configured as an operator would run it. */
+function consoleServer(checkoutDir, dataDir) {
   return {
-    script: path.join(ROOT, 'dist', 'src', 'server.js'),
+    script: path.join(checkoutDir, 'dist', 'src', 'server.js'),
     env: (port) => ({ DATA_DIR: dataDir, PORT: String(port), PUBLIC_URL: `http://127.0.0.1:${port}`, LOG_LEVEL: 'warn' }),
   };
 }
@@ -77,16 +77,26 @@ function referenceRow(ref) {
   return { id: ref.id, label: ref.label, kind: 'reference', server: { script: serverScript(ref.server) }, prepare: async (base) => complete(ref.request(base)) };
 }
 
-/** `dataSet` is { size: 'small' | 'large', dataDir, caller, credentialCount } from the seeding step. */
+/** The row id of a target on a data set: `token`, `token@large`, `token@baseline`. */
+function rowId(targetId, dataSet) {
+  if (dataSet.baseline) return `${targetId}@baseline`;
+  return dataSet.size === 'small' ? targetId : `${targetId}@large`;
+}
+
+/**
+ * `dataSet` is { size: 'small' | 'large', dataDir, checkoutDir, caller, credentialCount, baseline? }
+ * from the seeding step (lib/seed.js); `baseline` (the baseline's label) marks the baseline build's.
+ */
 function targetRow(target, dataSet) {
   return {
-    id: dataSet.size === 'small' ? target.id : `${target.id}@large`,
+    id: rowId(target.id, dataSet),
     targetId: target.id,
     label: target.label,
-    kind: 'target',
+    kind: dataSet.baseline ? 'baseline' : 'target',
     size: dataSet.size,
+    baseline: dataSet.baseline,
     credentialCount: dataSet.credentialCount,
-    server: consoleServer(dataSet.dataDir),
+    server: consoleServer(dataSet.checkoutDir, dataSet.dataDir),
     prepare: async (base) => {
       const accessToken = target.bearer ? await fetchAccessToken(base, dataSet.caller) : undefined;
       return complete(target.request(base, { ...dataSet.caller, accessToken }));
@@ -95,8 +105,10 @@ function targetRow(target, dataSet) {
 }
 
 /**
- * Rows in schedule order: the references, then each target on the small table immediately
- * followed by the same target on the large one, so each pair meets the machine in the same state.
+ * Rows in schedule order: the references, then for each target one row per data set in the order
+ * given (the baseline build's, then the current build's small and large tables), back to back, so
+ * that each compared pair meets the machine in the same state. Rounds alternate direction, so
+ * which of a pair runs first alternates too.
  */
 function planRows(only, dataSets) {
   const wanted = (id) => only === undefined || only.includes(id);

@@ -1,18 +1,29 @@
 // Prepares a data directory for the real console server (dist/src/server.js), in its own process so
 // that seeding never counts in the server's memory:
-//   node seed-console.js N DIR   DIR/console.sqlite with N other companies' credentials, plus one
-//                                Basic key and one OAuth client to call with, and an operator so
-//                                that the server starts without asking for setup
+//   node seed-console.js N DIR [DIST]   DIR/console.sqlite with N other companies' credentials, plus
+//                                       one Basic key and one OAuth client to call with, and an
+//                                       operator so that the server starts without asking for setup
+// DIST is the build whose own modules (schema, migrations, services) seed the data: this checkout's
+// dist/ by default, or a baseline's (`npm run bench -- --baseline`), so that each build is seeded
+// the way its own code stores credentials.
 // Prints one JSON line: the credential count and the caller's credentials (bench-only secrets).
 'use strict';
 const path = require('node:path');
 const crypto = require('node:crypto');
-const { openDatabase } = require('../../dist/src/db/open');
-const { migrate } = require('../../dist/src/db/migrate');
-const { systemClock } = require('../../dist/src/clock');
-const { AuditLog, SYSTEM_ACTOR } = require('../../dist/src/features/audit/service');
-const authRepo = require('../../dist/src/features/auth/repo');
-const credentials = require('../../dist/src/features/credentials/service');
+
+const [count, dataDir, distArg] = process.argv.slice(2);
+if (!/^\d+$/.test(count || '') || !dataDir) {
+  process.stderr.write('usage: node seed-console.js N DIR [DIST]\n');
+  process.exit(2);
+}
+const dist = path.resolve(distArg || path.join(__dirname, '..', '..', 'dist'));
+const load = (module) => require(path.join(dist, 'src', module));
+const { openDatabase } = load('db/open');
+const { migrate } = load('db/migrate');
+const { systemClock } = load('clock');
+const { AuditLog, SYSTEM_ACTOR } = load('features/audit/service');
+const authRepo = load('features/auth/repo');
+const credentials = load('features/credentials/service');
 
 const silentMailer = { send: () => 0 };
 
@@ -45,11 +56,6 @@ function seedCaller(db, now) {
   return { username: 'bench-caller', apiKey: basic.secret, clientId: oauth.credential.identifier, clientSecret: oauth.secret };
 }
 
-const [count, dataDir] = process.argv.slice(2);
-if (!/^\d+$/.test(count || '') || !dataDir) {
-  process.stderr.write('usage: node seed-console.js N DIR\n');
-  process.exit(2);
-}
 const db = openDatabase(path.join(dataDir, 'console.sqlite'));
 migrate(db);
 const now = Date.now();
