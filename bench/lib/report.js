@@ -80,15 +80,18 @@ function roundsList(peak, comparisons) {
   return [...rows, ...paired];
 }
 
+/** min-max of the paired ratios: how far apart the rounds were, beside the median that is checked. */
+const range = (ratios) => (ratios.length > 1 ? ` (${fmt(Math.min(...ratios), 2)}-${fmt(Math.max(...ratios), 2)})` : '');
+
 function baselineTable(baseline) {
   const lines = [
-    '| target | req/s current | req/s baseline | current/baseline | CPU µs/request current | CPU µs/request baseline | current/baseline | paired rounds | no worse than baseline |',
+    '| target | req/s current | req/s baseline | current/baseline | CPU µs/request current | CPU µs/request baseline | current/baseline | paired rounds (req/s ratio range) | no worse than baseline |',
     '|---|---:|---:|---:|---:|---:|---:|---:|---|',
   ];
   for (const c of baseline.comparisons) {
     const result = c.pass === null ? 'not measured' : c.pass ? 'PASS' : 'FAIL';
     lines.push(
-      `| ${c.label} | ${fmt(c.current.reqPerSec)} | ${fmt(c.baseline.reqPerSec)} | ${fmt(c.reqPerSecRatio, 2)} | ${fmt(c.current.cpuUsPerRequest)} | ${fmt(c.baseline.cpuUsPerRequest)} | ${fmt(c.cpuRatio, 2)} | ${c.reqPerSecRatios.length} | ${result} |`,
+      `| ${c.label} | ${fmt(c.current.reqPerSec)} | ${fmt(c.baseline.reqPerSec)} | ${fmt(c.reqPerSecRatio, 2)} | ${fmt(c.current.cpuUsPerRequest)} | ${fmt(c.baseline.cpuUsPerRequest)} | ${fmt(c.cpuRatio, 2)} | ${c.reqPerSecRatios.length}${range(c.reqPerSecRatios)} | ${result} |`,
     );
   }
   const { minReqPerSecRatio, maxCpuRatio } = baseline.tolerance;
