@@ -1,10 +1,11 @@
-// Child process for `npm run bench`: panva's oidc-provider 9 as the peer to beat. client_credentials
-// grant, a static client (client_secret_basic), JWT access tokens signed ES256 through resource
-// indicators, mounted in Express 5 like our own app. Prints one JSON line when ready.
+// Reference: panva's oidc-provider 9 as the peer to beat. client_credentials grant, a static
+// client (client_secret_basic), JWT access tokens signed ES256 through resource indicators,
+// mounted in Express 5 like our own app.
 'use strict';
-const http = require('node:http');
 const crypto = require('node:crypto');
 const express = require('express');
+const { listen } = require('./listen');
+const { OIDC_CLIENT } = require('./clients');
 
 (async () => {
   const { default: Provider } = await import('oidc-provider');
@@ -14,8 +15,8 @@ const express = require('express');
   const provider = new Provider(`http://127.0.0.1:${port}`, {
     clients: [
       {
-        client_id: 'bench-client',
-        client_secret: 'bench-secret-0123456789abcdefghijklmnop',
+        client_id: OIDC_CLIENT.id,
+        client_secret: OIDC_CLIENT.secret,
         grant_types: ['client_credentials'],
         redirect_uris: [],
         response_types: [],
@@ -47,10 +48,5 @@ const express = require('express');
   const app = express();
   app.disable('x-powered-by');
   app.use(provider.callback());
-  const server = http.createServer(app);
-  server.keepAliveTimeout = 30_000;
-  server.listen(port, '127.0.0.1', () => {
-    process.stdout.write(JSON.stringify({ ready: true, port, clientId: 'bench-client', clientSecret: 'bench-secret-0123456789abcdefghijklmnop' }) + '\n');
-  });
-  process.on('SIGTERM', () => process.exit(0));
+  listen(app);
 })();
