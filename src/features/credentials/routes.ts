@@ -2,7 +2,8 @@ import { Router } from 'express';
 import type { Request, Response } from 'express';
 import { actorFrom } from '../../http/actor';
 import { currentUser, requireOperator, requireUser } from '../../http/auth';
-import { FieldError, HttpError } from '../../http/errors';
+import { HttpError } from '../../http/errors';
+import { reRenderOnFieldError } from '../../http/form-error';
 import { flashAndRedirect, isHtmx, render } from '../../http/render';
 import { parseOrThrow, submittedValues, validate } from '../../http/validate';
 import type { CredentialKind, CredentialRow } from './repo';
@@ -64,24 +65,24 @@ export function credentialsRouter(deps: CredentialsRouterDeps): Router {
   router.post('/admin/api/basic-auth/generate', (req, res) => {
     const input = validate(GenerateApiKeySchema, req.body);
     if (!input.ok) return show(req, res, 'basic', { basic: { errors: input.errors, values: input.values } }, 422);
-    try {
-      const generated = credentials.generateApiKeyFor(deps, currentUser(req).companyId, input.data.username, actorFrom(req));
-      show(req, res, 'basic', { basic: { generated, values: { username: input.data.username } } });
-    } catch (err) {
-      if (!(err instanceof FieldError)) throw err;
-      show(req, res, 'basic', { basic: { errors: { [err.field]: err.message }, values: submittedValues(req.body) } }, 422);
-    }
+    reRenderOnFieldError(
+      () => {
+        const generated = credentials.generateApiKeyFor(deps, currentUser(req).companyId, input.data.username, actorFrom(req));
+        show(req, res, 'basic', { basic: { generated, values: { username: input.data.username } } });
+      },
+      (errors, status) => show(req, res, 'basic', { basic: { errors, values: submittedValues(req.body) } }, status),
+    );
   });
 
   router.post('/admin/api/oauth/generate', (req, res) => {
     const { scopes } = parseOrThrow(GenerateClientSchema, req.body);
-    try {
-      const generated = credentials.generateClientCredentials(deps, currentUser(req).companyId, scopes, actorFrom(req));
-      show(req, res, 'oauth', { oauth: { generated, chosenScopes: scopes } });
-    } catch (err) {
-      if (!(err instanceof FieldError)) throw err;
-      show(req, res, 'oauth', { oauth: { errors: { [err.field]: err.message }, chosenScopes: scopes } }, 422);
-    }
+    reRenderOnFieldError(
+      () => {
+        const generated = credentials.generateClientCredentials(deps, currentUser(req).companyId, scopes, actorFrom(req));
+        show(req, res, 'oauth', { oauth: { generated, chosenScopes: scopes } });
+      },
+      (errors, status) => show(req, res, 'oauth', { oauth: { errors, chosenScopes: scopes } }, status),
+    );
   });
 
   const save = (kind: CredentialKind) => (req: Request, res: Response) => {

@@ -2,7 +2,8 @@ import { Router } from 'express';
 import type { Request, Response } from 'express';
 import { actorFrom } from '../../http/actor';
 import { currentUser, requireOperator, requireUser } from '../../http/auth';
-import { FieldError, forbidden } from '../../http/errors';
+import { forbidden } from '../../http/errors';
+import { reRenderOnFieldError } from '../../http/form-error';
 import { IN_ORDER, listQuery, pager } from '../../http/pagination';
 import { flashAndRedirect, isHtmx, render } from '../../http/render';
 import { parseOrThrow, submittedValues, validate } from '../../http/validate';
@@ -49,13 +50,13 @@ export function docsAccessRouter(deps: docsAccess.DocsAccessDeps): Router {
   router.post('/admin/api/docs-access/next', (req, res) => {
     const input = validate(RequestEmailSchema, req.body);
     if (!input.ok) return area(req, res, { step: 'email', errors: input.errors, values: input.values }, 422);
-    try {
-      docsAccess.checkRequestable(deps, currentUser(req), input.data.email);
-    } catch (err) {
-      if (!(err instanceof FieldError)) throw err;
-      return area(req, res, { step: 'email', errors: { [err.field]: err.message }, values: input.data }, 422);
-    }
-    area(req, res, { step: 'confirm', values: input.data });
+    reRenderOnFieldError(
+      () => {
+        docsAccess.checkRequestable(deps, currentUser(req), input.data.email);
+        area(req, res, { step: 'confirm', values: input.data });
+      },
+      (errors, status) => area(req, res, { step: 'email', errors, values: input.data }, status),
+    );
   });
 
   router.post('/admin/api/docs-access/back', (req, res) => {
