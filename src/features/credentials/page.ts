@@ -80,7 +80,7 @@ export interface CredentialView extends CredentialRow, KindWords {
   revokedByLabel: string;
 }
 
-export function credentialView<C extends CredentialRow>(c: C): C & CredentialView {
+function credentialView<C extends CredentialRow>(c: C): C & CredentialView {
   return {
     ...c,
     ...KIND_WORDS[c.kind],
