@@ -1,6 +1,7 @@
 import request from 'supertest';
 import { sha256 } from '../src/crypto';
 import { DAY, MINUTE } from '../src/clock';
+import { insertAccessRequest } from '../src/features/docs-access/repo';
 import { anonymousAgent, createTestContext, seedCompany, seedUser, signIn } from './helpers';
 import type { Agent, SeededUser } from './helpers';
 
@@ -308,5 +309,45 @@ describe('Who can read the documentation', () => {
     const expired = await request(ctx.app).get(`/docs/access?token=${token}`);
     expect(expired.status).toBe(403);
     expect(expired.text).toContain('This documentation link has expired.');
+  });
+});
+
+describe('GET /operator/access-requests (paging)', () => {
+  const ctx = createTestContext();
+  let operator: Agent;
+
+  beforeAll(async () => {
+    const acme = seedCompany(ctx.db, 'Acme', 'admin@acme.test');
+    seedCompany(ctx.db, 'Operators', 'ops@console.test', { operator: true });
+    for (let i = 0; i < 55; i++) {
+      ctx.clock.advance(1000);
+      insertAccessRequest(ctx.db, acme.companyId, `dev${i}@acme.test`, acme.userId, ctx.clock.now());
+    }
+    insertAccessRequest(ctx.db, acme.companyId, 'lead@acme.test', acme.userId, ctx.clock.now());
+    operator = await signIn(ctx.app, 'ops@console.test');
+  });
+  afterAll(() => ctx.close());
+
+  it('pages 50 requests at a time, keeping the filter (not its default) in the links', async () => {
+    const first = await operator.get('/operator/access-requests?status=all&email=dev');
+    expect(first.status).toBe(200);
+    expect(first.text).toContain('<p>55 requests.</p>');
+    expect(first.text).toContain('Page 1 of 2');
+    expect(first.text).toContain('href="/operator/access-requests?email=dev&page=2">Next</a>');
+    expect(first.text).not.toContain('>Previous</a>');
+
+    const last = await operator.get('/operator/access-requests?status=pending&email=dev&page=2').set('HX-Request', 'true');
+    expect(last.status).toBe(200);
+    expect(last.text.trim()).toMatch(/^<div id="access-requests">/);
+    expect(last.text).toContain('Page 2 of 2');
+    expect((last.text.match(/<section class="card request"/g) ?? []).length).toBe(5);
+    expect(last.text).toContain('href="/operator/access-requests?status=pending&amp;email=dev&page=1">Previous</a>');
+    expect(last.text).not.toContain('>Next</a>');
+  });
+
+  it('counts one request in the singular, with no pager', async () => {
+    const res = await operator.get('/operator/access-requests?email=lead');
+    expect(res.text).toContain('<p>1 request.</p>');
+    expect(res.text).not.toContain('class="pager"');
   });
 });

@@ -6,6 +6,7 @@ import { SMTPServer } from 'smtp-server';
 import { createApp } from '../src/app';
 import { closeApp } from '../src/lifecycle';
 import { createLogger } from '../src/log';
+import { insertOutboxMessage } from '../src/features/mail/repo';
 import { MAX_ATTEMPTS, OutboxMailer, RETRY_DELAYS_MS, notifyCompanyAdmins } from '../src/features/mail/service';
 import { smtpTransport } from '../src/features/mail/smtp';
 import { anonymousAgent, createTestContext, csrfFrom, seedCompany, seedUser, signIn } from './helpers';
@@ -503,5 +504,68 @@ describe('the delivery worker', () => {
       ctx.close();
       await smtp.stop();
     }
+  });
+});
+
+describe('GET /operator/outbox', () => {
+  const ctx = createTestContext();
+  let operator: Agent;
+
+  beforeAll(async () => {
+    const acmeId = seedCompany(ctx.db, 'Acme', 'admin@acme.test').companyId;
+    seedCompany(ctx.db, 'Operators', 'ops@console.test', { operator: true });
+    // 60 failed invitations and one kept notice, a second apart.
+    for (let i = 0; i < 61; i++) {
+      ctx.clock.advance(1000);
+      const failed = i < 60;
+      insertOutboxMessage(ctx.db, {
+        companyId: acmeId,
+        to: `to${i}@acme.test`,
+        subject: `Message ${i}`,
+        text: 'x',
+        html: null,
+        kind: failed ? 'invitation' : 'credential_saved',
+        state: failed ? 'failed' : 'kept',
+        secrets: [],
+        now: ctx.clock.now(),
+      });
+    }
+    operator = await signIn(ctx.app, 'ops@console.test');
+  });
+  afterAll(() => ctx.close());
+
+  it('pages 50 messages at a time, newest first, keeping the filter in the links', async () => {
+    const first = await operator.get('/operator/outbox?state=failed&kind=invitation');
+    expect(first.status).toBe(200);
+    expect(first.text).toContain('<p>60 messages.</p>');
+    expect(first.text).toContain('Page 1 of 2');
+    expect(first.text).toContain('Message 59');
+    expect(first.text).not.toContain('Message 9<');
+    expect(first.text).toContain('href="/operator/outbox?state=failed&amp;kind=invitation&page=2">Older</a>');
+    expect(first.text).not.toContain('>Newer</a>');
+
+    const last = await operator.get('/operator/outbox?state=failed&kind=invitation&page=2').set('HX-Request', 'true');
+    expect(last.status).toBe(200);
+    expect(last.text.trim()).toMatch(/^<div id="outbox-rows">/);
+    expect(last.text).toContain('Page 2 of 2');
+    expect(last.text).toContain('Message 9<');
+    expect(last.text).toContain('href="/operator/outbox?state=failed&amp;kind=invitation&page=1">Newer</a>');
+    expect(last.text).not.toContain('>Older</a>');
+  });
+
+  it('counts one message in the singular, with no pager', async () => {
+    const res = await operator.get('/operator/outbox?state=kept');
+    expect(res.status).toBe(200);
+    expect(res.text).toContain('<p>1 message.</p>');
+    expect(res.text).not.toContain('class="pager"');
+  });
+
+  it('lists everything, and says why, when the filter is refused', async () => {
+    const res = await operator.get('/operator/outbox?state=lost&page=2');
+    expect(res.status).toBe(422);
+    expect(res.text).toContain('The filter was not applied: Choose a delivery state from the list.');
+    expect(res.text).toContain('<p>61 messages.</p>');
+    expect(res.text).toContain('Page 1 of 2');
+    expect(res.text).toContain('href="/operator/outbox?page=2">Older</a>');
   });
 });

@@ -76,7 +76,10 @@ function requiredEmail(value: unknown, flag: string): string {
   return parsed.data;
 }
 
-/** Runs a command body with the shared error handling: usage (2), refusal (1), configuration (78). */
+/**
+ * Runs a command body with the shared error handling: exit 64 for a UsageError, 1 for an OpsError,
+ * 78 for a ConfigError. Any other error is rethrown: src/cli.ts prints "<name> failed: …" and exits with 1.
+ */
 function command(spec: Omit<OpsCommand, 'run'>, body: (args: string[], io: CliIo) => Promise<number | void>): OpsCommand {
   return {
     ...spec,

@@ -3,15 +3,16 @@ import type { Request } from 'express';
 import { DAY } from '../../clock';
 import type { Db } from '../../db/open';
 import { currentUser, requireUser } from '../../http/auth';
-import { paginate } from '../../http/pagination';
+import { NEWEST_FIRST, listQuery, paginate, pager } from '../../http/pagination';
 import { render } from '../../http/render';
-import { parseOrThrow, validate } from '../../http/validate';
+import { parseOrThrow } from '../../http/validate';
 import { listCompanies } from '../companies/repo';
 import type { AuditFilter } from './repo';
 import { countAuditEntries, iterateAuditEntries, listAuditActions, listAuditEntries } from './repo';
 import { AuditQuerySchema } from './schema';
 
 const PAGE_SIZE = 50;
+const AUDIT_WORDS = { one: 'entry', many: 'entries', ...NEWEST_FIRST };
 
 /** Administrators see their own company only; operators see every company and may filter by one. */
 function filterFor(req: Request, query: { action?: string; from?: string; to?: string; company?: number }): AuditFilter {
@@ -35,27 +36,17 @@ export function auditRouter(db: Db): Router {
   const router = Router();
   router.get('/audit', requireUser, (req, res) => {
     const user = currentUser(req);
-    const parsed = validate(AuditQuerySchema, req.query);
-    const query = parsed.ok ? parsed.data : { page: 1 };
-    const filter = parsed.ok ? filterFor(req, parsed.data) : { companyId: user.isOperator ? undefined : user.companyId };
-    const total = countAuditEntries(db, filter);
-    const { page, pages, offset } = paginate(total, query.page, PAGE_SIZE);
-    const params = new URLSearchParams();
-    for (const key of ['action', 'from', 'to', 'company'] as const) {
-      const v = parsed.ok ? parsed.data[key] : undefined;
-      if (v !== undefined) params.set(key, String(v));
-    }
-    render(req, res, { page: 'audit/list.njk', fragment: 'audit/_rows.njk', status: parsed.ok ? 200 : 422 }, {
+    const list = listQuery(AuditQuerySchema, req.query);
+    const filter = filterFor(req, list.query);
+    const at = paginate(countAuditEntries(db, filter), list.query.page, PAGE_SIZE);
+    render(req, res, { page: 'audit/list.njk', fragment: 'audit/_rows.njk', status: list.status }, {
       title: 'Audit log',
-      entries: listAuditEntries(db, filter, PAGE_SIZE, offset),
+      entries: listAuditEntries(db, filter, at.limit, at.offset),
       actions: listAuditActions(db, user.isOperator ? undefined : user.companyId),
       companies: user.isOperator ? listCompanies(db) : [],
-      values: parsed.ok ? { ...parsed.data } : parsed.values,
-      errors: parsed.ok ? {} : parsed.errors,
-      total,
-      page,
-      pages,
-      query: params.toString(),
+      values: list.values,
+      errors: list.errors,
+      paging: pager('/audit', list.search, at, AUDIT_WORDS),
     });
   });
 

@@ -2,7 +2,7 @@ import { Router } from 'express';
 import type { Request, Response } from 'express';
 import { actorFrom } from '../../http/actor';
 import { requireOperator } from '../../http/auth';
-import { FieldError } from '../../http/errors';
+import { reRenderOnFieldError } from '../../http/form-error';
 import { flashAndRedirect, render } from '../../http/render';
 import { parseOrThrow, submittedValues, validate } from '../../http/validate';
 import { CompanyScopesSchema, CreateCompanySchema, IdParam, InviteSchema } from './schema';
@@ -37,13 +37,13 @@ export function companiesRouter(deps: companies.CompaniesDeps): Router {
   router.post('/operator/companies', (req, res) => {
     const input = validate(CreateCompanySchema, req.body);
     if (!input.ok) return listPage(req, res, { errors: input.errors, values: input.values }, 422);
-    try {
-      const id = companies.createCompany(deps, input.data.name, actorFrom(req));
-      flashAndRedirect(req, res, `/operator/companies/${id}`, `Company “${input.data.name}” created.`);
-    } catch (err) {
-      if (!(err instanceof FieldError)) throw err;
-      listPage(req, res, { errors: { [err.field]: err.message }, values: submittedValues(req.body) }, 422);
-    }
+    reRenderOnFieldError(
+      () => {
+        const id = companies.createCompany(deps, input.data.name, actorFrom(req));
+        flashAndRedirect(req, res, `/operator/companies/${id}`, `Company “${input.data.name}” created.`);
+      },
+      (errors, status) => listPage(req, res, { errors, values: submittedValues(req.body) }, status),
+    );
   });
 
   router.get('/operator/companies/:id', (req, res) => {
@@ -55,14 +55,14 @@ export function companiesRouter(deps: companies.CompaniesDeps): Router {
     const { id } = parseOrThrow(IdParam, req.params);
     const input = validate(InviteSchema, req.body);
     if (!input.ok) return companyPage(req, res, id, { errors: input.errors, values: input.values }, 422, 'companies/_invite.njk');
-    try {
-      // The link is shown once, in this response only (no-store); it is also mailed to the address.
-      const invitation = companies.inviteAdministrator(deps, id, { email: input.data.email, isOperator: input.data.isOperator === 'on' }, actorFrom(req));
-      companyPage(req, res, id, { invitation }, 201, 'companies/_invite.njk');
-    } catch (err) {
-      if (!(err instanceof FieldError)) throw err;
-      companyPage(req, res, id, { errors: { [err.field]: err.message }, values: submittedValues(req.body) }, 422, 'companies/_invite.njk');
-    }
+    reRenderOnFieldError(
+      () => {
+        // The link is shown once, in this response only (no-store); it is also mailed to the address.
+        const invitation = companies.inviteAdministrator(deps, id, { email: input.data.email, isOperator: input.data.isOperator === 'on' }, actorFrom(req));
+        companyPage(req, res, id, { invitation }, 201, 'companies/_invite.njk');
+      },
+      (errors, status) => companyPage(req, res, id, { errors, values: submittedValues(req.body) }, status, 'companies/_invite.njk'),
+    );
   });
 
   router.post('/operator/companies/:id/users/:userId/disable', (req, res) => {
@@ -82,13 +82,13 @@ export function companiesRouter(deps: companies.CompaniesDeps): Router {
   router.post('/operator/companies/:id/scopes', (req, res) => {
     const { id } = parseOrThrow(IdParam, req.params);
     const input = parseOrThrow(CompanyScopesSchema, req.body);
-    try {
-      companies.setCompanyScopes(deps, id, input.scopes, actorFrom(req));
-      flashAndRedirect(req, res, `/operator/companies/${id}`, 'Allowed scopes saved.');
-    } catch (err) {
-      if (!(err instanceof FieldError)) throw err;
-      companyPage(req, res, id, { errors: { [err.field]: err.message } }, 422);
-    }
+    reRenderOnFieldError(
+      () => {
+        companies.setCompanyScopes(deps, id, input.scopes, actorFrom(req));
+        flashAndRedirect(req, res, `/operator/companies/${id}`, 'Allowed scopes saved.');
+      },
+      (errors, status) => companyPage(req, res, id, { errors }, status),
+    );
   });
 
   return router;

@@ -4,8 +4,8 @@ import { notFound } from '../../http/errors';
 import type { Actor } from '../audit/service';
 import { listCompanyScopeDetails } from '../scopes/repo';
 import * as repo from './repo';
-import type { CredentialKind, CredentialRow } from './repo';
-import type { CredentialsDeps, Generated, KindState } from './service';
+import type { CredentialKind, CredentialRow, CredentialStatus } from './repo';
+import type { CredentialsDeps, Generated } from './service';
 import { credentialState, revokeCredential } from './service';
 import { OVERLAP_CHOICES } from './schema';
 
@@ -21,11 +21,87 @@ export interface AreaMessage {
   text: string;
 }
 
+/** The words a credential of each kind is shown with, in the seed's terms (API key, Client ID, client secret). */
+export interface KindWords {
+  kindLabel: string;
+  idLabel: string;
+  secretLabel: string;
+  revokeTitle: string;
+  inUseCaption: string;
+  noneInUse: string;
+  endedCaption: string;
+  /** The credential a Save replaces, in "When I save, the … in use now keeps working for". */
+  replacedNoun: string;
+  /** OAuth 2.0 clients carry scopes; API keys have none to show. */
+  showsScopes: boolean;
+}
+
+const KIND_WORDS: Record<CredentialKind, KindWords> = {
+  basic: {
+    kindLabel: 'Basic Auth',
+    idLabel: 'Username',
+    secretLabel: 'API key',
+    revokeTitle: 'Revoke API key?',
+    inUseCaption: 'API keys in use',
+    noneInUse: 'Your company has no API key in use.',
+    endedCaption: 'Recently ended API keys',
+    replacedNoun: 'key',
+    showsScopes: false,
+  },
+  oauth: {
+    kindLabel: 'OAuth 2.0',
+    idLabel: 'Client ID',
+    secretLabel: 'Client secret',
+    revokeTitle: 'Revoke client credentials?',
+    inUseCaption: 'Client credentials in use',
+    noneInUse: 'Your company has no client credentials in use.',
+    endedCaption: 'Recently ended client credentials',
+    replacedNoun: 'client',
+    showsScopes: true,
+  },
+};
+
+const STATUS_LABEL: Record<CredentialStatus, string> = {
+  pending: 'Not saved',
+  active: 'Active',
+  retiring: 'Overlap',
+  retired: 'Replaced',
+  revoked: 'Revoked',
+  expired: 'Expired',
+};
+
+/** A credential as the pages show it: the row (never a secret) with the words it is shown with. */
+export interface CredentialView extends CredentialRow, KindWords {
+  statusLabel: string;
+  /** The end of its overlap while it is in one (then it still works), else null. */
+  worksUntil: number | null;
+  createdByLabel: string;
+  savedByLabel: string;
+  revokedByLabel: string;
+}
+
+function credentialView<C extends CredentialRow>(c: C): C & CredentialView {
+  return {
+    ...c,
+    ...KIND_WORDS[c.kind],
+    statusLabel: STATUS_LABEL[c.status],
+    worksUntil: c.status === 'retiring' ? c.retiresAt : null,
+    createdByLabel: c.createdByEmail ?? 'a removed user',
+    savedByLabel: c.savedByEmail ?? 'a removed user',
+    revokedByLabel: c.revokedByEmail ?? 'An operator',
+  };
+}
+
 /** What one area (Basic Auth or OAuth 2.0) shows; the generated secret only in the generating response. */
 export interface AreaModel {
-  state: KindState;
+  kind: CredentialKind;
+  words: KindWords;
+  /** The active credential, which a Save replaces. */
+  active?: CredentialView;
   /** The working credentials (active first, then those in their overlap), each with its own last use. */
-  working: CredentialRow[];
+  working: CredentialView[];
+  /** Recently ended ones, newest first. */
+  history: CredentialView[];
   open: boolean;
   generated?: Generated;
   message?: AreaMessage;
@@ -50,15 +126,26 @@ export type AreaExtras = Partial<Pick<AreaModel, 'generated' | 'message' | 'erro
 function area(deps: ApiPageDeps, companyId: number, kind: CredentialKind, extras: AreaExtras): AreaModel {
   deps.flushLastUsed?.();
   const state = credentialState(deps, companyId, kind);
-  const working = state.active ? [state.active, ...state.retiring] : state.retiring;
+  const working = (state.active ? [state.active, ...state.retiring] : state.retiring).map(credentialView);
   const open = extras.open ?? Boolean(extras.generated || extras.message || (extras.errors && Object.keys(extras.errors).length));
-  return { state, working, errors: {}, values: {}, overlapChoices: OVERLAP_CHOICES, ...extras, open };
+  return {
+    kind,
+    words: KIND_WORDS[kind],
+    active: state.active && credentialView(state.active),
+    working,
+    history: state.history.map(credentialView),
+    errors: {},
+    values: {},
+    overlapChoices: OVERLAP_CHOICES,
+    ...extras,
+    open,
+  };
 }
 
 export function basicArea(deps: ApiPageDeps, companyId: number, extras: AreaExtras = {}): BasicAreaModel {
   const model = area(deps, companyId, 'basic', extras);
-  const inUse = model.state.active ?? model.state.retiring[0];
-  return { ...model, username: model.values.username ?? inUse?.identifier ?? '' };
+  // What is typed, else the username in use (the active one, or the one still in its overlap).
+  return { ...model, username: model.values.username ?? model.working[0]?.identifier ?? '' };
 }
 
 export function oauthArea(deps: ApiPageDeps, companyId: number, extras: AreaExtras & { chosenScopes?: string[] } = {}): OauthAreaModel {
@@ -79,22 +166,22 @@ export function tokenUrl(publicUrl: string): string {
 }
 
 /** A credential of the signed-in user's company, for the revoke confirmation; another company's is 404. */
-export function companyCredential(deps: CredentialsDeps, user: CurrentUser, id: number): CredentialRow {
+export function companyCredential(deps: CredentialsDeps, user: CurrentUser, id: number): CredentialView {
   const credential = repo.findCompanyCredential(deps.db, user.companyId, id);
   if (!credential || credential.status === 'pending') throw notFound();
-  return credential;
+  return credentialView(credential);
 }
 
 /** Operators: every company's working credentials, never a secret. */
-export function listWorkingCredentials(deps: CredentialsDeps): (CredentialRow & { companyName: string })[] {
-  return repo.listAllWorkingCredentials(deps.db);
+export function listWorkingCredentials(deps: CredentialsDeps): (CredentialView & { companyName: string })[] {
+  return repo.listAllWorkingCredentials(deps.db).map(credentialView);
 }
 
 /** Operators: any company's credential (not a pending one: those are invisible until saved). */
-export function anyCredential(deps: CredentialsDeps, id: number): CredentialRow {
+export function anyCredential(deps: CredentialsDeps, id: number): CredentialView {
   const credential = repo.findCredentialById(deps.db, id);
   if (!credential || credential.status === 'pending') throw notFound();
-  return credential;
+  return credentialView(credential);
 }
 
 /** Operators revoke in the credential's own company, with the same service (audit and notification). */

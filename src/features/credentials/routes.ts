@@ -2,7 +2,8 @@ import { Router } from 'express';
 import type { Request, Response } from 'express';
 import { actorFrom } from '../../http/actor';
 import { currentUser, requireOperator, requireUser } from '../../http/auth';
-import { FieldError, HttpError } from '../../http/errors';
+import { HttpError } from '../../http/errors';
+import { reRenderOnFieldError } from '../../http/form-error';
 import { flashAndRedirect, isHtmx, render } from '../../http/render';
 import { parseOrThrow, submittedValues, validate } from '../../http/validate';
 import type { CredentialKind, CredentialRow } from './repo';
@@ -61,33 +62,35 @@ export function credentialsRouter(deps: CredentialsRouterDeps): Router {
 
   router.get('/admin/api', (req, res) => show(req, res, undefined));
 
-  /** A generation the service refused: a field error by its field, the cap on unsaved ones as the area's message. */
-  const refuseGeneration = (req: Request, res: Response, kind: CredentialKind, err: unknown, extras: Extras[CredentialKind]) => {
-    if (err instanceof FieldError) return show(req, res, kind, { [kind]: { ...extras, errors: { [err.field]: err.message } } }, 422);
-    if (!(err instanceof HttpError) || err.status !== 429) throw err;
-    res.set(err.headers);
-    show(req, res, kind, { [kind]: { ...extras, message: { kind: 'error', text: err.message } } }, 429);
+  /**
+   * Runs a generation: a field error goes back to the form by its field (the one re-render helper),
+   * the cap on unsaved generations (429) becomes the area's message.
+   */
+  const generate = (req: Request, res: Response, kind: CredentialKind, extras: Extras[CredentialKind], attempt: () => void) => {
+    try {
+      reRenderOnFieldError(attempt, (errors, status) => show(req, res, kind, { [kind]: { ...extras, errors } }, status));
+    } catch (err) {
+      if (!(err instanceof HttpError) || err.status !== 429) throw err;
+      res.set(err.headers);
+      show(req, res, kind, { [kind]: { ...extras, message: { kind: 'error', text: err.message } } }, 429);
+    }
   };
 
   router.post('/admin/api/basic-auth/generate', (req, res) => {
     const input = validate(GenerateApiKeySchema, req.body);
     if (!input.ok) return show(req, res, 'basic', { basic: { errors: input.errors, values: input.values } }, 422);
-    try {
+    generate(req, res, 'basic', { values: submittedValues(req.body) }, () => {
       const generated = credentials.generateApiKeyFor(deps, currentUser(req).companyId, input.data.username, actorFrom(req));
       show(req, res, 'basic', { basic: { generated, values: { username: input.data.username } } });
-    } catch (err) {
-      refuseGeneration(req, res, 'basic', err, { values: submittedValues(req.body) });
-    }
+    });
   });
 
   router.post('/admin/api/oauth/generate', (req, res) => {
     const { scopes } = parseOrThrow(GenerateClientSchema, req.body);
-    try {
+    generate(req, res, 'oauth', { chosenScopes: scopes }, () => {
       const generated = credentials.generateClientCredentials(deps, currentUser(req).companyId, scopes, actorFrom(req));
       show(req, res, 'oauth', { oauth: { generated, chosenScopes: scopes } });
-    } catch (err) {
-      refuseGeneration(req, res, 'oauth', err, { chosenScopes: scopes });
-    }
+    });
   });
 
   const save = (kind: CredentialKind) => (req: Request, res: Response) => {

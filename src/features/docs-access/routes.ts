@@ -2,7 +2,9 @@ import { Router } from 'express';
 import type { Request, Response } from 'express';
 import { actorFrom } from '../../http/actor';
 import { currentUser, requireOperator, requireUser } from '../../http/auth';
-import { FieldError, forbidden } from '../../http/errors';
+import { forbidden } from '../../http/errors';
+import { reRenderOnFieldError } from '../../http/form-error';
+import { IN_ORDER, listQuery, pager } from '../../http/pagination';
 import { flashAndRedirect, isHtmx, render } from '../../http/render';
 import { parseOrThrow, submittedValues, validate } from '../../http/validate';
 import { listCompanies } from '../companies/repo';
@@ -13,6 +15,7 @@ import * as docsAccess from './service';
 import type { AreaState } from './service';
 
 const AREA_TITLE = 'Request access to the OAuth 2.0 API documentation';
+const REQUEST_WORDS = { one: 'request', many: 'requests', ...IN_ORDER };
 
 /** Ends the anonymous pre-link session and starts a fresh one (no session fixation through a shared link). */
 function regenerate(req: Request): Promise<void> {
@@ -47,13 +50,13 @@ export function docsAccessRouter(deps: docsAccess.DocsAccessDeps): Router {
   router.post('/admin/api/docs-access/next', (req, res) => {
     const input = validate(RequestEmailSchema, req.body);
     if (!input.ok) return area(req, res, { step: 'email', errors: input.errors, values: input.values }, 422);
-    try {
-      docsAccess.checkRequestable(deps, currentUser(req), input.data.email);
-    } catch (err) {
-      if (!(err instanceof FieldError)) throw err;
-      return area(req, res, { step: 'email', errors: { [err.field]: err.message }, values: input.data }, 422);
-    }
-    area(req, res, { step: 'confirm', values: input.data });
+    reRenderOnFieldError(
+      () => {
+        docsAccess.checkRequestable(deps, currentUser(req), input.data.email);
+        area(req, res, { step: 'confirm', values: input.data });
+      },
+      (errors, status) => area(req, res, { step: 'email', errors, values: input.data }, status),
+    );
   });
 
   router.post('/admin/api/docs-access/back', (req, res) => {
@@ -78,25 +81,18 @@ export function docsAccessRouter(deps: docsAccess.DocsAccessDeps): Router {
 
   // ------------------------------------------------------------------ the operator's review
   const reviewPage = (req: Request, res: Response, model: object = {}, status = 200) => {
-    const parsed = validate(AccessRequestsQuerySchema, req.query);
-    const query = parsed.ok ? parsed.data : { status: 'all' as const, page: 1 };
-    const filter = {
-      status: query.status === 'all' ? undefined : query.status,
-      companyId: parsed.ok ? parsed.data.company : undefined,
-      email: parsed.ok ? parsed.data.email : undefined,
-    };
-    const params = new URLSearchParams();
-    if (parsed.ok && parsed.data.status !== 'all') params.set('status', parsed.data.status);
-    if (filter.companyId !== undefined) params.set('company', String(filter.companyId));
-    if (filter.email) params.set('email', filter.email);
-    render(req, res, { page: 'docs-access/review.njk', fragment: 'docs-access/_review-rows.njk', status: parsed.ok ? status : 422 }, {
+    const list = listQuery(AccessRequestsQuerySchema, req.query);
+    const { status: shown, company, email, page } = list.query;
+    const { requests, pendingCount, ...at } = docsAccess.listForReview(deps, { status: shown === 'all' ? undefined : shown, companyId: company, email }, page);
+    render(req, res, { page: 'docs-access/review.njk', fragment: 'docs-access/_review-rows.njk', status: list.status === 200 ? status : list.status }, {
       title: 'Access requests',
-      ...docsAccess.listForReview(deps, filter, query.page),
+      requests,
+      pendingCount,
       companies: listCompanies(deps.db),
-      values: parsed.ok ? { ...parsed.data } : parsed.values,
-      errors: parsed.ok ? {} : parsed.errors,
+      values: list.values,
+      errors: list.errors,
       statusLabel: docsAccess.STATUS_LABEL,
-      query: params.toString(),
+      paging: pager('/operator/access-requests', list.search, at, REQUEST_WORDS),
       ...model,
     });
   };

@@ -2,9 +2,12 @@ import { Router } from 'express';
 import { actorFrom } from '../../http/actor';
 import { requireOperator } from '../../http/auth';
 import { flashAndRedirect, render } from '../../http/render';
-import { parseOrThrow, validate } from '../../http/validate';
+import { NEWEST_FIRST, listQuery, pager } from '../../http/pagination';
+import { parseOrThrow } from '../../http/validate';
 import { IdParam, OutboxQuerySchema } from './schema';
 import * as mail from './service';
+
+const OUTBOX_WORDS = { one: 'message', many: 'messages', ...NEWEST_FIRST };
 
 /** The operator's Outbox: every message with its delivery state, attempts and last error. */
 export function outboxRouter(deps: mail.OutboxDeps): Router {
@@ -12,19 +15,17 @@ export function outboxRouter(deps: mail.OutboxDeps): Router {
   router.use('/operator/outbox', requireOperator);
 
   router.get('/operator/outbox', (req, res) => {
-    const parsed = validate(OutboxQuerySchema, req.query);
-    const query = parsed.ok ? parsed.data : { page: 1 };
-    const params = new URLSearchParams();
-    if (parsed.ok && parsed.data.state) params.set('state', parsed.data.state);
-    if (parsed.ok && parsed.data.kind) params.set('kind', parsed.data.kind);
+    const list = listQuery(OutboxQuerySchema, req.query);
+    const { messages, kinds, ...at } = mail.listOutbox(deps, { state: list.query.state, kind: list.query.kind }, list.query.page);
     // Bodies may carry an access link until delivered: the list shows none, but stays out of caches anyway.
-    render(req, res, { page: 'outbox/list.njk', fragment: 'outbox/_rows.njk', status: parsed.ok ? 200 : 422, noStore: true }, {
+    render(req, res, { page: 'outbox/list.njk', fragment: 'outbox/_rows.njk', status: list.status, noStore: true }, {
       title: 'Outbox',
-      ...mail.listOutbox(deps, parsed.ok ? { state: parsed.data.state, kind: parsed.data.kind } : {}, query.page),
+      messages,
+      kinds,
       delivers: Boolean(deps.mailer.delivers),
-      values: parsed.ok ? parsed.data : parsed.values,
-      errors: parsed.ok ? {} : parsed.errors,
-      query: params.toString(),
+      values: list.values,
+      errors: list.errors,
+      paging: pager('/operator/outbox', list.search, at, OUTBOX_WORDS),
     });
   });
 

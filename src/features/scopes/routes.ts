@@ -2,7 +2,8 @@ import { Router } from 'express';
 import type { Request, Response } from 'express';
 import { actorFrom } from '../../http/actor';
 import { requireOperator } from '../../http/auth';
-import { FieldError, HttpError } from '../../http/errors';
+import { HttpError } from '../../http/errors';
+import { reRenderOnFieldError } from '../../http/form-error';
 import { flashAndRedirect, isHtmx, render } from '../../http/render';
 import { parseOrThrow, submittedValues, validate } from '../../http/validate';
 import { CreateScopeSchema, EditScopeSchema, ScopeParam } from './schema';
@@ -39,13 +40,13 @@ export function scopesRouter(deps: scopes.ScopesDeps): Router {
   router.post('/operator/scopes', (req, res) => {
     const input = validate(CreateScopeSchema, req.body);
     if (!input.ok) return catalog(req, res, { errors: input.errors, values: input.values }, 422);
-    try {
-      scopes.addScope(deps, input.data.name, input.data.description, actorFrom(req));
-    } catch (err) {
-      if (!(err instanceof FieldError)) throw err;
-      return catalog(req, res, { errors: { [err.field]: err.message }, values: submittedValues(req.body) }, 422);
-    }
-    done(req, res, `Scope ${input.data.name} added. Allow it for a company on the company's page.`);
+    reRenderOnFieldError(
+      () => {
+        scopes.addScope(deps, input.data.name, input.data.description, actorFrom(req));
+        done(req, res, `Scope ${input.data.name} added. Allow it for a company on the company's page.`);
+      },
+      (errors, status) => catalog(req, res, { errors, values: submittedValues(req.body) }, status),
+    );
   });
 
   // The scope name travels in the form body, not the path: NQCHAR allows "/", "?", "#", "%" and "..".
