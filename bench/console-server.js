@@ -6,7 +6,7 @@
 // Each step prints one JSON line.
 'use strict';
 const path = require('node:path');
-const crypto = require('node:crypto');
+const { randomBytes } = require('node:crypto');
 const http = require('node:http');
 const express = require('express');
 const { createApp } = require('../dist/src/app');
@@ -36,8 +36,8 @@ function seed(count, dataDir) {
   db.transaction(() => {
     for (let i = 0; i < count; i += 2) {
       const companyId = insertCompany.run(`Bench company ${i}`, now).lastInsertRowid;
-      insertCredential.run(companyId, 'basic', `bench-user-${i}`, 'cxk_bench0', crypto.randomBytes(32), now, now);
-      insertCredential.run(companyId, 'oauth', `cxc_bench${String(i).padStart(21, '0')}`, 'cxs_bench0', crypto.randomBytes(32), now, now);
+      insertCredential.run(companyId, 'basic', `bench-user-${i}`, 'cxk_bench0', randomBytes(32), now, now);
+      insertCredential.run(companyId, 'oauth', `cxc_bench${String(i).padStart(21, '0')}`, 'cxs_bench0', randomBytes(32), now, now);
     }
   })();
   // The caller's own credentials, made through the real service.

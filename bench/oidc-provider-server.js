@@ -3,13 +3,13 @@
 // indicators, mounted in Express 5 like our own app. Prints one JSON line when ready.
 'use strict';
 const http = require('node:http');
-const crypto = require('node:crypto');
+const { generateKeyPairSync } = require('node:crypto');
 const express = require('express');
 
 (async () => {
   const { default: Provider } = await import('oidc-provider');
   const port = Number(process.argv[2]);
-  const { privateKey } = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const jwk = { ...privateKey.export({ format: 'jwk' }), kid: 'bench', alg: 'ES256', use: 'sig' };
   const provider = new Provider(`http://127.0.0.1:${port}`, {
     clients: [

@@ -58,7 +58,8 @@ export async function runCli(argv: string[]): Promise<number> {
 }
 
 if (require.main === module) {
-  runCli(process.argv.slice(2)).then((code) => {
+  // runCli catches and reports every failure itself, so its promise never rejects.
+  void runCli(process.argv.slice(2)).then((code) => {
     process.exitCode = code;
   });
 }

@@ -2,6 +2,7 @@ import request from 'supertest';
 import { HOUR, MINUTE } from '../src/clock';
 import { createTestContext, seedCompany } from './helpers';
 import { clientBasic, createApiKey, createClient, obtainToken } from './oauth-support';
+import type { ErrorBody } from './oauth-support';
 
 const basic = (username: string, key: string) => `Basic ${Buffer.from(`${username}:${key}`).toString('base64')}`;
 
@@ -80,7 +81,7 @@ describe('throttling failed authentication on the platform API', () => {
     expect(blocked.headers['retry-after']).toBeDefined();
     expect(blocked.headers['cache-control']).toBe('no-store');
     expect(blocked.headers.pragma).toBe('no-cache');
-    expect(blocked.body.error).toBe('too_many_requests');
+    expect((blocked.body as ErrorBody).error).toBe('too_many_requests');
     ctx.clock.advance(MINUTE + 1000);
     expect((await ask('10.0.6.99', client.secret)).status).toBe(200);
   });
