@@ -60,7 +60,8 @@ export async function runCli(argv: string[]): Promise<number> {
 
 if (require.main === module) {
   restrictNewFiles(); // backups, and a DATA_DIR or session secret made by a command: owner only
-  runCli(process.argv.slice(2)).then((code) => {
+  // runCli catches and reports every failure itself, so its promise never rejects.
+  void runCli(process.argv.slice(2)).then((code) => {
     process.exitCode = code;
   });
 }

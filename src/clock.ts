@@ -21,7 +21,3 @@ export class FakeClock implements Clock {
 export const MINUTE = 60_000;
 export const HOUR = 60 * MINUTE;
 export const DAY = 24 * HOUR;
-
-export function isoTime(ms: number): string {
-  return new Date(ms).toISOString();
-}

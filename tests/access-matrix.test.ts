@@ -200,7 +200,7 @@ describe('access control matrix (generated from the router)', () => {
   const worlds = Object.fromEntries(
     PERSONAS.map((p) => {
       const ctx = createTestContext();
-      return [p, { ctx, fixture: seedMatrixWorld(ctx), caller: {} as Caller }];
+      return [p, { ctx, fixture: seedMatrixWorld(ctx), caller: {} }];
     }),
   ) as Record<Persona, { ctx: TestContext; fixture: Fixture; caller: Caller }>;
   const routes = listRoutes(worlds.adminA.ctx.app);

@@ -11,7 +11,7 @@ const PASSWORD = 'a first operator password';
 function capturingLogger() {
   let text = '';
   const sink = new Writable({
-    write(chunk, _enc, cb) {
+    write(chunk: Buffer, _enc, cb) {
       text += chunk.toString();
       cb();
     },

@@ -214,12 +214,11 @@ describe('operator pages for companies', () => {
 
 describe('tenancy: an administrator of company A', () => {
   let ctx: TestContext;
-  let a: ReturnType<typeof seedCompany>;
   let b: ReturnType<typeof seedCompany>;
   let adminA: Agent;
   beforeEach(async () => {
     ctx = createTestContext();
-    a = seedCompany(ctx.db, 'Company A', 'admin@a.test');
+    seedCompany(ctx.db, 'Company A', 'admin@a.test');
     b = seedCompany(ctx.db, 'Company B', 'admin@b.test');
     await signIn(ctx.app, 'admin@b.test'); // B's sign-in is in B's audit log
     adminA = await signIn(ctx.app, 'admin@a.test');

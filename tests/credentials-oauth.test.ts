@@ -52,7 +52,7 @@ describe('the API page: OAuth 2.0 client credentials', () => {
       const { res } = await generateClient(agent);
       const metadata = await request(ctx.app).get('/.well-known/oauth-authorization-server');
       expect(metadata.status).toBe(200);
-      expect(fieldValue(res.text, 'oauth-token-url')).toBe(metadata.body.token_endpoint);
+      expect(fieldValue(res.text, 'oauth-token-url')).toBe((metadata.body as { token_endpoint: string }).token_endpoint);
     });
 
     it('with htmx: just the OAuth 2.0 area', async () => {

@@ -2,6 +2,7 @@ import request from 'supertest';
 import { sha256 } from '../src/crypto';
 import { DAY, MINUTE } from '../src/clock';
 import { insertAccessRequest } from '../src/features/docs-access/repo';
+import type { OpenApiDocument } from '../src/features/docs-access/openapi';
 import { anonymousAgent, createTestContext, seedCompany, seedUser, signIn } from './helpers';
 import type { Agent, SeededUser } from './helpers';
 
@@ -240,7 +241,7 @@ describe('Who can read the documentation', () => {
     expect(page.text).toContain('<code>/oauth/token</code>');
     const json = await grantedUser.get('/docs/openapi.json');
     expect(json.status).toBe(200);
-    expect(json.body.openapi).toBe('3.1.0');
+    expect((json.body as OpenApiDocument).openapi).toBe('3.1.0');
     const area = await grantedUser.get('/admin/api/docs-access');
     expect(area.text).toContain('<a href="/docs">open the OAuth 2.0 API documentation</a>');
   });
@@ -259,7 +260,7 @@ describe('Who can read the documentation', () => {
     expect(page.text).toContain('<code>claims:read</code>');
     const json = await visitor.get('/docs/openapi.json');
     expect(json.status).toBe(200);
-    expect(json.body.servers).toEqual([{ url: 'http://127.0.0.1:3000', description: 'This deployment' }]);
+    expect((json.body as OpenApiDocument).servers).toEqual([{ url: 'http://127.0.0.1:3000', description: 'This deployment' }]);
     expect(ctx.db.prepare("SELECT actor FROM audit_log WHERE action = 'docs_access.link_open'").pluck().all()).toEqual(['dev@partner.test']);
   });
 

@@ -47,7 +47,7 @@ export function createTestContext(env: Record<string, string> = {}, overrides: P
   const clock = new FakeClock(Date.UTC(2026, 10, 1, 9, 0, 0));
   let captured = '';
   const sink = new Writable({
-    write(chunk, _enc, cb) {
+    write(chunk: Buffer, _enc, cb) {
       captured += chunk.toString();
       cb();
     },

@@ -264,7 +264,7 @@ const localRedirect = (res: Raw) => {
   const location = header(res, 'location');
   return res.status === 303 && (!location.startsWith('/') || location.startsWith('//') || location.startsWith('/\\')) ? `redirects off-site to ${location}` : undefined;
 };
-const inactive = (res: Raw) => (res.status === 200 && JSON.parse(res.body).active !== false ? 'introspection of a hostile token is not {"active":false}' : undefined);
+const inactive = (res: Raw) => (res.status === 200 && (JSON.parse(res.body) as { active?: unknown }).active !== false ? 'introspection of a hostile token is not {"active":false}' : undefined);
 
 const TARGETS: Target[] = [
   // --- signing in, first start, invitations (anonymous) ---

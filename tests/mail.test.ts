@@ -137,7 +137,7 @@ describe('Notifications through SMTP', () => {
   const logger = createLogger(
     'debug',
     new Writable({
-      write(chunk, _enc, cb) {
+      write(chunk: Buffer, _enc, cb) {
         logs += chunk.toString();
         cb();
       },

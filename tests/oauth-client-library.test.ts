@@ -19,7 +19,9 @@ describe('a real OAuth 2.0 client library', () => {
 
   beforeAll(async () => {
     // Listen first, so PUBLIC_URL (the issuer) can carry the real port.
-    server = http.createServer((req, res) => ctx.app(req, res));
+    server = http.createServer((req, res) => {
+      ctx.app(req, res);
+    });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     issuer = new URL(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
     ctx = createTestContext({ PUBLIC_URL: issuer.href });

@@ -3,7 +3,8 @@ import request from 'supertest';
 import { HOUR } from '../src/clock';
 import { createTestContext, seedCompany } from './helpers';
 import { clientBasic, createClient, decodeJwtPart, obtainToken, revoke } from './oauth-support';
-import type { TestClient } from './oauth-support';
+import type { ErrorBody, TestClient } from './oauth-support';
+import type { Introspection } from '../src/features/oauth/service';
 
 function foreignSigned(token: string): string {
   const { privateKey } = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' });
@@ -50,7 +51,7 @@ describe('POST /oauth/introspect', () => {
       .post('/oauth/introspect')
       .type('form')
       .send({ token, client_id: caller.clientId, client_secret: caller.secret });
-    expect(res.body.active).toBe(true);
+    expect((res.body as Introspection).active).toBe(true);
   });
 
   it('lets a client introspect the tokens of its company’s other working client', async () => {
@@ -67,7 +68,7 @@ describe('POST /oauth/introspect', () => {
     const res = await introspect(caller, token);
     expect(res.status).toBe(200);
     expect(res.body).toEqual({ active: false });
-    expect((await introspect(stranger, token)).body.active).toBe(true);
+    expect(((await introspect(stranger, token)).body as Introspection).active).toBe(true);
   });
 
   it('says {"active": false} for unknown and foreign-signed tokens', async () => {
@@ -109,7 +110,7 @@ describe('POST /oauth/introspect', () => {
     const token = await obtainToken(ctx.app, caller);
     const anonymous = await request(ctx.app).post('/oauth/introspect').type('form').send({ token });
     expect(anonymous.status).toBe(401);
-    expect(anonymous.body.error).toBe('invalid_client');
+    expect((anonymous.body as ErrorBody).error).toBe('invalid_client');
     const wrong = await request(ctx.app).post('/oauth/introspect').set('Authorization', clientBasic(caller.clientId, stranger.secret)).type('form').send({ token });
     expect(wrong.status).toBe(401);
     expect(wrong.headers['www-authenticate']).toMatch(/^Basic /);
@@ -182,7 +183,7 @@ describe('POST /oauth/revoke', () => {
     const token = await obtainToken(ctx.app, owner);
     const res = await request(ctx.app).post('/oauth/revoke').type('form').send({ token });
     expect(res.status).toBe(401);
-    expect(res.body.error).toBe('invalid_client');
+    expect((res.body as ErrorBody).error).toBe('invalid_client');
     expect((await me(token)).status).toBe(200);
   });
 

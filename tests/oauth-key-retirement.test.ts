@@ -59,7 +59,7 @@ async function doors(app: Express, token: string, introspector: TestClient): Pro
     .type('form')
     .send({ token });
   if (me.status === 401) expect(me.headers['www-authenticate']).toMatch(/error="invalid_token"/);
-  return { me: me.status, verify: verify.status, active: introspection.body.active as boolean };
+  return { me: me.status, verify: verify.status, active: (introspection.body as { active: boolean }).active };
 }
 
 const ACCEPTED = { me: 200, verify: 200, active: true };

@@ -18,6 +18,10 @@ interface Jwk {
   d?: string;
 }
 
+interface JwkSet {
+  keys: Jwk[];
+}
+
 describe('signing keys and GET /.well-known/jwks.json', () => {
   const ctx = createTestContext();
   const acme = seedCompany(ctx.db, 'Acme', 'admin@acme.test', { operator: true });
@@ -25,7 +29,7 @@ describe('signing keys and GET /.well-known/jwks.json', () => {
   const client = createClient(ctx.db, ctx.clock, acme.companyId);
   afterAll(() => ctx.close());
 
-  const jwks = async () => (await request(ctx.app).get('/.well-known/jwks.json')).body.keys as Jwk[];
+  const jwks = async () => ((await request(ctx.app).get('/.well-known/jwks.json')).body as JwkSet).keys;
   const me = (token: string) => request(ctx.app).get('/api/v1/me').set('Authorization', `Bearer ${token}`);
 
   it('creates a key on first start and publishes only its public half', async () => {
@@ -33,7 +37,7 @@ describe('signing keys and GET /.well-known/jwks.json', () => {
     expect(res.status).toBe(200);
     expect(res.headers['content-type']).toMatch(/^application\/jwk-set\+json/);
     expect(res.headers['cache-control']).toBe('public, max-age=60');
-    const keys = res.body.keys as Jwk[];
+    const { keys } = res.body as JwkSet;
     expect(keys).toHaveLength(1);
     expect(keys[0]).toEqual({ kty: 'EC', crv: 'P-256', x: expect.any(String), y: expect.any(String), kid: expect.any(String), alg: 'ES256', use: 'sig' });
     expect(keys[0].d).toBeUndefined();
@@ -45,7 +49,7 @@ describe('signing keys and GET /.well-known/jwks.json', () => {
     const again = createApp({ config: ctx.config, db: ctx.db, clock: ctx.clock, logger: createLogger('silent') });
     const res = await request(again).get('/.well-known/jwks.json');
     closeApp(again);
-    expect(res.body.keys).toEqual(await jwks());
+    expect((res.body as JwkSet).keys).toEqual(await jwks());
   });
 
   it('rotates from the operator page; the retired key stays published until its last token has expired', async () => {
@@ -143,7 +147,7 @@ describe('signing keys at rest', () => {
       const kid = decodeJwtPart(token, 0).kid as string;
       expect(kid).not.toBe(oldKid);
       const jwks = await request(second.app).get('/.well-known/jwks.json');
-      expect(jwks.body.keys.map((k: Jwk) => k.kid)).toEqual(expect.arrayContaining([oldKid, kid]));
+      expect((jwks.body as JwkSet).keys.map((k) => k.kid)).toEqual(expect.arrayContaining([oldKid, kid]));
       const audit = second.db.prepare("SELECT actor FROM audit_log WHERE action = 'signing_key.rotate'").pluck().all() as string[];
       expect(audit).toEqual(['system (signing key sealed under another SESSION_SECRET)']);
     } finally {

@@ -125,7 +125,7 @@ describe('two server processes on one database file', () => {
 
   it('a signing key rotated by the CLI (a third process) signs the next token of both servers', async () => {
     const client = createClient(ctx.db, ctx.clock, seedCompany(ctx.db, 'Rotates', 'r@rotates.test').companyId);
-    const before = decodeJwtPart(await obtainToken(ctx.app, client), 0).kid;
+    const before = decodeJwtPart(await obtainToken(ctx.app, client), 0).kid as string;
     const cli = spawnSync(process.execPath, ['-r', REGISTER, path.join(ROOT, 'src', 'cli.ts'), 'rotate-signing-key'], { cwd: ROOT, env, encoding: 'utf8' });
     expect(cli.stderr).toBe('');
     expect(cli.status).toBe(0);

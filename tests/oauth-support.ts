@@ -16,6 +16,12 @@ export function credentialsDeps(db: Db, clock: Clock) {
   return { db, clock, audit: new AuditLog(db, clock), mailer: noMail };
 }
 
+/** The platform API's JSON error answer (RFC 6749 5.2), for reading `res.body`, which supertest types as `any`. */
+export interface ErrorBody {
+  error: string;
+  error_description: string;
+}
+
 export interface TestClient {
   clientId: string;
   secret: string;

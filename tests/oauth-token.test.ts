@@ -3,8 +3,10 @@ import { HOUR } from '../src/clock';
 import { SYSTEM_ACTOR } from '../src/features/audit/service';
 import { generateClientCredentials } from '../src/features/credentials/service';
 import { presentedClient } from '../src/features/oauth/client-auth';
+import type { TokenResponse } from '../src/features/oauth/service';
 import { createTestContext, seedCompany } from './helpers';
 import { clientBasic, createClient, credentialsDeps, decodeJwtPart, rawBasic, revoke } from './oauth-support';
+import type { ErrorBody } from './oauth-support';
 
 const ISSUER = 'http://127.0.0.1:3000';
 
@@ -55,11 +57,11 @@ describe('POST /oauth/token', () => {
     expect(res.headers.pragma).toBe('no-cache');
     expect(res.headers['set-cookie']).toBeUndefined();
     expect(res.body).toEqual({ access_token: expect.any(String), token_type: 'Bearer', expires_in: 3600, scope: 'claims:read claims:write' });
-    expect(res.body.refresh_token).toBeUndefined();
+    expect(res.body).not.toHaveProperty('refresh_token');
 
-    const header = decodeJwtPart(res.body.access_token, 0);
+    const header = decodeJwtPart((res.body as TokenResponse).access_token, 0);
     expect(header).toEqual({ alg: 'ES256', typ: 'at+jwt', kid: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/) });
-    const claims = decodeJwtPart(res.body.access_token, 1);
+    const claims = decodeJwtPart((res.body as TokenResponse).access_token, 1);
     const now = Math.floor(ctx.clock.now() / 1000);
     expect(claims).toEqual({
       iss: ISSUER,
@@ -77,13 +79,13 @@ describe('POST /oauth/token', () => {
   it('gives every token its own jti', async () => {
     const send = () => token().set('Authorization', clientBasic(client.clientId, client.secret)).send({ grant_type: 'client_credentials' });
     const [a, b] = await Promise.all([send(), send()]);
-    expect(decodeJwtPart(a.body.access_token, 1).jti).not.toBe(decodeJwtPart(b.body.access_token, 1).jti);
+    expect(decodeJwtPart((a.body as TokenResponse).access_token, 1).jti).not.toBe(decodeJwtPart((b.body as TokenResponse).access_token, 1).jti);
   });
 
   it('accepts client_secret_post', async () => {
     const res = await token().send({ grant_type: 'client_credentials', client_id: client.clientId, client_secret: client.secret });
     expect(res.status).toBe(200);
-    expect(res.body.token_type).toBe('Bearer');
+    expect((res.body as TokenResponse).token_type).toBe('Bearer');
   });
 
   it('refuses both authentication methods at once with invalid_request', async () => {
@@ -103,7 +105,7 @@ describe('POST /oauth/token', () => {
     expect(wrongSecret.headers['www-authenticate']).toMatch(/^Basic realm="oauth"/);
     expect(wrongSecret.headers['cache-control']).toBe('no-store');
     expect(wrongSecret.headers.pragma).toBe('no-cache');
-    expect(wrongSecret.body.error).toBe('invalid_client');
+    expect((wrongSecret.body as ErrorBody).error).toBe('invalid_client');
 
     const unknownClient = await token().set('Authorization', clientBasic('cxc_unknown', client.secret)).send({ grant_type: 'client_credentials' });
     expect(unknownClient.status).toBe(401);
@@ -113,20 +115,20 @@ describe('POST /oauth/token', () => {
   it('answers a wrong secret in the body with 401 invalid_client', async () => {
     const res = await token().send({ grant_type: 'client_credentials', client_id: client.clientId, client_secret: `${client.secret.slice(0, -1)}x` });
     expect(res.status).toBe(401);
-    expect(res.body.error).toBe('invalid_client');
+    expect((res.body as ErrorBody).error).toBe('invalid_client');
     expect(res.headers['www-authenticate']).toMatch(/^Basic /);
   });
 
   it('answers a request without client authentication with 401 invalid_client', async () => {
     const res = await token().send({ grant_type: 'client_credentials' });
     expect(res.status).toBe(401);
-    expect(res.body.error).toBe('invalid_client');
+    expect((res.body as ErrorBody).error).toBe('invalid_client');
   });
 
   it('refuses other authentication schemes with 401 invalid_client', async () => {
     const res = await token().set('Authorization', 'Bearer abc').send({ grant_type: 'client_credentials' });
     expect(res.status).toBe(401);
-    expect(res.body.error).toBe('invalid_client');
+    expect((res.body as ErrorBody).error).toBe('invalid_client');
   });
 
   it.each(['password', 'authorization_code', 'refresh_token', 'urn:ietf:params:oauth:grant-type:jwt-bearer'])(
@@ -134,7 +136,7 @@ describe('POST /oauth/token', () => {
     async (grantType) => {
       const res = await token().set('Authorization', clientBasic(client.clientId, client.secret)).send({ grant_type: grantType });
       expect(res.status).toBe(400);
-      expect(res.body.error).toBe('unsupported_grant_type');
+      expect((res.body as ErrorBody).error).toBe('unsupported_grant_type');
       expect(res.headers['cache-control']).toBe('no-store');
     },
   );
@@ -168,7 +170,7 @@ describe('POST /oauth/token', () => {
       .set('Authorization', clientBasic(client.clientId, client.secret))
       .send(`grant_type=client_credentials&padding=${'x'.repeat(20_000)}`);
     expect(res.status).toBe(413);
-    expect(res.body.error).toBe('invalid_request');
+    expect((res.body as ErrorBody).error).toBe('invalid_request');
   });
 
   it('answers GET with 405 and Allow: POST', async () => {
@@ -182,8 +184,8 @@ describe('POST /oauth/token', () => {
     it('narrows the token to the scopes asked for', async () => {
       const res = await token().set('Authorization', clientBasic(client.clientId, client.secret)).send({ grant_type: 'client_credentials', scope: 'claims:read' });
       expect(res.status).toBe(200);
-      expect(res.body.scope).toBe('claims:read');
-      expect(decodeJwtPart(res.body.access_token, 1).scope).toBe('claims:read');
+      expect((res.body as TokenResponse).scope).toBe('claims:read');
+      expect(decodeJwtPart((res.body as TokenResponse).access_token, 1).scope).toBe('claims:read');
     });
 
     it('never widens: a scope the client does not hold is invalid_scope', async () => {
@@ -198,7 +200,7 @@ describe('POST /oauth/token', () => {
     it('calls a malformed scope invalid_scope', async () => {
       const res = await token().set('Authorization', clientBasic(client.clientId, client.secret)).send({ grant_type: 'client_credentials', scope: 'claims"read' });
       expect(res.status).toBe(400);
-      expect(res.body.error).toBe('invalid_scope');
+      expect((res.body as ErrorBody).error).toBe('invalid_scope');
     });
 
     it('stops granting a scope the operator has taken from the company', async () => {
@@ -206,9 +208,9 @@ describe('POST /oauth/token', () => {
       const c = createClient(ctx.db, ctx.clock, co.companyId, ['claims:read', 'claims:write']);
       ctx.db.prepare("DELETE FROM company_scopes WHERE company_id = ? AND scope = 'claims:write'").run(co.companyId);
       const res = await token().set('Authorization', clientBasic(c.clientId, c.secret)).send({ grant_type: 'client_credentials' });
-      expect(res.body.scope).toBe('claims:read');
+      expect((res.body as TokenResponse).scope).toBe('claims:read');
       const asked = await token().set('Authorization', clientBasic(c.clientId, c.secret)).send({ grant_type: 'client_credentials', scope: 'claims:write' });
-      expect(asked.body.error).toBe('invalid_scope');
+      expect((asked.body as ErrorBody).error).toBe('invalid_scope');
     });
   });
 
@@ -217,7 +219,7 @@ describe('POST /oauth/token', () => {
       const pct = (s: string) => [...s].map((ch) => `%${ch.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`).join('');
       const res = await token().set('Authorization', rawBasic(`${pct(client.clientId)}:${pct(client.secret)}`)).send({ grant_type: 'client_credentials' });
       expect(res.status).toBe(200);
-      expect(decodeJwtPart(res.body.access_token, 1).client_id).toBe(client.clientId);
+      expect(decodeJwtPart((res.body as TokenResponse).access_token, 1).client_id).toBe(client.clientId);
     });
 
     it('decodes ":", "%" and "+" in IDs and secrets, splitting at the one unencoded ":"', () => {
@@ -231,20 +233,20 @@ describe('POST /oauth/token', () => {
     it('refuses a client ID with an encoded ":" that matches no client', async () => {
       const res = await token().set('Authorization', clientBasic(`${client.clientId}:x`, client.secret)).send({ grant_type: 'client_credentials' });
       expect(res.status).toBe(401);
-      expect(res.body.error).toBe('invalid_client');
+      expect((res.body as ErrorBody).error).toBe('invalid_client');
     });
 
     it('answers broken percent-encoding with 401 invalid_client and a challenge', async () => {
       const res = await token().set('Authorization', rawBasic(`${client.clientId}:%zz${client.secret}`)).send({ grant_type: 'client_credentials' });
       expect(res.status).toBe(401);
-      expect(res.body.error).toBe('invalid_client');
+      expect((res.body as ErrorBody).error).toBe('invalid_client');
       expect(res.headers['www-authenticate']).toMatch(/^Basic /);
     });
 
     it('answers a header that is not base64 with 401 invalid_client', async () => {
       const res = await token().set('Authorization', 'Basic ***').send({ grant_type: 'client_credentials' });
       expect(res.status).toBe(401);
-      expect(res.body.error).toBe('invalid_client');
+      expect((res.body as ErrorBody).error).toBe('invalid_client');
     });
   });
 
@@ -264,7 +266,7 @@ describe('POST /oauth/token', () => {
       revoke(ctx.db, ctx.clock, co.companyId, c.credentialId);
       const res = await token().set('Authorization', clientBasic(c.clientId, c.secret)).send({ grant_type: 'client_credentials' });
       expect(res.status).toBe(401);
-      expect(res.body.error).toBe('invalid_client');
+      expect((res.body as ErrorBody).error).toBe('invalid_client');
     });
 
     it('refuses a replaced client at once without overlap, and at the end of an overlap', async () => {

@@ -174,7 +174,7 @@ describe('restoreDatabase (npm run cli -- restore <file>)', () => {
       ['-e', `require(${JSON.stringify(lockModule)}).acquireServerLock(${JSON.stringify(dataDir)}); process.stdout.write('locked\\n'); setInterval(() => {}, 1000);`],
       { stdio: ['ignore', 'pipe', 'inherit'] },
     );
-    await new Promise((resolve) => child.stdout!.once('data', resolve));
+    await new Promise((resolve) => child.stdout.once('data', resolve));
     await expect(restoreDatabase({ dataDir, databaseFile }, backup)).rejects.toThrow(new RegExp(`pid ${child.pid}`));
     child.kill('SIGKILL');
     await new Promise((resolve) => child.once('exit', resolve));

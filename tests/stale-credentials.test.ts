@@ -5,6 +5,7 @@ import { generateApiKeyFor, generateClientCredentials, sweepCredentials } from '
 import type { Overlap } from '../src/features/credentials/service';
 import { createTestContext, seedCompany } from './helpers';
 import { clientBasic, createApiKey, createClient, credentialsDeps, revoke } from './oauth-support';
+import type { ErrorBody } from './oauth-support';
 
 const basic = (username: string, key: string) => `Basic ${Buffer.from(`${username}:${key}`).toString('base64')}`;
 const at = (day: number, hour: number, minute = 0) => Date.UTC(2026, 10, day, hour, minute);
@@ -43,7 +44,7 @@ describe('credentials that stopped working, on the platform API', () => {
       }
       const updated = await me('10.2.0.1', fresh.username, fresh.key);
       expect(updated.status).toBe(200);
-      expect(updated.body.credential).toEqual({ kind: 'basic', id: fresh.credentialId, identifier: 'stale-service' });
+      expect((updated.body as { credential: unknown }).credential).toEqual({ kind: 'basic', id: fresh.credentialId, identifier: 'stale-service' });
     });
 
     it('says when a key was revoked', async () => {
@@ -55,7 +56,7 @@ describe('credentials that stopped working, on the platform API', () => {
       ctx.clock.advance(HOUR);
       const res = await me('10.2.1.1', key.username, key.key);
       expect(res.status).toBe(401);
-      expect(res.body.error_description).toBe('This API key was revoked on 2026-11-03 14:30 UTC.');
+      expect((res.body as ErrorBody).error_description).toBe('This API key was revoked on 2026-11-03 14:30 UTC.');
       expect(res.headers['www-authenticate']).toContain('error_description="This API key was revoked on 2026-11-03 14:30 UTC."');
     });
 
@@ -66,11 +67,11 @@ describe('credentials that stopped working, on the platform API', () => {
       const description = 'This API key expired on 2026-11-04 10:30 UTC before it was saved.';
 
       ctx.clock.advance(31 * MINUTE);
-      expect((await me('10.2.2.1', 'never-saved', generated.secret)).body.error_description).toBe(description);
+      expect(((await me('10.2.2.1', 'never-saved', generated.secret)).body as ErrorBody).error_description).toBe(description);
       sweepCredentials(credentialsDeps(ctx.db, ctx.clock));
       const swept = await me('10.2.2.1', 'never-saved', generated.secret);
       expect(swept.status).toBe(401);
-      expect(swept.body.error_description).toBe(description);
+      expect((swept.body as ErrorBody).error_description).toBe(description);
     });
 
     it('says a generated key works once it is saved', async () => {
@@ -79,7 +80,7 @@ describe('credentials that stopped working, on the platform API', () => {
       const generated = generateApiKeyFor(credentialsDeps(ctx.db, ctx.clock), company.companyId, 'not-yet-saved', SYSTEM_ACTOR);
       const res = await me('10.2.3.1', 'not-yet-saved', generated.secret);
       expect(res.status).toBe(401);
-      expect(res.body.error_description).toBe('This API key has not been saved yet: it works once an administrator saves it on the API page.');
+      expect((res.body as ErrorBody).error_description).toBe('This API key has not been saved yet: it works once an administrator saves it on the API page.');
     });
 
     it('keeps the old key working during an overlap, then says it was replaced at the end of the overlap', async () => {
@@ -89,7 +90,7 @@ describe('credentials that stopped working, on the platform API', () => {
       ctx.clock.set(at(6, 10, 5));
       const res = await me('10.2.4.1', old.username, old.key);
       expect(res.status).toBe(401);
-      expect(res.body.error_description).toBe('This API key was replaced on 2026-11-06 10:00 UTC: use the new key.');
+      expect((res.body as ErrorBody).error_description).toBe('This API key was replaced on 2026-11-06 10:00 UTC: use the new key.');
     });
   });
 
@@ -132,7 +133,7 @@ describe('credentials that stopped working, on the platform API', () => {
       }
       const updated = await ask('10.2.6.1', fresh.clientId, fresh.secret);
       expect(updated.status).toBe(200);
-      expect(updated.body.token_type).toBe('Bearer');
+      expect((updated.body as { token_type: string }).token_type).toBe('Bearer');
     });
 
     it('says when a client secret was revoked', async () => {

@@ -3,6 +3,7 @@ import { HOUR, MINUTE } from '../src/clock';
 import { generateApiKey, generateClientSecret } from '../src/features/credentials/secrets';
 import { createTestContext, seedCompany } from './helpers';
 import { clientBasic, createApiKey, createClient, obtainToken } from './oauth-support';
+import type { ErrorBody } from './oauth-support';
 
 const basic = (username: string, key: string) => `Basic ${Buffer.from(`${username}:${key}`).toString('base64')}`;
 
@@ -35,7 +36,7 @@ describe('throttling failed authentication on the platform API', () => {
 
       const holder = await me('10.0.1.2', key.key);
       expect(holder.status).toBe(200);
-      expect(holder.body.credential).toEqual({ kind: 'basic', id: key.credentialId, identifier: 'targeted-user' });
+      expect((holder.body as { credential: unknown }).credential).toEqual({ kind: 'basic', id: key.credentialId, identifier: 'targeted-user' });
 
       const stranger = await me('10.0.1.1', key.key);
       expect(stranger.status).toBe(429);
@@ -121,14 +122,14 @@ describe('throttling failed authentication on the platform API', () => {
 
       const holder = await ask('10.0.6.2', client.secret);
       expect(holder.status).toBe(200);
-      expect(holder.body.token_type).toBe('Bearer');
+      expect((holder.body as { token_type: string }).token_type).toBe('Bearer');
 
       const stranger = await ask('10.0.6.1', client.secret);
       expect(stranger.status).toBe(429);
       expect(stranger.headers['retry-after']).toBeDefined();
       expect(stranger.headers['cache-control']).toBe('no-store');
       expect(stranger.headers.pragma).toBe('no-cache');
-      expect(stranger.body.error).toBe('too_many_requests');
+      expect((stranger.body as ErrorBody).error).toBe('too_many_requests');
       ctx.clock.advance(MINUTE + 1000);
       expect((await ask('10.0.6.1', client.secret)).status).toBe(200);
     });
@@ -159,7 +160,7 @@ describe('throttling failed authentication on the platform API', () => {
       expect(stranger.status).toBe(401);
       expect(Number(stranger.headers['retry-after'])).toBeGreaterThan(0);
       expect(stranger.headers['www-authenticate']).toBe('Basic realm="API", Bearer realm="API"');
-      expect(stranger.body.error).toBe('too_many_requests');
+      expect((stranger.body as ErrorBody).error).toBe('too_many_requests');
       expect(stranger.headers['x-auth-company']).toBeUndefined();
     });
 
@@ -183,7 +184,7 @@ describe('GET /auth/verify behind a proxy while TRUST_PROXY is unset', () => {
     // Another client behind the same proxy is held back by the first one's failures: what the warning is about.
     const other = await verify('10.1.0.2', key.key);
     expect(other.status).toBe(401);
-    expect(other.body.error).toBe('too_many_requests');
+    expect((other.body as ErrorBody).error).toBe('too_many_requests');
 
     const warnings = ctx
       .logs()

@@ -3,6 +3,7 @@ import request from 'supertest';
 import { HOUR, MINUTE } from '../src/clock';
 import { createTestContext, seedCompany } from './helpers';
 import { createApiKey, createClient, decodeJwtPart, obtainToken, revoke } from './oauth-support';
+import type { ErrorBody } from './oauth-support';
 
 const basic = (username: string, key: string) => `Basic ${Buffer.from(`${username}:${key}`).toString('base64')}`;
 const BOTH_CHALLENGES = 'Basic realm="API", Bearer realm="API"';
@@ -50,7 +51,7 @@ describe('GET /api/v1/me', () => {
     const res = await request(ctx.app).get('/api/v1/me');
     expect(res.status).toBe(401);
     expect(res.headers['www-authenticate']).toBe(BOTH_CHALLENGES);
-    expect(res.body.error).toBe('unauthorized');
+    expect((res.body as ErrorBody).error).toBe('unauthorized');
   });
 
   it('answers a scheme it does not offer like no credentials', async () => {
@@ -81,7 +82,7 @@ describe('GET /api/v1/me', () => {
     const res = await request(ctx.app).get('/api/v1/me').set('Authorization', 'Bearer not.a.token');
     expect(res.status).toBe(401);
     expect(res.headers['www-authenticate']).toMatch(/^Bearer realm="API", error="invalid_token"/);
-    expect(res.body.error).toBe('invalid_token');
+    expect((res.body as ErrorBody).error).toBe('invalid_token');
   });
 
   it('refuses an expired token (the injected clock moves past exp)', async () => {
@@ -103,7 +104,7 @@ describe('GET /api/v1/me', () => {
     for (const token of [foreignToken(claims, ourKid), foreignToken(claims, 'a'.repeat(43)), foreignToken(claims, 'other')]) {
       const res = await request(ctx.app).get('/api/v1/me').set('Authorization', `Bearer ${token}`);
       expect(res.status).toBe(401);
-      expect(res.body.error).toBe('invalid_token');
+      expect((res.body as ErrorBody).error).toBe('invalid_token');
     }
   });
 
@@ -227,13 +228,13 @@ describe('GET /auth/verify (forward-auth)', () => {
     const accessToken = await obtainToken(ctx.app, client, 'claims:read');
     const res = await request(ctx.app).get('/auth/verify?scope=claims:read&scope=claims:write').set('Authorization', `Bearer ${accessToken}`);
     expect(res.status).toBe(403);
-    expect(res.body.error_description).toBe('This request needs the scope claims:write.');
+    expect((res.body as ErrorBody).error_description).toBe('This request needs the scope claims:write.');
   });
 
   it('refuses a malformed required scope with 400', async () => {
     const res = await request(ctx.app).get('/auth/verify?scope=a%22b').set('Authorization', basic(apiKey.username, apiKey.key));
     expect(res.status).toBe(400);
-    expect(res.body.error).toBe('bad_request');
+    expect((res.body as ErrorBody).error).toBe('bad_request');
   });
 
   it('checks credentials before scopes: a bad key is 401 even with a scope', async () => {

@@ -3,7 +3,7 @@
 // secret with one stored digest in constant time, sign an RFC 9068 JWT with ES256 through
 // node:crypto (the key object built once). No database: the floor our endpoint is measured against.
 'use strict';
-const crypto = require('node:crypto');
+const nodeCrypto = require('node:crypto');
 const express = require('express');
 const { listen } = require('./listen');
 const { IDEAL_CLIENT } = require('./clients');
@@ -11,9 +11,9 @@ const { IDEAL_CLIENT } = require('./clients');
 const ORIGIN = `http://127.0.0.1:${process.argv[2]}`;
 const TTL_SECONDS = 3600;
 const SCOPE = 'claims:read';
-const sha256 = (text) => crypto.createHash('sha256').update(text).digest();
+const sha256 = (text) => nodeCrypto.createHash('sha256').update(text).digest();
 const storedDigest = sha256(IDEAL_CLIENT.secret);
-const { privateKey } = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' });
+const { privateKey } = nodeCrypto.generateKeyPairSync('ec', { namedCurve: 'P-256' });
 const encodedHeader = Buffer.from(JSON.stringify({ alg: 'ES256', typ: 'at+jwt', kid: 'ideal' })).toString('base64url');
 
 /** { id, secret } from `Authorization: Basic`, each part form-urlencoded; undefined when malformed. */
@@ -33,9 +33,9 @@ function basicCredentials(header) {
 
 function signAccessToken(clientId) {
   const iat = Math.floor(Date.now() / 1000);
-  const claims = { iss: ORIGIN, sub: clientId, aud: ORIGIN, client_id: clientId, scope: SCOPE, iat, exp: iat + TTL_SECONDS, jti: crypto.randomUUID() };
+  const claims = { iss: ORIGIN, sub: clientId, aud: ORIGIN, client_id: clientId, scope: SCOPE, iat, exp: iat + TTL_SECONDS, jti: nodeCrypto.randomUUID() };
   const signingInput = `${encodedHeader}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}`;
-  const signature = crypto.sign('sha256', Buffer.from(signingInput), { key: privateKey, dsaEncoding: 'ieee-p1363' });
+  const signature = nodeCrypto.sign('sha256', Buffer.from(signingInput), { key: privateKey, dsaEncoding: 'ieee-p1363' });
   return `${signingInput}.${signature.toString('base64url')}`;
 }
 
@@ -49,7 +49,7 @@ app.post('/token', express.urlencoded({ extended: false }), (req, res) => {
     return;
   }
   const client = basicCredentials(req.headers.authorization);
-  const valid = client !== undefined && client.id === IDEAL_CLIENT.id && crypto.timingSafeEqual(sha256(client.secret), storedDigest);
+  const valid = client !== undefined && client.id === IDEAL_CLIENT.id && nodeCrypto.timingSafeEqual(sha256(client.secret), storedDigest);
   if (!valid) {
     res.status(401).set('WWW-Authenticate', 'Basic realm="token"').json({ error: 'invalid_client' });
     return;

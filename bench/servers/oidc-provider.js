@@ -2,7 +2,7 @@
 // client (client_secret_basic), JWT access tokens signed ES256 through resource indicators,
 // mounted in Express 5 like our own app.
 'use strict';
-const crypto = require('node:crypto');
+const { generateKeyPairSync } = require('node:crypto');
 const express = require('express');
 const { listen } = require('./listen');
 const { OIDC_CLIENT } = require('./clients');
@@ -10,7 +10,7 @@ const { OIDC_CLIENT } = require('./clients');
 (async () => {
   const { default: Provider } = await import('oidc-provider');
   const port = Number(process.argv[2]);
-  const { privateKey } = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const jwk = { ...privateKey.export({ format: 'jwk' }), kid: 'bench', alg: 'ES256', use: 'sig' };
   const provider = new Provider(`http://127.0.0.1:${port}`, {
     clients: [

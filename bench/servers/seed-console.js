@@ -9,7 +9,7 @@
 // Prints one JSON line: the credential count and the caller's credentials (bench-only secrets).
 'use strict';
 const path = require('node:path');
-const crypto = require('node:crypto');
+const nodeCrypto = require('node:crypto');
 
 const [count, dataDir, distArg] = process.argv.slice(2);
 if (!/^\d+$/.test(count || '') || !dataDir) {
@@ -37,8 +37,8 @@ function seedOthers(db, count, now) {
   db.transaction(() => {
     for (let i = 0; i < count; i += 2) {
       const companyId = insertCompany.run(`Bench company ${i}`, now).lastInsertRowid;
-      insertCredential.run(companyId, 'basic', `bench-user-${i}`, 'cxk_bench0', crypto.randomBytes(32), now, now);
-      insertCredential.run(companyId, 'oauth', `cxc_bench${String(i).padStart(21, '0')}`, 'cxs_bench0', crypto.randomBytes(32), now, now);
+      insertCredential.run(companyId, 'basic', `bench-user-${i}`, 'cxk_bench0', nodeCrypto.randomBytes(32), now, now);
+      insertCredential.run(companyId, 'oauth', `cxc_bench${String(i).padStart(21, '0')}`, 'cxs_bench0', nodeCrypto.randomBytes(32), now, now);
     }
   })();
 }

@@ -44,7 +44,7 @@ export function sameOriginOnly(publicUrl: string) {
 }
 
 /** Synchronizer-token check on every unsafe method. */
-export function csrfProtection(req: Request, res: Response, next: NextFunction): void {
+export function csrfProtection(req: Request, _res: Response, next: NextFunction): void {
   if (SAFE_METHODS.has(req.method)) return next();
   if (!sync.isRequestValid(req)) {
     return next(forbidden('Your form expired or was not sent from this page. Reload the page and try again.', 'invalid_csrf_token'));

@@ -18,7 +18,6 @@ export const forbidden = (message = 'You do not have access to this page.', id =
   new HttpError(403, id, message);
 export const notFound = (message = 'We could not find that page.') => new HttpError(404, 'not_found', message);
 export const conflict = (message: string, id = 'conflict') => new HttpError(409, id, message);
-export const gone = (message: string, id = 'gone') => new HttpError(410, id, message);
 export const tooManyRequests = (retryAfterSeconds: number, message = 'Too many attempts. Please wait and try again.') =>
   new HttpError(429, 'too_many_requests', message, { 'Retry-After': String(Math.max(1, Math.ceil(retryAfterSeconds))) });
 

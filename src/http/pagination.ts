@@ -32,11 +32,12 @@ export interface ListQuery<Q> {
 
 /** Reads a list page's filter and page number; a refused filter is shown, not ignored in silence. */
 export function listQuery<S extends z.ZodType<{ page: number }>>(schema: S, input: unknown): ListQuery<z.output<S>> {
-  const defaults = schema.parse({}) as z.output<S>;
+  const defaults = schema.parse({});
   const parsed = validate(schema, input);
   if (!parsed.ok) return { query: defaults, status: 422, values: parsed.values, errors: parsed.errors, search: '' };
   const params = new URLSearchParams();
-  for (const [key, value] of Object.entries(parsed.data as Record<string, unknown>)) {
+  // List filters are flat: strings, numbers and booleans.
+  for (const [key, value] of Object.entries(parsed.data as Record<string, string | number | boolean | undefined>)) {
     if (key === 'page' || value === undefined || value === (defaults as Record<string, unknown>)[key]) continue;
     params.set(key, String(value));
   }

@@ -64,7 +64,7 @@ export class SqliteSessionStore extends session.Store {
     }
   }
 
-  override touch(sid: string, sess: session.SessionData, callback?: (err?: unknown) => void): void {
+  override touch(sid: string, _sess: session.SessionData, callback?: (err?: unknown) => void): void {
     try {
       this.statements.touch.run(this.expiry(), key(sid));
       callback?.();
@@ -80,9 +80,5 @@ export class SqliteSessionStore extends session.Store {
     } catch (err) {
       callback?.(err);
     }
-  }
-
-  prune(): number {
-    return this.statements.prune.run(this.clock.now()).changes;
   }
 }

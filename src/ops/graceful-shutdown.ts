@@ -10,7 +10,7 @@ export interface GracefulServer {
   server: http.Server;
   isDraining(): boolean;
   /** Starts the shutdown; `onStopped` runs once every connection is closed (or cut after FORCE_AFTER_MS). */
-  shutdown(onStopped: (forced: boolean) => void): void;
+  shutdown: (onStopped: (forced: boolean) => void) => void;
 }
 
 /**

@@ -271,7 +271,7 @@ describe.each(MODES)('the API page with JavaScript %s', (_label, mode: Mode) => 
     expect(await historyStep(page, 'reload')).not.toContain(next['client-secret']);
   });
 
-  it('leaves no secret in the database file or the server log', async () => {
+  it('leaves no secret in the database file or the server log', () => {
     expect(secrets.length).toBeGreaterThanOrEqual(6);
     const files = fs.readdirSync(app.dataDir).filter((f) => f.startsWith('console.sqlite'));
     expect(files).toContain('console.sqlite');

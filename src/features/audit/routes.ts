@@ -26,7 +26,7 @@ function filterFor(req: Request, query: { action?: string; from?: string; to?: s
 }
 
 /** CSV with formula injection neutralised (a leading = + - @ is quoted with an apostrophe). */
-export function csvField(value: unknown): string {
+export function csvField(value: string | number | null | undefined): string {
   let text = value === null || value === undefined ? '' : String(value);
   if (/^[=+\-@\t\r]/.test(text)) text = `'${text}`;
   return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;

@@ -23,6 +23,12 @@ function startSession(req: Request, userId: number, signedInAt: number): Promise
   });
 }
 
+/** The one-time link's token as the form posted it back; anything but one plain string counts as none. */
+function postedToken(req: Request): string | undefined {
+  const token = (req.body as Record<string, unknown> | undefined)?.token;
+  return typeof token === 'string' ? token : undefined;
+}
+
 export function authRouter(deps: auth.AuthDeps): Router {
   const router = Router();
   const throttle = new auth.SignInThrottle(deps.clock);
@@ -80,7 +86,7 @@ export function authRouter(deps: auth.AuthDeps): Router {
 
   router.post('/setup', async (req, res) => {
     const input = validate(SetupSchema, req.body);
-    const token = typeof req.body?.token === 'string' ? (req.body.token as string) : undefined;
+    const token = postedToken(req);
     if (!auth.isSetupTokenValid(deps, token)) {
       return render(req, res, { page: 'auth/link-invalid.njk', status: 404 }, { title: 'Setup link not valid', reason: 'setup' });
     }
@@ -104,7 +110,7 @@ export function authRouter(deps: auth.AuthDeps): Router {
   });
 
   router.post('/invitation', async (req, res) => {
-    const token = typeof req.body?.token === 'string' ? (req.body.token as string) : undefined;
+    const token = postedToken(req);
     const check = auth.checkInvitation(deps, token);
     if (!check.ok) return render(req, res, { page: 'auth/link-invalid.njk', status: 404 }, { title: 'Link not valid', reason: check.reason });
     const input = validate(SetPasswordSchema, req.body);

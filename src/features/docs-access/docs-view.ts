@@ -134,7 +134,7 @@ function operationView(doc: OpenApiDocument, path: string, method: string, op: O
     const schema = resolve(doc, body.schema);
     const required = new Set((schema.required as string[] | undefined) ?? []);
     for (const [name, prop] of Object.entries((schema.properties ?? {}) as Record<string, JsonSchema>)) {
-      fields.push({ name, where: 'form', required: required.has(name), type: typeOf(prop), description: segments(String(prop.description ?? '')) });
+      fields.push({ name, where: 'form', required: required.has(name), type: typeOf(prop), description: segments(typeof prop.description === 'string' ? prop.description : '') });
     }
   }
   const responses = Object.entries(op.responses).map(([status, r]) => {

@@ -156,8 +156,3 @@ export function revokeDocsLinks(db: Db, requestId: number, now: number): number 
 export function touchDocsLink(db: Db, id: number, now: number): void {
   db.prepare('UPDATE docs_links SET last_used_at = ? WHERE id = ?').run(now, id);
 }
-
-export function latestDocsLinkExpiry(db: Db, requestId: number): number | undefined {
-  const expiry = db.prepare('SELECT MAX(expires_at) FROM docs_links WHERE request_id = ? AND revoked_at IS NULL').pluck().get(requestId) as number | null;
-  return expiry ?? undefined;
-}
