@@ -41,8 +41,9 @@ describe('session timeouts (on the injected clock)', () => {
     await signIn(ctx.app, 'admin@acme.test');
     expect(ctx.db.prepare('SELECT COUNT(*) FROM sessions').pluck().get()).toBe(1);
     ctx.clock.advance(2 * HOUR);
-    await request(ctx.app).get('/sign-in'); // any new session triggers the clean-up
+    await signIn(ctx.app, 'admin@acme.test'); // any session saved triggers the clean-up
     expect(ctx.db.prepare('SELECT COUNT(*) FROM sessions').pluck().get()).toBe(1);
+    expect(ctx.db.prepare('SELECT COUNT(*) FROM sessions WHERE expires_at > ?').pluck().get(ctx.clock.now())).toBe(1);
   });
 });
 
@@ -99,16 +100,26 @@ describe('secure cookies when PUBLIC_URL is https', () => {
 
   const viaProxy = (req: request.Test) => req.set('X-Forwarded-Proto', 'https').set('Host', 'console.example.test');
 
-  it('names the cookie __Host-console.sid and marks it Secure, with no Domain', async () => {
-    const res = await viaProxy(request(ctx.app).get('/sign-in'));
-    expect(res.status).toBe(200);
-    const cookie = ([] as string[]).concat(res.headers['set-cookie'] ?? []).find((c) => c.startsWith('__Host-console.sid='));
-    expect(cookie).toBeDefined();
-    expect(cookie).toMatch(/; Path=\//);
-    expect(cookie).toMatch(/; Secure/);
-    expect(cookie).toMatch(/; HttpOnly/);
-    expect(cookie).not.toMatch(/Domain=/i);
-    expect(res.headers['strict-transport-security']).toBe('max-age=31536000; includeSubDomains');
+  it('names the cookies __Host-console.csrf (sign-in form) and __Host-console.sid (session), Secure, with no Domain', async () => {
+    const page = await viaProxy(request(ctx.app).get('/sign-in'));
+    expect(page.status).toBe(200);
+    expect(page.headers['strict-transport-security']).toBe('max-age=31536000; includeSubDomains');
+    const preSession = ([] as string[]).concat(page.headers['set-cookie'] ?? []);
+    expect(preSession).toHaveLength(1);
+    const res = await viaProxy(request(ctx.app).post('/sign-in'))
+      .set('Cookie', preSession[0].split(';')[0])
+      .type('form')
+      .send({ _csrf: csrfFrom(page.text), email: 'admin@acme.test', password: PASSWORD });
+    expect(res.status).toBe(303);
+    const session = ([] as string[]).concat(res.headers['set-cookie'] ?? []).find((c) => c.startsWith('__Host-console.sid='));
+    for (const cookie of [preSession[0], session]) {
+      expect(cookie).toMatch(/^__Host-console\.(csrf|sid)=/);
+      expect(cookie).toMatch(/; Path=\//);
+      expect(cookie).toMatch(/; Secure/);
+      expect(cookie).toMatch(/; HttpOnly/);
+      expect(cookie).toMatch(/; SameSite=Lax/);
+      expect(cookie).not.toMatch(/Domain=/i);
+    }
   });
 
   it('signs in and out over the proxy; the cleared cookie is Secure too (else browsers ignore it)', async () => {
@@ -146,18 +157,21 @@ describe('sessions at rest', () => {
       seedCompany(ctx.db, 'Acme', 'admin@acme.test');
       const anon = await request(ctx.app).get('/sign-in');
       const cookie = String(anon.headers['set-cookie']).split(';')[0];
-      const sid = decodeURIComponent(cookie.split('=')[1]).slice(2).split('.')[0]; // s:<id>.<signature>
+      const nonce = cookie.split('=')[1]; // the sign-in form's pre-session cookie
       const res = await request(ctx.app).post('/sign-in').set('Cookie', cookie).type('form').send({ _csrf: csrfFrom(anon.text), email: 'admin@acme.test', password: PASSWORD });
       expect(res.status).toBe(303);
       const rows = ctx.db.prepare('SELECT sid FROM sessions').pluck().all() as string[];
-      expect(rows.length).toBeGreaterThan(0);
-      expect(sid.length).toBeGreaterThan(20);
+      expect(rows).toHaveLength(1);
       const signedIn = String(res.headers['set-cookie']).split(';')[0];
-      const newSid = decodeURIComponent(signedIn.split('=')[1]).slice(2).split('.')[0];
-      for (const id of [sid, newSid]) expect(rows).not.toContain(id);
-      expect(rows).toContain(crypto.createHash('sha256').update(newSid).digest('base64url'));
+      const sid = decodeURIComponent(signedIn.split('=')[1]).slice(2).split('.')[0]; // s:<id>.<signature>
+      for (const id of [nonce, sid]) {
+        expect(id.length).toBeGreaterThan(20);
+        expect(rows).not.toContain(id);
+      }
+      expect(rows).toEqual([crypto.createHash('sha256').update(sid).digest('base64url')]);
     } finally {
       ctx.close();
     }
   });
 });
+

@@ -2,7 +2,7 @@ import { Router } from 'express';
 import type { Request, Response } from 'express';
 import { MINUTE } from '../../clock';
 import { actorFrom } from '../../http/actor';
-import { csrfToken } from '../../http/csrf';
+import { newSessionCsrfToken } from '../../http/csrf';
 import { flashAndRedirect, render } from '../../http/render';
 import { FailureThrottle } from '../../http/throttle';
 import { validate } from '../../http/validate';
@@ -19,7 +19,7 @@ function startSession(req: Request, userId: number, signedInAt: number): Promise
       if (err) return reject(err);
       req.session.userId = userId;
       req.session.signedInAt = signedInAt;
-      csrfToken(req, true);
+      newSessionCsrfToken(req);
       req.session.save((saveErr) => (saveErr ? reject(saveErr) : resolve()));
     });
   });
