@@ -1,8 +1,10 @@
 import crypto from 'node:crypto';
 import request from 'supertest';
 import { HOUR, MINUTE } from '../src/clock';
-import { createTestContext, csrfFrom, PASSWORD, seedCompany, seedUser, signIn } from './helpers';
-import type { TestContext } from './helpers';
+import { SqliteSessionStore } from '../src/http/session-store';
+import { resetPassword } from '../src/ops/reset-password';
+import { anonymousAgent, createTestContext, csrfFrom, PASSWORD, seedCompany, seedUser, signIn } from './helpers';
+import type { Agent, SeededUser, TestContext } from './helpers';
 
 describe('session timeouts (on the injected clock)', () => {
   let ctx: TestContext;
@@ -175,3 +177,84 @@ describe('sessions at rest', () => {
   });
 });
 
+describe('a session deleted while one of its requests is in flight', () => {
+  let ctx: TestContext;
+  let admin: SeededUser;
+  beforeEach(() => {
+    ctx = createTestContext();
+    admin = seedCompany(ctx.db, 'Acme', 'admin@acme.test');
+  });
+  afterEach(() => {
+    jest.restoreAllMocks();
+    ctx.close();
+  });
+
+  const sessionsOf = (userId: number): number => ctx.db.prepare('SELECT COUNT(*) FROM sessions WHERE user_id = ?').pluck().get(userId) as number;
+
+  /**
+   * Starts a request from `stolen` that changes its session (a flash message), and holds it just
+   * before the store saves the session: the moment a reset or a removal can slip in.
+   */
+  async function requestHeldAtSave(stolen: Agent): Promise<{ finish: () => Promise<request.Response> }> {
+    const save = SqliteSessionStore.prototype.set;
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let arrived!: () => void;
+    const atSave = new Promise<void>((resolve) => (arrived = resolve));
+    jest.spyOn(SqliteSessionStore.prototype, 'set').mockImplementationOnce(function (this: SqliteSessionStore, ...args) {
+      arrived();
+      void released.then(() => save.apply(this, args));
+    });
+    const inFlight = stolen.post('/admin/api/docs-access').type('form').send({ _csrf: stolen.csrf, email: 'dev@acme.test' }).then((res) => res);
+    await atSave;
+    return {
+      finish: async () => {
+        release();
+        return inFlight;
+      },
+    };
+  }
+
+  it('stays deleted after a password reset: the in-flight save does not bring it back', async () => {
+    const stolen = await signIn(ctx.app, admin.email);
+    const held = await requestHeldAtSave(stolen);
+
+    // The owner resets the password (a reset link, then the invitation page): every session of theirs ends.
+    const { link } = resetPassword({ db: ctx.db, clock: ctx.clock, publicUrl: ctx.config.publicUrl }, admin.email);
+    const owner = await anonymousAgent(ctx.app);
+    const token = new URL(link).searchParams.get('token');
+    const reset = await owner.post('/invitation').type('form').send({ _csrf: owner.csrf, token, password: 'a brand new passphrase', confirm: 'a brand new passphrase' });
+    expect(reset.status).toBe(303);
+    expect(sessionsOf(admin.userId)).toBe(1); // the owner's new session only
+
+    expect((await held.finish()).status).toBe(303);
+    expect(sessionsOf(admin.userId)).toBe(1);
+    const page = await stolen.get('/audit');
+    expect(page.status).toBe(303);
+    expect(page.headers.location).toBe('/sign-in?next=%2Faudit');
+    expect((await owner.get('/audit')).status).toBe(200);
+  });
+
+  it('stays deleted after the user is disabled: no row comes back', async () => {
+    const operator = await signIn(ctx.app, seedCompany(ctx.db, 'Operators', 'ops@example.test', { operator: true }).email);
+    const stolen = await signIn(ctx.app, admin.email);
+    const held = await requestHeldAtSave(stolen);
+
+    const disable = await operator.post(`/operator/companies/${admin.companyId}/users/${admin.userId}/disable`).type('form').send({ _csrf: operator.csrf });
+    expect(disable.status).toBe(303);
+    expect(sessionsOf(admin.userId)).toBe(0);
+
+    await held.finish();
+    expect(sessionsOf(admin.userId)).toBe(0);
+    expect((await stolen.get('/audit')).status).toBe(303);
+  });
+
+  it('still saves a session that exists: the in-flight change is kept', async () => {
+    const agent = await signIn(ctx.app, admin.email);
+    const held = await requestHeldAtSave(agent);
+    expect((await held.finish()).status).toBe(303);
+    const page = await agent.get('/admin/api/docs-access');
+    expect(page.status).toBe(200);
+    expect(page.text).toContain('Request sent for dev@acme.test.');
+  });
+});
