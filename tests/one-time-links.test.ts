@@ -94,3 +94,52 @@ describe('pages that carry a one-time token are never cached (Cache-Control: no-
   });
 });
 
+describe('GET /docs/access: the audit entry goes to the link’s company and names only its own', () => {
+  let ctx: TestContext;
+  let acme: SeededUser;
+  let globex: SeededUser;
+  let token: string;
+  beforeEach(async () => {
+    ctx = createTestContext();
+    acme = seedCompany(ctx.db, 'Acme', 'admin@acme.test');
+    globex = seedCompany(ctx.db, 'Globex', 'admin@globex.test');
+    seedCompany(ctx.db, 'Operators', 'ops@example.test', { operator: true });
+    token = await grantedDocsLink(ctx, await signIn(ctx.app, acme.email), await signIn(ctx.app, 'ops@example.test'), 'dev@acme.test');
+  });
+  afterEach(() => ctx.close());
+
+  const linkOpens = () =>
+    ctx.db
+      .prepare("SELECT company_id AS companyId, actor_user_id AS userId, actor, target, ip, user_agent AS userAgent FROM audit_log WHERE action = 'docs_access.link_open'")
+      .all();
+
+  it('records a user of another company as “the link was opened”: no email, address or browser of theirs', async () => {
+    const stranger = await signIn(ctx.app, globex.email);
+    const res = await stranger.get(`/docs/access?token=${token}`).set('User-Agent', 'GlobexBrowser/1.0');
+    expect(res.status).toBe(303);
+    expect((await stranger.get('/docs')).status).toBe(200);
+
+    expect(linkOpens()).toEqual([{ companyId: acme.companyId, userId: null, actor: 'dev@acme.test', target: 'dev@acme.test', ip: null, userAgent: null }]);
+    const anywhere = ctx.db.prepare("SELECT COUNT(*) FROM audit_log WHERE company_id = ? AND (actor LIKE '%globex%' OR user_agent LIKE '%Globex%')").pluck().get(acme.companyId);
+    expect(anywhere).toBe(0);
+    const acmeLog = await (await signIn(ctx.app, acme.email)).get('/audit');
+    expect(acmeLog.status).toBe(200);
+    expect(acmeLog.text).toContain('docs_access.link_open');
+    expect(acmeLog.text).not.toContain('globex');
+  });
+
+  it('still names a user of the link’s own company, with address and browser', async () => {
+    const colleague = await signIn(ctx.app, acme.email);
+    expect((await colleague.get(`/docs/access?token=${token}`).set('User-Agent', 'AcmeBrowser/1.0')).status).toBe(303);
+    expect(linkOpens()).toEqual([
+      { companyId: acme.companyId, userId: acme.userId, actor: acme.email, target: 'dev@acme.test', ip: expect.stringContaining('127.0.0.1'), userAgent: 'AcmeBrowser/1.0' },
+    ]);
+  });
+
+  it('records a visitor who is not signed in as the link’s holder', async () => {
+    expect((await request(ctx.app).get(`/docs/access?token=${token}`).set('User-Agent', 'HolderBrowser/1.0')).status).toBe(303);
+    expect(linkOpens()).toEqual([
+      { companyId: acme.companyId, userId: null, actor: 'dev@acme.test', target: 'dev@acme.test', ip: expect.stringContaining('127.0.0.1'), userAgent: 'HolderBrowser/1.0' },
+    ]);
+  });
+});
