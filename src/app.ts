@@ -9,7 +9,7 @@ import type { Db } from './db/open';
 import type { Logger } from './log';
 import { PUBLIC_DIR, VIEWS_DIR } from './paths';
 import { loadUser, requireUser } from './http/auth';
-import { csrfProtection, csrfToken, sameOriginOnly } from './http/csrf';
+import { createCsrf, sameOriginOnly } from './http/csrf';
 import { errorHandler, notFoundHandler } from './http/error-handler';
 import { formBodiesOnly } from './http/form-body';
 import { SqliteSessionStore } from './http/session-store';
@@ -120,12 +120,13 @@ export function createApp(deps: AppDeps): Express {
   app.use(express.json({ limit: '32kb' }));
   app.use(formBodiesOnly);
   app.use(loadUser(db, clock));
+  const csrf = createCsrf({ secret: config.sessionSecret, secureCookies: config.secureCookies });
   app.use(sameOriginOnly(config.publicUrl));
-  app.use(csrfProtection);
+  app.use(csrf.protect);
   app.use((req, res, next) => {
     res.locals.currentUser = req.user;
     res.locals.path = req.path;
-    res.locals.csrfToken = csrfToken(req);
+    res.locals.csrfToken = csrf.token(req, res);
     const flashes = req.session.flash;
     if (flashes?.length && req.method === 'GET') {
       res.locals.flashes = flashes;

@@ -4,13 +4,14 @@ import { MINUTE } from '../src/clock';
 import { anonymousAgent, createTestContext, csrfFrom, PASSWORD, seedCompany, signIn } from './helpers';
 import type { TestContext } from './helpers';
 
-/** The session cookie a response set, as `name=value` for a Cookie header. */
-function sessionCookie(res: request.Response): string {
+/** The cookie `name` a response set, as `name=value` for a Cookie header. */
+function cookieSet(res: request.Response, name: string): string {
   const cookies = ([] as string[]).concat(res.headers['set-cookie'] ?? []);
-  const cookie = cookies.find((c) => c.startsWith('console.sid='));
-  if (!cookie) throw new Error(`no session cookie in ${JSON.stringify(cookies)}`);
+  const cookie = cookies.find((c) => c.startsWith(`${name}=`));
+  if (!cookie) throw new Error(`no ${name} cookie in ${JSON.stringify(cookies)}`);
   return cookie.split(';')[0];
 }
+const sessionCookie = (res: request.Response): string => cookieSet(res, 'console.sid');
 
 const audit = (ctx: TestContext) =>
   ctx.db.prepare('SELECT action, actor, target, company_id AS companyId, ip FROM audit_log ORDER BY id').all() as {
@@ -121,7 +122,7 @@ describe('POST /sign-in', () => {
 
   it('regenerates the session: the pre-sign-in cookie and CSRF token no longer work', async () => {
     const before = await request(ctx.app).get('/sign-in');
-    const oldCookie = sessionCookie(before);
+    const oldCookie = cookieSet(before, 'console.csrf'); // anonymous forms have no session (docs/decisions/0007)
     const oldCsrf = csrfFrom(before.text);
 
     const res = await request(ctx.app).post('/sign-in').set('Cookie', oldCookie).type('form').send({ _csrf: oldCsrf, email: 'admin@acme.test', password: PASSWORD });
@@ -129,12 +130,12 @@ describe('POST /sign-in', () => {
     const newCookie = sessionCookie(res);
     expect(newCookie).not.toBe(oldCookie);
 
-    // The old session id is gone from the store, so it is not signed in...
+    // The pre-sign-in cookie signs nobody in...
     const withOld = await request(ctx.app).get('/audit').set('Cookie', oldCookie);
     expect(withOld.status).toBe(303);
     expect(withOld.headers.location).toMatch(/^\/sign-in/);
-    // ...and the new session has a new CSRF token: the old one is refused.
-    const signOut = await request(ctx.app).post('/sign-out').set('Cookie', newCookie).type('form').send({ _csrf: oldCsrf });
+    // ...and the new session has its own CSRF token: the old one is refused, even with the old cookie sent along.
+    const signOut = await request(ctx.app).post('/sign-out').set('Cookie', `${newCookie}; ${oldCookie}`).type('form').send({ _csrf: oldCsrf });
     expect(signOut.status).toBe(403);
 
     const withNew = await request(ctx.app).get('/audit').set('Cookie', newCookie);
@@ -142,7 +143,8 @@ describe('POST /sign-in', () => {
   });
 
   it('marks the session cookie HttpOnly and SameSite=Lax, without Secure on plain http', async () => {
-    const res = await request(ctx.app).get('/sign-in');
+    const agent = await anonymousAgent(ctx.app);
+    const res = await agent.post('/sign-in').type('form').send({ _csrf: agent.csrf, email: 'admin@acme.test', password: PASSWORD });
     const cookie = ([] as string[]).concat(res.headers['set-cookie'] ?? []).find((c) => c.startsWith('console.sid='));
     expect(cookie).toMatch(/; Path=\//);
     expect(cookie).toMatch(/; HttpOnly/);

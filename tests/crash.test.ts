@@ -42,7 +42,8 @@ interface Generated {
   secret: string;
 }
 
-const cookieOf = (res: Response): string | undefined => res.headers.getSetCookie().map((c) => c.split(';')[0]).find((c) => c.startsWith('console.sid='));
+// The sign-in page sets its form's console.csrf cookie (no session); sign-in sets console.sid.
+const cookieOf = (res: Response): string | undefined => res.headers.getSetCookie().map((c) => c.split(';')[0]).find((c) => /^console\.(sid|csrf)=/.test(c));
 
 async function signIn(base: string, email: string, companyId: number): Promise<Session> {
   const page = await fetch(`${base}/sign-in`);

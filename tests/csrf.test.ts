@@ -89,3 +89,72 @@ describe('CSRF protection on unsafe requests', () => {
     expect((await operator.head('/operator/companies')).status).toBe(200);
   });
 });
+
+describe('CSRF protection on the anonymous forms (sign-in, setup, invitation)', () => {
+  let ctx: TestContext;
+  beforeEach(() => {
+    ctx = createTestContext();
+    seedCompany(ctx.db, 'Acme', 'admin@acme.test');
+  });
+  afterEach(() => ctx.close());
+
+  /** The sign-in page as a browser gets it: its pre-session cookie (`name=value`) and the form's token. */
+  async function signInPage(app = ctx.app): Promise<{ cookie: string; token: string }> {
+    const page = await request(app).get('/sign-in');
+    const cookies = ([] as string[]).concat(page.headers['set-cookie'] ?? []);
+    expect(cookies).toHaveLength(1);
+    expect(cookies[0]).toMatch(/^console\.csrf=[A-Za-z0-9_-]{43}; Path=\/; HttpOnly; SameSite=Lax$/);
+    return { cookie: cookies[0].split(';')[0], token: /name="_csrf" value="([^"]+)"/.exec(page.text)![1] };
+  }
+  const signInWith = (cookie: string | undefined, token: string | undefined) => {
+    const req = request(ctx.app).post('/sign-in').type('form');
+    if (cookie) req.set('Cookie', cookie);
+    return req.send({ ...(token === undefined ? {} : { _csrf: token }), email: 'admin@acme.test', password: PASSWORD });
+  };
+  const sessions = () => ctx.db.prepare('SELECT COUNT(*) FROM sessions').pluck().get() as number;
+
+  it('signs in with the token of its own sign-in page; the page itself stored no session', async () => {
+    const { cookie, token } = await signInPage();
+    expect(sessions()).toBe(0);
+    const res = await signInWith(cookie, token);
+    expect(res.status).toBe(303);
+    expect(String(res.headers['set-cookie'])).toMatch(/^console\.sid=/);
+    expect(sessions()).toBe(1);
+  });
+
+  it.each([
+    ['without a token', (page: { cookie: string; token: string }) => [page.cookie, undefined]],
+    ['with the token but without its cookie', (page: { cookie: string; token: string }) => [undefined, page.token]],
+    ['with the token of another visitor’s page', async (page: { cookie: string; token: string }) => [page.cookie, (await signInPage()).token]],
+    ['with the cookie’s own value as the token (a plain double submit is not enough)', (page: { cookie: string; token: string }) => [page.cookie, page.cookie.split('=')[1]]],
+    ['with a made-up token of the right shape', (page: { cookie: string; token: string }) => [page.cookie, 'A'.repeat(43)]],
+  ] as const)('refuses a sign-in %s with 403, and signs nobody in', async (_label, choose) => {
+    const [cookie, token] = await choose(await signInPage());
+    const res = await signInWith(cookie, token);
+    expect(res.status).toBe(403);
+    expect(res.text).toContain(TOKEN_MESSAGE);
+    expect(String(res.headers['set-cookie'] ?? '')).not.toMatch(/console\.sid=/);
+    expect(sessions()).toBe(0);
+    expect(ctx.db.prepare("SELECT COUNT(*) FROM audit_log WHERE action LIKE 'auth.%'").pluck().get()).toBe(0);
+  });
+
+  it('refuses a cookie and token pair made by a deployment with another SESSION_SECRET', async () => {
+    const other = createTestContext({ SESSION_SECRET: 'another-deployment-secret-that-is-long-enough-0123' });
+    try {
+      const foreign = await signInPage(other.app);
+      expect((await signInWith(foreign.cookie, foreign.token)).status).toBe(403);
+      expect(sessions()).toBe(0);
+    } finally {
+      other.close();
+    }
+  });
+
+  it('does not take the anonymous token once signed in: signed-in forms need the session’s own', async () => {
+    const { cookie, token } = await signInPage();
+    const res = await signInWith(cookie, token);
+    const session = String(res.headers['set-cookie']).split(';')[0];
+    const out = await request(ctx.app).post('/sign-out').set('Cookie', `${session}; ${cookie}`).type('form').send({ _csrf: token });
+    expect(out.status).toBe(403);
+    expect((await request(ctx.app).get('/audit').set('Cookie', session)).status).toBe(200);
+  });
+});

@@ -187,7 +187,8 @@ interface Session {
   csrf: string;
 }
 
-const setCookie = (res: Raw) => (res.headers['set-cookie'] ?? []).map((c) => c.split(';')[0]).find((c) => c.startsWith('console.sid='));
+// Anonymous pages set the sign-in form's console.csrf cookie (no session); sign-in sets console.sid.
+const setCookie = (res: Raw) => (res.headers['set-cookie'] ?? []).map((c) => c.split(';')[0]).find((c) => /^console\.(sid|csrf)=/.test(c));
 
 async function anonymousSession(port: number): Promise<Session> {
   const page = await rawRequest(port, 'GET', '/sign-in', []);

@@ -1,8 +1,10 @@
 import crypto from 'node:crypto';
 import request from 'supertest';
 import { HOUR, MINUTE } from '../src/clock';
-import { createTestContext, csrfFrom, PASSWORD, seedCompany, seedUser, signIn } from './helpers';
-import type { TestContext } from './helpers';
+import { SqliteSessionStore } from '../src/http/session-store';
+import { resetPassword } from '../src/ops/reset-password';
+import { anonymousAgent, createTestContext, csrfFrom, PASSWORD, seedCompany, seedUser, signIn } from './helpers';
+import type { Agent, SeededUser, TestContext } from './helpers';
 
 describe('session timeouts (on the injected clock)', () => {
   let ctx: TestContext;
@@ -41,8 +43,9 @@ describe('session timeouts (on the injected clock)', () => {
     await signIn(ctx.app, 'admin@acme.test');
     expect(ctx.db.prepare('SELECT COUNT(*) FROM sessions').pluck().get()).toBe(1);
     ctx.clock.advance(2 * HOUR);
-    await request(ctx.app).get('/sign-in'); // any new session triggers the clean-up
+    await signIn(ctx.app, 'admin@acme.test'); // any session saved triggers the clean-up
     expect(ctx.db.prepare('SELECT COUNT(*) FROM sessions').pluck().get()).toBe(1);
+    expect(ctx.db.prepare('SELECT COUNT(*) FROM sessions WHERE expires_at > ?').pluck().get(ctx.clock.now())).toBe(1);
   });
 });
 
@@ -99,16 +102,26 @@ describe('secure cookies when PUBLIC_URL is https', () => {
 
   const viaProxy = (req: request.Test) => req.set('X-Forwarded-Proto', 'https').set('Host', 'console.example.test');
 
-  it('names the cookie __Host-console.sid and marks it Secure, with no Domain', async () => {
-    const res = await viaProxy(request(ctx.app).get('/sign-in'));
-    expect(res.status).toBe(200);
-    const cookie = ([] as string[]).concat(res.headers['set-cookie'] ?? []).find((c) => c.startsWith('__Host-console.sid='));
-    expect(cookie).toBeDefined();
-    expect(cookie).toMatch(/; Path=\//);
-    expect(cookie).toMatch(/; Secure/);
-    expect(cookie).toMatch(/; HttpOnly/);
-    expect(cookie).not.toMatch(/Domain=/i);
-    expect(res.headers['strict-transport-security']).toBe('max-age=31536000; includeSubDomains');
+  it('names the cookies __Host-console.csrf (sign-in form) and __Host-console.sid (session), Secure, with no Domain', async () => {
+    const page = await viaProxy(request(ctx.app).get('/sign-in'));
+    expect(page.status).toBe(200);
+    expect(page.headers['strict-transport-security']).toBe('max-age=31536000; includeSubDomains');
+    const preSession = ([] as string[]).concat(page.headers['set-cookie'] ?? []);
+    expect(preSession).toHaveLength(1);
+    const res = await viaProxy(request(ctx.app).post('/sign-in'))
+      .set('Cookie', preSession[0].split(';')[0])
+      .type('form')
+      .send({ _csrf: csrfFrom(page.text), email: 'admin@acme.test', password: PASSWORD });
+    expect(res.status).toBe(303);
+    const session = ([] as string[]).concat(res.headers['set-cookie'] ?? []).find((c) => c.startsWith('__Host-console.sid='));
+    for (const cookie of [preSession[0], session]) {
+      expect(cookie).toMatch(/^__Host-console\.(csrf|sid)=/);
+      expect(cookie).toMatch(/; Path=\//);
+      expect(cookie).toMatch(/; Secure/);
+      expect(cookie).toMatch(/; HttpOnly/);
+      expect(cookie).toMatch(/; SameSite=Lax/);
+      expect(cookie).not.toMatch(/Domain=/i);
+    }
   });
 
   it('signs in and out over the proxy; the cleared cookie is Secure too (else browsers ignore it)', async () => {
@@ -146,18 +159,103 @@ describe('sessions at rest', () => {
       seedCompany(ctx.db, 'Acme', 'admin@acme.test');
       const anon = await request(ctx.app).get('/sign-in');
       const cookie = String(anon.headers['set-cookie']).split(';')[0];
-      const sid = decodeURIComponent(cookie.split('=')[1]).slice(2).split('.')[0]; // s:<id>.<signature>
+      const nonce = cookie.split('=')[1]; // the sign-in form's pre-session cookie
       const res = await request(ctx.app).post('/sign-in').set('Cookie', cookie).type('form').send({ _csrf: csrfFrom(anon.text), email: 'admin@acme.test', password: PASSWORD });
       expect(res.status).toBe(303);
       const rows = ctx.db.prepare('SELECT sid FROM sessions').pluck().all() as string[];
-      expect(rows.length).toBeGreaterThan(0);
-      expect(sid.length).toBeGreaterThan(20);
+      expect(rows).toHaveLength(1);
       const signedIn = String(res.headers['set-cookie']).split(';')[0];
-      const newSid = decodeURIComponent(signedIn.split('=')[1]).slice(2).split('.')[0];
-      for (const id of [sid, newSid]) expect(rows).not.toContain(id);
-      expect(rows).toContain(crypto.createHash('sha256').update(newSid).digest('base64url'));
+      const sid = decodeURIComponent(signedIn.split('=')[1]).slice(2).split('.')[0]; // s:<id>.<signature>
+      for (const id of [nonce, sid]) {
+        expect(id.length).toBeGreaterThan(20);
+        expect(rows).not.toContain(id);
+      }
+      expect(rows).toEqual([crypto.createHash('sha256').update(sid).digest('base64url')]);
     } finally {
       ctx.close();
     }
+  });
+});
+
+describe('a session deleted while one of its requests is in flight', () => {
+  let ctx: TestContext;
+  let admin: SeededUser;
+  beforeEach(() => {
+    ctx = createTestContext();
+    admin = seedCompany(ctx.db, 'Acme', 'admin@acme.test');
+  });
+  afterEach(() => {
+    jest.restoreAllMocks();
+    ctx.close();
+  });
+
+  const sessionsOf = (userId: number): number => ctx.db.prepare('SELECT COUNT(*) FROM sessions WHERE user_id = ?').pluck().get(userId) as number;
+
+  /**
+   * Starts a request from `stolen` that changes its session (a flash message), and holds it just
+   * before the store saves the session: the moment a reset or a removal can slip in.
+   */
+  async function requestHeldAtSave(stolen: Agent): Promise<{ finish: () => Promise<request.Response> }> {
+    // eslint-disable-next-line @typescript-eslint/unbound-method -- called below with the store as `this`
+    const save = SqliteSessionStore.prototype.set;
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let arrived!: () => void;
+    const atSave = new Promise<void>((resolve) => (arrived = resolve));
+    jest.spyOn(SqliteSessionStore.prototype, 'set').mockImplementationOnce(function (this: SqliteSessionStore, ...args) {
+      arrived();
+      void released.then(() => save.apply(this, args));
+    });
+    const inFlight = stolen.post('/admin/api/docs-access').type('form').send({ _csrf: stolen.csrf, email: 'dev@acme.test' }).then((res) => res);
+    await atSave;
+    return {
+      finish: async () => {
+        release();
+        return inFlight;
+      },
+    };
+  }
+
+  it('stays deleted after a password reset: the in-flight save does not bring it back', async () => {
+    const stolen = await signIn(ctx.app, admin.email);
+    const held = await requestHeldAtSave(stolen);
+
+    // The owner resets the password (a reset link, then the invitation page): every session of theirs ends.
+    const { link } = resetPassword({ db: ctx.db, clock: ctx.clock, publicUrl: ctx.config.publicUrl }, admin.email);
+    const owner = await anonymousAgent(ctx.app);
+    const token = new URL(link).searchParams.get('token');
+    const reset = await owner.post('/invitation').type('form').send({ _csrf: owner.csrf, token, password: 'a brand new passphrase', confirm: 'a brand new passphrase' });
+    expect(reset.status).toBe(303);
+    expect(sessionsOf(admin.userId)).toBe(1); // the owner's new session only
+
+    expect((await held.finish()).status).toBe(303);
+    expect(sessionsOf(admin.userId)).toBe(1);
+    const page = await stolen.get('/audit');
+    expect(page.status).toBe(303);
+    expect(page.headers.location).toBe('/sign-in?next=%2Faudit');
+    expect((await owner.get('/audit')).status).toBe(200);
+  });
+
+  it('stays deleted after the user is disabled: no row comes back', async () => {
+    const operator = await signIn(ctx.app, seedCompany(ctx.db, 'Operators', 'ops@example.test', { operator: true }).email);
+    const stolen = await signIn(ctx.app, admin.email);
+    const held = await requestHeldAtSave(stolen);
+
+    const disable = await operator.post(`/operator/companies/${admin.companyId}/users/${admin.userId}/disable`).type('form').send({ _csrf: operator.csrf });
+    expect(disable.status).toBe(303);
+    expect(sessionsOf(admin.userId)).toBe(0);
+
+    await held.finish();
+    expect(sessionsOf(admin.userId)).toBe(0);
+    expect((await stolen.get('/audit')).status).toBe(303);
+  });
+
+  it('still saves a session that exists: the in-flight change is kept', async () => {
+    const agent = await signIn(ctx.app, admin.email);
+    const held = await requestHeldAtSave(agent);
+    expect((await held.finish()).status).toBe(303);
+    const page = await agent.get('/admin/api/docs-access');
+    expect(page.status).toBe(200);
+    expect(page.text).toContain('Request sent for dev@acme.test.');
   });
 });

@@ -42,6 +42,19 @@
     if (invalid && document.activeElement !== invalid) invalid.focus();
   });
 
+  // Nobody is signed in on this page (after sign-out, say): forget htmx's history snapshots, so pages
+  // seen while signed in cannot be brought back from this tab's storage by the next person at it.
+  // htmx 2 keeps them in sessionStorage, htmx 1 kept them in localStorage.
+  if (document.body && document.body.hasAttribute('data-forget-history')) {
+    ['sessionStorage', 'localStorage'].forEach(function (name) {
+      try {
+        window[name].removeItem('htmx-history-cache');
+      } catch {
+        // storage is disabled: nothing was kept
+      }
+    });
+  }
+
   // Copy buttons are useless without script, so they are hidden until script runs.
   document.documentElement.classList.add('js');
 })();

@@ -36,8 +36,8 @@ export function loadUser(db: Db, clock: Clock) {
     const tooOld = (req.session.signedInAt ?? 0) + ABSOLUTE_SESSION_MS <= clock.now();
     const row = tooOld ? undefined : (findUser.get(userId) as (Omit<CurrentUser, 'isOperator'> & { isOperator: number }) | undefined);
     if (!row) {
-      // A fresh, empty session replaces the old one (which leaves the store): later middleware
-      // and the sign-in page still need a session for their CSRF token.
+      // The old session leaves the store; a fresh, empty one takes its place in memory (later
+      // middleware reads req.session) and is never saved unless something is put in it.
       req.session.regenerate((err) => next(err));
       return;
     }

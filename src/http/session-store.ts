@@ -1,3 +1,4 @@
+import type { Request } from 'express';
 import session from 'express-session';
 import type { Db } from '../db/open';
 import type { Clock } from '../clock';
@@ -8,10 +9,19 @@ const key = (sid: string): string => sha256(sid).toString('base64url');
 
 const PRUNE_EVERY_MS = 10 * 60 * 1000;
 
-/** express-session store in the SQLite file, so sessions survive restarts and can be ended per user. */
+/**
+ * express-session store in the SQLite file, so sessions survive restarts and can be ended per user.
+ *
+ * A deleted session stays deleted: a password reset, a disabled user or a sign-out elsewhere
+ * deletes rows while other requests of that session may be in flight, and their save at the end
+ * must not bring the row back. So `set` inserts only a session this process started (never
+ * stored yet: a new id after `regenerate`), and otherwise updates a row that still exists.
+ */
 export class SqliteSessionStore extends session.Store {
   private statements;
   private lastPrune = 0;
+  /** Session objects that came from, or went to, the database: saving them only ever updates. */
+  private stored = new WeakSet<object>();
 
   constructor(
     db: Db,
@@ -21,11 +31,9 @@ export class SqliteSessionStore extends session.Store {
     super();
     this.statements = {
       get: db.prepare('SELECT data FROM sessions WHERE sid = ? AND expires_at > ?').pluck(),
-      set: db.prepare(
-        `INSERT INTO sessions (sid, user_id, data, expires_at) VALUES (?, ?, ?, ?)
-         ON CONFLICT(sid) DO UPDATE SET user_id = excluded.user_id, data = excluded.data, expires_at = excluded.expires_at`,
-      ),
-      touch: db.prepare('UPDATE sessions SET expires_at = ? WHERE sid = ?'),
+      insert: db.prepare('INSERT INTO sessions (sid, user_id, data, expires_at) VALUES (?, ?, ?, ?)'),
+      update: db.prepare('UPDATE sessions SET user_id = ?, data = ?, expires_at = ? WHERE sid = ? AND expires_at > ?'),
+      touch: db.prepare('UPDATE sessions SET expires_at = ? WHERE sid = ? AND expires_at > ?'),
       destroy: db.prepare('DELETE FROM sessions WHERE sid = ?'),
       prune: db.prepare('DELETE FROM sessions WHERE expires_at <= ?'),
     };
@@ -55,9 +63,23 @@ export class SqliteSessionStore extends session.Store {
     }
   }
 
+  /** express-session builds every loaded session here (on each request and on reload). */
+  override createSession(req: Request, data: session.SessionData): session.Session & session.SessionData {
+    const loaded = super.createSession(req, data);
+    this.stored.add(loaded);
+    return loaded;
+  }
+
   override set(sid: string, sess: session.SessionData, callback?: (err?: unknown) => void): void {
     try {
-      this.statements.set.run(key(sid), sess.userId ?? null, JSON.stringify(sess), this.expiry());
+      const row = [sess.userId ?? null, JSON.stringify(sess), this.expiry()] as const;
+      if (this.stored.has(sess)) {
+        // No row (deleted meanwhile, or expired): nothing is written, and the cookie signs nobody in.
+        this.statements.update.run(...row, key(sid), this.clock.now());
+      } else {
+        this.statements.insert.run(key(sid), ...row);
+        this.stored.add(sess);
+      }
       callback?.();
     } catch (err) {
       callback?.(err);
@@ -66,7 +88,7 @@ export class SqliteSessionStore extends session.Store {
 
   override touch(sid: string, _sess: session.SessionData, callback?: (err?: unknown) => void): void {
     try {
-      this.statements.touch.run(this.expiry(), key(sid));
+      this.statements.touch.run(this.expiry(), key(sid), this.clock.now());
       callback?.();
     } catch (err) {
       callback?.(err);

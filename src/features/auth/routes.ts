@@ -1,7 +1,7 @@
 import { Router } from 'express';
 import type { Request, Response } from 'express';
 import { actorFrom } from '../../http/actor';
-import { csrfToken } from '../../http/csrf';
+import { newSessionCsrfToken } from '../../http/csrf';
 import { flashAndRedirect, render } from '../../http/render';
 import { validate } from '../../http/validate';
 import { deleteUserSessions } from './repo';
@@ -17,7 +17,7 @@ function startSession(req: Request, userId: number, signedInAt: number): Promise
       if (err) return reject(err);
       req.session.userId = userId;
       req.session.signedInAt = signedInAt;
-      csrfToken(req, true);
+      newSessionCsrfToken(req);
       req.session.save((saveErr) => (saveErr ? reject(saveErr) : resolve()));
     });
   });
@@ -75,28 +75,28 @@ export function authRouter(deps: auth.AuthDeps): Router {
     });
   });
 
+  // Pages of one-time links are never cached by the browser or a proxy: the token is in their URL and form.
+  const linkPage = (req: Request, res: Response, page: string, model: object, status = 200) =>
+    render(req, res, { page: `auth/${page}.njk`, status, noStore: true }, model);
+  const setupLinkInvalid = (req: Request, res: Response) => linkPage(req, res, 'link-invalid', { title: 'Setup link not valid', reason: 'setup' }, 404);
+  const linkInvalid = (req: Request, res: Response, reason: string) => linkPage(req, res, 'link-invalid', { title: 'Link not valid', reason }, 404);
+
   // First start without ADMIN_EMAIL/ADMIN_PASSWORD: the one-time link printed to the server log.
   router.get('/setup', (req, res) => {
     const token = typeof req.query.token === 'string' ? req.query.token : undefined;
-    if (!auth.isSetupTokenValid(deps, token)) {
-      return render(req, res, { page: 'auth/link-invalid.njk', status: 404 }, { title: 'Setup link not valid', reason: 'setup' });
-    }
-    render(req, res, { page: 'auth/setup.njk' }, { title: 'Set up the console', values: { token, companyName: 'Default company' }, errors: {} });
+    if (!auth.isSetupTokenValid(deps, token)) return setupLinkInvalid(req, res);
+    linkPage(req, res, 'setup', { title: 'Set up the console', values: { token, companyName: 'Default company' }, errors: {} });
   });
 
   router.post('/setup', async (req, res) => {
     const input = validate(SetupSchema, req.body);
     const token = postedToken(req);
-    if (!auth.isSetupTokenValid(deps, token)) {
-      return render(req, res, { page: 'auth/link-invalid.njk', status: 404 }, { title: 'Setup link not valid', reason: 'setup' });
-    }
+    if (!auth.isSetupTokenValid(deps, token)) return setupLinkInvalid(req, res);
     if (!input.ok) {
-      return render(req, res, { page: 'auth/setup.njk', status: 422 }, { title: 'Set up the console', errors: input.errors, values: { ...input.values, password: '', confirm: '' } });
+      return linkPage(req, res, 'setup', { title: 'Set up the console', errors: input.errors, values: { ...input.values, password: '', confirm: '' } }, 422);
     }
     const userId = await auth.createFirstOperator(deps, input.data, actorFrom(req));
-    if (userId === undefined) {
-      return render(req, res, { page: 'auth/link-invalid.njk', status: 404 }, { title: 'Setup link not valid', reason: 'setup' });
-    }
+    if (userId === undefined) return setupLinkInvalid(req, res);
     await startSession(req, userId, deps.clock.now());
     flashAndRedirect(req, res, '/', 'The console is set up. Welcome!');
   });
@@ -105,20 +105,20 @@ export function authRouter(deps: auth.AuthDeps): Router {
   router.get('/invitation', (req, res) => {
     const token = typeof req.query.token === 'string' ? req.query.token : undefined;
     const check = auth.checkInvitation(deps, token);
-    if (!check.ok) return render(req, res, { page: 'auth/link-invalid.njk', status: 404 }, { title: 'Link not valid', reason: check.reason });
-    render(req, res, { page: 'auth/set-password.njk' }, { title: 'Choose your password', email: check.invitation.email, values: { token }, errors: {} });
+    if (!check.ok) return linkInvalid(req, res, check.reason);
+    linkPage(req, res, 'set-password', { title: 'Choose your password', email: check.invitation.email, values: { token }, errors: {} });
   });
 
   router.post('/invitation', async (req, res) => {
     const token = postedToken(req);
     const check = auth.checkInvitation(deps, token);
-    if (!check.ok) return render(req, res, { page: 'auth/link-invalid.njk', status: 404 }, { title: 'Link not valid', reason: check.reason });
+    if (!check.ok) return linkInvalid(req, res, check.reason);
     const input = validate(SetPasswordSchema, req.body);
     if (!input.ok) {
-      return render(req, res, { page: 'auth/set-password.njk', status: 422 }, { title: 'Choose your password', email: check.invitation.email, values: { token }, errors: input.errors });
+      return linkPage(req, res, 'set-password', { title: 'Choose your password', email: check.invitation.email, values: { token }, errors: input.errors }, 422);
     }
     const result = await auth.acceptInvitation(deps, input.data.token, input.data.password, actorFrom(req));
-    if (!result.ok) return render(req, res, { page: 'auth/link-invalid.njk', status: 404 }, { title: 'Link not valid', reason: result.reason });
+    if (!result.ok) return linkInvalid(req, res, result.reason);
     deleteUserSessions(deps.db, result.invitation.userId);
     await startSession(req, result.invitation.userId, deps.clock.now());
     flashAndRedirect(req, res, '/', 'Your password is set. Welcome!');

@@ -59,8 +59,35 @@ export const SetPasswordSchema = confirmed(
 );
 export type SetPassword = z.infer<typeof SetPasswordSchema>;
 
-/** Only same-site relative paths may be a sign-in's `next`, never another origin. */
+const MAX_NEXT_LENGTH = 2000;
+const DECODING_ROUNDS = 3;
+/**
+ * Browsers drop tabs and newlines from a URL (`/\t/evil.com` becomes `//evil.com`, another site)
+ * and read a backslash as a slash; other control characters and spaces have no place in our paths.
+ */
+const UNSAFE_IN_PATH = /[\u0000-\u001f\u007f-\u009f\s\\]/;
+const LOCAL = 'http://local.invalid';
+
+const isPlainPath = (path: string): boolean => path.startsWith('/') && !path.startsWith('//') && !UNSAFE_IN_PATH.test(path);
+
+/**
+ * Only plain same-site paths may be a sign-in's `next`; anything else goes to the default page.
+ * The value is checked as sent and percent-decoded layer by layer (what a proxy or a browser might
+ * decode), so `/%09/evil.com` or `/%252F/evil.com` are refused as well.
+ */
 export function safeNext(next: string | undefined): string {
-  if (!next || !next.startsWith('/') || next.startsWith('//') || next.startsWith('/\\')) return '/';
-  return next;
+  if (!next || next.length > MAX_NEXT_LENGTH || !isPlainPath(next) || new URL(next, LOCAL).origin !== LOCAL) return '/';
+  let layer = next;
+  for (let round = 0; round < DECODING_ROUNDS; round++) {
+    if (!isPlainPath(layer)) return '/';
+    let decoded: string;
+    try {
+      decoded = decodeURIComponent(layer);
+    } catch {
+      return '/'; // a stray % or broken UTF-8: no path of ours looks like that
+    }
+    if (decoded === layer) return next;
+    layer = decoded;
+  }
+  return '/';
 }

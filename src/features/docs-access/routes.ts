@@ -156,7 +156,7 @@ export function docsAccessRouter(deps: docsAccess.DocsAccessDeps): Router {
   // The personal link from the grant email: opens a documentation session, then drops the token from the URL.
   router.get('/docs/access', async (req, res) => {
     const parsed = validate(DocsTokenSchema, req.query);
-    const check = docsAccess.openDocsLink(deps, parsed.ok ? parsed.data.token : undefined, actorFrom(req));
+    const check = docsAccess.openDocsLink(deps, parsed.ok ? parsed.data.token : undefined, actorFrom(req), req.user?.companyId);
     if (!check.ok) {
       const reason = { unknown: 'This documentation link is not valid.', expired: 'This documentation link has expired.', revoked: 'This documentation link no longer works: access was revoked or a newer link was sent.' }[check.reason];
       return noAccess(req, res, reason);

@@ -217,13 +217,24 @@ function checkLink(link: repo.DocsLinkRow | undefined, now: number): LinkCheck {
   return { ok: true, linkId: link.id, email: link.email, companyId: link.companyId };
 }
 
+/**
+ * Who opened a link, as the link's company may see it in its audit log. A visitor is taken for the
+ * link's holder (the label is the granted address); a user of that company is named; a user signed
+ * in to another company leaves no trace of themselves there: no name, address or browser.
+ */
+function linkOpener(actor: Actor, viewerCompanyId: number | undefined, link: { email: string; companyId: number }): Actor {
+  if (actor.userId === null) return { ...actor, label: link.email };
+  if (viewerCompanyId === link.companyId) return actor;
+  return { userId: null, label: link.email, ip: null, userAgent: null };
+}
+
 /** The personal link from a grant email: valid while unexpired, unreplaced and the grant stands. */
-export function openDocsLink(deps: DocsAccessDeps, token: string | undefined, actor: Actor): LinkCheck {
+export function openDocsLink(deps: DocsAccessDeps, token: string | undefined, actor: Actor, viewerCompanyId?: number): LinkCheck {
   if (!token) return { ok: false, reason: 'unknown' };
   const check = checkLink(repo.findDocsLinkByHash(deps.db, sha256(token)), deps.clock.now());
   if (check.ok) {
     repo.touchDocsLink(deps.db, check.linkId, deps.clock.now());
-    deps.audit.record({ ...actor, label: actor.userId === null ? check.email : actor.label }, {
+    deps.audit.record(linkOpener(actor, viewerCompanyId, check), {
       action: 'docs_access.link_open',
       companyId: check.companyId,
       target: check.email,
