@@ -319,7 +319,7 @@ export async function requestDocsAccess(page: Page, base: string, email: string)
   await clickAndPost(page, () => area.getByRole('button', { name: 'Next' }).click(), '/docs-access/next');
   await area.locator('.confirm-email').waitFor();
   await clickAndPost(page, () => area.getByRole('button', { name: 'Request Access' }).click(), '/docs-access');
-  await area.locator('table tbody tr').filter({ hasText: email }).waitFor();
+  await area.locator('table tbody tr').filter({ has: page.getByRole('cell', { name: email, exact: true }) }).waitFor();
 }
 
 /** An operator grants the pending request for `email` on the Access requests page. */
