@@ -38,7 +38,7 @@ export const MODES: [string, Mode][] = [
 /** The browser suite never skips: without Chromium it fails and says how to install it. */
 export function requireChromium(): void {
   if (!fs.existsSync(CHROMIUM)) {
-    throw new Error(`The browser tests need Debian's Chromium at ${CHROMIUM}, which is missing. Install it with: apt-get update && apt-get install -y chromium`);
+    throw new Error(`The browser tests need Debian's Chromium at ${CHROMIUM}, which is missing. npm test installs it (as root or with passwordless sudo); or: apt-get update && apt-get install -y chromium`);
   }
 }
 
