@@ -132,7 +132,7 @@ describe('GET /audit', () => {
   afterEach(() => ctx.close());
 
   /** The Target column of each row, in order. */
-  const targets = (html: string): string[] => [...html.matchAll(/<td><code>[a-z_.]+<\/code><\/td>\s*<td>([^<]*)<\/td>/g)].map((m) => m[1]);
+  const targets = (html: string): string[] => [...html.matchAll(/<td data-label="Action"><code>[a-z_.]+<\/code><\/td>\s*<td data-label="Target">([^<]*)<\/td>/g)].map((m) => m[1]);
 
   it('shows an administrator their company’s entries, newest first', async () => {
     const res = await admin.get('/audit');
@@ -216,7 +216,7 @@ describe('GET /audit', () => {
       ctx.clock.advance(1000);
       log.record(actor('admin@acme.test'), { action: 'test.bulk', companyId: acme.companyId, target: `bulk-${String(i).padStart(3, '0')}` });
     }
-    const rowsOf = (html: string) => [...html.matchAll(/<td>(bulk-\d{3})<\/td>/g)].map((m) => m[1]);
+    const rowsOf = (html: string) => [...html.matchAll(/<td data-label="Target">(bulk-\d{3})<\/td>/g)].map((m) => m[1]);
 
     const first = await admin.get('/audit?action=test.bulk');
     expect(first.text).toContain('120 entries.');

@@ -117,9 +117,9 @@ describe('operator pages for companies', () => {
       expect(res.status).toBe(200);
       expect(res.headers['cache-control']).toBe('no-store');
       expect(res.text).toContain('<h1>Acme</h1>');
-      expect(res.text).toMatch(/<td>admin@acme\.test<\/td>\s*<td>Administrator<\/td>\s*<td>Active<\/td>/);
-      expect(res.text).toMatch(/<td>invited@acme\.test<\/td>\s*<td>Administrator<\/td>\s*<td>Invited<\/td>/);
-      expect(res.text).toMatch(/<td>gone@acme\.test<\/td>\s*<td>Administrator<\/td>\s*<td>Disabled<\/td>/);
+      expect(res.text).toMatch(/<td data-label="Email">admin@acme\.test<\/td>\s*<td data-label="Role">Administrator<\/td>\s*<td data-label="Status">Active<\/td>/);
+      expect(res.text).toMatch(/<td data-label="Email">invited@acme\.test<\/td>\s*<td data-label="Role">Administrator<\/td>\s*<td data-label="Status">Invited<\/td>/);
+      expect(res.text).toMatch(/<td data-label="Email">gone@acme\.test<\/td>\s*<td data-label="Role">Administrator<\/td>\s*<td data-label="Status">Disabled<\/td>/);
       expect(res.text).toContain(`action="/operator/companies/${acme.companyId}/users/${gone.userId}/enable"`);
       expect(res.text).toContain(`action="/operator/companies/${acme.companyId}/users/${acme.userId}/disable"`);
     });
@@ -181,7 +181,7 @@ describe('operator pages for companies', () => {
       expect(disable.headers.location).toBe(`/operator/companies/${acme.companyId}`);
       const page = await operator.get(disable.headers.location);
       expect(page.text).toContain('admin@acme.test is disabled and signed out everywhere.');
-      expect(page.text).toMatch(/<td>admin@acme\.test<\/td>\s*<td>Administrator<\/td>\s*<td>Disabled<\/td>/);
+      expect(page.text).toMatch(/<td data-label="Email">admin@acme\.test<\/td>\s*<td data-label="Role">Administrator<\/td>\s*<td data-label="Status">Disabled<\/td>/);
 
       const enable = await operator.post(`/operator/companies/${acme.companyId}/users/${acme.userId}/enable`).type('form').send({ _csrf: operator.csrf });
       expect(enable.status).toBe(303);

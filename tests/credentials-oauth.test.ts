@@ -112,9 +112,9 @@ describe('the API page: OAuth 2.0 client credentials', () => {
       expect(await clientWorks(ctx, clientId, secret)).toBe(true);
       const page = await agent.get(res.headers.location);
       expect(page.text).toContain('Client credentials saved. The Client ID stays visible here; the client secret is never shown again.');
-      expect(page.text).toContain(`<td><code>${clientId}</code></td>`);
-      expect(page.text).toContain(`<td><code>${secret.slice(0, 10)}…</code></td>`);
-      expect(page.text).toContain('<td><code>claims:read</code></td>');
+      expect(page.text).toContain(`<td data-label="Client ID"><code>${clientId}</code></td>`);
+      expect(page.text).toContain(`<td data-label="Client secret"><code>${secret.slice(0, 10)}…</code></td>`);
+      expect(page.text).toContain('<td data-label="Scopes"><code>claims:read</code></td>');
       expect(page.text).toContain('<dt>Token URL</dt><dd><code>http://127.0.0.1:3000/oauth/token</code></dd>');
       expect(page.text).not.toContain(secret);
     });

@@ -73,8 +73,8 @@ describe('Basic Auth keys: Save, rotation, overlap, revoke', () => {
     expect(page.text).toContain(`<span class="status status-retiring">Overlap</span> works until <time datetime="${new Date(savedAt + HOUR).toISOString()}">`);
     expect(page.text).toContain(`<time datetime="${new Date(savedAt + 5 * MINUTE).toISOString()}">`);
     expect(page.text).toContain(`<time datetime="${new Date(savedAt + 10 * MINUTE).toISOString()}">`);
-    expect(page.text).toContain(`<td><code>${first.key.slice(0, 10)}…</code></td>`);
-    expect(page.text).toContain(`<td><code>${second.key.slice(0, 10)}…</code></td>`);
+    expect(page.text).toContain(`<td data-label="API key"><code>${first.key.slice(0, 10)}…</code></td>`);
+    expect(page.text).toContain(`<td data-label="API key"><code>${second.key.slice(0, 10)}…</code></td>`);
 
     ctx.clock.set(savedAt + HOUR - 1);
     expect(await authenticates(ctx, 'acme-api', first.key)).toBe(true);

@@ -89,12 +89,12 @@ describe('credentials across companies, and the operator’s view', () => {
       expect(res.status).toBe(200);
       expect(res.text).toContain('<h1>Credentials</h1>');
       expect(res.text).toContain('<a href="/operator/credentials" aria-current="page">Credentials</a>');
-      expect(res.text).toContain('<td><code>acme-api</code></td>');
-      expect(res.text).toContain('<td><code>globex-api</code></td>');
-      expect(res.text).toContain(`<td><code>${acmeClient.clientId}</code></td>`);
-      expect(res.text).toContain(`<td><code>${acmeKey.key.slice(0, 10)}…</code></td>`);
-      expect(res.text).toContain('<td>Acme</td>');
-      expect(res.text).toContain('<td>Globex</td>');
+      expect(res.text).toContain('<td data-label="Username or Client ID"><code>acme-api</code></td>');
+      expect(res.text).toContain('<td data-label="Username or Client ID"><code>globex-api</code></td>');
+      expect(res.text).toContain(`<td data-label="Username or Client ID"><code>${acmeClient.clientId}</code></td>`);
+      expect(res.text).toContain(`<td data-label="Secret"><code>${acmeKey.key.slice(0, 10)}…</code></td>`);
+      expect(res.text).toContain('<td data-label="Company">Acme</td>');
+      expect(res.text).toContain('<td data-label="Company">Globex</td>');
       for (const secret of [acmeKey.key, acmeClient.secret, globexKey.key]) expect(res.text).not.toContain(secret);
       // Pending (unsaved) generations are not credentials yet.
       expect(res.text).not.toContain(`/operator/credentials/${acmePendingKey.id}/revoke`);
@@ -130,7 +130,7 @@ describe('credentials across companies, and the operator’s view', () => {
       expect(await apiKeyWorks(ctx, 'globex-api', globexKey.key)).toBe(false);
       const list = await operator.get('/operator/credentials');
       expect(list.text).toContain('API key for globex-api revoked. It stopped working at once.');
-      expect(list.text).not.toContain('<td><code>globex-api</code></td>');
+      expect(list.text).not.toContain('<td data-label="Username or Client ID"><code>globex-api</code></td>');
 
       const entry = ctx.db.prepare("SELECT actor, company_id AS companyId, details FROM audit_log WHERE action = 'credential.revoke' ORDER BY id DESC").get() as {
         actor: string;

@@ -169,8 +169,8 @@ describe('the API page: Basic Auth', () => {
       expect(page.status).toBe(200);
       expect(page.text).toContain('API key saved. It is now the active key for your company.');
       expect(page.text).toContain('<details class="area" id="basic-auth" open>');
-      expect(page.text).toContain('<td><code>acme-api</code></td>');
-      expect(page.text).toContain(`<td><code>${key.slice(0, 10)}…</code></td>`);
+      expect(page.text).toContain('<td data-label="Username"><code>acme-api</code></td>');
+      expect(page.text).toContain(`<td data-label="API key"><code>${key.slice(0, 10)}…</code></td>`);
       expect(page.text).toContain('<span class="status status-active">Active</span>');
       expect(page.text).toContain('by admin@acme.test');
       expect(page.text).not.toContain(key);

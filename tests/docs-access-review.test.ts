@@ -108,7 +108,7 @@ describe('Operator review of access requests', () => {
       expect(ctx.db.prepare("SELECT details FROM audit_log WHERE action = 'docs_access.grant'").pluck().get()).not.toContain(token);
       // The requester's area shows the decision.
       const area = await admin.get('/admin/api/docs-access');
-      expect(area.text).toMatch(/<td>second@acme\.test<\/td>\s*<td><span class="status status-granted">Granted<\/span>/);
+      expect(area.text).toMatch(/<td data-label="Email">second@acme\.test<\/td>\s*<td data-label="Status"><span class="status status-granted">Granted<\/span>/);
     });
 
     it('says so when the company requests an address that already has access', async () => {

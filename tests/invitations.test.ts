@@ -50,7 +50,7 @@ describe('inviting an administrator', () => {
       expect(JSON.stringify(ctx.db.prepare('SELECT * FROM invitations').all())).not.toContain(token);
       const again = await operator.get(`/operator/companies/${acme.companyId}`);
       expect(again.text).not.toContain(token);
-      expect(again.text).toMatch(/<td>new\.admin@acme\.test<\/td>\s*<td>Administrator<\/td>\s*<td>Invited<\/td>/);
+      expect(again.text).toMatch(/<td data-label="Email">new\.admin@acme\.test<\/td>\s*<td data-label="Role">Administrator<\/td>\s*<td data-label="Status">Invited<\/td>/);
 
       expect(ctx.db.prepare('SELECT to_address AS toAddress, kind FROM outbox').all()).toEqual([{ toAddress: 'new.admin@acme.test', kind: 'invitation' }]);
       expect(ctx.logs()).not.toContain(token);

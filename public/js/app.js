@@ -34,12 +34,20 @@
     if (event.target.matches && event.target.matches('[data-select-on-focus]')) event.target.select();
   });
 
-  // A form swapped back with errors (422): focus its first invalid field, so focus is not lost with the
-  // replaced button and screen readers read the field's label and its error (aria-describedby).
-  document.addEventListener('htmx:afterSettle', function (event) {
-    if (!event.detail || !event.detail.xhr || event.detail.xhr.status !== 422) return;
-    var invalid = document.querySelector('[aria-invalid="true"]');
-    if (invalid && document.activeElement !== invalid) invalid.focus();
+  // Swapped-in content says where focus goes: its [autofocus] element (a new secret, the first field in error)
+  // or, for a form sent back with errors (422), the first invalid field, so focus is not lost with the replaced
+  // button and screen readers read the field's label and its error (aria-describedby). htmx itself focuses
+  // [autofocus] only when the swap settles, 20 ms later: until then focus sat on the body, and a key pressed
+  // meanwhile was undone by that late focus. So focus here, in the task that inserts the content, and drop the
+  // attribute (it only matters on page load) so that the settle step leaves focus where the user has moved it.
+  document.addEventListener('htmx:afterSwap', function (event) {
+    var swapped = event.target;
+    if (!swapped || !swapped.querySelector) return;
+    var target = swapped.matches('[autofocus]') ? swapped : swapped.querySelector('[autofocus]');
+    if (!target && event.detail && event.detail.xhr && event.detail.xhr.status === 422) target = document.querySelector('[aria-invalid="true"]');
+    if (!target) return;
+    target.removeAttribute('autofocus');
+    if (document.activeElement !== target) target.focus();
   });
 
   // Nobody is signed in on this page (after sign-out, say): forget htmx's history snapshots, so pages

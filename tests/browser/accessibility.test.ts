@@ -1,22 +1,39 @@
 import type { Page } from 'playwright-core';
-import type { AxeViolation, Browser, Console } from './support';
-import { PASSWORD, clickAndPost, openBrowser, requireChromium, screenshot, seriousViolations, signIn, startConsole } from './support';
+import type { Browser, Console } from './support';
+import {
+  PASSWORD,
+  clickAndPost,
+  ensureSignedIn,
+  expandArea,
+  generateApiKeyOnPage,
+  generateClientOnPage,
+  grantDocsAccess,
+  openBrowser,
+  requestDocsAccess,
+  requireChromium,
+  saveGenerated,
+  screenshot,
+  seriousViolations,
+  startConsole,
+} from './support';
 
 jest.setTimeout(120_000);
 
 const DESKTOP = { width: 1280, height: 900 };
 const PHONE = { width: 320, height: 640 };
 
-/** What a page must satisfy in every state: no serious axe findings, labelled controls, intact references, no sideways scroll. */
+/** What a page must satisfy in every state: no serious axe findings (at 1280 and 320 px), labelled controls, intact references. */
 interface PageReport {
-  axe: AxeViolation[];
+  axe: string[];
   unlabelled: string[];
   brokenReferences: string[];
-  overflowAt320: number | null;
 }
 
 async function inspect(page: Page): Promise<PageReport> {
-  const axe = await seriousViolations(page);
+  const axeAt = async (size: typeof DESKTOP) => {
+    await page.setViewportSize(size);
+    return (await seriousViolations(page)).map((v) => `${v.id} (${v.impact}) at ${size.width} px: ${v.help} at ${v.targets.join(', ')}`);
+  };
   const { unlabelled, brokenReferences } = await page.evaluate(() => {
     const visible = (el: Element) => el.getClientRects().length > 0;
     const controls = Array.from(document.querySelectorAll<HTMLInputElement | HTMLSelectElement | HTMLTextAreaElement>('input, select, textarea'));
@@ -31,26 +48,32 @@ async function inspect(page: Page): Promise<PageReport> {
     }
     return { unlabelled, brokenReferences };
   });
-  // Readable at 320 px: the page never scrolls sideways (wide tables scroll inside their own box).
-  await page.setViewportSize(PHONE);
-  const width = await page.evaluate(() => document.documentElement.scrollWidth);
-  const axeAt320 = await seriousViolations(page); // e.g. a table that scrolls only on a phone must be reachable by keyboard
+  // At 320 px tables show their rows as blocks: axe checks that layout as well.
+  const axe = [...(await axeAt(DESKTOP)), ...(await axeAt(PHONE))];
   await page.setViewportSize(DESKTOP);
-  return { axe: [...axe, ...axeAt320.map((v) => ({ ...v, id: `${v.id} at 320 px` }))], unlabelled, brokenReferences, overflowAt320: width > PHONE.width ? width : null };
+  return { axe, unlabelled, brokenReferences };
 }
 
-describe('accessibility and layout of every page, with JavaScript enabled', () => {
+describe('accessibility of every page, with JavaScript enabled', () => {
   let app: Console;
   let browser: Browser;
   let page: Page;
   const operator = 'operator-a11y@example.com';
-  const reports: Record<string, PageReport> = {};
+  let made = 0;
+  /** A name or address no earlier step used: each state makes what it needs, even when it runs alone. */
+  const fresh = (prefix: string) => `${prefix}-${++made}`;
 
-  const check = async (state: string) => {
-    reports[state] = await inspect(page);
-  };
   const goto = (path: string) => page.goto(`${app.base}${path}`);
-  const expand = (id: string) => page.locator(`#${id} > summary`).click();
+  const signedIn = () => ensureSignedIn(page, app.base, operator);
+  const signedOut = () => browser.context.clearCookies();
+
+  /** A saved API key; returns its username. */
+  const savedApiKey = async () => {
+    const username = fresh('claims-robot');
+    await generateApiKeyOnPage(page, username);
+    await saveGenerated(page, 'basic');
+    return username;
+  };
 
   beforeAll(async () => {
     requireChromium();
@@ -64,116 +87,187 @@ describe('accessibility and layout of every page, with JavaScript enabled', () =
     await app?.stop();
   });
 
-  it('signed out: sign-in (also with errors), the documentation without access, an invalid link, a missing page', async () => {
-    await goto('/sign-in');
-    await check('sign-in');
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.locator('#f-email-error:not(:empty)').waitFor();
-    await check('sign-in with errors');
-    await goto('/docs');
-    await check('documentation without access');
-    await goto('/setup?token=not-a-token');
-    await check('setup link not valid');
-    await goto('/no-such-page');
-    await check('page not found');
+  type State = [string, () => Promise<unknown>];
+  /** A page that only needs the right session. */
+  const pageAt = (path: string, session: () => Promise<unknown>) => async () => {
+    await session();
+    await goto(path);
+  };
+
+  /** Each page in each state, and how to bring it there from any state of the browser. */
+  const STATES: State[] = [
+    ...(
+      [
+        ['sign-in', '/sign-in'],
+        ['documentation without access', '/docs'],
+        ['setup link not valid', '/setup?token=not-a-token'],
+        ['page not found', '/no-such-page'],
+      ] as const
+    ).map(([state, path]): State => [state, pageAt(path, signedOut)]),
+    ['sign-in with errors', async () => {
+      await signedOut();
+      await goto('/sign-in');
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.locator('#f-email-error:not(:empty)').waitFor();
+    }],
+    ['API page, collapsed', () => signedIn()],
+    ['API page, every area expanded', async () => {
+      await signedIn();
+      for (const id of ['basic-auth', 'oauth', 'docs-access']) await expandArea(page, id);
+    }],
+    ['API page, errors shown', async () => {
+      await signedIn();
+      await expandArea(page, 'basic-auth');
+      await page.getByLabel('Username', { exact: true }).fill('<script>');
+      await clickAndPost(page, () => page.getByRole('button', { name: 'Generate API Key' }).click(), '/basic-auth/generate');
+      await page.locator('#f-username-error:not(:empty)').waitFor();
+      await expandArea(page, 'oauth');
+      for (const box of await page.locator('#oauth-area input[name="scopes"]').all()) await box.uncheck();
+      await clickAndPost(page, () => page.getByRole('button', { name: 'Generate Client Credentials' }).click(), '/oauth/generate');
+      await page.locator('#oauth-scopes-error:not(:empty)').waitFor();
+    }],
+    ['API page, API key and client credentials shown', async () => {
+      await signedIn();
+      await generateApiKeyOnPage(page, fresh('claims-robot'));
+      await generateClientOnPage(page);
+    }],
+    ['API page, both saved', async () => {
+      await signedIn();
+      await savedApiKey();
+      await generateClientOnPage(page);
+      await saveGenerated(page, 'oauth');
+    }],
+    ['API page, revoke step with an error', async () => {
+      await signedIn();
+      const username = await savedApiKey();
+      await page.getByRole('button', { name: new RegExp(`^Revoke ${username} `) }).click();
+      await page.locator('.revoke-confirm').waitFor();
+      await clickAndPost(page, () => page.getByRole('button', { name: 'Revoke now' }).click(), '/revoke');
+      await page.locator('.revoke-confirm .error:not(:empty)').waitFor();
+    }],
+    ['revoke confirmation page', async () => {
+      await signedIn();
+      const username = await savedApiKey();
+      const form = page.locator('#basic-area form').filter({ has: page.getByRole('button', { name: new RegExp(`^Revoke ${username} `) }) });
+      await goto((await form.getAttribute('action'))!); // the step as a page of its own (what a browser without script gets)
+    }],
+    ['documentation access, confirmation step', async () => {
+      await signedIn();
+      await expandArea(page, 'docs-access');
+      const area = page.locator('#docs-access');
+      await area.getByRole('button', { name: 'Request Access' }).click();
+      await area.getByLabel('Email', { exact: true }).fill(`${fresh('developer')}@example.com`);
+      await clickAndPost(page, () => area.getByRole('button', { name: 'Next' }).click(), '/docs-access/next');
+      await page.locator('.confirm-email').waitFor();
+    }],
+    ['documentation access, pending', async () => {
+      await signedIn();
+      await requestDocsAccess(page, app.base, `${fresh('developer')}@example.com`);
+    }],
+    ['documentation access, email step as a page', async () => {
+      await signedIn();
+      await goto('/admin/api/docs-access?step=email');
+    }],
+    ['operator: access requests, pending', async () => {
+      await signedIn();
+      await requestDocsAccess(page, app.base, `${fresh('developer')}@example.com`);
+      await goto('/operator/access-requests');
+    }],
+    ['operator: access requests, granted', async () => {
+      await signedIn();
+      const email = `${fresh('developer')}@example.com`;
+      await requestDocsAccess(page, app.base, email);
+      await grantDocsAccess(page, app.base, email);
+    }],
+    ['documentation', async () => {
+      await signedIn();
+      await goto('/docs');
+      if (!(await page.getByRole('link', { name: 'openapi.json' }).count())) {
+        await requestDocsAccess(page, app.base, operator);
+        await grantDocsAccess(page, app.base, operator);
+        await goto('/docs');
+      }
+      await page.getByRole('link', { name: 'openapi.json' }).waitFor();
+    }],
+    ...(
+      [
+        ['operator: companies', '/operator/companies'],
+        ['operator: credentials', '/operator/credentials'],
+        ['operator: scopes', '/operator/scopes'],
+        ['operator: signing keys', '/operator/signing-keys'],
+        ['operator: outbox', '/operator/outbox'],
+        ['audit log', '/audit'],
+        ['audit log, filter errors', '/audit?from=2024-13-45'],
+      ] as const
+    ).map(([state, path]): State => [state, pageAt(path, signedIn)]),
+    ['operator: a company', async () => {
+      await signedIn();
+      await goto('/operator/companies');
+      await page.locator('main a[href^="/operator/companies/"]').first().click();
+      await page.waitForURL(/\/operator\/companies\/\d+$/);
+    }],
+    ['operator: an outbox message', async () => {
+      await signedIn();
+      const email = `${fresh('developer')}@example.com`;
+      await requestDocsAccess(page, app.base, email);
+      await grantDocsAccess(page, app.base, email); // the grant sends a mail
+      await goto('/operator/outbox');
+      await page.locator('#outbox-rows tbody a').first().click();
+      await page.waitForURL(/\/operator\/outbox\/\d+$/);
+    }],
+    ['operator: revoke confirmation', async () => {
+      await signedIn();
+      await savedApiKey();
+      await goto('/operator/credentials');
+      await page.locator('main a[href$="/revoke"]').first().click();
+      await page.waitForURL(/\/operator\/credentials\/\d+\/revoke$/);
+    }],
+  ];
+
+  it.each(STATES)('%s: no serious or critical axe violation (1280 and 320 px), no unlabelled control, no broken reference', async (_state, open) => {
+    await open();
+    expect(await inspect(page)).toEqual({ axe: [], unlabelled: [], brokenReferences: [] });
   });
 
-  it('the API page in each state: collapsed, expanded, errors, secrets shown, saved, revoke step', async () => {
-    await signIn(page, app.base, operator);
-    await check('API page, collapsed');
-    for (const id of ['basic-auth', 'oauth', 'docs-access']) await expand(id);
-    await check('API page, every area expanded');
-
-    await page.getByLabel('Username', { exact: true }).fill('<script>');
-    await clickAndPost(page, () => page.getByRole('button', { name: 'Generate API Key' }).click(), '/basic-auth/generate');
-    await page.locator('#f-username-error:not(:empty)').waitFor();
-    for (const box of await page.locator('#oauth-area input[name="scopes"]').all()) await box.uncheck();
-    await clickAndPost(page, () => page.getByRole('button', { name: 'Generate Client Credentials' }).click(), '/oauth/generate');
-    await page.locator('#oauth-scopes-error:not(:empty)').waitFor();
-    await check('API page, errors shown');
-
-    await page.getByLabel('Username', { exact: true }).fill('claims-robot');
-    await clickAndPost(page, () => page.getByRole('button', { name: 'Generate API Key' }).click(), '/basic-auth/generate');
-    await page.locator('#basic-key').waitFor();
-    await page.locator('#oauth-area input[name="scopes"]').first().check();
-    await clickAndPost(page, () => page.getByRole('button', { name: 'Generate Client Credentials' }).click(), '/oauth/generate');
-    await page.locator('#oauth-client-secret').waitFor();
-    await check('API page, API key and client credentials shown');
+  it('the README screenshot: a new API key on a 320 px phone, its field and copy button in view', async () => {
+    await signedIn();
+    await generateApiKeyOnPage(page, fresh('claims-robot'));
     await page.setViewportSize(PHONE);
-    await page.locator('#basic-generated-title').evaluate((title) => title.scrollIntoView());
-    await screenshot(page, 'api-mobile.png', false);
-    await page.setViewportSize(DESKTOP);
-
-    await clickAndPost(page, () => page.locator('#basic-area').getByRole('button', { name: 'Save' }).click(), '/save');
-    await page.getByText('API key saved.').waitFor();
-    await clickAndPost(page, () => page.locator('#oauth-area').getByRole('button', { name: 'Save' }).click(), '/save');
-    await page.getByText('Client credentials saved.').waitFor();
-    await check('API page, both saved');
-
-    await page.getByRole('button', { name: /^Revoke claims-robot/ }).click();
-    await page.locator('.revoke-confirm').waitFor();
-    await clickAndPost(page, () => page.getByRole('button', { name: 'Revoke now' }).click(), '/revoke');
-    await page.locator('.revoke-confirm .error:not(:empty)').waitFor();
-    await check('API page, revoke step with an error');
-    await page.locator('.revoke-confirm').getByRole('link', { name: 'Cancel' }).click();
-    await page.waitForURL(/\/admin\/api\?area=basic/);
-
-    await page.getByRole('button', { name: /^Revoke claims-robot/ }).click();
-    await page.locator('.revoke-confirm').waitFor();
-    const revokeUrl = await page.locator('.revoke-confirm form').getAttribute('action');
-    await goto(revokeUrl!); // the same step as a page of its own (what a browser without script gets)
-    await check('revoke confirmation page');
-  });
-
-  it('the documentation access area: email step, confirmation, pending; the documentation once granted', async () => {
-    await goto('/admin/api');
-    await expand('docs-access');
-    await page.locator('#docs-access').getByRole('button', { name: 'Request Access' }).click();
-    await page.locator('#docs-access').getByLabel('Email', { exact: true }).fill(operator);
-    await clickAndPost(page, () => page.locator('#docs-access').getByRole('button', { name: 'Next' }).click(), '/docs-access/next');
-    await page.locator('.confirm-email').waitFor();
-    await check('documentation access, confirmation step');
-    await clickAndPost(page, () => page.locator('#docs-access').getByRole('button', { name: 'Request Access' }).click(), '/docs-access');
-    await page.locator('#docs-access .status-pending').waitFor();
-    await check('documentation access, pending');
-    await goto('/admin/api/docs-access?step=email');
-    await check('documentation access, email step as a page');
-
-    await goto('/operator/access-requests');
-    await check('operator: access requests, pending');
-    await clickAndPost(page, () => page.getByRole('button', { name: `Grant access to ${operator}` }).click(), '/grant');
-    await page.getByText(`Access granted to ${operator}.`).waitFor();
-    await check('operator: access requests, granted');
-    await goto('/docs');
-    await page.getByRole('link', { name: 'openapi.json' }).waitFor();
-    await check('documentation');
-  });
-
-  it('the operator pages and the audit log', async () => {
-    for (const [state, path] of [
-      ['operator: companies', '/operator/companies'],
-      ['operator: credentials', '/operator/credentials'],
-      ['operator: scopes', '/operator/scopes'],
-      ['operator: signing keys', '/operator/signing-keys'],
-      ['operator: outbox', '/operator/outbox'],
-      ['audit log', '/audit'],
-      ['audit log, filter errors', '/audit?from=2024-13-45'],
-    ]) {
-      await goto(path);
-      await check(state);
+    try {
+      await page.locator('#basic-generated-title').evaluate((title) => title.scrollIntoView());
+      for (const control of [page.locator('#basic-key'), page.getByRole('button', { name: 'Copy API key' })]) {
+        const box = (await control.boundingBox())!;
+        expect(box.x).toBeGreaterThanOrEqual(0);
+        expect(box.x + box.width).toBeLessThanOrEqual(PHONE.width);
+        expect(box.y + box.height).toBeLessThanOrEqual(PHONE.height);
+      }
+      await screenshot(page, 'api-mobile.png', false);
+    } finally {
+      await page.setViewportSize(DESKTOP);
     }
-    await goto('/operator/companies');
-    await page.locator('main table a, main a[href^="/operator/companies/"]').first().click();
-    await page.waitForURL(/\/operator\/companies\/\d+$/);
-    await check('operator: a company');
-    await goto('/operator/outbox');
-    await page.locator('#outbox-rows tbody a').first().click();
-    await page.waitForURL(/\/operator\/outbox\/\d+$/);
-    await check('operator: an outbox message');
-    await goto('/operator/credentials');
-    await page.locator('main a[href$="/revoke"]').first().click();
-    await page.waitForURL(/\/operator\/credentials\/\d+\/revoke$/);
-    await check('operator: revoke confirmation');
+  });
+
+  /** The content htmx swaps in names where focus goes ([autofocus]); `field` is the element that must have it. */
+  it.each([
+    ['the new API key', 'basic-key', () => generateApiKeyOnPage(page, fresh('focus-robot'))],
+    ['the new client secret', 'oauth-client-secret', () => generateClientOnPage(page)],
+  ])('%s has focus the moment it appears, and a move made right then is not undone', async (_what, field, generate) => {
+    await signedIn();
+    // Watch the page: when the field is inserted, note where focus is, and move on at once (as a quick Tab would).
+    await page.evaluate((id) => {
+      const w = window as unknown as { focusWhenShown?: string };
+      delete w.focusWhenShown;
+      new MutationObserver((_records, observer) => {
+        if (!document.getElementById(id)) return;
+        observer.disconnect();
+        w.focusWhenShown = document.activeElement?.id || document.activeElement?.tagName.toLowerCase();
+        document.querySelector<HTMLElement>(`button[data-copy="#${id}"]`)!.focus();
+      }).observe(document.body, { childList: true, subtree: true });
+    }, field);
+    await generate();
+    await page.waitForTimeout(300); // well past htmx's settle delay (20 ms), when it used to move focus back
+    expect(await page.evaluate(() => (window as unknown as { focusWhenShown?: string }).focusWhenShown)).toBe(field);
+    expect(await page.evaluate(() => document.activeElement?.getAttribute('data-copy'))).toBe(`#${field}`);
   });
 
   it('the API page works from the keyboard alone, with a visible focus, and announces what changed', async () => {
@@ -206,7 +300,7 @@ describe('accessibility and layout of every page, with JavaScript enabled', () =
       throw new Error('Tab never reached the expected element');
     };
 
-    await goto('/admin/api');
+    await signedIn();
     // Every stop of a full Tab cycle through the page shows a visible focus indicator.
     const stops: Stop[] = [];
     for (let i = 0; i < 80; i++) {
@@ -253,15 +347,5 @@ describe('accessibility and layout of every page, with JavaScript enabled', () =
     await page.locator('#oauth > summary').focus();
     await page.keyboard.press('Space');
     expect(await page.locator('#oauth').evaluate((d) => (d as HTMLDetailsElement).open)).toBe(true);
-  });
-
-  it('finds no serious or critical axe violation, no unlabelled control, no broken reference, no sideways scroll at 320 px', () => {
-    expect(Object.keys(reports).length).toBeGreaterThanOrEqual(25);
-    const problems = Object.fromEntries(
-      Object.entries(reports)
-        .map(([state, r]) => [state, { ...r, axe: r.axe.map((v) => `${v.id} (${v.impact}): ${v.help} at ${v.targets.join(', ')}`) }] as const)
-        .filter(([, r]) => r.axe.length || r.unlabelled.length || r.brokenReferences.length || r.overflowAt320 !== null),
-    );
-    expect(problems).toEqual({});
   });
 });

@@ -38,7 +38,7 @@ export const MODES: [string, Mode][] = [
 /** The browser suite never skips: without Chromium it fails and says how to install it. */
 export function requireChromium(): void {
   if (!fs.existsSync(CHROMIUM)) {
-    throw new Error(`The browser tests need Debian's Chromium at ${CHROMIUM}, which is missing. Install it with: apt-get update && apt-get install -y chromium`);
+    throw new Error(`The browser tests need Debian's Chromium at ${CHROMIUM}, which is missing. npm test installs it (as root or with passwordless sudo); or: apt-get update && apt-get install -y chromium`);
   }
 }
 
@@ -273,4 +273,109 @@ export async function callMe(base: string, authorization: string): Promise<{ sta
   const res = await fetch(`${base}/api/v1/me`, { headers: { authorization } });
   const text = await res.text();
   return { status: res.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
+}
+
+/** Signed in as `email` (signs in only when the browser's session is not). */
+export async function ensureSignedIn(page: Page, base: string, email: string): Promise<void> {
+  await page.goto(`${base}/admin/api`);
+  if (new URL(page.url()).pathname === '/sign-in') await signIn(page, base, email);
+}
+
+/** Opens a <details> area of the page by its summary, unless it is open already. */
+export async function expandArea(page: Page, id: string): Promise<void> {
+  if (!(await page.locator(`#${id}`).evaluate((d) => (d as HTMLDetailsElement).open))) await page.locator(`#${id} > summary`).click();
+}
+
+/** On the API page: Generate API Key for `username`; resolves when the new key is shown. */
+export async function generateApiKeyOnPage(page: Page, username: string): Promise<void> {
+  await expandArea(page, 'basic-auth');
+  await page.getByLabel('Username', { exact: true }).fill(username);
+  await clickAndPost(page, () => page.getByRole('button', { name: 'Generate API Key' }).click(), '/basic-auth/generate');
+  await page.locator('#basic-key').waitFor();
+}
+
+/** On the API page: Generate Client Credentials with the scopes ticked by default; resolves when the secret is shown. */
+export async function generateClientOnPage(page: Page): Promise<void> {
+  await expandArea(page, 'oauth');
+  await clickAndPost(page, () => page.getByRole('button', { name: 'Generate Client Credentials' }).click(), '/oauth/generate');
+  await page.locator('#oauth-client-secret').waitFor();
+}
+
+/** Saves the credential just generated in one area, with the overlap choice's label when given. */
+export async function saveGenerated(page: Page, kind: 'basic' | 'oauth', overlap?: string): Promise<void> {
+  const area = page.locator(kind === 'basic' ? '#basic-area' : '#oauth-area');
+  if (overlap) await area.getByLabel(overlap).check();
+  await clickAndPost(page, () => area.getByRole('button', { name: 'Save' }).click(), '/save');
+  await page.getByText(kind === 'basic' ? 'API key saved.' : 'Client credentials saved.').first().waitFor();
+}
+
+/** The documentation-access area: Request Access, Email, Next, Request Access; leaves a pending request for `email`. */
+export async function requestDocsAccess(page: Page, base: string, email: string): Promise<void> {
+  await page.goto(`${base}/admin/api`);
+  await expandArea(page, 'docs-access');
+  const area = page.locator('#docs-access');
+  await area.getByRole('button', { name: 'Request Access' }).click();
+  await area.getByLabel('Email', { exact: true }).fill(email);
+  await clickAndPost(page, () => area.getByRole('button', { name: 'Next' }).click(), '/docs-access/next');
+  await area.locator('.confirm-email').waitFor();
+  await clickAndPost(page, () => area.getByRole('button', { name: 'Request Access' }).click(), '/docs-access');
+  await area.locator('table tbody tr').filter({ has: page.getByRole('cell', { name: email, exact: true }) }).waitFor();
+}
+
+/** An operator grants the pending request for `email` on the Access requests page. */
+export async function grantDocsAccess(page: Page, base: string, email: string): Promise<void> {
+  await page.goto(`${base}/operator/access-requests`);
+  await clickAndPost(page, () => page.getByRole('button', { name: `Grant access to ${email}` }).click(), '/grant');
+  await page.getByText(`Access granted to ${email}.`).waitFor();
+}
+
+export interface Overflow {
+  scrollWidth: number;
+  innerWidth: number;
+  /** Elements whose box reaches past the viewport's right edge: a short description and how far. */
+  pastRightEdge: string[];
+}
+
+/**
+ * Whether the page as shown fits its viewport: the document scrolls no wider than the viewport, and no
+ * rendered element or text (visually hidden ones aside) reaches past its right edge, even inside a scroll box.
+ */
+export async function overflow(page: Page): Promise<Overflow> {
+  return page.evaluate(() => {
+    const visuallyHidden = (el: Element) => {
+      for (let e: Element | null = el; e; e = e.parentElement) {
+        const style = getComputedStyle(e);
+        if (style.clip === 'rect(0px, 0px, 0px, 0px)' || style.clipPath === 'inset(50%)') return true;
+      }
+      return false;
+    };
+    const describe = (el: Element) => {
+      const id = el.id ? `#${el.id}` : '';
+      const cls = typeof el.className === 'string' && el.className ? `.${el.className.trim().split(/\s+/).join('.')}` : '';
+      const text = (el.textContent ?? '').trim().replace(/\s+/g, ' ').slice(0, 40);
+      return `${el.tagName.toLowerCase()}${id}${cls} "${text}"`;
+    };
+    const pastRightEdge: string[] = [];
+    const reported = new Set<Element>(); // the outermost element is enough: its content goes with it
+    for (const el of Array.from(document.body.querySelectorAll('*'))) {
+      const box = el.getBoundingClientRect();
+      if (box.width === 0 && box.height === 0) continue; // not rendered (closed details, display: none)
+      if (box.right <= window.innerWidth + 0.5 || visuallyHidden(el)) continue;
+      reported.add(el);
+      if (el.parentElement && reported.has(el.parentElement)) continue;
+      pastRightEdge.push(`${describe(el)} ends at ${Math.round(box.right)} px`);
+    }
+    // Text can run out of a box that itself fits (a long word in a heading): measure the text too.
+    const texts = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+    const range = document.createRange();
+    for (let node = texts.nextNode(); node; node = texts.nextNode()) {
+      const parent = node.parentElement;
+      if (!parent || reported.has(parent) || !node.textContent?.trim()) continue;
+      range.selectNodeContents(node);
+      const box = range.getBoundingClientRect();
+      if (box.width === 0 || box.right <= window.innerWidth + 0.5 || visuallyHidden(parent)) continue;
+      pastRightEdge.push(`text of ${describe(parent)} ends at ${Math.round(box.right)} px`);
+    }
+    return { scrollWidth: document.documentElement.scrollWidth, innerWidth: window.innerWidth, pastRightEdge };
+  });
 }
