@@ -47,7 +47,7 @@ describe('the words a credential is shown with', () => {
       const res = await admin.get('/admin/api?area=oauth');
       expect(res.text).toContain('<caption class="visually-hidden">Client credentials in use</caption>');
       expect(res.text).toContain('<th scope="col">Client ID</th><th scope="col">Client secret</th><th scope="col">Scopes</th>');
-      expect(res.text).toContain('<td><code>claims:read claims:write documents:read documents:write</code></td>');
+      expect(res.text).toContain('<td data-label="Scopes"><code>claims:read claims:write documents:read documents:write</code></td>');
       expect(res.text).toContain('aria-label="Recently ended client credentials"');
     });
 
@@ -100,8 +100,8 @@ describe('the words a credential is shown with', () => {
     it('names each credential’s kind and status', async () => {
       const res = await operator.get('/operator/credentials');
       expect(res.status).toBe(200);
-      expect(res.text).toMatch(/<td>Basic Auth<\/td>\s*<td><code>acme-api<\/code><\/td>/);
-      expect(res.text).toMatch(new RegExp(`<td>OAuth 2.0</td>\\s*<td><code>${client.clientId}</code></td>`));
+      expect(res.text).toMatch(/<td data-label="Kind">Basic Auth<\/td>\s*<td data-label="Username or Client ID"><code>acme-api<\/code><\/td>/);
+      expect(res.text).toMatch(new RegExp(`<td data-label="Kind">OAuth 2.0</td>\\s*<td data-label="Username or Client ID"><code>${client.clientId}</code></td>`));
       expect(res.text).toMatch(/<span class="status status-retiring">Overlap<\/span> until <time datetime="[^"]+">[^<]+ UTC<\/time>/);
       expect(res.text).toContain('<span class="status status-active">Active</span>');
     });
