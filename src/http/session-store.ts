@@ -2,6 +2,8 @@ import session from 'express-session';
 import type { Db } from '../db/open';
 import type { Clock } from '../clock';
 import { sha256 } from '../crypto';
+import { createSessionQueries } from '../features/auth/repo';
+import type { SessionQueries } from '../features/auth/repo';
 
 /** Rows are keyed by SHA-256 of the session id (Lucia's habit): a reader of the database cannot use one. */
 const key = (sid: string): string => sha256(sid).toString('base64url');
@@ -10,7 +12,7 @@ const PRUNE_EVERY_MS = 10 * 60 * 1000;
 
 /** express-session store in the SQLite file, so sessions survive restarts and can be ended per user. */
 export class SqliteSessionStore extends session.Store {
-  private statements;
+  private sessions: SessionQueries;
   private lastPrune = 0;
 
   constructor(
@@ -19,16 +21,7 @@ export class SqliteSessionStore extends session.Store {
     private idleMs: number,
   ) {
     super();
-    this.statements = {
-      get: db.prepare('SELECT data FROM sessions WHERE sid = ? AND expires_at > ?').pluck(),
-      set: db.prepare(
-        `INSERT INTO sessions (sid, user_id, data, expires_at) VALUES (?, ?, ?, ?)
-         ON CONFLICT(sid) DO UPDATE SET user_id = excluded.user_id, data = excluded.data, expires_at = excluded.expires_at`,
-      ),
-      touch: db.prepare('UPDATE sessions SET expires_at = ? WHERE sid = ?'),
-      destroy: db.prepare('DELETE FROM sessions WHERE sid = ?'),
-      prune: db.prepare('DELETE FROM sessions WHERE expires_at <= ?'),
-    };
+    this.sessions = createSessionQueries(db);
   }
 
   /**
@@ -41,14 +34,14 @@ export class SqliteSessionStore extends session.Store {
     // Expired rows are deleted now and then, so abandoned sessions do not pile up.
     if (now - this.lastPrune >= PRUNE_EVERY_MS) {
       this.lastPrune = now;
-      this.statements.prune.run(now);
+      this.sessions.deleteExpiredSessions(now);
     }
     return now + this.idleMs;
   }
 
   override get(sid: string, callback: (err: unknown, session?: session.SessionData | null) => void): void {
     try {
-      const data = this.statements.get.get(key(sid), this.clock.now()) as string | undefined;
+      const data = this.sessions.findSessionData(key(sid), this.clock.now());
       callback(null, data ? (JSON.parse(data) as session.SessionData) : null);
     } catch (err) {
       callback(err);
@@ -57,7 +50,7 @@ export class SqliteSessionStore extends session.Store {
 
   override set(sid: string, sess: session.SessionData, callback?: (err?: unknown) => void): void {
     try {
-      this.statements.set.run(key(sid), sess.userId ?? null, JSON.stringify(sess), this.expiry());
+      this.sessions.upsertSession(key(sid), sess.userId ?? null, JSON.stringify(sess), this.expiry());
       callback?.();
     } catch (err) {
       callback?.(err);
@@ -66,7 +59,7 @@ export class SqliteSessionStore extends session.Store {
 
   override touch(sid: string, sess: session.SessionData, callback?: (err?: unknown) => void): void {
     try {
-      this.statements.touch.run(this.expiry(), key(sid));
+      this.sessions.touchSession(key(sid), this.expiry());
       callback?.();
     } catch (err) {
       callback?.(err);
@@ -75,7 +68,7 @@ export class SqliteSessionStore extends session.Store {
 
   override destroy(sid: string, callback?: (err?: unknown) => void): void {
     try {
-      this.statements.destroy.run(key(sid));
+      this.sessions.deleteSession(key(sid));
       callback?.();
     } catch (err) {
       callback?.(err);
@@ -83,6 +76,6 @@ export class SqliteSessionStore extends session.Store {
   }
 
   prune(): number {
-    return this.statements.prune.run(this.clock.now()).changes;
+    return this.sessions.deleteExpiredSessions(this.clock.now());
   }
 }
