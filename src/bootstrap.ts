@@ -3,8 +3,7 @@ import type { Clock } from './clock';
 import type { Db } from './db/open';
 import type { Logger } from './log';
 import { AuditLog, SYSTEM_ACTOR } from './features/audit/service';
-import { countUsers } from './features/auth/repo';
-import { createFirstOperator, issueSetupToken } from './features/auth/service';
+import { createFirstOperator, hasAnyUser, issueSetupToken } from './features/auth/service';
 
 export type BootstrapResult = { kind: 'ready' } | { kind: 'created'; email: string } | { kind: 'setup'; link: string };
 
@@ -13,7 +12,7 @@ export type BootstrapResult = { kind: 'ready' } | { kind: 'created'; email: stri
  * company; otherwise a one-time setup link is issued (the server prints it to its log).
  */
 export async function bootstrap(config: Config, db: Db, clock: Clock, logger: Logger): Promise<BootstrapResult> {
-  if (countUsers(db) > 0) return { kind: 'ready' };
+  if (hasAnyUser({ db })) return { kind: 'ready' };
   const deps = { db, clock, audit: new AuditLog(db, clock), bcryptCost: config.bcryptCost };
   if (config.adminEmail && config.adminPassword) {
     await createFirstOperator(deps, { companyName: config.companyName, email: config.adminEmail, password: config.adminPassword }, SYSTEM_ACTOR);

@@ -6,6 +6,7 @@ import Database from 'better-sqlite3';
 import { migrate } from '../src/db/migrate';
 import { openDatabase } from '../src/db/open';
 import * as authRepo from '../src/features/auth/repo';
+import { createCompanyGrantingAllScopes } from '../src/features/companies/service';
 import { fieldValue, saveIdIn } from './credentials-helpers';
 import { csrfFrom } from './helpers';
 import { ensureBuilt, freePort, startServer } from './ops-support';
@@ -93,8 +94,7 @@ describe('crash durability: SIGKILL at random moments under load', () => {
     migrate(db);
     const hash = bcrypt.hashSync(PASSWORD, 10);
     for (let i = 1; i <= COMPANIES; i++) {
-      const companyId = authRepo.createCompany(db, `Crash company ${i}`, Date.now());
-      authRepo.grantAllScopes(db, companyId);
+      const companyId = createCompanyGrantingAllScopes({ db }, `Crash company ${i}`, Date.now());
       const email = `admin${i}@crash.test`;
       authRepo.createUser(db, { companyId, email, passwordHash: hash, isOperator: false }, Date.now());
       emails.push({ email, companyId });

@@ -16,6 +16,7 @@ import { openDatabase } from '../src/db/open';
 import type { Db } from '../src/db/open';
 import { createLogger } from '../src/log';
 import * as authRepo from '../src/features/auth/repo';
+import { createCompanyGrantingAllScopes } from '../src/features/companies/service';
 
 export const PASSWORD = 'correct horse battery staple';
 const PASSWORD_HASH = bcrypt.hashSync(PASSWORD, 10);
@@ -78,8 +79,7 @@ export interface SeededUser {
 /** A company with one administrator (password PASSWORD), written straight to the database. */
 export function seedCompany(db: Db, name: string, email: string, options: { operator?: boolean } = {}): SeededUser {
   const now = Date.UTC(2026, 10, 1);
-  const companyId = authRepo.createCompany(db, name, now);
-  authRepo.grantAllScopes(db, companyId);
+  const companyId = createCompanyGrantingAllScopes({ db }, name, now);
   const userId = authRepo.createUser(db, { companyId, email, passwordHash: PASSWORD_HASH, isOperator: options.operator ?? false }, now);
   return { companyId, userId, email };
 }

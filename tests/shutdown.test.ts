@@ -9,6 +9,7 @@ import { migrate } from '../src/db/migrate';
 import { openDatabase } from '../src/db/open';
 import { AuditLog, SYSTEM_ACTOR } from '../src/features/audit/service';
 import * as authRepo from '../src/features/auth/repo';
+import { createCompanyGrantingAllScopes } from '../src/features/companies/service';
 import { generateApiKeyFor, saveCredential } from '../src/features/credentials/service';
 import { csrfFrom } from './helpers';
 import { ensureBuilt, freePort, startServer } from './ops-support';
@@ -38,8 +39,7 @@ describe('graceful shutdown on SIGTERM under load', () => {
     dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'console-shutdown-'));
     const db = openDatabase(path.join(dataDir, 'console.sqlite'));
     migrate(db);
-    const companyId = authRepo.createCompany(db, 'Shutdown Ltd', Date.now());
-    authRepo.grantAllScopes(db, companyId);
+    const companyId = createCompanyGrantingAllScopes({ db }, 'Shutdown Ltd', Date.now());
     authRepo.createUser(db, { companyId, email: 'admin@shutdown.test', passwordHash: bcrypt.hashSync(PASSWORD, 10), isOperator: true }, Date.now());
     const deps = { db, clock: systemClock, audit: new AuditLog(db, systemClock), mailer: { send: () => 0 } };
     const generated = generateApiKeyFor(deps, companyId, 'shutdown-api', SYSTEM_ACTOR);

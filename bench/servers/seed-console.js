@@ -23,6 +23,7 @@ const { migrate } = load('db/migrate');
 const { systemClock } = load('clock');
 const { AuditLog, SYSTEM_ACTOR } = load('features/audit/service');
 const authRepo = load('features/auth/repo');
+const companies = load('features/companies/service');
 const credentials = load('features/credentials/service');
 
 const silentMailer = { send: () => 0 };
@@ -46,8 +47,7 @@ function seedOthers(db, count, now) {
 /** The caller's own company and credentials, made through the real service. */
 function seedCaller(db, now) {
   const deps = { db, clock: systemClock, audit: new AuditLog(db, systemClock), mailer: silentMailer };
-  const companyId = authRepo.createCompany(db, 'Bench Inc', now);
-  authRepo.grantAllScopes(db, companyId);
+  const companyId = companies.createCompanyGrantingAllScopes({ db }, 'Bench Inc', now);
   authRepo.createUser(db, { companyId, email: 'operator@bench.invalid', passwordHash: null, isOperator: true }, now);
   const basic = credentials.generateApiKeyFor(deps, companyId, 'bench-caller', SYSTEM_ACTOR);
   credentials.saveCredential(deps, companyId, 'basic', basic.credential.id, 'none', SYSTEM_ACTOR);

@@ -9,9 +9,7 @@ export function migrate(db: Db, dir = MIGRATIONS_DIR): string[] {
     name TEXT PRIMARY KEY,
     applied_at INTEGER NOT NULL
   ) STRICT`);
-  const applied = new Set(
-    db.prepare('SELECT name FROM schema_migrations').pluck().all() as string[],
-  );
+  const applied = new Set(listAppliedMigrations(db));
   const sqlFiles = fs.readdirSync(dir).filter((f) => f.endsWith('.sql'));
   // A misnamed migration would otherwise be skipped without a word, on every start.
   const misnamed = sqlFiles.filter((f) => !/^\d{4}_[a-z0-9_]+\.sql$/.test(f));
@@ -28,4 +26,19 @@ export function migrate(db: Db, dir = MIGRATIONS_DIR): string[] {
     done.push(file);
   }
   return done;
+}
+
+export function hasMigrationsTable(db: Db): boolean {
+  return db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'").get() !== undefined;
+}
+
+/** The migration files this database has applied, by name. */
+export function listAppliedMigrations(db: Db): string[] {
+  return db.prepare('SELECT name FROM schema_migrations ORDER BY name').pluck().all() as string[];
+}
+
+/** Prepared once: the health check asks on every probe, a database round trip that reads little. */
+export function createMigrationCounter(db: Db): () => number {
+  const statement = db.prepare('SELECT COUNT(*) FROM schema_migrations').pluck();
+  return () => statement.get() as number;
 }

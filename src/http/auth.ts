@@ -1,16 +1,12 @@
 import type { NextFunction, Request, Response } from 'express';
 import type { Db } from '../db/open';
 import type { Clock } from '../clock';
+import { createSignedInUserLookup } from '../features/auth/repo';
+import type { SignedInUser } from '../features/auth/repo';
 import { notFound, unauthorized } from './errors';
 import { isHtmx } from './render';
 
-export interface CurrentUser {
-  id: number;
-  email: string;
-  companyId: number;
-  companyName: string;
-  isOperator: boolean;
-}
+export type CurrentUser = SignedInUser;
 
 declare module 'express-serve-static-core' {
   interface Request {
@@ -25,23 +21,19 @@ export const ABSOLUTE_SESSION_MS = 12 * 60 * 60 * 1000;
  * expired session stops working on the very next request.
  */
 export function loadUser(db: Db, clock: Clock) {
-  const findUser = db.prepare(
-    `SELECT u.id, u.email, u.company_id AS companyId, c.name AS companyName, u.is_operator AS isOperator
-       FROM users u JOIN companies c ON c.id = u.company_id
-      WHERE u.id = ? AND u.disabled_at IS NULL AND u.password_hash IS NOT NULL`,
-  );
+  const findUser = createSignedInUserLookup(db);
   return (req: Request, _res: Response, next: NextFunction): void => {
     const userId = req.session?.userId;
     if (userId === undefined) return next();
     const tooOld = (req.session.signedInAt ?? 0) + ABSOLUTE_SESSION_MS <= clock.now();
-    const row = tooOld ? undefined : (findUser.get(userId) as (Omit<CurrentUser, 'isOperator'> & { isOperator: number }) | undefined);
-    if (!row) {
+    const user = tooOld ? undefined : findUser(userId);
+    if (!user) {
       // The old session leaves the store; a fresh, empty one takes its place in memory (later
       // middleware reads req.session) and is never saved unless something is put in it.
       req.session.regenerate((err) => next(err));
       return;
     }
-    req.user = { ...row, isOperator: row.isOperator === 1 };
+    req.user = user;
     next();
   };
 }

@@ -3,6 +3,8 @@ import session from 'express-session';
 import type { Db } from '../db/open';
 import type { Clock } from '../clock';
 import { sha256 } from '../crypto';
+import { createSessionQueries } from '../features/auth/repo';
+import type { SessionQueries } from '../features/auth/repo';
 
 /** Rows are keyed by SHA-256 of the session id (Lucia's habit): a reader of the database cannot use one. */
 const key = (sid: string): string => sha256(sid).toString('base64url');
@@ -18,7 +20,7 @@ const PRUNE_EVERY_MS = 10 * 60 * 1000;
  * stored yet: a new id after `regenerate`), and otherwise updates a row that still exists.
  */
 export class SqliteSessionStore extends session.Store {
-  private statements;
+  private sessions: SessionQueries;
   private lastPrune = 0;
   /** Session objects that came from, or went to, the database: saving them only ever updates. */
   private stored = new WeakSet<object>();
@@ -29,14 +31,7 @@ export class SqliteSessionStore extends session.Store {
     private idleMs: number,
   ) {
     super();
-    this.statements = {
-      get: db.prepare('SELECT data FROM sessions WHERE sid = ? AND expires_at > ?').pluck(),
-      insert: db.prepare('INSERT INTO sessions (sid, user_id, data, expires_at) VALUES (?, ?, ?, ?)'),
-      update: db.prepare('UPDATE sessions SET user_id = ?, data = ?, expires_at = ? WHERE sid = ? AND expires_at > ?'),
-      touch: db.prepare('UPDATE sessions SET expires_at = ? WHERE sid = ? AND expires_at > ?'),
-      destroy: db.prepare('DELETE FROM sessions WHERE sid = ?'),
-      prune: db.prepare('DELETE FROM sessions WHERE expires_at <= ?'),
-    };
+    this.sessions = createSessionQueries(db);
   }
 
   /**
@@ -49,14 +44,14 @@ export class SqliteSessionStore extends session.Store {
     // Expired rows are deleted now and then, so abandoned sessions do not pile up.
     if (now - this.lastPrune >= PRUNE_EVERY_MS) {
       this.lastPrune = now;
-      this.statements.prune.run(now);
+      this.sessions.deleteExpiredSessions(now);
     }
     return now + this.idleMs;
   }
 
   override get(sid: string, callback: (err: unknown, session?: session.SessionData | null) => void): void {
     try {
-      const data = this.statements.get.get(key(sid), this.clock.now()) as string | undefined;
+      const data = this.sessions.findSessionData(key(sid), this.clock.now());
       callback(null, data ? (JSON.parse(data) as session.SessionData) : null);
     } catch (err) {
       callback(err);
@@ -72,12 +67,13 @@ export class SqliteSessionStore extends session.Store {
 
   override set(sid: string, sess: session.SessionData, callback?: (err?: unknown) => void): void {
     try {
-      const row = [sess.userId ?? null, JSON.stringify(sess), this.expiry()] as const;
+      const userId = sess.userId ?? null;
+      const data = JSON.stringify(sess);
       if (this.stored.has(sess)) {
         // No row (deleted meanwhile, or expired): nothing is written, and the cookie signs nobody in.
-        this.statements.update.run(...row, key(sid), this.clock.now());
+        this.sessions.updateLiveSession(key(sid), userId, data, this.expiry(), this.clock.now());
       } else {
-        this.statements.insert.run(key(sid), ...row);
+        this.sessions.insertSession(key(sid), userId, data, this.expiry());
         this.stored.add(sess);
       }
       callback?.();
@@ -88,7 +84,7 @@ export class SqliteSessionStore extends session.Store {
 
   override touch(sid: string, _sess: session.SessionData, callback?: (err?: unknown) => void): void {
     try {
-      this.statements.touch.run(this.expiry(), key(sid), this.clock.now());
+      this.sessions.touchLiveSession(key(sid), this.expiry(), this.clock.now());
       callback?.();
     } catch (err) {
       callback?.(err);
@@ -97,7 +93,7 @@ export class SqliteSessionStore extends session.Store {
 
   override destroy(sid: string, callback?: (err?: unknown) => void): void {
     try {
-      this.statements.destroy.run(key(sid));
+      this.sessions.deleteSession(key(sid));
       callback?.();
     } catch (err) {
       callback?.(err);

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
+import { checkIntegrity, useRollbackJournal } from '../db/maintenance';
 import { OpsError } from './errors';
 
 export interface BackupResult {
@@ -23,16 +24,16 @@ export async function backupDatabase(dbFile: string, target: string): Promise<Ba
   if (!fs.existsSync(path.dirname(resolved))) throw new OpsError(`The directory ${path.dirname(resolved)} does not exist.`);
 
   const partial = `${resolved}.partial-${process.pid}`;
-  const source = new Database(dbFile, { fileMustExist: true });
+  // Waits up to 5 s for a writer's lock, as the server's own connections do.
+  const source = new Database(dbFile, { fileMustExist: true, timeout: 5000 });
   try {
-    source.pragma('busy_timeout = 5000');
     // After the first step, all remaining pages in one step: one snapshot, no restart when the server writes.
     const result = await source.backup(partial, { progress: () => 0x7fffffff });
     const copy = new Database(partial);
     try {
-      const check = copy.pragma('integrity_check', { simple: true });
-      if (check !== 'ok') throw new OpsError(`The copy failed its integrity check (${String(check)}); nothing was written.`);
-      copy.pragma('journal_mode = DELETE'); // one self-contained file, no -wal beside it
+      const [check] = checkIntegrity(copy);
+      if (check !== 'ok') throw new OpsError(`The copy failed its integrity check (${check}); nothing was written.`);
+      useRollbackJournal(copy);
     } finally {
       copy.close();
     }

@@ -2,11 +2,10 @@ import type { Db } from '../db/open';
 import { transaction } from '../db/open';
 import type { Clock } from '../clock';
 import { AuditLog } from '../features/audit/service';
-import * as authRepo from '../features/auth/repo';
-import { hashPassword, issueInvitation } from '../features/auth/service';
+import { createUser, findUserByEmail, hashPassword, issueInvitation } from '../features/auth/service';
 import { companyNameField, emailField, newPasswordField } from '../features/auth/schema';
 import { OpsError, UsageError } from './errors';
-import * as opsRepo from './repo';
+import { createCompanyGrantingAllScopes, findCompanyByName, findFirstCompany } from '../features/companies/service';
 
 /** Who did it, in the audit log: the command line of the host, not a signed-in person. */
 export const CLI_ACTOR = { userId: null, label: 'operations CLI', ip: null, userAgent: null };
@@ -51,19 +50,18 @@ export async function createOperator(deps: OpsDeps, input: CreateOperatorInput):
   const audit = new AuditLog(deps.db, deps.clock);
 
   return transaction(deps.db, () => {
-    if (authRepo.findUserByEmail(deps.db, email)) throw new OpsError(`${email} already has an account. Use reset-password to give it a new password.`);
+    if (findUserByEmail(deps, email)) throw new OpsError(`${email} already has an account. Use reset-password to give it a new password.`);
     const now = deps.clock.now();
-    let company = companyName === undefined ? opsRepo.findFirstCompany(deps.db) : opsRepo.findCompanyByName(deps.db, companyName);
+    let company = companyName === undefined ? findFirstCompany(deps) : findCompanyByName(deps, companyName);
     let companyCreated = false;
     if (!company) {
       const name = companyName ?? 'Default company';
-      const id = authRepo.createCompany(deps.db, name, now);
-      authRepo.grantAllScopes(deps.db, id);
+      const id = createCompanyGrantingAllScopes(deps, name, now);
       audit.record(CLI_ACTOR, { action: 'company.create', companyId: id, target: name });
       company = { id, name };
       companyCreated = true;
     }
-    const userId = authRepo.createUser(deps.db, { companyId: company.id, email, passwordHash, isOperator: true }, now);
+    const userId = createUser(deps, { companyId: company.id, email, passwordHash, isOperator: true }, now);
     audit.record(CLI_ACTOR, { action: 'ops.create_operator', companyId: company.id, target: email, details: { passwordSet: passwordHash !== null } });
     const result: CreateOperatorResult = { userId, companyId: company.id, companyName: company.name, companyCreated };
     if (passwordHash === null) {

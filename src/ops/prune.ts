@@ -2,12 +2,14 @@ import type { Db } from '../db/open';
 import { transaction } from '../db/open';
 import type { Clock } from '../clock';
 import { DAY } from '../clock';
-import { AuditLog } from '../features/audit/service';
-import { sweepCredentials } from '../features/credentials/service';
+import { AuditLog, pruneAuditEntries } from '../features/audit/service';
+import { pruneExpiredSessions } from '../features/auth/service';
+import { pruneDeadGenerations, sweepCredentials } from '../features/credentials/service';
 import type { Mailer } from '../features/mail/service';
 import { CLI_ACTOR } from './create-operator';
 import { UsageError } from './errors';
-import * as repo from './repo';
+// The platform API has no service for its revocation list yet (issue 12 moves oauth into src/platform/).
+import { countExpiredRevokedTokens, pruneRevokedTokens } from '../features/oauth/repo';
 
 export const DEFAULT_GENERATIONS_DAYS = 30;
 
@@ -57,21 +59,13 @@ export function prune(deps: { db: Db; clock: Clock }, options: PruneOptions = {}
 
   return transaction(deps.db, () => {
     if (!dryRun) sweepCredentials({ db: deps.db, clock: deps.clock, audit, mailer: noMail });
-    const result: PruneResult = dryRun
-      ? {
-          generations: repo.countDeadGenerations(deps.db, generationsCutoff),
-          auditEntries: auditCutoff === undefined ? 0 : repo.countAuditBefore(deps.db, auditCutoff),
-          sessions: repo.countExpiredSessions(deps.db, now),
-          revokedTokens: repo.countExpiredRevokedTokens(deps.db, now),
-          dryRun,
-        }
-      : {
-          generations: repo.deleteDeadGenerations(deps.db, generationsCutoff),
-          auditEntries: auditCutoff === undefined ? 0 : repo.deleteAuditBefore(deps.db, auditCutoff),
-          sessions: repo.deleteExpiredSessions(deps.db, now),
-          revokedTokens: repo.deleteExpiredRevokedTokens(deps.db, now),
-          dryRun,
-        };
+    const result: PruneResult = {
+      generations: pruneDeadGenerations(deps, generationsCutoff, dryRun),
+      auditEntries: auditCutoff === undefined ? 0 : pruneAuditEntries(deps, auditCutoff, dryRun),
+      sessions: pruneExpiredSessions(deps, now, dryRun),
+      revokedTokens: dryRun ? countExpiredRevokedTokens(deps.db, now) : pruneRevokedTokens(deps.db, now),
+      dryRun,
+    };
     if (!dryRun) {
       audit.record(CLI_ACTOR, {
         action: 'ops.prune',

@@ -1,12 +1,10 @@
 import { transaction } from '../db/open';
 import { AuditLog } from '../features/audit/service';
-import * as authRepo from '../features/auth/repo';
-import { issueInvitation } from '../features/auth/service';
+import { findUserByEmail, issueInvitation, lockUserAccount } from '../features/auth/service';
 import { emailField } from '../features/auth/schema';
 import { OpsError, UsageError } from './errors';
 import type { OpsDeps } from './create-operator';
 import { CLI_ACTOR } from './create-operator';
-import * as opsRepo from './repo';
 
 export interface ResetPasswordResult {
   email: string;
@@ -26,13 +24,12 @@ export function resetPassword(deps: Pick<OpsDeps, 'db' | 'clock' | 'publicUrl'>,
   if (!parsed.success) throw new UsageError(`--email: ${parsed.error.issues[0]?.message ?? 'not valid'}`);
   const email = parsed.data;
   return transaction(deps.db, () => {
-    const user = authRepo.findUserByEmail(deps.db, email);
+    const user = findUserByEmail(deps, email);
     if (!user) throw new OpsError(`No account has the address ${email}.`);
     if (user.disabledAt !== null) throw new OpsError(`${email} is disabled; enable the account on its company's page first.`);
     let sessionsEnded = 0;
     if (options.lockNow) {
-      opsRepo.clearPassword(deps.db, user.id);
-      sessionsEnded = authRepo.deleteUserSessions(deps.db, user.id);
+      sessionsEnded = lockUserAccount(deps, user.id);
     }
     const { token, expiresAt } = issueInvitation(deps, user.id, null);
     new AuditLog(deps.db, deps.clock).record(CLI_ACTOR, {

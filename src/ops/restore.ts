@@ -1,6 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
+import { checkIntegrity, countRows, useRollbackJournal } from '../db/maintenance';
+import { hasMigrationsTable, listAppliedMigrations } from '../db/migrate';
 import { MIGRATIONS_DIR } from '../paths';
 import { backupDatabase } from './backup';
 import { OpsError } from './errors';
@@ -42,25 +44,23 @@ export function verifyDatabaseFile(file: string, migrationsDir = MIGRATIONS_DIR)
   let db: Database.Database | undefined;
   try {
     db = new Database(file, { readonly: true, fileMustExist: true });
-    const problems = db.pragma('integrity_check', { simple: false }) as { integrity_check: string }[];
-    if (problems.length !== 1 || problems[0].integrity_check !== 'ok') {
-      const first = problems.slice(0, 3).map((p) => p.integrity_check).join('; ');
+    const problems = checkIntegrity(db);
+    if (problems.length !== 1 || problems[0] !== 'ok') {
+      const first = problems.slice(0, 3).join('; ');
       throw new OpsError(`${file} failed its integrity check: ${first}`);
     }
-    const hasTable = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'").get();
-    if (!hasTable) throw new OpsError(`${file} is an SQLite database but not one of this console (no schema_migrations table).`);
-    const applied = db.prepare('SELECT name FROM schema_migrations ORDER BY name').pluck().all() as string[];
+    if (!hasMigrationsTable(db)) throw new OpsError(`${file} is an SQLite database but not one of this console (no schema_migrations table).`);
+    const applied = listAppliedMigrations(db);
     const ours = fs.readdirSync(migrationsDir).filter((f) => f.endsWith('.sql')).sort();
     const unknown = applied.filter((name) => !ours.includes(name));
     if (unknown.length) {
       throw new OpsError(`${file} comes from a newer version of the console (migrations this version does not have: ${unknown.join(', ')}). Restore it with that version.`);
     }
-    const count = (table: string) => db!.prepare(`SELECT COUNT(*) FROM ${table}`).pluck().get() as number;
     return {
       migrations: applied.length,
       pendingMigrations: ours.filter((name) => !applied.includes(name)),
-      companies: applied.length ? count('companies') : 0,
-      users: applied.length ? count('users') : 0,
+      companies: applied.length ? countRows(db, 'companies') : 0,
+      users: applied.length ? countRows(db, 'users') : 0,
     };
   } catch (err) {
     if (err instanceof OpsError) throw err;
@@ -107,7 +107,7 @@ export async function restoreDatabase(
     fs.chmodSync(incoming, 0o600); // the live database is owner only, whatever mode the backup had
     const copy = new Database(incoming);
     try {
-      copy.pragma('journal_mode = DELETE');
+      useRollbackJournal(copy);
     } finally {
       copy.close();
     }

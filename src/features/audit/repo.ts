@@ -77,3 +77,11 @@ export function listAuditActions(db: Db, companyId?: number): string[] {
     ? db.prepare('SELECT DISTINCT action FROM audit_log ORDER BY action').pluck().all()
     : db.prepare('SELECT DISTINCT action FROM audit_log WHERE company_id = ? ORDER BY action').pluck().all(companyId)) as string[];
 }
+
+export function countAuditEntriesBefore(db: Db, cutoff: number): number {
+  return db.prepare('SELECT COUNT(*) FROM audit_log WHERE at < ?').pluck().get(cutoff) as number;
+}
+
+export function deleteAuditEntriesBefore(db: Db, cutoff: number): number {
+  return db.prepare('DELETE FROM audit_log WHERE at < ?').run(cutoff).changes;
+}

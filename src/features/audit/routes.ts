@@ -3,12 +3,12 @@ import type { Request } from 'express';
 import { DAY } from '../../clock';
 import type { Db } from '../../db/open';
 import { currentUser, requireUser } from '../../http/auth';
-import { NEWEST_FIRST, listQuery, paginate, pager } from '../../http/pagination';
+import { NEWEST_FIRST, listQuery, pager } from '../../http/pagination';
 import { render } from '../../http/render';
 import { parseOrThrow } from '../../http/validate';
-import { listCompanies } from '../companies/repo';
-import type { AuditFilter } from './repo';
-import { countAuditEntries, iterateAuditEntries, listAuditActions, listAuditEntries } from './repo';
+import { listCompanies } from '../companies/service';
+import { iterateAuditEntries, listAuditActions, listAuditPage } from './service';
+import type { AuditFilter } from './service';
 import { AuditQuerySchema } from './schema';
 
 const PAGE_SIZE = 50;
@@ -38,12 +38,12 @@ export function auditRouter(db: Db): Router {
     const user = currentUser(req);
     const list = listQuery(AuditQuerySchema, req.query);
     const filter = filterFor(req, list.query);
-    const at = paginate(countAuditEntries(db, filter), list.query.page, PAGE_SIZE);
+    const { entries, at } = listAuditPage({ db }, filter, list.query.page, PAGE_SIZE);
     render(req, res, { page: 'audit/list.njk', fragment: 'audit/_rows.njk', status: list.status }, {
       title: 'Audit log',
-      entries: listAuditEntries(db, filter, at.limit, at.offset),
-      actions: listAuditActions(db, user.isOperator ? undefined : user.companyId),
-      companies: user.isOperator ? listCompanies(db) : [],
+      entries,
+      actions: listAuditActions({ db }, user.isOperator ? undefined : user.companyId),
+      companies: user.isOperator ? listCompanies({ db }) : [],
       values: list.values,
       errors: list.errors,
       paging: pager('/audit', list.search, at, AUDIT_WORDS),
@@ -57,7 +57,7 @@ export function auditRouter(db: Db): Router {
     res.set('Content-Disposition', 'attachment; filename="audit-log.csv"');
     res.set('Cache-Control', 'no-store');
     res.write('time,company,actor,action,target,ip,user_agent,details\r\n');
-    for (const e of iterateAuditEntries(db, filter)) {
+    for (const e of iterateAuditEntries({ db }, filter)) {
       res.write(
         [new Date(e.at).toISOString(), e.companyName, e.actor, e.action, e.target, e.ip, e.userAgent, e.details].map(csvField).join(',') + '\r\n',
       );

@@ -4,7 +4,6 @@ import { actorFrom } from '../../http/actor';
 import { newSessionCsrfToken } from '../../http/csrf';
 import { flashAndRedirect, render } from '../../http/render';
 import { validate } from '../../http/validate';
-import { deleteUserSessions } from './repo';
 import { SetPasswordSchema, SetupSchema, SignInSchema, safeNext } from './schema';
 import * as auth from './service';
 
@@ -119,7 +118,6 @@ export function authRouter(deps: auth.AuthDeps): Router {
     }
     const result = await auth.acceptInvitation(deps, input.data.token, input.data.password, actorFrom(req));
     if (!result.ok) return linkInvalid(req, res, result.reason);
-    deleteUserSessions(deps.db, result.invitation.userId);
     await startSession(req, result.invitation.userId, deps.clock.now());
     flashAndRedirect(req, res, '/', 'Your password is set. Welcome!');
   });

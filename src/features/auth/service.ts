@@ -6,6 +6,7 @@ import { HOUR, MINUTE } from '../../clock';
 import { FailureThrottle } from '../../http/throttle';
 import { randomToken, sha256 } from '../../crypto';
 import type { Actor, AuditLog } from '../audit/service';
+import { createCompanyGrantingAllScopes } from '../companies/service';
 import * as repo from './repo';
 
 export const INVITATION_TTL_MS = 72 * HOUR;
@@ -93,8 +94,7 @@ export async function createFirstOperator(
   return transaction(deps.db, () => {
     if (repo.countUsers(deps.db) > 0) return undefined;
     const now = deps.clock.now();
-    const companyId = repo.createCompany(deps.db, input.companyName, now);
-    repo.grantAllScopes(deps.db, companyId);
+    const companyId = createCompanyGrantingAllScopes(deps, input.companyName, now);
     const userId = repo.createUser(deps.db, { companyId, email: input.email, passwordHash: hash, isOperator: true }, now);
     repo.deleteSetting(deps.db, SETUP_TOKEN_KEY);
     deps.audit.record({ ...actor, userId, label: actor.label === 'anonymous' ? input.email : actor.label }, {
@@ -135,7 +135,7 @@ export function checkInvitation(deps: AuthDeps, token: string | undefined): Invi
   return { ok: true, invitation };
 }
 
-/** Sets the invited user's password and spends the link. */
+/** Sets the invited user's password, spends the link and ends the user's other sessions. */
 export async function acceptInvitation(deps: AuthDeps, token: string, password: string, actor: Actor): Promise<InvitationCheck> {
   const hash = await hashPassword(deps, password);
   return transaction(deps.db, () => {
@@ -148,6 +148,7 @@ export async function acceptInvitation(deps: AuthDeps, token: string, password: 
       companyId: check.invitation.companyId,
       target: check.invitation.email,
     });
+    repo.deleteUserSessions(deps.db, check.invitation.userId);
     return check;
   });
 }
@@ -159,4 +160,55 @@ export function issueInvitation(deps: Pick<AuthDeps, 'db' | 'clock'>, userId: nu
   const expiresAt = now + INVITATION_TTL_MS;
   repo.createInvitation(deps.db, userId, sha256(token), createdBy, now, expiresAt);
   return { token, expiresAt };
+}
+
+// ------------------------------------------------------------------ accounts, for the other features and the CLI
+
+export type { CompanyUser, UserRecord } from './repo';
+
+/** Has the deployment had its first start (an operator exists)? */
+export function hasAnyUser(deps: { db: Db }): boolean {
+  return repo.countUsers(deps.db) > 0;
+}
+
+export function findUserByEmail(deps: { db: Db }, email: string): repo.UserRecord | undefined {
+  return repo.findUserByEmail(deps.db, email);
+}
+
+export function findUserById(deps: { db: Db }, id: number): repo.UserRecord | undefined {
+  return repo.findUserById(deps.db, id);
+}
+
+export function createUser(deps: { db: Db }, user: { companyId: number; email: string; passwordHash: string | null; isOperator: boolean }, now: number): number {
+  return repo.createUser(deps.db, user, now);
+}
+
+export function listCompanyUsers(deps: { db: Db }, companyId: number): repo.CompanyUser[] {
+  return repo.listCompanyUsers(deps.db, companyId);
+}
+
+/** Where credential notices go: every administrator of the company who can sign in. */
+export function listCompanyRecipients(deps: { db: Db }, companyId: number): string[] {
+  return repo.listCompanyRecipients(deps.db, companyId);
+}
+
+/** Disables the user and ends every session of theirs; returns how many sessions ended. */
+export function disableUserAccount(deps: { db: Db; clock: Clock }, userId: number): number {
+  repo.setUserDisabled(deps.db, userId, deps.clock.now());
+  return repo.deleteUserSessions(deps.db, userId);
+}
+
+export function enableUserAccount(deps: { db: Db }, userId: number): void {
+  repo.setUserDisabled(deps.db, userId, null);
+}
+
+/** A suspected compromise: the password stops working and every session ends; returns how many ended. */
+export function lockUserAccount(deps: { db: Db }, userId: number): number {
+  repo.clearPasswordHash(deps.db, userId);
+  return repo.deleteUserSessions(deps.db, userId);
+}
+
+/** Expired sessions: counted (dryRun) or deleted. */
+export function pruneExpiredSessions(deps: { db: Db }, now: number, dryRun: boolean): number {
+  return dryRun ? repo.countExpiredSessions(deps.db, now) : repo.deleteExpiredSessions(deps.db, now);
 }

@@ -7,16 +7,6 @@ export interface CompanySummary {
   userCount: number;
 }
 
-export interface CompanyUser {
-  id: number;
-  email: string;
-  isOperator: boolean;
-  disabledAt: number | null;
-  hasPassword: boolean;
-  lastSignInAt: number | null;
-  createdAt: number;
-}
-
 export function listCompanies(db: Db): CompanySummary[] {
   return db
     .prepare(
@@ -37,19 +27,25 @@ export function companyNameTaken(db: Db, name: string): boolean {
   return db.prepare('SELECT 1 FROM companies WHERE name = ?').get(name) !== undefined;
 }
 
-export function listCompanyUsers(db: Db, companyId: number): CompanyUser[] {
-  const rows = db
-    .prepare(
-      `SELECT id, email, is_operator AS isOperator, disabled_at AS disabledAt, password_hash IS NOT NULL AS hasPassword,
-              last_sign_in_at AS lastSignInAt, created_at AS createdAt
-         FROM users WHERE company_id = ? ORDER BY email`,
-    )
-    .all(companyId) as (Omit<CompanyUser, 'isOperator' | 'hasPassword'> & { isOperator: number; hasPassword: number })[];
-  return rows.map((r) => ({ ...r, isOperator: r.isOperator === 1, hasPassword: r.hasPassword === 1 }));
+export function findCompanyByName(db: Db, name: string): { id: number; name: string } | undefined {
+  return db.prepare('SELECT id, name FROM companies WHERE name = ?').get(name) as { id: number; name: string } | undefined;
 }
 
-export function setUserDisabled(db: Db, userId: number, disabledAt: number | null): void {
-  db.prepare('UPDATE users SET disabled_at = ? WHERE id = ?').run(disabledAt, userId);
+export function findFirstCompany(db: Db): { id: number; name: string } | undefined {
+  return db.prepare('SELECT id, name FROM companies ORDER BY id LIMIT 1').get() as { id: number; name: string } | undefined;
+}
+
+export function findCompanyName(db: Db, companyId: number): string | undefined {
+  return db.prepare('SELECT name FROM companies WHERE id = ?').pluck().get(companyId) as string | undefined;
+}
+
+export function insertCompany(db: Db, name: string, now: number): number {
+  return Number(db.prepare('INSERT INTO companies (name, created_at) VALUES (?, ?)').run(name, now).lastInsertRowid);
+}
+
+/** A new company may grant every scope in the catalog. */
+export function grantAllScopes(db: Db, companyId: number): void {
+  db.prepare('INSERT OR IGNORE INTO company_scopes (company_id, scope) SELECT ?, name FROM scopes').run(companyId);
 }
 
 export function listCompanyScopes(db: Db, companyId: number): string[] {
@@ -60,4 +56,8 @@ export function replaceCompanyScopes(db: Db, companyId: number, scopes: string[]
   db.prepare('DELETE FROM company_scopes WHERE company_id = ?').run(companyId);
   const insert = db.prepare('INSERT INTO company_scopes (company_id, scope) VALUES (?, ?)');
   for (const scope of scopes) insert.run(companyId, scope);
+}
+
+export function countCompaniesGrantingScope(db: Db, scope: string): number {
+  return db.prepare('SELECT COUNT(*) FROM company_scopes WHERE scope = ?').pluck().get(scope) as number;
 }

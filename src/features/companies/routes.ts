@@ -7,7 +7,6 @@ import { flashAndRedirect, render } from '../../http/render';
 import { parseOrThrow, submittedValues, validate } from '../../http/validate';
 import { CompanyScopesSchema, CreateCompanySchema, IdParam, InviteSchema } from './schema';
 import * as companies from './service';
-import { listCompanies } from './repo';
 
 /** Operator pages: companies, their administrators and the scopes they may grant. */
 export function companiesRouter(deps: companies.CompaniesDeps): Router {
@@ -17,7 +16,7 @@ export function companiesRouter(deps: companies.CompaniesDeps): Router {
   const listPage = (req: Request, res: Response, model: object = {}, status = 200) =>
     render(req, res, { page: 'companies/list.njk', fragment: 'companies/_create.njk', status }, {
       title: 'Companies',
-      companies: listCompanies(deps.db),
+      companies: companies.listCompanies(deps),
       values: {},
       errors: {},
       ...model,

@@ -3,11 +3,10 @@ import { transaction } from '../../db/open';
 import type { Clock } from '../../clock';
 import { FieldError, HttpError, notFound } from '../../http/errors';
 import type { Actor, AuditLog } from '../audit/service';
-import * as authRepo from '../auth/repo';
-import { issueInvitation } from '../auth/service';
+import * as auth from '../auth/service';
 import type { Mailer } from '../mail/service';
 import { composeMail } from '../mail/service';
-import { listScopes } from '../scopes/repo';
+import { listScopes } from '../scopes/service';
 import * as repo from './repo';
 
 export interface CompaniesDeps {
@@ -18,11 +17,23 @@ export interface CompaniesDeps {
   publicUrl: string;
 }
 
+export type { CompanySummary } from './repo';
+
+export function listCompanies(deps: { db: Db }): repo.CompanySummary[] {
+  return repo.listCompanies(deps.db);
+}
+
+/** A new company may grant every scope in the catalog (first start, the CLI, the operator's form). */
+export function createCompanyGrantingAllScopes(deps: { db: Db }, name: string, now: number): number {
+  const id = repo.insertCompany(deps.db, name, now);
+  repo.grantAllScopes(deps.db, id);
+  return id;
+}
+
 export function createCompany(deps: CompaniesDeps, name: string, actor: Actor): number {
   return transaction(deps.db, () => {
     if (repo.companyNameTaken(deps.db, name)) throw new FieldError('name', 'A company with this name already exists.');
-    const id = authRepo.createCompany(deps.db, name, deps.clock.now());
-    authRepo.grantAllScopes(deps.db, id);
+    const id = createCompanyGrantingAllScopes(deps, name, deps.clock.now());
     deps.audit.record(actor, { action: 'company.create', companyId: id, target: name });
     return id;
   });
@@ -33,8 +44,8 @@ export function getCompany(deps: CompaniesDeps, id: number) {
   if (!company) throw notFound();
   return {
     ...company,
-    users: repo.listCompanyUsers(deps.db, id),
-    scopes: listScopes(deps.db),
+    users: auth.listCompanyUsers(deps, id),
+    scopes: listScopes(deps),
     grantedScopes: repo.listCompanyScopes(deps.db, id),
   };
 }
@@ -55,14 +66,14 @@ export function inviteAdministrator(
   return transaction(deps.db, () => {
     const company = repo.findCompany(deps.db, companyId);
     if (!company) throw notFound();
-    const existing = authRepo.findUserByEmail(deps.db, input.email);
+    const existing = auth.findUserByEmail(deps, input.email);
     if (existing && (existing.companyId !== companyId || existing.passwordHash !== null)) {
       throw new FieldError('email', 'This address already has an account.');
     }
     const userId =
       existing?.id ??
-      authRepo.createUser(deps.db, { companyId, email: input.email, passwordHash: null, isOperator: input.isOperator }, deps.clock.now());
-    const { token, expiresAt } = issueInvitation(deps, userId, actor.userId);
+      auth.createUser(deps, { companyId, email: input.email, passwordHash: null, isOperator: input.isOperator }, deps.clock.now());
+    const { token, expiresAt } = auth.issueInvitation(deps, userId, actor.userId);
     const link = `${deps.publicUrl}/invitation?token=${token}`;
     deps.mailer.send(composeMail('invitation', input.email, companyId, { companyName: company.name, inviter: actor.label, link, expiresAt }, [token]));
     deps.audit.record(actor, {
@@ -75,8 +86,8 @@ export function inviteAdministrator(
   });
 }
 
-function companyUser(deps: CompaniesDeps, companyId: number, userId: number): authRepo.UserRecord {
-  const user = authRepo.findUserById(deps.db, userId);
+function companyUser(deps: CompaniesDeps, companyId: number, userId: number): auth.UserRecord {
+  const user = auth.findUserById(deps, userId);
   if (!user || user.companyId !== companyId) throw notFound();
   return user;
 }
@@ -87,8 +98,7 @@ export function disableUser(deps: CompaniesDeps, companyId: number, userId: numb
     const user = companyUser(deps, companyId, userId);
     if (user.id === actor.userId) throw new HttpError(409, 'cannot_disable_self', 'You cannot disable your own account.');
     if (user.disabledAt === null) {
-      repo.setUserDisabled(deps.db, user.id, deps.clock.now());
-      const sessions = authRepo.deleteUserSessions(deps.db, user.id);
+      const sessions = auth.disableUserAccount(deps, user.id);
       deps.audit.record(actor, { action: 'user.disable', companyId, target: user.email, details: { sessionsEnded: sessions } });
     }
     return user.email;
@@ -99,7 +109,7 @@ export function enableUser(deps: CompaniesDeps, companyId: number, userId: numbe
   return transaction(deps.db, () => {
     const user = companyUser(deps, companyId, userId);
     if (user.disabledAt !== null) {
-      repo.setUserDisabled(deps.db, user.id, null);
+      auth.enableUserAccount(deps, user.id);
       deps.audit.record(actor, { action: 'user.enable', companyId, target: user.email });
     }
     return user.email;
@@ -110,11 +120,34 @@ export function enableUser(deps: CompaniesDeps, companyId: number, userId: numbe
 export function setCompanyScopes(deps: CompaniesDeps, companyId: number, scopes: string[], actor: Actor): void {
   transaction(deps.db, () => {
     if (!repo.findCompany(deps.db, companyId)) throw notFound();
-    const catalog = new Set(listScopes(deps.db).map((s) => s.name));
+    const catalog = new Set(listScopes(deps).map((s) => s.name));
     const unknown = scopes.filter((s) => !catalog.has(s));
     if (unknown.length) throw new FieldError('scopes', `Not in the scope catalog: ${unknown.slice(0, 5).join(', ')}.`);
     const unique = [...new Set(scopes)].sort();
     repo.replaceCompanyScopes(deps.db, companyId, unique);
     deps.audit.record(actor, { action: 'company.scopes', companyId, details: { scopes: unique } });
   });
+}
+
+// ------------------------------------------------------------------ for the other features and the CLI
+
+export function findCompanyByName(deps: { db: Db }, name: string): { id: number; name: string } | undefined {
+  return repo.findCompanyByName(deps.db, name);
+}
+
+export function findFirstCompany(deps: { db: Db }): { id: number; name: string } | undefined {
+  return repo.findFirstCompany(deps.db);
+}
+
+export function findCompanyName(deps: { db: Db }, companyId: number): string | undefined {
+  return repo.findCompanyName(deps.db, companyId);
+}
+
+/** The scopes a company may grant (a subset of the catalog). */
+export function listCompanyScopes(deps: { db: Db }, companyId: number): string[] {
+  return repo.listCompanyScopes(deps.db, companyId);
+}
+
+export function countCompaniesGrantingScope(deps: { db: Db }, scope: string): number {
+  return repo.countCompaniesGrantingScope(deps.db, scope);
 }

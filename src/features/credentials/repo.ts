@@ -183,3 +183,81 @@ export function claimUsername(db: Db, username: string, companyId: number, now: 
 export function releaseUsername(db: Db, username: string, companyId: number): void {
   db.prepare('DELETE FROM api_usernames WHERE username = ? AND company_id = ?').run(username, companyId);
 }
+
+/** Pending or working client credentials that carry the scope (scopes are stored space-separated). */
+export function countLiveCredentialsWithScope(db: Db, scope: string): number {
+  return db
+    .prepare(
+      `SELECT COUNT(*) FROM credentials
+        WHERE kind = 'oauth' AND status IN ('pending', 'active', 'retiring') AND instr(' ' || scopes || ' ', ' ' || ? || ' ') > 0`,
+    )
+    .pluck()
+    .get(scope) as number;
+}
+
+/**
+ * Generations that never worked: unsaved and lapsed (pending past expiry, or expired) before `cutoff`.
+ * A saved credential is history (the API page, the audit trail) and is never pruned; nothing refers
+ * to an unsaved one, but the NOT IN keeps that true even if it ever changed.
+ */
+const DEAD_GENERATIONS = `FROM credentials
+  WHERE saved_at IS NULL
+    AND ((status = 'expired' AND coalesce(expires_at, ended_at, created_at) < ?) OR (status = 'pending' AND expires_at < ?))
+    AND id NOT IN (SELECT replaces_id FROM credentials WHERE replaces_id IS NOT NULL)`;
+
+export function countDeadGenerations(db: Db, cutoff: number): number {
+  return db.prepare(`SELECT COUNT(*) ${DEAD_GENERATIONS}`).pluck().get(cutoff, cutoff) as number;
+}
+
+export function deleteDeadGenerations(db: Db, cutoff: number): number {
+  return db.prepare(`DELETE ${DEAD_GENERATIONS}`).run(cutoff, cutoff).changes;
+}
+
+/** What the platform API's credential check reads: the row, its company's name and the scopes the company may grant. */
+export interface CredentialCandidate {
+  id: number;
+  companyId: number;
+  companyName: string;
+  kind: CredentialKind;
+  identifier: string;
+  secretHash: Buffer;
+  scopes: string;
+  companyScopes: string | null;
+  status: string;
+  retiresAt: number | null;
+  expiresAt: number | null;
+  endedAt: number | null;
+}
+
+export interface CredentialLookups {
+  /** The working (active or retiring) rows of one identifier: at most two during an overlap. */
+  findWorkingCandidates(kind: CredentialKind, identifier: string): CredentialCandidate[];
+  /** Only after a failure: the row a real secret belongs to, whatever its state (the unique index finds it), so a secret that stopped working is told apart from a guess. */
+  findCandidateBySecretHash(secretHash: Buffer): CredentialCandidate | undefined;
+  findCandidateById(id: number, kind: CredentialKind): CredentialCandidate | undefined;
+}
+
+/** The hot path of every platform API request: statements prepared once per process, never per request. */
+export function createCredentialLookups(db: Db): CredentialLookups {
+  const columns = `c.id, c.company_id AS companyId, co.name AS companyName, c.kind, c.identifier, c.secret_hash AS secretHash,
+    c.scopes, (SELECT group_concat(cs.scope, ' ') FROM company_scopes cs WHERE cs.company_id = c.company_id) AS companyScopes,
+    c.status, c.retires_at AS retiresAt, c.expires_at AS expiresAt, c.ended_at AS endedAt
+    FROM credentials c JOIN companies co ON co.id = c.company_id`;
+  const byIdentifier = db.prepare(`SELECT ${columns} WHERE c.kind = ? AND c.identifier = ? AND c.status IN ('active', 'retiring')`);
+  const bySecretHash = db.prepare(`SELECT ${columns} WHERE c.secret_hash = ?`);
+  const byId = db.prepare(`SELECT ${columns} WHERE c.id = ? AND c.kind = ?`);
+  return {
+    findWorkingCandidates: (kind, identifier) => byIdentifier.all(kind, identifier) as CredentialCandidate[],
+    findCandidateBySecretHash: (secretHash) => bySecretHash.get(secretHash) as CredentialCandidate | undefined,
+    findCandidateById: (id, kind) => byId.get(id, kind) as CredentialCandidate | undefined,
+  };
+}
+
+/** Writes coalesced last-used times (credential id -> time) in one transaction; the statement is prepared once. */
+export function createLastUsedWriter(db: Db): (times: ReadonlyMap<number, number>) => void {
+  const update = db.prepare('UPDATE credentials SET last_used_at = max(coalesce(last_used_at, 0), ?) WHERE id = ?');
+  const writeAll = db.transaction((times: ReadonlyMap<number, number>) => {
+    for (const [id, at] of times) update.run(at, id);
+  });
+  return (times) => writeAll(times);
+}

@@ -6,7 +6,7 @@ import { HttpError } from '../../http/errors';
 import { reRenderOnFieldError } from '../../http/form-error';
 import { flashAndRedirect, isHtmx, render } from '../../http/render';
 import { parseOrThrow, submittedValues, validate } from '../../http/validate';
-import type { CredentialKind, CredentialRow } from './repo';
+import type { CredentialKind, CredentialRow } from './service';
 import type { ApiPageDeps, AreaExtras } from './page';
 import { anyCredential, basicArea, companyCredential, listWorkingCredentials, oauthArea, revokeAnyCredential } from './page';
 import { GenerateApiKeySchema, GenerateClientSchema, IdParam, RevokeSchema, SaveSchema } from './schema';

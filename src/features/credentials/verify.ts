@@ -1,7 +1,8 @@
 import type { Db } from '../../db/open';
 import type { Clock } from '../../clock';
 import { safeEqual, sha256 } from '../../crypto';
-import type { CredentialKind } from './repo';
+import { createCredentialLookups, createLastUsedWriter } from './repo';
+import type { CredentialCandidate, CredentialKind, CredentialLookups } from './repo';
 import { API_KEY_PREFIX, CLIENT_SECRET_PREFIX, isWellFormed } from './secrets';
 
 /** Who a verified credential belongs to. */
@@ -12,21 +13,6 @@ export interface CredentialIdentity {
   kind: CredentialKind;
   identifier: string; // Basic username or OAuth client ID
   scopes: string[];
-}
-
-interface CandidateRow {
-  id: number;
-  companyId: number;
-  companyName: string;
-  kind: CredentialKind;
-  identifier: string;
-  secretHash: Buffer;
-  scopes: string;
-  companyScopes: string | null;
-  status: string;
-  retiresAt: number | null;
-  expiresAt: number | null;
-  endedAt: number | null;
 }
 
 /** How a credential that matched the secret, but works no more, came to stop working. */
@@ -76,27 +62,17 @@ export function endedDescription(kind: CredentialKind, how: EndedHow, at: number
  * overlap made by any process on the same database file takes effect on the very next request.
  */
 export class CredentialVerifier {
-  private readonly byIdentifier;
-  private readonly bySecretHash;
-  private readonly byId;
+  private readonly lookups: CredentialLookups;
 
   constructor(
     db: Db,
     private clock: Clock,
     readonly lastUsed: LastUsedTracker,
   ) {
-    const columns = `c.id, c.company_id AS companyId, co.name AS companyName, c.kind, c.identifier, c.secret_hash AS secretHash,
-      c.scopes, (SELECT group_concat(cs.scope, ' ') FROM company_scopes cs WHERE cs.company_id = c.company_id) AS companyScopes,
-      c.status, c.retires_at AS retiresAt, c.expires_at AS expiresAt, c.ended_at AS endedAt
-      FROM credentials c JOIN companies co ON co.id = c.company_id`;
-    this.byIdentifier = db.prepare(`SELECT ${columns} WHERE c.kind = ? AND c.identifier = ? AND c.status IN ('active', 'retiring')`);
-    // Only after a failure: the unique index on secret_hash finds the row a real secret belongs to,
-    // whatever its state, so a secret that stopped working is told apart from a guess.
-    this.bySecretHash = db.prepare(`SELECT ${columns} WHERE c.secret_hash = ?`);
-    this.byId = db.prepare(`SELECT ${columns} WHERE c.id = ? AND c.kind = ?`);
+    this.lookups = createCredentialLookups(db);
   }
 
-  private isWorking(row: CandidateRow, now: number): boolean {
+  private isWorking(row: CredentialCandidate, now: number): boolean {
     return row.status === 'active' || (row.status === 'retiring' && row.retiresAt !== null && row.retiresAt > now);
   }
 
@@ -105,7 +81,7 @@ export class CredentialVerifier {
    * after the moment (or not yet), and a Save can end an overlap or a generation early: the earlier
    * of the planned end and the recorded one is when it stopped.
    */
-  private howEnded(row: CandidateRow, now: number): { how: EndedHow; at: number | null } {
+  private howEnded(row: CredentialCandidate, now: number): { how: EndedHow; at: number | null } {
     switch (row.status) {
       case 'revoked':
         return { how: 'revoked', at: row.endedAt };
@@ -118,7 +94,7 @@ export class CredentialVerifier {
     }
   }
 
-  private identity(row: CandidateRow, kind: CredentialKind): CredentialIdentity {
+  private identity(row: CredentialCandidate, kind: CredentialKind): CredentialIdentity {
     return {
       credentialId: row.id,
       companyId: row.companyId,
@@ -135,8 +111,8 @@ export class CredentialVerifier {
     if (identifier.length === 0 || identifier.length > 128 || !isWellFormed(secret, prefix)) return { ok: false, reason: 'malformed' };
     const digest = sha256(secret);
     const now = this.clock.now();
-    let match: CandidateRow | undefined;
-    for (const row of this.byIdentifier.all(kind, identifier) as CandidateRow[]) {
+    let match: CredentialCandidate | undefined;
+    for (const row of this.lookups.findWorkingCandidates(kind, identifier)) {
       // Compare against every candidate (at most two during an overlap), in constant time.
       if (safeEqual(row.secretHash, digest) && this.isWorking(row, now)) match = row;
     }
@@ -149,7 +125,7 @@ export class CredentialVerifier {
 
   /** A refused secret: one we never issued (a guess), or a real one sent with another identifier, or one that stopped working. */
   private whyRefused(kind: CredentialKind, identifier: string, digest: Buffer, now: number): CredentialCheck {
-    const row = this.bySecretHash.get(digest) as CandidateRow | undefined;
+    const row = this.lookups.findCandidateBySecretHash(digest);
     if (!row || row.kind !== kind) return { ok: false, reason: 'unknown' };
     if (row.identifier !== identifier) return { ok: false, reason: 'mismatched' };
     return { ok: false, reason: 'ended', ...this.howEnded(row, now) };
@@ -167,7 +143,7 @@ export class CredentialVerifier {
 
   /** The client behind an access token, if it still works (not replaced after its overlap, not revoked). */
   findWorkingClient(credentialId: number): CredentialIdentity | undefined {
-    const row = this.byId.get(credentialId, 'oauth') as CandidateRow | undefined;
+    const row = this.lookups.findCandidateById(credentialId, 'oauth');
     if (!row || !this.isWorking(row, this.clock.now())) return undefined;
     this.lastUsed.touch(row.id, this.clock.now());
     return this.identity(row, 'oauth');
@@ -181,10 +157,10 @@ export class CredentialVerifier {
 export class LastUsedTracker {
   private pending = new Map<number, number>();
   private timer?: NodeJS.Timeout;
-  private readonly update;
+  private readonly write: (times: ReadonlyMap<number, number>) => void;
 
   constructor(private db: Db) {
-    this.update = db.prepare('UPDATE credentials SET last_used_at = max(coalesce(last_used_at, 0), ?) WHERE id = ?');
+    this.write = createLastUsedWriter(db);
   }
 
   touch(credentialId: number, at: number): void {
@@ -197,9 +173,7 @@ export class LastUsedTracker {
     if (this.pending.size === 0 || !this.db.open) return 0;
     const batch = this.pending;
     this.pending = new Map();
-    this.db.transaction(() => {
-      for (const [id, at] of batch) this.update.run(at, id);
-    })();
+    this.write(batch);
     return batch.size;
   }
 

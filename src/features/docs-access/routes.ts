@@ -7,7 +7,7 @@ import { reRenderOnFieldError } from '../../http/form-error';
 import { IN_ORDER, listQuery, pager } from '../../http/pagination';
 import { flashAndRedirect, isHtmx, render } from '../../http/render';
 import { parseOrThrow, submittedValues, validate } from '../../http/validate';
-import { listCompanies } from '../companies/repo';
+import { listCompanies } from '../companies/service';
 import { docsPage } from './docs-view';
 import { buildOpenApi } from './openapi';
 import { AccessRequestsQuerySchema, AreaQuerySchema, DecisionSchema, DocsTokenSchema, IdParam, RequestEmailSchema } from './schema';
@@ -88,7 +88,7 @@ export function docsAccessRouter(deps: docsAccess.DocsAccessDeps): Router {
       title: 'Access requests',
       requests,
       pendingCount,
-      companies: listCompanies(deps.db),
+      companies: listCompanies(deps),
       values: list.values,
       errors: list.errors,
       statusLabel: docsAccess.STATUS_LABEL,

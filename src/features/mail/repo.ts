@@ -130,15 +130,3 @@ export function countOutboxMessages(db: Db, filter: OutboxFilter): number {
 export function listOutboxKinds(db: Db): string[] {
   return db.prepare('SELECT DISTINCT kind FROM outbox ORDER BY kind').pluck().all() as string[];
 }
-
-/** Where credential notices go: every administrator of the company who can sign in. */
-export function listCompanyRecipients(db: Db, companyId: number): string[] {
-  return db
-    .prepare('SELECT email FROM users WHERE company_id = ? AND disabled_at IS NULL AND password_hash IS NOT NULL ORDER BY email')
-    .pluck()
-    .all(companyId) as string[];
-}
-
-export function companyName(db: Db, companyId: number): string | undefined {
-  return db.prepare('SELECT name FROM companies WHERE id = ?').pluck().get(companyId) as string | undefined;
-}

@@ -15,6 +15,10 @@ export function insertRevokedToken(db: Db, jti: string, credentialId: number, ex
   );
 }
 
+export function countExpiredRevokedTokens(db: Db, now: number): number {
+  return db.prepare('SELECT COUNT(*) FROM revoked_tokens WHERE expires_at <= ?').pluck().get(now) as number;
+}
+
 /** A revoked token that has expired anyway needs no remembering. */
 export function pruneRevokedTokens(db: Db, now: number): number {
   return db.prepare('DELETE FROM revoked_tokens WHERE expires_at <= ?').run(now).changes;

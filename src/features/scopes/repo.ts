@@ -39,21 +39,6 @@ export function deleteScope(db: Db, name: string): void {
   db.prepare('DELETE FROM scopes WHERE name = ?').run(name);
 }
 
-export function countCompaniesGranting(db: Db, name: string): number {
-  return db.prepare('SELECT COUNT(*) FROM company_scopes WHERE scope = ?').pluck().get(name) as number;
-}
-
-/** Credentials that are pending or still working and carry the scope (scopes are stored space-separated). */
-export function countLiveCredentialsWithScope(db: Db, name: string): number {
-  return db
-    .prepare(
-      `SELECT COUNT(*) FROM credentials
-        WHERE kind = 'oauth' AND status IN ('pending', 'active', 'retiring') AND instr(' ' || scopes || ' ', ' ' || ? || ' ') > 0`,
-    )
-    .pluck()
-    .get(name) as number;
-}
-
 /** The catalog entries a company may grant, with their descriptions. */
 export function listCompanyScopeDetails(db: Db, companyId: number): { name: string; description: string }[] {
   return db

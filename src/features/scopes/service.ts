@@ -3,6 +3,8 @@ import { transaction } from '../../db/open';
 import type { Clock } from '../../clock';
 import { FieldError, HttpError, notFound } from '../../http/errors';
 import type { Actor, AuditLog } from '../audit/service';
+import { countCompaniesGrantingScope } from '../companies/service';
+import { countLiveCredentialsWithScope } from '../credentials/service';
 import * as repo from './repo';
 import type { ScopeRow } from './repo';
 
@@ -21,7 +23,7 @@ export interface CatalogEntry extends ScopeRow {
 /** The deployment's scope catalog, with how much each scope is in use. */
 export function scopeCatalog(deps: ScopesDeps): CatalogEntry[] {
   return repo.listScopeCatalog(deps.db).map((s) => {
-    const credentialCount = repo.countLiveCredentialsWithScope(deps.db, s.name);
+    const credentialCount = countLiveCredentialsWithScope(deps, s.name);
     return { ...s, credentialCount, deletable: s.companyCount === 0 && credentialCount === 0 };
   });
 }
@@ -47,15 +49,27 @@ export function describeScope(deps: ScopesDeps, name: string, description: strin
 export function removeScope(deps: ScopesDeps, name: string, actor: Actor): void {
   transaction(deps.db, () => {
     if (!repo.findScope(deps.db, name)) throw notFound('There is no scope with this name in the catalog.');
-    const companies = repo.countCompaniesGranting(deps.db, name);
+    const companies = countCompaniesGrantingScope(deps, name);
     if (companies > 0) {
       throw new HttpError(409, 'scope_in_use', `${name} is still allowed for ${companies} ${companies === 1 ? 'company' : 'companies'}; remove it from their allowed scopes first.`);
     }
-    const clients = repo.countLiveCredentialsWithScope(deps.db, name);
+    const clients = countLiveCredentialsWithScope(deps, name);
     if (clients > 0) {
       throw new HttpError(409, 'scope_in_use', `${name} is still on ${clients} client ${clients === 1 ? 'credential' : 'credentials'} in use; they must be replaced or revoked first.`);
     }
     repo.deleteScope(deps.db, name);
     deps.audit.record(actor, { action: 'scope.delete', companyId: null, target: name });
   });
+}
+
+// ------------------------------------------------------------------ for the other features
+
+/** The deployment's scope catalog: every scope's name and description, by name. */
+export function listScopes(deps: { db: Db }): { name: string; description: string }[] {
+  return repo.listScopes(deps.db);
+}
+
+/** The catalog entries a company may grant, with their descriptions. */
+export function listCompanyScopeDetails(deps: { db: Db }, companyId: number): { name: string; description: string }[] {
+  return repo.listCompanyScopeDetails(deps.db, companyId);
 }

@@ -1,0 +1,19 @@
+import type { Db } from './open';
+
+/** Whole-file checks and settings for backup and restore: database-level, so they live beside open and migrate. */
+
+/** SQLite's `PRAGMA integrity_check`: ['ok'] for a whole file, else the problems found. */
+export function checkIntegrity(db: Db): string[] {
+  const rows = db.pragma('integrity_check', { simple: false }) as { integrity_check: string }[];
+  return rows.map((row) => row.integrity_check);
+}
+
+/** One self-contained file, no -wal beside it: what a backup or a file about to be restored must be. */
+export function useRollbackJournal(db: Db): void {
+  db.pragma('journal_mode = DELETE');
+}
+
+/** How many rows a table holds (restore reports the companies and users of the file it checked). */
+export function countRows(db: Db, table: 'companies' | 'users'): number {
+  return db.prepare(`SELECT COUNT(*) FROM ${table}`).pluck().get() as number;
+}
