@@ -40,7 +40,12 @@ describe('graceful shutdown on SIGTERM under load', () => {
     const db = openDatabase(path.join(dataDir, 'console.sqlite'));
     migrate(db);
     const companyId = createCompanyGrantingAllScopes({ db }, 'Shutdown Ltd', Date.now());
-    authRepo.createUser(db, { companyId, email: 'admin@shutdown.test', passwordHash: bcrypt.hashSync(PASSWORD, 10), isOperator: true }, Date.now());
+    // One account per slow client: sign-in counts every attempt against its account before bcrypt
+    // (5 per account), so more parallel sign-ins on one account than that are refused by design.
+    const passwordHash = bcrypt.hashSync(PASSWORD, 10);
+    for (let n = 0; n < SLOW_CLIENTS; n++) {
+      authRepo.createUser(db, { companyId, email: `admin${n}@shutdown.test`, passwordHash, isOperator: true }, Date.now());
+    }
     const deps = { db, clock: systemClock, audit: new AuditLog(db, systemClock), mailer: { send: () => 0 } };
     const generated = generateApiKeyFor(deps, companyId, 'shutdown-api', SYSTEM_ACTOR);
     saveCredential(deps, companyId, 'basic', generated.credential.id, 'none', SYSTEM_ACTOR);
@@ -106,12 +111,12 @@ describe('graceful shutdown on SIGTERM under load', () => {
       }
     };
     // The slow path: a sign-in spends ~50-100 ms in bcrypt, off the event loop.
-    const slowClient = async () => {
+    const slowClient = async (n: number) => {
       for (;;) {
         let page: Answer | undefined;
         if (!(await exchange('sign-in page', async () => (page = await request('GET', '/sign-in')), [200])).more) return;
         const cookie = String(page!.headers['set-cookie']?.[0] ?? '').split(';')[0];
-        const form = new URLSearchParams({ _csrf: csrfFrom(page!.body), email: 'admin@shutdown.test', password: PASSWORD }).toString();
+        const form = new URLSearchParams({ _csrf: csrfFrom(page!.body), email: `admin${n}@shutdown.test`, password: PASSWORD }).toString();
         signInsInFlight++;
         const { more } = await exchange('sign-in', () => request('POST', '/sign-in', { Cookie: cookie, 'Content-Type': 'application/x-www-form-urlencoded' }, form), [303]);
         signInsInFlight--;
@@ -119,7 +124,7 @@ describe('graceful shutdown on SIGTERM under load', () => {
       }
     };
 
-    const clients = [...Array.from({ length: CLIENTS }, (_, n) => fastClient(n)), ...Array.from({ length: SLOW_CLIENTS }, slowClient)];
+    const clients = [...Array.from({ length: CLIENTS }, (_, n) => fastClient(n)), ...Array.from({ length: SLOW_CLIENTS }, (_, n) => slowClient(n))];
     await new Promise((r) => setTimeout(r, 1500));
     // SIGTERM while at least one sign-in is in bcrypt (the slow path), so in-flight work must finish.
     for (const until = Date.now() + 15000; signInsInFlight === 0 && Date.now() < until; ) await new Promise((r) => setImmediate(r));
