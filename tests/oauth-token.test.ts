@@ -2,7 +2,7 @@ import request from 'supertest';
 import { HOUR } from '../src/clock';
 import { SYSTEM_ACTOR } from '../src/features/audit/service';
 import { generateClientCredentials } from '../src/features/credentials/service';
-import { presentedClient } from '../src/features/oauth/client-auth';
+import { presentedClient } from '../src/platform/oauth/client-auth';
 import { createTestContext, seedCompany } from './helpers';
 import { clientBasic, createClient, credentialsDeps, decodeJwtPart, rawBasic, revoke } from './oauth-support';
 
