@@ -26,8 +26,8 @@ import { sweepCredentials } from './features/credentials/service';
 import { CredentialVerifier, LastUsedTracker } from './features/credentials/verify';
 import { credentialsRouter } from './features/credentials/routes';
 import { scopesRouter } from './features/scopes/routes';
-import { createPlatformApi } from './features/oauth/platform';
-import { signingKeysRouter } from './features/signing-keys/routes';
+import { createPlatformApi } from './platform';
+import { signingKeysRouter } from './platform/signing-keys/routes';
 import { onClose } from './lifecycle';
 import { registerFilters } from './views';
 

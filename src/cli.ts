@@ -2,7 +2,7 @@ import type { CliCommand } from './cli/command';
 import { EXIT } from './cli/command';
 import { ConfigError } from './config';
 import { restrictNewFiles } from './data-dir';
-import { rotateSigningKeyCommand } from './features/signing-keys/cli';
+import { rotateSigningKeyCommand } from './platform/signing-keys/cli';
 import { cliCommand, opsCommands } from './ops/commands';
 
 /**

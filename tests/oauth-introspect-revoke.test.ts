@@ -4,7 +4,7 @@ import { HOUR } from '../src/clock';
 import { createTestContext, seedCompany } from './helpers';
 import { clientBasic, createClient, decodeJwtPart, obtainToken, revoke } from './oauth-support';
 import type { ErrorBody, TestClient } from './oauth-support';
-import type { Introspection } from '../src/features/oauth/service';
+import type { Introspection } from '../src/platform/oauth/service';
 
 function foreignSigned(token: string): string {
   const { privateKey } = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' });

@@ -6,7 +6,7 @@ import { createApp } from '../src/app';
 import { EXIT } from '../src/cli/command';
 import { MINUTE } from '../src/clock';
 import { openDatabase } from '../src/db/open';
-import { sealingKey } from '../src/features/signing-keys/service';
+import { sealingKey } from '../src/platform/signing-keys/service';
 import { closeApp } from '../src/lifecycle';
 import { createLogger } from '../src/log';
 import { createTestContext, seedCompany, signIn } from './helpers';

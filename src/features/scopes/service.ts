@@ -28,6 +28,11 @@ export function scopeCatalog(deps: ScopesDeps): CatalogEntry[] {
   });
 }
 
+/** The catalog's scope names, sorted: what the authorization server advertises as scopes_supported. */
+export function scopeNames(deps: Pick<ScopesDeps, 'db'>): string[] {
+  return repo.listScopes(deps.db).map((s) => s.name);
+}
+
 export function addScope(deps: ScopesDeps, name: string, description: string, actor: Actor): void {
   transaction(deps.db, () => {
     if (repo.findScope(deps.db, name)) throw new FieldError('name', `The catalog already has a scope named ${name}.`);

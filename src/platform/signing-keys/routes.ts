@@ -5,7 +5,7 @@ import { requireOperator } from '../../http/auth';
 import { flashAndRedirect, render } from '../../http/render';
 import { validate } from '../../http/validate';
 import type { FieldErrors } from '../../http/validate';
-import type { AuditLog } from '../audit/service';
+import type { AuditLog } from '../../features/audit/service';
 import { RetireNowSchema } from './schema';
 import type { SigningKeys } from './service';
 

@@ -1,10 +1,10 @@
 import type { Db } from '../../db/open';
 import type { Clock } from '../../clock';
-import type { Actor, AuditLog } from '../audit/service';
-import type { CredentialIdentity, CredentialVerifier } from '../credentials/verify';
-import type { ApiAuthenticator } from '../verify/service';
-import { invalidScope, unauthorizedClient } from './errors';
-import { listScopes } from '../scopes/repo';
+import type { Actor, AuditLog } from '../../features/audit/service';
+import type { CredentialIdentity, CredentialVerifier } from '../../features/credentials/verify';
+import type { ApiAuthenticator } from '../authenticator';
+import { invalidScope, unauthorizedClient } from '../errors';
+import { scopeNames } from '../../features/scopes/service';
 import * as repo from './repo';
 import type { AccessTokens } from './tokens';
 
@@ -47,7 +47,7 @@ export function serverMetadata(deps: Pick<OAuthDeps, 'db' | 'publicUrl'>): Recor
     token_endpoint_auth_methods_supported: AUTH_METHODS,
     introspection_endpoint_auth_methods_supported: AUTH_METHODS,
     revocation_endpoint_auth_methods_supported: AUTH_METHODS,
-    scopes_supported: listScopes(deps.db).map((s) => s.name),
+    scopes_supported: scopeNames(deps),
   };
 }
 
@@ -131,4 +131,9 @@ export async function revokeToken(deps: Pick<OAuthDeps, 'db' | 'clock' | 'audit'
     target: caller.identifier,
     details: { credentialId: caller.credentialId, jti: claims.jti },
   });
+}
+
+/** Housekeeping (`prune`): revoked tokens past their `exp` are refused anyway, so their rows can go. */
+export function pruneExpiredRevocations(db: Db, now: number, dryRun: boolean): number {
+  return dryRun ? repo.countExpiredRevokedTokens(db, now) : repo.pruneRevokedTokens(db, now);
 }

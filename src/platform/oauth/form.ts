@@ -1,5 +1,5 @@
 import type { Request } from 'express';
-import { invalidRequest, payloadTooLarge } from './errors';
+import { invalidRequest, payloadTooLarge } from '../errors';
 
 export const FORM_LIMIT_BYTES = 8 * 1024;
 

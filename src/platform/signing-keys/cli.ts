@@ -5,7 +5,7 @@ import { systemClock } from '../../clock';
 import { ensureSessionSecret, loadConfig } from '../../config';
 import { migrate } from '../../db/migrate';
 import { openDatabase } from '../../db/open';
-import { AuditLog } from '../audit/service';
+import { AuditLog } from '../../features/audit/service';
 import { SigningKeys, sealingKey } from './service';
 import type { RotationResult } from './service';
 

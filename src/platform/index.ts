@@ -1,18 +1,18 @@
 import { Router } from 'express';
-import type { Clock } from '../../clock';
-import type { Config } from '../../config';
-import type { Db } from '../../db/open';
-import type { Logger } from '../../log';
-import type { AuditLog } from '../audit/service';
-import type { CredentialVerifier } from '../credentials/verify';
-import { SigningKeys, sealingKey } from '../signing-keys/service';
-import { AuthFailures } from '../verify/failures';
-import { verifyRouter } from '../verify/routes';
-import { ApiAuthenticator } from '../verify/service';
-import { pruneRevokedTokens } from './repo';
-import { oauthRouter } from './routes';
-import { oauthEndpoints } from './service';
-import { AccessTokens } from './tokens';
+import type { Clock } from '../clock';
+import type { Config } from '../config';
+import type { Db } from '../db/open';
+import type { Logger } from '../log';
+import type { AuditLog } from '../features/audit/service';
+import type { CredentialVerifier } from '../features/credentials/verify';
+import { SigningKeys, sealingKey } from './signing-keys/service';
+import { AuthFailures } from './failures';
+import { verifyRouter } from './verify/routes';
+import { ApiAuthenticator } from './authenticator';
+import { pruneRevokedTokens } from './oauth/repo';
+import { oauthRouter } from './oauth/routes';
+import { oauthEndpoints } from './oauth/service';
+import { AccessTokens } from './oauth/tokens';
 
 export interface PlatformApiDeps {
   db: Db;

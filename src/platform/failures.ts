@@ -1,6 +1,6 @@
-import type { Clock } from '../../clock';
-import { MINUTE } from '../../clock';
-import { FailureThrottle } from '../../http/throttle';
+import type { Clock } from '../clock';
+import { MINUTE } from '../clock';
+import { FailureThrottle } from '../http/throttle';
 
 export interface FailureLimits {
   perSource: number;

@@ -2,15 +2,15 @@ import { Router } from 'express';
 import type { Request } from 'express';
 import { HttpError } from '../../http/errors';
 import type { Logger } from '../../log';
-import { endedDescription } from '../credentials/verify';
-import { tooManyFailures } from '../oauth/errors';
-import { sendJson } from '../oauth/respond';
+import { endedDescription } from '../../features/credentials/verify';
+import { tooManyFailures } from '../errors';
+import { sendJson } from '../respond';
 import { parseOrThrow } from '../../http/validate';
-import { parseAuthorization } from './authorization';
-import type { AuthFailures } from './failures';
+import { parseAuthorization } from '../authorization-header';
+import type { AuthFailures } from '../failures';
 import { VerifyQuerySchema } from './schema';
-import type { ApiAuthenticator, Caller } from './service';
-import { missingScopes } from './service';
+import type { ApiAuthenticator, Caller } from '../authenticator';
+import { missingScopes } from '../authenticator';
 
 export interface VerifyRouterDeps {
   authenticator: ApiAuthenticator;
@@ -59,7 +59,7 @@ export function verifyRouter(deps: VerifyRouterDeps): Router {
    */
   const authenticate = async (req: Request, forwardAuth: boolean): Promise<Caller> => {
     const presented = parseAuthorization(req.headers.authorization);
-    if (presented.scheme === 'none') throw noCredentials();
+    if (presented.scheme === 'none' || presented.scheme === 'other') throw noCredentials();
     const source = req.ip ?? 'unknown';
     const wait = deps.failures.retryAfter(source);
     if (wait > 0) {
@@ -71,7 +71,7 @@ export function verifyRouter(deps: VerifyRouterDeps): Router {
     }
     switch (presented.scheme) {
       case 'basic': {
-        const check = deps.authenticator.checkApiKey(presented.username, presented.key);
+        const check = deps.authenticator.checkApiKey(presented.userId, presented.password);
         if (check.ok) return check.caller;
         // Only guesses count against the source: never a real key that was replaced, revoked or expired.
         if (check.reason === 'ended') throw endedApiKey(endedDescription('basic', check.how, check.at));

@@ -5,8 +5,8 @@ import type { Db } from '../../db/open';
 import { transaction } from '../../db/open';
 import type { Clock } from '../../clock';
 import { MINUTE } from '../../clock';
-import { AuditLog, SYSTEM_ACTOR } from '../audit/service';
-import type { Actor } from '../audit/service';
+import { AuditLog, SYSTEM_ACTOR } from '../../features/audit/service';
+import type { Actor } from '../../features/audit/service';
 import * as repo from './repo';
 import type { KeyWindow, SigningKeyRow } from './repo';
 

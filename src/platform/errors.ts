@@ -1,4 +1,4 @@
-import { HttpError } from '../../http/errors';
+import { HttpError } from '../http/errors';
 
 /**
  * OAuth 2.0 error responses (RFC 6749 section 5.2): the error handler renders them as

@@ -1,7 +1,7 @@
-import type { Db } from '../../db/open';
-import type { CredentialCheck, CredentialIdentity, CredentialVerifier } from '../credentials/verify';
-import { revokedTokenChecker } from '../oauth/repo';
-import type { AccessTokenClaims, AccessTokens } from '../oauth/tokens';
+import type { Db } from '../db/open';
+import type { CredentialCheck, CredentialIdentity, CredentialVerifier } from '../features/credentials/verify';
+import { revokedTokenChecker } from './oauth/repo';
+import type { AccessTokenClaims, AccessTokens } from './oauth/tokens';
 
 /** An authenticated caller of the platform API and what it may do now. */
 export interface Caller {
