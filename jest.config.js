@@ -6,10 +6,7 @@ module.exports = {
   transform: {
     '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }],
     // jose and oauth4webapi ship only ES modules; Jest on Node 20 needs them compiled to CommonJS.
-    '^.+/node_modules/(jose|oauth4webapi)/.+\\.js$': [
-      'ts-jest',
-      { tsconfig: { allowJs: true, module: 'commonjs', target: 'ES2022', isolatedModules: true } },
-    ],
+    '^.+/node_modules/(jose|oauth4webapi)/.+\\.js$': ['ts-jest', { tsconfig: { allowJs: true, module: 'commonjs', target: 'ES2022', isolatedModules: true } }],
   },
   transformIgnorePatterns: ['/node_modules/(?!(jose|oauth4webapi)/)'],
   testTimeout: 30000,

@@ -56,7 +56,10 @@ async function peakPhase(rows, options, clockTicks) {
     rows,
     options.rounds,
     (row) => measurePeak(row, options, clockTicks),
-    (round, row, c) => log(`  round ${round + 1}: ${describe(row)}: ${fmt(c.reqPerSec)} req/s, ${fmt(c.cpuUsPerRequest)} µs/request${c.valid ? '' : `, INVALID (${c.non2xx} non-2xx, ${c.errors} errors)`}`),
+    (round, row, c) =>
+      log(
+        `  round ${round + 1}: ${describe(row)}: ${fmt(c.reqPerSec)} req/s, ${fmt(c.cpuUsPerRequest)} µs/request${c.valid ? '' : `, INVALID (${c.non2xx} non-2xx, ${c.errors} errors)`}`,
+      ),
   );
   const peak = {};
   rows.forEach((row, i) => {
@@ -75,12 +78,18 @@ async function latencyPhase(rows, peak, options) {
     .filter((pair) => pair.rate >= 1);
   if (pairs.length === 0) return [];
   log(`latency: ${pairs.length} target(s) and the Express no-op at half each target's peak, ${options.rounds} round(s)`);
-  const items = pairs.flatMap((p) => [{ ...p, side: 'target' }, { row: noop, rate: p.rate, side: 'noop' }]);
+  const items = pairs.flatMap((p) => [
+    { ...p, side: 'target' },
+    { row: noop, rate: p.rate, side: 'noop' },
+  ]);
   const cells = await alternatingRounds(
     items,
     options.rounds,
     (item) => measureLatency(item.row, item.rate, options),
-    (round, item, c) => log(`  round ${round + 1}: ${describe(item.row)} at ${fmt(item.rate)} req/s: p50 ${c.p50.toFixed(2)} ms, p99 ${c.p99.toFixed(2)} ms, max ${c.max.toFixed(1)} ms${c.valid ? '' : ', INVALID'}`),
+    (round, item, c) =>
+      log(
+        `  round ${round + 1}: ${describe(item.row)} at ${fmt(item.rate)} req/s: p50 ${c.p50.toFixed(2)} ms, p99 ${c.p99.toFixed(2)} ms, max ${c.max.toFixed(1)} ms${c.valid ? '' : ', INVALID'}`,
+      ),
   );
   return pairs.map((p, i) => ({
     targetId: p.row.targetId,
@@ -101,7 +110,11 @@ function gitCommit() {
   }
 }
 
-const loadAverage = () => os.loadavg().map((l) => l.toFixed(2)).join(' ');
+const loadAverage = () =>
+  os
+    .loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
 
 async function main(args) {
   const options = parseOptions(args);
@@ -112,7 +125,15 @@ async function main(args) {
     // Built before the runner pins itself, so that the baseline's build may use both cores.
     const baseline = baselineFor(options);
     pinSelf(options.generatorCpu);
-    const meta = { startedAt: new Date().toISOString(), commit: gitCommit(), args, cpus: os.cpus().length, cpuModel: os.cpus()[0].model, node: process.version, loadBefore: loadAverage() };
+    const meta = {
+      startedAt: new Date().toISOString(),
+      commit: gitCommit(),
+      args,
+      cpus: os.cpus().length,
+      cpuModel: os.cpus()[0].model,
+      node: process.version,
+      loadBefore: loadAverage(),
+    };
     const dataSets = wantsConsole(options.only) ? seedDataSets(options, baseline) : [];
     const rows = planRows(options.only, dataSets);
     const peak = await peakPhase(rows, options, clockTicksPerSecond());
@@ -126,7 +147,14 @@ async function main(args) {
       checks: buildChecks(peak, latency),
       references: buildReferenceRatios(peak),
       goals: buildGoals(peak, latency),
-      baseline: baseline && { spec: baseline.spec, label: baseline.label, commit: baseline.commit, temporary: baseline.temporary, tolerance: BASELINE_TOLERANCE, comparisons: baselineComparisons(peak) },
+      baseline: baseline && {
+        spec: baseline.spec,
+        label: baseline.label,
+        commit: baseline.commit,
+        temporary: baseline.temporary,
+        tolerance: BASELINE_TOLERANCE,
+        comparisons: baselineComparisons(peak),
+      },
     };
     const text = markdown(results);
     process.stdout.write(text);

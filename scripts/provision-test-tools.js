@@ -65,7 +65,10 @@ function planProvisioning({ tools = TOOLS, has, isRoot, canSudo, hasAptGet, poli
   const packages = missing.map((tool) => tool.package);
   const needs = missing.map((tool) => `${tool.package} (for ${tool.neededBy})`).join(' and ');
   if (!hasAptGet) {
-    return { missing: packages, error: `The tests need ${needs}, which is not installed, and this machine has no apt-get to install it. Install ${packages.join(' ')} with its package manager, then run npm test again.` };
+    return {
+      missing: packages,
+      error: `The tests need ${needs}, which is not installed, and this machine has no apt-get to install it. Install ${packages.join(' ')} with its package manager, then run npm test again.`,
+    };
   }
   const sudo = isRoot ? [] : canSudo() ? ['sudo', '-n'] : null;
   if (!sudo) {

@@ -43,7 +43,9 @@ export async function runCli(argv: string[]): Promise<number> {
     return EXIT.usage;
   }
   if (args.includes('--help') || args.includes('-h')) {
-    process.stdout.write(`Usage: npm run cli -- ${name}${command.usage ? ` ${command.usage}` : ''}\n\n${command.summary}\n${command.details ? `\n${command.details}\n` : ''}`);
+    process.stdout.write(
+      `Usage: npm run cli -- ${name}${command.usage ? ` ${command.usage}` : ''}\n\n${command.summary}\n${command.details ? `\n${command.details}\n` : ''}`,
+    );
     return EXIT.ok;
   }
   try {

@@ -18,7 +18,11 @@ const optionalSecret = z
 
 /** A whole number from the environment; the message says what is allowed, also for "abc". */
 const wholeNumber = (min: number, max: number, allowed: string) =>
-  z.coerce.number({ message: `must be ${allowed}` }).int(`must be ${allowed}`).min(min, `must be ${allowed}`).max(max, `must be ${allowed}`);
+  z.coerce
+    .number({ message: `must be ${allowed}` })
+    .int(`must be ${allowed}`)
+    .min(min, `must be ${allowed}`)
+    .max(max, `must be ${allowed}`);
 
 /** Variables whose value must never be echoed in an error message (it would land in logs). */
 const SECRET_VARIABLES = new Set(['SESSION_SECRET', 'ADMIN_PASSWORD', 'SMTP_URL']);

@@ -12,16 +12,7 @@ export function createLogger(level: string, destination?: pino.DestinationStream
       level,
       base: undefined,
       redact: {
-        paths: [
-          'password',
-          '*.password',
-          'secret',
-          '*.secret',
-          'req.headers.authorization',
-          'req.headers.cookie',
-          'headers.authorization',
-          'headers.cookie',
-        ],
+        paths: ['password', '*.password', 'secret', '*.secret', 'req.headers.authorization', 'req.headers.cookie', 'headers.authorization', 'headers.cookie'],
         censor: '[redacted]',
       },
     },

@@ -28,7 +28,9 @@ async function main(): Promise<void> {
   if (config.secureCookies && config.trustProxy === false) {
     // Node serves plain HTTP here, so an https PUBLIC_URL means a TLS proxy in front: without
     // TRUST_PROXY, Express sees http and express-session refuses to send the Secure cookie.
-    logger.warn('PUBLIC_URL is https but TRUST_PROXY is not set: sign-in cookies will not be sent. Set TRUST_PROXY (e.g. TRUST_PROXY=1 for one proxy in front).');
+    logger.warn(
+      'PUBLIC_URL is https but TRUST_PROXY is not set: sign-in cookies will not be sent. Set TRUST_PROXY (e.g. TRUST_PROXY=1 for one proxy in front).',
+    );
   }
   // `restore` refuses while this lock is live (src/ops/server-lock.ts).
   const lock = acquireServerLock(config.dataDir);

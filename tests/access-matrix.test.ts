@@ -242,7 +242,9 @@ describe('access control matrix (generated from the router)', () => {
       if (caller.authorization) req = req.set('Authorization', caller.authorization);
       if (httpMethod === 'POST') {
         // The smallest body: the form's CSRF token (the gate under test is access, not CSRF), nothing else.
-        req = routePath.startsWith('/oauth/') ? req.type('form').send({ grant_type: 'client_credentials', token: 'x' }) : req.type('form').send(caller.agent ? { _csrf: caller.agent.csrf } : {});
+        req = routePath.startsWith('/oauth/')
+          ? req.type('form').send({ grant_type: 'client_credentials', token: 'x' })
+          : req.type('form').send(caller.agent ? { _csrf: caller.agent.csrf } : {});
       }
       const res = await req;
       const problem = judge(row[persona], httpMethod, res);

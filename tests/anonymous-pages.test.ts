@@ -31,7 +31,15 @@ describe('anonymous GETs', () => {
       .send({ _csrf: csrfFrom(page.text), email, password: PASSWORD });
     const cookie = String(res.headers['set-cookie']).split(';')[0];
     const audit = await request(server).get('/audit').set('Cookie', cookie);
-    expect((await request(server).post('/sign-out').set('Cookie', cookie).type('form').send({ _csrf: csrfFrom(audit.text) })).status).toBe(303);
+    expect(
+      (
+        await request(server)
+          .post('/sign-out')
+          .set('Cookie', cookie)
+          .type('form')
+          .send({ _csrf: csrfFrom(audit.text) })
+      ).status,
+    ).toBe(303);
     return cookie;
   }
 

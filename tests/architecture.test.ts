@@ -69,7 +69,10 @@ function ownershipMap(): Map<string, string> {
 
 function migrationTables(): string[] {
   const dir = path.join(ROOT, 'migrations');
-  const sql = fs.readdirSync(dir).map((file) => fs.readFileSync(path.join(dir, file), 'utf8')).join('\n');
+  const sql = fs
+    .readdirSync(dir)
+    .map((file) => fs.readFileSync(path.join(dir, file), 'utf8'))
+    .join('\n');
   return [...sql.matchAll(/CREATE TABLE (?:IF NOT EXISTS )?(\w+)/g)].map((m) => m[1]);
 }
 
@@ -84,9 +87,7 @@ describe('the data layer (docs/architecture.md)', () => {
 
   it('has no route that imports a repo: routes call services', () => {
     const routes = files.filter((file) => path.basename(file) === 'routes.ts');
-    const found = routes.flatMap((file) =>
-      findAll(file, withoutComments(fs.readFileSync(file, 'utf8')), [/from '[^']*\/repo'/g, /require\('[^']*\/repo'\)/g]),
-    );
+    const found = routes.flatMap((file) => findAll(file, withoutComments(fs.readFileSync(file, 'utf8')), [/from '[^']*\/repo'/g, /require\('[^']*\/repo'\)/g]));
     expect(found).toEqual([]);
   });
 

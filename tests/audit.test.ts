@@ -50,7 +50,11 @@ describe('the audit trail of the foundation', () => {
     const acme = seedCompany(ctx.db, 'Acme', 'admin@acme.test');
     const operator = await signIn(ctx.app, ops.email);
     ctx.clock.advance(HOUR / 2);
-    await operator.post(`/operator/companies/${acme.companyId}/invitations`).set('User-Agent', 'Browser/1.0').type('form').send({ _csrf: operator.csrf, email: 'new@acme.test' });
+    await operator
+      .post(`/operator/companies/${acme.companyId}/invitations`)
+      .set('User-Agent', 'Browser/1.0')
+      .type('form')
+      .send({ _csrf: operator.csrf, email: 'new@acme.test' });
     ctx.clock.advance(HOUR / 2);
     await operator.post(`/operator/companies/${acme.companyId}/users/${acme.userId}/disable`).type('form').send({ _csrf: operator.csrf });
 
@@ -62,8 +66,26 @@ describe('the audit trail of the foundation', () => {
     const rows = parseCsv(res.text);
     expect(rows[0]).toEqual(['time', 'company', 'actor', 'action', 'target', 'ip', 'user_agent', 'details']);
     expect(rows.slice(1)).toEqual([
-      ['2026-11-01T10:00:00.000Z', 'Acme', 'ops@example.test', 'user.disable', 'admin@acme.test', expect.stringContaining('127.0.0.1'), expect.any(String), '{"sessionsEnded":0}'],
-      ['2026-11-01T09:30:00.000Z', 'Acme', 'ops@example.test', 'user.invite', 'new@acme.test', expect.stringContaining('127.0.0.1'), 'Browser/1.0', '{"operator":false,"resent":false}'],
+      [
+        '2026-11-01T10:00:00.000Z',
+        'Acme',
+        'ops@example.test',
+        'user.disable',
+        'admin@acme.test',
+        expect.stringContaining('127.0.0.1'),
+        expect.any(String),
+        '{"sessionsEnded":0}',
+      ],
+      [
+        '2026-11-01T09:30:00.000Z',
+        'Acme',
+        'ops@example.test',
+        'user.invite',
+        'new@acme.test',
+        expect.stringContaining('127.0.0.1'),
+        'Browser/1.0',
+        '{"operator":false,"resent":false}',
+      ],
     ]);
 
     const all = parseCsv((await operator.get('/audit.csv')).text);
@@ -77,7 +99,12 @@ describe('the audit trail of the foundation', () => {
   it('neutralises formulas and quotes awkward fields in the CSV', async () => {
     const acme = seedCompany(ctx.db, 'Acme', 'admin@acme.test');
     const log = new AuditLog(ctx.db, ctx.clock);
-    log.record(actor('=HYPERLINK("http://evil.example","click")'), { action: 'test.formula', companyId: acme.companyId, target: '+1+1', details: { note: '-2, "quoted"\nnext line' } });
+    log.record(actor('=HYPERLINK("http://evil.example","click")'), {
+      action: 'test.formula',
+      companyId: acme.companyId,
+      target: '+1+1',
+      details: { note: '-2, "quoted"\nnext line' },
+    });
     log.record(actor('@SUM(A1:A9)'), { action: 'test.formula', companyId: acme.companyId, target: '\t=cmd' });
     const agent = await signIn(ctx.app, 'admin@acme.test');
 
@@ -132,7 +159,8 @@ describe('GET /audit', () => {
   afterEach(() => ctx.close());
 
   /** The Target column of each row, in order. */
-  const targets = (html: string): string[] => [...html.matchAll(/<td data-label="Action"><code>[a-z_.]+<\/code><\/td>\s*<td data-label="Target">([^<]*)<\/td>/g)].map((m) => m[1]);
+  const targets = (html: string): string[] =>
+    [...html.matchAll(/<td data-label="Action"><code>[a-z_.]+<\/code><\/td>\s*<td data-label="Target">([^<]*)<\/td>/g)].map((m) => m[1]);
 
   it('shows an administrator their company’s entries, newest first', async () => {
     const res = await admin.get('/audit');
@@ -237,7 +265,11 @@ describe('GET /audit', () => {
   });
 
   it('escapes hostile values in the table', async () => {
-    new AuditLog(ctx.db, ctx.clock).record(actor('<img src=x onerror=alert(1)>'), { action: 'test.hostile', companyId: acme.companyId, target: '"><script>alert(1)</script>' });
+    new AuditLog(ctx.db, ctx.clock).record(actor('<img src=x onerror=alert(1)>'), {
+      action: 'test.hostile',
+      companyId: acme.companyId,
+      target: '"><script>alert(1)</script>',
+    });
     const res = await admin.get('/audit?action=test.hostile');
     expect(res.status).toBe(200);
     expect(res.text).not.toContain('<img src=x');

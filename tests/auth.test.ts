@@ -52,7 +52,9 @@ describe('POST /sign-in', () => {
     const page = await agent.get('/audit');
     expect(page.status).toBe(200);
     expect(page.text).toContain('admin@acme.test · Acme');
-    expect(audit(ctx)).toEqual([{ action: 'auth.sign_in', actor: 'admin@acme.test', target: 'admin@acme.test', companyId: acme.companyId, ip: expect.stringContaining('127.0.0.1') }]);
+    expect(audit(ctx)).toEqual([
+      { action: 'auth.sign_in', actor: 'admin@acme.test', target: 'admin@acme.test', companyId: acme.companyId, ip: expect.stringContaining('127.0.0.1') },
+    ]);
     expect(ctx.db.prepare('SELECT last_sign_in_at FROM users WHERE id = ?').pluck().get(acme.userId)).toBe(ctx.clock.now());
   });
 
@@ -104,7 +106,10 @@ describe('POST /sign-in', () => {
 
   it('refuses a password over 72 bytes with a clear message', async () => {
     const agent = await anonymousAgent(ctx.app);
-    const res = await agent.post('/sign-in').type('form').send({ _csrf: agent.csrf, email: 'admin@acme.test', password: `${PASSWORD}${'x'.repeat(60)}` });
+    const res = await agent
+      .post('/sign-in')
+      .type('form')
+      .send({ _csrf: agent.csrf, email: 'admin@acme.test', password: `${PASSWORD}${'x'.repeat(60)}` });
     expect(res.status).toBe(422);
     expect(res.text).toContain('Passwords are at most 72 bytes.');
   });
@@ -125,7 +130,11 @@ describe('POST /sign-in', () => {
     const oldCookie = cookieSet(before, 'console.csrf'); // anonymous forms have no session (docs/decisions/0007)
     const oldCsrf = csrfFrom(before.text);
 
-    const res = await request(ctx.app).post('/sign-in').set('Cookie', oldCookie).type('form').send({ _csrf: oldCsrf, email: 'admin@acme.test', password: PASSWORD });
+    const res = await request(ctx.app)
+      .post('/sign-in')
+      .set('Cookie', oldCookie)
+      .type('form')
+      .send({ _csrf: oldCsrf, email: 'admin@acme.test', password: PASSWORD });
     expect(res.status).toBe(303);
     const newCookie = sessionCookie(res);
     expect(newCookie).not.toBe(oldCookie);
@@ -164,7 +173,10 @@ describe('sign-in throttling', () => {
   it('blocks an account after 5 failures for 15 minutes, even with the right password, then lets it in', async () => {
     const agent = await anonymousAgent(ctx.app);
     for (let i = 0; i < 5; i++) {
-      const res = await agent.post('/sign-in').type('form').send({ _csrf: agent.csrf, email: 'admin@acme.test', password: `wrong ${i}` });
+      const res = await agent
+        .post('/sign-in')
+        .type('form')
+        .send({ _csrf: agent.csrf, email: 'admin@acme.test', password: `wrong ${i}` });
       expect(res.status).toBe(401);
     }
     const blocked = await agent.post('/sign-in').type('form').send({ _csrf: agent.csrf, email: 'admin@acme.test', password: PASSWORD });
@@ -188,7 +200,12 @@ describe('sign-in throttling', () => {
     const compare = jest.spyOn(bcrypt, 'compare');
     try {
       const burst = await Promise.all(
-        Array.from({ length: 25 }, (_, i) => agent.post('/sign-in').type('form').send({ _csrf: agent.csrf, email: 'admin@acme.test', password: `wrong ${i}` })),
+        Array.from({ length: 25 }, (_, i) =>
+          agent
+            .post('/sign-in')
+            .type('form')
+            .send({ _csrf: agent.csrf, email: 'admin@acme.test', password: `wrong ${i}` }),
+        ),
       );
       expect(compare).toHaveBeenCalledTimes(5);
       expect(burst.filter((res) => res.status === 401)).toHaveLength(5);
@@ -208,7 +225,10 @@ describe('sign-in throttling', () => {
   it('blocks one source address after 20 failures across many accounts', async () => {
     const agent = await anonymousAgent(ctx.app);
     for (let i = 0; i < 20; i++) {
-      const res = await agent.post('/sign-in').type('form').send({ _csrf: agent.csrf, email: `guess${i}@acme.test`, password: 'guess' });
+      const res = await agent
+        .post('/sign-in')
+        .type('form')
+        .send({ _csrf: agent.csrf, email: `guess${i}@acme.test`, password: 'guess' });
       expect(res.status).toBe(401);
     }
     const res = await agent.post('/sign-in').type('form').send({ _csrf: agent.csrf, email: 'admin@acme.test', password: PASSWORD });

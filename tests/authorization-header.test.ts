@@ -14,7 +14,11 @@ describe('parseAuthorization: Basic (RFC 7617)', () => {
   it.each<Case>([
     ['a user-id and password', `Basic ${b64('user:pass')}`, { scheme: 'basic', userId: 'user', password: 'pass' }],
     ['a password that holds ":" (only the first ":" splits)', `Basic ${b64('id:a:b')}`, { scheme: 'basic', userId: 'id', password: 'a:b' }],
-    ['"%" and "+" kept as sent (form-decoding is for client credentials only)', `Basic ${b64('a%2B+b:c%d')}`, { scheme: 'basic', userId: 'a%2B+b', password: 'c%d' }],
+    [
+      '"%" and "+" kept as sent (form-decoding is for client credentials only)',
+      `Basic ${b64('a%2B+b:c%d')}`,
+      { scheme: 'basic', userId: 'a%2B+b', password: 'c%d' },
+    ],
     ['UTF-8 user-pass', `Basic ${b64('zoë:pässwörd')}`, { scheme: 'basic', userId: 'zoë', password: 'pässwörd' }],
     ['an empty user-id (allowed by the grammar; no credential has one)', `Basic ${b64(':secret')}`, { scheme: 'basic', userId: '', password: 'secret' }],
     ['an empty password', `Basic ${b64('user:')}`, { scheme: 'basic', userId: 'user', password: '' }],
@@ -58,7 +62,7 @@ describe('clientCredentials: client_secret_basic form-decoding (RFC 6749 2.3.1)'
     expect(clientCredentials({ userId, password })).toEqual(expected);
   });
 
-  it('reads what parseAuthorization decoded from a client library\'s header', () => {
+  it("reads what parseAuthorization decoded from a client library's header", () => {
     const header = parseAuthorization(`Basic ${b64(`${formEncode('my:client%+id')}:${formEncode('p:a%s+s w')}`)}`);
     expect(header.scheme).toBe('basic');
     expect(header.scheme === 'basic' && clientCredentials(header)).toEqual({ clientId: 'my:client%+id', clientSecret: 'p:a%s+s w' });

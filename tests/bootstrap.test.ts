@@ -32,9 +32,7 @@ describe('bootstrap with ADMIN_EMAIL and ADMIN_PASSWORD', () => {
     const log = capturingLogger();
     await expect(bootstrap(ctx.config, ctx.db, ctx.clock, log.logger)).resolves.toEqual({ kind: 'created', email: 'ops@example.com' });
 
-    const user = ctx.db
-      .prepare('SELECT u.email, u.is_operator AS isOperator, c.name AS company FROM users u JOIN companies c ON c.id = u.company_id')
-      .all();
+    const user = ctx.db.prepare('SELECT u.email, u.is_operator AS isOperator, c.name AS company FROM users u JOIN companies c ON c.id = u.company_id').all();
     expect(user).toEqual([{ email: 'ops@example.com', isOperator: 1, company: 'Example Ltd' }]);
     expect(ctx.db.prepare('SELECT COUNT(*) FROM company_scopes').pluck().get()).toBe(4);
     expect(auditActions(ctx)).toEqual(['setup.first_operator']);
@@ -95,7 +93,14 @@ describe('bootstrap without ADMIN_EMAIL: the one-time setup link', () => {
     const res = await agent
       .post('/setup')
       .type('form')
-      .send({ _csrf: csrfFrom(form.text), token: new URL(link).searchParams.get('token'), companyName: 'Example Ltd', email: 'Ops@Example.com', password: PASSWORD, confirm: PASSWORD });
+      .send({
+        _csrf: csrfFrom(form.text),
+        token: new URL(link).searchParams.get('token'),
+        companyName: 'Example Ltd',
+        email: 'Ops@Example.com',
+        password: PASSWORD,
+        confirm: PASSWORD,
+      });
     expect(res.status).toBe(303);
     expect(res.headers.location).toBe('/');
 
@@ -113,7 +118,14 @@ describe('bootstrap without ADMIN_EMAIL: the one-time setup link', () => {
     const reuse = await secondTry
       .post('/setup')
       .type('form')
-      .send({ _csrf: secondTry.csrf, token: new URL(link).searchParams.get('token'), companyName: 'Hijack', email: 'evil@example.com', password: PASSWORD, confirm: PASSWORD });
+      .send({
+        _csrf: secondTry.csrf,
+        token: new URL(link).searchParams.get('token'),
+        companyName: 'Hijack',
+        email: 'evil@example.com',
+        password: PASSWORD,
+        confirm: PASSWORD,
+      });
     expect(reuse.status).toBe(404);
     expect(countUsers(ctx.db)).toBe(1);
   });
@@ -124,7 +136,14 @@ describe('bootstrap without ADMIN_EMAIL: the one-time setup link', () => {
     const res = await agent
       .post('/setup')
       .type('form')
-      .send({ _csrf: csrfFrom(form.text), token: new URL(link).searchParams.get('token'), companyName: 'Example Ltd', email: 'not an email', password: 'short', confirm: 'other' });
+      .send({
+        _csrf: csrfFrom(form.text),
+        token: new URL(link).searchParams.get('token'),
+        companyName: 'Example Ltd',
+        email: 'not an email',
+        password: 'short',
+        confirm: 'other',
+      });
     expect(res.status).toBe(422);
     expect(res.text).toContain('Enter an email address like name@example.com.');
     expect(res.text).toContain('Use at least 12 characters.');
@@ -141,7 +160,14 @@ describe('bootstrap without ADMIN_EMAIL: the one-time setup link', () => {
     const res = await agent
       .post('/setup')
       .type('form')
-      .send({ _csrf: csrfFrom(form.text), token: new URL(link).searchParams.get('token'), companyName: 'Example Ltd', email: 'ops@example.com', password: long, confirm: long });
+      .send({
+        _csrf: csrfFrom(form.text),
+        token: new URL(link).searchParams.get('token'),
+        companyName: 'Example Ltd',
+        email: 'ops@example.com',
+        password: long,
+        confirm: long,
+      });
     expect(res.status).toBe(422);
     expect(res.text).toContain('Use at most 72 bytes');
     expect(countUsers(ctx.db)).toBe(0);

@@ -117,9 +117,15 @@ describe('operator pages for companies', () => {
       expect(res.status).toBe(200);
       expect(res.headers['cache-control']).toBe('no-store');
       expect(res.text).toContain('<h1>Acme</h1>');
-      expect(res.text).toMatch(/<td data-label="Email">admin@acme\.test<\/td>\s*<td data-label="Role">Administrator<\/td>\s*<td data-label="Status">Active<\/td>/);
-      expect(res.text).toMatch(/<td data-label="Email">invited@acme\.test<\/td>\s*<td data-label="Role">Administrator<\/td>\s*<td data-label="Status">Invited<\/td>/);
-      expect(res.text).toMatch(/<td data-label="Email">gone@acme\.test<\/td>\s*<td data-label="Role">Administrator<\/td>\s*<td data-label="Status">Disabled<\/td>/);
+      expect(res.text).toMatch(
+        /<td data-label="Email">admin@acme\.test<\/td>\s*<td data-label="Role">Administrator<\/td>\s*<td data-label="Status">Active<\/td>/,
+      );
+      expect(res.text).toMatch(
+        /<td data-label="Email">invited@acme\.test<\/td>\s*<td data-label="Role">Administrator<\/td>\s*<td data-label="Status">Invited<\/td>/,
+      );
+      expect(res.text).toMatch(
+        /<td data-label="Email">gone@acme\.test<\/td>\s*<td data-label="Role">Administrator<\/td>\s*<td data-label="Status">Disabled<\/td>/,
+      );
       expect(res.text).toContain(`action="/operator/companies/${acme.companyId}/users/${gone.userId}/enable"`);
       expect(res.text).toContain(`action="/operator/companies/${acme.companyId}/users/${acme.userId}/disable"`);
     });
@@ -154,7 +160,9 @@ describe('operator pages for companies', () => {
       expect(page.text).toContain('Allowed scopes saved.');
       expect(page.text).toMatch(/value="claims:read" checked>/);
       expect(page.text).toMatch(/value="claims:write">/);
-      expect(ctx.db.prepare('SELECT details FROM audit_log WHERE action = ?').pluck().get('company.scopes')).toBe('{"scopes":["claims:read","documents:read"]}');
+      expect(ctx.db.prepare('SELECT details FROM audit_log WHERE action = ?').pluck().get('company.scopes')).toBe(
+        '{"scopes":["claims:read","documents:read"]}',
+      );
     });
 
     it('clears every scope when none is ticked', async () => {
@@ -181,7 +189,9 @@ describe('operator pages for companies', () => {
       expect(disable.headers.location).toBe(`/operator/companies/${acme.companyId}`);
       const page = await operator.get(disable.headers.location);
       expect(page.text).toContain('admin@acme.test is disabled and signed out everywhere.');
-      expect(page.text).toMatch(/<td data-label="Email">admin@acme\.test<\/td>\s*<td data-label="Role">Administrator<\/td>\s*<td data-label="Status">Disabled<\/td>/);
+      expect(page.text).toMatch(
+        /<td data-label="Email">admin@acme\.test<\/td>\s*<td data-label="Role">Administrator<\/td>\s*<td data-label="Status">Disabled<\/td>/,
+      );
 
       const enable = await operator.post(`/operator/companies/${acme.companyId}/users/${acme.userId}/enable`).type('form').send({ _csrf: operator.csrf });
       expect(enable.status).toBe(303);

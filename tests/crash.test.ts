@@ -44,7 +44,11 @@ interface Generated {
 }
 
 // The sign-in page sets its form's console.csrf cookie (no session); sign-in sets console.sid.
-const cookieOf = (res: Response): string | undefined => res.headers.getSetCookie().map((c) => c.split(';')[0]).find((c) => /^console\.(sid|csrf)=/.test(c));
+const cookieOf = (res: Response): string | undefined =>
+  res.headers
+    .getSetCookie()
+    .map((c) => c.split(';')[0])
+    .find((c) => /^console\.(sid|csrf)=/.test(c));
 
 async function signIn(base: string, email: string, companyId: number): Promise<Session> {
   const page = await fetch(`${base}/sign-in`);
@@ -250,7 +254,10 @@ function checkDatabase(file: string, acknowledged: Generated[]): void {
     for (const r of rows) {
       // No half-applied rotation: an active one's predecessor has stepped down, and every saved one was saved whole.
       if (r.status === 'active' && r.replaces_id !== null) {
-        expect({ id: r.id, predecessor: byId.get(r.replaces_id)?.status }).toEqual({ id: r.id, predecessor: expect.stringMatching(/^(retiring|retired|revoked)$/) });
+        expect({ id: r.id, predecessor: byId.get(r.replaces_id)?.status }).toEqual({
+          id: r.id,
+          predecessor: expect.stringMatching(/^(retiring|retired|revoked)$/),
+        });
       }
       if (r.status === 'retiring') expect({ id: r.id, retiresAt: typeof r.retires_at }).toEqual({ id: r.id, retiresAt: 'number' });
       if (['active', 'retiring', 'retired'].includes(r.status)) expect({ id: r.id, savedAt: typeof r.saved_at }).toEqual({ id: r.id, savedAt: 'number' });

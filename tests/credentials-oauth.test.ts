@@ -22,7 +22,10 @@ describe('the API page: OAuth 2.0 client credentials', () => {
 
   describe('POST /admin/api/oauth/generate', () => {
     it('without script: the full page with the five fields, each with a copy button, never cached', async () => {
-      const res = await agent.post('/admin/api/oauth/generate').type('form').send({ _csrf: agent.csrf, scopes: ALL_SCOPES.split(' ') });
+      const res = await agent
+        .post('/admin/api/oauth/generate')
+        .type('form')
+        .send({ _csrf: agent.csrf, scopes: ALL_SCOPES.split(' ') });
       expect(res.status).toBe(200);
       expect(res.headers['cache-control']).toBe('no-store');
       expect(res.headers.vary).toContain('HX-Request');
@@ -89,7 +92,10 @@ describe('the API page: OAuth 2.0 client credentials', () => {
 
     it('refuses a scope the company may not grant', async () => {
       ctx.db.prepare("DELETE FROM company_scopes WHERE company_id = ? AND scope = 'claims:write'").run(companyId);
-      const res = await agent.post('/admin/api/oauth/generate').type('form').send({ _csrf: agent.csrf, scopes: ['claims:read', 'claims:write'] });
+      const res = await agent
+        .post('/admin/api/oauth/generate')
+        .type('form')
+        .send({ _csrf: agent.csrf, scopes: ['claims:read', 'claims:write'] });
       expect(res.status).toBe(422);
       expect(res.text).toContain('Your company may not grant: claims:write.');
     });

@@ -83,7 +83,10 @@ describe('Basic Auth keys: Save, rotation, overlap, revoke', () => {
     expect(await authenticates(ctx, 'acme-api', second.key)).toBe(true);
 
     // The overlap's end retires the old key on its own, and is audited.
-    expect(sweepCredentials({ db: ctx.db, clock: ctx.clock, audit: new AuditLog(ctx.db, ctx.clock), mailer: { send: () => undefined } as never })).toEqual({ expired: 0, retired: 1 });
+    expect(sweepCredentials({ db: ctx.db, clock: ctx.clock, audit: new AuditLog(ctx.db, ctx.clock), mailer: { send: () => undefined } as never })).toEqual({
+      expired: 0,
+      retired: 1,
+    });
     const actions = auditActions(ctx, companyId).map((a) => a.action);
     expect(actions).toEqual(['credential.generate', 'credential.save', 'credential.generate', 'credential.save', 'credential.overlap_end']);
     const after = await agent.get('/admin/api');
@@ -106,7 +109,10 @@ describe('Basic Auth keys: Save, rotation, overlap, revoke', () => {
     const noReason = await agent.post(`/admin/api/credentials/${id}/revoke`).type('form').send({ _csrf: agent.csrf, reason: ' ' });
     expect(noReason.status).toBe(422);
     expect(noReason.text).toContain('Say why you revoke it (at least 3 characters).');
-    const tooLong = await agent.post(`/admin/api/credentials/${id}/revoke`).type('form').send({ _csrf: agent.csrf, reason: 'x'.repeat(201) });
+    const tooLong = await agent
+      .post(`/admin/api/credentials/${id}/revoke`)
+      .type('form')
+      .send({ _csrf: agent.csrf, reason: 'x'.repeat(201) });
     expect(tooLong.status).toBe(422);
     expect(tooLong.text).toContain('Keep the reason to 200 characters or fewer.');
     expect(await authenticates(ctx, 'acme-api', key)).toBe(true);
@@ -127,7 +133,11 @@ describe('Basic Auth keys: Save, rotation, overlap, revoke', () => {
     const revoke = auditActions(ctx, companyId).find((a) => a.action === 'credential.revoke');
     expect(revoke).toMatchObject({ target: 'acme-api' });
     expect(JSON.parse(revoke!.details!)).toMatchObject({ kind: 'basic', credentialId: id, reason: 'Leaked in a support ticket' });
-    const mail = ctx.db.prepare('SELECT to_address AS toAddress, subject, text_body AS text FROM outbox ORDER BY id').all() as { toAddress: string; subject: string; text: string }[];
+    const mail = ctx.db.prepare('SELECT to_address AS toAddress, subject, text_body AS text FROM outbox ORDER BY id').all() as {
+      toAddress: string;
+      subject: string;
+      text: string;
+    }[];
     expect(mail.map((m) => m.subject)).toEqual(['New Basic Auth API key saved for Acme', 'Basic Auth API key revoked for Acme']);
     expect(mail.every((m) => m.toAddress === 'admin@acme.test' && !m.text.includes(key))).toBe(true);
   });

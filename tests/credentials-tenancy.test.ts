@@ -45,8 +45,14 @@ describe('credentials across companies, and the operator’s view', () => {
       ['revoke confirmation of a key', () => globex.get(`/admin/api/credentials/${acmeKey.id}/revoke`).set(h)],
       ['revoke confirmation of a client', () => globex.get(`/admin/api/credentials/${acmeClient.id}/revoke`).set(h)],
       ['revoke confirmation of a pending key', () => acme.get(`/admin/api/credentials/${acmePendingKey.id}/revoke`).set(h)],
-      ['revoke of a key', () => globex.post(`/admin/api/credentials/${acmeKey.id}/revoke`).set(h).type('form').send({ _csrf: globex.csrf, reason: 'Not mine' })],
-      ['revoke of a client', () => globex.post(`/admin/api/credentials/${acmeClient.id}/revoke`).set(h).type('form').send({ _csrf: globex.csrf, reason: 'Not mine' })],
+      [
+        'revoke of a key',
+        () => globex.post(`/admin/api/credentials/${acmeKey.id}/revoke`).set(h).type('form').send({ _csrf: globex.csrf, reason: 'Not mine' }),
+      ],
+      [
+        'revoke of a client',
+        () => globex.post(`/admin/api/credentials/${acmeClient.id}/revoke`).set(h).type('form').send({ _csrf: globex.csrf, reason: 'Not mine' }),
+      ],
     ];
 
     it.each([
@@ -132,7 +138,9 @@ describe('credentials across companies, and the operator’s view', () => {
       expect(list.text).toContain('API key for globex-api revoked. It stopped working at once.');
       expect(list.text).not.toContain('<td data-label="Username or Client ID"><code>globex-api</code></td>');
 
-      const entry = ctx.db.prepare("SELECT actor, company_id AS companyId, details FROM audit_log WHERE action = 'credential.revoke' ORDER BY id DESC").get() as {
+      const entry = ctx.db
+        .prepare("SELECT actor, company_id AS companyId, details FROM audit_log WHERE action = 'credential.revoke' ORDER BY id DESC")
+        .get() as {
         actor: string;
         companyId: number;
         details: string;
@@ -146,7 +154,11 @@ describe('credentials across companies, and the operator’s view', () => {
     });
 
     it('with htmx: success is a full-page redirect to the list', async () => {
-      const res = await operator.post(`/operator/credentials/${acmeClient.id}/revoke`).set(htmx).type('form').send({ _csrf: operator.csrf, reason: 'Rotating everything' });
+      const res = await operator
+        .post(`/operator/credentials/${acmeClient.id}/revoke`)
+        .set(htmx)
+        .type('form')
+        .send({ _csrf: operator.csrf, reason: 'Rotating everything' });
       expect(res.status).toBe(204);
       expect(res.headers['hx-redirect']).toBe('/operator/credentials');
       expect(await clientWorks(ctx, acmeClient.clientId, acmeClient.secret)).toBe(false);
@@ -185,7 +197,8 @@ interface Seeded {
 function seedEveryState(ctx: TestContext, companyId: number, kind: Kind, username: string): Record<State, Seeded> {
   const deps = { db: ctx.db, clock: ctx.clock, audit: new AuditLog(ctx.db, ctx.clock), mailer: { send: () => 0 } };
   const generate = (): Seeded => {
-    const g = kind === 'basic' ? generateApiKeyFor(deps, companyId, username, SYSTEM_ACTOR) : generateClientCredentials(deps, companyId, undefined, SYSTEM_ACTOR);
+    const g =
+      kind === 'basic' ? generateApiKeyFor(deps, companyId, username, SYSTEM_ACTOR) : generateClientCredentials(deps, companyId, undefined, SYSTEM_ACTOR);
     return { id: g.credential.id, identifier: g.credential.identifier, prefix: g.credential.secretPrefix, secret: g.secret };
   };
   const save = (c: Seeded, overlap: Overlap) => expect(service.saveCredential(deps, companyId, kind, c.id, overlap, SYSTEM_ACTOR).ok).toBe(true);

@@ -123,7 +123,11 @@ describe('unsaved generations', () => {
     it('refuses client credentials the same way, with and without htmx', async () => {
       for (let i = 0; i < MAX_UNSAVED_PER_KIND; i++) await generateClient(acme);
       for (const headers of [{}, htmx]) {
-        const res = await acme.post('/admin/api/oauth/generate').set(headers).type('form').send({ _csrf: acme.csrf, scopes: ['claims:read'] });
+        const res = await acme
+          .post('/admin/api/oauth/generate')
+          .set(headers)
+          .type('form')
+          .send({ _csrf: acme.csrf, scopes: ['claims:read'] });
         expect(res.status).toBe(429);
         expect(res.text).toContain(capMessage(MAX_UNSAVED_PER_KIND));
         expect(res.text).not.toContain('id="oauth-client-secret"');

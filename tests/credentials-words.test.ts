@@ -72,9 +72,13 @@ describe('the words a credential is shown with', () => {
   describe('POST /admin/api/basic-auth/generate and /admin/api/oauth/generate', () => {
     it('asks how long the key or client in use keeps working after Save', async () => {
       const key = await generateApiKey(admin, 'acme-api', htmx);
-      expect(key.res.text).toContain(`<legend>When I save, the key in use now (<code>acme-api</code>, <code>${newKey.key.slice(0, 10)}…</code>) keeps working for</legend>`);
+      expect(key.res.text).toContain(
+        `<legend>When I save, the key in use now (<code>acme-api</code>, <code>${newKey.key.slice(0, 10)}…</code>) keeps working for</legend>`,
+      );
       const next = await generateClient(admin, undefined, htmx);
-      expect(next.res.text).toContain(`<legend>When I save, the client in use now (<code>${client.clientId}</code>, <code>${client.secret.slice(0, 10)}…</code>) keeps working for</legend>`);
+      expect(next.res.text).toContain(
+        `<legend>When I save, the client in use now (<code>${client.clientId}</code>, <code>${client.secret.slice(0, 10)}…</code>) keeps working for</legend>`,
+      );
     });
   });
 
@@ -101,7 +105,9 @@ describe('the words a credential is shown with', () => {
       const res = await operator.get('/operator/credentials');
       expect(res.status).toBe(200);
       expect(res.text).toMatch(/<td data-label="Kind">Basic Auth<\/td>\s*<td data-label="Username or Client ID"><code>acme-api<\/code><\/td>/);
-      expect(res.text).toMatch(new RegExp(`<td data-label="Kind">OAuth 2.0</td>\\s*<td data-label="Username or Client ID"><code>${client.clientId}</code></td>`));
+      expect(res.text).toMatch(
+        new RegExp(`<td data-label="Kind">OAuth 2.0</td>\\s*<td data-label="Username or Client ID"><code>${client.clientId}</code></td>`),
+      );
       expect(res.text).toMatch(/<span class="status status-retiring">Overlap<\/span> until <time datetime="[^"]+">[^<]+ UTC<\/time>/);
       expect(res.text).toContain('<span class="status status-active">Active</span>');
     });

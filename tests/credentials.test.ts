@@ -32,7 +32,9 @@ describe('the API page: Basic Auth', () => {
       expect(res.headers.vary).toContain('HX-Request');
       expect(res.headers['cache-control']).toBe('no-store');
       expect(res.text).toContain('<h1>API</h1>');
-      expect(res.text).toContain('Generating new API keys or client credentials interrupts pre-existing services until your developers update their API calls.');
+      expect(res.text).toContain(
+        'Generating new API keys or client credentials interrupts pre-existing services until your developers update their API calls.',
+      );
       expect(res.text).toContain('in close coordination with your company’s development team');
       expect(res.text).toMatch(/<details class="area" id="basic-auth">\s*<summary>Basic Auth<\/summary>/);
       expect(res.text).toMatch(/<details class="area" id="oauth">\s*<summary>OAuth 2.0<\/summary>/);
@@ -124,7 +126,11 @@ describe('the API page: Basic Auth', () => {
       });
 
       it('escapes the markup it echoes back', async () => {
-        const res = await agent.post('/admin/api/basic-auth/generate').set(htmx).type('form').send({ _csrf: agent.csrf, username: '<script>alert(1)</script>' });
+        const res = await agent
+          .post('/admin/api/basic-auth/generate')
+          .set(htmx)
+          .type('form')
+          .send({ _csrf: agent.csrf, username: '<script>alert(1)</script>' });
         expect(res.status).toBe(422);
         expect(res.text).not.toContain('<script>alert(1)');
         expect(res.text).toContain('value="&lt;script&gt;alert(1)&lt;/script&gt;"');

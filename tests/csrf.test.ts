@@ -50,9 +50,7 @@ describe('CSRF protection on unsafe requests', () => {
   });
 
   it('accepts the same origin (PUBLIC_URL) with the token', async () => {
-    const res = await create()
-      .set({ Origin: 'http://127.0.0.1:3000', 'Sec-Fetch-Site': 'same-origin' })
-      .send({ _csrf: operator.csrf, name: 'Globex' });
+    const res = await create().set({ Origin: 'http://127.0.0.1:3000', 'Sec-Fetch-Site': 'same-origin' }).send({ _csrf: operator.csrf, name: 'Globex' });
     expect(res.status).toBe(303);
     expect(companies()).toEqual(['Operators', 'Globex']);
   });
@@ -126,7 +124,10 @@ describe('CSRF protection on the anonymous forms (sign-in, setup, invitation)', 
     ['without a token', (page: { cookie: string; token: string }) => [page.cookie, undefined]],
     ['with the token but without its cookie', (page: { cookie: string; token: string }) => [undefined, page.token]],
     ['with the token of another visitor’s page', async (page: { cookie: string; token: string }) => [page.cookie, (await signInPage()).token]],
-    ['with the cookie’s own value as the token (a plain double submit is not enough)', (page: { cookie: string; token: string }) => [page.cookie, page.cookie.split('=')[1]]],
+    [
+      'with the cookie’s own value as the token (a plain double submit is not enough)',
+      (page: { cookie: string; token: string }) => [page.cookie, page.cookie.split('=')[1]],
+    ],
     ['with a made-up token of the right shape', (page: { cookie: string; token: string }) => [page.cookie, 'A'.repeat(43)]],
   ] as const)('refuses a sign-in %s with 403, and signs nobody in', async (_label, choose) => {
     const [cookie, token] = await choose(await signInPage());

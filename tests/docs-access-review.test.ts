@@ -88,7 +88,10 @@ describe('Operator review of access requests', () => {
   describe('POST /operator/access-requests/:id/grant', () => {
     it('grants, mails a personal link (stored only as SHA-256) and audits (no htmx)', async () => {
       const id = ctx.db.prepare("SELECT id FROM access_requests WHERE email = 'second@acme.test'").pluck().get() as number;
-      const res = await operator.post(`/operator/access-requests/${id}/grant`).type('form').send({ _csrf: operator.csrf, message: 'Welcome aboard.\nSee the token section first.' });
+      const res = await operator
+        .post(`/operator/access-requests/${id}/grant`)
+        .type('form')
+        .send({ _csrf: operator.csrf, message: 'Welcome aboard.\nSee the token section first.' });
       expect(res.status).toBe(303);
       expect(res.headers.location).toBe('/operator/access-requests');
       const page = await operator.get('/operator/access-requests?status=granted');
@@ -143,7 +146,10 @@ describe('Operator review of access requests', () => {
   describe('POST /operator/access-requests/:id/deny', () => {
     it('denies with the operator’s message, mailed to the address and escaped everywhere', async () => {
       const id = await newRequest(ctx, admin, 'fourth@acme.test');
-      const res = await operator.post(`/operator/access-requests/${id}/deny`).type('form').send({ _csrf: operator.csrf, message: 'Not yet <b>sorry</b> & thanks' });
+      const res = await operator
+        .post(`/operator/access-requests/${id}/deny`)
+        .type('form')
+        .send({ _csrf: operator.csrf, message: 'Not yet <b>sorry</b> & thanks' });
       expect(res.status).toBe(303);
       const mail = lastMail(ctx, 'fourth@acme.test');
       expect(mail.kind).toBe('access_denied');
@@ -164,7 +170,11 @@ describe('Operator review of access requests', () => {
       expect(res.text).toContain('<html');
       expect(res.text).toContain(`<p class="error" id="message-${id}-error">A message is at most 1000 characters.</p>`);
       expect(res.text).toContain(`aria-invalid="true">${'x'.repeat(1000)}</textarea>`);
-      const htmx = await operator.post(`/operator/access-requests/${id}/grant`).set('HX-Request', 'true').type('form').send({ _csrf: operator.csrf, message: long });
+      const htmx = await operator
+        .post(`/operator/access-requests/${id}/grant`)
+        .set('HX-Request', 'true')
+        .type('form')
+        .send({ _csrf: operator.csrf, message: long });
       expect(htmx.status).toBe(422);
       expect(htmx.text.trim()).toMatch(/^<div id="access-requests">/);
       expect(ctx.db.prepare('SELECT status FROM access_requests WHERE id = ?').pluck().get(id)).toBe('pending');

@@ -157,7 +157,9 @@ describe('Request access to the OAuth 2.0 API documentation', () => {
 
       const page = await admin.get(res.headers.location);
       expect(page.text).toContain('Request sent for dev.lead@acme.test. It is pending; you will be notified when you are granted access.');
-      expect(page.text).toMatch(/<td data-label="Email">dev\.lead@acme\.test<\/td>\s*<td data-label="Status"><span class="status status-pending">Pending<\/span><\/td>/);
+      expect(page.text).toMatch(
+        /<td data-label="Email">dev\.lead@acme\.test<\/td>\s*<td data-label="Status"><span class="status status-pending">Pending<\/span><\/td>/,
+      );
       expect(page.text).toContain('<time datetime="2026-11-01T09:00:00.000Z">2026-11-01 09:00 UTC</time>');
       expect(page.text).toContain('Waiting for review');
 

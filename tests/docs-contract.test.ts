@@ -125,13 +125,15 @@ describe('the OpenAPI document and the running app', () => {
     expect(validateOpenApi(broken).valid).toBe(false);
   });
 
-  it("describes this deployment: its URL, token lifetime and scope catalog", () => {
+  it('describes this deployment: its URL, token lifetime and scope catalog', () => {
     expect(base).toBe(ctx.config.publicUrl);
     expect(doc.components.securitySchemes.oauth2).toEqual(
       expect.objectContaining({ flows: { clientCredentials: expect.objectContaining({ tokenUrl: `${base}/oauth/token` }) } }),
     );
     const scopes = ctx.db.prepare('SELECT name FROM scopes ORDER BY name').pluck().all() as string[];
-    expect(Object.keys((doc.components.securitySchemes.oauth2 as { flows: { clientCredentials: { scopes: object } } }).flows.clientCredentials.scopes)).toEqual(scopes);
+    expect(Object.keys((doc.components.securitySchemes.oauth2 as { flows: { clientCredentials: { scopes: object } } }).flows.clientCredentials.scopes)).toEqual(
+      scopes,
+    );
     expect(JSON.stringify(doc.components.schemas.TokenResponse)).toContain('900 on this deployment');
     expect([...operations.keys()].sort()).toEqual(['getJwks', 'getMe', 'getServerMetadata', 'introspectToken', 'requestToken', 'revokeToken', 'verifyRequest']);
   });
@@ -187,7 +189,12 @@ describe('the OpenAPI document and the running app', () => {
     { name: 'metadata', operationId: 'getServerMetadata', status: 200, call: () => ({}) },
     { name: 'the key set', operationId: 'getJwks', status: 200, call: () => ({}) },
 
-    { name: 'a token with client_secret_basic', operationId: 'requestToken', status: 200, call: () => ({ headers: basicFor(client), form: { grant_type: 'client_credentials' } }) },
+    {
+      name: 'a token with client_secret_basic',
+      operationId: 'requestToken',
+      status: 200,
+      call: () => ({ headers: basicFor(client), form: { grant_type: 'client_credentials' } }),
+    },
     {
       name: 'a narrowed token with client_secret_post',
       operationId: 'requestToken',
@@ -195,10 +202,33 @@ describe('the OpenAPI document and the running app', () => {
       call: () => ({ form: { grant_type: 'client_credentials', scope: 'claims:read', client_id: client.clientId, client_secret: client.secret } }),
       expectBody: (body) => expect(body).toMatchObject({ scope: 'claims:read', expires_in: 900 }),
     },
-    { name: 'another grant type', operationId: 'requestToken', status: 400, call: () => ({ headers: basicFor(client), form: { grant_type: 'password' } }), expectBody: errorIs('unsupported_grant_type') },
-    { name: 'a scope the client lacks', operationId: 'requestToken', status: 400, call: () => ({ headers: basicFor(narrowClient), form: { grant_type: 'client_credentials', scope: 'claims:write' } }), expectBody: errorIs('invalid_scope') },
-    { name: 'no grant_type', operationId: 'requestToken', status: 400, call: () => ({ headers: basicFor(client), form: {} }), expectBody: errorIs('invalid_request') },
-    { name: 'a wrong secret', operationId: 'requestToken', status: 401, call: () => ({ headers: basicFor({ ...client, secret: `${client.secret}x` }), form: { grant_type: 'client_credentials' } }) },
+    {
+      name: 'another grant type',
+      operationId: 'requestToken',
+      status: 400,
+      call: () => ({ headers: basicFor(client), form: { grant_type: 'password' } }),
+      expectBody: errorIs('unsupported_grant_type'),
+    },
+    {
+      name: 'a scope the client lacks',
+      operationId: 'requestToken',
+      status: 400,
+      call: () => ({ headers: basicFor(narrowClient), form: { grant_type: 'client_credentials', scope: 'claims:write' } }),
+      expectBody: errorIs('invalid_scope'),
+    },
+    {
+      name: 'no grant_type',
+      operationId: 'requestToken',
+      status: 400,
+      call: () => ({ headers: basicFor(client), form: {} }),
+      expectBody: errorIs('invalid_request'),
+    },
+    {
+      name: 'a wrong secret',
+      operationId: 'requestToken',
+      status: 401,
+      call: () => ({ headers: basicFor({ ...client, secret: `${client.secret}x` }), form: { grant_type: 'client_credentials' } }),
+    },
     { name: 'no client authentication', operationId: 'requestToken', status: 401, call: () => ({ form: { grant_type: 'client_credentials' } }) },
     { name: 'a body over 8 KiB', operationId: 'requestToken', status: 413, call: () => ({ headers: basicFor(client), rawBody: tooLarge }) },
     {
@@ -220,9 +250,20 @@ describe('the OpenAPI document and the running app', () => {
       call: () => ({ headers: basicFor(client), form: { token: tokens.own } }),
       expectBody: (body) => expect(body).toMatchObject({ active: true, client_id: client.clientId, token_type: 'Bearer' }),
     },
-    { name: 'an unknown token', operationId: 'introspectToken', status: 200, call: () => ({ headers: basicFor(client), form: { token: 'not-a-token' } }), expectBody: (b) => expect(b).toEqual({ active: false }) },
+    {
+      name: 'an unknown token',
+      operationId: 'introspectToken',
+      status: 200,
+      call: () => ({ headers: basicFor(client), form: { token: 'not-a-token' } }),
+      expectBody: (b) => expect(b).toEqual({ active: false }),
+    },
     { name: 'no token field', operationId: 'introspectToken', status: 400, call: () => ({ headers: basicFor(client), form: {} }) },
-    { name: 'a wrong secret', operationId: 'introspectToken', status: 401, call: () => ({ form: { token: 'x', client_id: client.clientId, client_secret: 'wrong' } }) },
+    {
+      name: 'a wrong secret',
+      operationId: 'introspectToken',
+      status: 401,
+      call: () => ({ form: { token: 'x', client_id: client.clientId, client_secret: 'wrong' } }),
+    },
     { name: 'a body over 8 KiB', operationId: 'introspectToken', status: 413, call: () => ({ headers: basicFor(client), rawBody: tooLarge }) },
     {
       name: 'too many failures from this address',
@@ -243,7 +284,13 @@ describe('the OpenAPI document and the running app', () => {
       call: () => ({ headers: basicFor(client), form: { token: tokens.toRevoke, token_type_hint: 'access_token' } }),
     },
     { name: 'an unknown token', operationId: 'revokeToken', status: 200, call: () => ({ headers: basicFor(client), form: { token: 'not-a-token' } }) },
-    { name: 'no token field', operationId: 'revokeToken', status: 400, call: () => ({ headers: basicFor(client), form: {} }), expectBody: errorIs('invalid_request') },
+    {
+      name: 'no token field',
+      operationId: 'revokeToken',
+      status: 400,
+      call: () => ({ headers: basicFor(client), form: {} }),
+      expectBody: errorIs('invalid_request'),
+    },
     {
       name: 'another client’s token',
       operationId: 'revokeToken',
@@ -252,7 +299,12 @@ describe('the OpenAPI document and the running app', () => {
       call: () => ({ headers: basicFor(client), form: { token: tokens.foreign } }),
       expectBody: errorIs('unauthorized_client'),
     },
-    { name: 'a wrong secret', operationId: 'revokeToken', status: 401, call: () => ({ headers: basicFor({ ...client, secret: 'wrong' }), form: { token: 'x' } }) },
+    {
+      name: 'a wrong secret',
+      operationId: 'revokeToken',
+      status: 401,
+      call: () => ({ headers: basicFor({ ...client, secret: 'wrong' }), form: { token: 'x' } }),
+    },
     { name: 'a body over 8 KiB', operationId: 'revokeToken', status: 413, call: () => ({ headers: basicFor(client), rawBody: tooLarge }) },
     {
       name: 'too many failures from this address',
@@ -279,7 +331,13 @@ describe('the OpenAPI document and the running app', () => {
       expectBody: (b) => expect(b).toMatchObject({ company: { name: 'Acme' }, credential: { kind: 'oauth', identifier: client.clientId } }),
     },
     { name: 'no credentials', operationId: 'getMe', status: 401, call: () => ({}), expectBody: errorIs('unauthorized') },
-    { name: 'a revoked token', operationId: 'getMe', status: 401, call: () => ({ headers: { Authorization: `Bearer ${tokens.toRevoke}` } }), expectBody: errorIs('invalid_token') },
+    {
+      name: 'a revoked token',
+      operationId: 'getMe',
+      status: 401,
+      call: () => ({ headers: { Authorization: `Bearer ${tokens.toRevoke}` } }),
+      expectBody: errorIs('invalid_token'),
+    },
     {
       name: 'too many failures from this address',
       operationId: 'getMe',
@@ -295,7 +353,12 @@ describe('the OpenAPI document and the running app', () => {
       prepare: afterThrottle,
       call: () => ({ headers: apiBasic(apiKey.username, apiKey.key), query: { scope: 'claims:read documents:read' } }),
     },
-    { name: 'a malformed scope list', operationId: 'verifyRequest', status: 400, call: () => ({ headers: apiBasic(apiKey.username, apiKey.key), query: { scope: 'claims"read' } }) },
+    {
+      name: 'a malformed scope list',
+      operationId: 'verifyRequest',
+      status: 400,
+      call: () => ({ headers: apiBasic(apiKey.username, apiKey.key), query: { scope: 'claims"read' } }),
+    },
     { name: 'no credentials', operationId: 'verifyRequest', status: 401, call: () => ({ query: { scope: 'claims:read' } }) },
     {
       name: 'a throttled caller (401 with Retry-After, for proxies)',
@@ -362,7 +425,8 @@ describe('the OpenAPI document and the running app', () => {
     }
     const validateBody = ajv.compile(inline(doc, media.schema) as JsonSchema);
     if (!validateBody(body)) problems.push(`body ${JSON.stringify(body).slice(0, 300)}: ${ajv.errorsText(validateBody.errors)}`);
-    if (media.example !== undefined && !validateBody(media.example)) problems.push(`the documented example does not match its own schema: ${ajv.errorsText(validateBody.errors)}`);
+    if (media.example !== undefined && !validateBody(media.example))
+      problems.push(`the documented example does not match its own schema: ${ajv.errorsText(validateBody.errors)}`);
     return problems;
   }
 

@@ -68,7 +68,11 @@ function parseResponse(data: Buffer): Raw | undefined {
 type HeaderList = [string, string | Buffer][];
 
 function rawRequest(port: number, method: string, target: string | Buffer, headers: HeaderList, body?: Buffer): Promise<Raw> {
-  const head = [Buffer.from(`${method} `), Buffer.isBuffer(target) ? target : Buffer.from(target, 'latin1'), Buffer.from(` HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nConnection: close\r\n`)];
+  const head = [
+    Buffer.from(`${method} `),
+    Buffer.isBuffer(target) ? target : Buffer.from(target, 'latin1'),
+    Buffer.from(` HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nConnection: close\r\n`),
+  ];
   for (const [name, value] of headers) head.push(Buffer.from(`${name}: `), Buffer.isBuffer(value) ? value : Buffer.from(value, 'latin1'), Buffer.from('\r\n'));
   if (body !== undefined && !headers.some(([n]) => n.toLowerCase() === 'content-length')) head.push(Buffer.from(`Content-Length: ${body.length}\r\n`));
   head.push(Buffer.from('\r\n'));
@@ -197,7 +201,20 @@ async function anonymousSession(port: number): Promise<Session> {
 
 async function signedInSession(port: number, email: string): Promise<Session> {
   const anon = await anonymousSession(port);
-  const res = await rawRequest(port, 'POST', '/sign-in', [['Cookie', anon.cookie], ['Content-Type', 'application/x-www-form-urlencoded']], formBody([['_csrf', anon.csrf], ['email', email], ['password', PASSWORD]]));
+  const res = await rawRequest(
+    port,
+    'POST',
+    '/sign-in',
+    [
+      ['Cookie', anon.cookie],
+      ['Content-Type', 'application/x-www-form-urlencoded'],
+    ],
+    formBody([
+      ['_csrf', anon.csrf],
+      ['email', email],
+      ['password', PASSWORD],
+    ]),
+  );
   if (res.status !== 303) throw new Error(`sign-in failed: ${res.status}`);
   const cookie = setCookie(res)!;
   const page = await rawRequest(port, 'GET', '/audit', [['Cookie', cookie]]);
@@ -210,7 +227,10 @@ async function signedInSession(port: number, email: string): Promise<Session> {
 
 function digest(db: Db): string {
   const hash = crypto.createHash('sha256');
-  const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT IN ('sessions', 'schema_migrations') AND name NOT LIKE 'sqlite_%' ORDER BY name").pluck().all() as string[];
+  const tables = db
+    .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT IN ('sessions', 'schema_migrations') AND name NOT LIKE 'sqlite_%' ORDER BY name")
+    .pluck()
+    .all() as string[];
   for (const table of tables) {
     const rows = db.prepare(`SELECT * FROM "${table}" ORDER BY rowid`).all() as Record<string, unknown>[];
     for (const row of rows) {
@@ -263,66 +283,510 @@ const apiKeyAuth = (w: World) => basic('company-a-api', w.secrets.apiKey);
 const newInvitation = (w: World): [string, string][] => [['token', issueInvitation({ db: w.ctx.db, clock: w.ctx.clock }, w.ids.victim, null).token]];
 const localRedirect = (res: Raw) => {
   const location = header(res, 'location');
-  return res.status === 303 && (!location.startsWith('/') || location.startsWith('//') || location.startsWith('/\\')) ? `redirects off-site to ${location}` : undefined;
+  return res.status === 303 && (!location.startsWith('/') || location.startsWith('//') || location.startsWith('/\\'))
+    ? `redirects off-site to ${location}`
+    : undefined;
 };
-const inactive = (res: Raw) => (res.status === 200 && (JSON.parse(res.body) as { active?: unknown }).active !== false ? 'introspection of a hostile token is not {"active":false}' : undefined);
+const inactive = (res: Raw) =>
+  res.status === 200 && (JSON.parse(res.body) as { active?: unknown }).active !== false
+    ? 'introspection of a hostile token is not {"active":false}'
+    : undefined;
 
 const TARGETS: Target[] = [
   // --- signing in, first start, invitations (anonymous) ---
-  { name: 'POST /sign-in', method: 'POST', path: () => '/sign-in', caller: 'anonymous', in: 'form', base: () => [['email', 'admin@a.test'], ['password', 'not the password'], ['next', '/admin/api']], freeText: ['next'], onSuccess: localRedirect, successWrites: true },
-  { name: 'POST /sign-in (next, right password)', method: 'POST', path: () => '/sign-in', caller: 'anonymous', in: 'form', base: () => [['email', 'admin@a.test'], ['password', PASSWORD], ['next', '/audit']], fields: ['next'], freeText: ['next'], onSuccess: localRedirect, successWrites: true },
+  {
+    name: 'POST /sign-in',
+    method: 'POST',
+    path: () => '/sign-in',
+    caller: 'anonymous',
+    in: 'form',
+    base: () => [
+      ['email', 'admin@a.test'],
+      ['password', 'not the password'],
+      ['next', '/admin/api'],
+    ],
+    freeText: ['next'],
+    onSuccess: localRedirect,
+    successWrites: true,
+  },
+  {
+    name: 'POST /sign-in (next, right password)',
+    method: 'POST',
+    path: () => '/sign-in',
+    caller: 'anonymous',
+    in: 'form',
+    base: () => [
+      ['email', 'admin@a.test'],
+      ['password', PASSWORD],
+      ['next', '/audit'],
+    ],
+    fields: ['next'],
+    freeText: ['next'],
+    onSuccess: localRedirect,
+    successWrites: true,
+  },
   { name: 'GET /sign-in', method: 'GET', path: () => '/sign-in', caller: 'anonymous', in: 'query', base: () => [['next', '/audit']], freeText: ['next'] },
   { name: 'GET /setup', method: 'GET', path: () => '/setup', caller: 'anonymous', in: 'query', base: () => [['token', 'x']] },
-  { name: 'POST /setup', method: 'POST', path: () => '/setup', caller: 'anonymous', in: 'form', base: () => [['token', 'x'], ['companyName', 'Acme'], ['email', 'first@example.test'], ['password', 'long enough password'], ['confirm', 'long enough password']] },
+  {
+    name: 'POST /setup',
+    method: 'POST',
+    path: () => '/setup',
+    caller: 'anonymous',
+    in: 'form',
+    base: () => [
+      ['token', 'x'],
+      ['companyName', 'Acme'],
+      ['email', 'first@example.test'],
+      ['password', 'long enough password'],
+      ['confirm', 'long enough password'],
+    ],
+  },
   { name: 'GET /invitation', method: 'GET', path: () => '/invitation', caller: 'anonymous', in: 'query', base: () => [['token', 'x']] },
-  { name: 'POST /invitation (token)', method: 'POST', path: () => '/invitation', caller: 'anonymous', in: 'form', base: () => [['token', 'x'], ['password', 'long enough password'], ['confirm', 'long enough password']], fields: ['token'] },
-  { name: 'POST /invitation (password, valid link)', method: 'POST', path: () => '/invitation', caller: 'anonymous', in: 'form', prepare: newInvitation, base: () => [['password', 'long enough password'], ['confirm', 'long enough password']], fields: ['password', 'confirm'], freeText: ['password'], successWrites: true },
+  {
+    name: 'POST /invitation (token)',
+    method: 'POST',
+    path: () => '/invitation',
+    caller: 'anonymous',
+    in: 'form',
+    base: () => [
+      ['token', 'x'],
+      ['password', 'long enough password'],
+      ['confirm', 'long enough password'],
+    ],
+    fields: ['token'],
+  },
+  {
+    name: 'POST /invitation (password, valid link)',
+    method: 'POST',
+    path: () => '/invitation',
+    caller: 'anonymous',
+    in: 'form',
+    prepare: newInvitation,
+    base: () => [
+      ['password', 'long enough password'],
+      ['confirm', 'long enough password'],
+    ],
+    fields: ['password', 'confirm'],
+    freeText: ['password'],
+    successWrites: true,
+  },
   { name: 'GET /docs/access', method: 'GET', path: () => '/docs/access', caller: 'anonymous', in: 'query', base: () => [['token', 'x'.repeat(43)]] },
 
   // --- the API page (administrator of company A) ---
   { name: 'GET /admin/api', method: 'GET', path: () => '/admin/api', caller: 'admin', in: 'query', base: () => [['area', 'basic']], freeText: ['area'] },
-  { name: 'POST /admin/api/basic-auth/generate', method: 'POST', path: () => '/admin/api/basic-auth/generate', caller: 'admin', in: 'form', base: () => [['username', 'company-a-api']], validValues: { username: ['float and exponent', 'NaN', 'prototype key'] }, successWrites: true },
-  { name: 'POST /admin/api/oauth/generate', method: 'POST', path: () => '/admin/api/oauth/generate', caller: 'admin', in: 'form', base: () => [['scopes', 'claims:read']], successWrites: true },
-  { name: 'POST /admin/api/basic-auth/:id/save', method: 'POST', path: (ids) => `/admin/api/basic-auth/${ids.pendingKey}/save`, pathParams: [':id'], caller: 'admin', in: 'form', base: () => [['overlap', 'none']], allOptional: true, successWrites: true },
-  { name: 'POST /admin/api/oauth/:id/save', method: 'POST', path: (ids) => `/admin/api/oauth/${ids.pendingClient}/save`, pathParams: [':id'], caller: 'admin', in: 'form', base: () => [['overlap', '1h']], allOptional: true, successWrites: true },
-  { name: 'GET /admin/api/credentials/:id/revoke', method: 'GET', path: (ids) => `/admin/api/credentials/${ids.activeKey}/revoke`, pathParams: [':id'], caller: 'admin', in: 'query', base: () => [] },
-  { name: 'POST /admin/api/credentials/:id/revoke', method: 'POST', path: (ids) => `/admin/api/credentials/${ids.activeKey}/revoke`, pathParams: [':id'], caller: 'admin', in: 'form', base: () => [['reason', 'Leaked in a log']], freeText: ['reason'], successWrites: true },
+  {
+    name: 'POST /admin/api/basic-auth/generate',
+    method: 'POST',
+    path: () => '/admin/api/basic-auth/generate',
+    caller: 'admin',
+    in: 'form',
+    base: () => [['username', 'company-a-api']],
+    validValues: { username: ['float and exponent', 'NaN', 'prototype key'] },
+    successWrites: true,
+  },
+  {
+    name: 'POST /admin/api/oauth/generate',
+    method: 'POST',
+    path: () => '/admin/api/oauth/generate',
+    caller: 'admin',
+    in: 'form',
+    base: () => [['scopes', 'claims:read']],
+    successWrites: true,
+  },
+  {
+    name: 'POST /admin/api/basic-auth/:id/save',
+    method: 'POST',
+    path: (ids) => `/admin/api/basic-auth/${ids.pendingKey}/save`,
+    pathParams: [':id'],
+    caller: 'admin',
+    in: 'form',
+    base: () => [['overlap', 'none']],
+    allOptional: true,
+    successWrites: true,
+  },
+  {
+    name: 'POST /admin/api/oauth/:id/save',
+    method: 'POST',
+    path: (ids) => `/admin/api/oauth/${ids.pendingClient}/save`,
+    pathParams: [':id'],
+    caller: 'admin',
+    in: 'form',
+    base: () => [['overlap', '1h']],
+    allOptional: true,
+    successWrites: true,
+  },
+  {
+    name: 'GET /admin/api/credentials/:id/revoke',
+    method: 'GET',
+    path: (ids) => `/admin/api/credentials/${ids.activeKey}/revoke`,
+    pathParams: [':id'],
+    caller: 'admin',
+    in: 'query',
+    base: () => [],
+  },
+  {
+    name: 'POST /admin/api/credentials/:id/revoke',
+    method: 'POST',
+    path: (ids) => `/admin/api/credentials/${ids.activeKey}/revoke`,
+    pathParams: [':id'],
+    caller: 'admin',
+    in: 'form',
+    base: () => [['reason', 'Leaked in a log']],
+    freeText: ['reason'],
+    successWrites: true,
+  },
   { name: 'GET /admin/api/docs-access', method: 'GET', path: () => '/admin/api/docs-access', caller: 'admin', in: 'query', base: () => [['step', 'email']] },
-  { name: 'POST /admin/api/docs-access/next', method: 'POST', path: () => '/admin/api/docs-access/next', caller: 'admin', in: 'form', base: () => [['email', 'dev@a.test']] },
-  { name: 'POST /admin/api/docs-access/back', method: 'POST', path: () => '/admin/api/docs-access/back', caller: 'admin', in: 'form', base: () => [['email', 'dev@a.test']], freeText: ['email'], allOptional: true, acceptsAnyObject: true },
-  { name: 'POST /admin/api/docs-access', method: 'POST', path: () => '/admin/api/docs-access', caller: 'admin', in: 'form', base: () => [['email', 'dev@a.test']], successWrites: true },
-  { name: 'GET /audit', method: 'GET', path: () => '/audit', caller: 'admin', in: 'query', base: () => [['action', 'auth.sign_in'], ['from', '2026-01-01'], ['to', '2026-12-31'], ['company', '1'], ['page', '1']], validValues: { action: ['prototype key'] } },
-  { name: 'GET /audit.csv', method: 'GET', path: () => '/audit.csv', caller: 'admin', in: 'query', base: () => [['action', 'auth.sign_in'], ['from', '2026-01-01'], ['to', '2026-12-31'], ['page', '1']], validValues: { action: ['prototype key'] } },
+  {
+    name: 'POST /admin/api/docs-access/next',
+    method: 'POST',
+    path: () => '/admin/api/docs-access/next',
+    caller: 'admin',
+    in: 'form',
+    base: () => [['email', 'dev@a.test']],
+  },
+  {
+    name: 'POST /admin/api/docs-access/back',
+    method: 'POST',
+    path: () => '/admin/api/docs-access/back',
+    caller: 'admin',
+    in: 'form',
+    base: () => [['email', 'dev@a.test']],
+    freeText: ['email'],
+    allOptional: true,
+    acceptsAnyObject: true,
+  },
+  {
+    name: 'POST /admin/api/docs-access',
+    method: 'POST',
+    path: () => '/admin/api/docs-access',
+    caller: 'admin',
+    in: 'form',
+    base: () => [['email', 'dev@a.test']],
+    successWrites: true,
+  },
+  {
+    name: 'GET /audit',
+    method: 'GET',
+    path: () => '/audit',
+    caller: 'admin',
+    in: 'query',
+    base: () => [
+      ['action', 'auth.sign_in'],
+      ['from', '2026-01-01'],
+      ['to', '2026-12-31'],
+      ['company', '1'],
+      ['page', '1'],
+    ],
+    validValues: { action: ['prototype key'] },
+  },
+  {
+    name: 'GET /audit.csv',
+    method: 'GET',
+    path: () => '/audit.csv',
+    caller: 'admin',
+    in: 'query',
+    base: () => [
+      ['action', 'auth.sign_in'],
+      ['from', '2026-01-01'],
+      ['to', '2026-12-31'],
+      ['page', '1'],
+    ],
+    validValues: { action: ['prototype key'] },
+  },
 
   // --- the operator's desk ---
-  { name: 'POST /operator/companies', method: 'POST', path: () => '/operator/companies', caller: 'operator', in: 'form', base: () => [['name', 'New company']], freeText: ['name'], successWrites: true },
-  { name: 'GET /operator/companies/:id', method: 'GET', path: (ids) => `/operator/companies/${ids.companyA}`, pathParams: [':id'], caller: 'operator', in: 'query', base: () => [] },
-  { name: 'POST /operator/companies/:id/invitations', method: 'POST', path: (ids) => `/operator/companies/${ids.companyA}/invitations`, pathParams: [':id'], caller: 'operator', in: 'form', base: () => [['email', 'new@a.test'], ['isOperator', 'on']], successWrites: true },
-  { name: 'POST /operator/companies/:id/users/:userId/disable', method: 'POST', path: (ids) => `/operator/companies/${ids.companyA}/users/${ids.victim}/disable`, pathParams: [':id', ':userId'], caller: 'operator', in: 'form', base: () => [], successWrites: true },
-  { name: 'POST /operator/companies/:id/users/:userId/enable', method: 'POST', path: (ids) => `/operator/companies/${ids.companyA}/users/${ids.victim}/enable`, pathParams: [':id', ':userId'], caller: 'operator', in: 'form', base: () => [], successWrites: true },
-  { name: 'POST /operator/companies/:id/scopes', method: 'POST', path: (ids) => `/operator/companies/${ids.companyA}/scopes`, pathParams: [':id'], caller: 'operator', in: 'form', base: () => [['scopes', 'claims:read']], allOptional: true, successWrites: true },
-  { name: 'GET /operator/credentials/:id/revoke', method: 'GET', path: (ids) => `/operator/credentials/${ids.activeClient}/revoke`, pathParams: [':id'], caller: 'operator', in: 'query', base: () => [] },
-  { name: 'POST /operator/credentials/:id/revoke', method: 'POST', path: (ids) => `/operator/credentials/${ids.activeClient}/revoke`, pathParams: [':id'], caller: 'operator', in: 'form', base: () => [['reason', 'Compromised']], freeText: ['reason'], successWrites: true },
-  { name: 'POST /operator/scopes', method: 'POST', path: () => '/operator/scopes', caller: 'operator', in: 'form', base: () => [['name', 'reports:read'], ['description', 'Read reports']], freeText: ['name', 'description'], successWrites: true },
-  { name: 'POST /operator/scopes/describe', method: 'POST', path: () => '/operator/scopes/describe', caller: 'operator', in: 'form', base: () => [['name', 'claims:read'], ['description', 'Read claims']], freeText: ['description'], successWrites: true },
-  { name: 'POST /operator/scopes/delete', method: 'POST', path: () => '/operator/scopes/delete', caller: 'operator', in: 'form', base: () => [['name', 'no-such-scope']] },
-  { name: 'GET /operator/outbox', method: 'GET', path: () => '/operator/outbox', caller: 'operator', in: 'query', base: () => [['state', 'failed'], ['kind', 'credential_saved'], ['page', '1']], validValues: { kind: ['prototype key'] } },
-  { name: 'GET /operator/outbox/:id', method: 'GET', path: (ids) => `/operator/outbox/${ids.outbox}`, pathParams: [':id'], caller: 'operator', in: 'query', base: () => [] },
-  { name: 'POST /operator/outbox/:id/retry', method: 'POST', path: (ids) => `/operator/outbox/${ids.outbox}/retry`, pathParams: [':id'], caller: 'operator', in: 'form', base: () => [], successWrites: true },
-  { name: 'GET /operator/access-requests', method: 'GET', path: () => '/operator/access-requests', caller: 'operator', in: 'query', base: () => [['status', 'pending'], ['company', '1'], ['email', 'dev'], ['page', '1']], freeText: ['email'] },
-  { name: 'POST /operator/access-requests/:id/grant', method: 'POST', path: (ids) => `/operator/access-requests/${ids.accessRequest}/grant`, pathParams: [':id'], caller: 'operator', in: 'form', base: () => [['message', 'Welcome']], freeText: ['message'], allOptional: true, successWrites: true },
-  { name: 'POST /operator/access-requests/:id/deny', method: 'POST', path: (ids) => `/operator/access-requests/${ids.accessRequest}/deny`, pathParams: [':id'], caller: 'operator', in: 'form', base: () => [['message', 'Not yet']], freeText: ['message'], allOptional: true, successWrites: true },
-  { name: 'POST /operator/access-requests/:id/revoke', method: 'POST', path: (ids) => `/operator/access-requests/${ids.accessRequest}/revoke`, pathParams: [':id'], caller: 'operator', in: 'form', base: () => [], successWrites: true },
-  { name: 'POST /operator/access-requests/:id/resend', method: 'POST', path: (ids) => `/operator/access-requests/${ids.accessRequest}/resend`, pathParams: [':id'], caller: 'operator', in: 'form', base: () => [], successWrites: true },
-  { name: 'POST /operator/signing-keys/rotate', method: 'POST', path: () => '/operator/signing-keys/rotate', caller: 'operator', in: 'form', base: () => [], successWrites: true },
-  { name: 'POST /operator/signing-keys/retire-now', method: 'POST', path: () => '/operator/signing-keys/retire-now', caller: 'operator', in: 'form', base: () => [['confirm', 'on']], successWrites: true },
+  {
+    name: 'POST /operator/companies',
+    method: 'POST',
+    path: () => '/operator/companies',
+    caller: 'operator',
+    in: 'form',
+    base: () => [['name', 'New company']],
+    freeText: ['name'],
+    successWrites: true,
+  },
+  {
+    name: 'GET /operator/companies/:id',
+    method: 'GET',
+    path: (ids) => `/operator/companies/${ids.companyA}`,
+    pathParams: [':id'],
+    caller: 'operator',
+    in: 'query',
+    base: () => [],
+  },
+  {
+    name: 'POST /operator/companies/:id/invitations',
+    method: 'POST',
+    path: (ids) => `/operator/companies/${ids.companyA}/invitations`,
+    pathParams: [':id'],
+    caller: 'operator',
+    in: 'form',
+    base: () => [
+      ['email', 'new@a.test'],
+      ['isOperator', 'on'],
+    ],
+    successWrites: true,
+  },
+  {
+    name: 'POST /operator/companies/:id/users/:userId/disable',
+    method: 'POST',
+    path: (ids) => `/operator/companies/${ids.companyA}/users/${ids.victim}/disable`,
+    pathParams: [':id', ':userId'],
+    caller: 'operator',
+    in: 'form',
+    base: () => [],
+    successWrites: true,
+  },
+  {
+    name: 'POST /operator/companies/:id/users/:userId/enable',
+    method: 'POST',
+    path: (ids) => `/operator/companies/${ids.companyA}/users/${ids.victim}/enable`,
+    pathParams: [':id', ':userId'],
+    caller: 'operator',
+    in: 'form',
+    base: () => [],
+    successWrites: true,
+  },
+  {
+    name: 'POST /operator/companies/:id/scopes',
+    method: 'POST',
+    path: (ids) => `/operator/companies/${ids.companyA}/scopes`,
+    pathParams: [':id'],
+    caller: 'operator',
+    in: 'form',
+    base: () => [['scopes', 'claims:read']],
+    allOptional: true,
+    successWrites: true,
+  },
+  {
+    name: 'GET /operator/credentials/:id/revoke',
+    method: 'GET',
+    path: (ids) => `/operator/credentials/${ids.activeClient}/revoke`,
+    pathParams: [':id'],
+    caller: 'operator',
+    in: 'query',
+    base: () => [],
+  },
+  {
+    name: 'POST /operator/credentials/:id/revoke',
+    method: 'POST',
+    path: (ids) => `/operator/credentials/${ids.activeClient}/revoke`,
+    pathParams: [':id'],
+    caller: 'operator',
+    in: 'form',
+    base: () => [['reason', 'Compromised']],
+    freeText: ['reason'],
+    successWrites: true,
+  },
+  {
+    name: 'POST /operator/scopes',
+    method: 'POST',
+    path: () => '/operator/scopes',
+    caller: 'operator',
+    in: 'form',
+    base: () => [
+      ['name', 'reports:read'],
+      ['description', 'Read reports'],
+    ],
+    freeText: ['name', 'description'],
+    successWrites: true,
+  },
+  {
+    name: 'POST /operator/scopes/describe',
+    method: 'POST',
+    path: () => '/operator/scopes/describe',
+    caller: 'operator',
+    in: 'form',
+    base: () => [
+      ['name', 'claims:read'],
+      ['description', 'Read claims'],
+    ],
+    freeText: ['description'],
+    successWrites: true,
+  },
+  {
+    name: 'POST /operator/scopes/delete',
+    method: 'POST',
+    path: () => '/operator/scopes/delete',
+    caller: 'operator',
+    in: 'form',
+    base: () => [['name', 'no-such-scope']],
+  },
+  {
+    name: 'GET /operator/outbox',
+    method: 'GET',
+    path: () => '/operator/outbox',
+    caller: 'operator',
+    in: 'query',
+    base: () => [
+      ['state', 'failed'],
+      ['kind', 'credential_saved'],
+      ['page', '1'],
+    ],
+    validValues: { kind: ['prototype key'] },
+  },
+  {
+    name: 'GET /operator/outbox/:id',
+    method: 'GET',
+    path: (ids) => `/operator/outbox/${ids.outbox}`,
+    pathParams: [':id'],
+    caller: 'operator',
+    in: 'query',
+    base: () => [],
+  },
+  {
+    name: 'POST /operator/outbox/:id/retry',
+    method: 'POST',
+    path: (ids) => `/operator/outbox/${ids.outbox}/retry`,
+    pathParams: [':id'],
+    caller: 'operator',
+    in: 'form',
+    base: () => [],
+    successWrites: true,
+  },
+  {
+    name: 'GET /operator/access-requests',
+    method: 'GET',
+    path: () => '/operator/access-requests',
+    caller: 'operator',
+    in: 'query',
+    base: () => [
+      ['status', 'pending'],
+      ['company', '1'],
+      ['email', 'dev'],
+      ['page', '1'],
+    ],
+    freeText: ['email'],
+  },
+  {
+    name: 'POST /operator/access-requests/:id/grant',
+    method: 'POST',
+    path: (ids) => `/operator/access-requests/${ids.accessRequest}/grant`,
+    pathParams: [':id'],
+    caller: 'operator',
+    in: 'form',
+    base: () => [['message', 'Welcome']],
+    freeText: ['message'],
+    allOptional: true,
+    successWrites: true,
+  },
+  {
+    name: 'POST /operator/access-requests/:id/deny',
+    method: 'POST',
+    path: (ids) => `/operator/access-requests/${ids.accessRequest}/deny`,
+    pathParams: [':id'],
+    caller: 'operator',
+    in: 'form',
+    base: () => [['message', 'Not yet']],
+    freeText: ['message'],
+    allOptional: true,
+    successWrites: true,
+  },
+  {
+    name: 'POST /operator/access-requests/:id/revoke',
+    method: 'POST',
+    path: (ids) => `/operator/access-requests/${ids.accessRequest}/revoke`,
+    pathParams: [':id'],
+    caller: 'operator',
+    in: 'form',
+    base: () => [],
+    successWrites: true,
+  },
+  {
+    name: 'POST /operator/access-requests/:id/resend',
+    method: 'POST',
+    path: (ids) => `/operator/access-requests/${ids.accessRequest}/resend`,
+    pathParams: [':id'],
+    caller: 'operator',
+    in: 'form',
+    base: () => [],
+    successWrites: true,
+  },
+  {
+    name: 'POST /operator/signing-keys/rotate',
+    method: 'POST',
+    path: () => '/operator/signing-keys/rotate',
+    caller: 'operator',
+    in: 'form',
+    base: () => [],
+    successWrites: true,
+  },
+  {
+    name: 'POST /operator/signing-keys/retire-now',
+    method: 'POST',
+    path: () => '/operator/signing-keys/retire-now',
+    caller: 'operator',
+    in: 'form',
+    base: () => [['confirm', 'on']],
+    successWrites: true,
+  },
 
   // --- the platform API ---
-  { name: 'POST /oauth/token', method: 'POST', path: () => '/oauth/token', caller: 'api', in: 'oauth', authorization: clientAuth, base: () => [['grant_type', 'client_credentials'], ['scope', 'claims:read']], validValues: { scope: ['empty'] }, successWrites: true },
-  { name: 'POST /oauth/token (client_secret_post)', method: 'POST', path: () => '/oauth/token', caller: 'api', in: 'oauth', base: (w) => [['grant_type', 'client_credentials'], ['client_id', w.secrets.clientId], ['client_secret', w.secrets.clientSecret]], fields: ['client_id', 'client_secret'], successWrites: true },
-  { name: 'POST /oauth/introspect', method: 'POST', path: () => '/oauth/introspect', caller: 'api', in: 'oauth', authorization: clientAuth, base: () => [['token', 'x'], ['token_type_hint', 'access_token']], freeText: ['token', 'token_type_hint'], onSuccess: inactive },
-  { name: 'POST /oauth/revoke', method: 'POST', path: () => '/oauth/revoke', caller: 'api', in: 'oauth', authorization: clientAuth, base: () => [['token', 'x'], ['token_type_hint', 'access_token']], freeText: ['token', 'token_type_hint'] },
-  { name: 'GET /auth/verify', method: 'GET', path: () => '/auth/verify', caller: 'api', in: 'query', authorization: apiKeyAuth, base: () => [['scope', 'claims:read']], validValues: { scope: ['empty'] } },
+  {
+    name: 'POST /oauth/token',
+    method: 'POST',
+    path: () => '/oauth/token',
+    caller: 'api',
+    in: 'oauth',
+    authorization: clientAuth,
+    base: () => [
+      ['grant_type', 'client_credentials'],
+      ['scope', 'claims:read'],
+    ],
+    validValues: { scope: ['empty'] },
+    successWrites: true,
+  },
+  {
+    name: 'POST /oauth/token (client_secret_post)',
+    method: 'POST',
+    path: () => '/oauth/token',
+    caller: 'api',
+    in: 'oauth',
+    base: (w) => [
+      ['grant_type', 'client_credentials'],
+      ['client_id', w.secrets.clientId],
+      ['client_secret', w.secrets.clientSecret],
+    ],
+    fields: ['client_id', 'client_secret'],
+    successWrites: true,
+  },
+  {
+    name: 'POST /oauth/introspect',
+    method: 'POST',
+    path: () => '/oauth/introspect',
+    caller: 'api',
+    in: 'oauth',
+    authorization: clientAuth,
+    base: () => [
+      ['token', 'x'],
+      ['token_type_hint', 'access_token'],
+    ],
+    freeText: ['token', 'token_type_hint'],
+    onSuccess: inactive,
+  },
+  {
+    name: 'POST /oauth/revoke',
+    method: 'POST',
+    path: () => '/oauth/revoke',
+    caller: 'api',
+    in: 'oauth',
+    authorization: clientAuth,
+    base: () => [
+      ['token', 'x'],
+      ['token_type_hint', 'access_token'],
+    ],
+    freeText: ['token', 'token_type_hint'],
+  },
+  {
+    name: 'GET /auth/verify',
+    method: 'GET',
+    path: () => '/auth/verify',
+    caller: 'api',
+    in: 'query',
+    authorization: apiKeyAuth,
+    base: () => [['scope', 'claims:read']],
+    validValues: { scope: ['empty'] },
+  },
 ];
 
 /** The Authorization header, attacked on every platform endpoint that reads it. */
@@ -348,7 +812,10 @@ const AUTH_CORPUS: { label: string; values: (string | Buffer)[] }[] = [
   { label: 'duplicate Authorization headers', values: [`Basic ${b64('a:b')}`, 'Bearer abc'] },
   { label: 'bearer empty', values: ['Bearer '] },
   { label: 'bearer garbage', values: ['Bearer !!!<>"'] },
-  { label: 'bearer alg none JWT', values: [`Bearer ${b64('{"alg":"none","typ":"at+jwt"}').replace(/=/g, '')}.${b64('{"sub":"x","scope":"claims:read"}').replace(/=/g, '')}.`] },
+  {
+    label: 'bearer alg none JWT',
+    values: [`Bearer ${b64('{"alg":"none","typ":"at+jwt"}').replace(/=/g, '')}.${b64('{"sub":"x","scope":"claims:read"}').replace(/=/g, '')}.`],
+  },
   { label: 'bearer JWT with a forged signature', values: [`Bearer eyJhbGciOiJFUzI1NiIsInR5cCI6ImF0K2p3dCIsImtpZCI6IngifQ.eyJzdWIiOiJ4In0.${'A'.repeat(86)}`] },
   { label: 'bearer 9 KB', values: [`Bearer ${'a'.repeat(9000)}`] },
   { label: 'raw non-ASCII bytes', values: [Buffer.concat([Buffer.from('Basic '), Buffer.from([0xff, 0xfe, 0xe2, 0x80, 0xae])])] },
@@ -396,7 +863,12 @@ describe('hostile input: never a 5xx, never reflected, nothing changed by a refu
   const worldFor = (caller: Caller) => (caller === 'admin' || caller === 'operator' ? consoleWorld : publicWorld);
 
   /** Sends one request as the caller, with its session's cookie and CSRF token where it has one. */
-  async function send(t: Target, pathText: string | Buffer, fields: [string, string | Hostile][], opts: { body?: Buffer; contentType?: string | null; csrfInHeader?: boolean; authorization?: (string | Buffer)[]; extraHeaders?: HeaderList } = {}): Promise<Raw> {
+  async function send(
+    t: Target,
+    pathText: string | Buffer,
+    fields: [string, string | Hostile][],
+    opts: { body?: Buffer; contentType?: string | null; csrfInHeader?: boolean; authorization?: (string | Buffer)[]; extraHeaders?: HeaderList } = {},
+  ): Promise<Raw> {
     const w = worldFor(t.caller);
     const headers: HeaderList = [];
     let session = sessions[t.caller];
@@ -457,7 +929,11 @@ describe('hostile input: never a 5xx, never reflected, nothing changed by a refu
         );
       }
       // The same parameter twice (a list where one value is expected).
-      cases.push(mk(`${field} given twice`, (prepared) => send(t, t.path(w().ids), [...fill({}, prepared), [field, 'second value']], { csrfInHeader: true }), { mayAccept: field === 'scopes' || field === 'scope' || (t.freeText?.includes(field) ?? false) }));
+      cases.push(
+        mk(`${field} given twice`, (prepared) => send(t, t.path(w().ids), [...fill({}, prepared), [field, 'second value']], { csrfInHeader: true }), {
+          mayAccept: field === 'scopes' || field === 'scope' || (t.freeText?.includes(field) ?? false),
+        }),
+      );
     }
     // Path parameters: each hostile id.
     for (const param of t.pathParams ?? []) {
@@ -475,7 +951,7 @@ describe('hostile input: never a 5xx, never reflected, nothing changed by a refu
         { label: 'hex', raw: '0x10' },
         { label: 'beyond 2^53', raw: '9007199254740993' },
         { label: '400 digits', raw: '9'.repeat(400) },
-        { label: 'SQL', raw: encodeURIComponent("1 OR 1=1") },
+        { label: 'SQL', raw: encodeURIComponent('1 OR 1=1') },
         { label: 'encoded traversal', raw: '..%2F..%2Fetc%2Fpasswd' },
         { label: 'encoded NUL', raw: '1%00' },
         { label: 'invalid percent-encoding', raw: '%E0%A4%A' },
@@ -502,26 +978,130 @@ describe('hostile input: never a 5xx, never reflected, nothing changed by a refu
         // JSON where a form is expected: the same fields as a JSON object are read like the form (the
         // console's body parser takes both); values of the wrong type never are.
         ['JSON body with the same fields', (p) => send(t, t.path(w().ids), [], { body: json(p), contentType: 'application/json', csrfInHeader: true }), true],
-        ['JSON: every value an array', (p) => send(t, t.path(w().ids), [], { body: json(p, (o) => Object.fromEntries(Object.entries(o).map(([k, v]) => [k, [v, v]]))), contentType: 'application/json', csrfInHeader: true }), anyObject || fields.includes('scopes')],
-        ['JSON: every value an object', (p) => send(t, t.path(w().ids), [], { body: json(p, (o) => Object.fromEntries(Object.entries(o).map(([k, v]) => [k, { $gt: v }]))), contentType: 'application/json', csrfInHeader: true }), anyObject],
-        ['JSON: every value a number', (p) => send(t, t.path(w().ids), [], { body: json(p, (o) => Object.fromEntries(Object.keys(o).map((k) => [k, 1e308]))), contentType: 'application/json', csrfInHeader: true }), anyObject],
-        ['JSON: every value null', (p) => send(t, t.path(w().ids), [], { body: json(p, (o) => Object.fromEntries(Object.keys(o).map((k) => [k, null]))), contentType: 'application/json', csrfInHeader: true }), anyObject],
-        ['JSON: __proto__ pollution', (p) => send(t, t.path(w().ids), [], { body: Buffer.from(`{"__proto__":{"isOperator":true,"polluted":1},"constructor":{"prototype":{"polluted":1}},${json(p).toString().slice(1)}`), contentType: 'application/json', csrfInHeader: true }), true],
-        ['JSON: 500 levels deep', () => send(t, t.path(w().ids), [], { body: Buffer.from(`${'{"a":'.repeat(500)}1${'}'.repeat(500)}`), contentType: 'application/json', csrfInHeader: true }), objectWithoutFields],
-        ['malformed JSON', () => send(t, t.path(w().ids), [], { body: Buffer.from('{"email": "a@b.test",'), contentType: 'application/json', csrfInHeader: true })],
+        [
+          'JSON: every value an array',
+          (p) =>
+            send(t, t.path(w().ids), [], {
+              body: json(p, (o) => Object.fromEntries(Object.entries(o).map(([k, v]) => [k, [v, v]]))),
+              contentType: 'application/json',
+              csrfInHeader: true,
+            }),
+          anyObject || fields.includes('scopes'),
+        ],
+        [
+          'JSON: every value an object',
+          (p) =>
+            send(t, t.path(w().ids), [], {
+              body: json(p, (o) => Object.fromEntries(Object.entries(o).map(([k, v]) => [k, { $gt: v }]))),
+              contentType: 'application/json',
+              csrfInHeader: true,
+            }),
+          anyObject,
+        ],
+        [
+          'JSON: every value a number',
+          (p) =>
+            send(t, t.path(w().ids), [], {
+              body: json(p, (o) => Object.fromEntries(Object.keys(o).map((k) => [k, 1e308]))),
+              contentType: 'application/json',
+              csrfInHeader: true,
+            }),
+          anyObject,
+        ],
+        [
+          'JSON: every value null',
+          (p) =>
+            send(t, t.path(w().ids), [], {
+              body: json(p, (o) => Object.fromEntries(Object.keys(o).map((k) => [k, null]))),
+              contentType: 'application/json',
+              csrfInHeader: true,
+            }),
+          anyObject,
+        ],
+        [
+          'JSON: __proto__ pollution',
+          (p) =>
+            send(t, t.path(w().ids), [], {
+              body: Buffer.from(`{"__proto__":{"isOperator":true,"polluted":1},"constructor":{"prototype":{"polluted":1}},${json(p).toString().slice(1)}`),
+              contentType: 'application/json',
+              csrfInHeader: true,
+            }),
+          true,
+        ],
+        [
+          'JSON: 500 levels deep',
+          () =>
+            send(t, t.path(w().ids), [], {
+              body: Buffer.from(`${'{"a":'.repeat(500)}1${'}'.repeat(500)}`),
+              contentType: 'application/json',
+              csrfInHeader: true,
+            }),
+          objectWithoutFields,
+        ],
+        [
+          'malformed JSON',
+          () => send(t, t.path(w().ids), [], { body: Buffer.from('{"email": "a@b.test",'), contentType: 'application/json', csrfInHeader: true }),
+        ],
         ['JSON top-level array', () => send(t, t.path(w().ids), [], { body: Buffer.from('[1,2,3]'), contentType: 'application/json', csrfInHeader: true })],
         ['JSON top-level string', () => send(t, t.path(w().ids), [], { body: Buffer.from('"form"'), contentType: 'application/json', csrfInHeader: true })],
-        ['JSON with invalid UTF-8', () => send(t, t.path(w().ids), [], { body: Buffer.concat([Buffer.from('{"x":"'), Buffer.from([0xff, 0xfe]), Buffer.from('"}')]), contentType: 'application/json', csrfInHeader: true }), objectWithoutFields],
+        [
+          'JSON with invalid UTF-8',
+          () =>
+            send(t, t.path(w().ids), [], {
+              body: Buffer.concat([Buffer.from('{"x":"'), Buffer.from([0xff, 0xfe]), Buffer.from('"}')]),
+              contentType: 'application/json',
+              csrfInHeader: true,
+            }),
+          objectWithoutFields,
+        ],
         // (A form without fields has an empty body: whatever its declared type, there is nothing to refuse.)
-        ['text/plain body', (p) => send(t, t.path(w().ids), [], { body: formBody(form(p)), contentType: 'text/plain', csrfInHeader: true }), fields.length === 0],
-        ['XML body', () => send(t, t.path(w().ids), [], { body: Buffer.from('<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><x>&e;</x>'), contentType: 'application/xml', csrfInHeader: true })],
-        ['multipart body', (p) => send(t, t.path(w().ids), [], { body: Buffer.from(`--b\r\nContent-Disposition: form-data; name="${fields[0] ?? 'x'}"\r\n\r\n${form(p)[0]?.[1] ?? ''}\r\n--b--\r\n`), contentType: 'multipart/form-data; boundary=b', csrfInHeader: true })],
+        [
+          'text/plain body',
+          (p) => send(t, t.path(w().ids), [], { body: formBody(form(p)), contentType: 'text/plain', csrfInHeader: true }),
+          fields.length === 0,
+        ],
+        [
+          'XML body',
+          () =>
+            send(t, t.path(w().ids), [], {
+              body: Buffer.from('<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><x>&e;</x>'),
+              contentType: 'application/xml',
+              csrfInHeader: true,
+            }),
+        ],
+        [
+          'multipart body',
+          (p) =>
+            send(t, t.path(w().ids), [], {
+              body: Buffer.from(`--b\r\nContent-Disposition: form-data; name="${fields[0] ?? 'x'}"\r\n\r\n${form(p)[0]?.[1] ?? ''}\r\n--b--\r\n`),
+              contentType: 'multipart/form-data; boundary=b',
+              csrfInHeader: true,
+            }),
+        ],
         ['no Content-Type', (p) => send(t, t.path(w().ids), [], { body: formBody(form(p)), contentType: null, csrfInHeader: true }), fields.length === 0],
-        ['UTF-16 charset', (p) => send(t, t.path(w().ids), [], { body: Buffer.from(formBody(form(p)).toString(), 'utf16le'), contentType: 'application/x-www-form-urlencoded; charset=utf-16', csrfInHeader: true })],
-        ['gzip Content-Encoding with garbage', () => send(t, t.path(w().ids), [], { body: Buffer.from('not gzip at all'), csrfInHeader: true, extraHeaders: [['Content-Encoding', 'gzip']] })],
-        ['unknown Content-Encoding', () => send(t, t.path(w().ids), [], { body: Buffer.from('x=1'), csrfInHeader: true, extraHeaders: [['Content-Encoding', 'x-hostile']] })],
+        [
+          'UTF-16 charset',
+          (p) =>
+            send(t, t.path(w().ids), [], {
+              body: Buffer.from(formBody(form(p)).toString(), 'utf16le'),
+              contentType: 'application/x-www-form-urlencoded; charset=utf-16',
+              csrfInHeader: true,
+            }),
+        ],
+        [
+          'gzip Content-Encoding with garbage',
+          () => send(t, t.path(w().ids), [], { body: Buffer.from('not gzip at all'), csrfInHeader: true, extraHeaders: [['Content-Encoding', 'gzip']] }),
+        ],
+        [
+          'unknown Content-Encoding',
+          () => send(t, t.path(w().ids), [], { body: Buffer.from('x=1'), csrfInHeader: true, extraHeaders: [['Content-Encoding', 'x-hostile']] }),
+        ],
         // RFC 6749 3.2: the authorization server ignores parameters it does not know.
-        ['300 parameters', (p) => send(t, t.path(w().ids), [...fill({}, p), ...Array.from({ length: 300 }, (_, i): [string, string] => [`p${i}`, 'x'])], { csrfInHeader: true }), t.in === 'oauth'],
+        [
+          '300 parameters',
+          (p) => send(t, t.path(w().ids), [...fill({}, p), ...Array.from({ length: 300 }, (_, i): [string, string] => [`p${i}`, 'x'])], { csrfInHeader: true }),
+          t.in === 'oauth',
+        ],
         ['1 MB body of one parameter', (p) => send(t, t.path(w().ids), [...fill({}, p), ['padding', 'z'.repeat(MB)]], { csrfInHeader: true })],
       ];
       for (const [label, run, mayAccept] of structural) cases.push(mk(label, run, { mayAccept: mayAccept ?? false }));
@@ -531,8 +1111,22 @@ describe('hostile input: never a 5xx, never reflected, nothing changed by a refu
       }
     }
     // Headers and the URL itself, oversized: refused by Node's HTTP parser (16 KB).
-    cases.push(mk('20 KB query string', (p) => send(t, t.path(w().ids), t.method === 'GET' ? [...fill({}, p), ['q', 'q'.repeat(20 * 1024)]] : [], t.method === 'GET' ? {} : { extraHeaders: [['X-Padding', 'p'.repeat(20 * 1024)]] }), { parserMayRefuse: true }));
-    cases.push(mk('raw NUL in the request line', () => send(t, Buffer.concat([Buffer.from(t.path(w().ids)), Buffer.from([0x00])]), fill({})), { parserMayRefuse: true }));
+    cases.push(
+      mk(
+        '20 KB query string',
+        (p) =>
+          send(
+            t,
+            t.path(w().ids),
+            t.method === 'GET' ? [...fill({}, p), ['q', 'q'.repeat(20 * 1024)]] : [],
+            t.method === 'GET' ? {} : { extraHeaders: [['X-Padding', 'p'.repeat(20 * 1024)]] },
+          ),
+        { parserMayRefuse: true },
+      ),
+    );
+    cases.push(
+      mk('raw NUL in the request line', () => send(t, Buffer.concat([Buffer.from(t.path(w().ids)), Buffer.from([0x00])]), fill({})), { parserMayRefuse: true }),
+    );
     return cases;
   }
 
@@ -555,7 +1149,16 @@ describe('hostile input: never a 5xx, never reflected, nothing changed by a refu
         });
       }
       // Oversized: past Node's header limit.
-      cases.push({ target: name, label: 'Authorization: 20 KB', caller: 'api', mayAccept: false, successWrites: false, parserMayRefuse: true, run: () => send({ ...t, authorization: undefined }, t.path(publicWorld.ids), t.base(publicWorld), { authorization: [`Basic ${'A'.repeat(20 * 1024)}`] }) });
+      cases.push({
+        target: name,
+        label: 'Authorization: 20 KB',
+        caller: 'api',
+        mayAccept: false,
+        successWrites: false,
+        parserMayRefuse: true,
+        run: () =>
+          send({ ...t, authorization: undefined }, t.path(publicWorld.ids), t.base(publicWorld), { authorization: [`Basic ${'A'.repeat(20 * 1024)}`] }),
+      });
     }
     return cases;
   }
@@ -590,7 +1193,8 @@ describe('hostile input: never a 5xx, never reflected, nothing changed by a refu
           // Node's HTTP parser refused it before any application code ran: nothing more to check.
         } else if (/json/.test(type)) {
           const body = JSON.parse(res.body) as { error?: unknown; error_description?: unknown };
-          if (typeof body.error !== 'string' || body.error === '') problems.push(`JSON ${res.status} without an "error" (RFC 6749 5.2 / RFC 6750 3.1 shape): ${res.body.slice(0, 100)}`);
+          if (typeof body.error !== 'string' || body.error === '')
+            problems.push(`JSON ${res.status} without an "error" (RFC 6749 5.2 / RFC 6750 3.1 shape): ${res.body.slice(0, 100)}`);
         } else if (/html/.test(type)) {
           // A form that failed shows a message by the field (or for the form); any other refusal is a page that says what happened.
           const fieldMessage = /class="(?:error|flash flash-error)[^"]*"[^>]*>\s*[^<\s]/.test(res.body) || /role="alert"[^>]*>\s*[^<\s]/.test(res.body);
@@ -627,7 +1231,8 @@ describe('hostile input: never a 5xx, never reflected, nothing changed by a refu
   // One test per target, which runs that target's cases and judges them itself (so `-t <target>` checks it alone).
   const AUTH_TEST = 'Authorization header (platform API)';
   const TEST_NAMES = [...TARGETS.map((t) => t.name), AUTH_TEST];
-  const belongsTo = (name: string, c: Case) => (name === AUTH_TEST ? c.label.startsWith('Authorization:') : c.target === name && !c.label.startsWith('Authorization:'));
+  const belongsTo = (name: string, c: Case) =>
+    name === AUTH_TEST ? c.label.startsWith('Authorization:') : c.target === name && !c.label.startsWith('Authorization:');
 
   it.each(TEST_NAMES)('%s', async (name) => {
     const cases = ALL_CASES.filter((c) => belongsTo(name, c));

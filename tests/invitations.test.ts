@@ -50,7 +50,9 @@ describe('inviting an administrator', () => {
       expect(JSON.stringify(ctx.db.prepare('SELECT * FROM invitations').all())).not.toContain(token);
       const again = await operator.get(`/operator/companies/${acme.companyId}`);
       expect(again.text).not.toContain(token);
-      expect(again.text).toMatch(/<td data-label="Email">new\.admin@acme\.test<\/td>\s*<td data-label="Role">Administrator<\/td>\s*<td data-label="Status">Invited<\/td>/);
+      expect(again.text).toMatch(
+        /<td data-label="Email">new\.admin@acme\.test<\/td>\s*<td data-label="Role">Administrator<\/td>\s*<td data-label="Status">Invited<\/td>/,
+      );
 
       expect(ctx.db.prepare('SELECT to_address AS toAddress, kind FROM outbox').all()).toEqual([{ toAddress: 'new.admin@acme.test', kind: 'invitation' }]);
       expect(ctx.logs()).not.toContain(token);
@@ -162,17 +164,26 @@ describe('inviting an administrator', () => {
       const agent = request.agent(ctx.app);
       const form = await agent.get(pathOf(link));
       const token = new URL(link).searchParams.get('token');
-      await agent.post('/invitation').type('form').send({ _csrf: csrfFrom(form.text), token, password: NEW_PASSWORD, confirm: NEW_PASSWORD });
+      await agent
+        .post('/invitation')
+        .type('form')
+        .send({ _csrf: csrfFrom(form.text), token, password: NEW_PASSWORD, confirm: NEW_PASSWORD });
 
       const reuse = await request(ctx.app).get(pathOf(link));
       expect(reuse.status).toBe(404);
       expect(reuse.text).toContain('This link was already used.');
 
       const attacker = await anonymousAgent(ctx.app);
-      const post = await attacker.post('/invitation').type('form').send({ _csrf: attacker.csrf, token, password: 'attacker password', confirm: 'attacker password' });
+      const post = await attacker
+        .post('/invitation')
+        .type('form')
+        .send({ _csrf: attacker.csrf, token, password: 'attacker password', confirm: 'attacker password' });
       expect(post.status).toBe(404);
       expect(post.text).toContain('This link was already used.');
-      const signInRes = await attacker.post('/sign-in').type('form').send({ _csrf: attacker.csrf, email: 'new.admin@acme.test', password: 'attacker password' });
+      const signInRes = await attacker
+        .post('/sign-in')
+        .type('form')
+        .send({ _csrf: attacker.csrf, email: 'new.admin@acme.test', password: 'attacker password' });
       expect(signInRes.status).toBe(401);
     });
 
@@ -198,12 +209,18 @@ describe('inviting an administrator', () => {
       const form = await agent.get(pathOf(link));
       const token = new URL(link).searchParams.get('token');
       const long = `${'🔑'.repeat(18)}x`; // 19 characters on screen, 73 bytes
-      const res = await agent.post('/invitation').type('form').send({ _csrf: csrfFrom(form.text), token, password: long, confirm: long });
+      const res = await agent
+        .post('/invitation')
+        .type('form')
+        .send({ _csrf: csrfFrom(form.text), token, password: long, confirm: long });
       expect(res.status).toBe(422);
       expect(res.text).toContain('Use at most 72 bytes (fewer if you use accented letters or emoji): longer passwords would be cut short.');
       expect(ctx.db.prepare('SELECT password_hash FROM users WHERE email = ?').pluck().get('new.admin@acme.test')).toBeNull();
 
-      const ok = await agent.post('/invitation').type('form').send({ _csrf: csrfFrom(res.text), token, password: NEW_PASSWORD, confirm: NEW_PASSWORD });
+      const ok = await agent
+        .post('/invitation')
+        .type('form')
+        .send({ _csrf: csrfFrom(res.text), token, password: NEW_PASSWORD, confirm: NEW_PASSWORD });
       expect(ok.status).toBe(303);
     });
 
@@ -211,7 +228,10 @@ describe('inviting an administrator', () => {
       const agent = request.agent(ctx.app);
       const form = await agent.get(pathOf(link));
       const token = new URL(link).searchParams.get('token');
-      const res = await agent.post('/invitation').type('form').send({ _csrf: csrfFrom(form.text), token, password: NEW_PASSWORD, confirm: `${NEW_PASSWORD}!` });
+      const res = await agent
+        .post('/invitation')
+        .type('form')
+        .send({ _csrf: csrfFrom(form.text), token, password: NEW_PASSWORD, confirm: `${NEW_PASSWORD}!` });
       expect(res.status).toBe(422);
       expect(res.text).toContain('The two passwords are not the same.');
     });
@@ -224,7 +244,10 @@ describe('an invitation for a disabled user', () => {
     try {
       const ops = seedCompany(ctx.db, 'Operators', 'ops@example.test', { operator: true });
       const operator = await signIn(ctx.app, ops.email);
-      const res = await operator.post(`/operator/companies/${ops.companyId}/invitations`).type('form').send({ _csrf: operator.csrf, email: 'new@example.test' });
+      const res = await operator
+        .post(`/operator/companies/${ops.companyId}/invitations`)
+        .type('form')
+        .send({ _csrf: operator.csrf, email: 'new@example.test' });
       const link = linkFrom(res.text);
       const userId = ctx.db.prepare('SELECT id FROM users WHERE email = ?').pluck().get('new@example.test') as number;
       await operator.post(`/operator/companies/${ops.companyId}/users/${userId}/disable`).type('form').send({ _csrf: operator.csrf });

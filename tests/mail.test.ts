@@ -38,7 +38,8 @@ class TestSmtpServer {
       authOptional: true,
       logger: false,
       onAuth: (auth, _session, callback) => {
-        if (this.credentials && auth.username === this.credentials.user && auth.password === this.credentials.pass) return callback(null, { user: auth.username });
+        if (this.credentials && auth.username === this.credentials.user && auth.password === this.credentials.pass)
+          return callback(null, { user: auth.username });
         callback(Object.assign(new Error('Authentication failed'), { responseCode: 535 }));
       },
       onMailFrom: (_address, session, callback) => {
@@ -223,7 +224,11 @@ describe('Notifications through SMTP', () => {
 
   it('delivers the deny message with the operator’s message and no link', async () => {
     const id = await request_('nope@partner.test');
-    await operator.post(`/operator/access-requests/${id}/deny`).set('HX-Request', 'true').type('form').send({ _csrf: operator.csrf, message: 'Ask your account manager first.' });
+    await operator
+      .post(`/operator/access-requests/${id}/deny`)
+      .set('HX-Request', 'true')
+      .type('form')
+      .send({ _csrf: operator.csrf, message: 'Ask your account manager first.' });
     await mailer.deliverDue();
     expect(smtp.received.map((m) => m.to)).toEqual([['nope@partner.test']]);
     const [mail] = smtp.received;
@@ -417,7 +422,10 @@ describe('Notifications without SMTP (the outbox)', () => {
 
   it('sends the administrator invitation from its templates (text and HTML)', async () => {
     const page = await operator.get(`/operator/companies/${acmeId}`);
-    const res = await operator.post(`/operator/companies/${acmeId}/invitations`).type('form').send({ _csrf: csrfFrom(page.text), email: 'new@acme.test' });
+    const res = await operator
+      .post(`/operator/companies/${acmeId}/invitations`)
+      .type('form')
+      .send({ _csrf: csrfFrom(page.text), email: 'new@acme.test' });
     expect(res.status).toBe(201);
     const mail = ctx.db.prepare("SELECT subject, text_body AS text, html_body AS html FROM outbox WHERE kind = 'invitation'").get() as {
       subject: string;
@@ -442,7 +450,9 @@ describe('Notifications without SMTP (the outbox)', () => {
       consoleUrl: 'http://127.0.0.1:3000/admin/api',
     });
     expect(ids).toHaveLength(2);
-    const mails = ctx.db.prepare(`SELECT to_address AS "to", subject, text_body AS text, html_body AS html FROM outbox WHERE kind = 'credential_saved' ORDER BY to_address`).all() as {
+    const mails = ctx.db
+      .prepare(`SELECT to_address AS "to", subject, text_body AS text, html_body AS html FROM outbox WHERE kind = 'credential_saved' ORDER BY to_address`)
+      .all() as {
       to: string;
       subject: string;
       text: string;
@@ -464,7 +474,10 @@ describe('Notifications without SMTP (the outbox)', () => {
       reason: 'Leaked in a log',
       consoleUrl: null,
     });
-    const revoked = ctx.db.prepare("SELECT subject, text_body AS text FROM outbox WHERE kind = 'credential_revoked' LIMIT 1").get() as { subject: string; text: string };
+    const revoked = ctx.db.prepare("SELECT subject, text_body AS text FROM outbox WHERE kind = 'credential_revoked' LIMIT 1").get() as {
+      subject: string;
+      text: string;
+    };
     expect(revoked.subject).toBe('OAuth 2.0 client credentials revoked for Acme');
     expect(revoked.text).toContain('Reason: Leaked in a log');
     expect(revoked.text).toContain('need new credentials from the API page.');

@@ -21,7 +21,10 @@ describe('migrate', () => {
   const recorded = (): string[] => db.prepare('SELECT name FROM schema_migrations ORDER BY name').pluck().all() as string[];
 
   it('applies every migration once, in order, and records each', () => {
-    const files = fs.readdirSync(MIGRATIONS_DIR).filter((f) => f.endsWith('.sql')).sort();
+    const files = fs
+      .readdirSync(MIGRATIONS_DIR)
+      .filter((f) => f.endsWith('.sql'))
+      .sort();
     expect(files[0]).toBe('0001_foundation.sql');
 
     expect(migrate(db)).toEqual(files);

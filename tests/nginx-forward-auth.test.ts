@@ -99,7 +99,10 @@ describe('/auth/verify behind a real nginx (auth_request)', () => {
     const deadline = Date.now() + 15_000;
     for (;;) {
       if (nginx.exitCode !== null) throw new Error(`nginx exited with ${nginx.exitCode}: ${nginxLog}`);
-      const up = await fetch(`${base}/`).then(() => true, () => false);
+      const up = await fetch(`${base}/`).then(
+        () => true,
+        () => false,
+      );
       if (up) break;
       if (Date.now() > deadline) throw new Error(`nginx did not start: ${nginxLog}`);
       await new Promise((resolve) => setTimeout(resolve, 50));

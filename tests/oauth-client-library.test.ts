@@ -66,7 +66,9 @@ describe('a real OAuth 2.0 client library', () => {
 
   it('gets the 401 challenge and the RFC 6749 error through the library for a wrong secret', async () => {
     const response = await oauth.clientCredentialsGrantRequest(as, { client_id: client.clientId }, oauth.ClientSecretBasic(`${client.secret}x`), {}, insecure);
-    const failure = (await oauth.processClientCredentialsResponse(as, { client_id: client.clientId }, response).catch((err: unknown) => err)) as oauth.WWWAuthenticateChallengeError;
+    const failure = (await oauth
+      .processClientCredentialsResponse(as, { client_id: client.clientId }, response)
+      .catch((err: unknown) => err)) as oauth.WWWAuthenticateChallengeError;
     expect(failure).toBeInstanceOf(oauth.WWWAuthenticateChallengeError);
     expect(failure.status).toBe(401);
     expect(failure.cause).toEqual([{ scheme: 'basic', parameters: { realm: 'oauth', charset: 'UTF-8' } }]);

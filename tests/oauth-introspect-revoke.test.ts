@@ -47,10 +47,7 @@ describe('POST /oauth/introspect', () => {
 
   it('accepts client_secret_post from the caller', async () => {
     const token = await obtainToken(ctx.app, caller);
-    const res = await request(ctx.app)
-      .post('/oauth/introspect')
-      .type('form')
-      .send({ token, client_id: caller.clientId, client_secret: caller.secret });
+    const res = await request(ctx.app).post('/oauth/introspect').type('form').send({ token, client_id: caller.clientId, client_secret: caller.secret });
     expect((res.body as Introspection).active).toBe(true);
   });
 
@@ -111,7 +108,11 @@ describe('POST /oauth/introspect', () => {
     const anonymous = await request(ctx.app).post('/oauth/introspect').type('form').send({ token });
     expect(anonymous.status).toBe(401);
     expect((anonymous.body as ErrorBody).error).toBe('invalid_client');
-    const wrong = await request(ctx.app).post('/oauth/introspect').set('Authorization', clientBasic(caller.clientId, stranger.secret)).type('form').send({ token });
+    const wrong = await request(ctx.app)
+      .post('/oauth/introspect')
+      .set('Authorization', clientBasic(caller.clientId, stranger.secret))
+      .type('form')
+      .send({ token });
     expect(wrong.status).toBe(401);
     expect(wrong.headers['www-authenticate']).toMatch(/^Basic /);
   });

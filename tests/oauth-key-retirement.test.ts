@@ -34,7 +34,10 @@ interface CopiedKey {
 /** The active private key, unsealed the way the server does it, by whoever holds the file and the secret. */
 async function copyActiveKey(ctx: TestContext): Promise<CopiedKey> {
   const row = ctx.db.prepare("SELECT kid, private_pem AS sealed FROM signing_keys WHERE status = 'active'").get() as { kid: string; sealed: string };
-  const [iv, tag, body] = row.sealed.slice('sealed:v1:'.length).split('.').map((part) => Buffer.from(part, 'base64url'));
+  const [iv, tag, body] = row.sealed
+    .slice('sealed:v1:'.length)
+    .split('.')
+    .map((part) => Buffer.from(part, 'base64url'));
   const decipher = crypto.createDecipheriv('aes-256-gcm', sealingKey(ctx.config.sessionSecret), iv);
   decipher.setAuthTag(tag);
   const pem = Buffer.concat([decipher.update(body), decipher.final()]).toString('utf8');

@@ -50,7 +50,10 @@ describe('two server processes on one database file', () => {
     const deadline = Date.now() + 45_000;
     for (;;) {
       if (other.exitCode !== null) throw new Error(`the second server exited with ${other.exitCode}:\n${otherOutput}`);
-      const up = await fetch(`${otherUrl}/healthz`).then((r) => r.ok, () => false);
+      const up = await fetch(`${otherUrl}/healthz`).then(
+        (r) => r.ok,
+        () => false,
+      );
       if (up) break;
       if (Date.now() > deadline) throw new Error(`the second server did not start within 45 s:\n${otherOutput}`);
       await new Promise((resolve) => setTimeout(resolve, 100));

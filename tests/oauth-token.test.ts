@@ -182,7 +182,9 @@ describe('POST /oauth/token', () => {
 
   describe('scope', () => {
     it('narrows the token to the scopes asked for', async () => {
-      const res = await token().set('Authorization', clientBasic(client.clientId, client.secret)).send({ grant_type: 'client_credentials', scope: 'claims:read' });
+      const res = await token()
+        .set('Authorization', clientBasic(client.clientId, client.secret))
+        .send({ grant_type: 'client_credentials', scope: 'claims:read' });
       expect(res.status).toBe(200);
       expect((res.body as TokenResponse).scope).toBe('claims:read');
       expect(decodeJwtPart((res.body as TokenResponse).access_token, 1).scope).toBe('claims:read');
@@ -198,7 +200,9 @@ describe('POST /oauth/token', () => {
     });
 
     it('calls a malformed scope invalid_scope', async () => {
-      const res = await token().set('Authorization', clientBasic(client.clientId, client.secret)).send({ grant_type: 'client_credentials', scope: 'claims"read' });
+      const res = await token()
+        .set('Authorization', clientBasic(client.clientId, client.secret))
+        .send({ grant_type: 'client_credentials', scope: 'claims"read' });
       expect(res.status).toBe(400);
       expect((res.body as ErrorBody).error).toBe('invalid_scope');
     });
@@ -217,7 +221,9 @@ describe('POST /oauth/token', () => {
   describe('Basic credentials are form-urlencoded before base64 (RFC 6749 2.3.1)', () => {
     it('decodes a hand-made header in which every character is percent-encoded', async () => {
       const pct = (s: string) => [...s].map((ch) => `%${ch.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`).join('');
-      const res = await token().set('Authorization', rawBasic(`${pct(client.clientId)}:${pct(client.secret)}`)).send({ grant_type: 'client_credentials' });
+      const res = await token()
+        .set('Authorization', rawBasic(`${pct(client.clientId)}:${pct(client.secret)}`))
+        .send({ grant_type: 'client_credentials' });
       expect(res.status).toBe(200);
       expect(decodeJwtPart((res.body as TokenResponse).access_token, 1).client_id).toBe(client.clientId);
     });
@@ -231,13 +237,17 @@ describe('POST /oauth/token', () => {
     });
 
     it('refuses a client ID with an encoded ":" that matches no client', async () => {
-      const res = await token().set('Authorization', clientBasic(`${client.clientId}:x`, client.secret)).send({ grant_type: 'client_credentials' });
+      const res = await token()
+        .set('Authorization', clientBasic(`${client.clientId}:x`, client.secret))
+        .send({ grant_type: 'client_credentials' });
       expect(res.status).toBe(401);
       expect((res.body as ErrorBody).error).toBe('invalid_client');
     });
 
     it('answers broken percent-encoding with 401 invalid_client and a challenge', async () => {
-      const res = await token().set('Authorization', rawBasic(`${client.clientId}:%zz${client.secret}`)).send({ grant_type: 'client_credentials' });
+      const res = await token()
+        .set('Authorization', rawBasic(`${client.clientId}:%zz${client.secret}`))
+        .send({ grant_type: 'client_credentials' });
       expect(res.status).toBe(401);
       expect((res.body as ErrorBody).error).toBe('invalid_client');
       expect(res.headers['www-authenticate']).toMatch(/^Basic /);
@@ -254,9 +264,7 @@ describe('POST /oauth/token', () => {
     it('refuses a generated client that was never saved', async () => {
       const co = seedCompany(ctx.db, 'Unsaved', 'u@unsaved.test');
       const pending = generateClientCredentials(credentialsDeps(ctx.db, ctx.clock), co.companyId, undefined, SYSTEM_ACTOR);
-      const res = await token()
-        .set('Authorization', clientBasic(pending.credential.identifier, pending.secret))
-        .send({ grant_type: 'client_credentials' });
+      const res = await token().set('Authorization', clientBasic(pending.credential.identifier, pending.secret)).send({ grant_type: 'client_credentials' });
       expect(res.status).toBe(401);
     });
 

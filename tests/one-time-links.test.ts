@@ -39,7 +39,10 @@ describe('pages that carry a one-time token are never cached (Cache-Control: no-
     it('POST that shows the form again with its errors (and the token)', async () => {
       const token = setupToken();
       const visitor = await anonymousAgent(ctx.app);
-      const res = await visitor.post('/setup').type('form').send({ _csrf: visitor.csrf, token, companyName: 'Acme', email: 'ops@acme.test', password: 'short', confirm: 'short' });
+      const res = await visitor
+        .post('/setup')
+        .type('form')
+        .send({ _csrf: visitor.csrf, token, companyName: 'Acme', email: 'ops@acme.test', password: 'short', confirm: 'short' });
       expect(res.status).toBe(422);
       expect(res.text).toContain(`value="${token}"`);
       expect(res.headers['cache-control']).toBe('no-store');
@@ -71,7 +74,9 @@ describe('pages that carry a one-time token are never cached (Cache-Control: no-
       expect(invalid.text).toContain(`value="${token}"`);
       expect(invalid.headers['cache-control']).toBe('no-store');
 
-      expect((await visitor.post('/invitation').type('form').send({ _csrf: visitor.csrf, token, password: NEW_PASSWORD, confirm: NEW_PASSWORD })).status).toBe(303);
+      expect((await visitor.post('/invitation').type('form').send({ _csrf: visitor.csrf, token, password: NEW_PASSWORD, confirm: NEW_PASSWORD })).status).toBe(
+        303,
+      );
       const used = await request(ctx.app).get(`/invitation?token=${token}`);
       expect(used.status).toBe(404);
       expect(used.text).toContain('This link was already used.');
@@ -110,7 +115,9 @@ describe('GET /docs/access: the audit entry goes to the link’s company and nam
 
   const linkOpens = () =>
     ctx.db
-      .prepare("SELECT company_id AS companyId, actor_user_id AS userId, actor, target, ip, user_agent AS userAgent FROM audit_log WHERE action = 'docs_access.link_open'")
+      .prepare(
+        "SELECT company_id AS companyId, actor_user_id AS userId, actor, target, ip, user_agent AS userAgent FROM audit_log WHERE action = 'docs_access.link_open'",
+      )
       .all();
 
   it('records a user of another company as “the link was opened”: no email, address or browser of theirs', async () => {
@@ -120,7 +127,10 @@ describe('GET /docs/access: the audit entry goes to the link’s company and nam
     expect((await stranger.get('/docs')).status).toBe(200);
 
     expect(linkOpens()).toEqual([{ companyId: acme.companyId, userId: null, actor: 'dev@acme.test', target: 'dev@acme.test', ip: null, userAgent: null }]);
-    const anywhere = ctx.db.prepare("SELECT COUNT(*) FROM audit_log WHERE company_id = ? AND (actor LIKE '%globex%' OR user_agent LIKE '%Globex%')").pluck().get(acme.companyId);
+    const anywhere = ctx.db
+      .prepare("SELECT COUNT(*) FROM audit_log WHERE company_id = ? AND (actor LIKE '%globex%' OR user_agent LIKE '%Globex%')")
+      .pluck()
+      .get(acme.companyId);
     expect(anywhere).toBe(0);
     const acmeLog = await (await signIn(ctx.app, acme.email)).get('/audit');
     expect(acmeLog.status).toBe(200);
@@ -132,14 +142,28 @@ describe('GET /docs/access: the audit entry goes to the link’s company and nam
     const colleague = await signIn(ctx.app, acme.email);
     expect((await colleague.get(`/docs/access?token=${token}`).set('User-Agent', 'AcmeBrowser/1.0')).status).toBe(303);
     expect(linkOpens()).toEqual([
-      { companyId: acme.companyId, userId: acme.userId, actor: acme.email, target: 'dev@acme.test', ip: expect.stringContaining('127.0.0.1'), userAgent: 'AcmeBrowser/1.0' },
+      {
+        companyId: acme.companyId,
+        userId: acme.userId,
+        actor: acme.email,
+        target: 'dev@acme.test',
+        ip: expect.stringContaining('127.0.0.1'),
+        userAgent: 'AcmeBrowser/1.0',
+      },
     ]);
   });
 
   it('records a visitor who is not signed in as the link’s holder', async () => {
     expect((await request(ctx.app).get(`/docs/access?token=${token}`).set('User-Agent', 'HolderBrowser/1.0')).status).toBe(303);
     expect(linkOpens()).toEqual([
-      { companyId: acme.companyId, userId: null, actor: 'dev@acme.test', target: 'dev@acme.test', ip: expect.stringContaining('127.0.0.1'), userAgent: 'HolderBrowser/1.0' },
+      {
+        companyId: acme.companyId,
+        userId: null,
+        actor: 'dev@acme.test',
+        target: 'dev@acme.test',
+        ip: expect.stringContaining('127.0.0.1'),
+        userAgent: 'HolderBrowser/1.0',
+      },
     ]);
   });
 });

@@ -19,7 +19,10 @@ async function choosePassword(ctx: TestContext, link: string, password = NEW_PAS
   const page = await agent.get(`${url.pathname}${url.search}`);
   expect(page.status).toBe(200);
   const token = url.searchParams.get('token')!;
-  return agent.post('/invitation').type('form').send({ _csrf: csrfFrom(page.text), token, password, confirm: password });
+  return agent
+    .post('/invitation')
+    .type('form')
+    .send({ _csrf: csrfFrom(page.text), token, password, confirm: password });
 }
 
 describe('createOperator (npm run cli -- create-operator)', () => {
@@ -64,7 +67,9 @@ describe('createOperator (npm run cli -- create-operator)', () => {
   it('refuses an address that already has an account, and bad input, changing nothing', async () => {
     seedCompany(ctx.db, 'Acme', 'admin@acme.test');
     const users = () => ctx.db.prepare('SELECT COUNT(*) FROM users').pluck().get();
-    await expect(createOperator(deps(), { email: 'ADMIN@acme.test' })).rejects.toThrow(new OpsError('admin@acme.test already has an account. Use reset-password to give it a new password.'));
+    await expect(createOperator(deps(), { email: 'ADMIN@acme.test' })).rejects.toThrow(
+      new OpsError('admin@acme.test already has an account. Use reset-password to give it a new password.'),
+    );
     await expect(createOperator(deps(), { email: 'not an address' })).rejects.toThrow(UsageError);
     await expect(createOperator(deps(), { email: 'x@ops.test', password: 'short' })).rejects.toThrow(/password: Use at least 12 characters/);
     await expect(createOperator(deps(), { email: 'x@ops.test', password: 'é'.repeat(40) })).rejects.toThrow(/at most 72 bytes/);
@@ -147,13 +152,9 @@ describe('prune (npm run cli -- prune)', () => {
     });
     if (status === 'expired') credentialsRepo.endCredential(ctx.db, id, 'expired', createdAt + 30 * MINUTE);
     if (status !== 'pending' && status !== 'expired') {
-      ctx.db.prepare('UPDATE credentials SET status = ?, saved_at = ?, saved_by = ?, expires_at = NULL, ended_at = ? WHERE id = ?').run(
-        status,
-        createdAt + MINUTE,
-        userId,
-        status === 'active' ? null : createdAt + 2 * MINUTE,
-        id,
-      );
+      ctx.db
+        .prepare('UPDATE credentials SET status = ?, saved_at = ?, saved_by = ?, expires_at = NULL, ended_at = ? WHERE id = ?')
+        .run(status, createdAt + MINUTE, userId, status === 'active' ? null : createdAt + 2 * MINUTE, id);
     }
     return id;
   }

@@ -101,7 +101,10 @@ describe('npm run cli -- <command>', () => {
 
   it('backup works while the server serves; restore refuses until the server has stopped', async () => {
     const port = await freePort();
-    const server = await startServer({ ...env, PUBLIC_URL: `http://127.0.0.1:${port}`, ADMIN_EMAIL: 'admin@example.test', ADMIN_PASSWORD: 'a long admin password' }, port);
+    const server = await startServer(
+      { ...env, PUBLIC_URL: `http://127.0.0.1:${port}`, ADMIN_EMAIL: 'admin@example.test', ADMIN_PASSWORD: 'a long admin password' },
+      port,
+    );
     try {
       const backup = path.join(dataDir, 'nightly.sqlite');
       const traffic = Promise.all(Array.from({ length: 50 }, () => fetch(`${server.base}/healthz`).then((r) => r.status)));

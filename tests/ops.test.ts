@@ -171,7 +171,10 @@ describe('restoreDatabase (npm run cli -- restore <file>)', () => {
     fs.writeFileSync(lockModule, ts.transpileModule(source, { compilerOptions: { module: ts.ModuleKind.CommonJS, esModuleInterop: true } }).outputText);
     const child = spawn(
       process.execPath,
-      ['-e', `require(${JSON.stringify(lockModule)}).acquireServerLock(${JSON.stringify(dataDir)}); process.stdout.write('locked\\n'); setInterval(() => {}, 1000);`],
+      [
+        '-e',
+        `require(${JSON.stringify(lockModule)}).acquireServerLock(${JSON.stringify(dataDir)}); process.stdout.write('locked\\n'); setInterval(() => {}, 1000);`,
+      ],
       { stdio: ['ignore', 'pipe', 'inherit'] },
     );
     await new Promise((resolve) => child.stdout.once('data', resolve));

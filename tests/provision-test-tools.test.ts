@@ -111,5 +111,4 @@ describe('scripts/provision-test-tools.js (run by npm test before Jest)', () => 
       expect(programExists(path.join(dir, '*', 'bin', 'pg_ctl'))).toBe(false);
     });
   });
-
 });

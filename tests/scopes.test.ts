@@ -93,7 +93,10 @@ describe('the scope catalog (/operator/scopes)', () => {
 
   describe('POST /operator/scopes/describe', () => {
     it('without script: changes the description', async () => {
-      const res = await operator.post('/operator/scopes/describe').type('form').send({ _csrf: operator.csrf, name: 'reports:read', description: 'Read every report' });
+      const res = await operator
+        .post('/operator/scopes/describe')
+        .type('form')
+        .send({ _csrf: operator.csrf, name: 'reports:read', description: 'Read every report' });
       expect(res.status).toBe(303);
       const page = await operator.get('/operator/scopes');
       expect(page.text).toContain('Description of reports:read saved.');
@@ -104,7 +107,9 @@ describe('the scope catalog (/operator/scopes)', () => {
       const res = await operator.post('/operator/scopes/describe').set(htmx).type('form').send({ _csrf: operator.csrf, name: 'reports:read', description: '' });
       expect(res.status).toBe(422);
       expect(res.text.trim()).toMatch(/^<div id="scope-catalog">/);
-      expect(res.text).toMatch(/aria-invalid="true" aria-describedby="desc-\d+-error">\s*<p class="error" id="desc-\d+-error">Describe what the scope allows.<\/p>/);
+      expect(res.text).toMatch(
+        /aria-invalid="true" aria-describedby="desc-\d+-error">\s*<p class="error" id="desc-\d+-error">Describe what the scope allows.<\/p>/,
+      );
       expect(ctx.db.prepare("SELECT description FROM scopes WHERE name = 'reports:read'").pluck().get()).toBe('Read every report');
     });
 
@@ -125,7 +130,11 @@ describe('the scope catalog (/operator/scopes)', () => {
     });
 
     it('with htmx: deletes and answers the catalog', async () => {
-      const res = await operator.post('/operator/scopes/delete').set(htmx).type('form').send({ _csrf: operator.csrf, name: 'https://api.example.com/invoices.write' });
+      const res = await operator
+        .post('/operator/scopes/delete')
+        .set(htmx)
+        .type('form')
+        .send({ _csrf: operator.csrf, name: 'https://api.example.com/invoices.write' });
       expect(res.status).toBe(200);
       expect(res.text).toContain('removed from the catalog.');
     });

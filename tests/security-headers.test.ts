@@ -99,7 +99,10 @@ describe('request bodies', () => {
 
   it('over 32 kB get a kind 413 and change nothing', async () => {
     const agent = await signIn(ctx.app, 'ops@example.test');
-    const res = await agent.post('/operator/companies').type('form').send({ _csrf: agent.csrf, name: 'x'.repeat(40 * 1024) });
+    const res = await agent
+      .post('/operator/companies')
+      .type('form')
+      .send({ _csrf: agent.csrf, name: 'x'.repeat(40 * 1024) });
     expect(res.status).toBe(413);
     expect(res.headers['content-type']).toMatch(/text\/html/);
     expect(res.text).toContain('What you sent is too large (the limit is 32 kB).');
@@ -107,7 +110,9 @@ describe('request bodies', () => {
   });
 
   it('over 32 kB of JSON get a JSON 413 on API paths', async () => {
-    const res = await request(ctx.app).post('/api/v1/anything').send({ blob: 'x'.repeat(40 * 1024) });
+    const res = await request(ctx.app)
+      .post('/api/v1/anything')
+      .send({ blob: 'x'.repeat(40 * 1024) });
     expect(res.status).toBe(413);
     expect(res.body).toEqual({ error: 'payload_too_large', error_description: 'What you sent is too large (the limit is 32 kB).' });
   });
@@ -115,7 +120,10 @@ describe('request bodies', () => {
   it('with too many fields get a kind 413', async () => {
     const agent = await signIn(ctx.app, 'ops@example.test');
     const fields = Array.from({ length: 150 }, (_, i) => `f${i}=1`).join('&');
-    const res = await agent.post('/operator/companies').type('form').send(`_csrf=${encodeURIComponent(agent.csrf)}&name=Globex&${fields}`);
+    const res = await agent
+      .post('/operator/companies')
+      .type('form')
+      .send(`_csrf=${encodeURIComponent(agent.csrf)}&name=Globex&${fields}`);
     expect(res.status).toBe(413);
     expect(res.text).toContain('The form has too many fields.');
   });

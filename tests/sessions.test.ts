@@ -138,7 +138,10 @@ describe('secure cookies when PUBLIC_URL is https', () => {
 
     const audit = await viaProxy(request(ctx.app).get('/audit')).set('Cookie', cookie);
     expect(audit.status).toBe(200);
-    const out = await viaProxy(request(ctx.app).post('/sign-out')).set('Cookie', cookie).type('form').send({ _csrf: csrfFrom(audit.text) });
+    const out = await viaProxy(request(ctx.app).post('/sign-out'))
+      .set('Cookie', cookie)
+      .type('form')
+      .send({ _csrf: csrfFrom(audit.text) });
     expect(out.status).toBe(303);
     const cleared = ([] as string[]).concat(out.headers['set-cookie'] ?? []).find((c) => c.startsWith('__Host-console.sid=;'));
     expect(cleared).toMatch(/; Secure/);
@@ -160,7 +163,11 @@ describe('sessions at rest', () => {
       const anon = await request(ctx.app).get('/sign-in');
       const cookie = String(anon.headers['set-cookie']).split(';')[0];
       const nonce = cookie.split('=')[1]; // the sign-in form's pre-session cookie
-      const res = await request(ctx.app).post('/sign-in').set('Cookie', cookie).type('form').send({ _csrf: csrfFrom(anon.text), email: 'admin@acme.test', password: PASSWORD });
+      const res = await request(ctx.app)
+        .post('/sign-in')
+        .set('Cookie', cookie)
+        .type('form')
+        .send({ _csrf: csrfFrom(anon.text), email: 'admin@acme.test', password: PASSWORD });
       expect(res.status).toBe(303);
       const rows = ctx.db.prepare('SELECT sid FROM sessions').pluck().all() as string[];
       expect(rows).toHaveLength(1);
@@ -206,7 +213,11 @@ describe('a session deleted while one of its requests is in flight', () => {
       arrived();
       void released.then(() => save.apply(this, args));
     });
-    const inFlight = stolen.post('/admin/api/docs-access').type('form').send({ _csrf: stolen.csrf, email: 'dev@acme.test' }).then((res) => res);
+    const inFlight = stolen
+      .post('/admin/api/docs-access')
+      .type('form')
+      .send({ _csrf: stolen.csrf, email: 'dev@acme.test' })
+      .then((res) => res);
     await atSave;
     return {
       finish: async () => {
@@ -224,7 +235,10 @@ describe('a session deleted while one of its requests is in flight', () => {
     const { link } = resetPassword({ db: ctx.db, clock: ctx.clock, publicUrl: ctx.config.publicUrl }, admin.email);
     const owner = await anonymousAgent(ctx.app);
     const token = new URL(link).searchParams.get('token');
-    const reset = await owner.post('/invitation').type('form').send({ _csrf: owner.csrf, token, password: 'a brand new passphrase', confirm: 'a brand new passphrase' });
+    const reset = await owner
+      .post('/invitation')
+      .type('form')
+      .send({ _csrf: owner.csrf, token, password: 'a brand new passphrase', confirm: 'a brand new passphrase' });
     expect(reset.status).toBe(303);
     expect(sessionsOf(admin.userId)).toBe(1); // the owner's new session only
 

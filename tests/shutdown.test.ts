@@ -58,7 +58,10 @@ describe('graceful shutdown on SIGTERM under load', () => {
 
   it('answers every request, resets no connection, flushes last-used times, closes the database, exits 0', async () => {
     const port = await freePort();
-    const server = await startServer({ DATA_DIR: dataDir, PUBLIC_URL: `http://127.0.0.1:${port}`, SESSION_SECRET: 'shutdown-test-session-secret-0123456789ab', LOG_LEVEL: 'info' }, port);
+    const server = await startServer(
+      { DATA_DIR: dataDir, PUBLIC_URL: `http://127.0.0.1:${port}`, SESSION_SECRET: 'shutdown-test-session-secret-0123456789ab', LOG_LEVEL: 'info' },
+      port,
+    );
     const agent = new http.Agent({ keepAlive: true, maxSockets: CLIENTS + SLOW_CLIENTS });
     const authorization = `Basic ${Buffer.from(`shutdown-api:${key}`).toString('base64')}`;
 
@@ -118,7 +121,11 @@ describe('graceful shutdown on SIGTERM under load', () => {
         const cookie = String(page!.headers['set-cookie']?.[0] ?? '').split(';')[0];
         const form = new URLSearchParams({ _csrf: csrfFrom(page!.body), email: `admin${n}@shutdown.test`, password: PASSWORD }).toString();
         signInsInFlight++;
-        const { more } = await exchange('sign-in', () => request('POST', '/sign-in', { Cookie: cookie, 'Content-Type': 'application/x-www-form-urlencoded' }, form), [303]);
+        const { more } = await exchange(
+          'sign-in',
+          () => request('POST', '/sign-in', { Cookie: cookie, 'Content-Type': 'application/x-www-form-urlencoded' }, form),
+          [303],
+        );
         signInsInFlight--;
         if (!more) return;
       }
@@ -127,7 +134,7 @@ describe('graceful shutdown on SIGTERM under load', () => {
     const clients = [...Array.from({ length: CLIENTS }, (_, n) => fastClient(n)), ...Array.from({ length: SLOW_CLIENTS }, (_, n) => slowClient(n))];
     await new Promise((r) => setTimeout(r, 1500));
     // SIGTERM while at least one sign-in is in bcrypt (the slow path), so in-flight work must finish.
-    for (const until = Date.now() + 15000; signInsInFlight === 0 && Date.now() < until; ) await new Promise((r) => setImmediate(r));
+    for (const until = Date.now() + 15000; signInsInFlight === 0 && Date.now() < until;) await new Promise((r) => setImmediate(r));
     const sentBeforeTerm = tally.sent;
     signInsInFlightAtTerm = signInsInFlight;
     server.child.kill('SIGTERM');

@@ -41,7 +41,14 @@ const HOSTILE: [string, string][] = [
 ];
 
 /** Our own pages, as requireUser puts them in `next`: they come back unchanged. */
-const OWN = ['/audit', '/audit?action=auth.sign_in', '/admin/api', '/operator/companies/3', '/operator/access-requests?status=pending&email=dev%40acme.test', '/admin/api#basic'];
+const OWN = [
+  '/audit',
+  '/audit?action=auth.sign_in',
+  '/admin/api',
+  '/operator/companies/3',
+  '/operator/access-requests?status=pending&email=dev%40acme.test',
+  '/admin/api#basic',
+];
 
 describe('safeNext (the return path after sign-in)', () => {
   it.each(HOSTILE)('falls back to the default page for %s', (_label, next) => {

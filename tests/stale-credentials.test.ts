@@ -29,7 +29,8 @@ describe('credentials that stopped working, on the platform API', () => {
   };
 
   describe('GET /api/v1/me', () => {
-    const me = (from: string, username: string, key: string) => request(ctx.app).get('/api/v1/me').set('X-Forwarded-For', from).set('Authorization', basic(username, key));
+    const me = (from: string, username: string, key: string) =>
+      request(ctx.app).get('/api/v1/me').set('X-Forwarded-For', from).set('Authorization', basic(username, key));
 
     it('tells the holder of a replaced key when it was replaced, 100 times without blocking the new key from the same address', async () => {
       const { old, fresh } = rotatedApiKey('stale-service', 2);
@@ -115,7 +116,12 @@ describe('credentials that stopped working, on the platform API', () => {
 
   describe('POST /oauth/token', () => {
     const ask = (from: string, clientId: string, secret: string) =>
-      request(ctx.app).post('/oauth/token').set('X-Forwarded-For', from).set('Authorization', clientBasic(clientId, secret)).type('form').send({ grant_type: 'client_credentials' });
+      request(ctx.app)
+        .post('/oauth/token')
+        .set('X-Forwarded-For', from)
+        .set('Authorization', clientBasic(clientId, secret))
+        .type('form')
+        .send({ grant_type: 'client_credentials' });
 
     it('answers a replaced client secret with invalid_client saying so, 100 times without blocking the new client from the same address', async () => {
       const company = seedCompany(ctx.db, 'Rotated clients', 'a@clients.test');
@@ -127,7 +133,10 @@ describe('credentials that stopped working, on the platform API', () => {
       for (let i = 0; i < 100; i++) {
         const res = await ask('10.2.6.1', old.clientId, old.secret);
         expect(res.status).toBe(401);
-        expect(res.body).toEqual({ error: 'invalid_client', error_description: 'This client secret was replaced on 2026-11-08 09:00 UTC: use the new Client ID and client secret.' });
+        expect(res.body).toEqual({
+          error: 'invalid_client',
+          error_description: 'This client secret was replaced on 2026-11-08 09:00 UTC: use the new Client ID and client secret.',
+        });
         expect(res.headers['www-authenticate']).toBe('Basic realm="oauth", charset="UTF-8"');
         expect(res.headers['cache-control']).toBe('no-store');
       }

@@ -28,7 +28,8 @@ describe('throttling failed authentication on the platform API', () => {
   describe('GET /api/v1/me', () => {
     it('after 100 wrong keys for a username from one address, answers the right key from another address with 200, and the first address with 429', async () => {
       const key = createApiKey(ctx.db, ctx.clock, acme.companyId, 'targeted-user');
-      const me = (from: string, secret: string) => request(ctx.app).get('/api/v1/me').set('X-Forwarded-For', from).set('Authorization', basic(key.username, secret));
+      const me = (from: string, secret: string) =>
+        request(ctx.app).get('/api/v1/me').set('X-Forwarded-For', from).set('Authorization', basic(key.username, secret));
       const statuses: number[] = [];
       for (const wrong of wrongSecrets(key.key, generateApiKey)) statuses.push((await me('10.0.1.1', wrong)).status);
       expect(statuses.slice(0, 30).every((s) => s === 401)).toBe(true);
@@ -72,7 +73,10 @@ describe('throttling failed authentication on the platform API', () => {
     it('blocks a source address after 30 unknown keys, whatever the usernames, and not the other addresses', async () => {
       const key = createApiKey(ctx.db, ctx.clock, acme.companyId, 'busy-user');
       for (let i = 0; i < 30; i++) {
-        const res = await request(ctx.app).get('/api/v1/me').set('X-Forwarded-For', '10.0.3.1').set('Authorization', basic(`made-up-${i}`, generateApiKey()));
+        const res = await request(ctx.app)
+          .get('/api/v1/me')
+          .set('X-Forwarded-For', '10.0.3.1')
+          .set('Authorization', basic(`made-up-${i}`, generateApiKey()));
         expect(res.status).toBe(401);
       }
       const blocked = await request(ctx.app).get('/api/v1/me').set('X-Forwarded-For', '10.0.3.1').set('Authorization', basic(key.username, key.key));
@@ -117,7 +121,12 @@ describe('throttling failed authentication on the platform API', () => {
     it('after 100 wrong secrets for a Client ID from one address, issues a token to the right secret from another address, and answers the first with 429', async () => {
       const client = createClient(ctx.db, ctx.clock, seedCompany(ctx.db, 'Tokens', 't@tokens.test').companyId);
       const ask = (from: string, secret: string) =>
-        request(ctx.app).post('/oauth/token').set('X-Forwarded-For', from).set('Authorization', clientBasic(client.clientId, secret)).type('form').send({ grant_type: 'client_credentials' });
+        request(ctx.app)
+          .post('/oauth/token')
+          .set('X-Forwarded-For', from)
+          .set('Authorization', clientBasic(client.clientId, secret))
+          .type('form')
+          .send({ grant_type: 'client_credentials' });
       for (const wrong of wrongSecrets(client.secret, generateClientSecret)) expect([401, 429]).toContain((await ask('10.0.6.1', wrong)).status);
 
       const holder = await ask('10.0.6.2', client.secret);
@@ -137,7 +146,12 @@ describe('throttling failed authentication on the platform API', () => {
     it('counts a malformed Authorization header against the address', async () => {
       const client = createClient(ctx.db, ctx.clock, acme.companyId);
       const ask = (authorization: string) =>
-        request(ctx.app).post('/oauth/token').set('X-Forwarded-For', '10.0.6.5').set('Authorization', authorization).type('form').send({ grant_type: 'client_credentials' });
+        request(ctx.app)
+          .post('/oauth/token')
+          .set('X-Forwarded-For', '10.0.6.5')
+          .set('Authorization', authorization)
+          .type('form')
+          .send({ grant_type: 'client_credentials' });
       for (let i = 0; i < 30; i++) expect((await ask('Basic !not-base64!')).status).toBe(401);
       const blocked = await ask(clientBasic(client.clientId, client.secret));
       expect(blocked.status).toBe(429);
@@ -148,7 +162,8 @@ describe('throttling failed authentication on the platform API', () => {
   describe('GET /auth/verify', () => {
     it('after 100 wrong keys for a username from one address, lets the right key through from another address, and answers the first with 401 and Retry-After', async () => {
       const key = createApiKey(ctx.db, ctx.clock, acme.companyId, 'proxied-user');
-      const verify = (from: string, secret: string) => request(ctx.app).get('/auth/verify').set('X-Forwarded-For', from).set('Authorization', basic(key.username, secret));
+      const verify = (from: string, secret: string) =>
+        request(ctx.app).get('/auth/verify').set('X-Forwarded-For', from).set('Authorization', basic(key.username, secret));
       for (const wrong of wrongSecrets(key.key, generateApiKey)) expect((await verify('10.0.7.1', wrong)).status).toBe(401);
 
       const holder = await verify('10.0.7.2', key.key);
@@ -166,7 +181,9 @@ describe('throttling failed authentication on the platform API', () => {
 
     it('logs no proxy warning when TRUST_PROXY is set', async () => {
       const key = createApiKey(ctx.db, ctx.clock, acme.companyId, 'trusted-proxy-user');
-      expect((await request(ctx.app).get('/auth/verify').set('X-Forwarded-For', '10.0.7.9').set('Authorization', basic(key.username, key.key))).status).toBe(200);
+      expect((await request(ctx.app).get('/auth/verify').set('X-Forwarded-For', '10.0.7.9').set('Authorization', basic(key.username, key.key))).status).toBe(
+        200,
+      );
       expect(ctx.logs()).not.toContain('TRUST_PROXY is not set');
     });
   });
@@ -179,7 +196,8 @@ describe('GET /auth/verify behind a proxy while TRUST_PROXY is unset', () => {
 
   it('warns once that every caller shares one throttle, and they do', async () => {
     const key = createApiKey(ctx.db, ctx.clock, acme.companyId, 'behind-proxy');
-    const verify = (from: string, secret: string) => request(ctx.app).get('/auth/verify').set('X-Forwarded-For', from).set('Authorization', basic(key.username, secret));
+    const verify = (from: string, secret: string) =>
+      request(ctx.app).get('/auth/verify').set('X-Forwarded-For', from).set('Authorization', basic(key.username, secret));
     for (let i = 0; i < 30; i++) expect((await verify('10.1.0.1', generateApiKey())).status).toBe(401);
     // Another client behind the same proxy is held back by the first one's failures: what the warning is about.
     const other = await verify('10.1.0.2', key.key);

@@ -238,7 +238,9 @@ describe('GET /auth/verify (forward-auth)', () => {
   });
 
   it('checks credentials before scopes: a bad key is 401 even with a scope', async () => {
-    const res = await request(ctx.app).get('/auth/verify?scope=claims:read').set('Authorization', basic(apiKey.username, `${apiKey.key}x`));
+    const res = await request(ctx.app)
+      .get('/auth/verify?scope=claims:read')
+      .set('Authorization', basic(apiKey.username, `${apiKey.key}x`));
     expect(res.status).toBe(401);
   });
 });

@@ -22,7 +22,14 @@ function summarize(values) {
 /** Offers `rate` requests a second for `seconds`; resolves once every answer is in (or given up). */
 function offer(job, agent, seconds) {
   const target = new URL(job.request.url);
-  const options = { agent, host: target.hostname, port: target.port, path: target.pathname + target.search, method: job.request.method, headers: job.request.headers };
+  const options = {
+    agent,
+    host: target.hostname,
+    port: target.port,
+    path: target.pathname + target.search,
+    method: job.request.method,
+    headers: job.request.headers,
+  };
   const count = Math.round(job.rate * seconds);
   const interval = 1000 / job.rate;
   const latencies = new Array(count).fill(NaN);

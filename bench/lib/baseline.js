@@ -32,7 +32,8 @@ const isDirectory = (p) => fs.existsSync(p) && fs.statSync(p).isDirectory();
 const readOrUndefined = (file) => (fs.existsSync(file) ? fs.readFileSync(file) : undefined);
 
 function assertBuilt(dir, what) {
-  if (!fs.existsSync(path.join(dir, SERVER))) throw new BaselineError(`${what}: ${path.join(dir, SERVER)} is missing: build that checkout first (npm run build)`);
+  if (!fs.existsSync(path.join(dir, SERVER)))
+    throw new BaselineError(`${what}: ${path.join(dir, SERVER)} is missing: build that checkout first (npm run build)`);
 }
 
 /** The current node_modules when both lock files are the same (nothing to install), else `npm ci`. */

@@ -52,7 +52,12 @@ function validityCheck(peak, latency) {
   const rows = [...Object.values(peak), ...latency.flatMap((l) => [l.target, l.noop])];
   const invalid = rows.reduce((n, row) => n + row.summary.invalidCells, 0);
   const cells = rows.reduce((n, row) => n + row.cells.length, 0);
-  return { what: `every cell answered at least 99% of its requests with 2xx (${fmtCount(cells)} cells)`, value: invalid, unit: ' INVALID cells', pass: invalid === 0 };
+  return {
+    what: `every cell answered at least 99% of its requests with 2xx (${fmtCount(cells)} cells)`,
+    value: invalid,
+    unit: ' INVALID cells',
+    pass: invalid === 0,
+  };
 }
 
 function tableSizeChecks(peak, id) {
@@ -61,9 +66,17 @@ function tableSizeChecks(peak, id) {
   if (!small || !large) return [];
   const sizes = `with ${fmtCount(large.credentialCount)} credentials within 10% of ${fmtCount(small.credentialCount)}`;
   return [
-    atLeast(`${small.label}: req/s ${sizes}`, medianPairedRatio(small, large, (s, l) => l.reqPerSec / s.reqPerSec), 0.9),
+    atLeast(
+      `${small.label}: req/s ${sizes}`,
+      medianPairedRatio(small, large, (s, l) => l.reqPerSec / s.reqPerSec),
+      0.9,
+    ),
     // 1.00 = the same cost; below 0.90 the large table costs more than 10% more CPU per request.
-    atLeast(`${small.label}: CPU per request ${sizes}`, medianPairedRatio(small, large, (s, l) => s.cpuUsPerRequest / l.cpuUsPerRequest), 0.9),
+    atLeast(
+      `${small.label}: CPU per request ${sizes}`,
+      medianPairedRatio(small, large, (s, l) => s.cpuUsPerRequest / l.cpuUsPerRequest),
+      0.9,
+    ),
   ];
 }
 
@@ -81,7 +94,17 @@ function baselineComparisons(peak) {
     const cpuRatio = median(cpuRatios);
     const measured = known(reqPerSecRatio) && known(cpuRatio);
     const pass = measured ? reqPerSecRatio >= BASELINE_TOLERANCE.minReqPerSecRatio && cpuRatio <= BASELINE_TOLERANCE.maxCpuRatio : null;
-    return { targetId: id, label: current.label, current: current.summary, baseline: baseline.summary, reqPerSecRatios, cpuRatios, reqPerSecRatio, cpuRatio, pass };
+    return {
+      targetId: id,
+      label: current.label,
+      current: current.summary,
+      baseline: baseline.summary,
+      reqPerSecRatios,
+      cpuRatios,
+      reqPerSecRatio,
+      cpuRatio,
+      pass,
+    };
   });
 }
 
@@ -110,7 +133,9 @@ function buildChecks(peak, latency) {
 /** The old method's floors, beside what this run measured: informational, never a failure. */
 function buildReferenceRatios(peak) {
   const reference = (what, value, floor) => ({ ...atLeast(what, value, floor), floor });
-  const references = PLATFORM_TARGETS.filter((t) => peak[t]).map((id) => reference(`${peak[id].label} / Express no-op req/s`, ratio(peak, id, 'express-noop'), OLD_FLOOR_VS_NOOP[id]));
+  const references = PLATFORM_TARGETS.filter((t) => peak[t]).map((id) =>
+    reference(`${peak[id].label} / Express no-op req/s`, ratio(peak, id, 'express-noop'), OLD_FLOOR_VS_NOOP[id]),
+  );
   if (peak.token) references.push(reference(`${peak.token.label} / oidc-provider req/s`, ratio(peak, 'token', 'oidc-token'), OLD_FLOOR_TOKEN_VS_OIDC));
   return references;
 }
@@ -118,7 +143,8 @@ function buildReferenceRatios(peak) {
 /** Issue 15's targets for the lean path in front of Express. */
 function buildGoals(peak, latency) {
   const goals = [];
-  for (const id of VERIFY_ENDPOINTS.filter((t) => peak[t])) goals.push(atLeast(`${peak[id].label} >= 1.5x Express no-op req/s`, ratio(peak, id, 'express-noop'), 1.5));
+  for (const id of VERIFY_ENDPOINTS.filter((t) => peak[t]))
+    goals.push(atLeast(`${peak[id].label} >= 1.5x Express no-op req/s`, ratio(peak, id, 'express-noop'), 1.5));
   if (peak.token) {
     goals.push(atLeast(`${peak.token.label} >= 1.2x oidc-provider req/s`, ratio(peak, 'token', 'oidc-token'), 1.2));
     goals.push(atLeast(`${peak.token.label} >= 1.0x ideal token endpoint req/s`, ratio(peak, 'token', 'ideal-token'), 1.0));

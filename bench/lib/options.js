@@ -20,9 +20,30 @@ const USAGE = `usage: npm run bench -- [options]
   --engine sqlite      database engine of the console (only sqlite for now)
   --server-cpu N       core for the server (default 0); --generator-cpu N for the load (default 1)`;
 
-const DEFAULTS = { rounds: 5, duration: 8, warmup: 2, connections: 10, large: 100_000, latency: true, engine: 'sqlite', serverCpu: 0, generatorCpu: 1, quick: false, only: undefined, baseline: undefined };
+const DEFAULTS = {
+  rounds: 5,
+  duration: 8,
+  warmup: 2,
+  connections: 10,
+  large: 100_000,
+  latency: true,
+  engine: 'sqlite',
+  serverCpu: 0,
+  generatorCpu: 1,
+  quick: false,
+  only: undefined,
+  baseline: undefined,
+};
 const QUICK = { rounds: 1, duration: 2, warmup: 1 };
-const NUMERIC = { '--rounds': 'rounds', '--duration': 'duration', '--warmup': 'warmup', '--connections': 'connections', '--large': 'large', '--server-cpu': 'serverCpu', '--generator-cpu': 'generatorCpu' };
+const NUMERIC = {
+  '--rounds': 'rounds',
+  '--duration': 'duration',
+  '--warmup': 'warmup',
+  '--connections': 'connections',
+  '--large': 'large',
+  '--server-cpu': 'serverCpu',
+  '--generator-cpu': 'generatorCpu',
+};
 const ENGINES = ['sqlite'];
 
 class UsageError extends Error {}
@@ -34,9 +55,13 @@ function numberOption(flag, text) {
 }
 
 function parseOnly(text) {
-  const ids = (text || '').split(',').map((s) => s.trim()).filter(Boolean);
+  const ids = (text || '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   const unknown = ids.filter((id) => !ALL_IDS.includes(id));
-  if (ids.length === 0 || unknown.length) throw new UsageError(`--only takes a comma-separated list of ${ALL_IDS.join(', ')} (unknown: ${unknown.join(', ') || 'none given'})`);
+  if (ids.length === 0 || unknown.length)
+    throw new UsageError(`--only takes a comma-separated list of ${ALL_IDS.join(', ')} (unknown: ${unknown.join(', ') || 'none given'})`);
   return ids;
 }
 

@@ -83,7 +83,8 @@ async function startServer(server, cpu) {
     base: `http://127.0.0.1:${port}`,
     /** Throws when the server is gone (it crashed, or was killed, during the cell). */
     assertRunning() {
-      if (child.exitCode !== null || child.signalCode !== null) throw new Error(`${what} exited (${child.exitCode ?? child.signalCode}) during the measurement`);
+      if (child.exitCode !== null || child.signalCode !== null)
+        throw new Error(`${what} exited (${child.exitCode ?? child.signalCode}) during the measurement`);
     },
     async stop() {
       child.kill('SIGTERM');

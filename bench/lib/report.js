@@ -117,19 +117,24 @@ function markdown(results) {
     `Run ${meta.startedAt} on commit ${meta.commit}: \`npm run bench${meta.args.length ? ' -- ' + meta.args.join(' ') : ''}\`.`,
     `${meta.cpus} x ${meta.cpuModel}, Node ${meta.node}, ${options.engine}; load average ${meta.loadBefore} before, ${meta.loadAfter} after.`,
     `Server on core ${options.serverCpu}, load generator on core ${options.generatorCpu}; one server alive at a time; ${options.rounds} alternating round(s) of ${options.duration} s after ${options.warmup} s of warm-up per cell; ${options.connections} connections; medians of the valid cells.`,
-    ...(baseline ? [`Baseline: ${baseline.label} (\`--baseline ${baseline.spec}\`${baseline.temporary ? ', built in a temporary git worktree' : ''}), measured in the same rounds, each target back to back with the current build's.`] : []),
+    ...(baseline
+      ? [
+          `Baseline: ${baseline.label} (\`--baseline ${baseline.spec}\`${baseline.temporary ? ', built in a temporary git worktree' : ''}), measured in the same rounds, each target back to back with the current build's.`,
+        ]
+      : []),
     '',
     '### Peak throughput',
     '',
     ...peakTable(peak),
   ];
   if (baseline) lines.push('', `### Current vs baseline ${baseline.label}`, '', ...baselineTable(baseline));
-  if (latency.length) lines.push('', '### Latency at a constant offered rate (half of each target\'s peak)', '', ...latencyTable(latency));
+  if (latency.length) lines.push('', "### Latency at a constant offered rate (half of each target's peak)", '', ...latencyTable(latency));
   lines.push('', '### Checks', '', ...verdictTable('check', checks, ['PASS', 'FAIL']));
   if (references.length) {
-    lines.push('', '### Reference ratios (informational: the old method\'s floors, never a failure of the run)', '', ...referenceTable(references));
+    lines.push('', "### Reference ratios (informational: the old method's floors, never a failure of the run)", '', ...referenceTable(references));
   }
-  if (goals.length) lines.push('', '### Goals (issue 15, for the lean path: shown, not failures of this run)', '', ...verdictTable('goal', goals, ['met', 'not yet']));
+  if (goals.length)
+    lines.push('', '### Goals (issue 15, for the lean path: shown, not failures of this run)', '', ...verdictTable('goal', goals, ['met', 'not yet']));
   lines.push('', '### Every round (req/s, server CPU per request)', '', ...roundsList(peak, baseline ? baseline.comparisons : []));
   return lines.join('\n') + '\n';
 }

@@ -18,7 +18,12 @@ const REFERENCES = [
     id: 'ideal-token',
     label: 'ideal token endpoint in Express (SHA-256 check + ES256 JWT)',
     server: 'ideal-token',
-    request: (base) => ({ url: `${base}/token`, method: 'POST', headers: { ...FORM, Authorization: basic(IDEAL_CLIENT.id, IDEAL_CLIENT.secret) }, body: 'grant_type=client_credentials' }),
+    request: (base) => ({
+      url: `${base}/token`,
+      method: 'POST',
+      headers: { ...FORM, Authorization: basic(IDEAL_CLIENT.id, IDEAL_CLIENT.secret) },
+      body: 'grant_type=client_credentials',
+    }),
   },
   {
     id: 'oidc-token',
@@ -38,10 +43,24 @@ const TARGETS = [
   {
     id: 'token',
     label: 'ours `POST /oauth/token`',
-    request: (base, caller) => ({ url: `${base}/oauth/token`, method: 'POST', headers: { ...FORM, Authorization: basic(caller.clientId, caller.clientSecret) }, body: 'grant_type=client_credentials' }),
+    request: (base, caller) => ({
+      url: `${base}/oauth/token`,
+      method: 'POST',
+      headers: { ...FORM, Authorization: basic(caller.clientId, caller.clientSecret) },
+      body: 'grant_type=client_credentials',
+    }),
   },
-  { id: 'me-basic', label: 'ours `GET /api/v1/me` Basic', request: (base, caller) => ({ url: `${base}/api/v1/me`, headers: { Authorization: basic(caller.username, caller.apiKey) } }) },
-  { id: 'me-bearer', label: 'ours `GET /api/v1/me` Bearer', bearer: true, request: (base, caller) => ({ url: `${base}/api/v1/me`, headers: { Authorization: `Bearer ${caller.accessToken}` } }) },
+  {
+    id: 'me-basic',
+    label: 'ours `GET /api/v1/me` Basic',
+    request: (base, caller) => ({ url: `${base}/api/v1/me`, headers: { Authorization: basic(caller.username, caller.apiKey) } }),
+  },
+  {
+    id: 'me-bearer',
+    label: 'ours `GET /api/v1/me` Bearer',
+    bearer: true,
+    request: (base, caller) => ({ url: `${base}/api/v1/me`, headers: { Authorization: `Bearer ${caller.accessToken}` } }),
+  },
   {
     id: 'verify',
     label: 'ours `GET /auth/verify` Bearer (with `?scope=`)',
@@ -74,7 +93,13 @@ async function fetchAccessToken(base, caller) {
 const complete = (request) => ({ method: 'GET', headers: {}, ...request });
 
 function referenceRow(ref) {
-  return { id: ref.id, label: ref.label, kind: 'reference', server: { script: serverScript(ref.server) }, prepare: async (base) => complete(ref.request(base)) };
+  return {
+    id: ref.id,
+    label: ref.label,
+    kind: 'reference',
+    server: { script: serverScript(ref.server) },
+    prepare: async (base) => complete(ref.request(base)),
+  };
 }
 
 /** The row id of a target on a data set: `token`, `token@large`, `token@baseline`. */

@@ -39,12 +39,21 @@ test('the comparison is the median of the per-round ratios current/baseline, not
   const current = peak.token;
   const baseline = peak['token@baseline'];
   const ratios = pairedRatios(current, baseline, (c, b) => c.reqPerSec / b.reqPerSec);
-  assert.deepEqual(ratios.map((r) => r.toFixed(3)), ['1.111', '0.923', '0.800']);
-  assert.equal(medianPairedRatio(current, baseline, (c, b) => c.reqPerSec / b.reqPerSec), ratios[1]);
+  assert.deepEqual(
+    ratios.map((r) => r.toFixed(3)),
+    ['1.111', '0.923', '0.800'],
+  );
+  assert.equal(
+    medianPairedRatio(current, baseline, (c, b) => c.reqPerSec / b.reqPerSec),
+    ratios[1],
+  );
   assert.equal(current.summary.reqPerSec / baseline.summary.reqPerSec, 1); // what the unpaired medians would say
   const [comparison] = baselineComparisons(peak);
   assert.equal(comparison.reqPerSecRatio.toFixed(3), '0.923');
-  assert.deepEqual(comparison.cpuRatios.map((r) => r.toFixed(3)), ['0.952', '1.071', '1.250']);
+  assert.deepEqual(
+    comparison.cpuRatios.map((r) => r.toFixed(3)),
+    ['0.952', '1.071', '1.250'],
+  );
   assert.equal(comparison.cpuRatio.toFixed(3), '1.071');
 });
 
@@ -73,7 +82,11 @@ test('without --baseline there is no baseline check', () => {
 });
 
 test('reference ratios below the old floors are shown but do not fail the run', () => {
-  const peak = { 'express-noop': row('express-noop', 'reference', [cell(10_000, 86)]), 'oidc-token': row('oidc-token', 'reference', [cell(5_000, 195)]), token: row('token', 'target', [cell(3_000, 300)]) };
+  const peak = {
+    'express-noop': row('express-noop', 'reference', [cell(10_000, 86)]),
+    'oidc-token': row('oidc-token', 'reference', [cell(5_000, 195)]),
+    token: row('token', 'target', [cell(3_000, 300)]),
+  };
   const references = buildReferenceRatios(peak);
   assert.deepEqual(
     references.map((r) => [r.what, r.value, r.floor, r.pass]),
@@ -82,24 +95,32 @@ test('reference ratios below the old floors are shown but do not fail the run', 
       ['token / oidc-provider req/s', 0.6, 1.0, false],
     ],
   );
-  assert.equal(buildChecks(peak, []).some((c) => /Express no-op|oidc-provider/.test(c.what)), false);
+  assert.equal(
+    buildChecks(peak, []).some((c) => /Express no-op|oidc-provider/.test(c.what)),
+    false,
+  );
   assert.equal(runPassed(buildChecks(peak, [])), true);
 });
 
-test('the baseline cell runs back to back with the current build\'s same target, first in odd rounds and second in even ones', async () => {
+test("the baseline cell runs back to back with the current build's same target, first in odd rounds and second in even ones", async () => {
   const dataSet = (size, baseline) => ({ size, baseline, dataDir: '/nowhere', checkoutDir: baseline ? '/baseline' : ROOT, caller: {}, credentialCount: 102 });
   const rows = planRows(['token', 'verify'], [dataSet('small', 'abc1234'), dataSet('small'), dataSet('large')]);
   assert.equal(rows[0].server.script, path.join('/baseline', 'dist', 'src', 'server.js'));
   assert.equal(rows[1].server.script, path.join(ROOT, 'dist', 'src', 'server.js'));
   const order = [];
-  await alternatingRounds(rows, 2, async (r) => order.push(r.id), () => {});
+  await alternatingRounds(
+    rows,
+    2,
+    async (r) => order.push(r.id),
+    () => {},
+  );
   assert.deepEqual(order, [
     ...['token@baseline', 'token', 'token@large', 'verify@baseline', 'verify', 'verify@large'],
     ...['verify@large', 'verify', 'verify@baseline', 'token@large', 'token', 'token@baseline'],
   ]);
 });
 
-test('each build is seeded by its own code: the current dist, an older baseline\'s dist, or the baseline\'s own seed script', () => {
+test("each build is seeded by its own code: the current dist, an older baseline's dist, or the baseline's own seed script", () => {
   const current = path.join(ROOT, 'bench', 'servers', 'seed-console.js');
   assert.deepEqual(seedCommand(ROOT, 100, '/data'), [current, '100', '/data', path.join(ROOT, 'dist')]);
   const older = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-test-older-'));
@@ -119,7 +140,10 @@ test('--baseline takes a revision or a directory; without one it is refused with
   assert.equal(parseOptions(['--baseline', '03b5e51', '--quick']).baseline, '03b5e51');
   assert.equal(parseOptions([]).baseline, undefined);
   for (const argv of [['--baseline'], ['--baseline', '--quick']]) {
-    assert.throws(() => parseOptions(argv), (err) => err instanceof UsageError && /--baseline needs a git revision \(e\.g\. 03b5e51\) or the directory of a built checkout/.test(err.message));
+    assert.throws(
+      () => parseOptions(argv),
+      (err) => err instanceof UsageError && /--baseline needs a git revision \(e\.g\. 03b5e51\) or the directory of a built checkout/.test(err.message),
+    );
   }
 });
 
@@ -132,7 +156,11 @@ const repo = {};
 
 function fakeRepo() {
   const root = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'bench-test-repo-')));
-  const git = (...args) => execFileSync('git', ['-C', root, '-c', 'user.name=bench-test', '-c', 'user.email=bench-test@localhost', ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
+  const git = (...args) =>
+    execFileSync('git', ['-C', root, '-c', 'user.name=bench-test', '-c', 'user.email=bench-test@localhost', ...args], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    }).trim();
   const commit = (files) => {
     for (const [name, text] of Object.entries(files)) fs.writeFileSync(path.join(root, name), text);
     git('add', '-A');
@@ -145,16 +173,27 @@ function fakeRepo() {
   const same = commit({ '.gitignore': 'node_modules/\ndist/\n', 'package.json': JSON.stringify(PACKAGE), 'package-lock.json': lock, 'build.js': BUILD_OK });
   // Another lock (same content, other bytes), and a postinstall that shows npm ci ran.
   const postinstall = "node -e \"require('fs').writeFileSync('installed-by-npm-ci', '')\"";
-  const otherLock = commit({ 'package.json': JSON.stringify({ ...PACKAGE, scripts: { ...PACKAGE.scripts, postinstall } }), 'package-lock.json': JSON.stringify(LOCK) });
+  const otherLock = commit({
+    'package.json': JSON.stringify({ ...PACKAGE, scripts: { ...PACKAGE.scripts, postinstall } }),
+    'package-lock.json': JSON.stringify(LOCK),
+  });
   // The working tree ends on a build that fails, with the first lock again.
   const broken = commit({ 'package.json': JSON.stringify(PACKAGE), 'package-lock.json': lock, 'build.js': 'process.exit(1);\n' });
   fs.mkdirSync(path.join(root, 'node_modules', 'kept'), { recursive: true });
   fs.writeFileSync(path.join(root, 'node_modules', 'kept', 'index.js'), '');
-  const worktrees = () => git('worktree', 'list', '--porcelain').split('\n').filter((l) => l.startsWith('worktree ')).map((l) => l.slice('worktree '.length));
+  const worktrees = () =>
+    git('worktree', 'list', '--porcelain')
+      .split('\n')
+      .filter((l) => l.startsWith('worktree '))
+      .map((l) => l.slice('worktree '.length));
   return { root, same, otherLock, broken, worktrees };
 }
 
-const tempBaselines = () => fs.readdirSync(os.tmpdir()).filter((name) => name.startsWith('console-bench-baseline-')).sort();
+const tempBaselines = () =>
+  fs
+    .readdirSync(os.tmpdir())
+    .filter((name) => name.startsWith('console-bench-baseline-'))
+    .sort();
 
 before(() => Object.assign(repo, fakeRepo()));
 after(() => fs.rmSync(repo.root, { recursive: true, force: true }));
@@ -200,7 +239,9 @@ test('a run that fails after the baseline was made removes it in its final clean
 });
 
 test('Ctrl-C (SIGINT) while the baseline exists removes it and exits 130', async () => {
-  const child = spawn(process.execPath, [path.join(__dirname, '..', 'fixtures', 'prepare-baseline.js'), repo.root, repo.same], { stdio: ['ignore', 'pipe', 'ignore'] });
+  const child = spawn(process.execPath, [path.join(__dirname, '..', 'fixtures', 'prepare-baseline.js'), repo.root, repo.same], {
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
   const exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
   const { dir } = await new Promise((resolve, reject) => {
     let text = '';
@@ -220,7 +261,10 @@ test('Ctrl-C (SIGINT) while the baseline exists removes it and exits 130', async
 test('--baseline DIR is used as it is and never removed; without dist/ it is refused, and so is an unknown revision', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-test-checkout-'));
   try {
-    assert.throws(() => prepareBaseline(dir, { root: repo.root }), (err) => err instanceof BaselineError && /dist\/src\/server\.js is missing: build that checkout first/.test(err.message));
+    assert.throws(
+      () => prepareBaseline(dir, { root: repo.root }),
+      (err) => err instanceof BaselineError && /dist\/src\/server\.js is missing: build that checkout first/.test(err.message),
+    );
     fs.mkdirSync(path.join(dir, 'dist', 'src'), { recursive: true });
     fs.writeFileSync(path.join(dir, 'dist', 'src', 'server.js'), '');
     const baseline = prepareBaseline(dir, { root: repo.root });
@@ -231,5 +275,8 @@ test('--baseline DIR is used as it is and never removed; without dist/ it is ref
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
-  assert.throws(() => prepareBaseline('no-such-revision', { root: repo.root }), (err) => err instanceof BaselineError && /neither a directory nor a git revision/.test(err.message));
+  assert.throws(
+    () => prepareBaseline('no-such-revision', { root: repo.root }),
+    (err) => err instanceof BaselineError && /neither a directory nor a git revision/.test(err.message),
+  );
 });

@@ -48,7 +48,12 @@ test('the constant-rate generator shows a 150 ms server pause in p99 and max, an
 
 test('rounds alternate direction: forward, then backward', async () => {
   const order = [];
-  await alternatingRounds(['A', 'B', 'C'], 3, async (item) => order.push(item), () => {});
+  await alternatingRounds(
+    ['A', 'B', 'C'],
+    3,
+    async (item) => order.push(item),
+    () => {},
+  );
   assert.deepEqual(order, ['A', 'B', 'C', 'C', 'B', 'A', 'A', 'B', 'C']);
 });
 
@@ -59,14 +64,25 @@ test('--quick is 1 round of 2 s; explicit options still win', () => {
 });
 
 test('--engine postgres and unknown --only names are refused with a clear message', () => {
-  assert.throws(() => parseOptions(['--engine', 'postgres']), (err) => err instanceof UsageError && /only sqlite/.test(err.message));
-  assert.throws(() => parseOptions(['--only', 'verify,nope']), (err) => err instanceof UsageError && /unknown: nope/.test(err.message));
+  assert.throws(
+    () => parseOptions(['--engine', 'postgres']),
+    (err) => err instanceof UsageError && /only sqlite/.test(err.message),
+  );
+  assert.throws(
+    () => parseOptions(['--only', 'verify,nope']),
+    (err) => err instanceof UsageError && /unknown: nope/.test(err.message),
+  );
   assert.deepEqual(parseOptions(['--only', 'verify,express-noop']).only, ['verify', 'express-noop']);
 });
 
 test('an INVALID cell fails the run; an unmet goal does not', () => {
   const row = (id, reqPerSec, invalidCells = 0) => ({ id, label: id, kind: 'reference', summary: { reqPerSec, invalidCells, peakRssMb: 50 }, cells: [{}] });
-  const peak = { 'express-noop': row('express-noop', 10_000), 'oidc-token': row('oidc-token', 5_000), 'ideal-token': row('ideal-token', 5_000), token: row('token', 5_500) };
+  const peak = {
+    'express-noop': row('express-noop', 10_000),
+    'oidc-token': row('oidc-token', 5_000),
+    'ideal-token': row('ideal-token', 5_000),
+    token: row('token', 5_500),
+  };
   const goals = buildGoals(peak, []);
   assert.equal(goals.find((g) => /1.2x oidc-provider/.test(g.what)).pass, false);
   assert.equal(runPassed(buildChecks(peak, [])), true);

@@ -19,10 +19,21 @@
       button.setAttribute('aria-label', text === 'Copied' ? name.replace(original, text) : text);
       var live = document.getElementById('copy-status');
       if (live) live.textContent = text === 'Copied' ? 'Copied to the clipboard.' : text;
-      setTimeout(function () { button.textContent = original; button.setAttribute('aria-label', name); }, 2000);
+      setTimeout(function () {
+        button.textContent = original;
+        button.setAttribute('aria-label', name);
+      }, 2000);
     };
     if (navigator.clipboard && window.isSecureContext) {
-      navigator.clipboard.writeText(value).then(function () { done('Copied'); }, function () { field.select(); done('Press Ctrl+C to copy'); });
+      navigator.clipboard.writeText(value).then(
+        function () {
+          done('Copied');
+        },
+        function () {
+          field.select();
+          done('Press Ctrl+C to copy');
+        },
+      );
     } else {
       field.select();
       done('Press Ctrl+C to copy');

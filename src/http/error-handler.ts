@@ -16,7 +16,11 @@ function toHttpError(err: unknown): HttpError | undefined {
   if (typeof status !== 'number' || status < 400 || status >= 500) return undefined;
   switch (e.type) {
     case 'entity.too.large':
-      return new HttpError(413, 'payload_too_large', `What you sent is too large (the limit is ${Math.round(Number((err as { limit?: number }).limit ?? 32768) / 1024)} kB).`);
+      return new HttpError(
+        413,
+        'payload_too_large',
+        `What you sent is too large (the limit is ${Math.round(Number((err as { limit?: number }).limit ?? 32768) / 1024)} kB).`,
+      );
     case 'entity.parse.failed':
       return new HttpError(400, 'malformed_body', 'The request body could not be read: it is not valid JSON.');
     case 'encoding.unsupported':

@@ -10,12 +10,10 @@ export class HttpError extends Error {
   }
 }
 
-export const badRequest = (message = 'The request could not be understood.', id = 'bad_request') =>
-  new HttpError(400, id, message);
+export const badRequest = (message = 'The request could not be understood.', id = 'bad_request') => new HttpError(400, id, message);
 export const unauthorized = (message = 'Please sign in to continue.', headers: Record<string, string> = {}) =>
   new HttpError(401, 'unauthorized', message, headers);
-export const forbidden = (message = 'You do not have access to this page.', id = 'forbidden') =>
-  new HttpError(403, id, message);
+export const forbidden = (message = 'You do not have access to this page.', id = 'forbidden') => new HttpError(403, id, message);
 export const notFound = (message = 'We could not find that page.') => new HttpError(404, 'not_found', message);
 export const conflict = (message: string, id = 'conflict') => new HttpError(409, id, message);
 export const tooManyRequests = (retryAfterSeconds: number, message = 'Too many attempts. Please wait and try again.') =>

@@ -159,7 +159,8 @@ console.sqlite.before-restore-<time>, and the swap is one atomic rename.`,
     const result = await restoreDatabase(config, parsed.positionals[0]);
     io.out(`Restored ${result.databaseFile} from ${parsed.positionals[0]} (${result.companies} companies, ${result.users} users).\n`);
     if (result.previousCopy) io.out(`The database it replaced is kept as ${result.previousCopy}.\n`);
-    if (result.pendingMigrations.length) io.out(`The server will apply ${result.pendingMigrations.length} migration(s) when it starts: ${result.pendingMigrations.join(', ')}.\n`);
+    if (result.pendingMigrations.length)
+      io.out(`The server will apply ${result.pendingMigrations.length} migration(s) when it starts: ${result.pendingMigrations.join(', ')}.\n`);
   },
 );
 
@@ -174,7 +175,11 @@ Prints a one-time link (valid 72 hours) to choose a password. With --password-st
 is read from standard input instead (12-72 bytes), e.g.  printf %s "$PASSWORD" | npm run cli -- ...`,
   },
   async (args, io) => {
-    const parsed = parse(args, { email: { type: 'string' }, company: { type: 'string' }, 'password-stdin': { type: 'boolean' } }, { min: 0, max: 0, names: '' });
+    const parsed = parse(
+      args,
+      { email: { type: 'string' }, company: { type: 'string' }, 'password-stdin': { type: 'boolean' } },
+      { min: 0, max: 0, names: '' },
+    );
     if (parsed.help) return io.out(helpText(createOperatorCommand));
     const email = requiredEmail(parsed.values.email, '--email');
     let password: string | undefined;
@@ -186,7 +191,10 @@ is read from standard input instead (12-72 bytes), e.g.  printf %s "$PASSWORD" |
     }
     const config = loadConfig(io.env);
     const result = await withDatabase(config, (db) =>
-      createOperator({ db, clock: systemClock, bcryptCost: config.bcryptCost, publicUrl: config.publicUrl }, { email, company: parsed.values.company as string | undefined, password }),
+      createOperator(
+        { db, clock: systemClock, bcryptCost: config.bcryptCost, publicUrl: config.publicUrl },
+        { email, company: parsed.values.company as string | undefined, password },
+      ),
     );
     io.out(`Created operator ${email} in ${result.companyCreated ? 'the new company' : 'company'} "${result.companyName}".\n`);
     if (result.link) io.out(`One-time link to choose a password (until ${when(result.expiresAt!)}):\n${result.link}\n`);
@@ -208,7 +216,9 @@ given: then it stops at once and every session of the user ends (a suspected com
     if (parsed.help) return io.out(helpText(resetPasswordCommand));
     const email = requiredEmail(parsed.values.email, '--email');
     const config = loadConfig(io.env);
-    const result = await withDatabase(config, (db) => resetPassword({ db, clock: systemClock, publicUrl: config.publicUrl }, email, { lockNow: parsed.values['lock-now'] === true }));
+    const result = await withDatabase(config, (db) =>
+      resetPassword({ db, clock: systemClock, publicUrl: config.publicUrl }, email, { lockNow: parsed.values['lock-now'] === true }),
+    );
     if (parsed.values['lock-now']) io.out(`The current password of ${result.email} no longer works; ${result.sessionsEnded} session(s) ended.\n`);
     io.out(`One-time link for ${result.email} to choose a new password (until ${when(result.expiresAt)}):\n${result.link}\n`);
   },
@@ -227,7 +237,11 @@ export const pruneCommand = command(
 --dry-run prints the counts and changes nothing.`,
   },
   async (args, io) => {
-    const parsed = parse(args, { 'generations-days': { type: 'string' }, 'audit-days': { type: 'string' }, 'dry-run': { type: 'boolean' } }, { min: 0, max: 0, names: '' });
+    const parsed = parse(
+      args,
+      { 'generations-days': { type: 'string' }, 'audit-days': { type: 'string' }, 'dry-run': { type: 'boolean' } },
+      { min: 0, max: 0, names: '' },
+    );
     if (parsed.help) return io.out(helpText(pruneCommand));
     const options = {
       generationsDays: wholeDays(parsed.values['generations-days'], '--generations-days'),

@@ -35,7 +35,11 @@ export interface CreateOperatorResult {
   expiresAt?: number;
 }
 
-function parseField<T>(schema: { safeParse(v: unknown): { success: true; data: T } | { success: false; error: { issues: { message: string }[] } } }, value: unknown, name: string): T {
+function parseField<T>(
+  schema: { safeParse(v: unknown): { success: true; data: T } | { success: false; error: { issues: { message: string }[] } } },
+  value: unknown,
+  name: string,
+): T {
   const parsed = schema.safeParse(value);
   if (!parsed.success) throw new UsageError(`${name}: ${parsed.error.issues[0]?.message ?? 'not valid'}`);
   return parsed.data;

@@ -70,7 +70,14 @@ export function prune(deps: { db: Db; clock: Clock }, options: PruneOptions = {}
       audit.record(CLI_ACTOR, {
         action: 'ops.prune',
         companyId: null,
-        details: { generations: result.generations, auditEntries: result.auditEntries, sessions: result.sessions, revokedTokens: result.revokedTokens, generationsDays, auditDays: options.auditDays ?? null },
+        details: {
+          generations: result.generations,
+          auditEntries: result.auditEntries,
+          sessions: result.sessions,
+          revokedTokens: result.revokedTokens,
+          generationsDays,
+          auditDays: options.auditDays ?? null,
+        },
       });
     }
     return result;

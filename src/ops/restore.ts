@@ -51,10 +51,15 @@ export function verifyDatabaseFile(file: string, migrationsDir = MIGRATIONS_DIR)
     }
     if (!hasMigrationsTable(db)) throw new OpsError(`${file} is an SQLite database but not one of this console (no schema_migrations table).`);
     const applied = listAppliedMigrations(db);
-    const ours = fs.readdirSync(migrationsDir).filter((f) => f.endsWith('.sql')).sort();
+    const ours = fs
+      .readdirSync(migrationsDir)
+      .filter((f) => f.endsWith('.sql'))
+      .sort();
     const unknown = applied.filter((name) => !ours.includes(name));
     if (unknown.length) {
-      throw new OpsError(`${file} comes from a newer version of the console (migrations this version does not have: ${unknown.join(', ')}). Restore it with that version.`);
+      throw new OpsError(
+        `${file} comes from a newer version of the console (migrations this version does not have: ${unknown.join(', ')}). Restore it with that version.`,
+      );
     }
     return {
       migrations: applied.length,

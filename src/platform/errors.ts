@@ -19,8 +19,7 @@ export const unsupportedGrantType = (grantType: string) =>
 
 export const unauthorizedClient = (description: string) => new HttpError(400, 'unauthorized_client', description);
 
-export const payloadTooLarge = (limit: number) =>
-  new HttpError(413, 'invalid_request', `The request body is larger than ${limit} bytes.`);
+export const payloadTooLarge = (limit: number) => new HttpError(413, 'invalid_request', `The request body is larger than ${limit} bytes.`);
 
 /** Too many failed attempts from this source or for this identifier: generic, with Retry-After. */
 export const tooManyFailures = (retryAfterSeconds: number, headers: Record<string, string> = {}) =>

@@ -104,91 +104,130 @@ describe('accessibility of every page, with JavaScript enabled', () => {
         ['page not found', '/no-such-page'],
       ] as const
     ).map(([state, path]): State => [state, pageAt(path, signedOut)]),
-    ['sign-in with errors', async () => {
-      await signedOut();
-      await goto('/sign-in');
-      await page.getByRole('button', { name: 'Sign in' }).click();
-      await page.locator('#f-email-error:not(:empty)').waitFor();
-    }],
+    [
+      'sign-in with errors',
+      async () => {
+        await signedOut();
+        await goto('/sign-in');
+        await page.getByRole('button', { name: 'Sign in' }).click();
+        await page.locator('#f-email-error:not(:empty)').waitFor();
+      },
+    ],
     ['API page, collapsed', () => signedIn()],
-    ['API page, every area expanded', async () => {
-      await signedIn();
-      for (const id of ['basic-auth', 'oauth', 'docs-access']) await expandArea(page, id);
-    }],
-    ['API page, errors shown', async () => {
-      await signedIn();
-      await expandArea(page, 'basic-auth');
-      await page.getByLabel('Username', { exact: true }).fill('<script>');
-      await clickAndPost(page, () => page.getByRole('button', { name: 'Generate API Key' }).click(), '/basic-auth/generate');
-      await page.locator('#f-username-error:not(:empty)').waitFor();
-      await expandArea(page, 'oauth');
-      for (const box of await page.locator('#oauth-area input[name="scopes"]').all()) await box.uncheck();
-      await clickAndPost(page, () => page.getByRole('button', { name: 'Generate Client Credentials' }).click(), '/oauth/generate');
-      await page.locator('#oauth-scopes-error:not(:empty)').waitFor();
-    }],
-    ['API page, API key and client credentials shown', async () => {
-      await signedIn();
-      await generateApiKeyOnPage(page, fresh('claims-robot'));
-      await generateClientOnPage(page);
-    }],
-    ['API page, both saved', async () => {
-      await signedIn();
-      await savedApiKey();
-      await generateClientOnPage(page);
-      await saveGenerated(page, 'oauth');
-    }],
-    ['API page, revoke step with an error', async () => {
-      await signedIn();
-      const username = await savedApiKey();
-      await page.getByRole('button', { name: new RegExp(`^Revoke ${username} `) }).click();
-      await page.locator('.revoke-confirm').waitFor();
-      await clickAndPost(page, () => page.getByRole('button', { name: 'Revoke now' }).click(), '/revoke');
-      await page.locator('.revoke-confirm .error:not(:empty)').waitFor();
-    }],
-    ['revoke confirmation page', async () => {
-      await signedIn();
-      const username = await savedApiKey();
-      const form = page.locator('#basic-area form').filter({ has: page.getByRole('button', { name: new RegExp(`^Revoke ${username} `) }) });
-      await goto((await form.getAttribute('action'))!); // the step as a page of its own (what a browser without script gets)
-    }],
-    ['documentation access, confirmation step', async () => {
-      await signedIn();
-      await expandArea(page, 'docs-access');
-      const area = page.locator('#docs-access');
-      await area.getByRole('button', { name: 'Request Access' }).click();
-      await area.getByLabel('Email', { exact: true }).fill(`${fresh('developer')}@example.com`);
-      await clickAndPost(page, () => area.getByRole('button', { name: 'Next' }).click(), '/docs-access/next');
-      await page.locator('.confirm-email').waitFor();
-    }],
-    ['documentation access, pending', async () => {
-      await signedIn();
-      await requestDocsAccess(page, app.base, `${fresh('developer')}@example.com`);
-    }],
-    ['documentation access, email step as a page', async () => {
-      await signedIn();
-      await goto('/admin/api/docs-access?step=email');
-    }],
-    ['operator: access requests, pending', async () => {
-      await signedIn();
-      await requestDocsAccess(page, app.base, `${fresh('developer')}@example.com`);
-      await goto('/operator/access-requests');
-    }],
-    ['operator: access requests, granted', async () => {
-      await signedIn();
-      const email = `${fresh('developer')}@example.com`;
-      await requestDocsAccess(page, app.base, email);
-      await grantDocsAccess(page, app.base, email);
-    }],
-    ['documentation', async () => {
-      await signedIn();
-      await goto('/docs');
-      if (!(await page.getByRole('link', { name: 'openapi.json' }).count())) {
-        await requestDocsAccess(page, app.base, operator);
-        await grantDocsAccess(page, app.base, operator);
+    [
+      'API page, every area expanded',
+      async () => {
+        await signedIn();
+        for (const id of ['basic-auth', 'oauth', 'docs-access']) await expandArea(page, id);
+      },
+    ],
+    [
+      'API page, errors shown',
+      async () => {
+        await signedIn();
+        await expandArea(page, 'basic-auth');
+        await page.getByLabel('Username', { exact: true }).fill('<script>');
+        await clickAndPost(page, () => page.getByRole('button', { name: 'Generate API Key' }).click(), '/basic-auth/generate');
+        await page.locator('#f-username-error:not(:empty)').waitFor();
+        await expandArea(page, 'oauth');
+        for (const box of await page.locator('#oauth-area input[name="scopes"]').all()) await box.uncheck();
+        await clickAndPost(page, () => page.getByRole('button', { name: 'Generate Client Credentials' }).click(), '/oauth/generate');
+        await page.locator('#oauth-scopes-error:not(:empty)').waitFor();
+      },
+    ],
+    [
+      'API page, API key and client credentials shown',
+      async () => {
+        await signedIn();
+        await generateApiKeyOnPage(page, fresh('claims-robot'));
+        await generateClientOnPage(page);
+      },
+    ],
+    [
+      'API page, both saved',
+      async () => {
+        await signedIn();
+        await savedApiKey();
+        await generateClientOnPage(page);
+        await saveGenerated(page, 'oauth');
+      },
+    ],
+    [
+      'API page, revoke step with an error',
+      async () => {
+        await signedIn();
+        const username = await savedApiKey();
+        await page.getByRole('button', { name: new RegExp(`^Revoke ${username} `) }).click();
+        await page.locator('.revoke-confirm').waitFor();
+        await clickAndPost(page, () => page.getByRole('button', { name: 'Revoke now' }).click(), '/revoke');
+        await page.locator('.revoke-confirm .error:not(:empty)').waitFor();
+      },
+    ],
+    [
+      'revoke confirmation page',
+      async () => {
+        await signedIn();
+        const username = await savedApiKey();
+        const form = page.locator('#basic-area form').filter({ has: page.getByRole('button', { name: new RegExp(`^Revoke ${username} `) }) });
+        await goto((await form.getAttribute('action'))!); // the step as a page of its own (what a browser without script gets)
+      },
+    ],
+    [
+      'documentation access, confirmation step',
+      async () => {
+        await signedIn();
+        await expandArea(page, 'docs-access');
+        const area = page.locator('#docs-access');
+        await area.getByRole('button', { name: 'Request Access' }).click();
+        await area.getByLabel('Email', { exact: true }).fill(`${fresh('developer')}@example.com`);
+        await clickAndPost(page, () => area.getByRole('button', { name: 'Next' }).click(), '/docs-access/next');
+        await page.locator('.confirm-email').waitFor();
+      },
+    ],
+    [
+      'documentation access, pending',
+      async () => {
+        await signedIn();
+        await requestDocsAccess(page, app.base, `${fresh('developer')}@example.com`);
+      },
+    ],
+    [
+      'documentation access, email step as a page',
+      async () => {
+        await signedIn();
+        await goto('/admin/api/docs-access?step=email');
+      },
+    ],
+    [
+      'operator: access requests, pending',
+      async () => {
+        await signedIn();
+        await requestDocsAccess(page, app.base, `${fresh('developer')}@example.com`);
+        await goto('/operator/access-requests');
+      },
+    ],
+    [
+      'operator: access requests, granted',
+      async () => {
+        await signedIn();
+        const email = `${fresh('developer')}@example.com`;
+        await requestDocsAccess(page, app.base, email);
+        await grantDocsAccess(page, app.base, email);
+      },
+    ],
+    [
+      'documentation',
+      async () => {
+        await signedIn();
         await goto('/docs');
-      }
-      await page.getByRole('link', { name: 'openapi.json' }).waitFor();
-    }],
+        if (!(await page.getByRole('link', { name: 'openapi.json' }).count())) {
+          await requestDocsAccess(page, app.base, operator);
+          await grantDocsAccess(page, app.base, operator);
+          await goto('/docs');
+        }
+        await page.getByRole('link', { name: 'openapi.json' }).waitFor();
+      },
+    ],
     ...(
       [
         ['operator: companies', '/operator/companies'],
@@ -200,28 +239,37 @@ describe('accessibility of every page, with JavaScript enabled', () => {
         ['audit log, filter errors', '/audit?from=2024-13-45'],
       ] as const
     ).map(([state, path]): State => [state, pageAt(path, signedIn)]),
-    ['operator: a company', async () => {
-      await signedIn();
-      await goto('/operator/companies');
-      await page.locator('main a[href^="/operator/companies/"]').first().click();
-      await page.waitForURL(/\/operator\/companies\/\d+$/);
-    }],
-    ['operator: an outbox message', async () => {
-      await signedIn();
-      const email = `${fresh('developer')}@example.com`;
-      await requestDocsAccess(page, app.base, email);
-      await grantDocsAccess(page, app.base, email); // the grant sends a mail
-      await goto('/operator/outbox');
-      await page.locator('#outbox-rows tbody a').first().click();
-      await page.waitForURL(/\/operator\/outbox\/\d+$/);
-    }],
-    ['operator: revoke confirmation', async () => {
-      await signedIn();
-      await savedApiKey();
-      await goto('/operator/credentials');
-      await page.locator('main a[href$="/revoke"]').first().click();
-      await page.waitForURL(/\/operator\/credentials\/\d+\/revoke$/);
-    }],
+    [
+      'operator: a company',
+      async () => {
+        await signedIn();
+        await goto('/operator/companies');
+        await page.locator('main a[href^="/operator/companies/"]').first().click();
+        await page.waitForURL(/\/operator\/companies\/\d+$/);
+      },
+    ],
+    [
+      'operator: an outbox message',
+      async () => {
+        await signedIn();
+        const email = `${fresh('developer')}@example.com`;
+        await requestDocsAccess(page, app.base, email);
+        await grantDocsAccess(page, app.base, email); // the grant sends a mail
+        await goto('/operator/outbox');
+        await page.locator('#outbox-rows tbody a').first().click();
+        await page.waitForURL(/\/operator\/outbox\/\d+$/);
+      },
+    ],
+    [
+      'operator: revoke confirmation',
+      async () => {
+        await signedIn();
+        await savedApiKey();
+        await goto('/operator/credentials');
+        await page.locator('main a[href$="/revoke"]').first().click();
+        await page.waitForURL(/\/operator\/credentials\/\d+\/revoke$/);
+      },
+    ],
   ];
 
   it.each(STATES)('%s: no serious or critical axe violation (1280 and 320 px), no unlabelled control, no broken reference', async (_state, open) => {
@@ -310,7 +358,11 @@ describe('accessibility of every page, with JavaScript enabled', () => {
       stops.push(stop);
     }
     expect(stops[0]).toMatchObject({ tag: 'a', text: 'Skip to content' });
-    expect(stops.filter((s) => s.tag === 'summary').map((s) => s.text)).toEqual(['Basic Auth', 'OAuth 2.0', 'Request access to the OAuth 2.0 API documentation']);
+    expect(stops.filter((s) => s.tag === 'summary').map((s) => s.text)).toEqual([
+      'Basic Auth',
+      'OAuth 2.0',
+      'Request access to the OAuth 2.0 API documentation',
+    ]);
     expect(stops.filter((s) => !s.focusVisible || s.outline === 'none')).toEqual([]);
     expect(stops.map((s) => s.text)).toEqual(expect.arrayContaining(['API', 'Audit log', 'Sign out']));
 

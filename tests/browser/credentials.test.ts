@@ -76,7 +76,11 @@ describe.each(MODES)('the API page with JavaScript %s', (_label, mode: Mode) => 
   async function save(kind: 'basic' | 'oauth', overlap?: string): Promise<void> {
     const areaBody = page.locator(kind === 'basic' ? '#basic-area' : '#oauth-area');
     if (overlap) await areaBody.getByLabel(overlap).check();
-    const res = await clickAndPost(page, () => areaBody.getByRole('button', { name: 'Save' }).click(), `/admin/api/${kind === 'basic' ? 'basic-auth' : 'oauth'}/`);
+    const res = await clickAndPost(
+      page,
+      () => areaBody.getByRole('button', { name: 'Save' }).click(),
+      `/admin/api/${kind === 'basic' ? 'basic-auth' : 'oauth'}/`,
+    );
     expect(res.status()).toBe(browser.js ? 200 : 303);
     const message = kind === 'basic' ? 'API key saved. It is now the active key for your company.' : 'Client credentials saved.';
     await page.getByText(message).first().waitFor();

@@ -86,7 +86,11 @@ const PAGES: ConsolePage[] = [
     open: async (page, base) => {
       await page.goto(`${base}/admin/api`);
       await expandArea(page, 'oauth');
-      await page.locator('#oauth-area').getByRole('button', { name: /^Revoke / }).first().click();
+      await page
+        .locator('#oauth-area')
+        .getByRole('button', { name: /^Revoke / })
+        .first()
+        .click();
       await page.locator('.revoke-confirm').waitFor();
       await clickAndPost(page, () => page.getByRole('button', { name: 'Revoke now' }).click(), '/revoke');
       await page.locator('.revoke-confirm .error:not(:empty)').waitFor();
@@ -125,10 +129,16 @@ describe('every console page fits its window', () => {
       await generate();
       await saveGenerated(page, kind);
       const area = page.locator(kind === 'basic' ? '#basic-area' : '#oauth-area');
-      await area.getByRole('button', { name: /^Revoke / }).first().click();
+      await area
+        .getByRole('button', { name: /^Revoke / })
+        .first()
+        .click();
       await page.getByLabel('Reason', { exact: true }).fill('Rotated after a laptop with the old one was lost on a train');
       await clickAndPost(page, () => page.getByRole('button', { name: 'Revoke now' }).click(), '/revoke');
-      await page.getByText(/revoked\. It stopped working at once\./).first().waitFor();
+      await page
+        .getByText(/revoked\. It stopped working at once\./)
+        .first()
+        .waitFor();
       await generate();
       await saveGenerated(page, kind);
       await generate();

@@ -38,7 +38,9 @@ export const MODES: [string, Mode][] = [
 /** The browser suite never skips: without Chromium it fails and says how to install it. */
 export function requireChromium(): void {
   if (!fs.existsSync(CHROMIUM)) {
-    throw new Error(`The browser tests need Debian's Chromium at ${CHROMIUM}, which is missing. npm test installs it (as root or with passwordless sudo); or: apt-get update && apt-get install -y chromium`);
+    throw new Error(
+      `The browser tests need Debian's Chromium at ${CHROMIUM}, which is missing. npm test installs it (as root or with passwordless sudo); or: apt-get update && apt-get install -y chromium`,
+    );
   }
 }
 
@@ -113,10 +115,7 @@ export async function signIn(page: Page, base: string, email: string, password =
 
 /** Clicks and waits for the response to the POST (htmx or a plain form) that the click sends. */
 export async function clickAndPost(page: Page, click: () => Promise<void>, urlPart: string): Promise<Response> {
-  const [response] = await Promise.all([
-    page.waitForResponse((r) => r.request().method() === 'POST' && r.url().includes(urlPart)),
-    click(),
-  ]);
+  const [response] = await Promise.all([page.waitForResponse((r) => r.request().method() === 'POST' && r.url().includes(urlPart)), click()]);
   await page.waitForLoadState();
   return response;
 }
@@ -306,7 +305,10 @@ export async function saveGenerated(page: Page, kind: 'basic' | 'oauth', overlap
   const area = page.locator(kind === 'basic' ? '#basic-area' : '#oauth-area');
   if (overlap) await area.getByLabel(overlap).check();
   await clickAndPost(page, () => area.getByRole('button', { name: 'Save' }).click(), '/save');
-  await page.getByText(kind === 'basic' ? 'API key saved.' : 'Client credentials saved.').first().waitFor();
+  await page
+    .getByText(kind === 'basic' ? 'API key saved.' : 'Client credentials saved.')
+    .first()
+    .waitFor();
 }
 
 /** The documentation-access area: Request Access, Email, Next, Request Access; leaves a pending request for `email`. */
@@ -319,7 +321,10 @@ export async function requestDocsAccess(page: Page, base: string, email: string)
   await clickAndPost(page, () => area.getByRole('button', { name: 'Next' }).click(), '/docs-access/next');
   await area.locator('.confirm-email').waitFor();
   await clickAndPost(page, () => area.getByRole('button', { name: 'Request Access' }).click(), '/docs-access');
-  await area.locator('table tbody tr').filter({ has: page.getByRole('cell', { name: email, exact: true }) }).waitFor();
+  await area
+    .locator('table tbody tr')
+    .filter({ has: page.getByRole('cell', { name: email, exact: true }) })
+    .waitFor();
 }
 
 /** An operator grants the pending request for `email` on the Access requests page. */

@@ -64,7 +64,10 @@ export function listAuditEntries(db: Db, filter: AuditFilter, limit: number, off
 
 export function countAuditEntries(db: Db, filter: AuditFilter): number {
   const w = where(filter);
-  return db.prepare(`SELECT COUNT(*) FROM audit_log a ${w.sql}`).pluck().get(...w.params) as number;
+  return db
+    .prepare(`SELECT COUNT(*) FROM audit_log a ${w.sql}`)
+    .pluck()
+    .get(...w.params) as number;
 }
 
 export function* iterateAuditEntries(db: Db, filter: AuditFilter): Generator<AuditRow> {
@@ -73,9 +76,11 @@ export function* iterateAuditEntries(db: Db, filter: AuditFilter): Generator<Aud
 }
 
 export function listAuditActions(db: Db, companyId?: number): string[] {
-  return (companyId === undefined
-    ? db.prepare('SELECT DISTINCT action FROM audit_log ORDER BY action').pluck().all()
-    : db.prepare('SELECT DISTINCT action FROM audit_log WHERE company_id = ? ORDER BY action').pluck().all(companyId)) as string[];
+  return (
+    companyId === undefined
+      ? db.prepare('SELECT DISTINCT action FROM audit_log ORDER BY action').pluck().all()
+      : db.prepare('SELECT DISTINCT action FROM audit_log WHERE company_id = ? ORDER BY action').pluck().all(companyId)
+  ) as string[];
 }
 
 export function countAuditEntriesBefore(db: Db, cutoff: number): number {

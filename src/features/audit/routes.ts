@@ -39,15 +39,20 @@ export function auditRouter(db: Db): Router {
     const list = listQuery(AuditQuerySchema, req.query);
     const filter = filterFor(req, list.query);
     const { entries, at } = listAuditPage({ db }, filter, list.query.page, PAGE_SIZE);
-    render(req, res, { page: 'audit/list.njk', fragment: 'audit/_rows.njk', status: list.status }, {
-      title: 'Audit log',
-      entries,
-      actions: listAuditActions({ db }, user.isOperator ? undefined : user.companyId),
-      companies: user.isOperator ? listCompanies({ db }) : [],
-      values: list.values,
-      errors: list.errors,
-      paging: pager('/audit', list.search, at, AUDIT_WORDS),
-    });
+    render(
+      req,
+      res,
+      { page: 'audit/list.njk', fragment: 'audit/_rows.njk', status: list.status },
+      {
+        title: 'Audit log',
+        entries,
+        actions: listAuditActions({ db }, user.isOperator ? undefined : user.companyId),
+        companies: user.isOperator ? listCompanies({ db }) : [],
+        values: list.values,
+        errors: list.errors,
+        paging: pager('/audit', list.search, at, AUDIT_WORDS),
+      },
+    );
   });
 
   router.get('/audit.csv', requireUser, (req, res) => {
@@ -58,9 +63,7 @@ export function auditRouter(db: Db): Router {
     res.set('Cache-Control', 'no-store');
     res.write('time,company,actor,action,target,ip,user_agent,details\r\n');
     for (const e of iterateAuditEntries({ db }, filter)) {
-      res.write(
-        [new Date(e.at).toISOString(), e.companyName, e.actor, e.action, e.target, e.ip, e.userAgent, e.details].map(csvField).join(',') + '\r\n',
-      );
+      res.write([new Date(e.at).toISOString(), e.companyName, e.actor, e.action, e.target, e.ip, e.userAgent, e.details].map(csvField).join(',') + '\r\n');
     }
     res.end();
   });

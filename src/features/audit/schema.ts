@@ -11,7 +11,13 @@ const day = z
   .trim()
   .optional()
   .transform((v) => (v ? v : undefined))
-  .pipe(z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'Use a date like 2026-01-31.').refine(isRealDay, 'That is not a real date.').optional());
+  .pipe(
+    z
+      .string()
+      .regex(/^\d{4}-\d{2}-\d{2}$/, 'Use a date like 2026-01-31.')
+      .refine(isRealDay, 'That is not a real date.')
+      .optional(),
+  );
 
 export const AuditQuerySchema = z
   .object({
@@ -28,7 +34,12 @@ export const AuditQuerySchema = z
       .union([z.literal(''), z.coerce.number().int().positive()], { message: 'Choose a company from the list.' })
       .optional()
       .transform((v) => (v === '' ? undefined : v)),
-    page: z.coerce.number({ message: 'There is no such page.' }).int('There is no such page.').min(1, 'There is no such page.').max(100_000, 'There is no such page.').default(1),
+    page: z.coerce
+      .number({ message: 'There is no such page.' })
+      .int('There is no such page.')
+      .min(1, 'There is no such page.')
+      .max(100_000, 'There is no such page.')
+      .default(1),
   })
   .refine((q) => !q.from || !q.to || q.from <= q.to, { message: 'The “To” date cannot be before the “From” date.', path: ['to'] });
 export type AuditQuery = z.infer<typeof AuditQuerySchema>;

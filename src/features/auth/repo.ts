@@ -27,11 +27,7 @@ export function countUsers(db: Db): number {
   return db.prepare('SELECT COUNT(*) FROM users').pluck().get() as number;
 }
 
-export function createUser(
-  db: Db,
-  user: { companyId: number; email: string; passwordHash: string | null; isOperator: boolean },
-  now: number,
-): number {
+export function createUser(db: Db, user: { companyId: number; email: string; passwordHash: string | null; isOperator: boolean }, now: number): number {
   return Number(
     db
       .prepare('INSERT INTO users (company_id, email, password_hash, is_operator, created_at) VALUES (?, ?, ?, ?, ?)')

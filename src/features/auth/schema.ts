@@ -26,13 +26,21 @@ export const companyNameField = z
   .refine((name) => !/[\u0000-\u001f\u007f]/.test(name), { message: 'A company name cannot contain control characters.' });
 
 export const SignInSchema = z.object({
-  email: z.string({ message: 'Enter your email address.' }).trim().min(1, 'Enter your email address.').max(254, 'An email address is at most 254 characters.').transform((e) => e.toLowerCase()),
+  email: z
+    .string({ message: 'Enter your email address.' })
+    .trim()
+    .min(1, 'Enter your email address.')
+    .max(254, 'An email address is at most 254 characters.')
+    .transform((e) => e.toLowerCase()),
   password: z
     .string({ message: 'Enter your password.' })
     .min(1, 'Enter your password.')
     .refine((p) => Buffer.byteLength(p, 'utf8') <= MAX_PASSWORD_BYTES, { message: `Passwords are at most ${MAX_PASSWORD_BYTES} bytes.` }),
   // Where to go after signing in; anything but one plain string (a repeated field, say) is ignored.
-  next: z.unknown().optional().transform((v) => (typeof v === 'string' ? v : undefined)),
+  next: z
+    .unknown()
+    .optional()
+    .transform((v) => (typeof v === 'string' ? v : undefined)),
 });
 export type SignIn = z.infer<typeof SignInSchema>;
 

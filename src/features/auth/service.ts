@@ -97,12 +97,15 @@ export async function createFirstOperator(
     const companyId = createCompanyGrantingAllScopes(deps, input.companyName, now);
     const userId = repo.createUser(deps.db, { companyId, email: input.email, passwordHash: hash, isOperator: true }, now);
     repo.deleteSetting(deps.db, SETUP_TOKEN_KEY);
-    deps.audit.record({ ...actor, userId, label: actor.label === 'anonymous' ? input.email : actor.label }, {
-      action: 'setup.first_operator',
-      companyId,
-      target: input.email,
-      details: { company: input.companyName },
-    });
+    deps.audit.record(
+      { ...actor, userId, label: actor.label === 'anonymous' ? input.email : actor.label },
+      {
+        action: 'setup.first_operator',
+        companyId,
+        target: input.email,
+        details: { company: input.companyName },
+      },
+    );
     return userId;
   });
 }
@@ -120,9 +123,7 @@ export function isSetupTokenValid(deps: AuthDeps, token: string | undefined): bo
   return stored !== undefined && stored === sha256(token).toString('hex');
 }
 
-export type InvitationCheck =
-  | { ok: true; invitation: repo.InvitationRecord }
-  | { ok: false; reason: 'unknown' | 'used' | 'expired' | 'disabled' };
+export type InvitationCheck = { ok: true; invitation: repo.InvitationRecord } | { ok: false; reason: 'unknown' | 'used' | 'expired' | 'disabled' };
 
 export function checkInvitation(deps: AuthDeps, token: string | undefined): InvitationCheck {
   if (!token || token.length > 200) return { ok: false, reason: 'unknown' };
@@ -143,11 +144,14 @@ export async function acceptInvitation(deps: AuthDeps, token: string, password: 
     if (!check.ok) return check;
     if (!repo.markInvitationUsed(deps.db, check.invitation.id, deps.clock.now())) return { ok: false, reason: 'used' } as const;
     repo.setPasswordHash(deps.db, check.invitation.userId, hash);
-    deps.audit.record({ ...actor, userId: check.invitation.userId, label: check.invitation.email }, {
-      action: 'auth.password_set',
-      companyId: check.invitation.companyId,
-      target: check.invitation.email,
-    });
+    deps.audit.record(
+      { ...actor, userId: check.invitation.userId, label: check.invitation.email },
+      {
+        action: 'auth.password_set',
+        companyId: check.invitation.companyId,
+        target: check.invitation.email,
+      },
+    );
     repo.deleteUserSessions(deps.db, check.invitation.userId);
     return check;
   });
@@ -179,7 +183,11 @@ export function findUserById(deps: { db: Db }, id: number): repo.UserRecord | un
   return repo.findUserById(deps.db, id);
 }
 
-export function createUser(deps: { db: Db }, user: { companyId: number; email: string; passwordHash: string | null; isOperator: boolean }, now: number): number {
+export function createUser(
+  deps: { db: Db },
+  user: { companyId: number; email: string; passwordHash: string | null; isOperator: boolean },
+  now: number,
+): number {
   return repo.createUser(deps.db, user, now);
 }
 

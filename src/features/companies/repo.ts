@@ -19,8 +19,7 @@ export function listCompanies(db: Db): CompanySummary[] {
 
 export function findCompany(db: Db, id: number): { id: number; name: string; createdAt: number } | undefined {
   return db.prepare('SELECT id, name, created_at AS createdAt FROM companies WHERE id = ?').get(id) as
-    | { id: number; name: string; createdAt: number }
-    | undefined;
+    { id: number; name: string; createdAt: number } | undefined;
 }
 
 export function companyNameTaken(db: Db, name: string): boolean {

@@ -14,22 +14,32 @@ export function companiesRouter(deps: companies.CompaniesDeps): Router {
   router.use('/operator/companies', requireOperator);
 
   const listPage = (req: Request, res: Response, model: object = {}, status = 200) =>
-    render(req, res, { page: 'companies/list.njk', fragment: 'companies/_create.njk', status }, {
-      title: 'Companies',
-      companies: companies.listCompanies(deps),
-      values: {},
-      errors: {},
-      ...model,
-    });
+    render(
+      req,
+      res,
+      { page: 'companies/list.njk', fragment: 'companies/_create.njk', status },
+      {
+        title: 'Companies',
+        companies: companies.listCompanies(deps),
+        values: {},
+        errors: {},
+        ...model,
+      },
+    );
 
   const companyPage = (req: Request, res: Response, id: number, model: object = {}, status = 200, fragment?: string) =>
-    render(req, res, { page: 'companies/show.njk', fragment, status, noStore: true }, {
-      title: 'Company',
-      company: companies.getCompany(deps, id),
-      values: {},
-      errors: {},
-      ...model,
-    });
+    render(
+      req,
+      res,
+      { page: 'companies/show.njk', fragment, status, noStore: true },
+      {
+        title: 'Company',
+        company: companies.getCompany(deps, id),
+        values: {},
+        errors: {},
+        ...model,
+      },
+    );
 
   router.get('/operator/companies', (req, res) => listPage(req, res));
 

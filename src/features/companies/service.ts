@@ -57,12 +57,7 @@ export interface InvitationLink {
 }
 
 /** Creates an administrator without a password and a one-time link (72 h) to choose one; mailed too. */
-export function inviteAdministrator(
-  deps: CompaniesDeps,
-  companyId: number,
-  input: { email: string; isOperator: boolean },
-  actor: Actor,
-): InvitationLink {
+export function inviteAdministrator(deps: CompaniesDeps, companyId: number, input: { email: string; isOperator: boolean }, actor: Actor): InvitationLink {
   return transaction(deps.db, () => {
     const company = repo.findCompany(deps.db, companyId);
     if (!company) throw notFound();
@@ -70,9 +65,7 @@ export function inviteAdministrator(
     if (existing && (existing.companyId !== companyId || existing.passwordHash !== null)) {
       throw new FieldError('email', 'This address already has an account.');
     }
-    const userId =
-      existing?.id ??
-      auth.createUser(deps, { companyId, email: input.email, passwordHash: null, isOperator: input.isOperator }, deps.clock.now());
+    const userId = existing?.id ?? auth.createUser(deps, { companyId, email: input.email, passwordHash: null, isOperator: input.isOperator }, deps.clock.now());
     const { token, expiresAt } = auth.issueInvitation(deps, userId, actor.userId);
     const link = `${deps.publicUrl}/invitation?token=${token}`;
     deps.mailer.send(composeMail('invitation', input.email, companyId, { companyName: company.name, inviter: actor.label, link, expiresAt }, [token]));

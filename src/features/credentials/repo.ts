@@ -56,8 +56,7 @@ export function insertPendingCredential(db: Db, c: NewCredential): number {
         `INSERT INTO credentials (company_id, kind, identifier, secret_prefix, secret_hash, scopes, status, replaces_id, created_by, created_at, expires_at)
          VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?)`,
       )
-      .run(c.companyId, c.kind, c.identifier, c.secretPrefix, c.secretHash, c.scopes, c.replacesId, c.createdBy, c.createdAt, c.expiresAt)
-      .lastInsertRowid,
+      .run(c.companyId, c.kind, c.identifier, c.secretPrefix, c.secretHash, c.scopes, c.replacesId, c.createdBy, c.createdAt, c.expiresAt).lastInsertRowid,
   );
 }
 

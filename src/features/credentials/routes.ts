@@ -106,18 +106,23 @@ export function credentialsRouter(deps: CredentialsRouterDeps): Router {
 
   /** The revoke confirmation (step one), as a page or, for htmx, the form swapped into the area. */
   const confirmRevoke = (req: Request, res: Response, credential: CredentialRow, base: string, model: object = {}, status = 200) =>
-    render(req, res, { page: 'credentials/revoke.njk', fragment: 'credentials/_revoke.njk', status }, {
-      title: 'Revoke credential',
-      credential,
-      action: `${base}/credentials/${credential.id}/revoke`,
-      cancelUrl: base === '/admin/api' ? `/admin/api?area=${credential.kind}` : '/operator/credentials',
-      working: credential.status === 'active' || credential.status === 'retiring',
-      // Shown inside the API page (htmx): the form swaps in place; as a page of its own it is a plain form.
-      inline: isHtmx(req) && base === '/admin/api',
-      values: {},
-      errors: {},
-      ...model,
-    });
+    render(
+      req,
+      res,
+      { page: 'credentials/revoke.njk', fragment: 'credentials/_revoke.njk', status },
+      {
+        title: 'Revoke credential',
+        credential,
+        action: `${base}/credentials/${credential.id}/revoke`,
+        cancelUrl: base === '/admin/api' ? `/admin/api?area=${credential.kind}` : '/operator/credentials',
+        working: credential.status === 'active' || credential.status === 'retiring',
+        // Shown inside the API page (htmx): the form swaps in place; as a page of its own it is a plain form.
+        inline: isHtmx(req) && base === '/admin/api',
+        values: {},
+        errors: {},
+        ...model,
+      },
+    );
 
   router.get('/admin/api/credentials/:id/revoke', (req, res) => {
     const { id } = parseOrThrow(IdParam, req.params);

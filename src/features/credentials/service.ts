@@ -110,7 +110,9 @@ function insertPending(
   return { credential: repo.findCompanyCredential(deps.db, companyId, id)!, secret };
 }
 
-export type SaveResult = { ok: true; credential: CredentialRow; replaced?: CredentialRow } | { ok: false; reason: 'expired' | 'superseded' | 'already_saved' | 'ended'; message: string };
+export type SaveResult =
+  | { ok: true; credential: CredentialRow; replaced?: CredentialRow }
+  | { ok: false; reason: 'expired' | 'superseded' | 'already_saved' | 'ended'; message: string };
 
 /**
  * Save: the generated credential becomes the active one and, in the same transaction, the previous
@@ -172,7 +174,9 @@ export function saveCredential(deps: CredentialsDeps, companyId: number, kind: C
       secretPrefix: c.secretPrefix,
       actor: actor.label,
       at: c.savedAt ?? deps.clock.now(),
-      replaced: replaced ? { identifier: replaced.identifier, secretPrefix: replaced.secretPrefix, retiresAt: replaced.status === 'retiring' ? replaced.retiresAt : null } : null,
+      replaced: replaced
+        ? { identifier: replaced.identifier, secretPrefix: replaced.secretPrefix, retiresAt: replaced.status === 'retiring' ? replaced.retiresAt : null }
+        : null,
       consoleUrl: apiPageUrl(deps),
     });
   }
@@ -190,7 +194,12 @@ export function revokeCredential(deps: CredentialsDeps, companyId: number, id: n
       throw new HttpError(409, 'not_working', `This credential is already ${credential.status}.`);
     }
     repo.revokeCredential(deps.db, id, actor.userId, reason, deps.clock.now());
-    deps.audit.record(actor, { action: 'credential.revoke', companyId, target: credential.identifier, details: { kind: credential.kind, credentialId: id, reason } });
+    deps.audit.record(actor, {
+      action: 'credential.revoke',
+      companyId,
+      target: credential.identifier,
+      details: { kind: credential.kind, credentialId: id, reason },
+    });
     return repo.findCompanyCredential(deps.db, companyId, id)!;
   });
   notifyCompanyAdmins(deps, companyId, 'credential_revoked', {
@@ -229,7 +238,12 @@ export function sweepCredentials(deps: CredentialsDeps): { expired: number; reti
     const ended = repo.listLapsedRetiring(deps.db, now);
     for (const c of ended) {
       repo.endCredential(deps.db, c.id, 'retired', now);
-      deps.audit.record(SYSTEM_ACTOR, { action: 'credential.overlap_end', companyId: c.companyId, target: c.identifier, details: { kind: c.kind, credentialId: c.id } });
+      deps.audit.record(SYSTEM_ACTOR, {
+        action: 'credential.overlap_end',
+        companyId: c.companyId,
+        target: c.identifier,
+        details: { kind: c.kind, credentialId: c.id },
+      });
     }
     return { expired: lapsed.length, retired: ended.length };
   });

@@ -134,7 +134,13 @@ function operationView(doc: OpenApiDocument, path: string, method: string, op: O
     const schema = resolve(doc, body.schema);
     const required = new Set((schema.required as string[] | undefined) ?? []);
     for (const [name, prop] of Object.entries((schema.properties ?? {}) as Record<string, JsonSchema>)) {
-      fields.push({ name, where: 'form', required: required.has(name), type: typeOf(prop), description: segments(typeof prop.description === 'string' ? prop.description : '') });
+      fields.push({
+        name,
+        where: 'form',
+        required: required.has(name),
+        type: typeOf(prop),
+        description: segments(typeof prop.description === 'string' ? prop.description : ''),
+      });
     }
   }
   const responses = Object.entries(op.responses).map(([status, r]) => {
@@ -148,7 +154,9 @@ function operationView(doc: OpenApiDocument, path: string, method: string, op: O
       example: example === null ? null : JSON.stringify(example, null, 2),
     };
   });
-  const auth = op.security ? op.security.map((s) => Object.keys(s)[0]).map((k) => (k ? AUTH_LABEL[k] ?? k : 'client_id and client_secret form fields (client_secret_post)')) : [];
+  const auth = op.security
+    ? op.security.map((s) => Object.keys(s)[0]).map((k) => (k ? (AUTH_LABEL[k] ?? k) : 'client_id and client_secret form fields (client_secret_post)'))
+    : [];
   return {
     id: op.operationId,
     method: method.toUpperCase(),

@@ -56,17 +56,23 @@ export const jsonBody = (schema: JsonSchema, example?: unknown) => ({ 'applicati
 export const header = (description: string, schema: JsonSchema, required = true): OpenApiHeader => ({ description, required, schema });
 export const NO_STORE = header('Never cached.', { type: 'string', const: 'no-store' });
 export const RETRY_AFTER = header('Seconds to wait before trying again.', { type: 'string', pattern: '^[1-9][0-9]*$' });
-export const WWW_AUTHENTICATE = header('The authentication scheme(s) to use: `Basic realm="..."` and/or `Bearer realm="..."`, with `error="..."` when a token was refused (RFC 7235, RFC 6750).', {
-  type: 'string',
-  pattern: '^(Basic|Bearer) ',
-});
+export const WWW_AUTHENTICATE = header(
+  'The authentication scheme(s) to use: `Basic realm="..."` and/or `Bearer realm="..."`, with `error="..."` when a token was refused (RFC 7235, RFC 6750).',
+  {
+    type: 'string',
+    pattern: '^(Basic|Bearer) ',
+  },
+);
 
 /** An error answer: `{"error", "error_description"}` with one of `codes`. */
 export function errorResponse(description: string, codes: string[], example: string, headers: Record<string, OpenApiHeader> = {}): OpenApiResponse {
   return {
     description,
     ...(Object.keys(headers).length ? { headers } : {}),
-    content: jsonBody({ allOf: [schemaRef('OAuthError'), { type: 'object', properties: { error: { type: 'string', enum: codes } } }] }, { error: codes[0], error_description: example }),
+    content: jsonBody(
+      { allOf: [schemaRef('OAuthError'), { type: 'object', properties: { error: { type: 'string', enum: codes } } }] },
+      { error: codes[0], error_description: example },
+    ),
   };
 }
 
@@ -92,7 +98,9 @@ export function componentSchemas(publicUrl: string, scopes: ScopeInfo[], ttl: nu
         expires_in: { type: 'integer', minimum: 1, description: `Lifetime in seconds (${ttl} on this deployment).` },
         scope: { type: 'string', description: 'The granted scopes, space-separated.' },
       },
-      examples: [{ access_token: 'eyJhbGciOiJFUzI1NiIsInR5cCI6ImF0K2p3dCIsImtpZCI6Ii4uLiJ9...', token_type: 'Bearer', expires_in: ttl, scope: scopeNames.join(' ') }],
+      examples: [
+        { access_token: 'eyJhbGciOiJFUzI1NiIsInR5cCI6ImF0K2p3dCIsImtpZCI6Ii4uLiJ9...', token_type: 'Bearer', expires_in: ttl, scope: scopeNames.join(' ') },
+      ],
     },
     ServerMetadata: {
       type: 'object',
@@ -116,7 +124,8 @@ export function componentSchemas(publicUrl: string, scopes: ScopeInfo[], ttl: nu
     },
     JsonWebKeySet: {
       type: 'object',
-      description: 'The public keys that verify access tokens (RFC 7517). During a key rotation the previous key stays listed until every token it signed has expired.',
+      description:
+        'The public keys that verify access tokens (RFC 7517). During a key rotation the previous key stays listed until every token it signed has expired.',
       required: ['keys'],
       properties: {
         keys: {
@@ -170,7 +179,11 @@ export function componentSchemas(publicUrl: string, scopes: ScopeInfo[], ttl: nu
           type: 'object',
           required: ['kind', 'id', 'identifier'],
           properties: {
-            kind: { type: 'string', enum: ['basic', 'oauth'], description: '`basic`: an API username and key; `oauth`: an access token of an OAuth 2.0 client.' },
+            kind: {
+              type: 'string',
+              enum: ['basic', 'oauth'],
+              description: '`basic`: an API username and key; `oauth`: an access token of an OAuth 2.0 client.',
+            },
             id: { type: 'integer' },
             identifier: { type: 'string', description: 'The API username, or the Client ID.' },
           },

@@ -40,15 +40,25 @@ export function buildOpenApi(config: Pick<Config, 'publicUrl' | 'accessTokenTtl'
 
   // The answers every client-authenticated endpoint shares.
   const clientErrors = {
-    '401': errorResponse('Client authentication failed: unknown client, wrong secret, or none sent; for a secret that was replaced, revoked or expired, `error_description` says which and when.', ['invalid_client'], 'Client authentication failed.', {
-      'WWW-Authenticate': WWW_AUTHENTICATE,
-      ...oauthHeaders,
-    }),
+    '401': errorResponse(
+      'Client authentication failed: unknown client, wrong secret, or none sent; for a secret that was replaced, revoked or expired, `error_description` says which and when.',
+      ['invalid_client'],
+      'Client authentication failed.',
+      {
+        'WWW-Authenticate': WWW_AUTHENTICATE,
+        ...oauthHeaders,
+      },
+    ),
     '413': errorResponse('The body is larger than 8 KiB.', ['invalid_request'], 'The request body is larger than 8192 bytes.', oauthHeaders),
-    '429': errorResponse('Too many failed authentications from this address (unknown or malformed secrets; never replaced or revoked ones); wait and retry.', ['too_many_requests'], 'Too many failed authentication attempts. Try again in 42 seconds.', {
-      'Retry-After': RETRY_AFTER,
-      ...oauthHeaders,
-    }),
+    '429': errorResponse(
+      'Too many failed authentications from this address (unknown or malformed secrets; never replaced or revoked ones); wait and retry.',
+      ['too_many_requests'],
+      'Too many failed authentication attempts. Try again in 42 seconds.',
+      {
+        'Retry-After': RETRY_AFTER,
+        ...oauthHeaders,
+      },
+    ),
   };
   const tokenField = { token: { type: 'string', description: 'The access token.' } };
   const hintField = { token_type_hint: { type: 'string', description: 'Optional; `access_token` is the only kind there is.' } };
@@ -101,7 +111,12 @@ export function buildOpenApi(config: Pick<Config, 'publicUrl' | 'accessTokenTtl'
               'application/x-www-form-urlencoded': {
                 schema: clientForm(
                   { grant_type: { type: 'string', const: 'client_credentials', description: 'The only grant there is.' } },
-                  { scope: { type: 'string', description: `Space-separated; a subset of the client’s scopes. This deployment’s scopes: ${scopeList || '(none yet)'}.` } },
+                  {
+                    scope: {
+                      type: 'string',
+                      description: `Space-separated; a subset of the client’s scopes. This deployment’s scopes: ${scopeList || '(none yet)'}.`,
+                    },
+                  },
                 ),
                 example: { grant_type: 'client_credentials', scope: firstScope },
               },
@@ -117,7 +132,9 @@ export function buildOpenApi(config: Pick<Config, 'publicUrl' | 'accessTokenTtl'
             ),
             ...clientErrors,
           },
-          'x-codeSamples': curl(`curl ${base}/oauth/token \\\n  -u "$CLIENT_ID:$CLIENT_SECRET" \\\n  -d grant_type=client_credentials \\\n  -d scope=${firstScope}`),
+          'x-codeSamples': curl(
+            `curl ${base}/oauth/token \\\n  -u "$CLIENT_ID:$CLIENT_SECRET" \\\n  -d grant_type=client_credentials \\\n  -d scope=${firstScope}`,
+          ),
         },
       },
       '/.well-known/jwks.json': {
@@ -125,7 +142,8 @@ export function buildOpenApi(config: Pick<Config, 'publicUrl' | 'accessTokenTtl'
           operationId: 'getJwks',
           tags: ['OAuth 2.0'],
           summary: 'Public signing keys',
-          description: 'Verify access tokens offline with these keys: match the token’s `kid`, check the ES256 signature, `typ: at+jwt`, `iss`, `aud` and `exp`. Re-fetch when you meet a `kid` you do not know.',
+          description:
+            'Verify access tokens offline with these keys: match the token’s `kid`, check the ES256 signature, `typ: at+jwt`, `iss`, `aud` and `exp`. Re-fetch when you meet a `kid` you do not know.',
           responses: { '200': { description: 'The key set.', content: { 'application/jwk-set+json': { schema: schemaRef('JsonWebKeySet') } } } },
           'x-codeSamples': curl(`curl ${base}/.well-known/jwks.json`),
         },
@@ -140,7 +158,12 @@ export function buildOpenApi(config: Pick<Config, 'publicUrl' | 'accessTokenTtl'
           requestBody: { required: true, content: { 'application/x-www-form-urlencoded': { schema: clientForm(tokenField, hintField) } } },
           responses: {
             '200': { description: 'The token’s state.', headers: oauthHeaders, content: jsonBody(schemaRef('IntrospectionResponse')) },
-            '400': errorResponse('The `token` field is missing or the body is malformed.', ['invalid_request'], 'The token parameter is required.', oauthHeaders),
+            '400': errorResponse(
+              'The `token` field is missing or the body is malformed.',
+              ['invalid_request'],
+              'The token parameter is required.',
+              oauthHeaders,
+            ),
             ...clientErrors,
           },
           'x-codeSamples': curl(`curl ${base}/oauth/introspect \\\n  -u "$CLIENT_ID:$CLIENT_SECRET" \\\n  -d token="$ACCESS_TOKEN"`),
@@ -172,15 +195,21 @@ export function buildOpenApi(config: Pick<Config, 'publicUrl' | 'accessTokenTtl'
           operationId: 'getMe',
           tags: ['Platform API'],
           summary: 'Who is calling',
-          description: 'The company, the credential and its scopes. Accepts `Authorization: Basic` (API username and key) or `Authorization: Bearer` (an access token).',
+          description:
+            'The company, the credential and its scopes. Accepts `Authorization: Basic` (API username and key) or `Authorization: Bearer` (an access token).',
           security: callerAuth,
           responses: {
             '200': { description: 'The caller.', headers: { 'Cache-Control': NO_STORE }, content: jsonBody(schemaRef('Me')) },
             '401': callerUnauthorized(),
-            '429': errorResponse('Too many failed authentications from this address (unknown or malformed keys and forged tokens; never replaced or revoked ones); wait and retry.', ['too_many_requests'], 'Too many failed authentication attempts. Try again in 42 seconds.', {
-              'Retry-After': RETRY_AFTER,
-              'Cache-Control': NO_STORE,
-            }),
+            '429': errorResponse(
+              'Too many failed authentications from this address (unknown or malformed keys and forged tokens; never replaced or revoked ones); wait and retry.',
+              ['too_many_requests'],
+              'Too many failed authentication attempts. Try again in 42 seconds.',
+              {
+                'Retry-After': RETRY_AFTER,
+                'Cache-Control': NO_STORE,
+              },
+            ),
           },
           'x-codeSamples': [
             { lang: 'shell', label: 'curl (access token)', source: `curl ${base}/api/v1/me \\\n  -H "Authorization: Bearer $ACCESS_TOKEN"` },
@@ -218,7 +247,9 @@ export function buildOpenApi(config: Pick<Config, 'publicUrl' | 'accessTokenTtl'
                 'Cache-Control': NO_STORE,
               },
             },
-            '400': errorResponse('The `scope` parameter is not a valid scope list.', ['bad_request'], 'scope: "claims\\"read" is not a valid scope name.', { 'Cache-Control': NO_STORE }),
+            '400': errorResponse('The `scope` parameter is not a valid scope list.', ['bad_request'], 'scope: "claims\\"read" is not a valid scope name.', {
+              'Cache-Control': NO_STORE,
+            }),
             '401': callerUnauthorized(['too_many_requests']),
             '403': errorResponse(`The credential works but lacks a required scope.`, ['insufficient_scope'], `This request needs the scope ${firstScope}.`, {
               'WWW-Authenticate': WWW_AUTHENTICATE,

@@ -51,8 +51,7 @@ export function findAccessRequest(db: Db, id: number): AccessRequestRow | undefi
 /** The company's open (pending or granted) request for this address, if any. */
 export function findOpenAccessRequest(db: Db, companyId: number, email: string): AccessRequestRow | undefined {
   return db.prepare(`${SELECT} WHERE r.company_id = ? AND r.email = ? AND r.status IN ('pending', 'granted')`).get(companyId, email) as
-    | AccessRequestRow
-    | undefined;
+    AccessRequestRow | undefined;
 }
 
 export function listCompanyAccessRequests(db: Db, companyId: number, limit: number): AccessRequestRow[] {
@@ -84,7 +83,10 @@ export function listAccessRequests(db: Db, filter: AccessRequestFilter, limit: n
 
 export function countAccessRequests(db: Db, filter: AccessRequestFilter): number {
   const w = where(filter);
-  return db.prepare(`SELECT COUNT(*) FROM access_requests r ${w.sql}`).pluck().get(...w.params) as number;
+  return db
+    .prepare(`SELECT COUNT(*) FROM access_requests r ${w.sql}`)
+    .pluck()
+    .get(...w.params) as number;
 }
 
 export function countPendingAccessRequests(db: Db): number {
@@ -92,14 +94,7 @@ export function countPendingAccessRequests(db: Db): number {
 }
 
 /** Records a decision on a pending request; false when it was no longer pending. */
-export function decideAccessRequest(
-  db: Db,
-  id: number,
-  status: 'granted' | 'denied',
-  decidedBy: number | null,
-  message: string | null,
-  now: number,
-): boolean {
+export function decideAccessRequest(db: Db, id: number, status: 'granted' | 'denied', decidedBy: number | null, message: string | null, now: number): boolean {
   return (
     db
       .prepare("UPDATE access_requests SET status = ?, decided_at = ?, decided_by = ?, decision_message = ? WHERE id = ? AND status = 'pending'")
@@ -109,9 +104,8 @@ export function decideAccessRequest(
 
 export function revokeAccessRequest(db: Db, id: number, revokedBy: number | null, now: number): boolean {
   return (
-    db
-      .prepare("UPDATE access_requests SET status = 'revoked', revoked_at = ?, revoked_by = ? WHERE id = ? AND status = 'granted'")
-      .run(now, revokedBy, id).changes === 1
+    db.prepare("UPDATE access_requests SET status = 'revoked', revoked_at = ?, revoked_by = ? WHERE id = ? AND status = 'granted'").run(now, revokedBy, id)
+      .changes === 1
   );
 }
 
@@ -135,9 +129,8 @@ const LINK_SELECT = `SELECT l.id, l.request_id AS requestId, r.company_id AS com
 
 export function insertDocsLink(db: Db, requestId: number, tokenHash: Buffer, now: number, expiresAt: number): number {
   return Number(
-    db
-      .prepare('INSERT INTO docs_links (request_id, token_hash, created_at, expires_at) VALUES (?, ?, ?, ?)')
-      .run(requestId, tokenHash, now, expiresAt).lastInsertRowid,
+    db.prepare('INSERT INTO docs_links (request_id, token_hash, created_at, expires_at) VALUES (?, ?, ?, ?)').run(requestId, tokenHash, now, expiresAt)
+      .lastInsertRowid,
   );
 }
 

@@ -37,10 +37,15 @@ export function docsAccessRouter(deps: docsAccess.DocsAccessDeps): Router {
 
   // ------------------------------------------------------------------ the area, step by step
   const area = (req: Request, res: Response, state: AreaState, status = 200) =>
-    render(req, res, { page: 'docs-access/page.njk', fragment: 'docs-access/_area.njk', status }, {
-      title: AREA_TITLE,
-      docsAccess: docsAccess.docsAccessArea(deps, currentUser(req), { open: true, ...state }),
-    });
+    render(
+      req,
+      res,
+      { page: 'docs-access/page.njk', fragment: 'docs-access/_area.njk', status },
+      {
+        title: AREA_TITLE,
+        docsAccess: docsAccess.docsAccessArea(deps, currentUser(req), { open: true, ...state }),
+      },
+    );
 
   router.get('/admin/api/docs-access', (req, res) => {
     const { step } = parseOrThrow(AreaQuerySchema, req.query);
@@ -84,17 +89,22 @@ export function docsAccessRouter(deps: docsAccess.DocsAccessDeps): Router {
     const list = listQuery(AccessRequestsQuerySchema, req.query);
     const { status: shown, company, email, page } = list.query;
     const { requests, pendingCount, ...at } = docsAccess.listForReview(deps, { status: shown === 'all' ? undefined : shown, companyId: company, email }, page);
-    render(req, res, { page: 'docs-access/review.njk', fragment: 'docs-access/_review-rows.njk', status: list.status === 200 ? status : list.status }, {
-      title: 'Access requests',
-      requests,
-      pendingCount,
-      companies: listCompanies(deps),
-      values: list.values,
-      errors: list.errors,
-      statusLabel: docsAccess.STATUS_LABEL,
-      paging: pager('/operator/access-requests', list.search, at, REQUEST_WORDS),
-      ...model,
-    });
+    render(
+      req,
+      res,
+      { page: 'docs-access/review.njk', fragment: 'docs-access/_review-rows.njk', status: list.status === 200 ? status : list.status },
+      {
+        title: 'Access requests',
+        requests,
+        pendingCount,
+        companies: listCompanies(deps),
+        values: list.values,
+        errors: list.errors,
+        statusLabel: docsAccess.STATUS_LABEL,
+        paging: pager('/operator/access-requests', list.search, at, REQUEST_WORDS),
+        ...model,
+      },
+    );
   };
 
   router.get('/operator/access-requests', (req, res) => reviewPage(req, res));
@@ -103,7 +113,13 @@ export function docsAccessRouter(deps: docsAccess.DocsAccessDeps): Router {
     router.post(`/operator/access-requests/:id/${decision}`, (req, res) => {
       const { id } = parseOrThrow(IdParam, req.params);
       const input = validate(DecisionSchema, req.body);
-      if (!input.ok) return reviewPage(req, res, { decisionErrors: { id, message: input.errors.message ?? 'Check the message.' }, decisionValues: { id, message: input.values.message ?? '' } }, 422);
+      if (!input.ok)
+        return reviewPage(
+          req,
+          res,
+          { decisionErrors: { id, message: input.errors.message ?? 'Check the message.' }, decisionValues: { id, message: input.values.message ?? '' } },
+          422,
+        );
       const request =
         decision === 'grant'
           ? docsAccess.grantAccess(deps, id, input.data.message, actorFrom(req))
@@ -158,7 +174,11 @@ export function docsAccessRouter(deps: docsAccess.DocsAccessDeps): Router {
     const parsed = validate(DocsTokenSchema, req.query);
     const check = docsAccess.openDocsLink(deps, parsed.ok ? parsed.data.token : undefined, actorFrom(req), req.user?.companyId);
     if (!check.ok) {
-      const reason = { unknown: 'This documentation link is not valid.', expired: 'This documentation link has expired.', revoked: 'This documentation link no longer works: access was revoked or a newer link was sent.' }[check.reason];
+      const reason = {
+        unknown: 'This documentation link is not valid.',
+        expired: 'This documentation link has expired.',
+        revoked: 'This documentation link no longer works: access was revoked or a newer link was sent.',
+      }[check.reason];
       return noAccess(req, res, reason);
     }
     if (!req.user) await regenerate(req);

@@ -166,7 +166,12 @@ export function grantAccess(deps: DocsAccessDeps, id: number, message: string | 
     const request = findRequest(deps, id);
     if (!repo.decideAccessRequest(deps.db, id, 'granted', actor.userId, message, deps.clock.now())) throw notInState(request, 'granted');
     mailGrant(deps, request, message);
-    deps.audit.record(actor, { action: 'docs_access.grant', companyId: request.companyId, target: request.email, details: { requestId: id, withMessage: message !== null } });
+    deps.audit.record(actor, {
+      action: 'docs_access.grant',
+      companyId: request.companyId,
+      target: request.email,
+      details: { requestId: id, withMessage: message !== null },
+    });
     return findRequest(deps, id);
   });
 }
@@ -176,7 +181,12 @@ export function denyAccess(deps: DocsAccessDeps, id: number, message: string | n
     const request = findRequest(deps, id);
     if (!repo.decideAccessRequest(deps.db, id, 'denied', actor.userId, message, deps.clock.now())) throw notInState(request, 'denied');
     deps.mailer.send(composeMail('access_denied', request.email, request.companyId, { companyName: request.companyName, email: request.email, message }));
-    deps.audit.record(actor, { action: 'docs_access.deny', companyId: request.companyId, target: request.email, details: { requestId: id, withMessage: message !== null } });
+    deps.audit.record(actor, {
+      action: 'docs_access.deny',
+      companyId: request.companyId,
+      target: request.email,
+      details: { requestId: id, withMessage: message !== null },
+    });
     return findRequest(deps, id);
   });
 }
@@ -188,7 +198,12 @@ export function revokeAccess(deps: DocsAccessDeps, id: number, actor: Actor): Ac
     const now = deps.clock.now();
     if (!repo.revokeAccessRequest(deps.db, id, actor.userId, now)) throw notInState(request, 'revoked');
     const links = repo.revokeDocsLinks(deps.db, id, now);
-    deps.audit.record(actor, { action: 'docs_access.revoke', companyId: request.companyId, target: request.email, details: { requestId: id, linksRevoked: links } });
+    deps.audit.record(actor, {
+      action: 'docs_access.revoke',
+      companyId: request.companyId,
+      target: request.email,
+      details: { requestId: id, linksRevoked: links },
+    });
     return findRequest(deps, id);
   });
 }
@@ -200,7 +215,12 @@ export function resendDocsLink(deps: DocsAccessDeps, id: number, actor: Actor): 
     if (request.status !== 'granted') throw notInState(request, 'sent a new link');
     const links = repo.revokeDocsLinks(deps.db, id, deps.clock.now());
     mailGrant(deps, request, request.decisionMessage);
-    deps.audit.record(actor, { action: 'docs_access.link_resend', companyId: request.companyId, target: request.email, details: { requestId: id, linksRevoked: links } });
+    deps.audit.record(actor, {
+      action: 'docs_access.link_resend',
+      companyId: request.companyId,
+      target: request.email,
+      details: { requestId: id, linksRevoked: links },
+    });
     return request;
   });
 }

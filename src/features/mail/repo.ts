@@ -51,8 +51,18 @@ export function insertOutboxMessage(db: Db, m: NewOutboxRow): number {
         `INSERT INTO outbox (company_id, to_address, subject, text_body, html_body, kind, state, next_attempt_at, created_at, secrets)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
-      .run(m.companyId, m.to, m.subject, m.text, m.html, m.kind, m.state, m.state === 'queued' ? m.now : null, m.now, m.secrets.length ? JSON.stringify(m.secrets) : null)
-      .lastInsertRowid,
+      .run(
+        m.companyId,
+        m.to,
+        m.subject,
+        m.text,
+        m.html,
+        m.kind,
+        m.state,
+        m.state === 'queued' ? m.now : null,
+        m.now,
+        m.secrets.length ? JSON.stringify(m.secrets) : null,
+      ).lastInsertRowid,
   );
 }
 
@@ -72,11 +82,7 @@ export function listDueOutboxIds(db: Db, now: number, limit: number): number[] {
  * process (or a second run here) sees it as not due, and a crash mid-send only delays it.
  */
 export function claimOutboxMessage(db: Db, id: number, now: number, leaseUntil: number): boolean {
-  return (
-    db
-      .prepare("UPDATE outbox SET next_attempt_at = ? WHERE id = ? AND state = 'queued' AND next_attempt_at <= ?")
-      .run(leaseUntil, id, now).changes === 1
-  );
+  return db.prepare("UPDATE outbox SET next_attempt_at = ? WHERE id = ? AND state = 'queued' AND next_attempt_at <= ?").run(leaseUntil, id, now).changes === 1;
 }
 
 export function markOutboxSent(db: Db, id: number, now: number, messageId: string | null, text: string, html: string | null): void {
@@ -89,17 +95,18 @@ export function markOutboxSent(db: Db, id: number, now: number, messageId: strin
 
 /** Records a failed attempt: queued again at `nextAttemptAt`, or failed for good when that is null. */
 export function markOutboxAttemptFailed(db: Db, id: number, error: string, nextAttemptAt: number | null): void {
-  db.prepare(
-    `UPDATE outbox SET attempts = attempts + 1, last_error = ?, state = ?, next_attempt_at = ? WHERE id = ?`,
-  ).run(error, nextAttemptAt === null ? 'failed' : 'queued', nextAttemptAt, id);
+  db.prepare(`UPDATE outbox SET attempts = attempts + 1, last_error = ?, state = ?, next_attempt_at = ? WHERE id = ?`).run(
+    error,
+    nextAttemptAt === null ? 'failed' : 'queued',
+    nextAttemptAt,
+    id,
+  );
 }
 
 /** A failed (or kept) message goes back in the queue for a fresh round of attempts. */
 export function requeueOutboxMessage(db: Db, id: number, now: number): boolean {
   return (
-    db
-      .prepare("UPDATE outbox SET state = 'queued', attempts = 0, next_attempt_at = ? WHERE id = ? AND state IN ('failed', 'kept')")
-      .run(now, id).changes === 1
+    db.prepare("UPDATE outbox SET state = 'queued', attempts = 0, next_attempt_at = ? WHERE id = ? AND state IN ('failed', 'kept')").run(now, id).changes === 1
   );
 }
 
@@ -124,7 +131,10 @@ export function listOutboxMessages(db: Db, filter: OutboxFilter, limit: number, 
 
 export function countOutboxMessages(db: Db, filter: OutboxFilter): number {
   const w = where(filter);
-  return db.prepare(`SELECT COUNT(*) FROM outbox o ${w.sql}`).pluck().get(...w.params) as number;
+  return db
+    .prepare(`SELECT COUNT(*) FROM outbox o ${w.sql}`)
+    .pluck()
+    .get(...w.params) as number;
 }
 
 export function listOutboxKinds(db: Db): string[] {

@@ -18,24 +18,34 @@ export function outboxRouter(deps: mail.OutboxDeps): Router {
     const list = listQuery(OutboxQuerySchema, req.query);
     const { messages, kinds, ...at } = mail.listOutbox(deps, { state: list.query.state, kind: list.query.kind }, list.query.page);
     // Bodies may carry an access link until delivered: the list shows none, but stays out of caches anyway.
-    render(req, res, { page: 'outbox/list.njk', fragment: 'outbox/_rows.njk', status: list.status, noStore: true }, {
-      title: 'Outbox',
-      messages,
-      kinds,
-      delivers: Boolean(deps.mailer.delivers),
-      values: list.values,
-      errors: list.errors,
-      paging: pager('/operator/outbox', list.search, at, OUTBOX_WORDS),
-    });
+    render(
+      req,
+      res,
+      { page: 'outbox/list.njk', fragment: 'outbox/_rows.njk', status: list.status, noStore: true },
+      {
+        title: 'Outbox',
+        messages,
+        kinds,
+        delivers: Boolean(deps.mailer.delivers),
+        values: list.values,
+        errors: list.errors,
+        paging: pager('/operator/outbox', list.search, at, OUTBOX_WORDS),
+      },
+    );
   });
 
   router.get('/operator/outbox/:id', (req, res) => {
     const { id } = parseOrThrow(IdParam, req.params);
-    render(req, res, { page: 'outbox/show.njk', noStore: true }, {
-      title: 'Message',
-      message: mail.getOutboxMessage(deps, id),
-      delivers: Boolean(deps.mailer.delivers),
-    });
+    render(
+      req,
+      res,
+      { page: 'outbox/show.njk', noStore: true },
+      {
+        title: 'Message',
+        message: mail.getOutboxMessage(deps, id),
+        delivers: Boolean(deps.mailer.delivers),
+      },
+    );
   });
 
   router.post('/operator/outbox/:id/retry', (req, res) => {

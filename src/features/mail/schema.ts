@@ -9,7 +9,15 @@ export const OutboxQuerySchema = z.object({
     blankToUndefined,
     z.enum(OUTBOX_STATES as [OutboxState, ...OutboxState[]], { message: 'Choose a delivery state from the list.' }).optional(),
   ),
-  kind: z.preprocess(blankToUndefined, z.string().trim().max(64, 'Choose a kind from the list.').regex(/^[a-z_]+$/, 'Choose a kind from the list.').optional()),
+  kind: z.preprocess(
+    blankToUndefined,
+    z
+      .string()
+      .trim()
+      .max(64, 'Choose a kind from the list.')
+      .regex(/^[a-z_]+$/, 'Choose a kind from the list.')
+      .optional(),
+  ),
   page: z.coerce.number().int().min(1).max(100_000).default(1),
 });
 export type OutboxQuery = z.infer<typeof OutboxQuerySchema>;

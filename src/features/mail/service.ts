@@ -252,7 +252,12 @@ export function retryOutboxMessage(deps: OutboxDeps, id: number, actor: Actor): 
     if (!repo.requeueOutboxMessage(deps.db, id, deps.clock.now())) {
       throw conflict(`This message is ${found.state}; only failed or kept messages can be sent again.`, 'not_retryable');
     }
-    deps.audit.record(actor, { action: 'mail.retry', companyId: found.companyId, target: found.to, details: { outboxId: id, kind: found.kind, previousState: found.state } });
+    deps.audit.record(actor, {
+      action: 'mail.retry',
+      companyId: found.companyId,
+      target: found.to,
+      details: { outboxId: id, kind: found.kind, previousState: found.state },
+    });
     return found;
   });
   deps.mailer.wake?.();
@@ -260,13 +265,7 @@ export function retryOutboxMessage(deps: OutboxDeps, id: number, actor: Actor): 
 }
 
 /** A message of one of the known kinds, rendered from views/mail/<kind>.{txt,html}.njk. */
-export function composeMail<K extends MailKind>(
-  kind: K,
-  to: string,
-  companyId: number | null,
-  model: MailModels[K],
-  secrets: string[] = [],
-): OutgoingMessage {
+export function composeMail<K extends MailKind>(kind: K, to: string, companyId: number | null, model: MailModels[K], secrets: string[] = []): OutgoingMessage {
   const rendered = renderMail(kind, model);
   return { to, companyId, kind, subject: rendered.subject, text: rendered.text, html: rendered.html, secrets };
 }

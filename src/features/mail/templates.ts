@@ -61,7 +61,9 @@ export interface RenderedMail {
 
 /** Subject (one line), plain-text and HTML parts of a message of this kind. */
 export function renderMail<K extends MailKind>(kind: K, model: MailModels[K]): RenderedMail {
-  const subject = SUBJECTS[kind](model).replace(/[\r\n]+/g, ' ').slice(0, 200);
+  const subject = SUBJECTS[kind](model)
+    .replace(/[\r\n]+/g, ' ')
+    .slice(0, 200);
   return {
     subject,
     text: textEnv.render(`mail/${kind}.txt.njk`, { ...model, subject }),

@@ -23,13 +23,18 @@ export function scopesRouter(deps: scopes.ScopesDeps): Router {
   router.use('/operator/scopes', requireOperator);
 
   const catalog = (req: Request, res: Response, model: CatalogModel = {}, status = 200) =>
-    render(req, res, { page: 'scopes/list.njk', fragment: 'scopes/_catalog.njk', status }, {
-      title: 'Scopes',
-      scopes: scopes.scopeCatalog(deps),
-      values: {},
-      errors: {},
-      ...model,
-    });
+    render(
+      req,
+      res,
+      { page: 'scopes/list.njk', fragment: 'scopes/_catalog.njk', status },
+      {
+        title: 'Scopes',
+        scopes: scopes.scopeCatalog(deps),
+        values: {},
+        errors: {},
+        ...model,
+      },
+    );
 
   /** Success: htmx gets the refreshed catalog with the message; a plain form gets post/redirect/get. */
   const done = (req: Request, res: Response, text: string) =>

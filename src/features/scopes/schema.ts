@@ -33,4 +33,9 @@ export const EditScopeSchema = z.object({ description: scopeDescriptionField });
 export type EditScope = z.infer<typeof EditScopeSchema>;
 
 /** The scope a row's form acts on (a hidden field): looked up as is. */
-export const ScopeParam = z.object({ name: z.string({ message: 'is missing' }).min(1, 'is missing').max(SCOPE_NAME_MAX * 2, 'is too long') });
+export const ScopeParam = z.object({
+  name: z
+    .string({ message: 'is missing' })
+    .min(1, 'is missing')
+    .max(SCOPE_NAME_MAX * 2, 'is too long'),
+});

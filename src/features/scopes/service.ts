@@ -56,11 +56,19 @@ export function removeScope(deps: ScopesDeps, name: string, actor: Actor): void 
     if (!repo.findScope(deps.db, name)) throw notFound('There is no scope with this name in the catalog.');
     const companies = countCompaniesGrantingScope(deps, name);
     if (companies > 0) {
-      throw new HttpError(409, 'scope_in_use', `${name} is still allowed for ${companies} ${companies === 1 ? 'company' : 'companies'}; remove it from their allowed scopes first.`);
+      throw new HttpError(
+        409,
+        'scope_in_use',
+        `${name} is still allowed for ${companies} ${companies === 1 ? 'company' : 'companies'}; remove it from their allowed scopes first.`,
+      );
     }
     const clients = countLiveCredentialsWithScope(deps, name);
     if (clients > 0) {
-      throw new HttpError(409, 'scope_in_use', `${name} is still on ${clients} client ${clients === 1 ? 'credential' : 'credentials'} in use; they must be replaced or revoked first.`);
+      throw new HttpError(
+        409,
+        'scope_in_use',
+        `${name} is still on ${clients} client ${clients === 1 ? 'credential' : 'credentials'} in use; they must be replaced or revoked first.`,
+      );
     }
     repo.deleteScope(deps.db, name);
     deps.audit.record(actor, { action: 'scope.delete', companyId: null, target: name });

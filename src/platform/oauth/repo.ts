@@ -7,12 +7,7 @@ export function revokedTokenChecker(db: Db): (jti: string) => boolean {
 }
 
 export function insertRevokedToken(db: Db, jti: string, credentialId: number, expiresAt: number, now: number): void {
-  db.prepare('INSERT OR IGNORE INTO revoked_tokens (jti, credential_id, expires_at, revoked_at) VALUES (?, ?, ?, ?)').run(
-    jti,
-    credentialId,
-    expiresAt,
-    now,
-  );
+  db.prepare('INSERT OR IGNORE INTO revoked_tokens (jti, credential_id, expires_at, revoked_at) VALUES (?, ?, ?, ?)').run(jti, credentialId, expiresAt, now);
 }
 
 export function countExpiredRevokedTokens(db: Db, now: number): number {

@@ -115,7 +115,12 @@ export async function introspectToken(deps: Pick<OAuthDeps, 'authenticator'>, ca
  * RFC 7009. A client revokes its own tokens; an unknown, foreign-signed or already expired token
  * needs nothing and is answered 200 all the same. A valid token of another client is refused (2.1).
  */
-export async function revokeToken(deps: Pick<OAuthDeps, 'db' | 'clock' | 'audit' | 'tokens'>, caller: CredentialIdentity, token: string, actor: Actor): Promise<void> {
+export async function revokeToken(
+  deps: Pick<OAuthDeps, 'db' | 'clock' | 'audit' | 'tokens'>,
+  caller: CredentialIdentity,
+  token: string,
+  actor: Actor,
+): Promise<void> {
   const verdict = await deps.tokens.verify(token);
   if (!verdict.ok) return;
   const { claims } = verdict;

@@ -22,7 +22,9 @@ function parseRetireNow(args: string[]): boolean | string {
 function describeRotation(result: RotationResult, retireNow: boolean): string[] {
   const lines = [`New signing key ${result.kid} is active; running servers sign with it from their next token.`];
   if (result.previousKid && retireNow) {
-    lines.push(`The previous key ${result.previousKid} left the JWKS now: every token it signed is refused from the next request on, by every server on this database. Clients must request a new token.`);
+    lines.push(
+      `The previous key ${result.previousKid} left the JWKS now: every token it signed is refused from the next request on, by every server on this database. Clients must request a new token.`,
+    );
   } else if (result.previousKid) {
     lines.push(`The previous key ${result.previousKid} stays in the JWKS until ${new Date(result.previousPublishedUntil!).toISOString()}.`);
   }

@@ -23,19 +23,27 @@ export function signingKeysRouter(deps: SigningKeysRouterDeps): Router {
   router.use('/operator/signing-keys', requireOperator);
 
   const showKeys = (req: Request, res: Response, errors: FieldErrors = {}, status = 200) => {
-    render(req, res, { page: 'signing-keys/list.njk', fragment: 'signing-keys/_keys.njk', status }, {
-      title: 'Signing keys',
-      keys: deps.signingKeys.list(),
-      accessTokenTtl: deps.accessTokenTtl,
-      errors,
-    });
+    render(
+      req,
+      res,
+      { page: 'signing-keys/list.njk', fragment: 'signing-keys/_keys.njk', status },
+      {
+        title: 'Signing keys',
+        keys: deps.signingKeys.list(),
+        accessTokenTtl: deps.accessTokenTtl,
+        errors,
+      },
+    );
   };
 
   router.get('/operator/signing-keys', (req, res) => showKeys(req, res));
 
   router.post('/operator/signing-keys/rotate', (req, res) => {
     const result = deps.signingKeys.rotate(deps.audit, actorFrom(req));
-    const until = result.previousPublishedUntil === null ? '' : ` The previous key stays in the JWKS until ${new Date(result.previousPublishedUntil).toISOString().replace('T', ' ').slice(0, 16)} UTC, so the tokens it signed keep working until they expire.`;
+    const until =
+      result.previousPublishedUntil === null
+        ? ''
+        : ` The previous key stays in the JWKS until ${new Date(result.previousPublishedUntil).toISOString().replace('T', ' ').slice(0, 16)} UTC, so the tokens it signed keep working until they expire.`;
     flashAndRedirect(req, res, '/operator/signing-keys', `New signing key ${shortKid(result.kid)} is active.${until}`);
   });
 
@@ -43,7 +51,10 @@ export function signingKeysRouter(deps: SigningKeysRouterDeps): Router {
     const input = validate(RetireNowSchema, req.body);
     if (!input.ok) return showKeys(req, res, input.errors, 422);
     const result = deps.signingKeys.rotate(deps.audit, actorFrom(req), { retireNow: true });
-    const previous = result.previousKid === null ? '' : ` The previous key ${shortKid(result.previousKid)} left the JWKS: every access token it signed is refused from now on, and clients must request a new token.`;
+    const previous =
+      result.previousKid === null
+        ? ''
+        : ` The previous key ${shortKid(result.previousKid)} left the JWKS: every access token it signed is refused from now on, and clients must request a new token.`;
     flashAndRedirect(req, res, '/operator/signing-keys', `New signing key ${shortKid(result.kid)} is active.${previous}`);
   });
 

@@ -61,7 +61,10 @@ function seal(pem: string, key: Buffer): string {
 /** The PEM, or undefined when it was sealed under another SESSION_SECRET. */
 function unseal(stored: string, key: Buffer): string | undefined {
   if (!stored.startsWith(SEALED)) return stored; // written before sealing existed
-  const [iv, tag, body] = stored.slice(SEALED.length).split('.').map((part) => Buffer.from(part, 'base64url'));
+  const [iv, tag, body] = stored
+    .slice(SEALED.length)
+    .split('.')
+    .map((part) => Buffer.from(part, 'base64url'));
   try {
     const decipher = crypto.createDecipheriv('aes-256-gcm', key, iv);
     decipher.setAuthTag(tag);
