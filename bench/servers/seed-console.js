@@ -44,10 +44,18 @@ function seedOthers(db, count, now) {
   })();
 }
 
+/** A company with every scope, through whichever function the seeded build has (builds before 2ad85cb did it in auth/repo). */
+function createCompanyGrantingAllScopes(db, name, now) {
+  if (typeof companies.createCompanyGrantingAllScopes === 'function') return companies.createCompanyGrantingAllScopes({ db }, name, now);
+  const companyId = authRepo.createCompany(db, name, now);
+  authRepo.grantAllScopes(db, companyId);
+  return companyId;
+}
+
 /** The caller's own company and credentials, made through the real service. */
 function seedCaller(db, now) {
   const deps = { db, clock: systemClock, audit: new AuditLog(db, systemClock), mailer: silentMailer };
-  const companyId = companies.createCompanyGrantingAllScopes({ db }, 'Bench Inc', now);
+  const companyId = createCompanyGrantingAllScopes(db, 'Bench Inc', now);
   authRepo.createUser(db, { companyId, email: 'operator@bench.invalid', passwordHash: null, isOperator: true }, now);
   const basic = credentials.generateApiKeyFor(deps, companyId, 'bench-caller', SYSTEM_ACTOR);
   credentials.saveCredential(deps, companyId, 'basic', basic.credential.id, 'none', SYSTEM_ACTOR);
