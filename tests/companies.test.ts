@@ -130,6 +130,18 @@ describe('operator pages for companies', () => {
       expect(res.text).toContain(`action="/operator/companies/${acme.companyId}/users/${acme.userId}/disable"`);
     });
 
+    it('names the role of an operator Operator, and of an invited operator too', async () => {
+      ctx.db
+        .prepare('INSERT INTO users (company_id, email, password_hash, is_operator, created_at) VALUES (?, ?, NULL, 1, 0)')
+        .run(ops.companyId, 'new.ops@example.test');
+      const res = await operator.get(`/operator/companies/${ops.companyId}`);
+      expect(res.status).toBe(200);
+      expect(res.text).toMatch(/<td data-label="Email">ops@example\.test<\/td>\s*<td data-label="Role">Operator<\/td>\s*<td data-label="Status">Active<\/td>/);
+      expect(res.text).toMatch(
+        /<td data-label="Email">new\.ops@example\.test<\/td>\s*<td data-label="Role">Operator<\/td>\s*<td data-label="Status">Invited<\/td>/,
+      );
+    });
+
     it('does not offer operators a button to disable themselves', async () => {
       const res = await operator.get(`/operator/companies/${ops.companyId}`);
       expect(res.text).not.toContain(`/users/${ops.userId}/disable`);

@@ -58,16 +58,13 @@ describe('credentials across companies, and the operator’s view', () => {
     it.each([
       ['without script', {}],
       ['with htmx', htmx],
-    ])('%s', async (_name, headers) => {
+    ])('%s, and nothing of the other company changes', async (_name, headers) => {
       for (const [what, call] of routes(headers)) {
         const res = await call();
         expect([what, res.status]).toEqual([what, 404]);
         expect(res.text).not.toContain('acme-api');
         expect(res.text).not.toContain(acmeClient.clientId);
       }
-    });
-
-    it('and nothing of the other company changed', async () => {
       expect(await apiKeyWorks(ctx, 'acme-api', acmeKey.key)).toBe(true);
       expect(await clientWorks(ctx, acmeClient.clientId, acmeClient.secret)).toBe(true);
       const statuses = ctx.db.prepare('SELECT status FROM credentials WHERE id IN (?, ?) ORDER BY id').pluck().all(acmePendingKey.id, acmePendingClient.id);
@@ -165,7 +162,11 @@ describe('credentials across companies, and the operator’s view', () => {
     });
 
     it('says so when the credential no longer works', async () => {
-      const res = await operator.post(`/operator/credentials/${acmeClient.id}/revoke`).type('form').send({ _csrf: operator.csrf, reason: 'Again' });
+      const client = await generateClient(globex);
+      await saveCredential(globex, 'oauth', client.id);
+      const revoke = (reason: string) => operator.post(`/operator/credentials/${client.id}/revoke`).type('form').send({ _csrf: operator.csrf, reason });
+      expect((await revoke('Rotating everything')).status).toBe(303);
+      const res = await revoke('Again');
       expect(res.status).toBe(409);
       expect(res.text).toContain('This credential is already revoked.');
     });

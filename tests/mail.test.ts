@@ -9,6 +9,7 @@ import { createLogger } from '../src/log';
 import { insertOutboxMessage } from '../src/features/mail/repo';
 import { MAX_ATTEMPTS, OutboxMailer, RETRY_DELAYS_MS, notifyCompanyAdmins } from '../src/features/mail/service';
 import { smtpTransport } from '../src/features/mail/smtp';
+import { renderMail } from '../src/features/mail/templates';
 import { anonymousAgent, createTestContext, csrfFrom, seedCompany, seedUser, signIn } from './helpers';
 import type { Agent } from './helpers';
 
@@ -481,6 +482,27 @@ describe('Notifications without SMTP (the outbox)', () => {
     expect(revoked.subject).toBe('OAuth 2.0 client credentials revoked for Acme');
     expect(revoked.text).toContain('Reason: Leaked in a log');
     expect(revoked.text).toContain('need new credentials from the API page.');
+  });
+});
+
+describe('a credential notice names the credential by its kind', () => {
+  const notice = { companyName: 'Acme', identifier: 'the-id', secretPrefix: 'cx_abcdef', actor: 'admin@acme.test', at: 0, consoleUrl: null };
+
+  it.each([
+    ['basic', 'Basic Auth API key', 'Username'],
+    ['oauth', 'OAuth 2.0 client credentials', 'Client ID'],
+  ] as const)('%s: the saved notice says %s and %s, in both parts', (credentialKind, kindLabel, idLabel) => {
+    const mail = renderMail('credential_saved', { ...notice, credentialKind, replaced: null });
+    expect(mail.subject).toBe(`New ${kindLabel} saved for Acme`);
+    expect(mail.text).toContain(
+      `admin@acme.test saved new ${kindLabel} for Acme at 1970-01-01 00:00 UTC.\n${idLabel}: the-id (the secret starts with cx_abcdef…)\n`,
+    );
+    expect(mail.html).toContain(`<p>admin@acme.test saved new <strong>${kindLabel}</strong> for Acme at 1970-01-01 00:00 UTC.</p>`);
+    expect(mail.html).toContain(`<p>${idLabel}: <code>the-id</code> (the secret starts with <code>cx_abcdef…</code>)</p>`);
+
+    const revoked = renderMail('credential_revoked', { ...notice, credentialKind, reason: null });
+    expect(revoked.text).toContain(`admin@acme.test revoked the ${kindLabel} the-id (cx_abcdef…) of Acme at 1970-01-01 00:00 UTC.`);
+    expect(revoked.html).toContain(`<p>admin@acme.test revoked the <strong>${kindLabel}</strong> <code>the-id</code> (<code>cx_abcdef…</code>) of Acme at`);
   });
 });
 

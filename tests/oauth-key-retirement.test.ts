@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import type { Express } from 'express';
 import { SignJWT, importPKCS8 } from 'jose';
+import type { JWTHeaderParameters, SignOptions } from 'jose';
 import request from 'supertest';
 import { createApp } from '../src/app';
 import { EXIT } from '../src/cli/command';
@@ -44,12 +45,22 @@ async function copyActiveKey(ctx: TestContext): Promise<CopiedKey> {
   return { kid: row.kid, key: await importPKCS8(pem, 'ES256') };
 }
 
+/** What an attacker may change besides the times: header parameters, claims, and the key (with its alg). */
+interface Tampering {
+  header?: Partial<JWTHeaderParameters> & Record<string, unknown>;
+  claims?: Record<string, unknown>;
+  signWith?: { alg: string; key: CryptoKey | Uint8Array };
+  /** jose signs an unknown critical parameter only when told that it understands it. */
+  signOptions?: SignOptions;
+}
+
 /** A token for a real client, with the times the attacker chooses (seconds since the epoch). */
-function mint(ctx: TestContext, copy: CopiedKey, client: TestClient, times: { iat: number; exp: number }): Promise<string> {
+function mint(ctx: TestContext, copy: CopiedKey, client: TestClient, times: { iat: number; exp: number }, tampering: Tampering = {}): Promise<string> {
   const claims = { iss: ctx.config.publicUrl, aud: `${ctx.config.publicUrl}/api`, sub: client.clientId, client_id: client.clientId };
-  return new SignJWT({ ...claims, scope: '', jti: crypto.randomUUID(), credential_id: client.credentialId, ...times })
-    .setProtectedHeader({ alg: 'ES256', typ: 'at+jwt', kid: copy.kid })
-    .sign(copy.key);
+  const { alg, key } = tampering.signWith ?? { alg: 'ES256', key: copy.key };
+  return new SignJWT({ ...claims, scope: '', jti: crypto.randomUUID(), credential_id: client.credentialId, ...times, ...tampering.claims })
+    .setProtectedHeader({ alg, typ: 'at+jwt', kid: copy.kid, ...tampering.header })
+    .sign(key, tampering.signOptions);
 }
 
 /** What the three doors say to a token: /api/v1/me, forward-auth, and introspection by a client of its company. */
@@ -122,6 +133,35 @@ describe('one console', () => {
       expect(await publishedKids(ctx.app)).not.toContain(copy.kid);
       const now = seconds(ctx.clock.now());
       expect(await doors(ctx.app, await mint(ctx, copy, client, { iat: now, exp: now + 600 }), client)).toEqual(REFUSED);
+    });
+  });
+
+  // Correctly signed with the active key (a copy of it), each of these breaks one rule jose checks for us.
+  describe('Bearer tokens signed with the active key but not shaped like ours', () => {
+    const now = () => seconds(ctx.clock.now());
+    /** The published public key as PEM: what an algorithm-confusion attack uses as the HMAC secret. */
+    const ourPublicKeyPem = (kid: string): string => {
+      const jwk = JSON.parse(ctx.db.prepare('SELECT public_jwk FROM signing_keys WHERE kid = ?').pluck().get(kid) as string) as crypto.JsonWebKey;
+      return crypto.createPublicKey({ key: jwk, format: 'jwk' }).export({ type: 'spki', format: 'pem' }) as string;
+    };
+
+    const cases: [string, (copy: CopiedKey) => Tampering][] = [
+      ["refuses typ 'JWT' (not an access token, RFC 9068)", () => ({ header: { typ: 'JWT' } })],
+      ['refuses a token without typ', () => ({ header: { typ: undefined } })],
+      ['refuses another issuer', () => ({ claims: { iss: 'https://elsewhere.example' } })],
+      ['refuses another audience', () => ({ claims: { aud: 'https://elsewhere.example/api' } })],
+      ["refuses a critical header parameter we do not understand (crit: ['x'])", () => ({ header: { crit: ['x'], x: 1 }, signOptions: { crit: { x: true } } })],
+      [
+        'refuses alg HS256 under our kid, keyed with our public key (algorithm confusion)',
+        (copy) => ({ signWith: { alg: 'HS256', key: new TextEncoder().encode(ourPublicKeyPem(copy.kid)) } }),
+      ],
+    ];
+
+    it.each(cases)('%s on /api/v1/me, /auth/verify and /oauth/introspect', async (_name, tampering) => {
+      const copy = await copyActiveKey(ctx);
+      const times = { iat: now(), exp: now() + 600 };
+      expect(await doors(ctx.app, await mint(ctx, copy, client, times), client)).toEqual(ACCEPTED); // the same token, untampered
+      expect(await doors(ctx.app, await mint(ctx, copy, client, times, tampering(copy)), client)).toEqual(REFUSED);
     });
   });
 

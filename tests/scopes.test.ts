@@ -31,6 +31,29 @@ describe('the scope catalog (/operator/scopes)', () => {
       expect(res.text).toMatch(/2 companies\s*<\/td>/);
     });
 
+    it('says how much each scope is used in words: company and client, singular or plural, or Unused', async () => {
+      const own = createTestContext();
+      try {
+        const { companyId: opsId } = seedCompany(own.db, 'Operators', 'ops@deploy.test', { operator: true });
+        seedCompany(own.db, 'Acme', 'admin@acme.test');
+        const acmeAdmin = await signIn(own.app, 'admin@acme.test');
+        await saveCredential(acmeAdmin, 'oauth', (await generateClient(acmeAdmin, ['claims:read'])).id);
+        await generateClient(acmeAdmin, ['claims:read', 'documents:read']); // pending, so it counts too
+        own.db.prepare("DELETE FROM company_scopes WHERE scope = 'documents:write' AND company_id = ?").run(opsId);
+        own.db.prepare("DELETE FROM company_scopes WHERE scope = 'claims:write'").run();
+
+        const res = await (await signIn(own.app, 'ops@deploy.test')).get('/operator/scopes');
+        expect(res.status).toBe(200);
+        const usage = (name: string) => new RegExp(`<code>${name}</code>[\\s\\S]*?</td>[\\s\\S]*?</td>\\s*<td>\\s*([^<]*?)\\s*</td>`).exec(res.text)?.[1];
+        expect(usage('claims:read')).toBe('2 companies, 2 clients');
+        expect(usage('documents:read')).toBe('2 companies, 1 client');
+        expect(usage('documents:write')).toBe('1 company');
+        expect(usage('claims:write')).toBe('Unused');
+      } finally {
+        own.close();
+      }
+    });
+
     it('is not found for administrators', async () => {
       expect((await admin.get('/operator/scopes')).status).toBe(404);
       const post = await admin.post('/operator/scopes').type('form').send({ _csrf: admin.csrf, name: 'x:y', description: 'Nope' });

@@ -39,12 +39,23 @@ export function createCompany(deps: CompaniesDeps, name: string, actor: Actor): 
   });
 }
 
+/** A user row of the company page, with its role and status in words. */
+export interface CompanyUserView extends auth.CompanyUser {
+  roleLabel: 'Operator' | 'Administrator';
+  statusLabel: 'Disabled' | 'Invited' | 'Active';
+}
+
+function userView(user: auth.CompanyUser): CompanyUserView {
+  const statusLabel = user.disabledAt ? 'Disabled' : !user.hasPassword ? 'Invited' : 'Active';
+  return { ...user, roleLabel: user.isOperator ? 'Operator' : 'Administrator', statusLabel };
+}
+
 export function getCompany(deps: CompaniesDeps, id: number) {
   const company = repo.findCompany(deps.db, id);
   if (!company) throw notFound();
   return {
     ...company,
-    users: auth.listCompanyUsers(deps, id),
+    users: auth.listCompanyUsers(deps, id).map(userView),
     scopes: listScopes(deps),
     grantedScopes: repo.listCompanyScopes(deps.db, id),
   };

@@ -4,7 +4,7 @@ import { registerFilters } from '../../views';
 
 export type CredentialKindName = 'basic' | 'oauth';
 
-/** What each message says; the templates in views/mail/<kind>.{txt,html}.njk get exactly this. */
+/** What each message says; the templates in views/mail/<kind>.{txt,html}.njk get this, with the words of a credential's kind. */
 export interface MailModels {
   invitation: { companyName: string; inviter: string; link: string; expiresAt: number };
   access_granted: { companyName: string; email: string; link: string; expiresAt: number; message: string | null; docsUrl: string };
@@ -32,20 +32,23 @@ export interface MailModels {
 }
 export type MailKind = keyof MailModels;
 
-const KIND_LABEL: Record<CredentialKindName, string> = { basic: 'Basic Auth API key', oauth: 'OAuth 2.0 client credentials' };
+/** A credential notice's words for its kind, given to its templates as kindLabel and idLabel. */
+const KIND_WORDS: Record<CredentialKindName, { kindLabel: string; idLabel: string }> = {
+  basic: { kindLabel: 'Basic Auth API key', idLabel: 'Username' },
+  oauth: { kindLabel: 'OAuth 2.0 client credentials', idLabel: 'Client ID' },
+};
 
 const SUBJECTS: { [K in MailKind]: (model: MailModels[K]) => string } = {
   invitation: (m) => `You are invited to manage API credentials for ${m.companyName}`,
   access_granted: () => 'Your access to the OAuth 2.0 API documentation',
   access_denied: () => 'Your request for the OAuth 2.0 API documentation',
-  credential_saved: (m) => `New ${KIND_LABEL[m.credentialKind]} saved for ${m.companyName}`,
-  credential_revoked: (m) => `${KIND_LABEL[m.credentialKind]} revoked for ${m.companyName}`,
+  credential_saved: (m) => `New ${KIND_WORDS[m.credentialKind].kindLabel} saved for ${m.companyName}`,
+  credential_revoked: (m) => `${KIND_WORDS[m.credentialKind].kindLabel} revoked for ${m.companyName}`,
 };
 
 function environment(autoescape: boolean): nunjucks.Environment {
   const env = new nunjucks.Environment(new nunjucks.FileSystemLoader(VIEWS_DIR), { autoescape, throwOnUndefined: false });
   registerFilters(env);
-  env.addGlobal('kindLabel', KIND_LABEL);
   return env;
 }
 
@@ -59,14 +62,21 @@ export interface RenderedMail {
   html: string;
 }
 
+/** The words of a credential notice's kind; other messages have none. */
+function kindWords(model: object): { kindLabel?: string; idLabel?: string } {
+  const kind = (model as { credentialKind?: CredentialKindName }).credentialKind;
+  return kind === undefined ? {} : KIND_WORDS[kind];
+}
+
 /** Subject (one line), plain-text and HTML parts of a message of this kind. */
 export function renderMail<K extends MailKind>(kind: K, model: MailModels[K]): RenderedMail {
   const subject = SUBJECTS[kind](model)
     .replace(/[\r\n]+/g, ' ')
     .slice(0, 200);
+  const view = { ...model, ...kindWords(model), subject };
   return {
     subject,
-    text: textEnv.render(`mail/${kind}.txt.njk`, { ...model, subject }),
-    html: htmlEnv.render(`mail/${kind}.html.njk`, { ...model, subject }),
+    text: textEnv.render(`mail/${kind}.txt.njk`, view),
+    html: htmlEnv.render(`mail/${kind}.html.njk`, view),
   };
 }

@@ -17,14 +17,24 @@ export interface ScopesDeps {
 export interface CatalogEntry extends ScopeRow {
   /** Pending or working client credentials that carry the scope. */
   credentialCount: number;
+  /** How much it is in use, in words: "2 companies, 1 client", or "Unused". */
+  usage: string;
   deletable: boolean;
+}
+
+const counted = (count: number, one: string, many: string): string => `${count} ${count === 1 ? one : many}`;
+
+function usageInWords(companyCount: number, credentialCount: number): string {
+  if (companyCount === 0 && credentialCount === 0) return 'Unused';
+  const companies = counted(companyCount, 'company', 'companies');
+  return credentialCount === 0 ? companies : `${companies}, ${counted(credentialCount, 'client', 'clients')}`;
 }
 
 /** The deployment's scope catalog, with how much each scope is in use. */
 export function scopeCatalog(deps: ScopesDeps): CatalogEntry[] {
   return repo.listScopeCatalog(deps.db).map((s) => {
     const credentialCount = countLiveCredentialsWithScope(deps, s.name);
-    return { ...s, credentialCount, deletable: s.companyCount === 0 && credentialCount === 0 };
+    return { ...s, credentialCount, usage: usageInWords(s.companyCount, credentialCount), deletable: s.companyCount === 0 && credentialCount === 0 };
   });
 }
 
