@@ -77,7 +77,7 @@ export function oauthRouter(deps: OAuthRouterDeps): Router {
     const input = parseOAuthRequest(TokenRequestSchema, form);
     if (input.grant_type !== 'client_credentials') throw unsupportedGrantType(input.grant_type);
     const client = authenticateClient(req, form);
-    sendJson(res, await issueAccessToken(deps, client, input.scope));
+    sendJson(res, issueAccessToken(deps, client, input.scope));
   });
 
   router.post('/oauth/introspect', async (req, res) => {

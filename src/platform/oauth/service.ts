@@ -59,7 +59,7 @@ export interface TokenResponse {
 }
 
 /** RFC 6749 4.4.3: a token for the client's scopes, or for the narrower set it asked for. No refresh token. */
-export async function issueAccessToken(deps: Pick<OAuthDeps, 'tokens'>, client: CredentialIdentity, requested: string[] | undefined): Promise<TokenResponse> {
+export function issueAccessToken(deps: Pick<OAuthDeps, 'tokens'>, client: CredentialIdentity, requested: string[] | undefined): TokenResponse {
   let scopes = client.scopes;
   if (requested !== undefined) {
     const held = new Set(client.scopes);
@@ -69,7 +69,7 @@ export async function issueAccessToken(deps: Pick<OAuthDeps, 'tokens'>, client: 
     }
     scopes = requested;
   }
-  const { token } = await deps.tokens.issue(client, scopes);
+  const { token } = deps.tokens.issue(client, scopes);
   return { access_token: token, token_type: 'Bearer', expires_in: deps.tokens.ttlSeconds, scope: scopes.join(' ') };
 }
 

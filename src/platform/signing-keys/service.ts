@@ -1,5 +1,5 @@
 import crypto from 'node:crypto';
-import { importJWK, importPKCS8 } from 'jose';
+import { importJWK } from 'jose';
 import type { JWK } from 'jose';
 import type { Db } from '../../db/open';
 import { transaction } from '../../db/open';
@@ -25,7 +25,8 @@ export interface PublicJwk {
 
 export interface Signer {
   kid: string;
-  privateKey: CryptoKey;
+  /** A node:crypto key: tokens are signed with node:crypto, verified with jose (decision 0003). */
+  privateKey: crypto.KeyObject;
 }
 
 export interface RotationResult {
@@ -133,7 +134,7 @@ export class SigningKeys {
   }
 
   /** The key that signs now. */
-  async currentSigner(): Promise<Signer> {
+  currentSigner(): Signer {
     for (let attempt = 0; attempt < 3; attempt++) {
       const kid = this.activeKid();
       if (this.signer && this.signer.kid === kid) return this.signer;
@@ -151,7 +152,7 @@ export class SigningKeys {
         continue;
       }
       repo.extendTokenTtl(this.db, kid, this.tokenTtlMs); // once per key per process, not per token
-      this.signer = { kid, privateKey: await importPKCS8(pem, 'ES256') };
+      this.signer = { kid, privateKey: crypto.createPrivateKey(pem) };
       return this.signer;
     }
     throw new Error('No usable signing key: the signing_keys table keeps changing or is damaged.');
