@@ -21,3 +21,8 @@ export class FakeClock implements Clock {
 export const MINUTE = 60_000;
 export const HOUR = 60 * MINUTE;
 export const DAY = 24 * HOUR;
+
+/** A time as people read it everywhere in the console: `2026-11-01 09:00 UTC` (pages, messages, errors). */
+export function formatUtcMinute(ms: number): string {
+  return `${new Date(ms).toISOString().replace('T', ' ').slice(0, 16)} UTC`;
+}

@@ -1,10 +1,10 @@
 import type { Environment } from 'nunjucks';
+import { formatUtcMinute } from './clock';
 
 /** Filters the templates share. Times are shown in UTC with an ISO machine-readable twin. */
 export function registerFilters(env: Environment): void {
   env.addFilter('datetime', (ms: number | null | undefined) => {
-    if (ms === null || ms === undefined) return '';
-    return new Date(ms).toISOString().replace('T', ' ').slice(0, 16) + ' UTC';
+    return ms === null || ms === undefined ? '' : formatUtcMinute(ms);
   });
   env.addFilter('isodate', (ms: number | null | undefined) => (ms === null || ms === undefined ? '' : new Date(ms).toISOString()));
   env.addFilter('json', (value: unknown) => JSON.stringify(value));

@@ -1,5 +1,6 @@
 import type { Db } from '../../db/open';
 import type { Clock } from '../../clock';
+import { formatUtcMinute } from '../../clock';
 import { safeEqual, sha256 } from '../../crypto';
 import { createCredentialLookups, createLastUsedWriter } from './repo';
 import type { CredentialCandidate, CredentialKind, CredentialLookups } from './repo';
@@ -35,15 +36,13 @@ const earliest = (...times: (number | null)[]): number | null => {
   return known.length ? Math.min(...known) : null;
 };
 
-const utcMinute = (ms: number): string => `${new Date(ms).toISOString().replace('T', ' ').slice(0, 16)} UTC`;
-
 /**
  * What the holder of a secret that stopped working is told (error_description). Only its holder can
  * send it, so saying what happened reveals nothing, and it spares them a hunt through their config.
  */
 export function endedDescription(kind: CredentialKind, how: EndedHow, at: number | null): string {
   const noun = kind === 'basic' ? 'API key' : 'client secret';
-  const on = at === null ? '' : ` on ${utcMinute(at)}`;
+  const on = at === null ? '' : ` on ${formatUtcMinute(at)}`;
   switch (how) {
     case 'replaced':
       return `This ${noun} was replaced${on}: use the new ${kind === 'basic' ? 'key' : 'Client ID and client secret'}.`;

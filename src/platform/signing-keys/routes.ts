@@ -1,5 +1,6 @@
 import { Router } from 'express';
 import type { Request, Response } from 'express';
+import { formatUtcMinute } from '../../clock';
 import { actorFrom } from '../../http/actor';
 import { requireOperator } from '../../http/auth';
 import { flashAndRedirect, render } from '../../http/render';
@@ -43,7 +44,7 @@ export function signingKeysRouter(deps: SigningKeysRouterDeps): Router {
     const until =
       result.previousPublishedUntil === null
         ? ''
-        : ` The previous key stays in the JWKS until ${new Date(result.previousPublishedUntil).toISOString().replace('T', ' ').slice(0, 16)} UTC, so the tokens it signed keep working until they expire.`;
+        : ` The previous key stays in the JWKS until ${formatUtcMinute(result.previousPublishedUntil)}, so the tokens it signed keep working until they expire.`;
     flashAndRedirect(req, res, '/operator/signing-keys', `New signing key ${shortKid(result.kid)} is active.${until}`);
   });
 
