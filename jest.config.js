@@ -10,4 +10,7 @@ module.exports = {
   },
   transformIgnorePatterns: ['/node_modules/(?!(jose|oauth4webapi)/)'],
   testTimeout: 30000,
+  // TEST_ENGINE=postgres: one throwaway PostgreSQL cluster for the run (tests/support/postgres.ts).
+  globalSetup: '<rootDir>/tests/support/global-setup.ts',
+  globalTeardown: '<rootDir>/tests/support/global-teardown.ts',
 };

@@ -6,26 +6,26 @@
 --   retired | revoked | expired -> never works again
 -- Only SHA-256 of the secret is stored (secret_hash); secret_prefix is the public start of it.
 CREATE TABLE credentials (
-  id              INTEGER PRIMARY KEY,
-  company_id      INTEGER NOT NULL REFERENCES companies(id),
+  id              {{id}},
+  company_id      {{int}} NOT NULL REFERENCES companies(id),
   kind            TEXT NOT NULL CHECK (kind IN ('basic', 'oauth')),
   identifier      TEXT NOT NULL,
   secret_prefix   TEXT NOT NULL,
-  secret_hash     BLOB NOT NULL,
+  secret_hash     {{blob}} NOT NULL,
   scopes          TEXT NOT NULL DEFAULT '',
   status          TEXT NOT NULL CHECK (status IN ('pending', 'active', 'retiring', 'retired', 'revoked', 'expired')),
-  replaces_id     INTEGER REFERENCES credentials(id), -- the active credential when this one was generated
-  created_by      INTEGER REFERENCES users(id),
-  created_at      INTEGER NOT NULL,
-  expires_at      INTEGER,        -- pending: when the unsaved generation lapses
-  saved_by        INTEGER REFERENCES users(id),
-  saved_at        INTEGER,
-  retires_at      INTEGER,        -- retiring: end of the overlap window
-  ended_at        INTEGER,        -- when it stopped working (retired, revoked, expired)
-  revoked_by      INTEGER REFERENCES users(id),
+  replaces_id     {{int}} REFERENCES credentials(id), -- the active credential when this one was generated
+  created_by      {{int}} REFERENCES users(id),
+  created_at      {{int}} NOT NULL,
+  expires_at      {{int}},        -- pending: when the unsaved generation lapses
+  saved_by        {{int}} REFERENCES users(id),
+  saved_at        {{int}},
+  retires_at      {{int}},        -- retiring: end of the overlap window
+  ended_at        {{int}},        -- when it stopped working (retired, revoked, expired)
+  revoked_by      {{int}} REFERENCES users(id),
   revoke_reason   TEXT,
-  last_used_at    INTEGER
-) STRICT;
+  last_used_at    {{int}}
+) {{strict}};
 CREATE INDEX credentials_lookup ON credentials(kind, identifier, status);
 CREATE INDEX credentials_company ON credentials(company_id, kind, status);
 CREATE UNIQUE INDEX credentials_secret_hash ON credentials(secret_hash);
@@ -35,7 +35,7 @@ CREATE UNIQUE INDEX credentials_one_active ON credentials(company_id, kind) WHER
 -- A Basic Auth username identifies the caller across the whole deployment: the first company
 -- to use one owns it (case-insensitively), and keeps it through rotations.
 CREATE TABLE api_usernames (
-  username    TEXT PRIMARY KEY COLLATE NOCASE,
-  company_id  INTEGER NOT NULL REFERENCES companies(id),
-  claimed_at  INTEGER NOT NULL
-) STRICT;
+  username    {{nocase}} PRIMARY KEY,
+  company_id  {{int}} NOT NULL REFERENCES companies(id),
+  claimed_at  {{int}} NOT NULL
+) {{strict}};

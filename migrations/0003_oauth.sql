@@ -9,22 +9,22 @@ CREATE TABLE signing_keys (
   public_jwk       TEXT NOT NULL,                -- JSON {kty, crv, x, y}
   private_pem      TEXT,                         -- PKCS#8 PEM while active; NULL once retired
   status           TEXT NOT NULL CHECK (status IN ('active', 'retired')),
-  token_ttl_ms     INTEGER NOT NULL,             -- longest access-token lifetime any server signed with it
-  created_at       INTEGER NOT NULL,
+  token_ttl_ms     {{int}} NOT NULL,             -- longest access-token lifetime any server signed with it
+  created_at       {{int}} NOT NULL,
   created_by       TEXT NOT NULL,                -- 'system' (first start), 'cli', or an operator's email
-  retired_at       INTEGER,
+  retired_at       {{int}},
   retired_by       TEXT,
-  published_until  INTEGER,                      -- retired: in the JWKS until then
+  published_until  {{int}},                      -- retired: in the JWKS until then
   CHECK ((status = 'active') = (private_pem IS NOT NULL))
-) STRICT;
+) {{strict}};
 CREATE UNIQUE INDEX signing_keys_one_active ON signing_keys(status) WHERE status = 'active';
 
 -- Access tokens are not stored when issued (no write per token); a revoked one is remembered here
 -- by its jti until it would have expired anyway, then pruned.
 CREATE TABLE revoked_tokens (
   jti            TEXT PRIMARY KEY,
-  credential_id  INTEGER NOT NULL REFERENCES credentials(id),
-  expires_at     INTEGER NOT NULL,
-  revoked_at     INTEGER NOT NULL
-) STRICT;
+  credential_id  {{int}} NOT NULL REFERENCES credentials(id),
+  expires_at     {{int}} NOT NULL,
+  revoked_at     {{int}} NOT NULL
+) {{strict}};
 CREATE INDEX revoked_tokens_expires ON revoked_tokens(expires_at);

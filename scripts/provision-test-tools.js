@@ -16,6 +16,11 @@ const { spawnSync } = require('node:child_process');
 const TOOLS = [
   { package: 'chromium', programs: ['/usr/bin/chromium'], neededBy: 'the browser tests (tests/browser)' },
   { package: 'nginx', programs: ['nginx'], neededBy: 'the forward-auth test (tests/nginx-forward-auth.test.ts)' },
+  {
+    package: 'postgresql',
+    programs: ['/usr/lib/postgresql/*/bin/postgres'],
+    neededBy: 'the PostgreSQL run of the suite (TEST_ENGINE=postgres, tests/support/postgres.ts)',
+  },
 ];
 
 // Debian's switch that keeps package installs from starting services (answer 101: "action forbidden"): the

@@ -5,6 +5,7 @@ import helmet from 'helmet';
 import nunjucks from 'nunjucks';
 import type { Config } from './config';
 import type { Clock } from './clock';
+import type { Database } from './db/connect';
 import type { Db } from './db/open';
 import type { Logger } from './log';
 import { PUBLIC_DIR, VIEWS_DIR } from './paths';
@@ -33,7 +34,10 @@ import { registerFilters } from './views';
 
 export interface AppDeps {
   config: Config;
+  /** The SQLite handle, for the modules not yet moved to Kysely (decision 0011); `database` is where they go. */
   db: Db;
+  /** The database on either engine (src/db/connect.ts). */
+  database: Database;
   clock: Clock;
   logger: Logger;
   mailer?: Mailer;

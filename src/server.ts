@@ -4,8 +4,8 @@ import { bootstrap } from './bootstrap';
 import { systemClock } from './clock';
 import { ConfigError, ensureSessionSecret, loadConfig } from './config';
 import { restrictNewFiles, secureDataDir } from './data-dir';
+import { connect } from './db/connect';
 import { migrate } from './db/migrate';
-import { openDatabase } from './db/open';
 import { createLogger } from './log';
 import { createGracefulServer } from './ops/graceful-shutdown';
 import { acquireServerLock } from './ops/server-lock';
@@ -34,12 +34,13 @@ async function main(): Promise<void> {
   }
   // `restore` refuses while this lock is live (src/ops/server-lock.ts).
   const lock = acquireServerLock(config.dataDir);
-  const db = openDatabase(config.databaseFile);
-  const applied = migrate(db);
+  const connection = connect({ databaseFile: config.databaseFile });
+  const db = connection.sqlite!; // the SQLite file: PostgreSQL is not served until every module has moved to Kysely (decision 0011)
+  const applied = await migrate(connection);
   if (applied.length) logger.info({ applied }, 'database migrated');
   await bootstrap(config, db, systemClock, logger);
 
-  const app = createApp({ config, db, clock: systemClock, logger });
+  const app = createApp({ config, db, database: connection.db, clock: systemClock, logger });
   // Drains before it closes: answers carry `Connection: close`, /healthz says 503 (src/ops/graceful-shutdown.ts).
   const { server, shutdown: drainAndClose } = createGracefulServer(app);
   server.keepAliveTimeout = 5_000;
@@ -49,11 +50,13 @@ async function main(): Promise<void> {
     logger.info({ signal }, 'shutting down: finishing requests');
     drainAndClose((forced) => {
       if (forced) logger.error('requests still running after 8 s; their connections were cut');
-      closeApp(app); // flushes last-used times, stops timers
-      db.close(); // the last connection: SQLite checkpoints and removes the -wal
-      lock.release();
-      logger.info('stopped cleanly');
-      process.exit(0);
+      void (async () => {
+        await closeApp(app); // flushes last-used times, stops timers
+        await connection.close(); // the last connection: SQLite checkpoints and removes the -wal
+        lock.release();
+        logger.info('stopped cleanly');
+        process.exit(0);
+      })();
     });
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));

@@ -129,8 +129,8 @@ interface Fixture {
 }
 
 /** The same world in every persona's database (tests/world.ts), plus a granted documentation request for admin A. */
-function seedMatrixWorld(ctx: TestContext): Fixture {
-  const { ids, secrets } = seedWorld(ctx);
+async function seedMatrixWorld(ctx: TestContext): Promise<Fixture> {
+  const { ids, secrets } = await seedWorld(ctx);
   const deps = { db: ctx.db, clock: ctx.clock, audit: new AuditLog(ctx.db, ctx.clock), mailer: { send: () => 0 }, config: ctx.config };
   grantAccess(deps, insertAccessRequest(ctx.db, ids.companyA, 'admin@a.test', ids.adminA, ctx.clock.now()), null, SYSTEM_ACTOR);
   return {
@@ -200,7 +200,7 @@ describe('access control matrix (generated from the router)', () => {
   const worlds = Object.fromEntries(
     PERSONAS.map((p) => {
       const ctx = createTestContext();
-      return [p, { ctx, fixture: seedMatrixWorld(ctx), caller: {} }];
+      return [p, { ctx, fixture: undefined as unknown as Fixture, caller: {} }];
     }),
   ) as Record<Persona, { ctx: TestContext; fixture: Fixture; caller: Caller }>;
   const routes = listRoutes(worlds.adminA.ctx.app);
@@ -209,6 +209,7 @@ describe('access control matrix (generated from the router)', () => {
 
   beforeAll(async () => {
     const w = worlds;
+    for (const p of PERSONAS) w[p].fixture = await seedMatrixWorld(w[p].ctx);
     w.signedOut.caller.agent = await anonymousAgent(w.signedOut.ctx.app);
     w.adminA.caller.agent = await signIn(w.adminA.ctx.app, 'admin@a.test');
     w.adminB.caller.agent = await signIn(w.adminB.ctx.app, 'admin@b.test');
@@ -218,7 +219,7 @@ describe('access control matrix (generated from the router)', () => {
     w.disabled.ctx.db.prepare("UPDATE users SET disabled_at = 1 WHERE email = 'disabled@a.test'").run();
     w.apiKey.caller.authorization = `Basic ${Buffer.from(`company-a-api:${w.apiKey.fixture.apiKey}`).toString('base64')}`;
   });
-  afterAll(() => PERSONAS.forEach((p) => worlds[p].ctx.close()));
+  afterAll(() => Promise.all(PERSONAS.map((p) => worlds[p].ctx.close())));
 
   it('has exactly one row per route, and each row covers every persona', () => {
     const missing = routes.filter((r) => !(r in EXPECTED));

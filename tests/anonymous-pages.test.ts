@@ -18,7 +18,7 @@ describe('anonymous GETs', () => {
   });
   afterEach(async () => {
     await new Promise((resolve) => server.close(resolve));
-    ctx.close();
+    await ctx.close();
   });
 
   /** The session cookie of a session that has ended since (the browser still sends it). */
@@ -47,8 +47,8 @@ describe('anonymous GETs', () => {
   const totalChanges = () => ctx.db.prepare('SELECT total_changes()').pluck().get() as number;
 
   it('1,000 of assorted pages (sign-in, 404s, /healthz, docs, static, setup and invitation links) write nothing to the database', async () => {
-    const acme = seedCompany(ctx.db, 'Acme', 'admin@acme.test');
-    const invited = issueInvitation(ctx, seedUser(ctx.db, acme.companyId, 'new@acme.test').userId, acme.userId);
+    const acme = await seedCompany(ctx, 'Acme', 'admin@acme.test');
+    const invited = issueInvitation(ctx, (await seedUser(ctx, acme.companyId, 'new@acme.test')).userId, acme.userId);
     await signIn(ctx.app, acme.email); // a live session, so "unchanged" covers rows, not only their number
     const endedCookie = await signedOutCookie(acme.email);
 

@@ -46,8 +46,8 @@ describe('the audit trail of the foundation', () => {
   afterEach(() => ctx.close());
 
   it('records sign-in, invitation and disable with who, when and from where, and exports them as CSV', async () => {
-    const ops = seedCompany(ctx.db, 'Operators', 'ops@example.test', { operator: true });
-    const acme = seedCompany(ctx.db, 'Acme', 'admin@acme.test');
+    const ops = await seedCompany(ctx, 'Operators', 'ops@example.test', { operator: true });
+    const acme = await seedCompany(ctx, 'Acme', 'admin@acme.test');
     const operator = await signIn(ctx.app, ops.email);
     ctx.clock.advance(HOUR / 2);
     await operator
@@ -97,7 +97,7 @@ describe('the audit trail of the foundation', () => {
   });
 
   it('neutralises formulas and quotes awkward fields in the CSV', async () => {
-    const acme = seedCompany(ctx.db, 'Acme', 'admin@acme.test');
+    const acme = await seedCompany(ctx, 'Acme', 'admin@acme.test');
     const log = new AuditLog(ctx.db, ctx.clock);
     log.record(actor('=HYPERLINK("http://evil.example","click")'), {
       action: 'test.formula',
@@ -136,16 +136,16 @@ describe('the audit trail of the foundation', () => {
 
 describe('GET /audit', () => {
   let ctx: TestContext;
-  let acme: ReturnType<typeof seedCompany>;
-  let globex: ReturnType<typeof seedCompany>;
+  let acme: Awaited<ReturnType<typeof seedCompany>>;
+  let globex: Awaited<ReturnType<typeof seedCompany>>;
   let admin: Agent;
   const start = Date.UTC(2026, 10, 1, 9, 0, 0);
 
   beforeEach(async () => {
     ctx = createTestContext();
-    seedCompany(ctx.db, 'Operators', 'ops@example.test', { operator: true });
-    acme = seedCompany(ctx.db, 'Acme', 'admin@acme.test');
-    globex = seedCompany(ctx.db, 'Globex', 'admin@globex.test');
+    await seedCompany(ctx, 'Operators', 'ops@example.test', { operator: true });
+    acme = await seedCompany(ctx, 'Acme', 'admin@acme.test');
+    globex = await seedCompany(ctx, 'Globex', 'admin@globex.test');
     const log = new AuditLog(ctx.db, ctx.clock);
     // Acme: credential events on 3 days; Globex: one event.
     ctx.clock.set(start - 2 * DAY);

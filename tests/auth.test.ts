@@ -24,10 +24,10 @@ const audit = (ctx: TestContext) =>
 
 describe('POST /sign-in', () => {
   let ctx: TestContext;
-  let acme: ReturnType<typeof seedCompany>;
-  beforeEach(() => {
+  let acme: Awaited<ReturnType<typeof seedCompany>>;
+  beforeEach(async () => {
     ctx = createTestContext();
-    acme = seedCompany(ctx.db, 'Acme', 'admin@acme.test');
+    acme = await seedCompany(ctx, 'Acme', 'admin@acme.test');
   });
   afterEach(() => ctx.close());
 
@@ -164,9 +164,9 @@ describe('POST /sign-in', () => {
 
 describe('sign-in throttling', () => {
   let ctx: TestContext;
-  beforeEach(() => {
+  beforeEach(async () => {
     ctx = createTestContext();
-    seedCompany(ctx.db, 'Acme', 'admin@acme.test');
+    await seedCompany(ctx, 'Acme', 'admin@acme.test');
   });
   afterEach(() => ctx.close());
 
@@ -248,9 +248,9 @@ describe('sign-in throttling', () => {
 
 describe('POST /sign-out', () => {
   let ctx: TestContext;
-  beforeEach(() => {
+  beforeEach(async () => {
     ctx = createTestContext();
-    seedCompany(ctx.db, 'Acme', 'admin@acme.test');
+    await seedCompany(ctx, 'Acme', 'admin@acme.test');
   });
   afterEach(() => ctx.close());
 

@@ -54,7 +54,7 @@ describe('bootstrap with ADMIN_EMAIL and ADMIN_PASSWORD', () => {
   });
 
   it('does nothing when users exist already', async () => {
-    seedCompany(ctx.db, 'Acme', 'admin@acme.test');
+    await seedCompany(ctx, 'Acme', 'admin@acme.test');
     await expect(bootstrap(ctx.config, ctx.db, ctx.clock, capturingLogger().logger)).resolves.toEqual({ kind: 'ready' });
     expect(ctx.db.prepare('SELECT email FROM users').pluck().all()).toEqual(['admin@acme.test']);
   });

@@ -6,18 +6,18 @@ const companyCount = (ctx: TestContext): number => ctx.db.prepare('SELECT COUNT(
 
 describe('operator pages for companies', () => {
   let ctx: TestContext;
-  let ops: ReturnType<typeof seedCompany>;
+  let ops: Awaited<ReturnType<typeof seedCompany>>;
   let operator: Agent;
   beforeEach(async () => {
     ctx = createTestContext();
-    ops = seedCompany(ctx.db, 'Operators', 'ops@example.test', { operator: true });
+    ops = await seedCompany(ctx, 'Operators', 'ops@example.test', { operator: true });
     operator = await signIn(ctx.app, ops.email);
   });
   afterEach(() => ctx.close());
 
   describe('GET /operator/companies', () => {
     it('lists the companies with their user counts and the create form', async () => {
-      seedCompany(ctx.db, 'Acme', 'admin@acme.test');
+      await seedCompany(ctx, 'Acme', 'admin@acme.test');
       const res = await operator.get('/operator/companies');
       expect(res.status).toBe(200);
       expect(res.text).toContain('<h1>Companies</h1>');
@@ -26,7 +26,7 @@ describe('operator pages for companies', () => {
     });
 
     it('is a 404 for an administrator and a sign-in redirect for a visitor', async () => {
-      seedCompany(ctx.db, 'Acme', 'admin@acme.test');
+      await seedCompany(ctx, 'Acme', 'admin@acme.test');
       const admin = await signIn(ctx.app, 'admin@acme.test');
       const res = await admin.get('/operator/companies');
       expect(res.status).toBe(404);
@@ -62,7 +62,7 @@ describe('operator pages for companies', () => {
     });
 
     it('re-renders the full page with the message and the typed name when the name is taken (any case)', async () => {
-      seedCompany(ctx.db, 'Acme', 'admin@acme.test');
+      await seedCompany(ctx, 'Acme', 'admin@acme.test');
       const res = await operator.post('/operator/companies').type('form').send({ _csrf: operator.csrf, name: 'ACME' });
       expect(res.status).toBe(422);
       expect(res.text).toContain('<h1>Companies</h1>');
@@ -108,9 +108,9 @@ describe('operator pages for companies', () => {
 
   describe('GET /operator/companies/:id', () => {
     it('shows the company, its users and their status', async () => {
-      const acme = seedCompany(ctx.db, 'Acme', 'admin@acme.test');
+      const acme = await seedCompany(ctx, 'Acme', 'admin@acme.test');
       ctx.db.prepare('INSERT INTO users (company_id, email, password_hash, created_at) VALUES (?, ?, NULL, 0)').run(acme.companyId, 'invited@acme.test');
-      const gone = seedUser(ctx.db, acme.companyId, 'gone@acme.test');
+      const gone = await seedUser(ctx, acme.companyId, 'gone@acme.test');
       ctx.db.prepare('UPDATE users SET disabled_at = 1 WHERE id = ?').run(gone.userId);
 
       const res = await operator.get(`/operator/companies/${acme.companyId}`);
@@ -162,7 +162,7 @@ describe('operator pages for companies', () => {
 
   describe('POST /operator/companies/:id/scopes', () => {
     it('saves the allowed scopes from the checkboxes and records them', async () => {
-      const acme = seedCompany(ctx.db, 'Acme', 'admin@acme.test');
+      const acme = await seedCompany(ctx, 'Acme', 'admin@acme.test');
       const res = await operator
         .post(`/operator/companies/${acme.companyId}/scopes`)
         .type('form')
@@ -178,14 +178,14 @@ describe('operator pages for companies', () => {
     });
 
     it('clears every scope when none is ticked', async () => {
-      const acme = seedCompany(ctx.db, 'Acme', 'admin@acme.test');
+      const acme = await seedCompany(ctx, 'Acme', 'admin@acme.test');
       const res = await operator.post(`/operator/companies/${acme.companyId}/scopes`).type('form').send({ _csrf: operator.csrf });
       expect(res.status).toBe(303);
       expect(ctx.db.prepare('SELECT COUNT(*) FROM company_scopes WHERE company_id = ?').pluck().get(acme.companyId)).toBe(0);
     });
 
     it('refuses a scope outside the catalog and changes nothing', async () => {
-      const acme = seedCompany(ctx.db, 'Acme', 'admin@acme.test');
+      const acme = await seedCompany(ctx, 'Acme', 'admin@acme.test');
       const res = await operator.post(`/operator/companies/${acme.companyId}/scopes`).type('form').send({ _csrf: operator.csrf, scopes: '<b>admin:all</b>' });
       expect(res.status).toBe(422);
       expect(res.text).toContain('Not in the scope catalog: &lt;b&gt;admin:all&lt;/b&gt;.');
@@ -195,7 +195,7 @@ describe('operator pages for companies', () => {
 
   describe('POST /operator/companies/:id/users/:userId/disable and /enable', () => {
     it('disables then enables an administrator, recording both', async () => {
-      const acme = seedCompany(ctx.db, 'Acme', 'admin@acme.test');
+      const acme = await seedCompany(ctx, 'Acme', 'admin@acme.test');
       const disable = await operator.post(`/operator/companies/${acme.companyId}/users/${acme.userId}/disable`).type('form').send({ _csrf: operator.csrf });
       expect(disable.status).toBe(303);
       expect(disable.headers.location).toBe(`/operator/companies/${acme.companyId}`);
@@ -225,8 +225,8 @@ describe('operator pages for companies', () => {
     });
 
     it('is a 404 for a user of another company under this company’s address', async () => {
-      const acme = seedCompany(ctx.db, 'Acme', 'admin@acme.test');
-      const globex = seedCompany(ctx.db, 'Globex', 'admin@globex.test');
+      const acme = await seedCompany(ctx, 'Acme', 'admin@acme.test');
+      const globex = await seedCompany(ctx, 'Globex', 'admin@globex.test');
       const res = await operator.post(`/operator/companies/${acme.companyId}/users/${globex.userId}/disable`).type('form').send({ _csrf: operator.csrf });
       expect(res.status).toBe(404);
       expect(ctx.db.prepare('SELECT disabled_at FROM users WHERE id = ?').pluck().get(globex.userId)).toBeNull();
@@ -236,12 +236,12 @@ describe('operator pages for companies', () => {
 
 describe('tenancy: an administrator of company A', () => {
   let ctx: TestContext;
-  let b: ReturnType<typeof seedCompany>;
+  let b: Awaited<ReturnType<typeof seedCompany>>;
   let adminA: Agent;
   beforeEach(async () => {
     ctx = createTestContext();
-    seedCompany(ctx.db, 'Company A', 'admin@a.test');
-    b = seedCompany(ctx.db, 'Company B', 'admin@b.test');
+    await seedCompany(ctx, 'Company A', 'admin@a.test');
+    b = await seedCompany(ctx, 'Company B', 'admin@b.test');
     await signIn(ctx.app, 'admin@b.test'); // B's sign-in is in B's audit log
     adminA = await signIn(ctx.app, 'admin@a.test');
   });

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import bcrypt from 'bcrypt';
 import Database from 'better-sqlite3';
-import { migrate } from '../src/db/migrate';
+import { migrateSqlite } from '../src/db/migrate';
 import { openDatabase } from '../src/db/open';
 import * as authRepo from '../src/features/auth/repo';
 import { createCompanyGrantingAllScopes } from '../src/features/companies/service';
@@ -95,7 +95,7 @@ describe('crash durability: SIGKILL at random moments under load', () => {
     };
     // Companies and their administrators, written before the first start (as an operator would invite them).
     const db = openDatabase(path.join(dataDir, 'console.sqlite'));
-    migrate(db);
+    migrateSqlite(db);
     const hash = bcrypt.hashSync(PASSWORD, 10);
     for (let i = 1; i <= COMPANIES; i++) {
       const companyId = createCompanyGrantingAllScopes({ db }, `Crash company ${i}`, Date.now());

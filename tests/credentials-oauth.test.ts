@@ -15,7 +15,7 @@ describe('the API page: OAuth 2.0 client credentials', () => {
 
   beforeEach(async () => {
     ctx = createTestContext();
-    ({ companyId } = seedCompany(ctx.db, 'Acme', 'admin@acme.test'));
+    ({ companyId } = await seedCompany(ctx, 'Acme', 'admin@acme.test'));
     agent = await signIn(ctx.app, 'admin@acme.test');
   });
   afterEach(() => ctx.close());

@@ -20,9 +20,9 @@ describe('credentials across companies, and the operator’s view', () => {
   afterAll(() => ctx.close());
 
   beforeAll(async () => {
-    seedCompany(ctx.db, 'Acme', 'admin@acme.test');
-    seedCompany(ctx.db, 'Globex', 'admin@globex.test');
-    seedCompany(ctx.db, 'Operators', 'ops@deploy.test', { operator: true });
+    await seedCompany(ctx, 'Acme', 'admin@acme.test');
+    await seedCompany(ctx, 'Globex', 'admin@globex.test');
+    await seedCompany(ctx, 'Operators', 'ops@deploy.test', { operator: true });
     acme = await signIn(ctx.app, 'admin@acme.test');
     globex = await signIn(ctx.app, 'admin@globex.test');
     operator = await signIn(ctx.app, 'ops@deploy.test');
@@ -238,8 +238,8 @@ describe('two companies with credentials in every state, overlap included', () =
 
   beforeEach(async () => {
     ctx = createTestContext();
-    companyA = seedCompany(ctx.db, 'Acme', 'admin@acme.test').companyId;
-    const companyB = seedCompany(ctx.db, 'Globex', 'admin@globex.test').companyId;
+    companyA = (await seedCompany(ctx, 'Acme', 'admin@acme.test')).companyId;
+    const companyB = (await seedCompany(ctx, 'Globex', 'admin@globex.test')).companyId;
     // B first: A's overlaps are made last, so nothing B's seeding did can have ended them.
     ofB = { basic: seedEveryState(ctx, companyB, 'basic', 'globex-api'), oauth: seedEveryState(ctx, companyB, 'oauth', '') };
     a = { basic: seedEveryState(ctx, companyA, 'basic', 'acme-api'), oauth: seedEveryState(ctx, companyA, 'oauth', '') };

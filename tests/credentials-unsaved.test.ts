@@ -17,8 +17,8 @@ describe('unsaved generations', () => {
 
   beforeEach(async () => {
     ctx = createTestContext();
-    acmeId = seedCompany(ctx.db, 'Acme', 'admin@acme.test').companyId;
-    seedCompany(ctx.db, 'Globex', 'admin@globex.test');
+    acmeId = (await seedCompany(ctx, 'Acme', 'admin@acme.test')).companyId;
+    await seedCompany(ctx, 'Globex', 'admin@globex.test');
     acme = await signIn(ctx.app, 'admin@acme.test');
     globex = await signIn(ctx.app, 'admin@globex.test');
   });

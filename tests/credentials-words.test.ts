@@ -13,9 +13,9 @@ describe('the words a credential is shown with', () => {
 
   beforeAll(async () => {
     ctx = createTestContext();
-    seedCompany(ctx.db, 'Acme', 'admin@acme.test');
-    seedCompany(ctx.db, 'Empty', 'admin@empty.test');
-    seedCompany(ctx.db, 'Operators', 'ops@console.test', { operator: true });
+    await seedCompany(ctx, 'Acme', 'admin@acme.test');
+    await seedCompany(ctx, 'Empty', 'admin@empty.test');
+    await seedCompany(ctx, 'Operators', 'ops@console.test', { operator: true });
     admin = await signIn(ctx.app, 'admin@acme.test');
     operator = await signIn(ctx.app, 'ops@console.test');
     // Three keys: the first replaced at once (Replaced), the second in a 1-hour overlap (Overlap), the third in use.

@@ -13,8 +13,8 @@ describe('the API page: Basic Auth', () => {
   afterAll(() => ctx.close());
 
   beforeAll(async () => {
-    seedCompany(ctx.db, 'Acme', 'admin@acme.test');
-    seedCompany(ctx.db, 'Globex', 'admin@globex.test');
+    await seedCompany(ctx, 'Acme', 'admin@acme.test');
+    await seedCompany(ctx, 'Globex', 'admin@globex.test');
     agent = await signIn(ctx.app, 'admin@acme.test');
     other = await signIn(ctx.app, 'admin@globex.test');
   });

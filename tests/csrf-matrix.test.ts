@@ -2,7 +2,7 @@ import type request from 'supertest';
 import { createTestContext, PASSWORD, signIn } from './helpers';
 import type { Agent } from './helpers';
 import { listRoutes } from './router-routes';
-import { seedWorld } from './world';
+import { seedWorldSync } from './world';
 import type { World } from './world';
 
 /**
@@ -69,7 +69,7 @@ function urlFor(routePath: string, ids: World['ids']): string {
 
 describe('CSRF refusals (generated from the router)', () => {
   const ctx = createTestContext();
-  const world = seedWorld(ctx);
+  const world = seedWorldSync(ctx);
   // Admin A made an operator: every console route is open to this caller, and every thing in the world is theirs.
   ctx.db.prepare('UPDATE users SET is_operator = 1 WHERE id = ?').run(world.ids.adminA);
   const routes = listRoutes(ctx.app);

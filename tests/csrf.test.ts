@@ -10,7 +10,7 @@ describe('CSRF protection on unsafe requests', () => {
   let operator: Agent;
   beforeEach(async () => {
     ctx = createTestContext();
-    seedCompany(ctx.db, 'Operators', 'ops@example.test', { operator: true });
+    await seedCompany(ctx, 'Operators', 'ops@example.test', { operator: true });
     operator = await signIn(ctx.app, 'ops@example.test');
   });
   afterEach(() => ctx.close());
@@ -29,7 +29,7 @@ describe('CSRF protection on unsafe requests', () => {
   it('refuses a wrong token and a token of another session', async () => {
     expect((await create().send({ _csrf: 'x'.repeat(64), name: 'Globex' })).status).toBe(403);
 
-    seedCompany(ctx.db, 'Acme', 'admin@acme.test');
+    await seedCompany(ctx, 'Acme', 'admin@acme.test');
     const other = await signIn(ctx.app, 'admin@acme.test');
     expect((await create().send({ _csrf: other.csrf, name: 'Globex' })).status).toBe(403);
     expect(companies()).toEqual(['Operators', 'Acme']);
@@ -90,9 +90,9 @@ describe('CSRF protection on unsafe requests', () => {
 
 describe('CSRF protection on the anonymous forms (sign-in, setup, invitation)', () => {
   let ctx: TestContext;
-  beforeEach(() => {
+  beforeEach(async () => {
     ctx = createTestContext();
-    seedCompany(ctx.db, 'Acme', 'admin@acme.test');
+    await seedCompany(ctx, 'Acme', 'admin@acme.test');
   });
   afterEach(() => ctx.close());
 
@@ -146,7 +146,7 @@ describe('CSRF protection on the anonymous forms (sign-in, setup, invitation)', 
       expect((await signInWith(foreign.cookie, foreign.token)).status).toBe(403);
       expect(sessions()).toBe(0);
     } finally {
-      other.close();
+      await other.close();
     }
   });
 

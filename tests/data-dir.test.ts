@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { migrate } from '../src/db/migrate';
+import { migrateSqlite } from '../src/db/migrate';
 import { openDatabase } from '../src/db/open';
 import { ensureBuilt, freePort, runCli, startServer } from './ops-support';
 import type { RunningServer } from './ops-support';
@@ -32,7 +32,7 @@ function dataDirWithDatabase(): string {
   const dataDir = tempDir();
   fs.chmodSync(dataDir, 0o700);
   const db = openDatabase(path.join(dataDir, 'console.sqlite'));
-  migrate(db);
+  migrateSqlite(db);
   db.close();
   return dataDir;
 }

@@ -42,8 +42,8 @@ describe('Operator review of access requests', () => {
   let operator: Agent;
 
   beforeAll(async () => {
-    acme = seedCompany(ctx.db, 'Acme', 'admin@acme.test');
-    const ops = seedCompany(ctx.db, 'Operators', 'ops@console.test', { operator: true });
+    acme = await seedCompany(ctx, 'Acme', 'admin@acme.test');
+    const ops = await seedCompany(ctx, 'Operators', 'ops@console.test', { operator: true });
     expect(ops.companyId).not.toBe(acme.companyId);
     admin = await signIn(ctx.app, 'admin@acme.test');
     operator = await signIn(ctx.app, 'ops@console.test');
@@ -208,10 +208,10 @@ describe('Who can read the documentation', () => {
   let requestId: number;
 
   beforeAll(async () => {
-    const acme = seedCompany(ctx.db, 'Acme', 'admin@acme.test');
-    seedUser(ctx.db, acme.companyId, 'granted@acme.test');
-    seedUser(ctx.db, acme.companyId, 'denied@acme.test');
-    seedCompany(ctx.db, 'Operators', 'ops@console.test', { operator: true });
+    const acme = await seedCompany(ctx, 'Acme', 'admin@acme.test');
+    await seedUser(ctx, acme.companyId, 'granted@acme.test');
+    await seedUser(ctx, acme.companyId, 'denied@acme.test');
+    await seedCompany(ctx, 'Operators', 'ops@console.test', { operator: true });
     admin = await signIn(ctx.app, 'admin@acme.test');
     operator = await signIn(ctx.app, 'ops@console.test');
     grantedUser = await signIn(ctx.app, 'granted@acme.test');
@@ -328,8 +328,8 @@ describe('GET /operator/access-requests (paging)', () => {
   let operator: Agent;
 
   beforeAll(async () => {
-    const acme = seedCompany(ctx.db, 'Acme', 'admin@acme.test');
-    seedCompany(ctx.db, 'Operators', 'ops@console.test', { operator: true });
+    const acme = await seedCompany(ctx, 'Acme', 'admin@acme.test');
+    await seedCompany(ctx, 'Operators', 'ops@console.test', { operator: true });
     for (let i = 0; i < 55; i++) {
       ctx.clock.advance(1000);
       insertAccessRequest(ctx.db, acme.companyId, `dev${i}@acme.test`, acme.userId, ctx.clock.now());

@@ -21,9 +21,9 @@ describe('Request access to the OAuth 2.0 API documentation', () => {
   let operator: Agent;
 
   beforeAll(async () => {
-    acme = seedCompany(ctx.db, 'Acme', 'admin@acme.test');
-    globex = seedCompany(ctx.db, 'Globex', 'admin@globex.test');
-    seedUser(ctx.db, globex.companyId, 'ops@globex.test', { operator: true });
+    acme = await seedCompany(ctx, 'Acme', 'admin@acme.test');
+    globex = await seedCompany(ctx, 'Globex', 'admin@globex.test');
+    await seedUser(ctx, globex.companyId, 'ops@globex.test', { operator: true });
     admin = await signIn(ctx.app, 'admin@acme.test');
     otherAdmin = await signIn(ctx.app, 'admin@globex.test');
     operator = await signIn(ctx.app, 'ops@globex.test');

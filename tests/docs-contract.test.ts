@@ -86,9 +86,9 @@ describe('the OpenAPI document and the running app', () => {
     ctx = createTestContext({ PUBLIC_URL: `http://127.0.0.1:${port}`, ACCESS_TOKEN_TTL: '900' });
     server.on('request', ctx.app);
 
-    const acme = seedCompany(ctx.db, 'Acme', 'admin@acme.test');
-    const globex = seedCompany(ctx.db, 'Globex', 'admin@globex.test');
-    seedCompany(ctx.db, 'Operators', 'ops@console.test', { operator: true });
+    const acme = await seedCompany(ctx, 'Acme', 'admin@acme.test');
+    const globex = await seedCompany(ctx, 'Globex', 'admin@globex.test');
+    await seedCompany(ctx, 'Operators', 'ops@console.test', { operator: true });
     client = createClient(ctx.db, ctx.clock, acme.companyId);
     narrowClient = createClient(ctx.db, ctx.clock, globex.companyId, ['claims:read']);
     otherClient = narrowClient;
@@ -111,7 +111,7 @@ describe('the OpenAPI document and the running app', () => {
 
   afterAll(async () => {
     await new Promise<void>((resolve) => server.close(() => resolve()));
-    ctx.close();
+    await ctx.close();
   });
 
   it('is valid OpenAPI 3.1 (checked against the official schema)', () => {

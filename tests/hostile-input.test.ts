@@ -839,15 +839,17 @@ interface Case {
 }
 
 describe('hostile input: never a 5xx, never reflected, nothing changed by a refusal', () => {
-  const makeWorld = (): World => {
+  const makeWorld = async (): Promise<World> => {
     const ctx = createTestContext();
-    return { ctx, server: undefined as unknown as http.Server, port: 0, ...seedWorld(ctx) };
+    return { ctx, server: undefined as unknown as http.Server, port: 0, ...(await seedWorld(ctx)) };
   };
-  const publicWorld = makeWorld(); // anonymous and API callers: its clock moves on between cases, so throttles never pile up
-  const consoleWorld = makeWorld(); // signed-in callers
+  let publicWorld: World; // anonymous and API callers: its clock moves on between cases, so throttles never pile up
+  let consoleWorld: World; // signed-in callers
   const sessions: Partial<Record<Caller, Session>> = {};
 
   beforeAll(async () => {
+    publicWorld = await makeWorld();
+    consoleWorld = await makeWorld();
     for (const world of [publicWorld, consoleWorld]) Object.assign(world, await listen(world.ctx));
     sessions.admin = await signedInSession(consoleWorld.port, 'admin@a.test');
     sessions.operator = await signedInSession(consoleWorld.port, 'operator@ops.test');
@@ -856,7 +858,7 @@ describe('hostile input: never a 5xx, never reflected, nothing changed by a refu
   afterAll(async () => {
     for (const w of [publicWorld, consoleWorld]) {
       await new Promise((resolve) => w.server.close(resolve));
-      w.ctx.close();
+      await w.ctx.close();
     }
   });
 

@@ -8,7 +8,7 @@ describe('pages kept out of htmx history', () => {
   let operator: Agent;
   beforeAll(async () => {
     ctx = createTestContext();
-    seedCompany(ctx.db, 'Operators', 'ops@example.test', { operator: true });
+    await seedCompany(ctx, 'Operators', 'ops@example.test', { operator: true });
     operator = await signIn(ctx.app, 'ops@example.test');
   });
   afterAll(() => ctx.close());

@@ -19,12 +19,12 @@ const pathOf = (link: string): string => {
 
 describe('inviting an administrator', () => {
   let ctx: TestContext;
-  let acme: ReturnType<typeof seedCompany>;
+  let acme: Awaited<ReturnType<typeof seedCompany>>;
   let operator: Agent;
   beforeEach(async () => {
     ctx = createTestContext();
-    const ops = seedCompany(ctx.db, 'Operators', 'ops@example.test', { operator: true });
-    acme = seedCompany(ctx.db, 'Acme', 'admin@acme.test');
+    const ops = await seedCompany(ctx, 'Operators', 'ops@example.test', { operator: true });
+    acme = await seedCompany(ctx, 'Acme', 'admin@acme.test');
     operator = await signIn(ctx.app, ops.email);
   });
   afterEach(() => ctx.close());
@@ -242,7 +242,7 @@ describe('an invitation for a disabled user', () => {
   it('cannot be used to get back in', async () => {
     const ctx = createTestContext();
     try {
-      const ops = seedCompany(ctx.db, 'Operators', 'ops@example.test', { operator: true });
+      const ops = await seedCompany(ctx, 'Operators', 'ops@example.test', { operator: true });
       const operator = await signIn(ctx.app, ops.email);
       const res = await operator
         .post(`/operator/companies/${ops.companyId}/invitations`)
@@ -257,7 +257,7 @@ describe('an invitation for a disabled user', () => {
       expect(page.text).toContain('This account has been disabled, so the link no longer works.');
       expect(ctx.db.prepare('SELECT password_hash FROM users WHERE id = ?').pluck().get(userId)).toBeNull();
     } finally {
-      ctx.close();
+      await ctx.close();
     }
   });
 });

@@ -166,23 +166,23 @@ describe('Notifications through SMTP', () => {
 
   /** A second app on the test database whose mailer delivers to the given SMTP URL. */
   function appWith(smtpUrl: string): void {
-    if (app) closeApp(app);
+    if (app) void closeApp(app);
     mailer = new OutboxMailer(ctx.db, ctx.clock, logger, smtpTransport(smtpUrl, 'API console <no-reply@console.test>'));
-    app = createApp({ config: ctx.config, db: ctx.db, clock: ctx.clock, logger, mailer });
+    app = createApp({ config: ctx.config, db: ctx.db, database: ctx.database, clock: ctx.clock, logger, mailer });
   }
 
   beforeAll(async () => {
     await smtp.start();
     appWith(`smtp://127.0.0.1:${smtp.port}`);
-    seedCompany(ctx.db, 'Acme', 'admin@acme.test');
-    seedCompany(ctx.db, 'Operators', 'ops@console.test', { operator: true });
+    await seedCompany(ctx, 'Acme', 'admin@acme.test');
+    await seedCompany(ctx, 'Operators', 'ops@console.test', { operator: true });
     admin = await signIn(app, 'admin@acme.test');
     operator = await signIn(app, 'ops@console.test');
   });
   afterAll(async () => {
-    closeApp(app);
+    await closeApp(app);
     await smtp.stop();
-    ctx.close();
+    await ctx.close();
   });
   beforeEach(() => {
     smtp.received = [];
@@ -348,7 +348,7 @@ describe('Notifications through SMTP', () => {
 
   it('stops delivering on close, leaving queued messages queued for the next start', async () => {
     const id = mailer.send({ to: 'after-close@partner.test', subject: 'Hello', text: 'Plain text.', kind: 'test', companyId: null });
-    closeApp(app);
+    await closeApp(app);
     await mailer.deliverDue();
     expect(smtp.received).toHaveLength(0);
     expect(ctx.db.prepare('SELECT state FROM outbox WHERE id = ?').pluck().get(id)).toBe('queued');
@@ -365,11 +365,11 @@ describe('Notifications without SMTP (the outbox)', () => {
   let acmeId: number;
 
   beforeAll(async () => {
-    acmeId = seedCompany(ctx.db, 'Acme', 'admin@acme.test').companyId;
-    seedUser(ctx.db, acmeId, 'second@acme.test');
-    seedUser(ctx.db, acmeId, 'gone@acme.test');
+    acmeId = (await seedCompany(ctx, 'Acme', 'admin@acme.test')).companyId;
+    await seedUser(ctx, acmeId, 'second@acme.test');
+    await seedUser(ctx, acmeId, 'gone@acme.test');
     ctx.db.prepare("UPDATE users SET disabled_at = 1 WHERE email = 'gone@acme.test'").run();
-    seedCompany(ctx.db, 'Operators', 'ops@console.test', { operator: true });
+    await seedCompany(ctx, 'Operators', 'ops@console.test', { operator: true });
     operator = await signIn(ctx.app, 'ops@console.test');
     admin = await signIn(ctx.app, 'admin@acme.test');
   });
@@ -512,8 +512,8 @@ describe('the delivery worker', () => {
     await smtp.start();
     const ctx = createTestContext({ SMTP_URL: `smtp://127.0.0.1:${smtp.port}` });
     try {
-      seedCompany(ctx.db, 'Acme', 'admin@acme.test');
-      seedCompany(ctx.db, 'Operators', 'ops@console.test', { operator: true });
+      await seedCompany(ctx, 'Acme', 'admin@acme.test');
+      await seedCompany(ctx, 'Operators', 'ops@console.test', { operator: true });
       const admin = await signIn(ctx.app, 'admin@acme.test');
       const operator = await signIn(ctx.app, 'ops@console.test');
       await admin.post('/admin/api/docs-access').type('form').send({ _csrf: admin.csrf, email: 'dev@partner.test' });
@@ -536,7 +536,7 @@ describe('the delivery worker', () => {
       expect(list.text).not.toContain('No SMTP server is configured');
       expect(list.text).toContain('<span class="status status-mail-sent">sent</span>');
     } finally {
-      ctx.close();
+      await ctx.close();
       await smtp.stop();
     }
   });
@@ -547,8 +547,8 @@ describe('GET /operator/outbox', () => {
   let operator: Agent;
 
   beforeAll(async () => {
-    const acmeId = seedCompany(ctx.db, 'Acme', 'admin@acme.test').companyId;
-    seedCompany(ctx.db, 'Operators', 'ops@console.test', { operator: true });
+    const acmeId = (await seedCompany(ctx, 'Acme', 'admin@acme.test')).companyId;
+    await seedCompany(ctx, 'Operators', 'ops@console.test', { operator: true });
     // 60 failed invitations and one kept notice, a second apart.
     for (let i = 0; i < 61; i++) {
       ctx.clock.advance(1000);

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { migrate } from '../src/db/migrate';
+import { migrateSqlite } from '../src/db/migrate';
 import { openDatabase, transaction } from '../src/db/open';
 import type { Db } from '../src/db/open';
 import { MIGRATIONS_DIR } from '../src/paths';
@@ -27,9 +27,9 @@ describe('migrate', () => {
       .sort();
     expect(files[0]).toBe('0001_foundation.sql');
 
-    expect(migrate(db)).toEqual(files);
+    expect(migrateSqlite(db)).toEqual(files);
     expect(recorded()).toEqual(files);
-    expect(migrate(db)).toEqual([]);
+    expect(migrateSqlite(db)).toEqual([]);
     expect(recorded()).toEqual(files);
     const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").pluck().all();
     expect(tables).toEqual(expect.arrayContaining(['companies', 'users', 'sessions', 'invitations', 'audit_log', 'outbox', 'settings', 'scopes']));
@@ -45,11 +45,11 @@ describe('migrate', () => {
     const own = path.join(dir, 'migrations');
     fs.mkdirSync(own);
     fs.writeFileSync(path.join(own, '0001_first.sql'), 'CREATE TABLE a (id INTEGER PRIMARY KEY) STRICT;');
-    expect(migrate(db, own)).toEqual(['0001_first.sql']);
+    expect(migrateSqlite(db, own)).toEqual(['0001_first.sql']);
 
     fs.writeFileSync(path.join(own, '0002_second.sql'), 'CREATE TABLE b (id INTEGER PRIMARY KEY) STRICT;');
     fs.writeFileSync(path.join(own, 'README.md'), 'not a migration');
-    expect(migrate(db, own)).toEqual(['0002_second.sql']);
+    expect(migrateSqlite(db, own)).toEqual(['0002_second.sql']);
     expect(recorded()).toEqual(['0001_first.sql', '0002_second.sql']);
   });
 
@@ -58,7 +58,7 @@ describe('migrate', () => {
     fs.mkdirSync(own);
     fs.writeFileSync(path.join(own, '0001_first.sql'), 'CREATE TABLE a (id INTEGER PRIMARY KEY) STRICT;');
     fs.writeFileSync(path.join(own, '0002_Add-Thing.sql'), 'CREATE TABLE c (id INTEGER) STRICT;');
-    expect(() => migrate(db, own)).toThrow('Migration file names must look like 0001_lower_case.sql: 0002_Add-Thing.sql');
+    expect(() => migrateSqlite(db, own)).toThrow('Migration file names must look like 0001_lower_case.sql: 0002_Add-Thing.sql');
     expect(recorded()).toEqual([]);
   });
 
@@ -68,12 +68,12 @@ describe('migrate', () => {
     fs.writeFileSync(path.join(own, '0001_ok.sql'), 'CREATE TABLE a (id INTEGER PRIMARY KEY) STRICT;');
     fs.writeFileSync(path.join(own, '0002_broken.sql'), 'CREATE TABLE b (id INTEGER PRIMARY KEY) STRICT;\nINSERT INTO nowhere VALUES (1);');
 
-    expect(() => migrate(db, own)).toThrow(/no such table: nowhere/);
+    expect(() => migrateSqlite(db, own)).toThrow(/no such table: nowhere/);
     expect(recorded()).toEqual(['0001_ok.sql']);
     expect(db.prepare("SELECT name FROM sqlite_master WHERE name = 'b'").get()).toBeUndefined();
 
     fs.writeFileSync(path.join(own, '0002_broken.sql'), 'CREATE TABLE b (id INTEGER PRIMARY KEY) STRICT;');
-    expect(migrate(db, own)).toEqual(['0002_broken.sql']);
+    expect(migrateSqlite(db, own)).toEqual(['0002_broken.sql']);
   });
 });
 

@@ -5,7 +5,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { createTestContext, seedCompany } from './helpers';
+import { createTestContext, mistyped, seedCompany, seedCompanySync } from './helpers';
 import { createApiKey, createClient, freePort, obtainToken, revoke } from './oauth-support';
 
 const NGINX_CANDIDATES = ['nginx', '/usr/sbin/nginx', '/usr/local/sbin/nginx', '/usr/local/nginx/sbin/nginx'];
@@ -47,7 +47,7 @@ const basic = (username: string, key: string) => `Basic ${Buffer.from(`${usernam
 
 describe('/auth/verify behind a real nginx (auth_request)', () => {
   const ctx = createTestContext({ TRUST_PROXY: 'loopback' });
-  const acme = seedCompany(ctx.db, 'Acme', 'admin@acme.test');
+  const acme = seedCompanySync(ctx, 'Acme', 'admin@acme.test');
   const apiKey = createApiKey(ctx.db, ctx.clock, acme.companyId, 'acme-proxy');
   const client = createClient(ctx.db, ctx.clock, acme.companyId, ['claims:read', 'claims:write']);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nginx-test-'));
@@ -116,7 +116,7 @@ describe('/auth/verify behind a real nginx (auth_request)', () => {
       await exited;
     }
     await Promise.all([consoleServer, api].filter(Boolean).map((s) => new Promise((resolve) => s.close(resolve))));
-    ctx.close();
+    await ctx.close();
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
@@ -166,7 +166,7 @@ describe('/auth/verify behind a real nginx (auth_request)', () => {
     expect(none.status).toBe(401);
     expect(none.headers.get('www-authenticate')).toBe('Basic realm="API", Bearer realm="API"');
 
-    const wrong = await fetch(`${base}/documents/1`, { headers: { authorization: basic(apiKey.username, `${apiKey.key.slice(0, -1)}0`) } });
+    const wrong = await fetch(`${base}/documents/1`, { headers: { authorization: basic(apiKey.username, mistyped(apiKey.key)) } });
     expect(wrong.status).toBe(401);
 
     const badToken = await fetch(`${base}/documents/1`, { headers: { authorization: 'Bearer x.y.z' } });
@@ -187,7 +187,7 @@ describe('/auth/verify behind a real nginx (auth_request)', () => {
   });
 
   it('refuses a key revoked a moment ago', async () => {
-    const co = seedCompany(ctx.db, 'Revoked', 'r@revoked.test');
+    const co = await seedCompany(ctx, 'Revoked', 'r@revoked.test');
     const key = createApiKey(ctx.db, ctx.clock, co.companyId, 'revoked-proxy');
     expect((await fetch(`${base}/documents/1`, { headers: { authorization: basic(key.username, key.key) } })).status).toBe(200);
     revoke(ctx.db, ctx.clock, co.companyId, key.credentialId);

@@ -26,13 +26,13 @@ describe('a real OAuth 2.0 client library', () => {
     issuer = new URL(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
     ctx = createTestContext({ PUBLIC_URL: issuer.href });
     ctx.clock.set(Date.now()); // jose checks exp and iat against the real clock
-    const acme = seedCompany(ctx.db, 'Acme', 'admin@acme.test');
+    const acme = await seedCompany(ctx, 'Acme', 'admin@acme.test');
     client = createClient(ctx.db, ctx.clock, acme.companyId, ['claims:read', 'claims:write']);
     as = await oauth.processDiscoveryResponse(issuer, await oauth.discoveryRequest(issuer, { algorithm: 'oauth2', ...insecure }));
   });
   afterAll(async () => {
     await new Promise((resolve) => server.close(resolve));
-    ctx.close();
+    await ctx.close();
   });
 
   it('discovers the metadata (RFC 8414)', () => {

@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import request from 'supertest';
 import { HOUR } from '../src/clock';
-import { createTestContext, seedCompany } from './helpers';
+import { createTestContext, seedCompany, seedCompanySync } from './helpers';
 import { clientBasic, createClient, decodeJwtPart, obtainToken, revoke } from './oauth-support';
 import type { ErrorBody, TestClient } from './oauth-support';
 import type { Introspection } from '../src/platform/oauth/service';
@@ -15,9 +15,9 @@ function foreignSigned(token: string): string {
 
 describe('POST /oauth/introspect', () => {
   const ctx = createTestContext();
-  const acme = seedCompany(ctx.db, 'Acme', 'admin@acme.test');
+  const acme = seedCompanySync(ctx, 'Acme', 'admin@acme.test');
   const caller = createClient(ctx.db, ctx.clock, acme.companyId, ['claims:read', 'claims:write']);
-  const globex = seedCompany(ctx.db, 'Globex', 'admin@globex.test');
+  const globex = seedCompanySync(ctx, 'Globex', 'admin@globex.test');
   const stranger = createClient(ctx.db, ctx.clock, globex.companyId);
   afterAll(() => ctx.close());
 
@@ -52,7 +52,7 @@ describe('POST /oauth/introspect', () => {
   });
 
   it('lets a client introspect the tokens of its company’s other working client', async () => {
-    const co = seedCompany(ctx.db, 'Overlap', 'o@overlap.test');
+    const co = await seedCompany(ctx, 'Overlap', 'o@overlap.test');
     const oldClient = createClient(ctx.db, ctx.clock, co.companyId);
     const oldToken = await obtainToken(ctx.app, oldClient);
     const newClient = createClient(ctx.db, ctx.clock, co.companyId, undefined, '24h');
@@ -91,7 +91,7 @@ describe('POST /oauth/introspect', () => {
   });
 
   it('says {"active": false} for a token whose client was replaced or revoked', async () => {
-    const co = seedCompany(ctx.db, 'Churn', 'c@churn.test');
+    const co = await seedCompany(ctx, 'Churn', 'c@churn.test');
     const first = createClient(ctx.db, ctx.clock, co.companyId);
     const firstToken = await obtainToken(ctx.app, first);
     const second = createClient(ctx.db, ctx.clock, co.companyId); // replaces `first`, no overlap
@@ -126,9 +126,9 @@ describe('POST /oauth/introspect', () => {
 
 describe('POST /oauth/revoke', () => {
   const ctx = createTestContext();
-  const acme = seedCompany(ctx.db, 'Acme', 'admin@acme.test');
+  const acme = seedCompanySync(ctx, 'Acme', 'admin@acme.test');
   const owner = createClient(ctx.db, ctx.clock, acme.companyId);
-  const globex = seedCompany(ctx.db, 'Globex', 'admin@globex.test');
+  const globex = seedCompanySync(ctx, 'Globex', 'admin@globex.test');
   const stranger = createClient(ctx.db, ctx.clock, globex.companyId);
   afterAll(() => ctx.close());
 

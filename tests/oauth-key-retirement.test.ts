@@ -6,11 +6,10 @@ import request from 'supertest';
 import { createApp } from '../src/app';
 import { EXIT } from '../src/cli/command';
 import { MINUTE } from '../src/clock';
-import { openDatabase } from '../src/db/open';
 import { sealingKey } from '../src/platform/signing-keys/service';
 import { closeApp } from '../src/lifecycle';
 import { createLogger } from '../src/log';
-import { createTestContext, seedCompany, signIn } from './helpers';
+import { createTestContext, seedCompany, signIn, seedCompanySync } from './helpers';
 import type { TestContext } from './helpers';
 import { clientBasic, createClient, decodeJwtPart, obtainToken } from './oauth-support';
 import type { TestClient } from './oauth-support';
@@ -88,9 +87,9 @@ const publishedKids = async (app: Express | string): Promise<string[]> => {
 describe('one console', () => {
   let ctx: TestContext;
   let client: TestClient;
-  beforeEach(() => {
+  beforeEach(async () => {
     ctx = createTestContext();
-    client = createClient(ctx.db, ctx.clock, seedCompany(ctx.db, 'Acme', 'admin@acme.test', { operator: true }).companyId);
+    client = createClient(ctx.db, ctx.clock, (await seedCompany(ctx, 'Acme', 'admin@acme.test', { operator: true })).companyId);
   });
   afterEach(() => ctx.close());
 
@@ -168,9 +167,9 @@ describe('one console', () => {
   describe('POST /operator/signing-keys/retire-now (emergency rotation from the operator page)', () => {
     /** Another server on the same database file: its own connection, its own caches. */
     const otherApp = () => {
-      const db = openDatabase(ctx.config.databaseFile);
-      const app = createApp({ config: ctx.config, db, clock: ctx.clock, logger: createLogger('silent') });
-      return { app, close: () => (closeApp(app), db.close()) };
+      const connection = ctx.openAnother();
+      const app = createApp({ config: ctx.config, db: connection.sqlite!, database: connection.db, clock: ctx.clock, logger: createLogger('silent') });
+      return { app, close: async () => (await closeApp(app), await connection.close()) };
     };
 
     it('shows the button beside Rotate, saying what it does to the tokens issued until now', async () => {
@@ -240,7 +239,7 @@ describe('one console', () => {
         expect(audit.actor).toBe('admin@acme.test');
         expect(JSON.parse(audit.details)).toMatchObject({ previousKid: oldKid, kid: kids[0], retiredNow: true });
       } finally {
-        other.close();
+        await other.close();
       }
     });
 
@@ -277,7 +276,7 @@ describe('one console', () => {
 describe('npm run cli -- rotate-signing-key --retire-now', () => {
   const ctx = createTestContext();
   ctx.clock.set(Date.now());
-  const client = createClient(ctx.db, ctx.clock, seedCompany(ctx.db, 'Acme', 'admin@acme.test').companyId);
+  const client = createClient(ctx.db, ctx.clock, seedCompanySync(ctx, 'Acme', 'admin@acme.test').companyId);
   const env = { DATA_DIR: ctx.dataDir, PUBLIC_URL: ctx.config.publicUrl, SESSION_SECRET: ctx.config.sessionSecret };
   let server: RunningServer;
 
@@ -288,7 +287,7 @@ describe('npm run cli -- rotate-signing-key --retire-now', () => {
   afterAll(async () => {
     server?.child.kill('SIGKILL');
     await server?.exited;
-    ctx.close();
+    await ctx.close();
   });
 
   const tokenThere = async () => {

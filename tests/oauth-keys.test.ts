@@ -4,7 +4,7 @@ import { createApp } from '../src/app';
 import { closeApp } from '../src/lifecycle';
 import { createLogger } from '../src/log';
 import { HOUR, MINUTE } from '../src/clock';
-import { createTestContext, seedCompany, signIn } from './helpers';
+import { createTestContext, seedCompany, signIn, seedCompanySync } from './helpers';
 import { createClient, decodeJwtPart, obtainToken } from './oauth-support';
 
 interface Jwk {
@@ -24,8 +24,8 @@ interface JwkSet {
 
 describe('signing keys and GET /.well-known/jwks.json', () => {
   const ctx = createTestContext();
-  const acme = seedCompany(ctx.db, 'Acme', 'admin@acme.test', { operator: true });
-  seedCompany(ctx.db, 'Globex', 'admin@globex.test');
+  const acme = seedCompanySync(ctx, 'Acme', 'admin@acme.test', { operator: true });
+  seedCompanySync(ctx, 'Globex', 'admin@globex.test');
   const client = createClient(ctx.db, ctx.clock, acme.companyId);
   afterAll(() => ctx.close());
 
@@ -46,9 +46,9 @@ describe('signing keys and GET /.well-known/jwks.json', () => {
   });
 
   it('keeps one key across restarts of the app on the same database', async () => {
-    const again = createApp({ config: ctx.config, db: ctx.db, clock: ctx.clock, logger: createLogger('silent') });
+    const again = createApp({ config: ctx.config, db: ctx.db, database: ctx.database, clock: ctx.clock, logger: createLogger('silent') });
     const res = await request(again).get('/.well-known/jwks.json');
-    closeApp(again);
+    await closeApp(again);
     expect((res.body as JwkSet).keys).toEqual(await jwks());
   });
 
@@ -123,26 +123,26 @@ describe('signing keys and GET /.well-known/jwks.json', () => {
 });
 
 describe('signing keys at rest', () => {
-  it('stores the private key sealed under SESSION_SECRET, never as a PEM', () => {
+  it('stores the private key sealed under SESSION_SECRET, never as a PEM', async () => {
     const ctx = createTestContext();
     try {
       const stored = ctx.db.prepare("SELECT private_pem FROM signing_keys WHERE status = 'active'").pluck().get() as string;
       expect(stored.startsWith('sealed:v1:')).toBe(true);
       expect(stored).not.toContain('PRIVATE KEY');
     } finally {
-      ctx.close();
+      await ctx.close();
     }
   });
 
   it('replaces a key sealed under another SESSION_SECRET instead of failing, keeping the old one published', async () => {
     const first = createTestContext();
     const oldKid = first.db.prepare("SELECT kid FROM signing_keys WHERE status = 'active'").pluck().get() as string;
-    closeApp(first.app);
+    await closeApp(first.app);
     first.db.close();
     // Same database file, another SESSION_SECRET (an operator changed it).
     const second = createTestContext({ DATA_DIR: first.dataDir, SESSION_SECRET: 'a-different-session-secret-0123456789abcdef' });
     try {
-      const { companyId } = seedCompany(second.db, 'Acme', 'admin@acme.test');
+      const { companyId } = await seedCompany(second, 'Acme', 'admin@acme.test');
       const token = await obtainToken(second.app, createClient(second.db, second.clock, companyId));
       const kid = decodeJwtPart(token, 0).kid as string;
       expect(kid).not.toBe(oldKid);
@@ -151,7 +151,7 @@ describe('signing keys at rest', () => {
       const audit = second.db.prepare("SELECT actor FROM audit_log WHERE action = 'signing_key.rotate'").pluck().all() as string[];
       expect(audit).toEqual(['system (signing key sealed under another SESSION_SECRET)']);
     } finally {
-      second.close();
+      await second.close();
       fs.rmSync(first.dataDir, { recursive: true, force: true });
     }
   });

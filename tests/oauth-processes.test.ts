@@ -2,7 +2,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import request from 'supertest';
-import { createTestContext, seedCompany } from './helpers';
+import { createTestContext, seedCompany, seedCompanySync } from './helpers';
 import { clientBasic, createApiKey, createClient, decodeJwtPart, freePort, obtainToken, revoke } from './oauth-support';
 import type { TestClient } from './oauth-support';
 
@@ -17,7 +17,7 @@ const basic = (username: string, key: string) => `Basic ${Buffer.from(`${usernam
 describe('two server processes on one database file', () => {
   const ctx = createTestContext();
   ctx.clock.set(Date.now()); // the other process runs on the real clock
-  const acme = seedCompany(ctx.db, 'Acme', 'admin@acme.test');
+  const acme = seedCompanySync(ctx, 'Acme', 'admin@acme.test');
   const env = {
     ...process.env,
     DATA_DIR: ctx.dataDir,
@@ -65,7 +65,7 @@ describe('two server processes on one database file', () => {
       other.kill('SIGKILL');
       await new Promise((resolve) => other.once('exit', resolve));
     }
-    ctx.close();
+    await ctx.close();
   });
 
   it('accepts each other’s tokens', async () => {
@@ -77,7 +77,7 @@ describe('two server processes on one database file', () => {
   });
 
   it('a token revoked here fails on its next request there', async () => {
-    const client = createClient(ctx.db, ctx.clock, seedCompany(ctx.db, 'Revokes', 'r@revokes.test').companyId);
+    const client = createClient(ctx.db, ctx.clock, (await seedCompany(ctx, 'Revokes', 'r@revokes.test')).companyId);
     const token = await obtainToken(ctx.app, client);
     expect((await otherGet('/api/v1/me', `Bearer ${token}`)).status).toBe(200);
     const revoked = await request(ctx.app).post('/oauth/revoke').set('Authorization', clientBasic(client.clientId, client.secret)).type('form').send({ token });
@@ -88,7 +88,7 @@ describe('two server processes on one database file', () => {
   });
 
   it('a token revoked there fails on its next request here', async () => {
-    const client = createClient(ctx.db, ctx.clock, seedCompany(ctx.db, 'Revokes there', 'r@there.test').companyId);
+    const client = createClient(ctx.db, ctx.clock, (await seedCompany(ctx, 'Revokes there', 'r@there.test')).companyId);
     const token = await obtainToken(ctx.app, client);
     expect((await hereGet('/api/v1/me', `Bearer ${token}`)).status).toBe(200);
     const revoked = await fetch(`${otherUrl}/oauth/revoke`, {
@@ -101,7 +101,7 @@ describe('two server processes on one database file', () => {
   });
 
   it('an API key revoked here fails on its next request there, also at forward-auth', async () => {
-    const co = seedCompany(ctx.db, 'Keys', 'k@keys.test');
+    const co = await seedCompany(ctx, 'Keys', 'k@keys.test');
     const key = createApiKey(ctx.db, ctx.clock, co.companyId, 'shared-db-user');
     expect((await otherGet('/api/v1/me', basic(key.username, key.key))).status).toBe(200);
     expect((await otherGet('/auth/verify', basic(key.username, key.key))).status).toBe(200);
@@ -111,7 +111,7 @@ describe('two server processes on one database file', () => {
   });
 
   it('a client replaced here (no overlap) fails there at once: new tokens and the tokens it already had', async () => {
-    const co = seedCompany(ctx.db, 'Replaces', 'r@replaces.test');
+    const co = await seedCompany(ctx, 'Replaces', 'r@replaces.test');
     const first = createClient(ctx.db, ctx.clock, co.companyId);
     const res = await otherToken(first);
     expect(res.status).toBe(200);
@@ -127,7 +127,7 @@ describe('two server processes on one database file', () => {
   });
 
   it('a signing key rotated by the CLI (a third process) signs the next token of both servers', async () => {
-    const client = createClient(ctx.db, ctx.clock, seedCompany(ctx.db, 'Rotates', 'r@rotates.test').companyId);
+    const client = createClient(ctx.db, ctx.clock, (await seedCompany(ctx, 'Rotates', 'r@rotates.test')).companyId);
     const before = decodeJwtPart(await obtainToken(ctx.app, client), 0).kid as string;
     const cli = spawnSync(process.execPath, ['-r', REGISTER, path.join(ROOT, 'src', 'cli.ts'), 'rotate-signing-key'], { cwd: ROOT, env, encoding: 'utf8' });
     expect(cli.stderr).toBe('');
@@ -148,7 +148,7 @@ describe('two server processes on one database file', () => {
   });
 
   it('flushes the coalesced last-used times when it shuts down on SIGTERM', async () => {
-    const co = seedCompany(ctx.db, 'Last used', 'l@last.test');
+    const co = await seedCompany(ctx, 'Last used', 'l@last.test');
     const key = createApiKey(ctx.db, ctx.clock, co.companyId, 'last-used-user');
     expect((await otherGet('/api/v1/me', basic(key.username, key.key))).status).toBe(200);
     const lastUsed = ctx.db.prepare('SELECT last_used_at FROM credentials WHERE id = ?').pluck();

@@ -4,7 +4,7 @@ import { SYSTEM_ACTOR } from '../src/features/audit/service';
 import { generateClientCredentials } from '../src/features/credentials/service';
 import { presentedClient } from '../src/platform/oauth/client-auth';
 import type { TokenResponse } from '../src/platform/oauth/service';
-import { createTestContext, seedCompany } from './helpers';
+import { createTestContext, mistyped, seedCompany, seedCompanySync } from './helpers';
 import { clientBasic, createClient, credentialsDeps, decodeJwtPart, rawBasic, revoke } from './oauth-support';
 import type { ErrorBody } from './oauth-support';
 
@@ -44,7 +44,7 @@ describe('GET /.well-known/oauth-authorization-server', () => {
 
 describe('POST /oauth/token', () => {
   const ctx = createTestContext();
-  const acme = seedCompany(ctx.db, 'Acme', 'admin@acme.test');
+  const acme = seedCompanySync(ctx, 'Acme', 'admin@acme.test');
   const client = createClient(ctx.db, ctx.clock, acme.companyId, ['claims:read', 'claims:write']);
   afterAll(() => ctx.close());
 
@@ -99,7 +99,7 @@ describe('POST /oauth/token', () => {
   });
 
   it('answers a wrong secret in the header with 401 invalid_client and a Basic challenge, saying nothing about which part was wrong', async () => {
-    const otherSecret = createClient(ctx.db, ctx.clock, seedCompany(ctx.db, 'Other', 'o@other.test').companyId).secret;
+    const otherSecret = createClient(ctx.db, ctx.clock, (await seedCompany(ctx, 'Other', 'o@other.test')).companyId).secret;
     const wrongSecret = await token().set('Authorization', clientBasic(client.clientId, otherSecret)).send({ grant_type: 'client_credentials' });
     expect(wrongSecret.status).toBe(401);
     expect(wrongSecret.headers['www-authenticate']).toMatch(/^Basic realm="oauth"/);
@@ -114,7 +114,7 @@ describe('POST /oauth/token', () => {
 
   it('answers a wrong secret in the body with 401 invalid_client', async () => {
     // The last character changed to one it is not (it may already be an 'x').
-    const wrong = `${client.secret.slice(0, -1)}${client.secret.endsWith('x') ? 'y' : 'x'}`;
+    const wrong = mistyped(client.secret);
     const res = await token().send({ grant_type: 'client_credentials', client_id: client.clientId, client_secret: wrong });
     expect(res.status).toBe(401);
     expect((res.body as ErrorBody).error).toBe('invalid_client');
@@ -210,7 +210,7 @@ describe('POST /oauth/token', () => {
     });
 
     it('stops granting a scope the operator has taken from the company', async () => {
-      const co = seedCompany(ctx.db, 'Narrowed', 'n@narrowed.test');
+      const co = await seedCompany(ctx, 'Narrowed', 'n@narrowed.test');
       const c = createClient(ctx.db, ctx.clock, co.companyId, ['claims:read', 'claims:write']);
       ctx.db.prepare("DELETE FROM company_scopes WHERE company_id = ? AND scope = 'claims:write'").run(co.companyId);
       const res = await token().set('Authorization', clientBasic(c.clientId, c.secret)).send({ grant_type: 'client_credentials' });
@@ -264,14 +264,14 @@ describe('POST /oauth/token', () => {
 
   describe('which clients work', () => {
     it('refuses a generated client that was never saved', async () => {
-      const co = seedCompany(ctx.db, 'Unsaved', 'u@unsaved.test');
+      const co = await seedCompany(ctx, 'Unsaved', 'u@unsaved.test');
       const pending = generateClientCredentials(credentialsDeps(ctx.db, ctx.clock), co.companyId, undefined, SYSTEM_ACTOR);
       const res = await token().set('Authorization', clientBasic(pending.credential.identifier, pending.secret)).send({ grant_type: 'client_credentials' });
       expect(res.status).toBe(401);
     });
 
     it('refuses a revoked client at once', async () => {
-      const co = seedCompany(ctx.db, 'Revoked', 'r@revoked.test');
+      const co = await seedCompany(ctx, 'Revoked', 'r@revoked.test');
       const c = createClient(ctx.db, ctx.clock, co.companyId);
       revoke(ctx.db, ctx.clock, co.companyId, c.credentialId);
       const res = await token().set('Authorization', clientBasic(c.clientId, c.secret)).send({ grant_type: 'client_credentials' });
@@ -280,7 +280,7 @@ describe('POST /oauth/token', () => {
     });
 
     it('refuses a replaced client at once without overlap, and at the end of an overlap', async () => {
-      const co = seedCompany(ctx.db, 'Rotating', 'rot@rotating.test');
+      const co = await seedCompany(ctx, 'Rotating', 'rot@rotating.test');
       const first = createClient(ctx.db, ctx.clock, co.companyId);
       const second = createClient(ctx.db, ctx.clock, co.companyId, undefined, 'none');
       const ask = (c: typeof first) => token().set('Authorization', clientBasic(c.clientId, c.secret)).send({ grant_type: 'client_credentials' });

@@ -52,9 +52,9 @@ describe('pages that carry a one-time token are never cached (Cache-Control: no-
   describe('/invitation', () => {
     let acme: SeededUser;
     let token: string;
-    beforeEach(() => {
-      acme = seedCompany(ctx.db, 'Acme', 'admin@acme.test');
-      token = issueInvitation(ctx, seedUser(ctx.db, acme.companyId, 'new@acme.test').userId, acme.userId).token;
+    beforeEach(async () => {
+      acme = await seedCompany(ctx, 'Acme', 'admin@acme.test');
+      token = issueInvitation(ctx, (await seedUser(ctx, acme.companyId, 'new@acme.test')).userId, acme.userId).token;
     });
 
     it('GET with the valid token, and with a wrong one', async () => {
@@ -86,8 +86,8 @@ describe('pages that carry a one-time token are never cached (Cache-Control: no-
 
   describe('/docs/access (the personal documentation link)', () => {
     it('GET with the valid token, and with a wrong one', async () => {
-      const acme = seedCompany(ctx.db, 'Acme', 'admin@acme.test');
-      seedCompany(ctx.db, 'Operators', 'ops@example.test', { operator: true });
+      const acme = await seedCompany(ctx, 'Acme', 'admin@acme.test');
+      await seedCompany(ctx, 'Operators', 'ops@example.test', { operator: true });
       const token = await grantedDocsLink(ctx, await signIn(ctx.app, acme.email), await signIn(ctx.app, 'ops@example.test'), 'dev@acme.test');
       const open = await request(ctx.app).get(`/docs/access?token=${token}`);
       expect(open.status).toBe(303);
@@ -106,9 +106,9 @@ describe('GET /docs/access: the audit entry goes to the link’s company and nam
   let token: string;
   beforeEach(async () => {
     ctx = createTestContext();
-    acme = seedCompany(ctx.db, 'Acme', 'admin@acme.test');
-    globex = seedCompany(ctx.db, 'Globex', 'admin@globex.test');
-    seedCompany(ctx.db, 'Operators', 'ops@example.test', { operator: true });
+    acme = await seedCompany(ctx, 'Acme', 'admin@acme.test');
+    globex = await seedCompany(ctx, 'Globex', 'admin@globex.test');
+    await seedCompany(ctx, 'Operators', 'ops@example.test', { operator: true });
     token = await grantedDocsLink(ctx, await signIn(ctx.app, acme.email), await signIn(ctx.app, 'ops@example.test'), 'dev@acme.test');
   });
   afterEach(() => ctx.close());

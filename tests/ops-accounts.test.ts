@@ -47,7 +47,7 @@ describe('createOperator (npm run cli -- create-operator)', () => {
   });
 
   it('joins an existing company by name (any case), or the first company by default', async () => {
-    const acme = seedCompany(ctx.db, 'Acme', 'admin@acme.test');
+    const acme = await seedCompany(ctx, 'Acme', 'admin@acme.test');
     const byName = await createOperator(deps(), { email: 'one@ops.test', company: 'ACME' });
     expect(byName).toMatchObject({ companyId: acme.companyId, companyCreated: false });
     const byDefault = await createOperator(deps(), { email: 'two@ops.test' });
@@ -65,7 +65,7 @@ describe('createOperator (npm run cli -- create-operator)', () => {
   });
 
   it('refuses an address that already has an account, and bad input, changing nothing', async () => {
-    seedCompany(ctx.db, 'Acme', 'admin@acme.test');
+    await seedCompany(ctx, 'Acme', 'admin@acme.test');
     const users = () => ctx.db.prepare('SELECT COUNT(*) FROM users').pluck().get();
     await expect(createOperator(deps(), { email: 'ADMIN@acme.test' })).rejects.toThrow(
       new OpsError('admin@acme.test already has an account. Use reset-password to give it a new password.'),
@@ -85,7 +85,7 @@ describe('resetPassword (npm run cli -- reset-password)', () => {
   afterEach(() => ctx.close());
 
   it('prints a link that sets a new password; the old one works until then', async () => {
-    seedCompany(ctx.db, 'Acme', 'admin@acme.test');
+    await seedCompany(ctx, 'Acme', 'admin@acme.test');
     const result = resetPassword(deps(), 'Admin@Acme.test');
     expect(result).toMatchObject({ email: 'admin@acme.test', sessionsEnded: 0, expiresAt: ctx.clock.now() + 72 * HOUR });
     await signIn(ctx.app, 'admin@acme.test', PASSWORD); // still works
@@ -97,7 +97,7 @@ describe('resetPassword (npm run cli -- reset-password)', () => {
   });
 
   it('a second reset makes the first link stop working', async () => {
-    seedCompany(ctx.db, 'Acme', 'admin@acme.test');
+    await seedCompany(ctx, 'Acme', 'admin@acme.test');
     const first = resetPassword(deps(), 'admin@acme.test');
     resetPassword(deps(), 'admin@acme.test');
     const res = await request(ctx.app).get(new URL(first.link).pathname + new URL(first.link).search);
@@ -105,7 +105,7 @@ describe('resetPassword (npm run cli -- reset-password)', () => {
   });
 
   it('--lock-now stops the current password and ends every session at once', async () => {
-    seedCompany(ctx.db, 'Acme', 'admin@acme.test');
+    await seedCompany(ctx, 'Acme', 'admin@acme.test');
     const agent = await signIn(ctx.app, 'admin@acme.test');
     const result = resetPassword(deps(), 'admin@acme.test', { lockNow: true });
     expect(result.sessionsEnded).toBe(1);
@@ -114,8 +114,8 @@ describe('resetPassword (npm run cli -- reset-password)', () => {
     expect((await choosePassword(ctx, result.link)).status).toBe(303);
   });
 
-  it('says so for an unknown, a disabled or a malformed address', () => {
-    const acme = seedCompany(ctx.db, 'Acme', 'admin@acme.test');
+  it('says so for an unknown, a disabled or a malformed address', async () => {
+    const acme = await seedCompany(ctx, 'Acme', 'admin@acme.test');
     expect(() => resetPassword(deps(), 'nobody@acme.test')).toThrow(new OpsError('No account has the address nobody@acme.test.'));
     ctx.db.prepare('UPDATE users SET disabled_at = 1 WHERE id = ?').run(acme.userId);
     expect(() => resetPassword(deps(), 'admin@acme.test')).toThrow(/is disabled/);
@@ -128,9 +128,9 @@ describe('prune (npm run cli -- prune)', () => {
   let ctx: TestContext;
   let companyId: number;
   let userId: number;
-  beforeEach(() => {
+  beforeEach(async () => {
     ctx = createTestContext();
-    ({ companyId, userId } = seedCompany(ctx.db, 'Acme', 'admin@acme.test'));
+    ({ companyId, userId } = await seedCompany(ctx, 'Acme', 'admin@acme.test'));
   });
   afterEach(() => ctx.close());
 

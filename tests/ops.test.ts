@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import ts from 'typescript';
-import { migrate } from '../src/db/migrate';
+import { migrateSqlite } from '../src/db/migrate';
 import { openDatabase } from '../src/db/open';
 import { backupDatabase } from '../src/ops/backup';
 import { OpsError } from '../src/ops/errors';
@@ -28,7 +28,7 @@ function dataDirWithDatabase(companyName = 'Acme'): { dataDir: string; databaseF
   const dataDir = tempDir();
   const databaseFile = path.join(dataDir, 'console.sqlite');
   const db = openDatabase(databaseFile);
-  migrate(db);
+  migrateSqlite(db);
   db.prepare('INSERT INTO companies (name, created_at) VALUES (?, 0)').run(companyName);
   db.close();
   return { dataDir, databaseFile };
@@ -130,7 +130,7 @@ describe('restoreDatabase (npm run cli -- restore <file>)', () => {
     expect(fs.existsSync(`${databaseFile}-wal`)).toBe(false);
     expect(fs.readdirSync(dataDir).filter((f) => f.includes('.restore-'))).toEqual([]);
     const reopened = openDatabase(databaseFile);
-    expect(migrate(reopened)).toEqual([]);
+    expect(migrateSqlite(reopened)).toEqual([]);
     expect(reopened.pragma('integrity_check', { simple: true })).toBe('ok');
     reopened.close();
   });
@@ -202,7 +202,7 @@ describe('restoreDatabase (npm run cli -- restore <file>)', () => {
     it('a corrupt backup (damaged pages) is refused', async () => {
       const backup = path.join(dataDir, 'backup.sqlite');
       const db = openDatabase(path.join(dataDir, 'big.sqlite'));
-      migrate(db);
+      migrateSqlite(db);
       const insert = db.prepare("INSERT INTO audit_log (at, actor, action, details) VALUES (0, 'x', 'y', ?)");
       for (let i = 0; i < 500; i++) insert.run('z'.repeat(300));
       db.close();

@@ -10,8 +10,8 @@ describe('the scope catalog (/operator/scopes)', () => {
   afterAll(() => ctx.close());
 
   beforeAll(async () => {
-    seedCompany(ctx.db, 'Operators', 'ops@deploy.test', { operator: true });
-    ({ companyId: acmeId } = seedCompany(ctx.db, 'Acme', 'admin@acme.test'));
+    await seedCompany(ctx, 'Operators', 'ops@deploy.test', { operator: true });
+    ({ companyId: acmeId } = await seedCompany(ctx, 'Acme', 'admin@acme.test'));
     operator = await signIn(ctx.app, 'ops@deploy.test');
     admin = await signIn(ctx.app, 'admin@acme.test');
   });
@@ -34,8 +34,8 @@ describe('the scope catalog (/operator/scopes)', () => {
     it('says how much each scope is used in words: company and client, singular or plural, or Unused', async () => {
       const own = createTestContext();
       try {
-        const { companyId: opsId } = seedCompany(own.db, 'Operators', 'ops@deploy.test', { operator: true });
-        seedCompany(own.db, 'Acme', 'admin@acme.test');
+        const { companyId: opsId } = await seedCompany(own, 'Operators', 'ops@deploy.test', { operator: true });
+        await seedCompany(own, 'Acme', 'admin@acme.test');
         const acmeAdmin = await signIn(own.app, 'admin@acme.test');
         await saveCredential(acmeAdmin, 'oauth', (await generateClient(acmeAdmin, ['claims:read'])).id);
         await generateClient(acmeAdmin, ['claims:read', 'documents:read']); // pending, so it counts too
@@ -50,7 +50,7 @@ describe('the scope catalog (/operator/scopes)', () => {
         expect(usage('documents:write')).toBe('1 company');
         expect(usage('claims:write')).toBe('Unused');
       } finally {
-        own.close();
+        await own.close();
       }
     });
 

@@ -4,9 +4,9 @@ import type { TestContext } from './helpers';
 
 describe('security headers', () => {
   let ctx: TestContext;
-  beforeAll(() => {
+  beforeAll(async () => {
     ctx = createTestContext();
-    seedCompany(ctx.db, 'Acme', 'admin@acme.test');
+    await seedCompany(ctx, 'Acme', 'admin@acme.test');
   });
   afterAll(() => ctx.close());
 
@@ -38,7 +38,7 @@ describe('security headers', () => {
       expect(res.headers['strict-transport-security']).toBe('max-age=31536000; includeSubDomains');
       expect(res.headers['content-security-policy']).toContain('upgrade-insecure-requests');
     } finally {
-      https.close();
+      await https.close();
     }
   });
 
@@ -91,9 +91,9 @@ describe('the 404 page', () => {
 
 describe('request bodies', () => {
   let ctx: TestContext;
-  beforeAll(() => {
+  beforeAll(async () => {
     ctx = createTestContext();
-    seedCompany(ctx.db, 'Operators', 'ops@example.test', { operator: true });
+    await seedCompany(ctx, 'Operators', 'ops@example.test', { operator: true });
   });
   afterAll(() => ctx.close());
 

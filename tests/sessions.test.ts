@@ -8,9 +8,9 @@ import type { Agent, SeededUser, TestContext } from './helpers';
 
 describe('session timeouts (on the injected clock)', () => {
   let ctx: TestContext;
-  beforeEach(() => {
+  beforeEach(async () => {
     ctx = createTestContext();
-    seedCompany(ctx.db, 'Acme', 'admin@acme.test');
+    await seedCompany(ctx, 'Acme', 'admin@acme.test');
   });
   afterEach(() => ctx.close());
 
@@ -57,8 +57,8 @@ describe('a disabled user', () => {
   afterEach(() => ctx.close());
 
   it('is signed out everywhere the moment an operator disables them', async () => {
-    const ops = seedCompany(ctx.db, 'Operators', 'ops@example.test', { operator: true });
-    const admin = seedUser(ctx.db, ops.companyId, 'admin@example.test');
+    const ops = await seedCompany(ctx, 'Operators', 'ops@example.test', { operator: true });
+    const admin = await seedUser(ctx, ops.companyId, 'admin@example.test');
     const adminLaptop = await signIn(ctx.app, admin.email);
     const adminPhone = await signIn(ctx.app, admin.email);
     const operator = await signIn(ctx.app, ops.email);
@@ -81,7 +81,7 @@ describe('a disabled user', () => {
   });
 
   it('loses a still-stored session on the next request (disabled straight in the database)', async () => {
-    seedCompany(ctx.db, 'Acme', 'admin@acme.test');
+    await seedCompany(ctx, 'Acme', 'admin@acme.test');
     const agent = await signIn(ctx.app, 'admin@acme.test');
     ctx.db.prepare('UPDATE users SET disabled_at = ? WHERE email = ?').run(ctx.clock.now(), 'admin@acme.test');
 
@@ -94,9 +94,9 @@ describe('a disabled user', () => {
 
 describe('secure cookies when PUBLIC_URL is https', () => {
   let ctx: TestContext;
-  beforeEach(() => {
+  beforeEach(async () => {
     ctx = createTestContext({ PUBLIC_URL: 'https://console.example.test', TRUST_PROXY: 'loopback' });
-    seedCompany(ctx.db, 'Acme', 'admin@acme.test');
+    await seedCompany(ctx, 'Acme', 'admin@acme.test');
   });
   afterEach(() => ctx.close());
 
@@ -159,7 +159,7 @@ describe('sessions at rest', () => {
   it('keeps only a digest of the session id: the id in the cookie is not in the database', async () => {
     const ctx = createTestContext();
     try {
-      seedCompany(ctx.db, 'Acme', 'admin@acme.test');
+      await seedCompany(ctx, 'Acme', 'admin@acme.test');
       const anon = await request(ctx.app).get('/sign-in');
       const cookie = String(anon.headers['set-cookie']).split(';')[0];
       const nonce = cookie.split('=')[1]; // the sign-in form's pre-session cookie
@@ -179,7 +179,7 @@ describe('sessions at rest', () => {
       }
       expect(rows).toEqual([crypto.createHash('sha256').update(sid).digest('base64url')]);
     } finally {
-      ctx.close();
+      await ctx.close();
     }
   });
 });
@@ -187,13 +187,13 @@ describe('sessions at rest', () => {
 describe('a session deleted while one of its requests is in flight', () => {
   let ctx: TestContext;
   let admin: SeededUser;
-  beforeEach(() => {
+  beforeEach(async () => {
     ctx = createTestContext();
-    admin = seedCompany(ctx.db, 'Acme', 'admin@acme.test');
+    admin = await seedCompany(ctx, 'Acme', 'admin@acme.test');
   });
-  afterEach(() => {
+  afterEach(async () => {
     jest.restoreAllMocks();
-    ctx.close();
+    await ctx.close();
   });
 
   const sessionsOf = (userId: number): number => ctx.db.prepare('SELECT COUNT(*) FROM sessions WHERE user_id = ?').pluck().get(userId) as number;
@@ -251,7 +251,7 @@ describe('a session deleted while one of its requests is in flight', () => {
   });
 
   it('stays deleted after the user is disabled: no row comes back', async () => {
-    const operator = await signIn(ctx.app, seedCompany(ctx.db, 'Operators', 'ops@example.test', { operator: true }).email);
+    const operator = await signIn(ctx.app, (await seedCompany(ctx, 'Operators', 'ops@example.test', { operator: true })).email);
     const stolen = await signIn(ctx.app, admin.email);
     const held = await requestHeldAtSave(stolen);
 

@@ -5,7 +5,7 @@ import path from 'node:path';
 import bcrypt from 'bcrypt';
 import Database from 'better-sqlite3';
 import { systemClock } from '../src/clock';
-import { migrate } from '../src/db/migrate';
+import { migrateSqlite } from '../src/db/migrate';
 import { openDatabase } from '../src/db/open';
 import { AuditLog, SYSTEM_ACTOR } from '../src/features/audit/service';
 import * as authRepo from '../src/features/auth/repo';
@@ -38,7 +38,7 @@ describe('graceful shutdown on SIGTERM under load', () => {
     ensureBuilt();
     dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'console-shutdown-'));
     const db = openDatabase(path.join(dataDir, 'console.sqlite'));
-    migrate(db);
+    migrateSqlite(db);
     const companyId = createCompanyGrantingAllScopes({ db }, 'Shutdown Ltd', Date.now());
     // One account per slow client: sign-in counts every attempt against its account before bcrypt
     // (5 per account), so more parallel sign-ins on one account than that are refused by design.

@@ -62,9 +62,9 @@ describe('safeNext (the return path after sign-in)', () => {
 
 describe('POST /sign-in with a return path', () => {
   let ctx: TestContext;
-  beforeAll(() => {
+  beforeAll(async () => {
     ctx = createTestContext();
-    seedCompany(ctx.db, 'Acme', 'admin@acme.test');
+    await seedCompany(ctx, 'Acme', 'admin@acme.test');
   });
   afterAll(() => ctx.close());
 

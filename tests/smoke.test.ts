@@ -12,7 +12,7 @@ describe('the console shell', () => {
   });
 
   it('signs an administrator in and shows the audit log', async () => {
-    seedCompany(ctx.db, 'Acme', 'admin@acme.test');
+    await seedCompany(ctx, 'Acme', 'admin@acme.test');
     const agent = await signIn(ctx.app, 'admin@acme.test');
     const res = await agent.get('/audit');
     expect(res.status).toBe(200);

@@ -20,8 +20,8 @@ describe('credentials that stopped working, on the platform API', () => {
   afterAll(() => ctx.close());
 
   /** A new company whose API key `username` was saved on `day` at 08:00 and replaced at 09:00. */
-  const rotatedApiKey = (username: string, day: number, overlap: Overlap = 'none') => {
-    const { companyId } = seedCompany(ctx.db, `Company of ${username}`, `admin@${username}.test`);
+  const rotatedApiKey = async (username: string, day: number, overlap: Overlap = 'none') => {
+    const { companyId } = await seedCompany(ctx, `Company of ${username}`, `admin@${username}.test`);
     ctx.clock.set(at(day, 8));
     const old = createApiKey(ctx.db, ctx.clock, companyId, username);
     ctx.clock.set(at(day, 9));
@@ -33,7 +33,7 @@ describe('credentials that stopped working, on the platform API', () => {
       request(ctx.app).get('/api/v1/me').set('X-Forwarded-For', from).set('Authorization', basic(username, key));
 
     it('tells the holder of a replaced key when it was replaced, 100 times without blocking the new key from the same address', async () => {
-      const { old, fresh } = rotatedApiKey('stale-service', 2);
+      const { old, fresh } = await rotatedApiKey('stale-service', 2);
       const description = 'This API key was replaced on 2026-11-02 09:00 UTC: use the new key.';
 
       for (let i = 0; i < 100; i++) {
@@ -49,7 +49,7 @@ describe('credentials that stopped working, on the platform API', () => {
     });
 
     it('says when a key was revoked', async () => {
-      const company = seedCompany(ctx.db, 'Revoked', 'a@revoked.test');
+      const company = await seedCompany(ctx, 'Revoked', 'a@revoked.test');
       ctx.clock.set(at(3, 8));
       const key = createApiKey(ctx.db, ctx.clock, company.companyId, 'revoked-service');
       ctx.clock.set(at(3, 14, 30));
@@ -62,7 +62,7 @@ describe('credentials that stopped working, on the platform API', () => {
     });
 
     it('says a key expired before it was saved, before and after the sweep marks it', async () => {
-      const company = seedCompany(ctx.db, 'Unsaved', 'a@unsaved.test');
+      const company = await seedCompany(ctx, 'Unsaved', 'a@unsaved.test');
       ctx.clock.set(at(4, 10));
       const generated = generateApiKeyFor(credentialsDeps(ctx.db, ctx.clock), company.companyId, 'never-saved', SYSTEM_ACTOR);
       const description = 'This API key expired on 2026-11-04 10:30 UTC before it was saved.';
@@ -76,7 +76,7 @@ describe('credentials that stopped working, on the platform API', () => {
     });
 
     it('says a generated key works once it is saved', async () => {
-      const company = seedCompany(ctx.db, 'Pending', 'a@pending.test');
+      const company = await seedCompany(ctx, 'Pending', 'a@pending.test');
       ctx.clock.set(at(5, 10));
       const generated = generateApiKeyFor(credentialsDeps(ctx.db, ctx.clock), company.companyId, 'not-yet-saved', SYSTEM_ACTOR);
       const res = await me('10.2.3.1', 'not-yet-saved', generated.secret);
@@ -85,7 +85,7 @@ describe('credentials that stopped working, on the platform API', () => {
     });
 
     it('keeps the old key working during an overlap, then says it was replaced at the end of the overlap', async () => {
-      const { old } = rotatedApiKey('overlapping', 6, '1h');
+      const { old } = await rotatedApiKey('overlapping', 6, '1h');
       expect((await me('10.2.4.1', old.username, old.key)).status).toBe(200);
 
       ctx.clock.set(at(6, 10, 5));
@@ -97,7 +97,7 @@ describe('credentials that stopped working, on the platform API', () => {
 
   describe('GET /auth/verify', () => {
     it('tells a stale service behind a proxy that its key was replaced, 100 times without blocking the new key from the same address', async () => {
-      const { old, fresh } = rotatedApiKey('nat-service', 7);
+      const { old, fresh } = await rotatedApiKey('nat-service', 7);
       const verify = (key: string) => request(ctx.app).get('/auth/verify').set('X-Forwarded-For', '10.2.5.1').set('Authorization', basic('nat-service', key));
 
       for (let i = 0; i < 100; i++) {
@@ -124,7 +124,7 @@ describe('credentials that stopped working, on the platform API', () => {
         .send({ grant_type: 'client_credentials' });
 
     it('answers a replaced client secret with invalid_client saying so, 100 times without blocking the new client from the same address', async () => {
-      const company = seedCompany(ctx.db, 'Rotated clients', 'a@clients.test');
+      const company = await seedCompany(ctx, 'Rotated clients', 'a@clients.test');
       ctx.clock.set(at(8, 8));
       const old = createClient(ctx.db, ctx.clock, company.companyId);
       ctx.clock.set(at(8, 9));
@@ -146,7 +146,7 @@ describe('credentials that stopped working, on the platform API', () => {
     });
 
     it('says when a client secret was revoked', async () => {
-      const company = seedCompany(ctx.db, 'Revoked client', 'a@revoked-client.test');
+      const company = await seedCompany(ctx, 'Revoked client', 'a@revoked-client.test');
       ctx.clock.set(at(9, 8));
       const client = createClient(ctx.db, ctx.clock, company.companyId);
       ctx.clock.set(at(9, 16, 45));
@@ -157,7 +157,7 @@ describe('credentials that stopped working, on the platform API', () => {
     });
 
     it('says when a client secret expired before it was saved', async () => {
-      const company = seedCompany(ctx.db, 'Unsaved client', 'a@unsaved-client.test');
+      const company = await seedCompany(ctx, 'Unsaved client', 'a@unsaved-client.test');
       ctx.clock.set(at(10, 12));
       const generated = generateClientCredentials(credentialsDeps(ctx.db, ctx.clock), company.companyId, undefined, SYSTEM_ACTOR);
       ctx.clock.advance(HOUR);

@@ -1,17 +1,14 @@
 import request from 'supertest';
 import { HOUR, MINUTE } from '../src/clock';
 import { generateApiKey, generateClientSecret } from '../src/features/credentials/secrets';
-import { createTestContext, seedCompany } from './helpers';
+import { createTestContext, mistyped, seedCompany, seedCompanySync } from './helpers';
 import { clientBasic, createApiKey, createClient, obtainToken } from './oauth-support';
 import type { ErrorBody } from './oauth-support';
 
 const basic = (username: string, key: string) => `Basic ${Buffer.from(`${username}:${key}`).toString('base64')}`;
 
-/** The same secret with its last checksum character changed: the right shape, a wrong checksum. */
-const badChecksum = (secret: string) => secret.slice(0, -1) + (secret.endsWith('A') ? 'B' : 'A');
-
 /** 100 wrong secrets of every sort: malformed, bad checksum, and well-formed but never issued. */
-const wrongSecrets = (real: string, fresh: () => string) => Array.from({ length: 100 }, (_, i) => [`wrong ${i}`, badChecksum(real), fresh()][i % 3]);
+const wrongSecrets = (real: string, fresh: () => string) => Array.from({ length: 100 }, (_, i) => [`wrong ${i}`, mistyped(real), fresh()][i % 3]);
 
 /**
  * Failed authentication is throttled per source address only (30 a minute): never per API username or
@@ -20,7 +17,7 @@ const wrongSecrets = (real: string, fresh: () => string) => Array.from({ length:
 describe('throttling failed authentication on the platform API', () => {
   // TRUST_PROXY so that X-Forwarded-For gives each request the source address the test chooses.
   const ctx = createTestContext({ TRUST_PROXY: 'true' });
-  const acme = seedCompany(ctx.db, 'Acme', 'admin@acme.test');
+  const acme = seedCompanySync(ctx, 'Acme', 'admin@acme.test');
   afterAll(() => ctx.close());
   // Every test starts in a fresh failure window.
   beforeEach(() => ctx.clock.advance(MINUTE + 1000));
@@ -57,7 +54,7 @@ describe('throttling failed authentication on the platform API', () => {
       const lookups = () => reads.reduce((n, spy) => n + spy.mock.calls.length, 0);
       const me = (secret: string) => request(ctx.app).get('/api/v1/me').set('X-Forwarded-For', '10.0.2.1').set('Authorization', basic(key.username, secret));
       try {
-        for (const refused of ['wrong', badChecksum(key.key), `${key.key}x`]) {
+        for (const refused of ['wrong', mistyped(key.key), `${key.key}x`]) {
           expect((await me(refused)).status).toBe(401);
         }
         expect(lookups()).toBe(0);
@@ -119,7 +116,7 @@ describe('throttling failed authentication on the platform API', () => {
 
   describe('POST /oauth/token', () => {
     it('after 100 wrong secrets for a Client ID from one address, issues a token to the right secret from another address, and answers the first with 429', async () => {
-      const client = createClient(ctx.db, ctx.clock, seedCompany(ctx.db, 'Tokens', 't@tokens.test').companyId);
+      const client = createClient(ctx.db, ctx.clock, (await seedCompany(ctx, 'Tokens', 't@tokens.test')).companyId);
       const ask = (from: string, secret: string) =>
         request(ctx.app)
           .post('/oauth/token')
@@ -191,7 +188,7 @@ describe('throttling failed authentication on the platform API', () => {
 
 describe('GET /auth/verify behind a proxy while TRUST_PROXY is unset', () => {
   const ctx = createTestContext();
-  const acme = seedCompany(ctx.db, 'Acme', 'admin@acme.test');
+  const acme = seedCompanySync(ctx, 'Acme', 'admin@acme.test');
   afterAll(() => ctx.close());
 
   it('warns once that every caller shares one throttle, and they do', async () => {

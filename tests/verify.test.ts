@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import request from 'supertest';
 import { HOUR, MINUTE } from '../src/clock';
-import { createTestContext, seedCompany } from './helpers';
+import { createTestContext, mistyped, seedCompany, seedCompanySync } from './helpers';
 import { createApiKey, createClient, decodeJwtPart, obtainToken, revoke } from './oauth-support';
 import type { ErrorBody } from './oauth-support';
 
@@ -19,7 +19,7 @@ function foreignToken(claims: Record<string, unknown>, kid: string): string {
 
 describe('GET /api/v1/me', () => {
   const ctx = createTestContext();
-  const acme = seedCompany(ctx.db, 'Acme', 'admin@acme.test');
+  const acme = seedCompanySync(ctx, 'Acme', 'admin@acme.test');
   const apiKey = createApiKey(ctx.db, ctx.clock, acme.companyId, 'acme-billing');
   const client = createClient(ctx.db, ctx.clock, acme.companyId, ['claims:read', 'documents:read']);
   afterAll(() => ctx.close());
@@ -61,7 +61,7 @@ describe('GET /api/v1/me', () => {
   });
 
   it('gives the same generic answer for a wrong key and an unknown username', async () => {
-    const other = createApiKey(ctx.db, ctx.clock, seedCompany(ctx.db, 'Other', 'o@other.test').companyId, 'other-svc');
+    const other = createApiKey(ctx.db, ctx.clock, (await seedCompany(ctx, 'Other', 'o@other.test')).companyId, 'other-svc');
     const wrongKey = await request(ctx.app).get('/api/v1/me').set('Authorization', basic(apiKey.username, other.key));
     const unknownUser = await request(ctx.app).get('/api/v1/me').set('Authorization', basic('nobody', apiKey.key));
     const malformedKey = await request(ctx.app).get('/api/v1/me').set('Authorization', basic(apiKey.username, 'cxk_nope'));
@@ -73,7 +73,7 @@ describe('GET /api/v1/me', () => {
   });
 
   it('refuses an API key whose checksum is wrong before any lookup', async () => {
-    const flipped = apiKey.key.slice(0, -1) + (apiKey.key.endsWith('A') ? 'B' : 'A');
+    const flipped = mistyped(apiKey.key);
     const res = await request(ctx.app).get('/api/v1/me').set('Authorization', basic(apiKey.username, flipped));
     expect(res.status).toBe(401);
   });
@@ -126,7 +126,7 @@ describe('GET /api/v1/me', () => {
   });
 
   it('stops a token at once when its client is revoked', async () => {
-    const co = seedCompany(ctx.db, 'Revokes', 'r@revokes.test');
+    const co = await seedCompany(ctx, 'Revokes', 'r@revokes.test');
     const c = createClient(ctx.db, ctx.clock, co.companyId);
     const accessToken = await obtainToken(ctx.app, c);
     const me = () => request(ctx.app).get('/api/v1/me').set('Authorization', `Bearer ${accessToken}`);
@@ -136,7 +136,7 @@ describe('GET /api/v1/me', () => {
   });
 
   it('stops a token when its client is replaced, at the end of the overlap', async () => {
-    const co = seedCompany(ctx.db, 'Replaces', 'r@replaces.test');
+    const co = await seedCompany(ctx, 'Replaces', 'r@replaces.test');
     const c = createClient(ctx.db, ctx.clock, co.companyId);
     const accessToken = await obtainToken(ctx.app, c);
     createClient(ctx.db, ctx.clock, co.companyId, undefined, '1h');
@@ -148,7 +148,7 @@ describe('GET /api/v1/me', () => {
   });
 
   it('stops an API key at once when it is replaced without overlap', async () => {
-    const co = seedCompany(ctx.db, 'Keys', 'k@keys.test');
+    const co = await seedCompany(ctx, 'Keys', 'k@keys.test');
     const first = createApiKey(ctx.db, ctx.clock, co.companyId, 'keys-svc');
     const me = (k: typeof first) => request(ctx.app).get('/api/v1/me').set('Authorization', basic(k.username, k.key));
     expect((await me(first)).status).toBe(200);
@@ -172,7 +172,7 @@ describe('GET /api/v1/me', () => {
 
 describe('GET /auth/verify (forward-auth)', () => {
   const ctx = createTestContext();
-  const acme = seedCompany(ctx.db, 'Acme', 'admin@acme.test');
+  const acme = seedCompanySync(ctx, 'Acme', 'admin@acme.test');
   const apiKey = createApiKey(ctx.db, ctx.clock, acme.companyId, 'acme-gateway');
   const client = createClient(ctx.db, ctx.clock, acme.companyId, ['claims:read', 'claims:write']);
   afterAll(() => ctx.close());

@@ -2,7 +2,7 @@ import { AuditLog, SYSTEM_ACTOR } from '../src/features/audit/service';
 import { generateApiKeyFor, generateClientCredentials, saveCredential } from '../src/features/credentials/service';
 import { insertAccessRequest } from '../src/features/docs-access/repo';
 import { insertOutboxMessage } from '../src/features/mail/repo';
-import { seedCompany, seedUser } from './helpers';
+import { seedCompanySync, seedUserSync } from './helpers';
 import type { TestContext } from './helpers';
 
 export interface World {
@@ -25,13 +25,18 @@ export interface World {
  * victim user in A, A's saved Basic key ('company-a-api') and OAuth client, one pending generation
  * of each, an access request and an outbox message. Administrators: admin@a.test, admin@b.test.
  */
-export function seedWorld(ctx: TestContext): World {
+export async function seedWorld(ctx: TestContext): Promise<World> {
+  return Promise.resolve(seedWorldSync(ctx));
+}
+
+/** Transitional, SQLite only (see seedCompanySync in tests/helpers.ts). */
+export function seedWorldSync(ctx: TestContext): World {
   const { db, clock } = ctx;
-  const a = seedCompany(db, 'Company A', 'admin@a.test');
-  seedCompany(db, 'Company B', 'admin@b.test');
-  seedCompany(db, 'Operators', 'operator@ops.test', { operator: true });
-  seedUser(db, a.companyId, 'disabled@a.test');
-  const victim = seedUser(db, a.companyId, 'victim@a.test');
+  const a = seedCompanySync(ctx, 'Company A', 'admin@a.test');
+  seedCompanySync(ctx, 'Company B', 'admin@b.test');
+  seedCompanySync(ctx, 'Operators', 'operator@ops.test', { operator: true });
+  seedUserSync(ctx, a.companyId, 'disabled@a.test');
+  const victim = seedUserSync(ctx, a.companyId, 'victim@a.test');
   const deps = { db, clock, audit: new AuditLog(db, clock), mailer: { send: () => 0 } };
   const key = generateApiKeyFor(deps, a.companyId, 'company-a-api', SYSTEM_ACTOR);
   saveCredential(deps, a.companyId, 'basic', key.credential.id, 'none', SYSTEM_ACTOR);

@@ -19,7 +19,9 @@ if (!/^\d+$/.test(count || '') || !dataDir) {
 const dist = path.resolve(distArg || path.join(__dirname, '..', '..', 'dist'));
 const load = (module) => require(path.join(dist, 'src', module));
 const { openDatabase } = load('db/open');
-const { migrate } = load('db/migrate');
+const migrations = load('db/migrate');
+// Builds before the two-engine data layer had a synchronous migrate(db); later ones call it migrateSqlite.
+const migrate = migrations.migrateSqlite || migrations.migrate;
 const { systemClock } = load('clock');
 const { AuditLog, SYSTEM_ACTOR } = load('features/audit/service');
 const authRepo = load('features/auth/repo');

@@ -3,7 +3,7 @@ import type { ParseArgsConfig } from 'node:util';
 import { systemClock } from '../clock';
 import type { Config } from '../config';
 import { ConfigError, loadConfig } from '../config';
-import { migrate } from '../db/migrate';
+import { migrateSqlite } from '../db/migrate';
 import type { Db } from '../db/open';
 import { openDatabase } from '../db/open';
 import type { CliCommand } from '../cli/command';
@@ -109,7 +109,7 @@ function withDatabase<T>(config: Config, fn: (db: Db) => Promise<T> | T): Promis
   const db = openDatabase(config.databaseFile);
   return (async () => {
     try {
-      migrate(db);
+      migrateSqlite(db);
       return await fn(db);
     } finally {
       db.close();

@@ -3,7 +3,7 @@ import type { CliCommand } from '../../cli/command';
 import { EXIT } from '../../cli/command';
 import { systemClock } from '../../clock';
 import { ensureSessionSecret, loadConfig } from '../../config';
-import { migrate } from '../../db/migrate';
+import { migrateSqlite } from '../../db/migrate';
 import { openDatabase } from '../../db/open';
 import { AuditLog } from '../../features/audit/service';
 import { SigningKeys, sealingKey } from './service';
@@ -51,7 +51,7 @@ export const rotateSigningKeyCommand: CliCommand = {
     const config = ensureSessionSecret(loadConfig());
     const db = openDatabase(config.databaseFile);
     try {
-      migrate(db);
+      migrateSqlite(db);
       const keys = new SigningKeys(db, systemClock, config.accessTokenTtl * 1000, sealingKey(config.sessionSecret));
       const result = keys.rotate(new AuditLog(db, systemClock), { userId: null, label: 'cli', ip: null, userAgent: null }, { retireNow });
       process.stdout.write(`${describeRotation(result, retireNow).join('\n')}\n`);

@@ -1,0 +1,125 @@
+import { CompiledQuery, Kysely, PostgresAdapter, PostgresDialect, SqliteDialect, SqliteDriver, sql } from 'kysely';
+import type { DatabaseConnection, Driver, SqliteDatabase, SqliteDialectConfig, SqliteStatement } from 'kysely';
+import pg from 'pg';
+import { openDatabase } from './open';
+import type { Db as RawSqlite } from './open';
+import type { Tables } from './schema';
+
+/** What every repo takes: the whole database, or a transaction of it (see transaction below). */
+export type Database = Kysely<Tables>;
+export type Engine = 'sqlite' | 'postgres';
+
+export interface Connection {
+  db: Database;
+  engine: Engine;
+  /**
+   * The better-sqlite3 handle under `db` on SQLite (null on PostgreSQL): for whole-file work only
+   * (backup, integrity check, running a migration file) and for modules not yet moved to Kysely.
+   */
+  sqlite: RawSqlite | null;
+  close(): Promise<void>;
+}
+
+/** The most statements kept prepared per SQLite connection; past it the oldest is dropped. */
+const STATEMENT_CACHE_SIZE = 1000;
+
+/**
+ * better-sqlite3 under Kysely, with prepared statements kept by SQL text. Kysely's SQLite driver calls
+ * prepare() for every query; preparing costs more than running a typical indexed lookup (decision 0011).
+ */
+function cachingStatements(raw: RawSqlite): SqliteDatabase {
+  const cache = new Map<string, SqliteStatement>();
+  return {
+    close: () => raw.close(),
+    prepare(text: string): SqliteStatement {
+      let statement = cache.get(text);
+      if (!statement) {
+        statement = raw.prepare(text);
+        if (cache.size >= STATEMENT_CACHE_SIZE) cache.delete(cache.keys().next().value as string);
+        cache.set(text, statement);
+      }
+      return statement;
+    },
+  };
+}
+
+/**
+ * Kysely's SQLite driver begins with a plain, deferred BEGIN (kysely-org/kysely#1152). A deferred
+ * transaction that reads and then writes fails with SQLITE_BUSY, instead of waiting, when another
+ * process wrote in between. BEGIN IMMEDIATE takes the write lock up front: writers queue.
+ */
+class ImmediateSqliteDriver extends SqliteDriver {
+  override async beginTransaction(connection: DatabaseConnection): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+  }
+}
+
+class ImmediateSqliteDialect extends SqliteDialect {
+  readonly #config: SqliteDialectConfig;
+  constructor(config: SqliteDialectConfig) {
+    super(config);
+    this.#config = config;
+  }
+  override createDriver(): Driver {
+    return new ImmediateSqliteDriver(this.#config);
+  }
+}
+
+/** PostgreSQL's int8 (BIGINT: ids, millisecond times, counts) as JavaScript numbers: all stay far below 2^53. */
+const INT8_OID = 20;
+const textParser = (oid: number) => pg.types.getTypeParser(oid, 'text') as (value: string) => unknown;
+const pgTypes = {
+  getTypeParser: ((oid: number) => (oid === INT8_OID ? Number : textParser(oid))) as typeof pg.types.getTypeParser,
+};
+
+export interface ConnectOptions {
+  /** postgres://... for PostgreSQL; otherwise the SQLite file at `databaseFile`. */
+  databaseUrl?: string;
+  databaseFile: string;
+  /** Most PostgreSQL connections this process holds (default 10). */
+  poolSize?: number;
+}
+
+/** Opens the configured database: PostgreSQL when a URL is given, else the SQLite file (WAL, foreign keys, busy timeout). */
+export function connect(options: ConnectOptions): Connection {
+  if (options.databaseUrl) {
+    const pool = new pg.Pool({ connectionString: options.databaseUrl, max: options.poolSize ?? 10, types: pgTypes });
+    const db = new Kysely<Tables>({ dialect: new PostgresDialect({ pool }) });
+    return { db, engine: 'postgres', sqlite: null, close: () => db.destroy() };
+  }
+  return wrapSqlite(openDatabase(options.databaseFile));
+}
+
+/** Kysely over an open better-sqlite3 handle (tests and the CLI open files themselves). */
+export function wrapSqlite(raw: RawSqlite): Connection {
+  const db = new Kysely<Tables>({ dialect: new ImmediateSqliteDialect({ database: cachingStatements(raw) }) });
+  const close = async () => {
+    await db.destroy();
+    if (raw.open) raw.close(); // Kysely closes the file only if it ever ran a query on it
+  };
+  return { db, engine: 'sqlite', sqlite: raw, close };
+}
+
+/** The key of the PostgreSQL advisory lock every write transaction takes (see transaction). */
+const WRITE_LOCK = 0x636f6e73; // 'cons'
+
+/**
+ * Runs fn in one transaction that means the same on both engines: writers take turns. SQLite's
+ * BEGIN IMMEDIATE takes the database's write lock up front; on PostgreSQL the transaction first
+ * takes a transaction-scoped advisory lock, so the console's read-check-write steps (Save's
+ * compare-and-swap, the unsaved cap, throttle windows) never interleave across replicas. Reads
+ * outside transactions are not held up on either engine. Inside a transaction, a nested call
+ * runs in the same one.
+ */
+export async function transaction<T>(db: Database, fn: (trx: Database) => Promise<T>): Promise<T> {
+  if (db.isTransaction) return fn(db);
+  return db.transaction().execute(async (trx) => {
+    if (isPostgres(trx)) await sql`select pg_advisory_xact_lock(${WRITE_LOCK})`.execute(trx);
+    return fn(trx);
+  });
+}
+
+/** Which engine a Kysely instance speaks to. */
+export function isPostgres(db: Database): boolean {
+  return db.getExecutor().adapter instanceof PostgresAdapter;
+}
