@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+import path from 'node:path';
 import { clusterAt } from '../../scripts/postgres-cluster';
 import type { ClusterAt } from '../../scripts/postgres-cluster';
 
@@ -17,3 +19,17 @@ export function runningCluster(): ClusterAt | null {
 
 /** The migrated, empty database every test context copies (CREATE DATABASE ... TEMPLATE). */
 export const TEMPLATE_DATABASE = 'console_template';
+
+/**
+ * For a server or CLI the tests spawn with DATA_DIR: on a PostgreSQL run (TEST_ENGINE=postgres), the
+ * DATABASE_URL of a database that belongs to that data directory (created empty on first use, so the
+ * server migrates it itself; the same directory, e.g. after a restart, finds the same database). On
+ * SQLite: nothing, the server uses DATA_DIR's file.
+ */
+export function databaseEnvFor(dataDir: string): { DATABASE_URL?: string } {
+  const cluster = runningCluster();
+  if (process.env.TEST_ENGINE !== 'postgres' || !cluster) return {};
+  const name = `d_${createHash('sha256').update(path.resolve(dataDir)).digest('hex').slice(0, 24)}`;
+  if (cluster.psql(`SELECT 1 FROM pg_database WHERE datname = '${name}'`).trim() !== '1') cluster.psql(`CREATE DATABASE ${name}`);
+  return { DATABASE_URL: cluster.url(name) };
+}
