@@ -102,7 +102,8 @@ export function createApp(deps: AppDeps): Express {
 
   // Machine endpoints first: no cookies, no session, no CSRF (they authenticate every request).
   app.use(healthRouter(db));
-  const platform = createPlatformApi({ db, clock, config, audit, verifier, logger });
+  const platform = createPlatformApi({ db: deps.database, sqlite: db, clock, config, audit, verifier, logger });
+  onClose(app, () => platform.ready.catch(() => undefined)); // never close the database under its start-up work
   app.use(platform.router);
   app.use(express.static(PUBLIC_DIR, { index: false, maxAge: config.isDevelopment ? 0 : '1h' }));
 
@@ -152,7 +153,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(scopesRouter({ db, clock, audit }));
   app.use(outboxRouter({ db, clock, audit, mailer }));
   app.use(docsAccessRouter({ db, clock, audit, mailer, config }));
-  app.use(signingKeysRouter({ signingKeys: platform.signingKeys, audit, accessTokenTtl: config.accessTokenTtl }));
+  app.use(signingKeysRouter({ signingKeys: platform.signingKeys, accessTokenTtl: config.accessTokenTtl }));
 
   app.use(notFoundHandler);
   app.use(errorHandler(logger, config.isDevelopment));

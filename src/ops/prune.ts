@@ -9,7 +9,7 @@ import type { Mailer } from '../features/mail/service';
 import { CLI_ACTOR } from './create-operator';
 import { UsageError } from './errors';
 // The platform API has no service for its revocation list yet (issue 12 moves oauth into src/platform/).
-import { pruneExpiredRevocations } from '../platform/oauth/service';
+import { pruneExpiredRevocationsOnSqlite } from '../platform/oauth/service';
 
 export const DEFAULT_GENERATIONS_DAYS = 30;
 
@@ -63,7 +63,7 @@ export function prune(deps: { db: Db; clock: Clock }, options: PruneOptions = {}
       generations: pruneDeadGenerations(deps, generationsCutoff, dryRun),
       auditEntries: auditCutoff === undefined ? 0 : pruneAuditEntries(deps, auditCutoff, dryRun),
       sessions: pruneExpiredSessions(deps, now, dryRun),
-      revokedTokens: pruneExpiredRevocations(deps.db, now, dryRun),
+      revokedTokens: pruneExpiredRevocationsOnSqlite(deps.db, now, dryRun), // until prune is async: then await pruneExpiredRevocations(trx, ...)
       dryRun,
     };
     if (!dryRun) {

@@ -1,4 +1,4 @@
-import type { Db } from '../db/open';
+import type { Database } from '../db/connect';
 import type { CredentialCheck, CredentialIdentity, CredentialVerifier } from '../features/credentials/verify';
 import { revokedTokenChecker } from './oauth/repo';
 import type { AccessTokenClaims, AccessTokens } from './oauth/tokens';
@@ -29,7 +29,7 @@ export class ApiAuthenticator {
   private readonly isRevoked;
 
   constructor(
-    db: Db,
+    db: Database,
     private verifier: CredentialVerifier,
     readonly tokens: AccessTokens,
   ) {
@@ -45,7 +45,7 @@ export class ApiAuthenticator {
     const verdict = await this.tokens.verify(token);
     if (!verdict.ok) return verdict;
     const claims = verdict.claims;
-    if (this.isRevoked(claims.jti)) return { ok: false, reason: 'ended' };
+    if (await this.isRevoked(claims.jti)) return { ok: false, reason: 'ended' };
     const identity = this.verifier.findWorkingClient(claims.credential_id);
     if (!identity || identity.identifier !== claims.client_id) return { ok: false, reason: 'ended' };
     const held = new Set(identity.scopes);

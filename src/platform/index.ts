@@ -1,6 +1,7 @@
 import { Router } from 'express';
 import type { Clock } from '../clock';
 import type { Config } from '../config';
+import type { Database } from '../db/connect';
 import type { Db } from '../db/open';
 import type { Logger } from '../log';
 import type { AuditLog } from '../features/audit/service';
@@ -15,7 +16,9 @@ import { oauthEndpoints } from './oauth/service';
 import { AccessTokens } from './oauth/tokens';
 
 export interface PlatformApiDeps {
-  db: Db;
+  db: Database;
+  /** The SQLite handle, only for the scopes list until the scopes feature moves to Kysely. */
+  sqlite: Db;
   clock: Clock;
   config: Config;
   audit: AuditLog;
@@ -28,6 +31,8 @@ export interface PlatformApi {
   router: Router;
   signingKeys: SigningKeys;
   tokens: AccessTokens;
+  /** Settles when the start-up work (the first signing key, pruning) is done; requests wait for it. */
+  ready: Promise<void>;
 }
 
 /**
@@ -35,16 +40,30 @@ export interface PlatformApi {
  * Mounted before the session middleware: no cookies, no CSRF; every request authenticates itself.
  */
 export function createPlatformApi(deps: PlatformApiDeps): PlatformApi {
-  const { db, clock, config, audit, verifier } = deps;
-  const signingKeys = new SigningKeys(db, clock, config.accessTokenTtl * 1000, sealingKey(config.sessionSecret));
-  signingKeys.ensureActive();
-  pruneRevokedTokens(db, clock.now());
+  const { db, sqlite, clock, config, audit, verifier } = deps;
+  const signingKeys = new SigningKeys(db, clock, config.accessTokenTtl * 1000, sealingKey(config.sessionSecret), audit);
+  const ready = (async () => {
+    await signingKeys.ensureActive();
+    await pruneRevokedTokens(db, clock.now());
+  })();
+  // Reported once here; every request that waits for it gets the error too (a 500), not a hang.
+  ready.catch((err: unknown) => deps.logger.error({ err }, 'platform API start-up failed'));
   const urls = oauthEndpoints(config.publicUrl);
   const tokens = new AccessTokens(signingKeys, clock, urls.issuer, urls.audience, config.accessTokenTtl);
   const authenticator = new ApiAuthenticator(db, verifier, tokens);
   const failures = deps.failures ?? new AuthFailures(clock);
   const router = Router();
-  router.use(oauthRouter({ db, clock, audit, verifier, authenticator, tokens, publicUrl: config.publicUrl, signingKeys, failures }));
+  // The app is built synchronously (tests, server.ts), while the database answers asynchronously:
+  // requests wait until the start-up work is done, then pass with one boolean check.
+  let started = false;
+  router.use(async (_req, _res, next) => {
+    if (!started) {
+      await ready;
+      started = true;
+    }
+    next();
+  });
+  router.use(oauthRouter({ db, sqlite, clock, audit, verifier, authenticator, tokens, publicUrl: config.publicUrl, signingKeys, failures }));
   router.use(verifyRouter({ authenticator, failures, logger: deps.logger, trustsProxy: config.trustProxy !== false }));
-  return { router, signingKeys, tokens };
+  return { router, signingKeys, tokens, ready };
 }

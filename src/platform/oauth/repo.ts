@@ -1,20 +1,43 @@
-import type { Db } from '../../db/open';
+import { sql } from 'kysely';
+import type { Database } from '../../db/connect';
+import type { Db as RawSqlite } from '../../db/open';
+import { compileOnce } from '../compiled';
 
-/** Prepared once: asked on every Bearer request, so a revocation by any process is seen at once. */
-export function revokedTokenChecker(db: Db): (jti: string) => boolean {
-  const statement = db.prepare('SELECT 1 FROM revoked_tokens WHERE jti = ?').pluck();
-  return (jti) => statement.get(jti) !== undefined;
+/** Compiled once: asked on every Bearer request, so a revocation by any process is seen at once. */
+export function revokedTokenChecker(db: Database): (jti: string) => Promise<boolean> {
+  const find = compileOnce(db, db.selectFrom('revoked_tokens').select(sql<number>`1`.as('found')).where('jti', '=', ''));
+  return async (jti) => (await find(jti)).length > 0;
 }
 
-export function insertRevokedToken(db: Db, jti: string, credentialId: number, expiresAt: number, now: number): void {
-  db.prepare('INSERT OR IGNORE INTO revoked_tokens (jti, credential_id, expires_at, revoked_at) VALUES (?, ?, ?, ?)').run(jti, credentialId, expiresAt, now);
+export async function insertRevokedToken(db: Database, jti: string, credentialId: number, expiresAt: number, now: number): Promise<void> {
+  await db
+    .insertInto('revoked_tokens')
+    .values({ jti, credential_id: credentialId, expires_at: expiresAt, revoked_at: now })
+    .onConflict((oc) => oc.column('jti').doNothing())
+    .execute();
 }
 
-export function countExpiredRevokedTokens(db: Db, now: number): number {
-  return db.prepare('SELECT COUNT(*) FROM revoked_tokens WHERE expires_at <= ?').pluck().get(now) as number;
+export async function countExpiredRevokedTokens(db: Database, now: number): Promise<number> {
+  const row = await db
+    .selectFrom('revoked_tokens')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('expires_at', '<=', now)
+    .executeTakeFirstOrThrow();
+  return row.n;
 }
 
 /** A revoked token that has expired anyway needs no remembering. */
-export function pruneRevokedTokens(db: Db, now: number): number {
-  return db.prepare('DELETE FROM revoked_tokens WHERE expires_at <= ?').run(now).changes;
+export async function pruneRevokedTokens(db: Database, now: number): Promise<number> {
+  const result = await db.deleteFrom('revoked_tokens').where('expires_at', '<=', now).executeTakeFirst();
+  return Number(result.numDeletedRows);
+}
+
+/**
+ * TRANSITIONAL, for src/ops/prune.ts while it still runs in one synchronous better-sqlite3
+ * transaction (helper E converts it): the two statements above on the raw handle. Delete it once
+ * prune awaits pruneExpiredRevocations.
+ */
+export function pruneRevokedTokensOnSqlite(sqlite: RawSqlite, now: number, dryRun: boolean): number {
+  if (dryRun) return sqlite.prepare('SELECT COUNT(*) FROM revoked_tokens WHERE expires_at <= ?').pluck().get(now) as number;
+  return sqlite.prepare('DELETE FROM revoked_tokens WHERE expires_at <= ?').run(now).changes;
 }

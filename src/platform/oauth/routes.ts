@@ -67,9 +67,9 @@ export function oauthRouter(deps: OAuthRouterDeps): Router {
     res.set('Cache-Control', 'public, max-age=300').json(serverMetadata(deps));
   });
 
-  router.get('/.well-known/jwks.json', (_req, res) => {
+  router.get('/.well-known/jwks.json', async (_req, res) => {
     // Short-lived: verifiers also re-fetch when they meet a kid they do not know (after a rotation).
-    res.set('Cache-Control', 'public, max-age=60').type('application/jwk-set+json').send(JSON.stringify(deps.signingKeys.jwks()));
+    res.set('Cache-Control', 'public, max-age=60').type('application/jwk-set+json').send(JSON.stringify(await deps.signingKeys.jwks()));
   });
 
   router.post('/oauth/token', async (req, res) => {
@@ -77,7 +77,7 @@ export function oauthRouter(deps: OAuthRouterDeps): Router {
     const input = parseOAuthRequest(TokenRequestSchema, form);
     if (input.grant_type !== 'client_credentials') throw unsupportedGrantType(input.grant_type);
     const client = authenticateClient(req, form);
-    sendJson(res, issueAccessToken(deps, client, input.scope));
+    sendJson(res, await issueAccessToken(deps, client, input.scope));
   });
 
   router.post('/oauth/introspect', async (req, res) => {

@@ -1,3 +1,4 @@
+import type { Database } from '../../db/connect';
 import type { Db } from '../../db/open';
 import type { Clock } from '../../clock';
 import type { Actor, AuditLog } from '../../features/audit/service';
@@ -9,7 +10,9 @@ import * as repo from './repo';
 import type { AccessTokens } from './tokens';
 
 export interface OAuthDeps {
-  db: Db;
+  db: Database;
+  /** The SQLite handle, only for the scopes list (scopeNames) until the scopes feature moves to Kysely. */
+  sqlite: Db;
   clock: Clock;
   audit: AuditLog;
   verifier: CredentialVerifier;
@@ -34,7 +37,7 @@ export function oauthEndpoints(publicUrl: string) {
 const AUTH_METHODS = ['client_secret_basic', 'client_secret_post'];
 
 /** RFC 8414 authorization server metadata. */
-export function serverMetadata(deps: Pick<OAuthDeps, 'db' | 'publicUrl'>): Record<string, unknown> {
+export function serverMetadata(deps: Pick<OAuthDeps, 'sqlite' | 'publicUrl'>): Record<string, unknown> {
   const urls = oauthEndpoints(deps.publicUrl);
   return {
     issuer: urls.issuer,
@@ -47,7 +50,7 @@ export function serverMetadata(deps: Pick<OAuthDeps, 'db' | 'publicUrl'>): Recor
     token_endpoint_auth_methods_supported: AUTH_METHODS,
     introspection_endpoint_auth_methods_supported: AUTH_METHODS,
     revocation_endpoint_auth_methods_supported: AUTH_METHODS,
-    scopes_supported: scopeNames(deps),
+    scopes_supported: scopeNames({ db: deps.sqlite }),
   };
 }
 
@@ -59,7 +62,7 @@ export interface TokenResponse {
 }
 
 /** RFC 6749 4.4.3: a token for the client's scopes, or for the narrower set it asked for. No refresh token. */
-export function issueAccessToken(deps: Pick<OAuthDeps, 'tokens'>, client: CredentialIdentity, requested: string[] | undefined): TokenResponse {
+export async function issueAccessToken(deps: Pick<OAuthDeps, 'tokens'>, client: CredentialIdentity, requested: string[] | undefined): Promise<TokenResponse> {
   let scopes = client.scopes;
   if (requested !== undefined) {
     const held = new Set(client.scopes);
@@ -69,7 +72,7 @@ export function issueAccessToken(deps: Pick<OAuthDeps, 'tokens'>, client: Creden
     }
     scopes = requested;
   }
-  const { token } = deps.tokens.issue(client, scopes);
+  const { token } = await deps.tokens.issue(client, scopes);
   return { access_token: token, token_type: 'Bearer', expires_in: deps.tokens.ttlSeconds, scope: scopes.join(' ') };
 }
 
@@ -128,8 +131,8 @@ export async function revokeToken(
     throw unauthorizedClient('This token was issued to another client; a client may revoke only its own tokens.');
   }
   const now = deps.clock.now();
-  repo.pruneRevokedTokens(deps.db, now);
-  repo.insertRevokedToken(deps.db, claims.jti, claims.credential_id, claims.exp * 1000, now);
+  await repo.pruneRevokedTokens(deps.db, now);
+  await repo.insertRevokedToken(deps.db, claims.jti, claims.credential_id, claims.exp * 1000, now);
   deps.audit.record(actor, {
     action: 'oauth.token_revoke',
     companyId: caller.companyId,
@@ -139,6 +142,11 @@ export async function revokeToken(
 }
 
 /** Housekeeping (`prune`): revoked tokens past their `exp` are refused anyway, so their rows can go. */
-export function pruneExpiredRevocations(db: Db, now: number, dryRun: boolean): number {
+export async function pruneExpiredRevocations(db: Database, now: number, dryRun: boolean): Promise<number> {
   return dryRun ? repo.countExpiredRevokedTokens(db, now) : repo.pruneRevokedTokens(db, now);
+}
+
+/** TRANSITIONAL: pruneExpiredRevocations for src/ops/prune.ts's synchronous SQLite transaction, until prune is async. */
+export function pruneExpiredRevocationsOnSqlite(sqlite: Db, now: number, dryRun: boolean): number {
+  return repo.pruneRevokedTokensOnSqlite(sqlite, now, dryRun);
 }

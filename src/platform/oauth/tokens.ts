@@ -82,8 +82,8 @@ export class AccessTokens {
     };
   }
 
-  issue(client: { credentialId: number; identifier: string }, scopes: string[]): IssuedToken {
-    const signer = this.keys.currentSigner();
+  async issue(client: { credentialId: number; identifier: string }, scopes: string[]): Promise<IssuedToken> {
+    const signer = await this.keys.currentSigner();
     const iat = Math.floor(this.clock.now() / 1000);
     const claims: AccessTokenClaims = {
       iss: this.issuer,
@@ -121,7 +121,7 @@ export class AccessTokens {
     const cached = this.verified.get(token);
     const checked = cached ?? (await this.checkSignature(token));
     if ('ok' in checked) return checked;
-    const verdict = this.checkBounds(checked);
+    const verdict = await this.checkBounds(checked);
     if (!verdict.ok) this.verified.delete(token);
     else if (!cached) this.remember(token, checked);
     return verdict;
@@ -155,9 +155,9 @@ export class AccessTokens {
   };
 
   /** Re-checked on every request, cached or not: expiry, and the key's current state in the database. */
-  private checkBounds({ claims, kid }: Verified): TokenVerdict {
+  private async checkBounds({ claims, kid }: Verified): Promise<TokenVerdict> {
     if (claims.exp * 1000 <= this.clock.now()) return ENDED;
-    const until = this.keys.acceptedUntil(kid);
+    const until = await this.keys.acceptedUntil(kid);
     if (until === undefined) return ENDED; // its key was retired and has left the JWKS
     if (claims.exp * 1000 > until) return FORGED; // outlives its key's publication: we never signed that
     return { ok: true, claims };

@@ -4,6 +4,7 @@ import { EXIT } from '../../cli/command';
 import { systemClock } from '../../clock';
 import { ensureSessionSecret, loadConfig } from '../../config';
 import { migrateSqlite } from '../../db/migrate';
+import { wrapSqlite } from '../../db/connect';
 import { openDatabase } from '../../db/open';
 import { AuditLog } from '../../features/audit/service';
 import { SigningKeys, sealingKey } from './service';
@@ -42,22 +43,25 @@ export const rotateSigningKeyCommand: CliCommand = {
     '              JWKS at once, and every token it signed is refused from the next request on, by every server',
     '              on this database. Clients get 401 invalid_token and must request a new token.',
   ].join('\n'),
-  run(args) {
+  async run(args) {
     const retireNow = parseRetireNow(args);
     if (typeof retireNow === 'string') {
       process.stderr.write(`rotate-signing-key: ${retireNow}\n`);
       return EXIT.usage;
     }
     const config = ensureSessionSecret(loadConfig());
+    // SQLite only until the CLI picks its engine from DATABASE_URL (helper E's wiring in cli.ts).
     const db = openDatabase(config.databaseFile);
+    const connection = wrapSqlite(db);
     try {
       migrateSqlite(db);
-      const keys = new SigningKeys(db, systemClock, config.accessTokenTtl * 1000, sealingKey(config.sessionSecret));
-      const result = keys.rotate(new AuditLog(db, systemClock), { userId: null, label: 'cli', ip: null, userAgent: null }, { retireNow });
+      const audit = new AuditLog(db, systemClock);
+      const keys = new SigningKeys(connection.db, systemClock, config.accessTokenTtl * 1000, sealingKey(config.sessionSecret), audit);
+      const result = await keys.rotate({ userId: null, label: 'cli', ip: null, userAgent: null }, { retireNow });
       process.stdout.write(`${describeRotation(result, retireNow).join('\n')}\n`);
       return EXIT.ok;
     } finally {
-      db.close();
+      await connection.close();
     }
   },
 };

@@ -1,4 +1,5 @@
-import type { Db } from '../../db/open';
+import type { Database } from '../../db/connect';
+import { compileOnce } from '../compiled';
 
 export interface SigningKeyRow {
   kid: string;
@@ -13,8 +14,18 @@ export interface SigningKeyRow {
   publishedUntil: number | null;
 }
 
-const COLUMNS = `kid, alg, public_jwk AS publicJwk, status, token_ttl_ms AS tokenTtlMs, created_at AS createdAt,
-  created_by AS createdBy, retired_at AS retiredAt, retired_by AS retiredBy, published_until AS publishedUntil`;
+const COLUMNS = [
+  'kid',
+  'alg',
+  'public_jwk as publicJwk',
+  'status',
+  'token_ttl_ms as tokenTtlMs',
+  'created_at as createdAt',
+  'created_by as createdBy',
+  'retired_at as retiredAt',
+  'retired_by as retiredBy',
+  'published_until as publishedUntil',
+] as const;
 
 export interface NewSigningKey {
   kid: string;
@@ -25,28 +36,38 @@ export interface NewSigningKey {
   createdBy: string;
 }
 
-export function insertActiveKey(db: Db, key: NewSigningKey): void {
-  db.prepare(
-    `INSERT INTO signing_keys (kid, alg, public_jwk, private_pem, status, token_ttl_ms, created_at, created_by)
-     VALUES (?, 'ES256', ?, ?, 'active', ?, ?, ?)`,
-  ).run(key.kid, key.publicJwk, key.privatePem, key.tokenTtlMs, key.createdAt, key.createdBy);
+export async function insertActiveKey(db: Database, key: NewSigningKey): Promise<void> {
+  await db
+    .insertInto('signing_keys')
+    .values({
+      kid: key.kid,
+      alg: 'ES256',
+      public_jwk: key.publicJwk,
+      private_pem: key.privatePem,
+      status: 'active',
+      token_ttl_ms: key.tokenTtlMs,
+      created_at: key.createdAt,
+      created_by: key.createdBy,
+    })
+    .execute();
 }
 
-export function findActiveKey(db: Db): SigningKeyRow | undefined {
-  return db.prepare(`SELECT ${COLUMNS} FROM signing_keys WHERE status = 'active'`).get() as SigningKeyRow | undefined;
+export async function findActiveKey(db: Database): Promise<SigningKeyRow | undefined> {
+  return db.selectFrom('signing_keys').select(COLUMNS).where('status', '=', 'active').executeTakeFirst();
 }
 
 /**
- * Prepared once and read on every token issuance, so a rotation made by any process on the same
- * database file is used for the very next token.
+ * Compiled once and read on every token issuance, so a rotation made by any process on the same
+ * database is used for the very next token.
  */
-export function activeKidReader(db: Db): () => string | undefined {
-  const statement = db.prepare(`SELECT kid FROM signing_keys WHERE status = 'active'`).pluck();
-  return () => statement.get() as string | undefined;
+export function activeKidReader(db: Database): () => Promise<string | undefined> {
+  const find = compileOnce(db, db.selectFrom('signing_keys').select('kid').where('status', '=', 'active'));
+  return async () => (await find('active'))[0]?.kid;
 }
 
-export function findPrivatePem(db: Db, kid: string): string | undefined {
-  return db.prepare(`SELECT private_pem FROM signing_keys WHERE kid = ? AND status = 'active'`).pluck().get(kid) as string | undefined;
+export async function findPrivatePem(db: Database, kid: string): Promise<string | undefined> {
+  const row = await db.selectFrom('signing_keys').select('private_pem').where('kid', '=', kid).where('status', '=', 'active').executeTakeFirst();
+  return row?.private_pem ?? undefined;
 }
 
 /** Whether a key signs now, or until when it stays published once retired. */
@@ -58,53 +79,80 @@ export interface KeyWindow {
 }
 
 /**
- * Prepared once and read on every token check (one primary-key read), so a retirement made by any
- * process on the same database file is honoured on the very next request.
+ * Compiled once and read on every token check (one primary-key read), so a retirement made by any
+ * process on the same database is honoured on the very next request.
  */
-export function keyWindowReader(db: Db): (kid: string) => KeyWindow | undefined {
-  const statement = db.prepare('SELECT status, retired_at AS retiredAt, published_until AS publishedUntil FROM signing_keys WHERE kid = ?');
-  return (kid) => statement.get(kid) as KeyWindow | undefined;
+export function keyWindowReader(db: Database): (kid: string) => Promise<KeyWindow | undefined> {
+  const find = compileOnce(
+    db,
+    db.selectFrom('signing_keys').select(['status', 'retired_at as retiredAt', 'published_until as publishedUntil']).where('kid', '=', ''),
+  );
+  return async (kid) => (await find(kid))[0];
 }
 
-export function findPublicJwk(db: Db, kid: string): string | undefined {
-  return db.prepare('SELECT public_jwk FROM signing_keys WHERE kid = ?').pluck().get(kid) as string | undefined;
+export async function findPublicJwk(db: Database, kid: string): Promise<string | undefined> {
+  const row = await db.selectFrom('signing_keys').select('public_jwk').where('kid', '=', kid).executeTakeFirst();
+  return row?.public_jwk;
 }
 
 /**
  * The keys a verifier may meet: the active one and retired ones whose tokens may not all have
  * expired. One unpublished at its retirement (published_until = retired_at) is out whatever `now` is.
  */
-export function listPublishedKeys(db: Db, now: number): SigningKeyRow[] {
+export async function listPublishedKeys(db: Database, now: number): Promise<SigningKeyRow[]> {
   return db
-    .prepare(
-      `SELECT ${COLUMNS} FROM signing_keys WHERE status = 'active' OR (published_until > ? AND published_until > retired_at) ORDER BY status, created_at DESC`,
+    .selectFrom('signing_keys')
+    .select(COLUMNS)
+    .where((eb) =>
+      eb.or([eb('status', '=', 'active'), eb.and([eb('published_until', '>', now), eb('published_until', '>', eb.ref('retired_at'))])]),
     )
-    .all(now) as SigningKeyRow[];
+    .orderBy('status')
+    .orderBy('created_at', 'desc')
+    .execute();
 }
 
-export function listKeys(db: Db, limit: number): SigningKeyRow[] {
-  return db.prepare(`SELECT ${COLUMNS} FROM signing_keys ORDER BY created_at DESC, rowid DESC LIMIT ?`).all(limit) as SigningKeyRow[];
+/**
+ * Newest first. Keys made in the same millisecond (a fake clock, or rotations in one instant) are
+ * told apart without SQLite's rowid, which PostgreSQL lacks: the active key is the newest, and of two
+ * retired ones the newer was retired later (when the next one replaced it).
+ */
+export async function listKeys(db: Database, limit: number): Promise<SigningKeyRow[]> {
+  return db
+    .selectFrom('signing_keys')
+    .select(COLUMNS)
+    .orderBy('created_at', 'desc')
+    .orderBy('status')
+    .orderBy('retired_at', 'desc')
+    .limit(limit)
+    .execute();
 }
 
-/** A server signing with `ttlMs` makes sure the key's recorded lifetime covers its tokens. */
-export function extendTokenTtl(db: Db, kid: string, ttlMs: number): void {
-  db.prepare('UPDATE signing_keys SET token_ttl_ms = max(token_ttl_ms, ?) WHERE kid = ?').run(ttlMs, kid);
+/**
+ * A server signing with `ttlMs` makes sure the key's recorded lifetime covers its tokens. Only ever
+ * raised: the condition says what SQLite's max() and PostgreSQL's greatest() would, in words both read.
+ */
+export async function extendTokenTtl(db: Database, kid: string, ttlMs: number): Promise<void> {
+  await db.updateTable('signing_keys').set({ token_ttl_ms: ttlMs }).where('kid', '=', kid).where('token_ttl_ms', '<', ttlMs).execute();
 }
 
-export function retireKey(db: Db, kid: string, retiredAt: number, retiredBy: string, publishedUntil: number): void {
-  db.prepare(
-    `UPDATE signing_keys SET status = 'retired', private_pem = NULL, retired_at = ?, retired_by = ?, published_until = ?
-     WHERE kid = ? AND status = 'active'`,
-  ).run(retiredAt, retiredBy, publishedUntil, kid);
+export async function retireKey(db: Database, kid: string, retiredAt: number, retiredBy: string, publishedUntil: number): Promise<void> {
+  await db
+    .updateTable('signing_keys')
+    .set({ status: 'retired', private_pem: null, retired_at: retiredAt, retired_by: retiredBy, published_until: publishedUntil })
+    .where('kid', '=', kid)
+    .where('status', '=', 'active')
+    .execute();
 }
 
 /** Takes every retired key that is still published out of the JWKS, as of its retirement; returns their kids. */
-export function endPublication(db: Db, now: number): string[] {
-  return db
-    .prepare(
-      `UPDATE signing_keys SET published_until = retired_at
-       WHERE status = 'retired' AND published_until > ? AND published_until > retired_at RETURNING kid`,
-    )
-    .pluck()
-    .all(now) as string[];
+export async function endPublication(db: Database, now: number): Promise<string[]> {
+  const rows = await db
+    .updateTable('signing_keys')
+    .set((eb) => ({ published_until: eb.ref('retired_at') }))
+    .where('status', '=', 'retired')
+    .where('published_until', '>', now)
+    .where((eb) => eb('published_until', '>', eb.ref('retired_at')))
+    .returning('kid')
+    .execute();
+  return rows.map((row) => row.kid);
 }

@@ -6,13 +6,11 @@ import { requireOperator } from '../../http/auth';
 import { flashAndRedirect, render } from '../../http/render';
 import { validate } from '../../http/validate';
 import type { FieldErrors } from '../../http/validate';
-import type { AuditLog } from '../../features/audit/service';
 import { RetireNowSchema } from './schema';
 import type { SigningKeys } from './service';
 
 export interface SigningKeysRouterDeps {
   signingKeys: SigningKeys;
-  audit: AuditLog;
   accessTokenTtl: number;
 }
 
@@ -23,14 +21,14 @@ export function signingKeysRouter(deps: SigningKeysRouterDeps): Router {
   const router = Router();
   router.use('/operator/signing-keys', requireOperator);
 
-  const showKeys = (req: Request, res: Response, errors: FieldErrors = {}, status = 200) => {
+  const showKeys = async (req: Request, res: Response, errors: FieldErrors = {}, status = 200) => {
     render(
       req,
       res,
       { page: 'signing-keys/list.njk', fragment: 'signing-keys/_keys.njk', status },
       {
         title: 'Signing keys',
-        keys: deps.signingKeys.list(),
+        keys: await deps.signingKeys.list(),
         accessTokenTtl: deps.accessTokenTtl,
         errors,
       },
@@ -39,8 +37,8 @@ export function signingKeysRouter(deps: SigningKeysRouterDeps): Router {
 
   router.get('/operator/signing-keys', (req, res) => showKeys(req, res));
 
-  router.post('/operator/signing-keys/rotate', (req, res) => {
-    const result = deps.signingKeys.rotate(deps.audit, actorFrom(req));
+  router.post('/operator/signing-keys/rotate', async (req, res) => {
+    const result = await deps.signingKeys.rotate(actorFrom(req));
     const until =
       result.previousPublishedUntil === null
         ? ''
@@ -48,10 +46,10 @@ export function signingKeysRouter(deps: SigningKeysRouterDeps): Router {
     flashAndRedirect(req, res, '/operator/signing-keys', `New signing key ${shortKid(result.kid)} is active.${until}`);
   });
 
-  router.post('/operator/signing-keys/retire-now', (req, res) => {
+  router.post('/operator/signing-keys/retire-now', async (req, res) => {
     const input = validate(RetireNowSchema, req.body);
     if (!input.ok) return showKeys(req, res, input.errors, 422);
-    const result = deps.signingKeys.rotate(deps.audit, actorFrom(req), { retireNow: true });
+    const result = await deps.signingKeys.rotate(actorFrom(req), { retireNow: true });
     const previous =
       result.previousKid === null
         ? ''

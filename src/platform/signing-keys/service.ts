@@ -1,12 +1,12 @@
 import crypto from 'node:crypto';
 import { importJWK } from 'jose';
 import type { JWK } from 'jose';
-import type { Db } from '../../db/open';
-import { transaction } from '../../db/open';
+import type { Database } from '../../db/connect';
+import { transaction } from '../../db/connect';
 import type { Clock } from '../../clock';
 import { MINUTE } from '../../clock';
-import { AuditLog, SYSTEM_ACTOR } from '../../features/audit/service';
-import type { Actor } from '../../features/audit/service';
+import { SYSTEM_ACTOR } from '../../features/audit/service';
+import type { Actor, AuditLog } from '../../features/audit/service';
 import * as repo from './repo';
 import type { KeyWindow, SigningKeyRow } from './repo';
 
@@ -106,7 +106,8 @@ function newKeyPair(sealKey: Buffer): { kid: string; publicJwk: string; privateP
  * The access-token signing keys, stored in the database. Key material is immutable per kid, so
  * CryptoKeys are built once and kept; which kid is active, and how long a retired kid stays
  * published, are read again each time (one indexed read), so a rotation by the operator page, the
- * CLI or another process takes effect at once.
+ * CLI or another process (a replica) takes effect at once. `audit` records rotations, including the
+ * one a server makes by itself when SESSION_SECRET changed.
  */
 export class SigningKeys {
   private readonly activeKid;
@@ -115,43 +116,44 @@ export class SigningKeys {
   private readonly publicKeys = new Map<string, CryptoKey>();
 
   constructor(
-    private db: Db,
+    private db: Database,
     private clock: Clock,
     private tokenTtlMs: number,
     private sealKey: Buffer,
+    private audit: AuditLog,
   ) {
     this.activeKid = repo.activeKidReader(db);
     this.keyWindow = repo.keyWindowReader(db);
   }
 
   /** First start: creates the first key. Every start: the active key's lifetime covers this server's tokens. */
-  ensureActive(createdBy = 'system'): void {
-    transaction(this.db, () => {
-      const active = repo.findActiveKey(this.db);
-      if (active) repo.extendTokenTtl(this.db, active.kid, this.tokenTtlMs);
-      else repo.insertActiveKey(this.db, { ...newKeyPair(this.sealKey), tokenTtlMs: this.tokenTtlMs, createdAt: this.clock.now(), createdBy });
+  async ensureActive(createdBy = 'system'): Promise<void> {
+    await transaction(this.db, async (trx) => {
+      const active = await repo.findActiveKey(trx);
+      if (active) await repo.extendTokenTtl(trx, active.kid, this.tokenTtlMs);
+      else await repo.insertActiveKey(trx, { ...newKeyPair(this.sealKey), tokenTtlMs: this.tokenTtlMs, createdAt: this.clock.now(), createdBy });
     });
   }
 
   /** The key that signs now. */
-  currentSigner(): Signer {
+  async currentSigner(): Promise<Signer> {
     for (let attempt = 0; attempt < 3; attempt++) {
-      const kid = this.activeKid();
+      const kid = await this.activeKid();
       if (this.signer && this.signer.kid === kid) return this.signer;
       if (kid === undefined) {
-        this.ensureActive(); // the table was emptied by hand: start again with a fresh key
+        await this.ensureActive(); // the table was emptied by hand: start again with a fresh key
         continue;
       }
-      const stored = repo.findPrivatePem(this.db, kid);
+      const stored = await repo.findPrivatePem(this.db, kid);
       if (stored === undefined) continue; // rotated again between the two reads: read the new one
       const pem = unseal(stored, this.sealKey);
       if (pem === undefined) {
         // SESSION_SECRET changed: this key can no longer sign. Its public half stays published
         // until its tokens expire; a new key signs from now on.
-        this.rotate(new AuditLog(this.db, this.clock), { ...SYSTEM_ACTOR, label: 'system (signing key sealed under another SESSION_SECRET)' });
+        await this.rotate({ ...SYSTEM_ACTOR, label: 'system (signing key sealed under another SESSION_SECRET)' });
         continue;
       }
-      repo.extendTokenTtl(this.db, kid, this.tokenTtlMs); // once per key per process, not per token
+      await repo.extendTokenTtl(this.db, kid, this.tokenTtlMs); // once per key per process, not per token
       this.signer = { kid, privateKey: crypto.createPrivateKey(pem) };
       return this.signer;
     }
@@ -166,7 +168,7 @@ export class SigningKeys {
     const known = this.publicKeys.get(kid);
     if (known) return known;
     if (kid.length !== 43) return undefined; // not a SHA-256 thumbprint: not ours, no lookup
-    const jwk = repo.findPublicJwk(this.db, kid);
+    const jwk = await repo.findPublicJwk(this.db, kid);
     if (jwk === undefined) return undefined;
     const key = (await importJWK(JSON.parse(jwk) as JWK, 'ES256')) as CryptoKey;
     this.publicKeys.set(kid, key);
@@ -178,16 +180,17 @@ export class SigningKeys {
    * until its publish end once retired; undefined once it has left the JWKS or was never ours. Read
    * from the database on every call: a retirement by another process bites on the next request.
    */
-  acceptedUntil(kid: string): number | undefined {
-    const key = this.keyWindow(kid);
+  async acceptedUntil(kid: string): Promise<number | undefined> {
+    const key = await this.keyWindow(kid);
     if (key === undefined || !isPublished(key, this.clock.now())) return undefined;
     return key.status === 'active' ? Infinity : key.publishedUntil!;
   }
 
   /** RFC 7517 key set: the active key and every retired key whose tokens may still be live. */
-  jwks(): { keys: PublicJwk[] } {
+  async jwks(): Promise<{ keys: PublicJwk[] }> {
+    const published = await repo.listPublishedKeys(this.db, this.clock.now());
     return {
-      keys: repo.listPublishedKeys(this.db, this.clock.now()).map((row) => ({
+      keys: published.map((row) => ({
         ...(JSON.parse(row.publicJwk) as { kty: 'EC'; crv: 'P-256'; x: string; y: string }),
         kid: row.kid,
         alg: 'ES256',
@@ -197,9 +200,10 @@ export class SigningKeys {
   }
 
   /** The newest keys, each with whether it is still published and whether it was unpublished at its retirement. */
-  list(limit = 20): (SigningKeyRow & { published: boolean; retiredAtOnce: boolean })[] {
+  async list(limit = 20): Promise<(SigningKeyRow & { published: boolean; retiredAtOnce: boolean })[]> {
     const now = this.clock.now();
-    return repo.listKeys(this.db, limit).map((key) => ({
+    const keys = await repo.listKeys(this.db, limit);
+    return keys.map((key) => ({
       ...key,
       published: isPublished(key, now),
       retiredAtOnce: key.status === 'retired' && key.publishedUntil === key.retiredAt,
@@ -212,17 +216,17 @@ export class SigningKeys {
    * `retireNow` (a suspected leak) it leaves the JWKS at once, and so does every older key still
    * published: every token they signed is refused from the next request on.
    */
-  rotate(audit: AuditLog, actor: Actor, options: RotationOptions = {}): RotationResult {
+  async rotate(actor: Actor, options: RotationOptions = {}): Promise<RotationResult> {
     const retireNow = options.retireNow === true;
-    const result = transaction(this.db, (): RotationResult => {
+    const result = await transaction(this.db, async (trx): Promise<RotationResult> => {
       const now = this.clock.now();
-      const previous = repo.findActiveKey(this.db);
-      const unpublishedKids = retireNow ? repo.endPublication(this.db, now) : [];
+      const previous = await repo.findActiveKey(trx);
+      const unpublishedKids = retireNow ? await repo.endPublication(trx, now) : [];
       const publishedUntil = previous ? (retireNow ? now : now + Math.max(previous.tokenTtlMs, this.tokenTtlMs) + PUBLISH_MARGIN_MS) : null;
-      if (previous) repo.retireKey(this.db, previous.kid, now, actor.label, publishedUntil!);
+      if (previous) await repo.retireKey(trx, previous.kid, now, actor.label, publishedUntil!);
       const next = newKeyPair(this.sealKey);
-      repo.insertActiveKey(this.db, { ...next, tokenTtlMs: this.tokenTtlMs, createdAt: now, createdBy: actor.label });
-      audit.record(actor, {
+      await repo.insertActiveKey(trx, { ...next, tokenTtlMs: this.tokenTtlMs, createdAt: now, createdBy: actor.label });
+      this.audit.record(actor, {
         action: 'signing_key.rotate',
         companyId: null,
         target: next.kid,
