@@ -11,7 +11,7 @@ import { closeApp } from '../src/lifecycle';
 import { createLogger } from '../src/log';
 import { createTestContext, seedCompany, signIn, seedCompanySync } from './helpers';
 import type { TestContext } from './helpers';
-import { clientBasic, createClient, decodeJwtPart, obtainToken } from './oauth-support';
+import { clientBasic, createClient, decodeJwtPart, obtainToken, started } from './oauth-support';
 import type { TestClient } from './oauth-support';
 import { ensureBuilt, freePort, runCli, startServer } from './ops-support';
 import type { RunningServer } from './ops-support';
@@ -89,6 +89,7 @@ describe('one console', () => {
   let client: TestClient;
   beforeEach(async () => {
     ctx = createTestContext();
+    await started(ctx.app);
     client = createClient(ctx.db, ctx.clock, (await seedCompany(ctx, 'Acme', 'admin@acme.test', { operator: true })).companyId);
   });
   afterEach(() => ctx.close());
@@ -166,9 +167,10 @@ describe('one console', () => {
 
   describe('POST /operator/signing-keys/retire-now (emergency rotation from the operator page)', () => {
     /** Another server on the same database file: its own connection, its own caches. */
-    const otherApp = () => {
+    const otherApp = async () => {
       const connection = ctx.openAnother();
       const app = createApp({ config: ctx.config, db: connection.sqlite!, database: connection.db, clock: ctx.clock, logger: createLogger('silent') });
+      await started(app);
       return { app, close: async () => (await closeApp(app), await connection.close()) };
     };
 
@@ -212,7 +214,7 @@ describe('one console', () => {
     });
 
     it('unpublishes the old key at once: another server on the database refuses its tokens on the next request, cached ones too', async () => {
-      const other = otherApp();
+      const other = await otherApp();
       try {
         const token = await obtainToken(ctx.app, client);
         const oldKid = decodeJwtPart(token, 0).kid as string;

@@ -5,7 +5,7 @@ import { closeApp } from '../src/lifecycle';
 import { createLogger } from '../src/log';
 import { HOUR, MINUTE } from '../src/clock';
 import { createTestContext, seedCompany, signIn, seedCompanySync } from './helpers';
-import { createClient, decodeJwtPart, obtainToken } from './oauth-support';
+import { createClient, decodeJwtPart, obtainToken, started } from './oauth-support';
 
 interface Jwk {
   kid: string;
@@ -126,6 +126,7 @@ describe('signing keys at rest', () => {
   it('stores the private key sealed under SESSION_SECRET, never as a PEM', async () => {
     const ctx = createTestContext();
     try {
+      await started(ctx.app);
       const stored = ctx.db.prepare("SELECT private_pem FROM signing_keys WHERE status = 'active'").pluck().get() as string;
       expect(stored.startsWith('sealed:v1:')).toBe(true);
       expect(stored).not.toContain('PRIVATE KEY');
@@ -136,6 +137,7 @@ describe('signing keys at rest', () => {
 
   it('replaces a key sealed under another SESSION_SECRET instead of failing, keeping the old one published', async () => {
     const first = createTestContext();
+    await started(first.app);
     const oldKid = first.db.prepare("SELECT kid FROM signing_keys WHERE status = 'active'").pluck().get() as string;
     await closeApp(first.app);
     first.db.close();

@@ -54,6 +54,16 @@ export function revoke(db: Db, clock: Clock, companyId: number, credentialId: nu
   revokeCredential(credentialsDeps(db, clock), companyId, credentialId, 'test', SYSTEM_ACTOR);
 }
 
+/**
+ * Waits for the app's start-up work (the first signing key, pruning), which runs asynchronously from
+ * createApp: every request waits for it, so one request does. Needed before reading signing_keys
+ * directly, and before a second connection in this process writes (SQLite's busy wait would block
+ * the event loop while the first connection's start-up transaction waits on it).
+ */
+export async function started(app: Express): Promise<void> {
+  expect((await request(app).get('/.well-known/jwks.json')).status).toBe(200);
+}
+
 /** RFC 6749 2.3.1: each part form-urlencoded, then "id:secret" base64-encoded. */
 export function clientBasic(clientId: string, secret: string): string {
   const enc = (s: string) => encodeURIComponent(s).replace(/%20/g, '+');

@@ -128,9 +128,15 @@ export class SigningKeys {
 
   /** First start: creates the first key. Every start: the active key's lifetime covers this server's tokens. */
   async ensureActive(createdBy = 'system'): Promise<void> {
+    // Replicas start together: most find the key and write nothing, or only raise its lifetime.
+    const active = await repo.findActiveKey(this.db);
+    if (active) {
+      if (active.tokenTtlMs < this.tokenTtlMs) await repo.extendTokenTtl(this.db, active.kid, this.tokenTtlMs);
+      return;
+    }
     await transaction(this.db, async (trx) => {
-      const active = await repo.findActiveKey(trx);
-      if (active) await repo.extendTokenTtl(trx, active.kid, this.tokenTtlMs);
+      const created = await repo.findActiveKey(trx); // by another process meanwhile
+      if (created) await repo.extendTokenTtl(trx, created.kid, this.tokenTtlMs);
       else await repo.insertActiveKey(trx, { ...newKeyPair(this.sealKey), tokenTtlMs: this.tokenTtlMs, createdAt: this.clock.now(), createdBy });
     });
   }
