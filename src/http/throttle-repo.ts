@@ -1,4 +1,4 @@
-import { sql } from 'kysely';
+import { CompiledQuery, sql } from 'kysely';
 import type { Database } from '../db/connect';
 
 /**
@@ -67,4 +67,14 @@ export async function deleteWindowsStartedBefore(db: Database, before: number): 
 export function blockedFor(window: Pick<ThrottleWindow, 'windowStart' | 'count'> | undefined, limit: number, windowMs: number, now: number): number {
   if (!window || window.count < limit) return 0;
   return Math.max(0, window.windowStart + windowMs - now);
+}
+
+/**
+ * findWindows for one key, compiled once: for throttles asked on every request (the platform API checks
+ * its source's window before each authentication), where building the query each time would cost more
+ * than running it.
+ */
+export function windowReader(db: Database): (key: string) => Promise<ThrottleWindow | undefined> {
+  const { sql: text } = db.selectFrom('throttle_windows').select(['key', 'window_start as windowStart', 'count']).where('key', '=', '').compile();
+  return async (key) => (await db.executeQuery<ThrottleWindow>(CompiledQuery.raw(text, [key]))).rows[0];
 }

@@ -1,6 +1,8 @@
 import type { Clock } from '../clock';
 import { MINUTE } from '../clock';
-import { FailureThrottle } from '../http/throttle';
+import type { Database } from '../db/connect';
+import { blockedFor, countAttempt, windowReader } from '../http/throttle-repo';
+import type { ThrottleWindow } from '../http/throttle-repo';
 
 export interface FailureLimits {
   perSource: number;
@@ -10,7 +12,9 @@ export interface FailureLimits {
 /**
  * Failed authentication on the platform API, counted per source address only (the client address
  * the trusted proxy gives, see TRUST_PROXY). Past the limit, that address is refused until the
- * window ends. Bounded (FailureThrottle drops old keys), so a flood of addresses cannot grow memory.
+ * window ends. Counted in the database (throttle_windows), so every replica counts into the same
+ * window and an attacker gains nothing by spreading guesses over them; each request reads its
+ * source's window once (one primary-key read, compiled once).
  *
  * Only guesses count: a malformed or bad-checksum secret, or a well-formed one we never issued. A
  * secret that matches a credential that stopped working (replaced, revoked, expired), and a genuine
@@ -19,18 +23,26 @@ export interface FailureLimits {
  * holder out (secrets carry ~178 bits, so guessing is not the threat).
  */
 export class AuthFailures {
-  private readonly bySource: FailureThrottle;
+  private readonly findWindow: (key: string) => Promise<ThrottleWindow | undefined>;
 
-  constructor(clock: Clock, limits: FailureLimits = { perSource: 30, windowMs: MINUTE }) {
-    this.bySource = new FailureThrottle(clock, limits.perSource, limits.windowMs, 50_000);
+  constructor(
+    private db: Database,
+    private clock: Clock,
+    private limits: FailureLimits = { perSource: 30, windowMs: MINUTE },
+  ) {
+    this.findWindow = windowReader(db);
   }
 
   /** Seconds this source must wait; 0 when it is not blocked. */
-  retryAfter(source: string): number {
-    return this.bySource.retryAfter([source]);
+  async retryAfter(source: string): Promise<number> {
+    const window = await this.findWindow(keyOf(source));
+    return Math.ceil(blockedFor(window, this.limits.perSource, this.limits.windowMs, this.clock.now()) / 1000);
   }
 
-  record(source: string): void {
-    this.bySource.recordFailure([source]);
+  async record(source: string): Promise<void> {
+    await countAttempt(this.db, keyOf(source), this.clock.now(), this.limits.windowMs);
   }
 }
+
+/** The platform API's windows among the other throttles' in throttle_windows. */
+const keyOf = (source: string): string => `platform-api:source:${source}`;

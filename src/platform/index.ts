@@ -51,7 +51,7 @@ export function createPlatformApi(deps: PlatformApiDeps): PlatformApi {
   const urls = oauthEndpoints(config.publicUrl);
   const tokens = new AccessTokens(signingKeys, clock, urls.issuer, urls.audience, config.accessTokenTtl);
   const authenticator = new ApiAuthenticator(db, verifier, tokens);
-  const failures = deps.failures ?? new AuthFailures(clock);
+  const failures = deps.failures ?? new AuthFailures(db, clock);
   const router = Router();
   // The app is built synchronously (tests, server.ts), while the database answers asynchronously:
   // requests wait until the start-up work is done, then pass with one boolean check.

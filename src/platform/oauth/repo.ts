@@ -5,7 +5,13 @@ import { compileOnce } from '../compiled';
 
 /** Compiled once: asked on every Bearer request, so a revocation by any process is seen at once. */
 export function revokedTokenChecker(db: Database): (jti: string) => Promise<boolean> {
-  const find = compileOnce(db, db.selectFrom('revoked_tokens').select(sql<number>`1`.as('found')).where('jti', '=', ''));
+  const find = compileOnce(
+    db,
+    db
+      .selectFrom('revoked_tokens')
+      .select(sql<number>`1`.as('found'))
+      .where('jti', '=', ''),
+  );
   return async (jti) => (await find(jti)).length > 0;
 }
 

@@ -34,24 +34,24 @@ export function oauthRouter(deps: OAuthRouterDeps): Router {
    * count (a malformed, bad-checksum or unknown secret); a real secret that stopped working is told
    * why (RFC 6749 5.2 error_description) and never counted, so stale clients block no one.
    */
-  const authenticateClient = (req: Request, form: Record<string, string>): CredentialIdentity => {
+  const authenticateClient = async (req: Request, form: Record<string, string>): Promise<CredentialIdentity> => {
     const source = req.ip ?? 'unknown';
-    const wait = deps.failures.retryAfter(source);
+    const wait = await deps.failures.retryAfter(source);
     if (wait > 0) throw tooManyFailures(wait);
-    const presented = presentedOrCounted(req, form, source);
+    const presented = await presentedOrCounted(req, form, source);
     const check = deps.verifier.verifyClientSecret(presented.clientId, presented.clientSecret);
     if (check.ok) return check.identity;
     if (check.reason === 'ended') throw invalidClient(endedDescription('oauth', check.how, check.at));
-    if (check.reason !== 'mismatched') deps.failures.record(source);
+    if (check.reason !== 'mismatched') await deps.failures.record(source);
     throw invalidClient();
   };
 
   /** A malformed client credential counts against its source like a bad checksum; none sent at all does not. */
-  const presentedOrCounted = (req: Request, form: Record<string, string>, source: string): PresentedClient => {
+  const presentedOrCounted = async (req: Request, form: Record<string, string>, source: string): Promise<PresentedClient> => {
     try {
       return presentedClient(req.headers.authorization, form);
     } catch (err) {
-      if (err instanceof MalformedClientCredentials) deps.failures.record(source);
+      if (err instanceof MalformedClientCredentials) await deps.failures.record(source);
       throw err;
     }
   };
@@ -69,28 +69,31 @@ export function oauthRouter(deps: OAuthRouterDeps): Router {
 
   router.get('/.well-known/jwks.json', async (_req, res) => {
     // Short-lived: verifiers also re-fetch when they meet a kid they do not know (after a rotation).
-    res.set('Cache-Control', 'public, max-age=60').type('application/jwk-set+json').send(JSON.stringify(await deps.signingKeys.jwks()));
+    res
+      .set('Cache-Control', 'public, max-age=60')
+      .type('application/jwk-set+json')
+      .send(JSON.stringify(await deps.signingKeys.jwks()));
   });
 
   router.post('/oauth/token', async (req, res) => {
     const form = await readForm(req);
     const input = parseOAuthRequest(TokenRequestSchema, form);
     if (input.grant_type !== 'client_credentials') throw unsupportedGrantType(input.grant_type);
-    const client = authenticateClient(req, form);
+    const client = await authenticateClient(req, form);
     sendJson(res, await issueAccessToken(deps, client, input.scope));
   });
 
   router.post('/oauth/introspect', async (req, res) => {
     const form = await readForm(req);
     const input = parseOAuthRequest(TokenParamSchema, form);
-    const client = authenticateClient(req, form);
+    const client = await authenticateClient(req, form);
     res.json(await introspectToken(deps, client, input.token));
   });
 
   router.post('/oauth/revoke', async (req, res) => {
     const form = await readForm(req);
     const input = parseOAuthRequest(TokenParamSchema, form);
-    const client = authenticateClient(req, form);
+    const client = await authenticateClient(req, form);
     await revokeToken(deps, client, input.token, actorFrom(req, client.identifier));
     res.status(200).end();
   });

@@ -103,9 +103,7 @@ export async function listPublishedKeys(db: Database, now: number): Promise<Sign
   return db
     .selectFrom('signing_keys')
     .select(COLUMNS)
-    .where((eb) =>
-      eb.or([eb('status', '=', 'active'), eb.and([eb('published_until', '>', now), eb('published_until', '>', eb.ref('retired_at'))])]),
-    )
+    .where((eb) => eb.or([eb('status', '=', 'active'), eb.and([eb('published_until', '>', now), eb('published_until', '>', eb.ref('retired_at'))])]))
     .orderBy('status')
     .orderBy('created_at', 'desc')
     .execute();
@@ -117,14 +115,7 @@ export async function listPublishedKeys(db: Database, now: number): Promise<Sign
  * retired ones the newer was retired later (when the next one replaced it).
  */
 export async function listKeys(db: Database, limit: number): Promise<SigningKeyRow[]> {
-  return db
-    .selectFrom('signing_keys')
-    .select(COLUMNS)
-    .orderBy('created_at', 'desc')
-    .orderBy('status')
-    .orderBy('retired_at', 'desc')
-    .limit(limit)
-    .execute();
+  return db.selectFrom('signing_keys').select(COLUMNS).orderBy('created_at', 'desc').orderBy('status').orderBy('retired_at', 'desc').limit(limit).execute();
 }
 
 /**

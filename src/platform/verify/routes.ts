@@ -61,7 +61,7 @@ export function verifyRouter(deps: VerifyRouterDeps): Router {
     const presented = parseAuthorization(req.headers.authorization);
     if (presented.scheme === 'none' || presented.scheme === 'other') throw noCredentials();
     const source = req.ip ?? 'unknown';
-    const wait = deps.failures.retryAfter(source);
+    const wait = await deps.failures.retryAfter(source);
     if (wait > 0) {
       if (!forwardAuth) throw tooManyFailures(wait);
       throw new HttpError(401, 'too_many_requests', `Too many failed authentication attempts. Try again in ${wait} seconds.`, {
@@ -75,20 +75,20 @@ export function verifyRouter(deps: VerifyRouterDeps): Router {
         if (check.ok) return check.caller;
         // Only guesses count against the source: never a real key that was replaced, revoked or expired.
         if (check.reason === 'ended') throw endedApiKey(endedDescription('basic', check.how, check.at));
-        if (check.reason !== 'mismatched') deps.failures.record(source);
+        if (check.reason !== 'mismatched') await deps.failures.record(source);
         throw badApiKey();
       }
       case 'bearer': {
         const check = await deps.authenticator.checkAccessToken(presented.token);
         if (check.ok) return check.caller;
-        if (check.reason === 'forged') deps.failures.record(source);
+        if (check.reason === 'forged') await deps.failures.record(source);
         throw badToken();
       }
       case 'malformed-basic':
-        deps.failures.record(source);
+        await deps.failures.record(source);
         throw badApiKey();
       case 'malformed-bearer':
-        deps.failures.record(source);
+        await deps.failures.record(source);
         throw badToken();
     }
   };
