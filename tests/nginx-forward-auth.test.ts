@@ -5,8 +5,10 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { createTestContext, mistyped, seedCompany, seedCompanySync } from './helpers';
+import { createTestContext, mistyped, seedCompany } from './helpers';
+import type { SeededUser } from './helpers';
 import { createApiKey, createClient, freePort, obtainToken, revoke } from './oauth-support';
+import type { TestApiKey, TestClient } from './oauth-support';
 
 const NGINX_CANDIDATES = ['nginx', '/usr/sbin/nginx', '/usr/local/sbin/nginx', '/usr/local/nginx/sbin/nginx'];
 
@@ -47,9 +49,9 @@ const basic = (username: string, key: string) => `Basic ${Buffer.from(`${usernam
 
 describe('/auth/verify behind a real nginx (auth_request)', () => {
   const ctx = createTestContext({ TRUST_PROXY: 'loopback' });
-  const acme = seedCompanySync(ctx, 'Acme', 'admin@acme.test');
-  const apiKey = createApiKey(ctx.db, ctx.clock, acme.companyId, 'acme-proxy');
-  const client = createClient(ctx.db, ctx.clock, acme.companyId, ['claims:read', 'claims:write']);
+  let acme: SeededUser;
+  let apiKey: TestApiKey;
+  let client: TestClient;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nginx-test-'));
   const seen: Seen[] = [];
   let consoleServer: http.Server;
@@ -64,6 +66,9 @@ describe('/auth/verify behind a real nginx (auth_request)', () => {
   };
 
   beforeAll(async () => {
+    acme = await seedCompany(ctx, 'Acme', 'admin@acme.test');
+    apiKey = createApiKey(ctx.db, ctx.clock, acme.companyId, 'acme-proxy');
+    client = createClient(ctx.db, ctx.clock, acme.companyId, ['claims:read', 'claims:write']);
     const binary = findNginx();
     consoleServer = http.createServer(ctx.app);
     // The tiny upstream API: says what it received, including the X-Auth-* headers.

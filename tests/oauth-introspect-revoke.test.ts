@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import request from 'supertest';
 import { HOUR } from '../src/clock';
-import { createTestContext, seedCompany, seedCompanySync } from './helpers';
+import { createTestContext, seedCompany } from './helpers';
 import { clientBasic, createClient, decodeJwtPart, obtainToken, revoke } from './oauth-support';
 import type { ErrorBody, TestClient } from './oauth-support';
 import type { Introspection } from '../src/platform/oauth/service';
@@ -15,10 +15,12 @@ function foreignSigned(token: string): string {
 
 describe('POST /oauth/introspect', () => {
   const ctx = createTestContext();
-  const acme = seedCompanySync(ctx, 'Acme', 'admin@acme.test');
-  const caller = createClient(ctx.db, ctx.clock, acme.companyId, ['claims:read', 'claims:write']);
-  const globex = seedCompanySync(ctx, 'Globex', 'admin@globex.test');
-  const stranger = createClient(ctx.db, ctx.clock, globex.companyId);
+  let caller: TestClient;
+  let stranger: TestClient;
+  beforeAll(async () => {
+    caller = createClient(ctx.db, ctx.clock, (await seedCompany(ctx, 'Acme', 'admin@acme.test')).companyId, ['claims:read', 'claims:write']);
+    stranger = createClient(ctx.db, ctx.clock, (await seedCompany(ctx, 'Globex', 'admin@globex.test')).companyId);
+  });
   afterAll(() => ctx.close());
 
   const introspect = (as: TestClient, token: string) =>
@@ -126,10 +128,12 @@ describe('POST /oauth/introspect', () => {
 
 describe('POST /oauth/revoke', () => {
   const ctx = createTestContext();
-  const acme = seedCompanySync(ctx, 'Acme', 'admin@acme.test');
-  const owner = createClient(ctx.db, ctx.clock, acme.companyId);
-  const globex = seedCompanySync(ctx, 'Globex', 'admin@globex.test');
-  const stranger = createClient(ctx.db, ctx.clock, globex.companyId);
+  let owner: TestClient;
+  let stranger: TestClient;
+  beforeAll(async () => {
+    owner = createClient(ctx.db, ctx.clock, (await seedCompany(ctx, 'Acme', 'admin@acme.test')).companyId);
+    stranger = createClient(ctx.db, ctx.clock, (await seedCompany(ctx, 'Globex', 'admin@globex.test')).companyId);
+  });
   afterAll(() => ctx.close());
 
   const revokeAs = (as: TestClient, token: string, hint?: string) =>

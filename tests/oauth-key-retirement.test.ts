@@ -9,7 +9,7 @@ import { MINUTE } from '../src/clock';
 import { sealingKey } from '../src/platform/signing-keys/service';
 import { closeApp } from '../src/lifecycle';
 import { createLogger } from '../src/log';
-import { createTestContext, seedCompany, signIn, seedCompanySync } from './helpers';
+import { createTestContext, seedCompany, signIn } from './helpers';
 import type { TestContext } from './helpers';
 import { clientBasic, createClient, decodeJwtPart, obtainToken, started } from './oauth-support';
 import type { TestClient } from './oauth-support';
@@ -278,11 +278,12 @@ describe('one console', () => {
 describe('npm run cli -- rotate-signing-key --retire-now', () => {
   const ctx = createTestContext();
   ctx.clock.set(Date.now());
-  const client = createClient(ctx.db, ctx.clock, seedCompanySync(ctx, 'Acme', 'admin@acme.test').companyId);
+  let client: TestClient;
   const env = { DATA_DIR: ctx.dataDir, PUBLIC_URL: ctx.config.publicUrl, SESSION_SECRET: ctx.config.sessionSecret };
   let server: RunningServer;
 
   beforeAll(async () => {
+    client = createClient(ctx.db, ctx.clock, (await seedCompany(ctx, 'Acme', 'admin@acme.test')).companyId);
     ensureBuilt();
     server = await startServer(env, await freePort());
   }, 180_000);

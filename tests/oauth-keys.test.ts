@@ -4,8 +4,9 @@ import { createApp } from '../src/app';
 import { closeApp } from '../src/lifecycle';
 import { createLogger } from '../src/log';
 import { HOUR, MINUTE } from '../src/clock';
-import { createTestContext, seedCompany, signIn, seedCompanySync } from './helpers';
+import { createTestContext, seedCompany, signIn } from './helpers';
 import { createClient, decodeJwtPart, obtainToken, started } from './oauth-support';
+import type { TestClient } from './oauth-support';
 
 interface Jwk {
   kid: string;
@@ -24,9 +25,11 @@ interface JwkSet {
 
 describe('signing keys and GET /.well-known/jwks.json', () => {
   const ctx = createTestContext();
-  const acme = seedCompanySync(ctx, 'Acme', 'admin@acme.test', { operator: true });
-  seedCompanySync(ctx, 'Globex', 'admin@globex.test');
-  const client = createClient(ctx.db, ctx.clock, acme.companyId);
+  let client: TestClient;
+  beforeAll(async () => {
+    client = createClient(ctx.db, ctx.clock, (await seedCompany(ctx, 'Acme', 'admin@acme.test', { operator: true })).companyId);
+    await seedCompany(ctx, 'Globex', 'admin@globex.test');
+  });
   afterAll(() => ctx.close());
 
   const jwks = async () => ((await request(ctx.app).get('/.well-known/jwks.json')).body as JwkSet).keys;

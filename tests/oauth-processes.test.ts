@@ -2,7 +2,8 @@ import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import request from 'supertest';
-import { createTestContext, seedCompany, seedCompanySync } from './helpers';
+import { createTestContext, seedCompany } from './helpers';
+import type { SeededUser } from './helpers';
 import { clientBasic, createApiKey, createClient, decodeJwtPart, freePort, obtainToken, revoke } from './oauth-support';
 import type { TestClient } from './oauth-support';
 
@@ -17,7 +18,7 @@ const basic = (username: string, key: string) => `Basic ${Buffer.from(`${usernam
 describe('two server processes on one database file', () => {
   const ctx = createTestContext();
   ctx.clock.set(Date.now()); // the other process runs on the real clock
-  const acme = seedCompanySync(ctx, 'Acme', 'admin@acme.test');
+  let acme: SeededUser;
   const env = {
     ...process.env,
     DATA_DIR: ctx.dataDir,
@@ -42,6 +43,7 @@ describe('two server processes on one database file', () => {
   const hereGet = (p: string, authorization: string) => request(ctx.app).get(p).set('Authorization', authorization);
 
   beforeAll(async () => {
+    acme = await seedCompany(ctx, 'Acme', 'admin@acme.test');
     const port = await freePort();
     otherUrl = `http://127.0.0.1:${port}`;
     other = spawn(process.execPath, ['-r', REGISTER, path.join(ROOT, 'src', 'server.ts')], { cwd: ROOT, env: { ...env, PORT: String(port) } });

@@ -4,9 +4,9 @@ import { SYSTEM_ACTOR } from '../src/features/audit/service';
 import { generateClientCredentials } from '../src/features/credentials/service';
 import { presentedClient } from '../src/platform/oauth/client-auth';
 import type { TokenResponse } from '../src/platform/oauth/service';
-import { createTestContext, mistyped, seedCompany, seedCompanySync } from './helpers';
+import { createTestContext, mistyped, seedCompany } from './helpers';
 import { clientBasic, createClient, credentialsDeps, decodeJwtPart, rawBasic, revoke } from './oauth-support';
-import type { ErrorBody } from './oauth-support';
+import type { ErrorBody, TestClient } from './oauth-support';
 
 const ISSUER = 'http://127.0.0.1:3000';
 
@@ -44,8 +44,10 @@ describe('GET /.well-known/oauth-authorization-server', () => {
 
 describe('POST /oauth/token', () => {
   const ctx = createTestContext();
-  const acme = seedCompanySync(ctx, 'Acme', 'admin@acme.test');
-  const client = createClient(ctx.db, ctx.clock, acme.companyId, ['claims:read', 'claims:write']);
+  let client: TestClient;
+  beforeAll(async () => {
+    client = createClient(ctx.db, ctx.clock, (await seedCompany(ctx, 'Acme', 'admin@acme.test')).companyId, ['claims:read', 'claims:write']);
+  });
   afterAll(() => ctx.close());
 
   const token = () => request(ctx.app).post('/oauth/token').type('form');
