@@ -56,12 +56,12 @@ export function createPlatformApi(deps: PlatformApiDeps): PlatformApi {
   // The app is built synchronously (tests, server.ts), while the database answers asynchronously:
   // requests wait until the start-up work is done, then pass with one boolean check.
   let started = false;
-  router.use(async (_req, _res, next) => {
-    if (!started) {
-      await ready;
+  router.use((_req, _res, next) => {
+    if (started) return next();
+    ready.then(() => {
       started = true;
-    }
-    next();
+      next();
+    }, next);
   });
   router.use(oauthRouter({ db, sqlite, clock, audit, verifier, authenticator, tokens, publicUrl: config.publicUrl, signingKeys, failures }));
   router.use(verifyRouter({ authenticator, failures, logger: deps.logger, trustsProxy: config.trustProxy !== false }));
