@@ -228,7 +228,9 @@ async function signedInSession(port: number, email: string): Promise<Session> {
 function digest(db: Db): string {
   const hash = crypto.createHash('sha256');
   const tables = db
-    .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT IN ('sessions', 'schema_migrations', 'throttle_windows') AND name NOT LIKE 'sqlite_%' ORDER BY name")
+    .prepare(
+      "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT IN ('sessions', 'schema_migrations', 'throttle_windows') AND name NOT LIKE 'sqlite_%' ORDER BY name",
+    )
     .pluck()
     .all() as string[];
   for (const table of tables) {
