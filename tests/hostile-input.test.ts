@@ -223,7 +223,8 @@ async function signedInSession(port: number, email: string): Promise<Session> {
 
 // ------------------------------------------------------------------------------------------------
 // What must not change: every table but the sessions (each request may touch its own), with
-// last-used times left out (recorded on any verification) and failed attempts' audit entries (auditing those is the point).
+// last-used times left out (recorded on any verification), failed attempts' audit entries (auditing those is the point)
+// and the throttles' windows (counting a refused guess is the point too).
 
 function digest(db: Db): string {
   const hash = crypto.createHash('sha256');
