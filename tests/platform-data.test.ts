@@ -241,6 +241,16 @@ describe('failed authentication throttle across replicas (src/platform/failures.
     expect(await two.retryAfter('203.0.113.9')).toBe(0);
   });
 
+  it("deletes its ended windows now and then, and never another throttle's", async () => {
+    const failures = new AuthFailures(r.one, r.clock, { perSource: 30, windowMs: MINUTE });
+    await failures.record('203.0.113.1');
+    await r.one.insertInto('throttle_windows').values({ key: 'sign-in:ip:203.0.113.1', window_start: r.clock.now(), count: 1 }).execute();
+    r.clock.advance(MINUTE + 1);
+    await failures.record('203.0.113.2'); // a window later: the first address's window has ended
+    const keys = (await r.two.selectFrom('throttle_windows').select('key').orderBy('key').execute()).map((row) => row.key);
+    expect(keys).toEqual(['platform-api:source:203.0.113.2', 'sign-in:ip:203.0.113.1']);
+  });
+
   it('rounds a part of a second up, as Retry-After must not invite a retry too early', async () => {
     const failures = new AuthFailures(r.one, r.clock, { perSource: 1, windowMs: MINUTE });
     await failures.record('203.0.113.9');

@@ -1,7 +1,7 @@
 import type { Clock } from '../clock';
 import { MINUTE } from '../clock';
 import type { Database } from '../db/connect';
-import { blockedFor, countAttempt, windowReader } from '../http/throttle-repo';
+import { blockedFor, countAttempt, deleteWindowsStartedBefore, windowReader } from '../http/throttle-repo';
 import type { ThrottleWindow } from '../http/throttle-repo';
 
 export interface FailureLimits {
@@ -14,7 +14,8 @@ export interface FailureLimits {
  * the trusted proxy gives, see TRUST_PROXY). Past the limit, that address is refused until the
  * window ends. Counted in the database (throttle_windows), so every replica counts into the same
  * window and an attacker gains nothing by spreading guesses over them; each request reads its
- * source's window once (one primary-key read, compiled once).
+ * source's window once (one primary-key read, compiled once). Ended windows are deleted now and then,
+ * so a flood of addresses does not pile up rows.
  *
  * Only guesses count: a malformed or bad-checksum secret, or a well-formed one we never issued. A
  * secret that matches a credential that stopped working (replaced, revoked, expired), and a genuine
@@ -24,6 +25,7 @@ export interface FailureLimits {
  */
 export class AuthFailures {
   private readonly findWindow: (key: string) => Promise<ThrottleWindow | undefined>;
+  private lastPrune = 0;
 
   constructor(
     private db: Database,
@@ -40,9 +42,15 @@ export class AuthFailures {
   }
 
   async record(source: string): Promise<void> {
-    await countAttempt(this.db, keyOf(source), this.clock.now(), this.limits.windowMs);
+    const now = this.clock.now();
+    await countAttempt(this.db, keyOf(source), now, this.limits.windowMs);
+    if (now - this.lastPrune >= this.limits.windowMs) {
+      this.lastPrune = now;
+      await deleteWindowsStartedBefore(this.db, KEY_PREFIX, now - this.limits.windowMs);
+    }
   }
 }
 
 /** The platform API's windows among the other throttles' in throttle_windows. */
-const keyOf = (source: string): string => `platform-api:source:${source}`;
+const KEY_PREFIX = 'platform-api:';
+const keyOf = (source: string): string => `${KEY_PREFIX}source:${source}`;
