@@ -5,6 +5,7 @@ import helmet from 'helmet';
 import nunjucks from 'nunjucks';
 import type { Config } from './config';
 import type { Clock } from './clock';
+import { isPostgres } from './db/connect';
 import type { Database } from './db/connect';
 import type { Db } from './db/open';
 import type { Logger } from './log';
@@ -47,8 +48,9 @@ export const IDLE_SESSION_MS = 60 * 60 * 1000;
 
 /** Builds the whole app on the given dependencies; tests call this with a fresh database and a fake clock. */
 export function createApp(deps: AppDeps): Express {
-  const { config, db, clock, logger } = deps;
-  const audit = new AuditLog(db, clock);
+  const { config, db, database, clock, logger } = deps;
+  // On SQLite the audit log writes through the SQLite handle until every feature awaits record() (decision 0011).
+  const audit = new AuditLog(isPostgres(database) ? database : db, clock);
   const mailer = deps.mailer ?? createMailer(config, db, clock, logger);
   const app = express();
   onClose(app, () => mailer.close?.());
@@ -147,7 +149,7 @@ export function createApp(deps: AppDeps): Express {
     res.redirect(303, '/admin/api');
   });
   app.use(companiesRouter({ db, clock, audit, mailer, publicUrl: config.publicUrl }));
-  app.use(auditRouter(db));
+  app.use(auditRouter({ db: database, sqlite: db }));
   app.use(credentialsRouter({ ...credentialsDeps, publicUrl: config.publicUrl, flushLastUsed: () => lastUsed.flush() }));
   app.use(scopesRouter({ db, clock, audit }));
   app.use(outboxRouter({ db, clock, audit, mailer }));
