@@ -51,7 +51,7 @@ export function createApp(deps: AppDeps): Express {
   const { config, db, database, clock, logger } = deps;
   // On SQLite the audit log writes through the SQLite handle until every feature awaits record() (decision 0011).
   const audit = new AuditLog(isPostgres(database) ? database : db, clock);
-  const mailer = deps.mailer ?? createMailer(config, db, clock, logger);
+  const mailer = deps.mailer ?? createMailer(config, database, clock, logger);
   const app = express();
   onClose(app, () => mailer.close?.());
 
@@ -152,7 +152,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(auditRouter({ db: database, sqlite: db }));
   app.use(credentialsRouter({ ...credentialsDeps, publicUrl: config.publicUrl, flushLastUsed: () => lastUsed.flush() }));
   app.use(scopesRouter({ db, clock, audit }));
-  app.use(outboxRouter({ db, clock, audit, mailer }));
+  app.use(outboxRouter({ db: database, clock, audit, mailer }));
   app.use(docsAccessRouter({ db, clock, audit, mailer, config }));
   app.use(signingKeysRouter({ signingKeys: platform.signingKeys, audit, accessTokenTtl: config.accessTokenTtl }));
 
