@@ -151,7 +151,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(companiesRouter({ db, clock, audit, mailer, publicUrl: config.publicUrl }));
   app.use(auditRouter({ db: database, sqlite: db }));
   app.use(credentialsRouter({ ...credentialsDeps, publicUrl: config.publicUrl, flushLastUsed: () => lastUsed.flush() }));
-  app.use(scopesRouter({ db, clock, audit }));
+  app.use(scopesRouter({ db: database, clock, audit, sqlite: db }));
   app.use(outboxRouter({ db: database, clock, audit, mailer }));
   app.use(docsAccessRouter({ db, clock, audit, mailer, config }));
   app.use(signingKeysRouter({ signingKeys: platform.signingKeys, audit, accessTokenTtl: config.accessTokenTtl }));

@@ -11,7 +11,7 @@ import type { FieldErrors } from '../../http/validate';
 import type { Actor, AuditLog } from '../audit/service';
 import { composeMail } from '../mail/service';
 import type { Mailer } from '../mail/service';
-import { listScopes } from '../scopes/service';
+import { listScopesSync } from '../scopes/service';
 import * as repo from './repo';
 import type { AccessRequestFilter, AccessRequestRow, AccessStatus } from './repo';
 
@@ -278,5 +278,5 @@ export function canReadDocs(deps: { db: Db; clock: Clock }, viewer: DocsViewer):
 }
 
 export function scopeCatalog(deps: { db: Db }): { name: string; description: string }[] {
-  return listScopes(deps);
+  return listScopesSync(deps);
 }

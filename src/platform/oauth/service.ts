@@ -4,7 +4,7 @@ import type { Actor, AuditLog } from '../../features/audit/service';
 import type { CredentialIdentity, CredentialVerifier } from '../../features/credentials/verify';
 import type { ApiAuthenticator } from '../authenticator';
 import { invalidScope, unauthorizedClient } from '../errors';
-import { scopeNames } from '../../features/scopes/service';
+import { scopeNamesSync } from '../../features/scopes/service';
 import * as repo from './repo';
 import type { AccessTokens } from './tokens';
 
@@ -47,7 +47,7 @@ export function serverMetadata(deps: Pick<OAuthDeps, 'db' | 'publicUrl'>): Recor
     token_endpoint_auth_methods_supported: AUTH_METHODS,
     introspection_endpoint_auth_methods_supported: AUTH_METHODS,
     revocation_endpoint_auth_methods_supported: AUTH_METHODS,
-    scopes_supported: scopeNames(deps),
+    scopes_supported: scopeNamesSync(deps),
   };
 }
 
