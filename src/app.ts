@@ -153,7 +153,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(credentialsRouter({ ...credentialsDeps, publicUrl: config.publicUrl, flushLastUsed: () => lastUsed.flush() }));
   app.use(scopesRouter({ db: database, clock, audit, sqlite: db }));
   app.use(outboxRouter({ db: database, clock, audit, mailer }));
-  app.use(docsAccessRouter({ db, clock, audit, mailer, config }));
+  app.use(docsAccessRouter({ db: database, clock, audit, mailer, config, sqlite: db }));
   app.use(signingKeysRouter({ signingKeys: platform.signingKeys, audit, accessTokenTtl: config.accessTokenTtl }));
 
   app.use(notFoundHandler);
