@@ -5,6 +5,7 @@ import helmet from 'helmet';
 import nunjucks from 'nunjucks';
 import type { Config } from './config';
 import type { Clock } from './clock';
+import { isPostgres } from './db/connect';
 import type { Database } from './db/connect';
 import type { Db } from './db/open';
 import type { Logger } from './log';
@@ -47,9 +48,10 @@ export const IDLE_SESSION_MS = 60 * 60 * 1000;
 
 /** Builds the whole app on the given dependencies; tests call this with a fresh database and a fake clock. */
 export function createApp(deps: AppDeps): Express {
-  const { config, db, clock, logger } = deps;
-  const audit = new AuditLog(db, clock);
-  const mailer = deps.mailer ?? createMailer(config, db, clock, logger);
+  const { config, db, database, clock, logger } = deps;
+  // On SQLite the audit log writes through the SQLite handle until every feature awaits record() (decision 0011).
+  const audit = new AuditLog(isPostgres(database) ? database : db, clock);
+  const mailer = deps.mailer ?? createMailer(config, database, clock, logger);
   const app = express();
   onClose(app, () => mailer.close?.());
 
@@ -102,7 +104,7 @@ export function createApp(deps: AppDeps): Express {
 
   // Machine endpoints first: no cookies, no session, no CSRF (they authenticate every request).
   app.use(healthRouter(db));
-  const platform = createPlatformApi({ db: deps.database, sqlite: db, clock, config, audit, verifier, logger });
+  const platform = createPlatformApi({ db: deps.database, clock, config, audit, verifier, logger });
   onClose(app, () => platform.ready.catch(() => undefined)); // never close the database under its start-up work
   app.use(platform.router);
   app.use(express.static(PUBLIC_DIR, { index: false, maxAge: config.isDevelopment ? 0 : '1h' }));
@@ -148,11 +150,11 @@ export function createApp(deps: AppDeps): Express {
     res.redirect(303, '/admin/api');
   });
   app.use(companiesRouter({ db, clock, audit, mailer, publicUrl: config.publicUrl }));
-  app.use(auditRouter(db));
+  app.use(auditRouter({ db: database, sqlite: db }));
   app.use(credentialsRouter({ ...credentialsDeps, publicUrl: config.publicUrl, flushLastUsed: () => lastUsed.flush() }));
-  app.use(scopesRouter({ db, clock, audit }));
-  app.use(outboxRouter({ db, clock, audit, mailer }));
-  app.use(docsAccessRouter({ db, clock, audit, mailer, config }));
+  app.use(scopesRouter({ db: database, clock, audit, sqlite: db }));
+  app.use(outboxRouter({ db: database, clock, audit, mailer }));
+  app.use(docsAccessRouter({ db: database, clock, audit, mailer, config, sqlite: db }));
   app.use(signingKeysRouter({ signingKeys: platform.signingKeys, accessTokenTtl: config.accessTokenTtl }));
 
   app.use(notFoundHandler);

@@ -131,8 +131,15 @@ interface Fixture {
 /** The same world in every persona's database (tests/world.ts), plus a granted documentation request for admin A. */
 async function seedMatrixWorld(ctx: TestContext): Promise<Fixture> {
   const { ids, secrets } = await seedWorld(ctx);
-  const deps = { db: ctx.db, clock: ctx.clock, audit: new AuditLog(ctx.db, ctx.clock), mailer: { send: () => 0 }, config: ctx.config };
-  grantAccess(deps, insertAccessRequest(ctx.db, ids.companyA, 'admin@a.test', ids.adminA, ctx.clock.now()), null, SYSTEM_ACTOR);
+  const deps = {
+    db: ctx.database,
+    clock: ctx.clock,
+    audit: new AuditLog(ctx.database, ctx.clock),
+    mailer: { send: () => Promise.resolve(0) },
+    config: ctx.config,
+    sqlite: ctx.db,
+  };
+  await grantAccess(deps, await insertAccessRequest(ctx.database, ids.companyA, 'admin@a.test', ids.adminA, ctx.clock.now()), null, SYSTEM_ACTOR);
   return {
     companyA: ids.companyA,
     victimUserId: ids.victim,

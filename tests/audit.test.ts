@@ -3,6 +3,7 @@ import { DAY, HOUR } from '../src/clock';
 import { AuditLog } from '../src/features/audit/service';
 import type { Actor } from '../src/features/audit/service';
 import { csvField } from '../src/features/audit/routes';
+import { transaction } from '../src/db/connect';
 import { createTestContext, seedCompany, signIn } from './helpers';
 import type { Agent, TestContext } from './helpers';
 
@@ -98,14 +99,14 @@ describe('the audit trail of the foundation', () => {
 
   it('neutralises formulas and quotes awkward fields in the CSV', async () => {
     const acme = await seedCompany(ctx, 'Acme', 'admin@acme.test');
-    const log = new AuditLog(ctx.db, ctx.clock);
-    log.record(actor('=HYPERLINK("http://evil.example","click")'), {
+    const log = new AuditLog(ctx.database, ctx.clock);
+    await log.record(actor('=HYPERLINK("http://evil.example","click")'), {
       action: 'test.formula',
       companyId: acme.companyId,
       target: '+1+1',
       details: { note: '-2, "quoted"\nnext line' },
     });
-    log.record(actor('@SUM(A1:A9)'), { action: 'test.formula', companyId: acme.companyId, target: '\t=cmd' });
+    await log.record(actor('@SUM(A1:A9)'), { action: 'test.formula', companyId: acme.companyId, target: '\t=cmd' });
     const agent = await signIn(ctx.app, 'admin@acme.test');
 
     const res = await agent.get('/audit.csv?action=test');
@@ -119,6 +120,36 @@ describe('the audit trail of the foundation', () => {
     expect(rows[2][7]).toBe('{"note":"-2, \\"quoted\\"\\nnext line"}');
     expect(rows[1][2]).toBe("'@SUM(A1:A9)");
     expect(rows[1][4]).toBe("'\t=cmd");
+  });
+
+  it('exports more entries than one batch, each once, newest first, ties broken by id', async () => {
+    const acme = await seedCompany(ctx, 'Acme', 'admin@acme.test');
+    // 1,201 entries, three to a millisecond: the export reads 500 at a time and must continue exactly after each batch.
+    const rows = Array.from({ length: 1201 }, (_, i) => ({
+      at: ctx.clock.now() - 10_000 + Math.floor(i / 3),
+      company_id: acme.companyId,
+      actor: 'admin@acme.test',
+      action: 'test.bulk',
+      target: `bulk-${String(i).padStart(4, '0')}`,
+    }));
+    await ctx.database.insertInto('audit_log').values(rows).execute();
+    const agent = await signIn(ctx.app, 'admin@acme.test');
+
+    const exported = parseCsv((await agent.get('/audit.csv?action=test.bulk')).text).slice(1);
+    expect(exported.map((r) => r[4])).toEqual(rows.map((r) => r.target).reverse());
+  });
+
+  it('rolls an entry recorded in a transaction back with it', async () => {
+    const acme = await seedCompany(ctx, 'Acme', 'admin@acme.test');
+    const log = new AuditLog(ctx.database, ctx.clock);
+    await expect(
+      transaction(ctx.database, async (trx) => {
+        await log.record(actor('admin@acme.test'), { action: 'test.rolled_back', companyId: acme.companyId }, trx);
+        throw new Error('the change failed');
+      }),
+    ).rejects.toThrow('the change failed');
+    await transaction(ctx.database, (trx) => log.record(actor('admin@acme.test'), { action: 'test.committed', companyId: acme.companyId }, trx));
+    expect(await ctx.query("SELECT action FROM audit_log WHERE action LIKE 'test.%'")).toEqual([{ action: 'test.committed' }]);
   });
 
   it.each([
@@ -146,13 +177,13 @@ describe('GET /audit', () => {
     await seedCompany(ctx, 'Operators', 'ops@example.test', { operator: true });
     acme = await seedCompany(ctx, 'Acme', 'admin@acme.test');
     globex = await seedCompany(ctx, 'Globex', 'admin@globex.test');
-    const log = new AuditLog(ctx.db, ctx.clock);
+    const log = new AuditLog(ctx.database, ctx.clock);
     // Acme: credential events on 3 days; Globex: one event.
     ctx.clock.set(start - 2 * DAY);
-    log.record(actor('admin@acme.test'), { action: 'credential.generate', companyId: acme.companyId, target: 'day-1' });
+    await log.record(actor('admin@acme.test'), { action: 'credential.generate', companyId: acme.companyId, target: 'day-1' });
     ctx.clock.set(start - DAY);
-    log.record(actor('admin@acme.test'), { action: 'credential.save', companyId: acme.companyId, target: 'day-2' });
-    log.record(actor('admin@globex.test'), { action: 'credential.save', companyId: globex.companyId, target: 'globex-thing' });
+    await log.record(actor('admin@acme.test'), { action: 'credential.save', companyId: acme.companyId, target: 'day-2' });
+    await log.record(actor('admin@globex.test'), { action: 'credential.save', companyId: globex.companyId, target: 'globex-thing' });
     ctx.clock.set(start);
     admin = await signIn(ctx.app, 'admin@acme.test');
   });
@@ -239,10 +270,10 @@ describe('GET /audit', () => {
   });
 
   it('pages 50 entries at a time, keeping the filter in the links', async () => {
-    const log = new AuditLog(ctx.db, ctx.clock);
+    const log = new AuditLog(ctx.database, ctx.clock);
     for (let i = 0; i < 120; i++) {
       ctx.clock.advance(1000);
-      log.record(actor('admin@acme.test'), { action: 'test.bulk', companyId: acme.companyId, target: `bulk-${String(i).padStart(3, '0')}` });
+      await log.record(actor('admin@acme.test'), { action: 'test.bulk', companyId: acme.companyId, target: `bulk-${String(i).padStart(3, '0')}` });
     }
     const rowsOf = (html: string) => [...html.matchAll(/<td data-label="Target">(bulk-\d{3})<\/td>/g)].map((m) => m[1]);
 
@@ -265,7 +296,7 @@ describe('GET /audit', () => {
   });
 
   it('escapes hostile values in the table', async () => {
-    new AuditLog(ctx.db, ctx.clock).record(actor('<img src=x onerror=alert(1)>'), {
+    await new AuditLog(ctx.database, ctx.clock).record(actor('<img src=x onerror=alert(1)>'), {
       action: 'test.hostile',
       companyId: acme.companyId,
       target: '"><script>alert(1)</script>',

@@ -196,7 +196,7 @@ interface Seeded {
  * and swept, and one just generated.
  */
 function seedEveryState(ctx: TestContext, companyId: number, kind: Kind, username: string): Record<State, Seeded> {
-  const deps = { db: ctx.db, clock: ctx.clock, audit: new AuditLog(ctx.db, ctx.clock), mailer: { send: () => 0 } };
+  const deps = { db: ctx.db, clock: ctx.clock, audit: new AuditLog(ctx.db, ctx.clock), mailer: { send: () => Promise.resolve(0) } };
   const generate = (): Seeded => {
     const g =
       kind === 'basic' ? generateApiKeyFor(deps, companyId, username, SYSTEM_ACTOR) : generateClientCredentials(deps, companyId, undefined, SYSTEM_ACTOR);

@@ -26,7 +26,7 @@ describe('unsaved generations', () => {
 
   const generateAs = (agent: Agent, username: string, headers: Record<string, string> = {}) =>
     agent.post('/admin/api/basic-auth/generate').set(headers).type('form').send({ _csrf: agent.csrf, username });
-  const sweep = () => sweepCredentials({ db: ctx.db, clock: ctx.clock, audit: new AuditLog(ctx.db, ctx.clock), mailer: { send: () => 0 } });
+  const sweep = () => sweepCredentials({ db: ctx.db, clock: ctx.clock, audit: new AuditLog(ctx.db, ctx.clock), mailer: { send: () => Promise.resolve(0) } });
   const credentialCount = (): number => ctx.db.prepare('SELECT COUNT(*) FROM credentials').pluck().get() as number;
   const statusOf = (id: number): string => ctx.db.prepare('SELECT status FROM credentials WHERE id = ?').pluck().get(id) as string;
 

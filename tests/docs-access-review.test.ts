@@ -8,21 +8,28 @@ import type { Agent, SeededUser } from './helpers';
 
 type Ctx = ReturnType<typeof createTestContext>;
 
-function newRequest(ctx: Ctx, agent: Agent, email: string): Promise<number> {
-  return agent
-    .post('/admin/api/docs-access')
-    .type('form')
-    .send({ _csrf: agent.csrf, email })
-    .then((res) => {
-      if (res.status !== 303) throw new Error(`request failed: ${res.status}`);
-      return ctx.db.prepare("SELECT id FROM access_requests WHERE email = ? AND status = 'pending'").pluck().get(email) as number;
-    });
+/** The first column of each row the query returns. */
+async function column<T>(ctx: Ctx, text: string, ...params: unknown[]): Promise<T[]> {
+  return (await ctx.query(text, ...params)).map((row) => Object.values(row)[0] as T);
 }
 
-function lastMail(ctx: Ctx, to: string): { subject: string; text: string; html: string; kind: string; state: string } {
-  return ctx.db
-    .prepare('SELECT subject, text_body AS text, html_body AS html, kind, state FROM outbox WHERE to_address = ? ORDER BY id DESC LIMIT 1')
-    .get(to) as { subject: string; text: string; html: string; kind: string; state: string };
+/** The first column of the first row the query returns. */
+async function scalar<T>(ctx: Ctx, text: string, ...params: unknown[]): Promise<T> {
+  return (await column<T>(ctx, text, ...params))[0];
+}
+
+async function newRequest(ctx: Ctx, agent: Agent, email: string): Promise<number> {
+  const res = await agent.post('/admin/api/docs-access').type('form').send({ _csrf: agent.csrf, email });
+  if (res.status !== 303) throw new Error(`request failed: ${res.status}`);
+  return scalar<number>(ctx, "SELECT id FROM access_requests WHERE email = ? AND status = 'pending'", email);
+}
+
+async function lastMail(ctx: Ctx, to: string): Promise<{ subject: string; text: string; html: string; kind: string; state: string }> {
+  const [mail] = await ctx.query<{ subject: string; text: string; html: string; kind: string; state: string }>(
+    'SELECT subject, text_body AS text, html_body AS html, kind, state FROM outbox WHERE to_address = ? ORDER BY id DESC LIMIT 1',
+    to,
+  );
+  return mail;
 }
 
 function linkToken(text: string): string {
@@ -31,8 +38,8 @@ function linkToken(text: string): string {
   return match[1];
 }
 
-function auditActions(ctx: Ctx, target: string): string[] {
-  return ctx.db.prepare('SELECT action FROM audit_log WHERE target = ? ORDER BY id').pluck().all(target) as string[];
+function auditActions(ctx: Ctx, target: string): Promise<string[]> {
+  return column<string>(ctx, 'SELECT action FROM audit_log WHERE target = ? ORDER BY id', target);
 }
 
 describe('Operator review of access requests', () => {
@@ -87,7 +94,7 @@ describe('Operator review of access requests', () => {
 
   describe('POST /operator/access-requests/:id/grant', () => {
     it('grants, mails a personal link (stored only as SHA-256) and audits (no htmx)', async () => {
-      const id = ctx.db.prepare("SELECT id FROM access_requests WHERE email = 'second@acme.test'").pluck().get() as number;
+      const id = await scalar<number>(ctx, "SELECT id FROM access_requests WHERE email = 'second@acme.test'");
       const res = await operator
         .post(`/operator/access-requests/${id}/grant`)
         .type('form')
@@ -99,16 +106,16 @@ describe('Operator review of access requests', () => {
       expect(page.text).toContain('<span class="status status-granted">Granted</span>');
       expect(page.text).toContain('by ops@console.test');
 
-      const mail = lastMail(ctx, 'second@acme.test');
+      const mail = await lastMail(ctx, 'second@acme.test');
       expect(mail).toMatchObject({ kind: 'access_granted', state: 'kept', subject: 'Your access to the OAuth 2.0 API documentation' });
       expect(mail.text).toContain('Welcome aboard.\nSee the token section first.');
       expect(mail.text).toContain('http://127.0.0.1:3000/docs/access?token=');
       expect(mail.html).toContain('href="http://127.0.0.1:3000/docs/access?token=');
       const token = linkToken(mail.text);
-      const stored = ctx.db.prepare('SELECT token_hash FROM docs_links WHERE request_id = ?').pluck().get(id) as Buffer;
+      const stored = await scalar<Buffer>(ctx, 'SELECT token_hash FROM docs_links WHERE request_id = ?', id);
       expect(stored.equals(sha256(token))).toBe(true);
-      expect(auditActions(ctx, 'second@acme.test')).toEqual(['docs_access.request', 'docs_access.grant']);
-      expect(ctx.db.prepare("SELECT details FROM audit_log WHERE action = 'docs_access.grant'").pluck().get()).not.toContain(token);
+      expect(await auditActions(ctx, 'second@acme.test')).toEqual(['docs_access.request', 'docs_access.grant']);
+      expect(await scalar(ctx, "SELECT details FROM audit_log WHERE action = 'docs_access.grant'")).not.toContain(token);
       // The requester's area shows the decision.
       const area = await admin.get('/admin/api/docs-access');
       expect(area.text).toMatch(/<td data-label="Email">second@acme\.test<\/td>\s*<td data-label="Status"><span class="status status-granted">Granted<\/span>/);
@@ -119,19 +126,19 @@ describe('Operator review of access requests', () => {
       expect(res.status).toBe(409);
       expect(res.text.trim()).toMatch(/^<details class="area" id="docs-access" open>/);
       expect(res.text).toContain('second@acme.test already has access to the documentation (granted 2026-11-01).');
-      expect(ctx.db.prepare("SELECT COUNT(*) FROM access_requests WHERE email = 'second@acme.test'").pluck().get()).toBe(1);
+      expect(await scalar(ctx, "SELECT COUNT(*) FROM access_requests WHERE email = 'second@acme.test'")).toBe(1);
     });
 
     it('grants through htmx with a full-page redirect', async () => {
-      const id = ctx.db.prepare("SELECT id FROM access_requests WHERE email = 'third@acme.test'").pluck().get() as number;
+      const id = await scalar<number>(ctx, "SELECT id FROM access_requests WHERE email = 'third@acme.test'");
       const res = await operator.post(`/operator/access-requests/${id}/grant`).set('HX-Request', 'true').type('form').send({ _csrf: operator.csrf });
       expect(res.status).toBe(204);
       expect(res.headers['hx-redirect']).toBe('/operator/access-requests');
-      expect(lastMail(ctx, 'third@acme.test').text).not.toContain('Message from the reviewer');
+      expect((await lastMail(ctx, 'third@acme.test')).text).not.toContain('Message from the reviewer');
     });
 
     it('refuses to decide a request twice', async () => {
-      const id = ctx.db.prepare("SELECT id FROM access_requests WHERE email = 'third@acme.test'").pluck().get() as number;
+      const id = await scalar<number>(ctx, "SELECT id FROM access_requests WHERE email = 'third@acme.test'");
       const res = await operator.post(`/operator/access-requests/${id}/deny`).type('form').send({ _csrf: operator.csrf });
       expect(res.status).toBe(409);
       expect(res.text).toContain('The request for third@acme.test is granted, so it cannot be denied.');
@@ -151,7 +158,7 @@ describe('Operator review of access requests', () => {
         .type('form')
         .send({ _csrf: operator.csrf, message: 'Not yet <b>sorry</b> & thanks' });
       expect(res.status).toBe(303);
-      const mail = lastMail(ctx, 'fourth@acme.test');
+      const mail = await lastMail(ctx, 'fourth@acme.test');
       expect(mail.kind).toBe('access_denied');
       expect(mail.subject).toBe('Your request for the OAuth 2.0 API documentation');
       expect(mail.text).toContain('Not yet <b>sorry</b> & thanks');
@@ -159,7 +166,7 @@ describe('Operator review of access requests', () => {
       expect(mail.text).not.toContain('/docs/access');
       const page = await operator.get('/operator/access-requests?status=denied');
       expect(page.text).toContain('Not yet &lt;b&gt;sorry&lt;/b&gt; &amp; thanks');
-      expect(auditActions(ctx, 'fourth@acme.test')).toEqual(['docs_access.request', 'docs_access.deny']);
+      expect(await auditActions(ctx, 'fourth@acme.test')).toEqual(['docs_access.request', 'docs_access.deny']);
     });
 
     it('keeps a too-long message with an inline error and decides nothing (no htmx and htmx)', async () => {
@@ -177,7 +184,7 @@ describe('Operator review of access requests', () => {
         .send({ _csrf: operator.csrf, message: long });
       expect(htmx.status).toBe(422);
       expect(htmx.text.trim()).toMatch(/^<div id="access-requests">/);
-      expect(ctx.db.prepare('SELECT status FROM access_requests WHERE id = ?').pluck().get(id)).toBe('pending');
+      expect(await scalar(ctx, 'SELECT status FROM access_requests WHERE id = ?', id)).toBe('pending');
     });
   });
 
@@ -188,9 +195,9 @@ describe('Operator review of access requests', () => {
       await operator.post(`/operator/access-requests/${id}/grant`).type('form').send({ _csrf: operator.csrf });
       const res = await operator.post(`/operator/access-requests/${id}/revoke`).type('form').send({ _csrf: operator.csrf });
       expect(res.status).toBe(303);
-      expect(ctx.db.prepare('SELECT status FROM access_requests WHERE id = ?').pluck().get(id)).toBe('revoked');
-      expect(ctx.db.prepare('SELECT COUNT(*) FROM docs_links WHERE request_id = ? AND revoked_at IS NULL').pluck().get(id)).toBe(0);
-      expect(auditActions(ctx, 'sixth@acme.test')).toEqual(['docs_access.request', 'docs_access.grant', 'docs_access.revoke']);
+      expect(await scalar(ctx, 'SELECT status FROM access_requests WHERE id = ?', id)).toBe('revoked');
+      expect(await scalar(ctx, 'SELECT COUNT(*) FROM docs_links WHERE request_id = ? AND revoked_at IS NULL', id)).toBe(0);
+      expect(await auditActions(ctx, 'sixth@acme.test')).toEqual(['docs_access.request', 'docs_access.grant', 'docs_access.revoke']);
       // After a revocation the address may be requested again.
       const again = await newRequest(ctx, admin, 'sixth@acme.test');
       expect(again).not.toBe(id);
@@ -219,7 +226,7 @@ describe('Who can read the documentation', () => {
 
     requestId = await newRequest(ctx, admin, 'dev@partner.test');
     await operator.post(`/operator/access-requests/${requestId}/grant`).type('form').send({ _csrf: operator.csrf });
-    token = linkToken(lastMail(ctx, 'dev@partner.test').text);
+    token = linkToken((await lastMail(ctx, 'dev@partner.test')).text);
     const granted = await newRequest(ctx, admin, 'granted@acme.test');
     await operator.post(`/operator/access-requests/${granted}/grant`).type('form').send({ _csrf: operator.csrf });
     const denied = await newRequest(ctx, admin, 'denied@acme.test');
@@ -271,7 +278,7 @@ describe('Who can read the documentation', () => {
     const json = await visitor.get('/docs/openapi.json');
     expect(json.status).toBe(200);
     expect((json.body as OpenApiDocument).servers).toEqual([{ url: 'http://127.0.0.1:3000', description: 'This deployment' }]);
-    expect(ctx.db.prepare("SELECT actor FROM audit_log WHERE action = 'docs_access.link_open'").pluck().all()).toEqual(['dev@partner.test']);
+    expect(await column(ctx, "SELECT actor FROM audit_log WHERE action = 'docs_access.link_open'")).toEqual(['dev@partner.test']);
   });
 
   it('refuses an unknown or malformed link', async () => {
@@ -285,7 +292,7 @@ describe('Who can read the documentation', () => {
   it('sends a new link on request; the old one stops working', async () => {
     const res = await operator.post(`/operator/access-requests/${requestId}/resend`).type('form').send({ _csrf: operator.csrf });
     expect(res.status).toBe(303);
-    const fresh = linkToken(lastMail(ctx, 'dev@partner.test').text);
+    const fresh = linkToken((await lastMail(ctx, 'dev@partner.test')).text);
     expect(fresh).not.toBe(token);
     const old = await request(ctx.app).get(`/docs/access?token=${token}`);
     expect(old.status).toBe(403);
@@ -310,7 +317,7 @@ describe('Who can read the documentation', () => {
   it('stops an expired link (30 days), and the session it opened', async () => {
     const id = await newRequest(ctx, admin, 'later@partner.test');
     await operator.post(`/operator/access-requests/${id}/grant`).type('form').send({ _csrf: operator.csrf });
-    const token = linkToken(lastMail(ctx, 'later@partner.test').text);
+    const token = linkToken((await lastMail(ctx, 'later@partner.test')).text);
     ctx.clock.advance(30 * DAY - 30 * MINUTE);
     const visitor = await anonymousAgent(ctx.app);
     expect((await visitor.get(`/docs/access?token=${token}`)).status).toBe(303);
@@ -332,9 +339,9 @@ describe('GET /operator/access-requests (paging)', () => {
     await seedCompany(ctx, 'Operators', 'ops@console.test', { operator: true });
     for (let i = 0; i < 55; i++) {
       ctx.clock.advance(1000);
-      insertAccessRequest(ctx.db, acme.companyId, `dev${i}@acme.test`, acme.userId, ctx.clock.now());
+      await insertAccessRequest(ctx.database, acme.companyId, `dev${i}@acme.test`, acme.userId, ctx.clock.now());
     }
-    insertAccessRequest(ctx.db, acme.companyId, 'lead@acme.test', acme.userId, ctx.clock.now());
+    await insertAccessRequest(ctx.database, acme.companyId, 'lead@acme.test', acme.userId, ctx.clock.now());
     operator = await signIn(ctx.app, 'ops@console.test');
   });
   afterAll(() => ctx.close());

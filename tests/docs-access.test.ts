@@ -4,12 +4,8 @@ import type { Agent, SeededUser } from './helpers';
 
 const AREA = '/admin/api/docs-access';
 
-function requestRows(ctx: ReturnType<typeof createTestContext>, companyId: number): { id: number; email: string; status: string }[] {
-  return ctx.db.prepare('SELECT id, email, status FROM access_requests WHERE company_id = ? ORDER BY id').all(companyId) as {
-    id: number;
-    email: string;
-    status: string;
-  }[];
+function requestRows(ctx: ReturnType<typeof createTestContext>, companyId: number): Promise<{ id: number; email: string; status: string }[]> {
+  return ctx.query('SELECT id, email, status FROM access_requests WHERE company_id = ? ORDER BY id', companyId);
 }
 
 describe('Request access to the OAuth 2.0 API documentation', () => {
@@ -92,7 +88,7 @@ describe('Request access to the OAuth 2.0 API documentation', () => {
       expect(res.text).toContain('<html');
       expect(res.text).toContain(`<p class="error" id="f-email-error">${message}</p>`);
       expect(res.text).toContain('aria-invalid="true"');
-      expect(requestRows(ctx, acme.companyId)).toHaveLength(0);
+      expect(await requestRows(ctx, acme.companyId)).toHaveLength(0);
     });
 
     it('rejects a hostile email inline and escapes the markup it carried (htmx)', async () => {
@@ -113,7 +109,7 @@ describe('Request access to the OAuth 2.0 API documentation', () => {
       expect(res.text).toContain('<input type="hidden" name="email" value="dev.lead@acme.test">');
       expect(res.text).toMatch(/formaction="\/admin\/api\/docs-access\/back"[^>]*>Back<\/button>/);
       expect(res.text).toMatch(/<button type="submit" class="primary">Request Access<\/button>/);
-      expect(requestRows(ctx, acme.companyId)).toHaveLength(0);
+      expect(await requestRows(ctx, acme.companyId)).toHaveLength(0);
     });
 
     it('shows the confirmation step as a fragment for htmx', async () => {
@@ -153,7 +149,7 @@ describe('Request access to the OAuth 2.0 API documentation', () => {
       const res = await admin.post(AREA).type('form').send({ _csrf: admin.csrf, email: 'dev.lead@acme.test' });
       expect(res.status).toBe(303);
       expect(res.headers.location).toBe(AREA);
-      expect(requestRows(ctx, acme.companyId)).toEqual([expect.objectContaining({ email: 'dev.lead@acme.test', status: 'pending' })]);
+      expect(await requestRows(ctx, acme.companyId)).toEqual([expect.objectContaining({ email: 'dev.lead@acme.test', status: 'pending' })]);
 
       const page = await admin.get(res.headers.location);
       expect(page.text).toContain('Request sent for dev.lead@acme.test. It is pending; you will be notified when you are granted access.');
@@ -163,7 +159,7 @@ describe('Request access to the OAuth 2.0 API documentation', () => {
       expect(page.text).toContain('<time datetime="2026-11-01T09:00:00.000Z">2026-11-01 09:00 UTC</time>');
       expect(page.text).toContain('Waiting for review');
 
-      const audit = ctx.db.prepare("SELECT actor, target, company_id AS companyId FROM audit_log WHERE action = 'docs_access.request'").all();
+      const audit = await ctx.query(`SELECT actor, target, company_id AS "companyId" FROM audit_log WHERE action = 'docs_access.request'`);
       expect(audit).toEqual([{ actor: 'admin@acme.test', target: 'dev.lead@acme.test', companyId: acme.companyId }]);
     });
 
@@ -174,7 +170,7 @@ describe('Request access to the OAuth 2.0 API documentation', () => {
       expect(res.text.trim()).toMatch(/^<details class="area" id="docs-access" open>/);
       expect(res.text).toContain('Request sent for admin@acme.test.');
       expect(res.text).toMatch(/<td data-label="Email">admin@acme\.test<\/td>\s*<td data-label="Status"><span class="status status-pending">Pending<\/span>/);
-      expect(requestRows(ctx, acme.companyId).map((r) => r.email)).toEqual(['dev.lead@acme.test', 'admin@acme.test']);
+      expect((await requestRows(ctx, acme.companyId)).map((r) => r.email)).toEqual(['dev.lead@acme.test', 'admin@acme.test']);
     });
 
     it('says so instead of duplicating a pending request (submit and Next)', async () => {
@@ -185,7 +181,7 @@ describe('Request access to the OAuth 2.0 API documentation', () => {
       const next = await admin.post(`${AREA}/next`).set('HX-Request', 'true').type('form').send({ _csrf: admin.csrf, email: 'dev.lead@acme.test' });
       expect(next.status).toBe(422);
       expect(next.text).toContain('A request for dev.lead@acme.test is already pending');
-      expect(requestRows(ctx, acme.companyId)).toHaveLength(2);
+      expect(await requestRows(ctx, acme.companyId)).toHaveLength(2);
     });
 
     it('re-validates the address on submit (a tampered hidden field gets the inline error)', async () => {
@@ -193,7 +189,7 @@ describe('Request access to the OAuth 2.0 API documentation', () => {
       expect(res.status).toBe(422);
       expect(res.text).toContain('Enter an email address like name@example.com.');
       expect(res.text).not.toContain('<img src=x');
-      expect(requestRows(ctx, acme.companyId)).toHaveLength(2);
+      expect(await requestRows(ctx, acme.companyId)).toHaveLength(2);
     });
   });
 
@@ -208,17 +204,17 @@ describe('Request access to the OAuth 2.0 API documentation', () => {
     it('lets another company request the same address on its own', async () => {
       const res = await otherAdmin.post(AREA).type('form').send({ _csrf: otherAdmin.csrf, email: 'dev.lead@acme.test' });
       expect(res.status).toBe(303);
-      expect(requestRows(ctx, globex.companyId)).toEqual([expect.objectContaining({ email: 'dev.lead@acme.test', status: 'pending' })]);
+      expect(await requestRows(ctx, globex.companyId)).toEqual([expect.objectContaining({ email: 'dev.lead@acme.test', status: 'pending' })]);
     });
 
     it('gives an administrator of another company no way to see or decide the request', async () => {
-      const [acmeRequest] = requestRows(ctx, acme.companyId);
+      const [acmeRequest] = await requestRows(ctx, acme.companyId);
       expect((await otherAdmin.get('/operator/access-requests')).status).toBe(404);
       for (const action of ['grant', 'deny', 'revoke', 'resend']) {
         const res = await otherAdmin.post(`/operator/access-requests/${acmeRequest.id}/${action}`).type('form').send({ _csrf: otherAdmin.csrf });
         expect(res.status).toBe(404);
       }
-      expect(requestRows(ctx, acme.companyId)[0].status).toBe('pending');
+      expect((await requestRows(ctx, acme.companyId))[0].status).toBe('pending');
       // The operator, though, sees every company's requests.
       const review = await operator.get('/operator/access-requests');
       expect(review.status).toBe(200);

@@ -98,7 +98,7 @@ describe('the OpenAPI document and the running app', () => {
     reader = await signIn(ctx.app, 'admin@acme.test');
     const operator = await signIn(ctx.app, 'ops@console.test');
     await reader.post('/admin/api/docs-access').type('form').send({ _csrf: reader.csrf, email: 'admin@acme.test' });
-    const requestId = ctx.db.prepare('SELECT id FROM access_requests').pluck().get() as number;
+    const [{ id: requestId }] = await ctx.query<{ id: number }>('SELECT id FROM access_requests');
     await operator.post(`/operator/access-requests/${requestId}/grant`).type('form').send({ _csrf: operator.csrf });
     const served = await reader.get('/docs/openapi.json');
     expect(served.status).toBe(200);
@@ -125,12 +125,12 @@ describe('the OpenAPI document and the running app', () => {
     expect(validateOpenApi(broken).valid).toBe(false);
   });
 
-  it('describes this deployment: its URL, token lifetime and scope catalog', () => {
+  it('describes this deployment: its URL, token lifetime and scope catalog', async () => {
     expect(base).toBe(ctx.config.publicUrl);
     expect(doc.components.securitySchemes.oauth2).toEqual(
       expect.objectContaining({ flows: { clientCredentials: expect.objectContaining({ tokenUrl: `${base}/oauth/token` }) } }),
     );
-    const scopes = ctx.db.prepare('SELECT name FROM scopes ORDER BY name').pluck().all() as string[];
+    const scopes = (await ctx.query<{ name: string }>('SELECT name FROM scopes ORDER BY name')).map((s) => s.name);
     expect(Object.keys((doc.components.securitySchemes.oauth2 as { flows: { clientCredentials: { scopes: object } } }).flows.clientCredentials.scopes)).toEqual(
       scopes,
     );

@@ -10,7 +10,7 @@ import type { Mailer } from '../src/features/mail/service';
 
 /** Shared by the platform-API tests: credentials made the way the API page makes them (generate, then Save). */
 
-const noMail: Mailer = { send: () => 0 };
+const noMail: Mailer = { send: () => Promise.resolve(0) };
 
 export function credentialsDeps(db: Db, clock: Clock) {
   return { db, clock, audit: new AuditLog(db, clock), mailer: noMail };

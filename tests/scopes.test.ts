@@ -1,5 +1,7 @@
 import { createTestContext, seedCompany, signIn } from './helpers';
-import type { Agent } from './helpers';
+import type { Agent, TestContext } from './helpers';
+
+const count = async (ctx: TestContext, fromWhere: string): Promise<number> => (await ctx.query<{ n: number }>(`SELECT COUNT(*) AS n FROM ${fromWhere}`))[0].n;
 import { generateClient, htmx, saveCredential } from './credentials-helpers';
 
 describe('the scope catalog (/operator/scopes)', () => {
@@ -39,8 +41,8 @@ describe('the scope catalog (/operator/scopes)', () => {
         const acmeAdmin = await signIn(own.app, 'admin@acme.test');
         await saveCredential(acmeAdmin, 'oauth', (await generateClient(acmeAdmin, ['claims:read'])).id);
         await generateClient(acmeAdmin, ['claims:read', 'documents:read']); // pending, so it counts too
-        own.db.prepare("DELETE FROM company_scopes WHERE scope = 'documents:write' AND company_id = ?").run(opsId);
-        own.db.prepare("DELETE FROM company_scopes WHERE scope = 'claims:write'").run();
+        await own.query("DELETE FROM company_scopes WHERE scope = 'documents:write' AND company_id = ?", opsId);
+        await own.query("DELETE FROM company_scopes WHERE scope = 'claims:write'");
 
         const res = await (await signIn(own.app, 'ops@deploy.test')).get('/operator/scopes');
         expect(res.status).toBe(200);
@@ -58,7 +60,7 @@ describe('the scope catalog (/operator/scopes)', () => {
       expect((await admin.get('/operator/scopes')).status).toBe(404);
       const post = await admin.post('/operator/scopes').type('form').send({ _csrf: admin.csrf, name: 'x:y', description: 'Nope' });
       expect(post.status).toBe(404);
-      expect(ctx.db.prepare("SELECT COUNT(*) FROM scopes WHERE name = 'x:y'").pluck().get()).toBe(0);
+      expect(await count(ctx, "scopes WHERE name = 'x:y'")).toBe(0);
     });
   });
 
@@ -71,7 +73,7 @@ describe('the scope catalog (/operator/scopes)', () => {
       expect(page.text).toContain('Scope reports:read added.');
       expect(page.text).toContain('<td><code>reports:read</code></td>');
       expect(page.text).toMatch(/Unused\s*<\/td>/);
-      const entry = ctx.db.prepare("SELECT actor, target FROM audit_log WHERE action = 'scope.create'").get();
+      const [entry] = await ctx.query("SELECT actor, target FROM audit_log WHERE action = 'scope.create'");
       expect(entry).toEqual({ actor: 'ops@deploy.test', target: 'reports:read' });
     });
 
@@ -101,7 +103,7 @@ describe('the scope catalog (/operator/scopes)', () => {
         expect(res.text).toContain(message);
         expect(res.text).toContain('aria-invalid="true"');
       }
-      expect(ctx.db.prepare("SELECT COUNT(*) FROM scopes WHERE name = 'reports:write'").pluck().get()).toBe(0);
+      expect(await count(ctx, "scopes WHERE name = 'reports:write'")).toBe(0);
     });
 
     it('escapes markup in what it echoes back', async () => {
@@ -133,7 +135,7 @@ describe('the scope catalog (/operator/scopes)', () => {
       expect(res.text).toMatch(
         /aria-invalid="true" aria-describedby="desc-\d+-error">\s*<p class="error" id="desc-\d+-error">Describe what the scope allows.<\/p>/,
       );
-      expect(ctx.db.prepare("SELECT description FROM scopes WHERE name = 'reports:read'").pluck().get()).toBe('Read every report');
+      expect(await ctx.query("SELECT description FROM scopes WHERE name = 'reports:read'")).toEqual([{ description: 'Read every report' }]);
     });
 
     it('answers 404 for a scope that is not in the catalog', async () => {
@@ -149,7 +151,7 @@ describe('the scope catalog (/operator/scopes)', () => {
       const page = await operator.get('/operator/scopes');
       expect(page.text).toContain('Scope reports:read removed from the catalog.');
       expect(page.text).not.toContain('<td><code>reports:read</code></td>');
-      expect(ctx.db.prepare("SELECT COUNT(*) FROM audit_log WHERE action = 'scope.delete' AND target = 'reports:read'").pluck().get()).toBe(1);
+      expect(await count(ctx, "audit_log WHERE action = 'scope.delete' AND target = 'reports:read'")).toBe(1);
     });
 
     it('with htmx: deletes and answers the catalog', async () => {
@@ -168,13 +170,13 @@ describe('the scope catalog (/operator/scopes)', () => {
         expect(res.status).toBe(409);
         expect(res.text).toContain('claims:write is still allowed for 2 companies; remove it from their allowed scopes first.');
       }
-      expect(ctx.db.prepare("SELECT COUNT(*) FROM scopes WHERE name = 'claims:write'").pluck().get()).toBe(1);
+      expect(await count(ctx, "scopes WHERE name = 'claims:write'")).toBe(1);
     });
 
     it('keeps a scope a working client still carries, even when no company may grant it any more', async () => {
       const client = await generateClient(admin, ['claims:read', 'documents:read']);
       await saveCredential(admin, 'oauth', client.id);
-      ctx.db.prepare("DELETE FROM company_scopes WHERE scope = 'documents:read'").run();
+      await ctx.query("DELETE FROM company_scopes WHERE scope = 'documents:read'");
       const res = await operator.post('/operator/scopes/delete').type('form').send({ _csrf: operator.csrf, name: 'documents:read' });
       expect(res.status).toBe(409);
       expect(res.text).toContain('documents:read is still on 1 client credential in use');
@@ -193,7 +195,7 @@ describe('the scope catalog (/operator/scopes)', () => {
   it('a new scope appears on the API page once the operator allows it for the company', async () => {
     await add('billing:read', 'Read invoices');
     expect((await admin.get('/admin/api')).text).not.toContain('value="billing:read"');
-    ctx.db.prepare("INSERT INTO company_scopes (company_id, scope) VALUES (?, 'billing:read')").run(acmeId);
+    await ctx.query("INSERT INTO company_scopes (company_id, scope) VALUES (?, 'billing:read')", acmeId);
     const page = await admin.get('/admin/api');
     expect(page.text).toContain('<input type="checkbox" name="scopes" value="billing:read" checked> <code>billing:read</code> — Read invoices');
   });

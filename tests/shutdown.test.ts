@@ -46,7 +46,7 @@ describe('graceful shutdown on SIGTERM under load', () => {
     for (let n = 0; n < SLOW_CLIENTS; n++) {
       authRepo.createUser(db, { companyId, email: `admin${n}@shutdown.test`, passwordHash, isOperator: true }, Date.now());
     }
-    const deps = { db, clock: systemClock, audit: new AuditLog(db, systemClock), mailer: { send: () => 0 } };
+    const deps = { db, clock: systemClock, audit: new AuditLog(db, systemClock), mailer: { send: () => Promise.resolve(0) } };
     const generated = generateApiKeyFor(deps, companyId, 'shutdown-api', SYSTEM_ACTOR);
     saveCredential(deps, companyId, 'basic', generated.credential.id, 'none', SYSTEM_ACTOR);
     key = generated.secret;

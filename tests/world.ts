@@ -1,7 +1,5 @@
 import { AuditLog, SYSTEM_ACTOR } from '../src/features/audit/service';
 import { generateApiKeyFor, generateClientCredentials, saveCredential } from '../src/features/credentials/service';
-import { insertAccessRequest } from '../src/features/docs-access/repo';
-import { insertOutboxMessage } from '../src/features/mail/repo';
 import { seedCompanySync, seedUserSync } from './helpers';
 import type { TestContext } from './helpers';
 
@@ -37,25 +35,27 @@ export function seedWorldSync(ctx: TestContext): World {
   seedCompanySync(ctx, 'Operators', 'operator@ops.test', { operator: true });
   seedUserSync(ctx, a.companyId, 'disabled@a.test');
   const victim = seedUserSync(ctx, a.companyId, 'victim@a.test');
-  const deps = { db, clock, audit: new AuditLog(db, clock), mailer: { send: () => 0 } };
+  const deps = { db, clock, audit: new AuditLog(db, clock), mailer: { send: () => Promise.resolve(0) } };
   const key = generateApiKeyFor(deps, a.companyId, 'company-a-api', SYSTEM_ACTOR);
   saveCredential(deps, a.companyId, 'basic', key.credential.id, 'none', SYSTEM_ACTOR);
   const client = generateClientCredentials(deps, a.companyId, undefined, SYSTEM_ACTOR);
   saveCredential(deps, a.companyId, 'oauth', client.credential.id, 'none', SYSTEM_ACTOR);
   const pendingKey = generateApiKeyFor(deps, a.companyId, 'company-a-api', SYSTEM_ACTOR);
   const pendingClient = generateClientCredentials(deps, a.companyId, undefined, SYSTEM_ACTOR);
-  const accessRequest = insertAccessRequest(db, a.companyId, 'developer@a.test', a.userId, clock.now());
-  const outbox = insertOutboxMessage(db, {
-    companyId: a.companyId,
-    to: 'admin@a.test',
-    subject: 'A message',
-    text: 'Hello',
-    html: null,
-    kind: 'credential_saved',
-    state: 'failed',
-    secrets: [],
-    now: clock.now(),
-  });
+  // The docs-access and mail repos are async now (Kysely); this transitional seeder writes their rows itself.
+  const accessRequest = Number(
+    db
+      .prepare("INSERT INTO access_requests (company_id, email, requested_by, status, created_at) VALUES (?, ?, ?, 'pending', ?)")
+      .run(a.companyId, 'developer@a.test', a.userId, clock.now()).lastInsertRowid,
+  );
+  const outbox = Number(
+    db
+      .prepare(
+        `INSERT INTO outbox (company_id, to_address, subject, text_body, kind, state, created_at)
+         VALUES (?, 'admin@a.test', 'A message', 'Hello', 'credential_saved', 'failed', ?)`,
+      )
+      .run(a.companyId, clock.now()).lastInsertRowid,
+  );
   return {
     ids: {
       companyA: a.companyId,

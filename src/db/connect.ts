@@ -123,3 +123,9 @@ export async function transaction<T>(db: Database, fn: (trx: Database) => Promis
 export function isPostgres(db: Database): boolean {
   return db.getExecutor().adapter instanceof PostgresAdapter;
 }
+
+/** True when err is a unique-constraint violation, on either engine (SQLite's UNIQUE or PRIMARY KEY, PostgreSQL's 23505). */
+export function isUniqueViolation(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === '23505';
+}

@@ -15,3 +15,19 @@ export function reRenderOnFieldError(attempt: () => void, reRender: (errors: Fie
     reRender({ [err.field]: err.message }, err.status);
   }
 }
+
+/**
+ * reRenderOnFieldError for a service that is async (on Kysely): awaits `attempt`, and `reRender` on a
+ * FieldError. It takes the sync one's name when every route awaits its service (decision 0011).
+ */
+export async function reRenderOnFieldErrorAsync(
+  attempt: () => Promise<void>,
+  reRender: (errors: FieldErrors, status: number) => void | Promise<void>,
+): Promise<void> {
+  try {
+    await attempt();
+  } catch (err) {
+    if (!(err instanceof FieldError)) throw err;
+    await reRender({ [err.field]: err.message }, err.status);
+  }
+}

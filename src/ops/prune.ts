@@ -2,7 +2,7 @@ import type { Db } from '../db/open';
 import { transaction } from '../db/open';
 import type { Clock } from '../clock';
 import { DAY } from '../clock';
-import { AuditLog, pruneAuditEntries } from '../features/audit/service';
+import { AuditLog, pruneAuditEntriesSync } from '../features/audit/service';
 import { pruneExpiredSessions } from '../features/auth/service';
 import { pruneDeadGenerations, sweepCredentials } from '../features/credentials/service';
 import type { Mailer } from '../features/mail/service';
@@ -61,7 +61,7 @@ export function prune(deps: { db: Db; clock: Clock }, options: PruneOptions = {}
     if (!dryRun) sweepCredentials({ db: deps.db, clock: deps.clock, audit, mailer: noMail });
     const result: PruneResult = {
       generations: pruneDeadGenerations(deps, generationsCutoff, dryRun),
-      auditEntries: auditCutoff === undefined ? 0 : pruneAuditEntries(deps, auditCutoff, dryRun),
+      auditEntries: auditCutoff === undefined ? 0 : pruneAuditEntriesSync(deps, auditCutoff, dryRun),
       sessions: pruneExpiredSessions(deps, now, dryRun),
       revokedTokens: pruneExpiredRevocationsOnSqlite(deps.db, now, dryRun), // until prune is async: then await pruneExpiredRevocations(trx, ...)
       dryRun,

@@ -2,7 +2,6 @@ import { Router } from 'express';
 import type { Clock } from '../clock';
 import type { Config } from '../config';
 import type { Database } from '../db/connect';
-import type { Db } from '../db/open';
 import type { Logger } from '../log';
 import type { AuditLog } from '../features/audit/service';
 import type { CredentialVerifier } from '../features/credentials/verify';
@@ -17,8 +16,6 @@ import { AccessTokens } from './oauth/tokens';
 
 export interface PlatformApiDeps {
   db: Database;
-  /** The SQLite handle, only for the scopes list until the scopes feature moves to Kysely. */
-  sqlite: Db;
   clock: Clock;
   config: Config;
   audit: AuditLog;
@@ -40,7 +37,7 @@ export interface PlatformApi {
  * Mounted before the session middleware: no cookies, no CSRF; every request authenticates itself.
  */
 export function createPlatformApi(deps: PlatformApiDeps): PlatformApi {
-  const { db, sqlite, clock, config, audit, verifier } = deps;
+  const { db, clock, config, audit, verifier } = deps;
   const signingKeys = new SigningKeys(db, clock, config.accessTokenTtl * 1000, sealingKey(config.sessionSecret), audit);
   const ready = (async () => {
     await signingKeys.ensureActive();
@@ -63,7 +60,7 @@ export function createPlatformApi(deps: PlatformApiDeps): PlatformApi {
       next();
     }, next);
   });
-  router.use(oauthRouter({ db, sqlite, clock, audit, verifier, authenticator, tokens, publicUrl: config.publicUrl, signingKeys, failures }));
+  router.use(oauthRouter({ db, clock, audit, verifier, authenticator, tokens, publicUrl: config.publicUrl, signingKeys, failures }));
   router.use(verifyRouter({ authenticator, failures, logger: deps.logger, trustsProxy: config.trustProxy !== false }));
   return { router, signingKeys, tokens, ready };
 }

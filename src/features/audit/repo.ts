@@ -1,3 +1,6 @@
+import { sql } from 'kysely';
+import type { SqlBool } from 'kysely';
+import type { Database } from '../../db/connect';
 import type { Db } from '../../db/open';
 
 export interface AuditEntry {
@@ -24,69 +27,123 @@ export interface AuditFilter {
   to?: number;
 }
 
-export function insertAuditEntry(db: Db, e: AuditEntry): void {
+const row = (e: AuditEntry) => ({
+  at: e.at,
+  company_id: e.companyId,
+  actor_user_id: e.actorUserId,
+  actor: e.actor,
+  action: e.action,
+  target: e.target,
+  ip: e.ip,
+  user_agent: e.userAgent,
+  details: e.details,
+});
+
+export async function insertAuditEntry(db: Database, e: AuditEntry): Promise<void> {
+  await db.insertInto('audit_log').values(row(e)).execute();
+}
+
+/**
+ * Transitional (decision 0011): the same insert on the SQLite handle, synchronous, for the callers that
+ * still run in better-sqlite3 transactions; it goes when every caller awaits the Kysely insert above.
+ */
+export function insertAuditEntrySync(db: Db, e: AuditEntry): void {
   db.prepare(
     `INSERT INTO audit_log (at, company_id, actor_user_id, actor, action, target, ip, user_agent, details)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   ).run(e.at, e.companyId, e.actorUserId, e.actor, e.action, e.target, e.ip, e.userAgent, e.details);
 }
 
-function where(filter: AuditFilter): { sql: string; params: unknown[] } {
-  const clauses: string[] = [];
-  const params: unknown[] = [];
-  if (filter.companyId !== undefined) {
-    clauses.push('a.company_id = ?');
-    params.push(filter.companyId);
+/** The audit_log rows (aliased `a`) the filter selects; the action matches itself and its dotted children. */
+function filtered(db: Database, filter: AuditFilter) {
+  let query = db.selectFrom('audit_log as a');
+  if (filter.companyId !== undefined) query = query.where('a.company_id', '=', filter.companyId);
+  const action = filter.action;
+  if (action) {
+    const children = `${action.replace(/[\\%_]/g, '\\$&')}.%`;
+    query = query.where((eb) => eb.or([eb('a.action', '=', action), sql<SqlBool>`a.action like ${children} escape '\\'`]));
   }
-  if (filter.action) {
-    clauses.push("(a.action = ? OR a.action LIKE ? ESCAPE '\\')");
-    params.push(filter.action, `${filter.action.replace(/[\\%_]/g, '\\$&')}.%`);
+  if (filter.from !== undefined) query = query.where('a.at', '>=', filter.from);
+  if (filter.to !== undefined) query = query.where('a.at', '<', filter.to);
+  return query;
+}
+
+function selectRows(db: Database, filter: AuditFilter) {
+  return filtered(db, filter)
+    .leftJoin('companies as c', 'c.id', 'a.company_id')
+    .select([
+      'a.id',
+      'a.at',
+      'a.company_id as companyId',
+      'c.name as companyName',
+      'a.actor_user_id as actorUserId',
+      'a.actor',
+      'a.action',
+      'a.target',
+      'a.ip',
+      'a.user_agent as userAgent',
+      'a.details',
+    ])
+    .orderBy('a.at', 'desc')
+    .orderBy('a.id', 'desc');
+}
+
+export async function listAuditEntries(db: Database, filter: AuditFilter, limit: number, offset: number): Promise<AuditRow[]> {
+  return selectRows(db, filter).limit(limit).offset(offset).execute();
+}
+
+export async function countAuditEntries(db: Database, filter: AuditFilter): Promise<number> {
+  const { n } = await filtered(db, filter)
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .executeTakeFirstOrThrow();
+  return n;
+}
+
+/** Rows read per query by iterateAuditEntries: the export holds one batch in memory at a time. */
+const EXPORT_BATCH = 500;
+
+/**
+ * Every entry the filter selects, newest first, a batch at a time. Each batch continues after the last
+ * row of the one before (at, id), so entries written during the export neither repeat nor shift rows.
+ */
+export async function* iterateAuditEntries(db: Database, filter: AuditFilter): AsyncGenerator<AuditRow> {
+  let last: AuditRow | undefined;
+  for (;;) {
+    let query = selectRows(db, filter);
+    if (last) {
+      const { at, id } = last;
+      query = query.where((eb) => eb.or([eb('a.at', '<', at), eb.and([eb('a.at', '=', at), eb('a.id', '<', id)])]));
+    }
+    const batch = await query.limit(EXPORT_BATCH).execute();
+    yield* batch;
+    if (batch.length < EXPORT_BATCH) return;
+    last = batch[batch.length - 1];
   }
-  if (filter.from !== undefined) {
-    clauses.push('a.at >= ?');
-    params.push(filter.from);
-  }
-  if (filter.to !== undefined) {
-    clauses.push('a.at < ?');
-    params.push(filter.to);
-  }
-  return { sql: clauses.length ? `WHERE ${clauses.join(' AND ')}` : '', params };
 }
 
-const SELECT = `SELECT a.id, a.at, a.company_id AS companyId, c.name AS companyName, a.actor_user_id AS actorUserId,
-  a.actor, a.action, a.target, a.ip, a.user_agent AS userAgent, a.details
-  FROM audit_log a LEFT JOIN companies c ON c.id = a.company_id`;
-
-export function listAuditEntries(db: Db, filter: AuditFilter, limit: number, offset: number): AuditRow[] {
-  const w = where(filter);
-  return db.prepare(`${SELECT} ${w.sql} ORDER BY a.at DESC, a.id DESC LIMIT ? OFFSET ?`).all(...w.params, limit, offset) as AuditRow[];
+export async function listAuditActions(db: Database, companyId?: number): Promise<string[]> {
+  let query = db.selectFrom('audit_log').select('action').distinct().orderBy('action');
+  if (companyId !== undefined) query = query.where('company_id', '=', companyId);
+  return (await query.execute()).map((r) => r.action);
 }
 
-export function countAuditEntries(db: Db, filter: AuditFilter): number {
-  const w = where(filter);
-  return db
-    .prepare(`SELECT COUNT(*) FROM audit_log a ${w.sql}`)
-    .pluck()
-    .get(...w.params) as number;
+export async function countAuditEntriesBefore(db: Database, cutoff: number): Promise<number> {
+  const { n } = await db
+    .selectFrom('audit_log')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('at', '<', cutoff)
+    .executeTakeFirstOrThrow();
+  return n;
 }
 
-export function* iterateAuditEntries(db: Db, filter: AuditFilter): Generator<AuditRow> {
-  const w = where(filter);
-  yield* db.prepare(`${SELECT} ${w.sql} ORDER BY a.at DESC, a.id DESC`).iterate(...w.params) as Iterable<AuditRow>;
+export async function deleteAuditEntriesBefore(db: Database, cutoff: number): Promise<number> {
+  const result = await db.deleteFrom('audit_log').where('at', '<', cutoff).executeTakeFirst();
+  return Number(result.numDeletedRows);
 }
 
-export function listAuditActions(db: Db, companyId?: number): string[] {
-  return (
-    companyId === undefined
-      ? db.prepare('SELECT DISTINCT action FROM audit_log ORDER BY action').pluck().all()
-      : db.prepare('SELECT DISTINCT action FROM audit_log WHERE company_id = ? ORDER BY action').pluck().all(companyId)
-  ) as string[];
-}
-
-export function countAuditEntriesBefore(db: Db, cutoff: number): number {
-  return db.prepare('SELECT COUNT(*) FROM audit_log WHERE at < ?').pluck().get(cutoff) as number;
-}
-
-export function deleteAuditEntriesBefore(db: Db, cutoff: number): number {
-  return db.prepare('DELETE FROM audit_log WHERE at < ?').run(cutoff).changes;
+/** Transitional (decision 0011): prune on the SQLite handle, for `npm run cli -- prune` until it runs on Kysely. */
+export function pruneAuditEntriesSync(db: Db, cutoff: number, dryRun: boolean): number {
+  return dryRun
+    ? (db.prepare('SELECT COUNT(*) FROM audit_log WHERE at < ?').pluck().get(cutoff) as number)
+    : db.prepare('DELETE FROM audit_log WHERE at < ?').run(cutoff).changes;
 }

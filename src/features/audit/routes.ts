@@ -1,6 +1,7 @@
 import { Router } from 'express';
 import type { Request } from 'express';
 import { DAY } from '../../clock';
+import type { Database } from '../../db/connect';
 import type { Db } from '../../db/open';
 import { currentUser, requireUser } from '../../http/auth';
 import { NEWEST_FIRST, listQuery, pager } from '../../http/pagination';
@@ -32,13 +33,19 @@ export function csvField(value: string | number | null | undefined): string {
   return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 
-export function auditRouter(db: Db): Router {
+export interface AuditRoutesDeps {
+  db: Database;
+  /** Transitional (decision 0011): the SQLite handle, for listCompanies until the companies feature moves to Kysely. */
+  sqlite: Db;
+}
+
+export function auditRouter(deps: AuditRoutesDeps): Router {
   const router = Router();
-  router.get('/audit', requireUser, (req, res) => {
+  router.get('/audit', requireUser, async (req, res) => {
     const user = currentUser(req);
     const list = listQuery(AuditQuerySchema, req.query);
     const filter = filterFor(req, list.query);
-    const { entries, at } = listAuditPage({ db }, filter, list.query.page, PAGE_SIZE);
+    const { entries, at } = await listAuditPage(deps, filter, list.query.page, PAGE_SIZE);
     render(
       req,
       res,
@@ -46,8 +53,8 @@ export function auditRouter(db: Db): Router {
       {
         title: 'Audit log',
         entries,
-        actions: listAuditActions({ db }, user.isOperator ? undefined : user.companyId),
-        companies: user.isOperator ? listCompanies({ db }) : [],
+        actions: await listAuditActions(deps, user.isOperator ? undefined : user.companyId),
+        companies: user.isOperator ? listCompanies({ db: deps.sqlite }) : [],
         values: list.values,
         errors: list.errors,
         paging: pager('/audit', list.search, at, AUDIT_WORDS),
@@ -55,14 +62,14 @@ export function auditRouter(db: Db): Router {
     );
   });
 
-  router.get('/audit.csv', requireUser, (req, res) => {
+  router.get('/audit.csv', requireUser, async (req, res) => {
     // A bad filter is refused rather than ignored: exporting everything instead would mislead.
     const filter = filterFor(req, parseOrThrow(AuditQuerySchema, req.query));
     res.set('Content-Type', 'text/csv; charset=utf-8');
     res.set('Content-Disposition', 'attachment; filename="audit-log.csv"');
     res.set('Cache-Control', 'no-store');
     res.write('time,company,actor,action,target,ip,user_agent,details\r\n');
-    for (const e of iterateAuditEntries({ db }, filter)) {
+    for await (const e of iterateAuditEntries(deps, filter)) {
       res.write([new Date(e.at).toISOString(), e.companyName, e.actor, e.action, e.target, e.ip, e.userAgent, e.details].map(csvField).join(',') + '\r\n');
     }
     res.end();

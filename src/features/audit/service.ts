@@ -1,9 +1,11 @@
+import { Kysely } from 'kysely';
+import type { Database } from '../../db/connect';
 import type { Db } from '../../db/open';
 import type { Clock } from '../../clock';
 import { paginate } from '../../http/pagination';
 import type { Page } from '../../http/pagination';
 import * as repo from './repo';
-import type { AuditFilter, AuditRow } from './repo';
+import type { AuditEntry, AuditFilter, AuditRow } from './repo';
 
 export type { AuditFilter } from './repo';
 
@@ -26,13 +28,22 @@ export interface AuditEvent {
 
 /** The one audit service every feature calls. Details must never carry a secret. */
 export class AuditLog {
+  /**
+   * `db` is the database (Kysely), or, until every caller awaits record() (decision 0011), the SQLite
+   * handle: then record() writes at once, on the same connection, so it joins whatever transaction
+   * is open there (a better-sqlite3 one of a module not yet moved, or a Kysely one), as it always did.
+   */
   constructor(
-    private db: Db,
+    private db: Database | Db,
     private clock: Clock,
   ) {}
 
-  record(actor: Actor, event: AuditEvent): void {
-    repo.insertAuditEntry(this.db, {
+  /**
+   * Records one event. Inside transaction() pass its `trx`: the entry then commits or rolls back with
+   * the change it describes (on PostgreSQL another connection would not see, or wait for, that change).
+   */
+  async record(actor: Actor, event: AuditEvent, trx?: Database): Promise<void> {
+    const entry: AuditEntry = {
       at: this.clock.now(),
       companyId: event.companyId,
       actorUserId: actor.userId,
@@ -42,27 +53,39 @@ export class AuditLog {
       ip: actor.ip,
       userAgent: actor.userAgent?.slice(0, 300) ?? null,
       details: event.details ? JSON.stringify(event.details) : null,
-    });
+    };
+    if (this.db instanceof Kysely) await repo.insertAuditEntry(trx ?? this.db, entry);
+    else repo.insertAuditEntrySync(this.db, entry);
   }
 }
 
 /** One page of the audit log, newest first, and the page it turned out to be. */
-export function listAuditPage(deps: { db: Db }, filter: AuditFilter, requestedPage: number, pageSize: number): { entries: AuditRow[]; at: Page } {
-  const at = paginate(repo.countAuditEntries(deps.db, filter), requestedPage, pageSize);
-  return { entries: repo.listAuditEntries(deps.db, filter, at.limit, at.offset), at };
+export async function listAuditPage(
+  deps: { db: Database },
+  filter: AuditFilter,
+  requestedPage: number,
+  pageSize: number,
+): Promise<{ entries: AuditRow[]; at: Page }> {
+  const at = paginate(await repo.countAuditEntries(deps.db, filter), requestedPage, pageSize);
+  return { entries: await repo.listAuditEntries(deps.db, filter, at.limit, at.offset), at };
 }
 
-/** Every entry the filter selects, newest first, one at a time (the CSV export streams them). */
-export function iterateAuditEntries(deps: { db: Db }, filter: AuditFilter): Generator<AuditRow> {
+/** Every entry the filter selects, newest first, a batch at a time (the CSV export streams them). */
+export function iterateAuditEntries(deps: { db: Database }, filter: AuditFilter): AsyncGenerator<AuditRow> {
   return repo.iterateAuditEntries(deps.db, filter);
 }
 
 /** The actions that occur in the log (one company's, or every company's), for the filter. */
-export function listAuditActions(deps: { db: Db }, companyId?: number): string[] {
+export async function listAuditActions(deps: { db: Database }, companyId?: number): Promise<string[]> {
   return repo.listAuditActions(deps.db, companyId);
 }
 
 /** Entries older than `cutoff`: counted (dryRun) or deleted. */
-export function pruneAuditEntries(deps: { db: Db }, cutoff: number, dryRun: boolean): number {
+export async function pruneAuditEntries(deps: { db: Database }, cutoff: number, dryRun: boolean): Promise<number> {
   return dryRun ? repo.countAuditEntriesBefore(deps.db, cutoff) : repo.deleteAuditEntriesBefore(deps.db, cutoff);
+}
+
+/** Transitional (decision 0011): pruneAuditEntries on the SQLite handle, for src/ops/prune.ts until it moves to Kysely. */
+export function pruneAuditEntriesSync(deps: { db: Db }, cutoff: number, dryRun: boolean): number {
+  return repo.pruneAuditEntriesSync(deps.db, cutoff, dryRun);
 }

@@ -6,7 +6,7 @@ import type { Actor, AuditLog } from '../audit/service';
 import * as auth from '../auth/service';
 import type { Mailer } from '../mail/service';
 import { composeMail } from '../mail/service';
-import { listScopes } from '../scopes/service';
+import { listScopesSync } from '../scopes/service';
 import * as repo from './repo';
 
 export interface CompaniesDeps {
@@ -56,7 +56,7 @@ export function getCompany(deps: CompaniesDeps, id: number) {
   return {
     ...company,
     users: auth.listCompanyUsers(deps, id).map(userView),
-    scopes: listScopes(deps),
+    scopes: listScopesSync(deps),
     grantedScopes: repo.listCompanyScopes(deps.db, id),
   };
 }
@@ -124,7 +124,7 @@ export function enableUser(deps: CompaniesDeps, companyId: number, userId: numbe
 export function setCompanyScopes(deps: CompaniesDeps, companyId: number, scopes: string[], actor: Actor): void {
   transaction(deps.db, () => {
     if (!repo.findCompany(deps.db, companyId)) throw notFound();
-    const catalog = new Set(listScopes(deps).map((s) => s.name));
+    const catalog = new Set(listScopesSync(deps).map((s) => s.name));
     const unknown = scopes.filter((s) => !catalog.has(s));
     if (unknown.length) throw new FieldError('scopes', `Not in the scope catalog: ${unknown.slice(0, 5).join(', ')}.`);
     const unique = [...new Set(scopes)].sort();

@@ -2,7 +2,7 @@ import type { FieldErrors } from '../../http/validate';
 import type { CurrentUser } from '../../http/auth';
 import { notFound } from '../../http/errors';
 import type { Actor } from '../audit/service';
-import { listCompanyScopeDetails } from '../scopes/service';
+import { listCompanyScopeDetailsSync } from '../scopes/service';
 import * as repo from './repo';
 import type { CredentialKind, CredentialRow, CredentialStatus } from './repo';
 import type { CredentialsDeps, Generated } from './service';
@@ -151,7 +151,7 @@ export function basicArea(deps: ApiPageDeps, companyId: number, extras: AreaExtr
 export function oauthArea(deps: ApiPageDeps, companyId: number, extras: AreaExtras & { chosenScopes?: string[] } = {}): OauthAreaModel {
   const { chosenScopes, ...rest } = extras;
   const model = area(deps, companyId, 'oauth', rest);
-  const allowed = listCompanyScopeDetails(deps, companyId);
+  const allowed = listCompanyScopeDetailsSync(deps, companyId);
   return {
     ...model,
     grantType: 'client_credentials',

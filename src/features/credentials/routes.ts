@@ -11,7 +11,7 @@ import type { ApiPageDeps, AreaExtras } from './page';
 import { anyCredential, basicArea, companyCredential, listWorkingCredentials, oauthArea, revokeAnyCredential } from './page';
 import { GenerateApiKeySchema, GenerateClientSchema, IdParam, RevokeSchema, SaveSchema } from './schema';
 import * as credentials from './service';
-import { docsAccessArea } from '../docs-access/service';
+import { docsAccessAreaSync } from '../docs-access/service';
 
 export type CredentialsRouterDeps = ApiPageDeps;
 
@@ -47,7 +47,7 @@ export function credentialsRouter(deps: CredentialsRouterDeps): Router {
       basic: wantsArea && kind !== 'basic' ? undefined : basicArea(deps, user.companyId, { open: openArea === 'basic' || undefined, ...extras.basic }),
       oauth: wantsArea && kind !== 'oauth' ? undefined : oauthArea(deps, user.companyId, { open: openArea === 'oauth' || undefined, ...extras.oauth }),
       // The third area: requesting access to the OAuth 2.0 API documentation.
-      docsAccess: wantsArea ? undefined : docsAccessArea(deps, user),
+      docsAccess: wantsArea ? undefined : docsAccessAreaSync(deps, user),
     };
     // The page itself never holds a secret, but it is the place secrets appear: no cache keeps it.
     render(req, res, { page: 'credentials/api.njk', fragment: kind && AREA[kind].fragment, status, noStore: true }, model);

@@ -1,3 +1,6 @@
+import { sql } from 'kysely';
+import type { SqlBool } from 'kysely';
+import type { Database } from '../../db/connect';
 import type { Db } from '../../db/open';
 
 export type AccessStatus = 'pending' | 'granted' | 'denied' | 'revoked';
@@ -24,94 +27,119 @@ export interface AccessRequestFilter {
   email?: string;
 }
 
-const SELECT = `SELECT r.id, r.company_id AS companyId, c.name AS companyName, r.email, rb.email AS requestedBy, r.status,
-    r.created_at AS createdAt, r.decided_at AS decidedAt, db.email AS decidedBy, r.decision_message AS decisionMessage,
-    r.revoked_at AS revokedAt, vb.email AS revokedBy
-  FROM access_requests r
-  JOIN companies c ON c.id = r.company_id
-  LEFT JOIN users rb ON rb.id = r.requested_by
-  LEFT JOIN users db ON db.id = r.decided_by
-  LEFT JOIN users vb ON vb.id = r.revoked_by`;
-
-// Pending first (what needs a decision), then the newest.
-const ORDER = `ORDER BY CASE r.status WHEN 'pending' THEN 0 ELSE 1 END, r.created_at DESC, r.id DESC`;
-
-export function insertAccessRequest(db: Db, companyId: number, email: string, requestedBy: number | null, now: number): number {
-  return Number(
-    db
-      .prepare('INSERT INTO access_requests (company_id, email, requested_by, status, created_at) VALUES (?, ?, ?, ?, ?)')
-      .run(companyId, email, requestedBy, 'pending', now).lastInsertRowid,
-  );
+/** The access_requests rows (aliased `r`) the filter selects; the email matches any part of the address. */
+function filtered(db: Database, filter: AccessRequestFilter) {
+  let query = db.selectFrom('access_requests as r');
+  if (filter.status) query = query.where('r.status', '=', filter.status);
+  if (filter.companyId !== undefined) query = query.where('r.company_id', '=', filter.companyId);
+  if (filter.email) {
+    // lower() on both sides: LIKE ignores case on SQLite (ASCII) but not on PostgreSQL, even on citext.
+    const part = `%${filter.email.replace(/[\\%_]/g, '\\$&').toLowerCase()}%`;
+    query = query.where(sql<SqlBool>`lower(r.email) like ${part} escape '\\'`);
+  }
+  return query;
 }
 
-export function findAccessRequest(db: Db, id: number): AccessRequestRow | undefined {
-  return db.prepare(`${SELECT} WHERE r.id = ?`).get(id) as AccessRequestRow | undefined;
+/** Those requests with their company and the people who asked, decided and revoked, as AccessRequestRow. */
+function selectRows(db: Database, filter: AccessRequestFilter = {}) {
+  return filtered(db, filter)
+    .innerJoin('companies as c', 'c.id', 'r.company_id')
+    .leftJoin('users as rb', 'rb.id', 'r.requested_by')
+    .leftJoin('users as db', 'db.id', 'r.decided_by')
+    .leftJoin('users as vb', 'vb.id', 'r.revoked_by')
+    .select([
+      'r.id',
+      'r.company_id as companyId',
+      'c.name as companyName',
+      'r.email',
+      'rb.email as requestedBy',
+      'r.status',
+      'r.created_at as createdAt',
+      'r.decided_at as decidedAt',
+      'db.email as decidedBy',
+      'r.decision_message as decisionMessage',
+      'r.revoked_at as revokedAt',
+      'vb.email as revokedBy',
+    ]);
+}
+
+/** Pending first (what needs a decision), then the newest. */
+function inReviewOrder(query: ReturnType<typeof selectRows>) {
+  return query
+    .orderBy(sql`case r.status when 'pending' then 0 else 1 end`)
+    .orderBy('r.created_at', 'desc')
+    .orderBy('r.id', 'desc');
+}
+
+export async function insertAccessRequest(db: Database, companyId: number, email: string, requestedBy: number | null, now: number): Promise<number> {
+  const { id } = await db
+    .insertInto('access_requests')
+    .values({ company_id: companyId, email, requested_by: requestedBy, status: 'pending', created_at: now })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  return id;
+}
+
+export async function findAccessRequest(db: Database, id: number): Promise<AccessRequestRow | undefined> {
+  return selectRows(db).where('r.id', '=', id).executeTakeFirst();
 }
 
 /** The company's open (pending or granted) request for this address, if any. */
-export function findOpenAccessRequest(db: Db, companyId: number, email: string): AccessRequestRow | undefined {
-  return db.prepare(`${SELECT} WHERE r.company_id = ? AND r.email = ? AND r.status IN ('pending', 'granted')`).get(companyId, email) as
-    AccessRequestRow | undefined;
+export async function findOpenAccessRequest(db: Database, companyId: number, email: string): Promise<AccessRequestRow | undefined> {
+  return selectRows(db).where('r.company_id', '=', companyId).where('r.email', '=', email).where('r.status', 'in', ['pending', 'granted']).executeTakeFirst();
 }
 
-export function listCompanyAccessRequests(db: Db, companyId: number, limit: number): AccessRequestRow[] {
-  return db.prepare(`${SELECT} WHERE r.company_id = ? ${ORDER} LIMIT ?`).all(companyId, limit) as AccessRequestRow[];
+export async function listCompanyAccessRequests(db: Database, companyId: number, limit: number): Promise<AccessRequestRow[]> {
+  return inReviewOrder(selectRows(db, { companyId })).limit(limit).execute();
 }
 
-function where(filter: AccessRequestFilter): { sql: string; params: unknown[] } {
-  const clauses: string[] = [];
-  const params: unknown[] = [];
-  if (filter.status) {
-    clauses.push('r.status = ?');
-    params.push(filter.status);
-  }
-  if (filter.companyId !== undefined) {
-    clauses.push('r.company_id = ?');
-    params.push(filter.companyId);
-  }
-  if (filter.email) {
-    clauses.push("r.email LIKE ? ESCAPE '\\'");
-    params.push(`%${filter.email.replace(/[\\%_]/g, '\\$&')}%`);
-  }
-  return { sql: clauses.length ? `WHERE ${clauses.join(' AND ')}` : '', params };
+export async function listAccessRequests(db: Database, filter: AccessRequestFilter, limit: number, offset: number): Promise<AccessRequestRow[]> {
+  return inReviewOrder(selectRows(db, filter)).limit(limit).offset(offset).execute();
 }
 
-export function listAccessRequests(db: Db, filter: AccessRequestFilter, limit: number, offset: number): AccessRequestRow[] {
-  const w = where(filter);
-  return db.prepare(`${SELECT} ${w.sql} ${ORDER} LIMIT ? OFFSET ?`).all(...w.params, limit, offset) as AccessRequestRow[];
+export async function countAccessRequests(db: Database, filter: AccessRequestFilter): Promise<number> {
+  const { n } = await filtered(db, filter)
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .executeTakeFirstOrThrow();
+  return n;
 }
 
-export function countAccessRequests(db: Db, filter: AccessRequestFilter): number {
-  const w = where(filter);
-  return db
-    .prepare(`SELECT COUNT(*) FROM access_requests r ${w.sql}`)
-    .pluck()
-    .get(...w.params) as number;
-}
-
-export function countPendingAccessRequests(db: Db): number {
-  return db.prepare("SELECT COUNT(*) FROM access_requests WHERE status = 'pending'").pluck().get() as number;
+export async function countPendingAccessRequests(db: Database): Promise<number> {
+  return countAccessRequests(db, { status: 'pending' });
 }
 
 /** Records a decision on a pending request; false when it was no longer pending. */
-export function decideAccessRequest(db: Db, id: number, status: 'granted' | 'denied', decidedBy: number | null, message: string | null, now: number): boolean {
-  return (
-    db
-      .prepare("UPDATE access_requests SET status = ?, decided_at = ?, decided_by = ?, decision_message = ? WHERE id = ? AND status = 'pending'")
-      .run(status, now, decidedBy, message, id).changes === 1
-  );
+export async function decideAccessRequest(
+  db: Database,
+  id: number,
+  status: 'granted' | 'denied',
+  decidedBy: number | null,
+  message: string | null,
+  now: number,
+): Promise<boolean> {
+  const result = await db
+    .updateTable('access_requests')
+    .set({ status, decided_at: now, decided_by: decidedBy, decision_message: message })
+    .where('id', '=', id)
+    .where('status', '=', 'pending')
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows) === 1;
 }
 
-export function revokeAccessRequest(db: Db, id: number, revokedBy: number | null, now: number): boolean {
-  return (
-    db.prepare("UPDATE access_requests SET status = 'revoked', revoked_at = ?, revoked_by = ? WHERE id = ? AND status = 'granted'").run(now, revokedBy, id)
-      .changes === 1
-  );
+export async function revokeAccessRequest(db: Database, id: number, revokedBy: number | null, now: number): Promise<boolean> {
+  const result = await db
+    .updateTable('access_requests')
+    .set({ status: 'revoked', revoked_at: now, revoked_by: revokedBy })
+    .where('id', '=', id)
+    .where('status', '=', 'granted')
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows) === 1;
 }
 
 /** True when some company's request for this address is granted: a signed-in user with it may read the docs. */
-export function emailHasGrant(db: Db, email: string): boolean {
-  return db.prepare("SELECT 1 FROM access_requests WHERE email = ? AND status = 'granted' LIMIT 1").get(email) !== undefined;
+export async function emailHasGrant(db: Database, email: string): Promise<boolean> {
+  const row = await db.selectFrom('access_requests').select('id').where('email', '=', email).where('status', '=', 'granted').limit(1).executeTakeFirst();
+  return row !== undefined;
 }
 
 export interface DocsLinkRow {
@@ -124,28 +152,72 @@ export interface DocsLinkRow {
   revokedAt: number | null;
 }
 
-const LINK_SELECT = `SELECT l.id, l.request_id AS requestId, r.company_id AS companyId, r.email, r.status AS requestStatus, l.expires_at AS expiresAt, l.revoked_at AS revokedAt
-  FROM docs_links l JOIN access_requests r ON r.id = l.request_id`;
-
-export function insertDocsLink(db: Db, requestId: number, tokenHash: Buffer, now: number, expiresAt: number): number {
-  return Number(
-    db.prepare('INSERT INTO docs_links (request_id, token_hash, created_at, expires_at) VALUES (?, ?, ?, ?)').run(requestId, tokenHash, now, expiresAt)
-      .lastInsertRowid,
-  );
+function selectLinks(db: Database) {
+  return db
+    .selectFrom('docs_links as l')
+    .innerJoin('access_requests as r', 'r.id', 'l.request_id')
+    .select([
+      'l.id',
+      'l.request_id as requestId',
+      'r.company_id as companyId',
+      'r.email',
+      'r.status as requestStatus',
+      'l.expires_at as expiresAt',
+      'l.revoked_at as revokedAt',
+    ]);
 }
 
-export function findDocsLinkByHash(db: Db, tokenHash: Buffer): DocsLinkRow | undefined {
-  return db.prepare(`${LINK_SELECT} WHERE l.token_hash = ?`).get(tokenHash) as DocsLinkRow | undefined;
+export async function insertDocsLink(db: Database, requestId: number, tokenHash: Buffer, now: number, expiresAt: number): Promise<number> {
+  const { id } = await db
+    .insertInto('docs_links')
+    .values({ request_id: requestId, token_hash: tokenHash, created_at: now, expires_at: expiresAt })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  return id;
 }
 
-export function findDocsLink(db: Db, id: number): DocsLinkRow | undefined {
-  return db.prepare(`${LINK_SELECT} WHERE l.id = ?`).get(id) as DocsLinkRow | undefined;
+export async function findDocsLinkByHash(db: Database, tokenHash: Buffer): Promise<DocsLinkRow | undefined> {
+  return selectLinks(db).where('l.token_hash', '=', tokenHash).executeTakeFirst();
 }
 
-export function revokeDocsLinks(db: Db, requestId: number, now: number): number {
-  return db.prepare('UPDATE docs_links SET revoked_at = ? WHERE request_id = ? AND revoked_at IS NULL').run(now, requestId).changes;
+export async function findDocsLink(db: Database, id: number): Promise<DocsLinkRow | undefined> {
+  return selectLinks(db).where('l.id', '=', id).executeTakeFirst();
 }
 
-export function touchDocsLink(db: Db, id: number, now: number): void {
-  db.prepare('UPDATE docs_links SET last_used_at = ? WHERE id = ?').run(now, id);
+export async function revokeDocsLinks(db: Database, requestId: number, now: number): Promise<number> {
+  const result = await db
+    .updateTable('docs_links')
+    .set({ revoked_at: now })
+    .where('request_id', '=', requestId)
+    .where('revoked_at', 'is', null)
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows);
+}
+
+export async function touchDocsLink(db: Database, id: number, now: number): Promise<void> {
+  await db.updateTable('docs_links').set({ last_used_at: now }).where('id', '=', id).execute();
+}
+
+// Transitional (decision 0011): the documentation-access area's two reads on the SQLite handle, for the
+// API page (credentials), which still renders synchronously. They go when it awaits docsAccessArea.
+
+export function listCompanyAccessRequestsSync(db: Db, companyId: number, limit: number): AccessRequestRow[] {
+  return db
+    .prepare(
+      `SELECT r.id, r.company_id AS companyId, c.name AS companyName, r.email, rb.email AS requestedBy, r.status,
+              r.created_at AS createdAt, r.decided_at AS decidedAt, db.email AS decidedBy, r.decision_message AS decisionMessage,
+              r.revoked_at AS revokedAt, vb.email AS revokedBy
+         FROM access_requests r
+         JOIN companies c ON c.id = r.company_id
+         LEFT JOIN users rb ON rb.id = r.requested_by
+         LEFT JOIN users db ON db.id = r.decided_by
+         LEFT JOIN users vb ON vb.id = r.revoked_by
+        WHERE r.company_id = ?
+        ORDER BY CASE r.status WHEN 'pending' THEN 0 ELSE 1 END, r.created_at DESC, r.id DESC LIMIT ?`,
+    )
+    .all(companyId, limit) as AccessRequestRow[];
+}
+
+export function emailHasGrantSync(db: Db, email: string): boolean {
+  return db.prepare("SELECT 1 FROM access_requests WHERE email = ? AND status = 'granted' LIMIT 1").get(email) !== undefined;
 }

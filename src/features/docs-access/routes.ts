@@ -3,7 +3,7 @@ import type { Request, Response } from 'express';
 import { actorFrom } from '../../http/actor';
 import { currentUser, requireOperator, requireUser } from '../../http/auth';
 import { forbidden } from '../../http/errors';
-import { reRenderOnFieldError } from '../../http/form-error';
+import { reRenderOnFieldErrorAsync } from '../../http/form-error';
 import { IN_ORDER, listQuery, pager } from '../../http/pagination';
 import { flashAndRedirect, isHtmx, render } from '../../http/render';
 import { parseOrThrow, submittedValues, validate } from '../../http/validate';
@@ -36,45 +36,45 @@ export function docsAccessRouter(deps: docsAccess.DocsAccessDeps): Router {
   router.use('/operator/access-requests', requireOperator);
 
   // ------------------------------------------------------------------ the area, step by step
-  const area = (req: Request, res: Response, state: AreaState, status = 200) =>
+  const area = async (req: Request, res: Response, state: AreaState, status = 200) =>
     render(
       req,
       res,
       { page: 'docs-access/page.njk', fragment: 'docs-access/_area.njk', status },
       {
         title: AREA_TITLE,
-        docsAccess: docsAccess.docsAccessArea(deps, currentUser(req), { open: true, ...state }),
+        docsAccess: await docsAccess.docsAccessArea(deps, currentUser(req), { open: true, ...state }),
       },
     );
 
-  router.get('/admin/api/docs-access', (req, res) => {
+  router.get('/admin/api/docs-access', async (req, res) => {
     const { step } = parseOrThrow(AreaQuerySchema, req.query);
-    area(req, res, { step });
+    await area(req, res, { step });
   });
 
-  router.post('/admin/api/docs-access/next', (req, res) => {
+  router.post('/admin/api/docs-access/next', async (req, res) => {
     const input = validate(RequestEmailSchema, req.body);
     if (!input.ok) return area(req, res, { step: 'email', errors: input.errors, values: input.values }, 422);
-    reRenderOnFieldError(
-      () => {
-        docsAccess.checkRequestable(deps, currentUser(req), input.data.email);
-        area(req, res, { step: 'confirm', values: input.data });
+    await reRenderOnFieldErrorAsync(
+      async () => {
+        await docsAccess.checkRequestable(deps, currentUser(req), input.data.email);
+        await area(req, res, { step: 'confirm', values: input.data });
       },
       (errors, status) => area(req, res, { step: 'email', errors, values: input.data }, status),
     );
   });
 
-  router.post('/admin/api/docs-access/back', (req, res) => {
+  router.post('/admin/api/docs-access/back', async (req, res) => {
     const { email = '' } = submittedValues(req.body);
-    area(req, res, { step: 'email', values: { email: email.trim().slice(0, 254) } });
+    await area(req, res, { step: 'email', values: { email: email.trim().slice(0, 254) } });
   });
 
-  router.post('/admin/api/docs-access', (req, res) => {
+  router.post('/admin/api/docs-access', async (req, res) => {
     const input = validate(RequestEmailSchema, req.body);
     if (!input.ok) return area(req, res, { step: 'email', errors: input.errors, values: input.values }, 422);
     let request;
     try {
-      request = docsAccess.requestAccess(deps, currentUser(req), input.data.email, actorFrom(req));
+      request = await docsAccess.requestAccess(deps, currentUser(req), input.data.email, actorFrom(req));
     } catch (err) {
       if (!(err instanceof docsAccess.DuplicateRequest)) throw err;
       return area(req, res, { notice: { kind: 'info', message: err.message } }, 409);
@@ -85,10 +85,14 @@ export function docsAccessRouter(deps: docsAccess.DocsAccessDeps): Router {
   });
 
   // ------------------------------------------------------------------ the operator's review
-  const reviewPage = (req: Request, res: Response, model: object = {}, status = 200) => {
+  const reviewPage = async (req: Request, res: Response, model: object = {}, status = 200) => {
     const list = listQuery(AccessRequestsQuerySchema, req.query);
     const { status: shown, company, email, page } = list.query;
-    const { requests, pendingCount, ...at } = docsAccess.listForReview(deps, { status: shown === 'all' ? undefined : shown, companyId: company, email }, page);
+    const { requests, pendingCount, ...at } = await docsAccess.listForReview(
+      deps,
+      { status: shown === 'all' ? undefined : shown, companyId: company, email },
+      page,
+    );
     render(
       req,
       res,
@@ -97,7 +101,7 @@ export function docsAccessRouter(deps: docsAccess.DocsAccessDeps): Router {
         title: 'Access requests',
         requests,
         pendingCount,
-        companies: listCompanies(deps),
+        companies: listCompanies({ db: deps.sqlite }),
         values: list.values,
         errors: list.errors,
         statusLabel: docsAccess.STATUS_LABEL,
@@ -110,7 +114,7 @@ export function docsAccessRouter(deps: docsAccess.DocsAccessDeps): Router {
   router.get('/operator/access-requests', (req, res) => reviewPage(req, res));
 
   for (const decision of ['grant', 'deny'] as const) {
-    router.post(`/operator/access-requests/:id/${decision}`, (req, res) => {
+    router.post(`/operator/access-requests/:id/${decision}`, async (req, res) => {
       const { id } = parseOrThrow(IdParam, req.params);
       const input = validate(DecisionSchema, req.body);
       if (!input.ok)
@@ -122,8 +126,8 @@ export function docsAccessRouter(deps: docsAccess.DocsAccessDeps): Router {
         );
       const request =
         decision === 'grant'
-          ? docsAccess.grantAccess(deps, id, input.data.message, actorFrom(req))
-          : docsAccess.denyAccess(deps, id, input.data.message, actorFrom(req));
+          ? await docsAccess.grantAccess(deps, id, input.data.message, actorFrom(req))
+          : await docsAccess.denyAccess(deps, id, input.data.message, actorFrom(req));
       flashAndRedirect(
         req,
         res,
@@ -135,15 +139,15 @@ export function docsAccessRouter(deps: docsAccess.DocsAccessDeps): Router {
     });
   }
 
-  router.post('/operator/access-requests/:id/revoke', (req, res) => {
+  router.post('/operator/access-requests/:id/revoke', async (req, res) => {
     const { id } = parseOrThrow(IdParam, req.params);
-    const request = docsAccess.revokeAccess(deps, id, actorFrom(req));
+    const request = await docsAccess.revokeAccess(deps, id, actorFrom(req));
     flashAndRedirect(req, res, '/operator/access-requests', `Access revoked for ${request.email}. Their documentation links stopped working.`);
   });
 
-  router.post('/operator/access-requests/:id/resend', (req, res) => {
+  router.post('/operator/access-requests/:id/resend', async (req, res) => {
     const { id } = parseOrThrow(IdParam, req.params);
-    const request = docsAccess.resendDocsLink(deps, id, actorFrom(req));
+    const request = await docsAccess.resendDocsLink(deps, id, actorFrom(req));
     flashAndRedirect(req, res, '/operator/access-requests', `A new documentation link was sent to ${request.email}; earlier links stopped working.`);
   });
 
@@ -153,26 +157,25 @@ export function docsAccessRouter(deps: docsAccess.DocsAccessDeps): Router {
     res.set('Cache-Control', 'no-store');
     render(req, res, { page: 'docs-access/no-access.njk', status: 403 }, { title: 'OAuth 2.0 API documentation', reason });
   };
-  const document = () => buildOpenApi(deps.config, docsAccess.scopeCatalog(deps));
-
-  router.get('/docs', (req, res) => {
-    if (!docsAccess.canReadDocs(deps, viewer(req))) return noAccess(req, res, null);
+  router.get('/docs', async (req, res) => {
+    if (!(await docsAccess.canReadDocs(deps, viewer(req)))) return noAccess(req, res, null);
+    const scopes = await docsAccess.scopeCatalog(deps);
     res.set('Cache-Control', 'private, no-store');
-    render(req, res, { page: 'docs-access/docs.njk' }, { title: 'OAuth 2.0 API documentation', docs: docsPage(document(), docsAccess.scopeCatalog(deps)) });
+    render(req, res, { page: 'docs-access/docs.njk' }, { title: 'OAuth 2.0 API documentation', docs: docsPage(buildOpenApi(deps.config, scopes), scopes) });
   });
 
-  router.get('/docs/openapi.json', (req, res) => {
-    if (!docsAccess.canReadDocs(deps, viewer(req))) {
+  router.get('/docs/openapi.json', async (req, res) => {
+    if (!(await docsAccess.canReadDocs(deps, viewer(req)))) {
       throw forbidden('The API documentation is visible to those granted access. Request access on the API page of the console.', 'docs_access_required');
     }
     res.set('Cache-Control', 'private, no-store');
-    res.json(document());
+    res.json(buildOpenApi(deps.config, await docsAccess.scopeCatalog(deps)));
   });
 
   // The personal link from the grant email: opens a documentation session, then drops the token from the URL.
   router.get('/docs/access', async (req, res) => {
     const parsed = validate(DocsTokenSchema, req.query);
-    const check = docsAccess.openDocsLink(deps, parsed.ok ? parsed.data.token : undefined, actorFrom(req), req.user?.companyId);
+    const check = await docsAccess.openDocsLink(deps, parsed.ok ? parsed.data.token : undefined, actorFrom(req), req.user?.companyId);
     if (!check.ok) {
       const reason = {
         unknown: 'This documentation link is not valid.',

@@ -3,8 +3,9 @@ import { DAY } from '../../clock';
 import { paginate } from '../../http/pagination';
 import type { Config } from '../../config';
 import { randomToken, sha256 } from '../../crypto';
+import type { Database } from '../../db/connect';
 import type { Db } from '../../db/open';
-import { transaction } from '../../db/open';
+import { isUniqueViolation, transaction } from '../../db/connect';
 import type { CurrentUser } from '../../http/auth';
 import { FieldError, HttpError, notFound } from '../../http/errors';
 import type { FieldErrors } from '../../http/validate';
@@ -16,11 +17,13 @@ import * as repo from './repo';
 import type { AccessRequestFilter, AccessRequestRow, AccessStatus } from './repo';
 
 export interface DocsAccessDeps {
-  db: Db;
+  db: Database;
   clock: Clock;
   audit: AuditLog;
   mailer: Mailer;
   config: Pick<Config, 'publicUrl' | 'accessTokenTtl'>;
+  /** Transitional (decision 0011): the SQLite handle, for the review page's company list until companies move to Kysely. */
+  sqlite: Db;
 }
 
 /** How long the personal documentation link in a grant email works. */
@@ -57,15 +60,29 @@ export interface AreaState {
 }
 
 /** The view model of the documentation-access area for the signed-in user's company. */
-export function docsAccessArea(deps: { db: Db; clock: Clock }, user: CurrentUser, state: AreaState = {}): DocsAccessArea {
+export async function docsAccessArea(deps: { db: Database; clock: Clock }, user: CurrentUser, state: AreaState = {}): Promise<DocsAccessArea> {
   return {
     step: state.step ?? 'start',
     values: { email: state.values?.email ?? user.email },
     errors: state.errors ?? {},
     notice: state.notice ?? null,
-    requests: repo.listCompanyAccessRequests(deps.db, user.companyId, AREA_HISTORY),
-    canReadDocs: repo.emailHasGrant(deps.db, user.email),
+    requests: await repo.listCompanyAccessRequests(deps.db, user.companyId, AREA_HISTORY),
+    canReadDocs: await repo.emailHasGrant(deps.db, user.email),
     open: state.open ?? false,
+    statusLabel: STATUS_LABEL,
+  };
+}
+
+/** Transitional (decision 0011): docsAccessArea on the SQLite handle, for the API page until it awaits the one above. */
+export function docsAccessAreaSync(deps: { db: Db }, user: CurrentUser): DocsAccessArea {
+  return {
+    step: 'start',
+    values: { email: user.email },
+    errors: {},
+    notice: null,
+    requests: repo.listCompanyAccessRequestsSync(deps.db, user.companyId, AREA_HISTORY),
+    canReadDocs: repo.emailHasGrantSync(deps.db, user.email),
+    open: false,
     statusLabel: STATUS_LABEL,
   };
 }
@@ -78,8 +95,8 @@ function duplicateMessage(existing: AccessRequestRow): string {
 }
 
 /** The Next step's check: the address must not already have an open request from this company. */
-export function checkRequestable(deps: { db: Db }, user: CurrentUser, email: string): void {
-  const existing = repo.findOpenAccessRequest(deps.db, user.companyId, email);
+export async function checkRequestable(deps: { db: Database }, user: CurrentUser, email: string): Promise<void> {
+  const existing = await repo.findOpenAccessRequest(deps.db, user.companyId, email);
   if (existing) throw new FieldError('email', duplicateMessage(existing));
 }
 
@@ -89,24 +106,20 @@ export class DuplicateRequest extends HttpError {
   }
 }
 
-function isUniqueViolation(err: unknown): boolean {
-  return (err as { code?: string })?.code === 'SQLITE_CONSTRAINT_UNIQUE';
-}
-
 /** Records a pending request for `email` from the user's company (at most one open request per address). */
-export function requestAccess(deps: DocsAccessDeps, user: CurrentUser, email: string, actor: Actor): AccessRequestRow {
+export async function requestAccess(deps: DocsAccessDeps, user: CurrentUser, email: string, actor: Actor): Promise<AccessRequestRow> {
   try {
-    return transaction(deps.db, () => {
-      const existing = repo.findOpenAccessRequest(deps.db, user.companyId, email);
+    return await transaction(deps.db, async (trx) => {
+      const existing = await repo.findOpenAccessRequest(trx, user.companyId, email);
       if (existing) throw new DuplicateRequest(existing);
-      const id = repo.insertAccessRequest(deps.db, user.companyId, email, user.id, deps.clock.now());
-      deps.audit.record(actor, { action: 'docs_access.request', companyId: user.companyId, target: email, details: { requestId: id } });
-      return repo.findAccessRequest(deps.db, id)!;
+      const id = await repo.insertAccessRequest(trx, user.companyId, email, user.id, deps.clock.now());
+      await deps.audit.record(actor, { action: 'docs_access.request', companyId: user.companyId, target: email, details: { requestId: id } }, trx);
+      return (await repo.findAccessRequest(trx, id))!;
     });
   } catch (err) {
     // Two submits racing past the check: the partial unique index stops the second one.
     if (!isUniqueViolation(err)) throw err;
-    const existing = repo.findOpenAccessRequest(deps.db, user.companyId, email);
+    const existing = await repo.findOpenAccessRequest(deps.db, user.companyId, email);
     if (!existing) throw err;
     throw new DuplicateRequest(existing);
   }
@@ -117,20 +130,20 @@ export function requestAccess(deps: DocsAccessDeps, user: CurrentUser, email: st
 
 export const REVIEW_PAGE_SIZE = 50;
 
-export function listForReview(deps: { db: Db }, filter: AccessRequestFilter, page: number) {
-  const total = repo.countAccessRequests(deps.db, filter);
+export async function listForReview(deps: { db: Database }, filter: AccessRequestFilter, page: number) {
+  const total = await repo.countAccessRequests(deps.db, filter);
   const at = paginate(total, page, REVIEW_PAGE_SIZE);
   return {
-    requests: repo.listAccessRequests(deps.db, filter, at.limit, at.offset),
-    pendingCount: repo.countPendingAccessRequests(deps.db),
+    requests: await repo.listAccessRequests(deps.db, filter, at.limit, at.offset),
+    pendingCount: await repo.countPendingAccessRequests(deps.db),
     total,
     page: at.page,
     pages: at.pages,
   };
 }
 
-function findRequest(deps: { db: Db }, id: number): AccessRequestRow {
-  const request = repo.findAccessRequest(deps.db, id);
+async function findRequest(db: Database, id: number): Promise<AccessRequestRow> {
+  const request = await repo.findAccessRequest(db, id);
   if (!request) throw notFound('We could not find that access request.');
   return request;
 }
@@ -140,17 +153,17 @@ function notInState(request: AccessRequestRow, action: string): HttpError {
 }
 
 /** A new personal link: only its SHA-256 is stored; the token goes into the grant email alone. */
-function issueDocsLink(deps: DocsAccessDeps, requestId: number): { link: string; token: string; expiresAt: number } {
+async function issueDocsLink(deps: DocsAccessDeps, trx: Database, requestId: number): Promise<{ link: string; token: string; expiresAt: number }> {
   const token = randomToken(32);
   const now = deps.clock.now();
   const expiresAt = now + DOCS_LINK_TTL_MS;
-  repo.insertDocsLink(deps.db, requestId, sha256(token), now, expiresAt);
+  await repo.insertDocsLink(trx, requestId, sha256(token), now, expiresAt);
   return { token, expiresAt, link: `${deps.config.publicUrl}/docs/access?token=${token}` };
 }
 
-function mailGrant(deps: DocsAccessDeps, request: AccessRequestRow, message: string | null): void {
-  const { token, link, expiresAt } = issueDocsLink(deps, request.id);
-  deps.mailer.send(
+async function mailGrant(deps: DocsAccessDeps, trx: Database, request: AccessRequestRow, message: string | null): Promise<void> {
+  const { token, link, expiresAt } = await issueDocsLink(deps, trx, request.id);
+  await deps.mailer.send(
     composeMail(
       'access_granted',
       request.email,
@@ -158,69 +171,76 @@ function mailGrant(deps: DocsAccessDeps, request: AccessRequestRow, message: str
       { companyName: request.companyName, email: request.email, link, expiresAt, message, docsUrl: `${deps.config.publicUrl}/docs` },
       [token],
     ),
+    trx,
   );
 }
 
-export function grantAccess(deps: DocsAccessDeps, id: number, message: string | null, actor: Actor): AccessRequestRow {
-  return transaction(deps.db, () => {
-    const request = findRequest(deps, id);
-    if (!repo.decideAccessRequest(deps.db, id, 'granted', actor.userId, message, deps.clock.now())) throw notInState(request, 'granted');
-    mailGrant(deps, request, message);
-    deps.audit.record(actor, {
-      action: 'docs_access.grant',
-      companyId: request.companyId,
-      target: request.email,
-      details: { requestId: id, withMessage: message !== null },
-    });
-    return findRequest(deps, id);
+/** Runs a decision that sends mail in one transaction, then wakes the mailer: the message exists once it commits. */
+async function decideAndMail<T>(deps: DocsAccessDeps, fn: (trx: Database) => Promise<T>): Promise<T> {
+  const result = await transaction(deps.db, fn);
+  deps.mailer.wake?.();
+  return result;
+}
+
+export async function grantAccess(deps: DocsAccessDeps, id: number, message: string | null, actor: Actor): Promise<AccessRequestRow> {
+  return decideAndMail(deps, async (trx) => {
+    const request = await findRequest(trx, id);
+    if (!(await repo.decideAccessRequest(trx, id, 'granted', actor.userId, message, deps.clock.now()))) throw notInState(request, 'granted');
+    await mailGrant(deps, trx, request, message);
+    await deps.audit.record(
+      actor,
+      { action: 'docs_access.grant', companyId: request.companyId, target: request.email, details: { requestId: id, withMessage: message !== null } },
+      trx,
+    );
+    return findRequest(trx, id);
   });
 }
 
-export function denyAccess(deps: DocsAccessDeps, id: number, message: string | null, actor: Actor): AccessRequestRow {
-  return transaction(deps.db, () => {
-    const request = findRequest(deps, id);
-    if (!repo.decideAccessRequest(deps.db, id, 'denied', actor.userId, message, deps.clock.now())) throw notInState(request, 'denied');
-    deps.mailer.send(composeMail('access_denied', request.email, request.companyId, { companyName: request.companyName, email: request.email, message }));
-    deps.audit.record(actor, {
-      action: 'docs_access.deny',
-      companyId: request.companyId,
-      target: request.email,
-      details: { requestId: id, withMessage: message !== null },
-    });
-    return findRequest(deps, id);
+export async function denyAccess(deps: DocsAccessDeps, id: number, message: string | null, actor: Actor): Promise<AccessRequestRow> {
+  return decideAndMail(deps, async (trx) => {
+    const request = await findRequest(trx, id);
+    if (!(await repo.decideAccessRequest(trx, id, 'denied', actor.userId, message, deps.clock.now()))) throw notInState(request, 'denied');
+    await deps.mailer.send(
+      composeMail('access_denied', request.email, request.companyId, { companyName: request.companyName, email: request.email, message }),
+      trx,
+    );
+    await deps.audit.record(
+      actor,
+      { action: 'docs_access.deny', companyId: request.companyId, target: request.email, details: { requestId: id, withMessage: message !== null } },
+      trx,
+    );
+    return findRequest(trx, id);
   });
 }
 
 /** Ends a grant: every link it sent and every documentation session opened with one stop at once. */
-export function revokeAccess(deps: DocsAccessDeps, id: number, actor: Actor): AccessRequestRow {
-  return transaction(deps.db, () => {
-    const request = findRequest(deps, id);
+export async function revokeAccess(deps: DocsAccessDeps, id: number, actor: Actor): Promise<AccessRequestRow> {
+  return transaction(deps.db, async (trx) => {
+    const request = await findRequest(trx, id);
     const now = deps.clock.now();
-    if (!repo.revokeAccessRequest(deps.db, id, actor.userId, now)) throw notInState(request, 'revoked');
-    const links = repo.revokeDocsLinks(deps.db, id, now);
-    deps.audit.record(actor, {
-      action: 'docs_access.revoke',
-      companyId: request.companyId,
-      target: request.email,
-      details: { requestId: id, linksRevoked: links },
-    });
-    return findRequest(deps, id);
+    if (!(await repo.revokeAccessRequest(trx, id, actor.userId, now))) throw notInState(request, 'revoked');
+    const links = await repo.revokeDocsLinks(trx, id, now);
+    await deps.audit.record(
+      actor,
+      { action: 'docs_access.revoke', companyId: request.companyId, target: request.email, details: { requestId: id, linksRevoked: links } },
+      trx,
+    );
+    return findRequest(trx, id);
   });
 }
 
 /** A granted address gets a fresh link (the old ones stop working), e.g. after the first one expired. */
-export function resendDocsLink(deps: DocsAccessDeps, id: number, actor: Actor): AccessRequestRow {
-  return transaction(deps.db, () => {
-    const request = findRequest(deps, id);
+export async function resendDocsLink(deps: DocsAccessDeps, id: number, actor: Actor): Promise<AccessRequestRow> {
+  return decideAndMail(deps, async (trx) => {
+    const request = await findRequest(trx, id);
     if (request.status !== 'granted') throw notInState(request, 'sent a new link');
-    const links = repo.revokeDocsLinks(deps.db, id, deps.clock.now());
-    mailGrant(deps, request, request.decisionMessage);
-    deps.audit.record(actor, {
-      action: 'docs_access.link_resend',
-      companyId: request.companyId,
-      target: request.email,
-      details: { requestId: id, linksRevoked: links },
-    });
+    const links = await repo.revokeDocsLinks(trx, id, deps.clock.now());
+    await mailGrant(deps, trx, request, request.decisionMessage);
+    await deps.audit.record(
+      actor,
+      { action: 'docs_access.link_resend', companyId: request.companyId, target: request.email, details: { requestId: id, linksRevoked: links } },
+      trx,
+    );
     return request;
   });
 }
@@ -249,12 +269,12 @@ function linkOpener(actor: Actor, viewerCompanyId: number | undefined, link: { e
 }
 
 /** The personal link from a grant email: valid while unexpired, unreplaced and the grant stands. */
-export function openDocsLink(deps: DocsAccessDeps, token: string | undefined, actor: Actor, viewerCompanyId?: number): LinkCheck {
+export async function openDocsLink(deps: DocsAccessDeps, token: string | undefined, actor: Actor, viewerCompanyId?: number): Promise<LinkCheck> {
   if (!token) return { ok: false, reason: 'unknown' };
-  const check = checkLink(repo.findDocsLinkByHash(deps.db, sha256(token)), deps.clock.now());
+  const check = checkLink(await repo.findDocsLinkByHash(deps.db, sha256(token)), deps.clock.now());
   if (check.ok) {
-    repo.touchDocsLink(deps.db, check.linkId, deps.clock.now());
-    deps.audit.record(linkOpener(actor, viewerCompanyId, check), {
+    await repo.touchDocsLink(deps.db, check.linkId, deps.clock.now());
+    await deps.audit.record(linkOpener(actor, viewerCompanyId, check), {
       action: 'docs_access.link_open',
       companyId: check.companyId,
       target: check.email,
@@ -271,12 +291,12 @@ export interface DocsViewer {
 }
 
 /** Checked on every request, so a revoked or expired grant closes the documentation at once. */
-export function canReadDocs(deps: { db: Db; clock: Clock }, viewer: DocsViewer): boolean {
-  if (viewer.user && repo.emailHasGrant(deps.db, viewer.user.email)) return true;
-  if (viewer.linkId !== undefined) return checkLink(repo.findDocsLink(deps.db, viewer.linkId), deps.clock.now()).ok;
+export async function canReadDocs(deps: { db: Database; clock: Clock }, viewer: DocsViewer): Promise<boolean> {
+  if (viewer.user && (await repo.emailHasGrant(deps.db, viewer.user.email))) return true;
+  if (viewer.linkId !== undefined) return checkLink(await repo.findDocsLink(deps.db, viewer.linkId), deps.clock.now()).ok;
   return false;
 }
 
-export function scopeCatalog(deps: { db: Db }): { name: string; description: string }[] {
+export async function scopeCatalog(deps: { db: Database }): Promise<{ name: string; description: string }[]> {
   return listScopes(deps);
 }

@@ -1,4 +1,5 @@
-import type { Db } from '../../db/open';
+import type { Database } from '../../db/connect';
+import { isPostgres } from '../../db/connect';
 
 export type OutboxState = 'queued' | 'sent' | 'failed' | 'kept';
 export const OUTBOX_STATES: readonly OutboxState[] = ['queued', 'sent', 'failed', 'kept'];
@@ -39,104 +40,145 @@ export interface OutboxFilter {
   kind?: string;
 }
 
-const COLUMNS = `o.id, o.company_id AS companyId, c.name AS companyName, o.to_address AS "to", o.subject, o.text_body AS text,
-  o.html_body AS html, o.kind, o.state, o.attempts, o.last_error AS lastError, o.next_attempt_at AS nextAttemptAt,
-  o.created_at AS createdAt, o.sent_at AS sentAt, o.message_id AS messageId, o.secrets`;
-const FROM = 'FROM outbox o LEFT JOIN companies c ON c.id = o.company_id';
-
-export function insertOutboxMessage(db: Db, m: NewOutboxRow): number {
-  return Number(
-    db
-      .prepare(
-        `INSERT INTO outbox (company_id, to_address, subject, text_body, html_body, kind, state, next_attempt_at, created_at, secrets)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      )
-      .run(
-        m.companyId,
-        m.to,
-        m.subject,
-        m.text,
-        m.html,
-        m.kind,
-        m.state,
-        m.state === 'queued' ? m.now : null,
-        m.now,
-        m.secrets.length ? JSON.stringify(m.secrets) : null,
-      ).lastInsertRowid,
-  );
+export async function insertOutboxMessage(db: Database, m: NewOutboxRow): Promise<number> {
+  const { id } = await db
+    .insertInto('outbox')
+    .values({
+      company_id: m.companyId,
+      to_address: m.to,
+      subject: m.subject,
+      text_body: m.text,
+      html_body: m.html,
+      kind: m.kind,
+      state: m.state,
+      next_attempt_at: m.state === 'queued' ? m.now : null,
+      created_at: m.now,
+      secrets: m.secrets.length ? JSON.stringify(m.secrets) : null,
+    })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  return id;
 }
 
-export function findOutboxMessage(db: Db, id: number): OutboxRow | undefined {
-  return db.prepare(`SELECT ${COLUMNS} ${FROM} WHERE o.id = ?`).get(id) as OutboxRow | undefined;
+/** The outbox rows (aliased `o`) the filter selects. */
+function filtered(db: Database, filter: OutboxFilter) {
+  let query = db.selectFrom('outbox as o');
+  if (filter.state) query = query.where('o.state', '=', filter.state);
+  if (filter.kind) query = query.where('o.kind', '=', filter.kind);
+  return query;
 }
 
-export function listDueOutboxIds(db: Db, now: number, limit: number): number[] {
-  return db
-    .prepare("SELECT id FROM outbox WHERE state = 'queued' AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?")
-    .pluck()
-    .all(now, limit) as number[];
+/** Those rows with their company's name, as OutboxRow. */
+function selectRows(db: Database, filter: OutboxFilter = {}) {
+  return filtered(db, filter)
+    .leftJoin('companies as c', 'c.id', 'o.company_id')
+    .select([
+      'o.id',
+      'o.company_id as companyId',
+      'c.name as companyName',
+      'o.to_address as to',
+      'o.subject',
+      'o.text_body as text',
+      'o.html_body as html',
+      'o.kind',
+      'o.state',
+      'o.attempts',
+      'o.last_error as lastError',
+      'o.next_attempt_at as nextAttemptAt',
+      'o.created_at as createdAt',
+      'o.sent_at as sentAt',
+      'o.message_id as messageId',
+      'o.secrets',
+    ]);
+}
+
+export async function findOutboxMessage(db: Database, id: number): Promise<OutboxRow | undefined> {
+  return selectRows(db).where('o.id', '=', id).executeTakeFirst();
 }
 
 /**
- * Takes a due message for one delivery attempt by pushing its next attempt past the lease: another
- * process (or a second run here) sees it as not due, and a crash mid-send only delays it.
+ * Takes the next due message for one delivery attempt by pushing its next attempt past the lease:
+ * every other mailer (another replica, or a second run here) sees it as not due, and a crash mid-send
+ * only delays it. Returns its id, or undefined when nothing is due.
+ *
+ * One statement, so one short transaction of its own, and not transaction(): the claim needs the
+ * row alone, not the console's write lock. On PostgreSQL `FOR UPDATE SKIP LOCKED` passes over a row
+ * another replica is claiming at this moment and takes the next one, so replicas claim different
+ * messages side by side without waiting on each other. SQLite has no row locks (nor that syntax):
+ * its writers take turns, and each sees the claims committed before its own.
  */
-export function claimOutboxMessage(db: Db, id: number, now: number, leaseUntil: number): boolean {
-  return db.prepare("UPDATE outbox SET next_attempt_at = ? WHERE id = ? AND state = 'queued' AND next_attempt_at <= ?").run(leaseUntil, id, now).changes === 1;
+export async function claimDueOutboxMessage(db: Database, now: number, leaseUntil: number): Promise<number | undefined> {
+  const due = db
+    .selectFrom('outbox')
+    .select('id')
+    .where('state', '=', 'queued')
+    .where('next_attempt_at', '<=', now)
+    .orderBy('next_attempt_at')
+    .orderBy('id')
+    .limit(1);
+  const claimed = await db
+    .updateTable('outbox')
+    .set({ next_attempt_at: leaseUntil })
+    .where('id', '=', isPostgres(db) ? due.forUpdate().skipLocked() : due)
+    .returning('id')
+    .executeTakeFirst();
+  return claimed?.id;
 }
 
-export function markOutboxSent(db: Db, id: number, now: number, messageId: string | null, text: string, html: string | null): void {
-  db.prepare(
-    `UPDATE outbox SET state = 'sent', sent_at = ?, attempts = attempts + 1, last_error = NULL, next_attempt_at = NULL,
-            message_id = ?, text_body = ?, html_body = ?, secrets = NULL
-      WHERE id = ?`,
-  ).run(now, messageId, text, html, id);
+export async function markOutboxSent(db: Database, id: number, now: number, messageId: string | null, text: string, html: string | null): Promise<void> {
+  await db
+    .updateTable('outbox')
+    .set((eb) => ({
+      state: 'sent',
+      sent_at: now,
+      attempts: eb('attempts', '+', 1),
+      last_error: null,
+      next_attempt_at: null,
+      message_id: messageId,
+      text_body: text,
+      html_body: html,
+      secrets: null,
+    }))
+    .where('id', '=', id)
+    .execute();
 }
 
 /** Records a failed attempt: queued again at `nextAttemptAt`, or failed for good when that is null. */
-export function markOutboxAttemptFailed(db: Db, id: number, error: string, nextAttemptAt: number | null): void {
-  db.prepare(`UPDATE outbox SET attempts = attempts + 1, last_error = ?, state = ?, next_attempt_at = ? WHERE id = ?`).run(
-    error,
-    nextAttemptAt === null ? 'failed' : 'queued',
-    nextAttemptAt,
-    id,
-  );
+export async function markOutboxAttemptFailed(db: Database, id: number, error: string, nextAttemptAt: number | null): Promise<void> {
+  await db
+    .updateTable('outbox')
+    .set((eb) => ({
+      attempts: eb('attempts', '+', 1),
+      last_error: error,
+      state: nextAttemptAt === null ? 'failed' : 'queued',
+      next_attempt_at: nextAttemptAt,
+    }))
+    .where('id', '=', id)
+    .execute();
 }
 
 /** A failed (or kept) message goes back in the queue for a fresh round of attempts. */
-export function requeueOutboxMessage(db: Db, id: number, now: number): boolean {
-  return (
-    db.prepare("UPDATE outbox SET state = 'queued', attempts = 0, next_attempt_at = ? WHERE id = ? AND state IN ('failed', 'kept')").run(now, id).changes === 1
-  );
+export async function requeueOutboxMessage(db: Database, id: number, now: number): Promise<boolean> {
+  const result = await db
+    .updateTable('outbox')
+    .set({ state: 'queued', attempts: 0, next_attempt_at: now })
+    .where('id', '=', id)
+    .where('state', 'in', ['failed', 'kept'])
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows) === 1;
 }
 
-function where(filter: OutboxFilter): { sql: string; params: unknown[] } {
-  const clauses: string[] = [];
-  const params: unknown[] = [];
-  if (filter.state) {
-    clauses.push('o.state = ?');
-    params.push(filter.state);
-  }
-  if (filter.kind) {
-    clauses.push('o.kind = ?');
-    params.push(filter.kind);
-  }
-  return { sql: clauses.length ? `WHERE ${clauses.join(' AND ')}` : '', params };
+export async function listOutboxMessages(db: Database, filter: OutboxFilter, limit: number, offset: number): Promise<OutboxRow[]> {
+  return selectRows(db, filter).orderBy('o.created_at', 'desc').orderBy('o.id', 'desc').limit(limit).offset(offset).execute();
 }
 
-export function listOutboxMessages(db: Db, filter: OutboxFilter, limit: number, offset: number): OutboxRow[] {
-  const w = where(filter);
-  return db.prepare(`SELECT ${COLUMNS} ${FROM} ${w.sql} ORDER BY o.created_at DESC, o.id DESC LIMIT ? OFFSET ?`).all(...w.params, limit, offset) as OutboxRow[];
+export async function countOutboxMessages(db: Database, filter: OutboxFilter): Promise<number> {
+  const { n } = await filtered(db, filter)
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .executeTakeFirstOrThrow();
+  return n;
 }
 
-export function countOutboxMessages(db: Db, filter: OutboxFilter): number {
-  const w = where(filter);
-  return db
-    .prepare(`SELECT COUNT(*) FROM outbox o ${w.sql}`)
-    .pluck()
-    .get(...w.params) as number;
-}
-
-export function listOutboxKinds(db: Db): string[] {
-  return db.prepare('SELECT DISTINCT kind FROM outbox ORDER BY kind').pluck().all() as string[];
+export async function listOutboxKinds(db: Database): Promise<string[]> {
+  return (await db.selectFrom('outbox').select('kind').distinct().orderBy('kind').execute()).map((r) => r.kind);
 }

@@ -14,9 +14,9 @@ export function outboxRouter(deps: mail.OutboxDeps): Router {
   const router = Router();
   router.use('/operator/outbox', requireOperator);
 
-  router.get('/operator/outbox', (req, res) => {
+  router.get('/operator/outbox', async (req, res) => {
     const list = listQuery(OutboxQuerySchema, req.query);
-    const { messages, kinds, ...at } = mail.listOutbox(deps, { state: list.query.state, kind: list.query.kind }, list.query.page);
+    const { messages, kinds, ...at } = await mail.listOutbox(deps, { state: list.query.state, kind: list.query.kind }, list.query.page);
     // Bodies may carry an access link until delivered: the list shows none, but stays out of caches anyway.
     render(
       req,
@@ -34,23 +34,24 @@ export function outboxRouter(deps: mail.OutboxDeps): Router {
     );
   });
 
-  router.get('/operator/outbox/:id', (req, res) => {
+  router.get('/operator/outbox/:id', async (req, res) => {
     const { id } = parseOrThrow(IdParam, req.params);
+    const message = await mail.getOutboxMessage(deps, id);
     render(
       req,
       res,
       { page: 'outbox/show.njk', noStore: true },
       {
         title: 'Message',
-        message: mail.getOutboxMessage(deps, id),
+        message,
         delivers: Boolean(deps.mailer.delivers),
       },
     );
   });
 
-  router.post('/operator/outbox/:id/retry', (req, res) => {
+  router.post('/operator/outbox/:id/retry', async (req, res) => {
     const { id } = parseOrThrow(IdParam, req.params);
-    const message = mail.retryOutboxMessage(deps, id, actorFrom(req));
+    const message = await mail.retryOutboxMessage(deps, id, actorFrom(req));
     flashAndRedirect(req, res, `/operator/outbox/${id}`, `The message to ${message.to} is queued for delivery again.`);
   });
 

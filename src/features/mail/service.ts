@@ -1,5 +1,6 @@
+import type { Database } from '../../db/connect';
+import { transaction } from '../../db/connect';
 import type { Db } from '../../db/open';
-import { transaction } from '../../db/open';
 import { paginate } from '../../http/pagination';
 import { conflict, notFound } from '../../http/errors';
 import type { Actor, AuditLog } from '../audit/service';
@@ -33,10 +34,14 @@ export interface OutgoingMessage {
  * Never put a secret in a message.
  */
 export interface Mailer {
-  send(message: OutgoingMessage): number;
+  /**
+   * Stores the message and returns its outbox id. Inside transaction() pass its `trx`, so the message
+   * exists only if the change it tells of commits; then call wake() once the transaction has committed.
+   */
+  send(message: OutgoingMessage, trx?: Database): Promise<number>;
   /** True when messages are delivered (SMTP_URL set); false when they are only kept in the outbox. */
   readonly delivers?: boolean;
-  /** Delivers what is due now (a no-op without SMTP). */
+  /** Delivers what is due now (a no-op without SMTP): after a transaction that sent mail has committed. */
   wake?(): void;
   /** Stops the delivery worker (the app calls this on 'close'). */
   close?(): void;
@@ -84,6 +89,8 @@ export interface OutboxMailerOptions {
 /**
  * The outbox: `send` inserts the message (in the caller's transaction) and returns at once; with a
  * transport, delivery happens afterwards, with retries and backoff. Without one, messages are 'kept'.
+ * Any number of mailers (replicas) may share the outbox: each message is claimed by one of them per
+ * attempt (repo.claimDueOutboxMessage), so it is sent once.
  */
 export class OutboxMailer implements Mailer {
   private running?: Promise<void>;
@@ -92,7 +99,7 @@ export class OutboxMailer implements Mailer {
   private closed = false;
 
   constructor(
-    private db: Db,
+    private db: Database,
     private clock: Clock,
     private logger: Logger,
     private transport?: MailTransport,
@@ -103,10 +110,10 @@ export class OutboxMailer implements Mailer {
     return this.transport !== undefined;
   }
 
-  send(message: OutgoingMessage): number {
+  async send(message: OutgoingMessage, trx?: Database): Promise<number> {
     const secrets = message.secrets ?? [];
     const state = this.transport ? 'queued' : 'kept';
-    const id = repo.insertOutboxMessage(this.db, {
+    const id = await repo.insertOutboxMessage(trx ?? this.db, {
       companyId: message.companyId,
       to: message.to,
       subject: message.subject,
@@ -122,7 +129,8 @@ export class OutboxMailer implements Mailer {
       this.logger.info({ ...meta, text: scrubSecrets(message.text, secrets) }, 'mail kept in the outbox (no SMTP_URL); operators read it on the Outbox page');
     } else {
       this.logger.info(meta, 'mail queued');
-      this.wake();
+      // In a transaction the message is not visible to the delivery run until it commits: the caller wakes us then.
+      if (!trx?.isTransaction) this.wake();
     }
     return id;
   }
@@ -162,7 +170,8 @@ export class OutboxMailer implements Mailer {
           await this.deliverBatches();
         } while (this.again && !this.closed);
       } catch (err) {
-        if (this.db.open) this.logger.error({ err }, 'mail delivery run failed');
+        // After close() the database may be gone under a run still finishing; that is not worth an error.
+        if (!this.closed) this.logger.error({ err }, 'mail delivery run failed');
       } finally {
         this.running = undefined;
       }
@@ -170,29 +179,23 @@ export class OutboxMailer implements Mailer {
     return this.running;
   }
 
+  /** One message at a time: each is claimed just before its attempt, so its lease covers that attempt alone. */
   private async deliverBatches(): Promise<void> {
-    for (;;) {
-      if (this.closed || !this.db.open) return;
+    while (!this.closed) {
       const now = this.clock.now();
-      let claimed = 0;
-      for (const id of repo.listDueOutboxIds(this.db, now, 20)) {
-        if (this.closed || !this.db.open) return;
-        if (!repo.claimOutboxMessage(this.db, id, this.clock.now(), this.clock.now() + LEASE_MS)) continue;
-        claimed += 1;
-        await this.deliverOne(id);
-      }
-      if (claimed === 0) return;
+      const id = await repo.claimDueOutboxMessage(this.db, now, now + LEASE_MS);
+      if (id === undefined) return;
+      await this.deliverOne(id);
     }
   }
 
   private async deliverOne(id: number): Promise<void> {
-    const message = repo.findOutboxMessage(this.db, id);
+    const message = await repo.findOutboxMessage(this.db, id);
     if (!message || !this.transport) return;
     try {
       const info = await this.transport.deliver(message);
-      if (!this.db.open) return;
       const secrets = parseSecrets(message.secrets);
-      repo.markOutboxSent(
+      await repo.markOutboxSent(
         this.db,
         id,
         this.clock.now(),
@@ -202,11 +205,10 @@ export class OutboxMailer implements Mailer {
       );
       this.logger.info({ outboxId: id, to: message.to, kind: message.kind, attempt: message.attempts + 1 }, 'mail sent');
     } catch (err) {
-      if (!this.db.open) return;
       const attempt = message.attempts + 1;
       const giveUp = isPermanent(err) || attempt >= MAX_ATTEMPTS;
       const nextAttemptAt = giveUp ? null : this.clock.now() + RETRY_DELAYS_MS[attempt - 1];
-      repo.markOutboxAttemptFailed(this.db, id, describe(err), nextAttemptAt);
+      await repo.markOutboxAttemptFailed(this.db, id, describe(err), nextAttemptAt);
       this.logger.warn(
         { outboxId: id, to: message.to, kind: message.kind, attempt, error: describe(err), nextAttemptAt },
         giveUp ? 'mail delivery failed; kept in the outbox as failed' : 'mail delivery failed; will retry',
@@ -216,7 +218,7 @@ export class OutboxMailer implements Mailer {
 }
 
 export interface OutboxDeps {
-  db: Db;
+  db: Database;
   clock: Clock;
   audit: AuditLog;
   mailer: Mailer;
@@ -224,40 +226,39 @@ export interface OutboxDeps {
 
 export const OUTBOX_PAGE_SIZE = 50;
 
-export function listOutbox(deps: OutboxDeps, filter: repo.OutboxFilter, page: number) {
-  const total = repo.countOutboxMessages(deps.db, filter);
+export async function listOutbox(deps: OutboxDeps, filter: repo.OutboxFilter, page: number) {
+  const total = await repo.countOutboxMessages(deps.db, filter);
   const at = paginate(total, page, OUTBOX_PAGE_SIZE);
   return {
-    messages: repo.listOutboxMessages(deps.db, filter, at.limit, at.offset),
-    kinds: repo.listOutboxKinds(deps.db),
+    messages: await repo.listOutboxMessages(deps.db, filter, at.limit, at.offset),
+    kinds: await repo.listOutboxKinds(deps.db),
     total,
     page: at.page,
     pages: at.pages,
   };
 }
 
-export function getOutboxMessage(deps: OutboxDeps, id: number): OutboxRow {
-  const message = repo.findOutboxMessage(deps.db, id);
+export async function getOutboxMessage(deps: Pick<OutboxDeps, 'db'>, id: number): Promise<OutboxRow> {
+  const message = await repo.findOutboxMessage(deps.db, id);
   if (!message) throw notFound('We could not find that message.');
   return message;
 }
 
 /** Puts a failed (or kept) message back in the queue for a new round of attempts. */
-export function retryOutboxMessage(deps: OutboxDeps, id: number, actor: Actor): OutboxRow {
-  const message = transaction(deps.db, () => {
-    const found = getOutboxMessage(deps, id);
+export async function retryOutboxMessage(deps: OutboxDeps, id: number, actor: Actor): Promise<OutboxRow> {
+  const message = await transaction(deps.db, async (trx) => {
+    const found = await getOutboxMessage({ db: trx }, id);
     if (!deps.mailer.delivers) {
       throw conflict('Messages cannot be sent: SMTP_URL is not configured. They are kept here for you to read and forward.', 'smtp_not_configured');
     }
-    if (!repo.requeueOutboxMessage(deps.db, id, deps.clock.now())) {
+    if (!(await repo.requeueOutboxMessage(trx, id, deps.clock.now()))) {
       throw conflict(`This message is ${found.state}; only failed or kept messages can be sent again.`, 'not_retryable');
     }
-    deps.audit.record(actor, {
-      action: 'mail.retry',
-      companyId: found.companyId,
-      target: found.to,
-      details: { outboxId: id, kind: found.kind, previousState: found.state },
-    });
+    await deps.audit.record(
+      actor,
+      { action: 'mail.retry', companyId: found.companyId, target: found.to, details: { outboxId: id, kind: found.kind, previousState: found.state } },
+      trx,
+    );
     return found;
   });
   deps.mailer.wake?.();
@@ -275,14 +276,19 @@ export type CredentialNotice<K extends 'credential_saved' | 'credential_revoked'
 /**
  * Tells every administrator of the company that a credential was saved or revoked (never its
  * secret: the identifier and public prefix only). Returns the outbox ids.
+ *
+ * `deps.db` is still the SQLite handle: the company's name and recipients come from the companies and
+ * auth features, not yet on Kysely (decision 0011); it becomes the Database when they move.
  */
-export function notifyCompanyAdmins<K extends 'credential_saved' | 'credential_revoked'>(
+export async function notifyCompanyAdmins<K extends 'credential_saved' | 'credential_revoked'>(
   deps: { db: Db; mailer: Mailer },
   companyId: number,
   kind: K,
   notice: CredentialNotice<K>,
-): number[] {
+): Promise<number[]> {
   const companyName = findCompanyName(deps, companyId) ?? '';
   const model = { ...notice, companyName } as MailModels[K];
-  return listCompanyRecipients(deps, companyId).map((to) => deps.mailer.send(composeMail(kind, to, companyId, model)));
+  const ids: number[] = [];
+  for (const to of listCompanyRecipients(deps, companyId)) ids.push(await deps.mailer.send(composeMail(kind, to, companyId, model)));
+  return ids;
 }

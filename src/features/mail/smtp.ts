@@ -1,7 +1,7 @@
 import nodemailer from 'nodemailer';
 import type { Clock } from '../../clock';
 import type { Config } from '../../config';
-import type { Db } from '../../db/open';
+import type { Database } from '../../db/connect';
 import type { Logger } from '../../log';
 import type { MailTransport } from './service';
 import { OutboxMailer } from './service';
@@ -37,7 +37,7 @@ export function smtpTransport(smtpUrl: string, from: string): MailTransport {
 }
 
 /** The app's mailer: SMTP delivery with retries when SMTP_URL is set, the outbox alone otherwise. */
-export function createMailer(config: Config, db: Db, clock: Clock, logger: Logger): OutboxMailer {
+export function createMailer(config: Config, db: Database, clock: Clock, logger: Logger): OutboxMailer {
   const transport = config.smtpUrl ? smtpTransport(config.smtpUrl, config.mailFrom) : undefined;
   const mailer = new OutboxMailer(db, clock, logger, transport);
   mailer.start();

@@ -3,7 +3,7 @@ import type { Request, Response } from 'express';
 import { actorFrom } from '../../http/actor';
 import { requireOperator } from '../../http/auth';
 import { HttpError } from '../../http/errors';
-import { reRenderOnFieldError } from '../../http/form-error';
+import { reRenderOnFieldErrorAsync } from '../../http/form-error';
 import { flashAndRedirect, isHtmx, render } from '../../http/render';
 import { parseOrThrow, submittedValues, validate } from '../../http/validate';
 import { CreateScopeSchema, EditScopeSchema, ScopeParam } from './schema';
@@ -22,14 +22,14 @@ export function scopesRouter(deps: scopes.ScopesDeps): Router {
   const router = Router();
   router.use('/operator/scopes', requireOperator);
 
-  const catalog = (req: Request, res: Response, model: CatalogModel = {}, status = 200) =>
+  const catalog = async (req: Request, res: Response, model: CatalogModel = {}, status = 200) =>
     render(
       req,
       res,
       { page: 'scopes/list.njk', fragment: 'scopes/_catalog.njk', status },
       {
         title: 'Scopes',
-        scopes: scopes.scopeCatalog(deps),
+        scopes: await scopes.scopeCatalog(deps),
         values: {},
         errors: {},
         ...model,
@@ -37,41 +37,41 @@ export function scopesRouter(deps: scopes.ScopesDeps): Router {
     );
 
   /** Success: htmx gets the refreshed catalog with the message; a plain form gets post/redirect/get. */
-  const done = (req: Request, res: Response, text: string) =>
+  const done = async (req: Request, res: Response, text: string) =>
     isHtmx(req) ? catalog(req, res, { message: { kind: 'success', text } }) : flashAndRedirect(req, res, '/operator/scopes', text);
 
   router.get('/operator/scopes', (req, res) => catalog(req, res));
 
-  router.post('/operator/scopes', (req, res) => {
+  router.post('/operator/scopes', async (req, res) => {
     const input = validate(CreateScopeSchema, req.body);
     if (!input.ok) return catalog(req, res, { errors: input.errors, values: input.values }, 422);
-    reRenderOnFieldError(
-      () => {
-        scopes.addScope(deps, input.data.name, input.data.description, actorFrom(req));
-        done(req, res, `Scope ${input.data.name} added. Allow it for a company on the company's page.`);
+    await reRenderOnFieldErrorAsync(
+      async () => {
+        await scopes.addScope(deps, input.data.name, input.data.description, actorFrom(req));
+        await done(req, res, `Scope ${input.data.name} added. Allow it for a company on the company's page.`);
       },
       (errors, status) => catalog(req, res, { errors, values: submittedValues(req.body) }, status),
     );
   });
 
   // The scope name travels in the form body, not the path: NQCHAR allows "/", "?", "#", "%" and "..".
-  router.post('/operator/scopes/describe', (req, res) => {
+  router.post('/operator/scopes/describe', async (req, res) => {
     const { name } = parseOrThrow(ScopeParam, req.body);
     const input = validate(EditScopeSchema, req.body);
     if (!input.ok) return catalog(req, res, { editing: { name, value: input.values.description ?? '', error: input.errors.description } }, 422);
-    scopes.describeScope(deps, name, input.data.description, actorFrom(req));
-    done(req, res, `Description of ${name} saved.`);
+    await scopes.describeScope(deps, name, input.data.description, actorFrom(req));
+    await done(req, res, `Description of ${name} saved.`);
   });
 
-  router.post('/operator/scopes/delete', (req, res) => {
+  router.post('/operator/scopes/delete', async (req, res) => {
     const { name } = parseOrThrow(ScopeParam, req.body);
     try {
-      scopes.removeScope(deps, name, actorFrom(req));
+      await scopes.removeScope(deps, name, actorFrom(req));
     } catch (err) {
       if (!(err instanceof HttpError) || err.status !== 409) throw err;
       return catalog(req, res, { message: { kind: 'error', text: err.message } }, 409);
     }
-    done(req, res, `Scope ${name} removed from the catalog.`);
+    await done(req, res, `Scope ${name} removed from the catalog.`);
   });
 
   return router;

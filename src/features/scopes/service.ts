@@ -1,5 +1,6 @@
+import type { Database } from '../../db/connect';
+import { transaction } from '../../db/connect';
 import type { Db } from '../../db/open';
-import { transaction } from '../../db/open';
 import type { Clock } from '../../clock';
 import { FieldError, HttpError, notFound } from '../../http/errors';
 import type { Actor, AuditLog } from '../audit/service';
@@ -9,9 +10,14 @@ import * as repo from './repo';
 import type { ScopeRow } from './repo';
 
 export interface ScopesDeps {
-  db: Db;
+  db: Database;
   clock: Clock;
   audit: AuditLog;
+  /**
+   * Transitional (decision 0011): the SQLite handle, for the companies' and credentials' counts that are
+   * not on Kysely yet. On SQLite it is the same connection, so inside transaction() they read within it.
+   */
+  sqlite: Db;
 }
 
 export interface CatalogEntry extends ScopeRow {
@@ -31,40 +37,40 @@ function usageInWords(companyCount: number, credentialCount: number): string {
 }
 
 /** The deployment's scope catalog, with how much each scope is in use. */
-export function scopeCatalog(deps: ScopesDeps): CatalogEntry[] {
-  return repo.listScopeCatalog(deps.db).map((s) => {
-    const credentialCount = countLiveCredentialsWithScope(deps, s.name);
+export async function scopeCatalog(deps: ScopesDeps): Promise<CatalogEntry[]> {
+  return (await repo.listScopeCatalog(deps.db)).map((s) => {
+    const credentialCount = countLiveCredentialsWithScope({ db: deps.sqlite }, s.name);
     return { ...s, credentialCount, usage: usageInWords(s.companyCount, credentialCount), deletable: s.companyCount === 0 && credentialCount === 0 };
   });
 }
 
 /** The catalog's scope names, sorted: what the authorization server advertises as scopes_supported. */
-export function scopeNames(deps: Pick<ScopesDeps, 'db'>): string[] {
-  return repo.listScopes(deps.db).map((s) => s.name);
+export async function scopeNames(deps: { db: Database }): Promise<string[]> {
+  return (await repo.listScopes(deps.db)).map((s) => s.name);
 }
 
-export function addScope(deps: ScopesDeps, name: string, description: string, actor: Actor): void {
-  transaction(deps.db, () => {
-    if (repo.findScope(deps.db, name)) throw new FieldError('name', `The catalog already has a scope named ${name}.`);
-    repo.insertScope(deps.db, name, description, deps.clock.now());
-    deps.audit.record(actor, { action: 'scope.create', companyId: null, target: name, details: { description } });
+export async function addScope(deps: ScopesDeps, name: string, description: string, actor: Actor): Promise<void> {
+  await transaction(deps.db, async (trx) => {
+    if (await repo.findScope(trx, name)) throw new FieldError('name', `The catalog already has a scope named ${name}.`);
+    await repo.insertScope(trx, name, description, deps.clock.now());
+    await deps.audit.record(actor, { action: 'scope.create', companyId: null, target: name, details: { description } }, trx);
   });
 }
 
-export function describeScope(deps: ScopesDeps, name: string, description: string, actor: Actor): void {
-  transaction(deps.db, () => {
-    const scope = repo.findScope(deps.db, name);
+export async function describeScope(deps: ScopesDeps, name: string, description: string, actor: Actor): Promise<void> {
+  await transaction(deps.db, async (trx) => {
+    const scope = await repo.findScope(trx, name);
     if (!scope) throw notFound('There is no scope with this name in the catalog.');
-    repo.updateScopeDescription(deps.db, name, description);
-    deps.audit.record(actor, { action: 'scope.update', companyId: null, target: name, details: { from: scope.description, to: description } });
+    await repo.updateScopeDescription(trx, name, description);
+    await deps.audit.record(actor, { action: 'scope.update', companyId: null, target: name, details: { from: scope.description, to: description } }, trx);
   });
 }
 
 /** A scope can leave the catalog only when no company may grant it and no live client carries it. */
-export function removeScope(deps: ScopesDeps, name: string, actor: Actor): void {
-  transaction(deps.db, () => {
-    if (!repo.findScope(deps.db, name)) throw notFound('There is no scope with this name in the catalog.');
-    const companies = countCompaniesGrantingScope(deps, name);
+export async function removeScope(deps: ScopesDeps, name: string, actor: Actor): Promise<void> {
+  await transaction(deps.db, async (trx) => {
+    if (!(await repo.findScope(trx, name))) throw notFound('There is no scope with this name in the catalog.');
+    const companies = countCompaniesGrantingScope({ db: deps.sqlite }, name);
     if (companies > 0) {
       throw new HttpError(
         409,
@@ -72,7 +78,7 @@ export function removeScope(deps: ScopesDeps, name: string, actor: Actor): void 
         `${name} is still allowed for ${companies} ${companies === 1 ? 'company' : 'companies'}; remove it from their allowed scopes first.`,
       );
     }
-    const clients = countLiveCredentialsWithScope(deps, name);
+    const clients = countLiveCredentialsWithScope({ db: deps.sqlite }, name);
     if (clients > 0) {
       throw new HttpError(
         409,
@@ -80,19 +86,34 @@ export function removeScope(deps: ScopesDeps, name: string, actor: Actor): void 
         `${name} is still on ${clients} client ${clients === 1 ? 'credential' : 'credentials'} in use; they must be replaced or revoked first.`,
       );
     }
-    repo.deleteScope(deps.db, name);
-    deps.audit.record(actor, { action: 'scope.delete', companyId: null, target: name });
+    await repo.deleteScope(trx, name);
+    await deps.audit.record(actor, { action: 'scope.delete', companyId: null, target: name }, trx);
   });
 }
 
 // ------------------------------------------------------------------ for the other features
 
 /** The deployment's scope catalog: every scope's name and description, by name. */
-export function listScopes(deps: { db: Db }): { name: string; description: string }[] {
+export async function listScopes(deps: { db: Database }): Promise<{ name: string; description: string }[]> {
   return repo.listScopes(deps.db);
 }
 
 /** The catalog entries a company may grant, with their descriptions. */
-export function listCompanyScopeDetails(deps: { db: Db }, companyId: number): { name: string; description: string }[] {
+export async function listCompanyScopeDetails(deps: { db: Database }, companyId: number): Promise<{ name: string; description: string }[]> {
   return repo.listCompanyScopeDetails(deps.db, companyId);
+}
+
+/** Transitional (decision 0011): listScopes on the SQLite handle, for callers not yet on Kysely. */
+export function listScopesSync(deps: { db: Db }): { name: string; description: string }[] {
+  return repo.listScopesSync(deps.db);
+}
+
+/** Transitional (decision 0011): listCompanyScopeDetails on the SQLite handle, for callers not yet on Kysely. */
+export function listCompanyScopeDetailsSync(deps: { db: Db }, companyId: number): { name: string; description: string }[] {
+  return repo.listCompanyScopeDetailsSync(deps.db, companyId);
+}
+
+/** Transitional (decision 0011): scopeNames on the SQLite handle, for callers not yet on Kysely. */
+export function scopeNamesSync(deps: { db: Db }): string[] {
+  return repo.listScopesSync(deps.db).map((s) => s.name);
 }

@@ -63,8 +63,8 @@ export function oauthRouter(deps: OAuthRouterDeps): Router {
     next();
   });
 
-  router.get('/.well-known/oauth-authorization-server', (_req, res) => {
-    res.set('Cache-Control', 'public, max-age=300').json(serverMetadata(deps));
+  router.get('/.well-known/oauth-authorization-server', async (_req, res) => {
+    res.set('Cache-Control', 'public, max-age=300').json(await serverMetadata(deps));
   });
 
   router.get('/.well-known/jwks.json', async (_req, res) => {

@@ -11,8 +11,6 @@ import type { AccessTokens } from './tokens';
 
 export interface OAuthDeps {
   db: Database;
-  /** The SQLite handle, only for the scopes list (scopeNames) until the scopes feature moves to Kysely. */
-  sqlite: Db;
   clock: Clock;
   audit: AuditLog;
   verifier: CredentialVerifier;
@@ -37,7 +35,7 @@ export function oauthEndpoints(publicUrl: string) {
 const AUTH_METHODS = ['client_secret_basic', 'client_secret_post'];
 
 /** RFC 8414 authorization server metadata. */
-export function serverMetadata(deps: Pick<OAuthDeps, 'sqlite' | 'publicUrl'>): Record<string, unknown> {
+export async function serverMetadata(deps: Pick<OAuthDeps, 'db' | 'publicUrl'>): Promise<Record<string, unknown>> {
   const urls = oauthEndpoints(deps.publicUrl);
   return {
     issuer: urls.issuer,
@@ -50,7 +48,7 @@ export function serverMetadata(deps: Pick<OAuthDeps, 'sqlite' | 'publicUrl'>): R
     token_endpoint_auth_methods_supported: AUTH_METHODS,
     introspection_endpoint_auth_methods_supported: AUTH_METHODS,
     revocation_endpoint_auth_methods_supported: AUTH_METHODS,
-    scopes_supported: scopeNames({ db: deps.sqlite }),
+    scopes_supported: await scopeNames(deps),
   };
 }
 
