@@ -117,5 +117,6 @@ export interface Tables {
     revoked_at: number | null;
     last_used_at: number | null;
   };
+  throttle_windows: { key: string; window_start: number; count: number };
   schema_migrations: { name: string; applied_at: number };
 }
