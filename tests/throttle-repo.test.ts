@@ -56,11 +56,12 @@ describe('throttle windows (src/http/throttle-repo.ts)', () => {
     expect(await findWindows(ctx.database, ['k'])).toEqual([]);
   });
 
-  it('deletes the windows that started before a time', async () => {
-    await countAttempt(ctx.database, 'old', start, MINUTE);
-    await countAttempt(ctx.database, 'new', start + MINUTE, MINUTE);
-    expect(await deleteWindowsStartedBefore(ctx.database, start + MINUTE)).toBe(1);
-    expect((await findWindows(ctx.database, ['old', 'new'])).map((w) => w.key)).toEqual(['new']);
+  it("deletes one throttle's windows that started before a time", async () => {
+    await countAttempt(ctx.database, 'a_b:old', start, MINUTE);
+    await countAttempt(ctx.database, 'a_b:new', start + MINUTE, MINUTE);
+    await countAttempt(ctx.database, 'axb:old', start, MINUTE);
+    expect(await deleteWindowsStartedBefore(ctx.database, 'a_b:', start + MINUTE)).toBe(1);
+    expect((await findWindows(ctx.database, ['a_b:old', 'a_b:new', 'axb:old'])).map((w) => w.key).sort()).toEqual(['a_b:new', 'axb:old']);
   });
 
   it('blocks a key at the limit until its window ends', () => {

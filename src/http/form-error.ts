@@ -15,3 +15,19 @@ export function reRenderOnFieldError(attempt: () => void, reRender: (errors: Fie
     reRender({ [err.field]: err.message }, err.status);
   }
 }
+
+/**
+ * reRenderOnFieldError for a service that is async (issue 12: the data layer moves to Kysely). When
+ * every caller's service is async, this one stays and the synchronous one goes.
+ */
+export async function reRenderOnFieldErrorAsync(
+  attempt: () => Promise<void>,
+  reRender: (errors: FieldErrors, status: number) => void | Promise<void>,
+): Promise<void> {
+  try {
+    await attempt();
+  } catch (err) {
+    if (!(err instanceof FieldError)) throw err;
+    await reRender({ [err.field]: err.message }, err.status);
+  }
+}

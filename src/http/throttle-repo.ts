@@ -54,9 +54,16 @@ export async function deleteWindow(db: Database, key: string): Promise<void> {
   await db.deleteFrom('throttle_windows').where('key', '=', key).execute();
 }
 
-/** Deletes windows that started before `before` (pass now minus the longest window); returns how many. */
-export async function deleteWindowsStartedBefore(db: Database, before: number): Promise<number> {
-  const result = await db.deleteFrom('throttle_windows').where('window_start', '<', before).executeTakeFirst();
+/**
+ * Deletes the windows of one throttle (keys starting with `keyPrefix`, e.g. 'sign-in:') that started
+ * before `before` (now minus that throttle's window: they have ended); returns how many.
+ */
+export async function deleteWindowsStartedBefore(db: Database, keyPrefix: string, before: number): Promise<number> {
+  const result = await db
+    .deleteFrom('throttle_windows')
+    .where(sql<string>`substr(key, 1, ${keyPrefix.length})`, '=', keyPrefix) // not LIKE: a prefix's _ or % would be a wildcard
+    .where('window_start', '<', before)
+    .executeTakeFirst();
   return Number(result.numDeletedRows);
 }
 

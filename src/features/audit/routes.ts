@@ -6,7 +6,7 @@ import { currentUser, requireUser } from '../../http/auth';
 import { NEWEST_FIRST, listQuery, pager } from '../../http/pagination';
 import { render } from '../../http/render';
 import { parseOrThrow } from '../../http/validate';
-import { listCompanies } from '../companies/service';
+import { listCompaniesSync } from '../companies/service';
 import { iterateAuditEntries, listAuditActions, listAuditPage } from './service';
 import type { AuditFilter } from './service';
 import { AuditQuerySchema } from './schema';
@@ -47,7 +47,7 @@ export function auditRouter(db: Db): Router {
         title: 'Audit log',
         entries,
         actions: listAuditActions({ db }, user.isOperator ? undefined : user.companyId),
-        companies: user.isOperator ? listCompanies({ db }) : [],
+        companies: user.isOperator ? listCompaniesSync({ db }) : [],
         values: list.values,
         errors: list.errors,
         paging: pager('/audit', list.search, at, AUDIT_WORDS),

@@ -7,7 +7,7 @@ import { reRenderOnFieldError } from '../../http/form-error';
 import { IN_ORDER, listQuery, pager } from '../../http/pagination';
 import { flashAndRedirect, isHtmx, render } from '../../http/render';
 import { parseOrThrow, submittedValues, validate } from '../../http/validate';
-import { listCompanies } from '../companies/service';
+import { listCompaniesSync } from '../companies/service';
 import { docsPage } from './docs-view';
 import { buildOpenApi } from './openapi';
 import { AccessRequestsQuerySchema, AreaQuerySchema, DecisionSchema, DocsTokenSchema, IdParam, RequestEmailSchema } from './schema';
@@ -97,7 +97,7 @@ export function docsAccessRouter(deps: docsAccess.DocsAccessDeps): Router {
         title: 'Access requests',
         requests,
         pendingCount,
-        companies: listCompanies(deps),
+        companies: listCompaniesSync(deps),
         values: list.values,
         errors: list.errors,
         statusLabel: docsAccess.STATUS_LABEL,

@@ -6,8 +6,8 @@ import type { Actor, AuditLog } from '../audit/service';
 import type { Clock } from '../../clock';
 import { HOUR, MINUTE } from '../../clock';
 import type { Logger } from '../../log';
-import { listCompanyRecipients } from '../auth/service';
-import { findCompanyName } from '../companies/service';
+import { listCompanyRecipientsSync } from '../auth/service';
+import { findCompanyNameSync } from '../companies/service';
 import * as repo from './repo';
 import type { OutboxRow } from './repo';
 import type { MailKind, MailModels } from './templates';
@@ -282,7 +282,7 @@ export function notifyCompanyAdmins<K extends 'credential_saved' | 'credential_r
   kind: K,
   notice: CredentialNotice<K>,
 ): number[] {
-  const companyName = findCompanyName(deps, companyId) ?? '';
+  const companyName = findCompanyNameSync(deps, companyId) ?? '';
   const model = { ...notice, companyName } as MailModels[K];
-  return listCompanyRecipients(deps, companyId).map((to) => deps.mailer.send(composeMail(kind, to, companyId, model)));
+  return listCompanyRecipientsSync(deps, companyId).map((to) => deps.mailer.send(composeMail(kind, to, companyId, model)));
 }

@@ -3,7 +3,7 @@ import { transaction } from '../../db/open';
 import type { Clock } from '../../clock';
 import { FieldError, HttpError, notFound } from '../../http/errors';
 import type { Actor, AuditLog } from '../audit/service';
-import { countCompaniesGrantingScope } from '../companies/service';
+import { countCompaniesGrantingScopeSync } from '../companies/service';
 import { countLiveCredentialsWithScope } from '../credentials/service';
 import * as repo from './repo';
 import type { ScopeRow } from './repo';
@@ -64,7 +64,7 @@ export function describeScope(deps: ScopesDeps, name: string, description: strin
 export function removeScope(deps: ScopesDeps, name: string, actor: Actor): void {
   transaction(deps.db, () => {
     if (!repo.findScope(deps.db, name)) throw notFound('There is no scope with this name in the catalog.');
-    const companies = countCompaniesGrantingScope(deps, name);
+    const companies = countCompaniesGrantingScopeSync(deps, name);
     if (companies > 0) {
       throw new HttpError(
         409,
