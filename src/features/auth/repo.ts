@@ -134,18 +134,16 @@ export interface SignedInUser {
  * Each call runs the same SQL text with a new id (the SQLite dialect keeps it prepared).
  */
 export function createSignedInUserLookup(db: Database): (userId: number) => Promise<SignedInUser | undefined> {
-  const query = (userId: number) =>
-    db
-      .selectFrom('users as u')
-      .innerJoin('companies as c', 'c.id', 'u.company_id')
-      .select(['u.id', 'u.email', 'u.company_id as companyId', 'c.name as companyName', 'u.is_operator as isOperator'])
-      .where('u.id', '=', userId)
-      .where('u.disabled_at', 'is', null)
-      .where('u.password_hash', 'is not', null);
-  type Row = Awaited<ReturnType<ReturnType<typeof query>['executeTakeFirst']>>;
-  const compiled = query(0).compile();
+  const compiled = db
+    .selectFrom('users as u')
+    .innerJoin('companies as c', 'c.id', 'u.company_id')
+    .select(['u.id', 'u.email', 'u.company_id as companyId', 'c.name as companyName', 'u.is_operator as isOperator'])
+    .where('u.id', '=', 0) // the one parameter: the user's id
+    .where('u.disabled_at', 'is', null)
+    .where('u.password_hash', 'is not', null)
+    .compile();
   return async (userId) => {
-    const { rows } = await db.executeQuery<NonNullable<Row>>(withParameters(compiled, [userId]));
+    const { rows } = await db.executeQuery<Omit<SignedInUser, 'isOperator'> & { isOperator: number }>(withParameters(compiled, [userId]));
     const row = rows[0];
     return row ? { ...row, isOperator: row.isOperator === 1 } : undefined;
   };
