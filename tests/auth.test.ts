@@ -1,6 +1,9 @@
 import bcrypt from 'bcrypt';
 import request from 'supertest';
+import { createApp } from '../src/app';
 import { MINUTE } from '../src/clock';
+import { closeApp } from '../src/lifecycle';
+import { createLogger } from '../src/log';
 import { anonymousAgent, createTestContext, csrfFrom, PASSWORD, seedCompany, signIn, queryValue, queryColumn } from './helpers';
 import type { TestContext } from './helpers';
 
@@ -215,6 +218,31 @@ describe('sign-in throttling', () => {
       expect((await agent.get('/audit')).status).toBe(303);
     } finally {
       compare.mockRestore();
+    }
+  });
+
+  it('counts on every server process: 5 failures through one block the account on another (replicas, issue 12)', async () => {
+    const other = ctx.openAnother();
+    const replica = createApp({ config: ctx.config, db: other.sqlite ?? ctx.db, database: other.db, clock: ctx.clock, logger: createLogger('silent') });
+    try {
+      const agent = await anonymousAgent(ctx.app);
+      for (let i = 0; i < 5; i++) {
+        expect(
+          (
+            await agent
+              .post('/sign-in')
+              .type('form')
+              .send({ _csrf: agent.csrf, email: 'admin@acme.test', password: `wrong ${i}` })
+          ).status,
+        ).toBe(401);
+      }
+      const elsewhere = await anonymousAgent(replica);
+      const blocked = await elsewhere.post('/sign-in').type('form').send({ _csrf: elsewhere.csrf, email: 'admin@acme.test', password: PASSWORD });
+      expect(blocked.status).toBe(429);
+      expect(blocked.headers['retry-after']).toBe('900');
+    } finally {
+      await closeApp(replica);
+      await other.close();
     }
   });
 
