@@ -14,7 +14,7 @@ import { loadUser, requireUser } from './http/auth';
 import { createCsrf, sameOriginOnly } from './http/csrf';
 import { errorHandler, notFoundHandler } from './http/error-handler';
 import { formBodiesOnly } from './http/form-body';
-import { SqliteSessionStore } from './http/session-store';
+import { DatabaseSessionStore } from './http/session-store';
 import { AuditLog } from './features/audit/service';
 import { auditRouter } from './features/audit/routes';
 import { authRouter } from './features/auth/routes';
@@ -116,7 +116,7 @@ export function createApp(deps: AppDeps): Express {
     session({
       name: cookieName,
       secret: config.sessionSecret,
-      store: new SqliteSessionStore(db, clock, IDLE_SESSION_MS),
+      store: new DatabaseSessionStore(database, clock, IDLE_SESSION_MS),
       resave: false,
       saveUninitialized: false,
       rolling: true,
@@ -126,7 +126,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(express.urlencoded({ extended: false, limit: '32kb', parameterLimit: 100 }));
   app.use(express.json({ limit: '32kb' }));
   app.use(formBodiesOnly);
-  app.use(loadUser(db, clock));
+  app.use(loadUser(database, clock));
   const csrf = createCsrf({ secret: config.sessionSecret, secureCookies: config.secureCookies });
   app.use(sameOriginOnly(config.publicUrl));
   app.use(csrf.protect);
@@ -142,14 +142,14 @@ export function createApp(deps: AppDeps): Express {
     next();
   });
 
-  const authDeps = { db, clock, audit, bcryptCost: config.bcryptCost };
+  const authDeps = { db: database, clock, audit, bcryptCost: config.bcryptCost };
   app.use(authRouter(authDeps));
   app.get('/', requireUser, (req, res) => {
     // A redirect shows no page: the flash message (e.g. "The console is set up") waits for the next one.
     if (res.locals.flashes) req.session.flash = res.locals.flashes as typeof req.session.flash;
     res.redirect(303, '/admin/api');
   });
-  app.use(companiesRouter({ db, clock, audit, mailer, publicUrl: config.publicUrl }));
+  app.use(companiesRouter({ db: database, sqlite: db, clock, audit, mailer, publicUrl: config.publicUrl }));
   app.use(auditRouter({ db: database, sqlite: db }));
   app.use(credentialsRouter({ ...credentialsDeps, publicUrl: config.publicUrl, flushLastUsed: () => lastUsed.flush() }));
   app.use(scopesRouter({ db: database, clock, audit, sqlite: db }));

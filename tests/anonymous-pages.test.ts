@@ -48,7 +48,7 @@ describe('anonymous GETs', () => {
 
   it('1,000 of assorted pages (sign-in, 404s, /healthz, docs, static, setup and invitation links) write nothing to the database', async () => {
     const acme = await seedCompany(ctx, 'Acme', 'admin@acme.test');
-    const invited = issueInvitation(ctx, (await seedUser(ctx, acme.companyId, 'new@acme.test')).userId, acme.userId);
+    const invited = await issueInvitation({ db: ctx.database, clock: ctx.clock }, (await seedUser(ctx, acme.companyId, 'new@acme.test')).userId, acme.userId);
     await signIn(ctx.app, acme.email); // a live session, so "unchanged" covers rows, not only their number
     const endedCookie = await signedOutCookie(acme.email);
 

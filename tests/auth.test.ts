@@ -1,7 +1,10 @@
 import bcrypt from 'bcrypt';
 import request from 'supertest';
+import { createApp } from '../src/app';
 import { MINUTE } from '../src/clock';
-import { anonymousAgent, createTestContext, csrfFrom, PASSWORD, seedCompany, signIn } from './helpers';
+import { closeApp } from '../src/lifecycle';
+import { createLogger } from '../src/log';
+import { anonymousAgent, createTestContext, csrfFrom, PASSWORD, seedCompany, signIn, queryValue, queryColumn } from './helpers';
 import type { TestContext } from './helpers';
 
 /** The cookie `name` a response set, as `name=value` for a Cookie header. */
@@ -14,13 +17,9 @@ function cookieSet(res: request.Response, name: string): string {
 const sessionCookie = (res: request.Response): string => cookieSet(res, 'console.sid');
 
 const audit = (ctx: TestContext) =>
-  ctx.db.prepare('SELECT action, actor, target, company_id AS companyId, ip FROM audit_log ORDER BY id').all() as {
-    action: string;
-    actor: string;
-    target: string | null;
-    companyId: number | null;
-    ip: string | null;
-  }[];
+  ctx.query<{ action: string; actor: string; target: string | null; companyId: number | null; ip: string | null }>(
+    'SELECT action, actor, target, company_id AS "companyId", ip FROM audit_log ORDER BY id',
+  );
 
 describe('POST /sign-in', () => {
   let ctx: TestContext;
@@ -52,10 +51,10 @@ describe('POST /sign-in', () => {
     const page = await agent.get('/audit');
     expect(page.status).toBe(200);
     expect(page.text).toContain('admin@acme.test · Acme');
-    expect(audit(ctx)).toEqual([
+    expect(await audit(ctx)).toEqual([
       { action: 'auth.sign_in', actor: 'admin@acme.test', target: 'admin@acme.test', companyId: acme.companyId, ip: expect.stringContaining('127.0.0.1') },
     ]);
-    expect(ctx.db.prepare('SELECT last_sign_in_at FROM users WHERE id = ?').pluck().get(acme.userId)).toBe(ctx.clock.now());
+    expect(await queryValue(ctx, 'SELECT last_sign_in_at FROM users WHERE id = ?', acme.userId)).toBe(ctx.clock.now());
   });
 
   it.each(['https://evil.example/', '//evil.example/', '/\\evil.example'])('never redirects off-site after sign-in (next=%s)', async (next) => {
@@ -78,7 +77,7 @@ describe('POST /sign-in', () => {
     expect(unknown.text).toContain('That email and password do not match an active account.');
 
     expect((await agent.get('/audit')).status).toBe(303);
-    expect(audit(ctx).map((e) => [e.action, e.target])).toEqual([
+    expect((await audit(ctx)).map((e) => [e.action, e.target])).toEqual([
       ['auth.sign_in_failed', 'admin@acme.test'],
       ['auth.sign_in_failed', 'nobody@acme.test'],
     ]);
@@ -115,8 +114,8 @@ describe('POST /sign-in', () => {
   });
 
   it('does not sign in a disabled or not-yet-invited user', async () => {
-    ctx.db.prepare('UPDATE users SET disabled_at = ? WHERE id = ?').run(ctx.clock.now(), acme.userId);
-    ctx.db.prepare('INSERT INTO users (company_id, email, password_hash, created_at) VALUES (?, ?, NULL, 0)').run(acme.companyId, 'invited@acme.test');
+    await ctx.query('UPDATE users SET disabled_at = ? WHERE id = ?', ctx.clock.now(), acme.userId);
+    await ctx.query('INSERT INTO users (company_id, email, password_hash, created_at) VALUES (?, ?, NULL, 0)', acme.companyId, 'invited@acme.test');
     const agent = await anonymousAgent(ctx.app);
     for (const email of ['admin@acme.test', 'invited@acme.test']) {
       const res = await agent.post('/sign-in').type('form').send({ _csrf: agent.csrf, email, password: PASSWORD });
@@ -222,6 +221,31 @@ describe('sign-in throttling', () => {
     }
   });
 
+  it('counts on every server process: 5 failures through one block the account on another (replicas, issue 12)', async () => {
+    const other = ctx.openAnother();
+    const replica = createApp({ config: ctx.config, db: other.sqlite ?? ctx.db, database: other.db, clock: ctx.clock, logger: createLogger('silent') });
+    try {
+      const agent = await anonymousAgent(ctx.app);
+      for (let i = 0; i < 5; i++) {
+        expect(
+          (
+            await agent
+              .post('/sign-in')
+              .type('form')
+              .send({ _csrf: agent.csrf, email: 'admin@acme.test', password: `wrong ${i}` })
+          ).status,
+        ).toBe(401);
+      }
+      const elsewhere = await anonymousAgent(replica);
+      const blocked = await elsewhere.post('/sign-in').type('form').send({ _csrf: elsewhere.csrf, email: 'admin@acme.test', password: PASSWORD });
+      expect(blocked.status).toBe(429);
+      expect(blocked.headers['retry-after']).toBe('900');
+    } finally {
+      await closeApp(replica);
+      await other.close();
+    }
+  });
+
   it('blocks one source address after 20 failures across many accounts', async () => {
     const agent = await anonymousAgent(ctx.app);
     for (let i = 0; i < 20; i++) {
@@ -256,16 +280,16 @@ describe('POST /sign-out', () => {
 
   it('ends the session in the store, clears the cookie and records it', async () => {
     const agent = await signIn(ctx.app, 'admin@acme.test');
-    expect(ctx.db.prepare('SELECT COUNT(*) FROM sessions WHERE user_id IS NOT NULL').pluck().get()).toBe(1);
+    expect(await queryValue(ctx, 'SELECT COUNT(*) FROM sessions WHERE user_id IS NOT NULL')).toBe(1);
 
     const res = await agent.post('/sign-out').type('form').send({ _csrf: agent.csrf });
     expect(res.status).toBe(303);
     expect(res.headers.location).toBe('/sign-in');
     expect(([] as string[]).concat(res.headers['set-cookie'] ?? []).join()).toMatch(/console\.sid=;.*Expires=Thu, 01 Jan 1970/);
 
-    expect(ctx.db.prepare('SELECT COUNT(*) FROM sessions WHERE user_id IS NOT NULL').pluck().get()).toBe(0);
+    expect(await queryValue(ctx, 'SELECT COUNT(*) FROM sessions WHERE user_id IS NOT NULL')).toBe(0);
     expect((await agent.get('/audit')).status).toBe(303);
-    expect(ctx.db.prepare('SELECT action FROM audit_log ORDER BY id').pluck().all()).toEqual(['auth.sign_in', 'auth.sign_out']);
+    expect(await queryColumn(ctx, 'SELECT action FROM audit_log ORDER BY id')).toEqual(['auth.sign_in', 'auth.sign_out']);
   });
 
   it('refuses a sign-out without the CSRF token and stays signed in', async () => {

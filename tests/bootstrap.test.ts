@@ -3,7 +3,7 @@ import request from 'supertest';
 import { bootstrap } from '../src/bootstrap';
 import { createLogger } from '../src/log';
 import { countUsers } from '../src/features/auth/repo';
-import { anonymousAgent, createTestContext, csrfFrom, seedCompany } from './helpers';
+import { anonymousAgent, createTestContext, csrfFrom, seedCompany, queryValue, queryColumn } from './helpers';
 import type { TestContext } from './helpers';
 
 const PASSWORD = 'a first operator password';
@@ -19,7 +19,7 @@ function capturingLogger() {
   return { logger: createLogger('info', sink), text: () => text };
 }
 
-const auditActions = (ctx: TestContext): string[] => ctx.db.prepare('SELECT action FROM audit_log ORDER BY id').pluck().all() as string[];
+const auditActions = (ctx: TestContext): Promise<unknown[]> => queryColumn(ctx, 'SELECT action FROM audit_log ORDER BY id');
 
 describe('bootstrap with ADMIN_EMAIL and ADMIN_PASSWORD', () => {
   let ctx: TestContext;
@@ -30,21 +30,21 @@ describe('bootstrap with ADMIN_EMAIL and ADMIN_PASSWORD', () => {
 
   it('creates the first operator and company once, then leaves the database alone', async () => {
     const log = capturingLogger();
-    await expect(bootstrap(ctx.config, ctx.db, ctx.clock, log.logger)).resolves.toEqual({ kind: 'created', email: 'ops@example.com' });
+    await expect(bootstrap(ctx.config, ctx.database, ctx.db, ctx.clock, log.logger)).resolves.toEqual({ kind: 'created', email: 'ops@example.com' });
 
-    const user = ctx.db.prepare('SELECT u.email, u.is_operator AS isOperator, c.name AS company FROM users u JOIN companies c ON c.id = u.company_id').all();
+    const user = await ctx.query('SELECT u.email, u.is_operator AS "isOperator", c.name AS company FROM users u JOIN companies c ON c.id = u.company_id');
     expect(user).toEqual([{ email: 'ops@example.com', isOperator: 1, company: 'Example Ltd' }]);
-    expect(ctx.db.prepare('SELECT COUNT(*) FROM company_scopes').pluck().get()).toBe(4);
-    expect(auditActions(ctx)).toEqual(['setup.first_operator']);
+    expect(await queryValue(ctx, 'SELECT COUNT(*) FROM company_scopes')).toBe(4);
+    expect(await auditActions(ctx)).toEqual(['setup.first_operator']);
     expect(log.text()).toContain('first operator created');
     expect(log.text()).not.toContain(PASSWORD);
 
-    await expect(bootstrap(ctx.config, ctx.db, ctx.clock, log.logger)).resolves.toEqual({ kind: 'ready' });
-    expect(countUsers(ctx.db)).toBe(1);
+    await expect(bootstrap(ctx.config, ctx.database, ctx.db, ctx.clock, log.logger)).resolves.toEqual({ kind: 'ready' });
+    expect(await countUsers(ctx.database)).toBe(1);
   });
 
   it('lets the operator sign in with the configured password', async () => {
-    await bootstrap(ctx.config, ctx.db, ctx.clock, capturingLogger().logger);
+    await bootstrap(ctx.config, ctx.database, ctx.db, ctx.clock, capturingLogger().logger);
     const agent = await anonymousAgent(ctx.app);
     const res = await agent.post('/sign-in').type('form').send({ _csrf: agent.csrf, email: 'ops@example.com', password: PASSWORD });
     expect(res.status).toBe(303);
@@ -55,8 +55,8 @@ describe('bootstrap with ADMIN_EMAIL and ADMIN_PASSWORD', () => {
 
   it('does nothing when users exist already', async () => {
     await seedCompany(ctx, 'Acme', 'admin@acme.test');
-    await expect(bootstrap(ctx.config, ctx.db, ctx.clock, capturingLogger().logger)).resolves.toEqual({ kind: 'ready' });
-    expect(ctx.db.prepare('SELECT email FROM users').pluck().all()).toEqual(['admin@acme.test']);
+    await expect(bootstrap(ctx.config, ctx.database, ctx.db, ctx.clock, capturingLogger().logger)).resolves.toEqual({ kind: 'ready' });
+    expect(await queryColumn(ctx, 'SELECT email FROM users')).toEqual(['admin@acme.test']);
   });
 });
 
@@ -67,7 +67,7 @@ describe('bootstrap without ADMIN_EMAIL: the one-time setup link', () => {
   beforeEach(async () => {
     ctx = createTestContext();
     log = capturingLogger();
-    const result = await bootstrap(ctx.config, ctx.db, ctx.clock, log.logger);
+    const result = await bootstrap(ctx.config, ctx.database, ctx.db, ctx.clock, log.logger);
     if (result.kind !== 'setup') throw new Error(`expected a setup link, got ${result.kind}`);
     link = result.link;
   });
@@ -75,13 +75,13 @@ describe('bootstrap without ADMIN_EMAIL: the one-time setup link', () => {
 
   const pathOf = (url: string) => url.slice(ctx.config.publicUrl.length);
 
-  it('prints the link to the log and creates nobody', () => {
+  it('prints the link to the log and creates nobody', async () => {
     expect(link).toMatch(/^http:\/\/127\.0\.0\.1:3000\/setup\?token=[A-Za-z0-9_-]{32}$/);
     expect(log.text()).toContain(link);
-    expect(countUsers(ctx.db)).toBe(0);
+    expect(await countUsers(ctx.database)).toBe(0);
     // Only the token's digest is kept.
     const token = new URL(link).searchParams.get('token') as string;
-    expect(JSON.stringify(ctx.db.prepare('SELECT * FROM settings').all())).not.toContain(token);
+    expect(JSON.stringify(await ctx.query('SELECT * FROM settings'))).not.toContain(token);
   });
 
   it('shows the setup form, creates the first operator, signs them in, then refuses the link', async () => {
@@ -108,7 +108,7 @@ describe('bootstrap without ADMIN_EMAIL: the one-time setup link', () => {
     expect(companies.status).toBe(200);
     expect(companies.text).toContain('The console is set up. Welcome!');
     expect(companies.text).toContain('ops@example.com · Example Ltd · operator');
-    expect(auditActions(ctx)).toEqual(['setup.first_operator']);
+    expect(await auditActions(ctx)).toEqual(['setup.first_operator']);
 
     const again = await request(ctx.app).get(pathOf(link));
     expect(again.status).toBe(404);
@@ -127,7 +127,7 @@ describe('bootstrap without ADMIN_EMAIL: the one-time setup link', () => {
         confirm: PASSWORD,
       });
     expect(reuse.status).toBe(404);
-    expect(countUsers(ctx.db)).toBe(1);
+    expect(await countUsers(ctx.database)).toBe(1);
   });
 
   it('re-renders the form with kind messages and the typed values, keeping the link valid', async () => {
@@ -149,7 +149,7 @@ describe('bootstrap without ADMIN_EMAIL: the one-time setup link', () => {
     expect(res.text).toContain('Use at least 12 characters.');
     expect(res.text).toContain('value="Example Ltd"');
     expect(res.text).not.toContain('value="short"');
-    expect(countUsers(ctx.db)).toBe(0);
+    expect(await countUsers(ctx.database)).toBe(0);
     expect((await request(ctx.app).get(pathOf(link))).status).toBe(200);
   });
 
@@ -170,7 +170,7 @@ describe('bootstrap without ADMIN_EMAIL: the one-time setup link', () => {
       });
     expect(res.status).toBe(422);
     expect(res.text).toContain('Use at most 72 bytes');
-    expect(countUsers(ctx.db)).toBe(0);
+    expect(await countUsers(ctx.database)).toBe(0);
   });
 
   it('refuses a wrong or missing token with a kind page', async () => {
@@ -182,7 +182,7 @@ describe('bootstrap without ADMIN_EMAIL: the one-time setup link', () => {
   });
 
   it('issues a new link on the next start and the old one stops working', async () => {
-    const second = await bootstrap(ctx.config, ctx.db, ctx.clock, log.logger);
+    const second = await bootstrap(ctx.config, ctx.database, ctx.db, ctx.clock, log.logger);
     expect(second.kind).toBe('setup');
     expect((await request(ctx.app).get(pathOf(link))).status).toBe(404);
     if (second.kind === 'setup') expect((await request(ctx.app).get(pathOf(second.link))).status).toBe(200);

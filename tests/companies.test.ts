@@ -1,8 +1,8 @@
 import request from 'supertest';
-import { createTestContext, seedCompany, seedUser, signIn } from './helpers';
+import { createTestContext, seedCompany, seedUser, signIn, queryValue, queryColumn } from './helpers';
 import type { Agent, TestContext } from './helpers';
 
-const companyCount = (ctx: TestContext): number => ctx.db.prepare('SELECT COUNT(*) FROM companies').pluck().get() as number;
+const companyCount = (ctx: TestContext): Promise<unknown> => queryValue(ctx, 'SELECT COUNT(*) FROM companies');
 
 describe('operator pages for companies', () => {
   let ctx: TestContext;
@@ -46,13 +46,13 @@ describe('operator pages for companies', () => {
       expect(page.status).toBe(200);
       expect(page.text).toContain('<h1>Globex</h1>');
       expect(page.text).toContain('Company “Globex” created.');
-      expect(ctx.db.prepare('SELECT scope FROM company_scopes WHERE company_id = ? ORDER BY scope').pluck().all(id)).toEqual([
+      expect(await queryColumn(ctx, 'SELECT scope FROM company_scopes WHERE company_id = ? ORDER BY scope', id)).toEqual([
         'claims:read',
         'claims:write',
         'documents:read',
         'documents:write',
       ]);
-      expect(ctx.db.prepare('SELECT action, target FROM audit_log WHERE company_id = ?').all(id)).toEqual([{ action: 'company.create', target: 'Globex' }]);
+      expect(await ctx.query('SELECT action, target FROM audit_log WHERE company_id = ?', id)).toEqual([{ action: 'company.create', target: 'Globex' }]);
     });
 
     it('with htmx answers a redirect header instead of a page', async () => {
@@ -69,7 +69,7 @@ describe('operator pages for companies', () => {
       expect(res.text).toContain('A company with this name already exists.');
       expect(res.text).toContain('value="ACME"');
       expect(res.headers.vary).toMatch(/HX-Request/);
-      expect(companyCount(ctx)).toBe(2);
+      expect(await companyCount(ctx)).toBe(2);
     });
 
     it('with htmx re-renders only the create form fragment', async () => {
@@ -101,7 +101,7 @@ describe('operator pages for companies', () => {
         expect(res.text).toContain(outcome);
         expect(res.text).not.toContain('\u0000');
         expect(res.text.length).toBeLessThan(20_000); // the typed value is echoed back cut short
-        expect(companyCount(ctx)).toBe(1);
+        expect(await companyCount(ctx)).toBe(1);
       }
     });
   });
@@ -109,9 +109,9 @@ describe('operator pages for companies', () => {
   describe('GET /operator/companies/:id', () => {
     it('shows the company, its users and their status', async () => {
       const acme = await seedCompany(ctx, 'Acme', 'admin@acme.test');
-      ctx.db.prepare('INSERT INTO users (company_id, email, password_hash, created_at) VALUES (?, ?, NULL, 0)').run(acme.companyId, 'invited@acme.test');
+      await ctx.query('INSERT INTO users (company_id, email, password_hash, created_at) VALUES (?, ?, NULL, 0)', acme.companyId, 'invited@acme.test');
       const gone = await seedUser(ctx, acme.companyId, 'gone@acme.test');
-      ctx.db.prepare('UPDATE users SET disabled_at = 1 WHERE id = ?').run(gone.userId);
+      await ctx.query('UPDATE users SET disabled_at = 1 WHERE id = ?', gone.userId);
 
       const res = await operator.get(`/operator/companies/${acme.companyId}`);
       expect(res.status).toBe(200);
@@ -131,9 +131,11 @@ describe('operator pages for companies', () => {
     });
 
     it('names the role of an operator Operator, and of an invited operator too', async () => {
-      ctx.db
-        .prepare('INSERT INTO users (company_id, email, password_hash, is_operator, created_at) VALUES (?, ?, NULL, 1, 0)')
-        .run(ops.companyId, 'new.ops@example.test');
+      await ctx.query(
+        'INSERT INTO users (company_id, email, password_hash, is_operator, created_at) VALUES (?, ?, NULL, 1, 0)',
+        ops.companyId,
+        'new.ops@example.test',
+      );
       const res = await operator.get(`/operator/companies/${ops.companyId}`);
       expect(res.status).toBe(200);
       expect(res.text).toMatch(/<td data-label="Email">ops@example\.test<\/td>\s*<td data-label="Role">Operator<\/td>\s*<td data-label="Status">Active<\/td>/);
@@ -172,16 +174,14 @@ describe('operator pages for companies', () => {
       expect(page.text).toContain('Allowed scopes saved.');
       expect(page.text).toMatch(/value="claims:read" checked>/);
       expect(page.text).toMatch(/value="claims:write">/);
-      expect(ctx.db.prepare('SELECT details FROM audit_log WHERE action = ?').pluck().get('company.scopes')).toBe(
-        '{"scopes":["claims:read","documents:read"]}',
-      );
+      expect(await queryValue(ctx, 'SELECT details FROM audit_log WHERE action = ?', 'company.scopes')).toBe('{"scopes":["claims:read","documents:read"]}');
     });
 
     it('clears every scope when none is ticked', async () => {
       const acme = await seedCompany(ctx, 'Acme', 'admin@acme.test');
       const res = await operator.post(`/operator/companies/${acme.companyId}/scopes`).type('form').send({ _csrf: operator.csrf });
       expect(res.status).toBe(303);
-      expect(ctx.db.prepare('SELECT COUNT(*) FROM company_scopes WHERE company_id = ?').pluck().get(acme.companyId)).toBe(0);
+      expect(await queryValue(ctx, 'SELECT COUNT(*) FROM company_scopes WHERE company_id = ?', acme.companyId)).toBe(0);
     });
 
     it('refuses a scope outside the catalog and changes nothing', async () => {
@@ -189,7 +189,7 @@ describe('operator pages for companies', () => {
       const res = await operator.post(`/operator/companies/${acme.companyId}/scopes`).type('form').send({ _csrf: operator.csrf, scopes: '<b>admin:all</b>' });
       expect(res.status).toBe(422);
       expect(res.text).toContain('Not in the scope catalog: &lt;b&gt;admin:all&lt;/b&gt;.');
-      expect(ctx.db.prepare('SELECT COUNT(*) FROM company_scopes WHERE company_id = ?').pluck().get(acme.companyId)).toBe(4);
+      expect(await queryValue(ctx, 'SELECT COUNT(*) FROM company_scopes WHERE company_id = ?', acme.companyId)).toBe(4);
     });
   });
 
@@ -210,7 +210,7 @@ describe('operator pages for companies', () => {
       expect((await operator.get(enable.headers.location)).text).toContain('admin@acme.test can sign in again.');
       expect((await signIn(ctx.app, 'admin@acme.test')).csrf).toBeTruthy();
 
-      const entries = ctx.db.prepare("SELECT action, target, details FROM audit_log WHERE action LIKE 'user.%' ORDER BY id").all();
+      const entries = await ctx.query("SELECT action, target, details FROM audit_log WHERE action LIKE 'user.%' ORDER BY id");
       expect(entries).toEqual([
         { action: 'user.disable', target: 'admin@acme.test', details: '{"sessionsEnded":0}' },
         { action: 'user.enable', target: 'admin@acme.test', details: null },
@@ -221,7 +221,7 @@ describe('operator pages for companies', () => {
       const res = await operator.post(`/operator/companies/${ops.companyId}/users/${ops.userId}/disable`).type('form').send({ _csrf: operator.csrf });
       expect(res.status).toBe(409);
       expect(res.text).toContain('You cannot disable your own account.');
-      expect(ctx.db.prepare('SELECT disabled_at FROM users WHERE id = ?').pluck().get(ops.userId)).toBeNull();
+      expect(await queryValue(ctx, 'SELECT disabled_at FROM users WHERE id = ?', ops.userId)).toBeNull();
     });
 
     it('is a 404 for a user of another company under this company’s address', async () => {
@@ -229,7 +229,7 @@ describe('operator pages for companies', () => {
       const globex = await seedCompany(ctx, 'Globex', 'admin@globex.test');
       const res = await operator.post(`/operator/companies/${acme.companyId}/users/${globex.userId}/disable`).type('form').send({ _csrf: operator.csrf });
       expect(res.status).toBe(404);
-      expect(ctx.db.prepare('SELECT disabled_at FROM users WHERE id = ?').pluck().get(globex.userId)).toBeNull();
+      expect(await queryValue(ctx, 'SELECT disabled_at FROM users WHERE id = ?', globex.userId)).toBeNull();
     });
   });
 });
@@ -261,9 +261,9 @@ describe('tenancy: an administrator of company A', () => {
     expect(res.status).toBe(404);
     expect(res.text).toContain('We could not find that page.');
     expect(res.text).not.toContain('Company B');
-    expect(ctx.db.prepare('SELECT disabled_at FROM users WHERE id = ?').pluck().get(b.userId)).toBeNull();
-    expect(ctx.db.prepare('SELECT COUNT(*) FROM users').pluck().get()).toBe(2);
-    expect(ctx.db.prepare('SELECT COUNT(*) FROM company_scopes WHERE company_id = ?').pluck().get(b.companyId)).toBe(4);
+    expect(await queryValue(ctx, 'SELECT disabled_at FROM users WHERE id = ?', b.userId)).toBeNull();
+    expect(await queryValue(ctx, 'SELECT COUNT(*) FROM users')).toBe(2);
+    expect(await queryValue(ctx, 'SELECT COUNT(*) FROM company_scopes WHERE company_id = ?', b.companyId)).toBe(4);
   });
 
   it('sees only company A in the audit log and its export, even when asking for B', async () => {

@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import bcrypt from 'bcrypt';
 import Database from 'better-sqlite3';
+import { wrapSqlite } from '../src/db/connect';
 import { migrateSqlite } from '../src/db/migrate';
 import { openDatabase } from '../src/db/open';
 import * as authRepo from '../src/features/auth/repo';
@@ -94,16 +95,17 @@ describe('crash durability: SIGKILL at random moments under load', () => {
       SESSION_SECRET: 'crash-test-session-secret-0123456789abcdef',
     };
     // Companies and their administrators, written before the first start (as an operator would invite them).
-    const db = openDatabase(path.join(dataDir, 'console.sqlite'));
-    migrateSqlite(db);
+    const connection = wrapSqlite(openDatabase(path.join(dataDir, 'console.sqlite')));
+    const database = connection.db;
+    migrateSqlite(connection.sqlite!);
     const hash = bcrypt.hashSync(PASSWORD, 10);
     for (let i = 1; i <= COMPANIES; i++) {
-      const companyId = createCompanyGrantingAllScopes({ db }, `Crash company ${i}`, Date.now());
+      const companyId = await createCompanyGrantingAllScopes({ db: database }, `Crash company ${i}`, Date.now());
       const email = `admin${i}@crash.test`;
-      authRepo.createUser(db, { companyId, email, passwordHash: hash, isOperator: false }, Date.now());
+      await authRepo.createUser(database, { companyId, email, passwordHash: hash, isOperator: false }, Date.now());
       emails.push({ email, companyId });
     }
-    db.close();
+    await connection.close();
   }, 240_000);
 
   afterAll(() => fs.rmSync(dataDir, { recursive: true, force: true }));

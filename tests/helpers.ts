@@ -20,6 +20,8 @@ import type { Db } from '../src/db/open';
 import { runningCluster, TEMPLATE_DATABASE } from './support/postgres';
 import { createLogger } from '../src/log';
 import * as authRepo from '../src/features/auth/repo';
+import { INVITATION_TTL_MS } from '../src/features/auth/service';
+import { randomToken, sha256 } from '../src/crypto';
 import { createCompanyGrantingAllScopes } from '../src/features/companies/service';
 
 export const PASSWORD = 'correct horse battery staple';
@@ -143,28 +145,67 @@ export interface Seedable {
   database: Database;
 }
 
-/** A company with one administrator (password PASSWORD), written straight to the database. */
+/** A company with one administrator (password PASSWORD), written straight to the database (either engine). */
 export async function seedCompany(ctx: Seedable, name: string, email: string, options: { operator?: boolean } = {}): Promise<SeededUser> {
-  return Promise.resolve(seedCompanySync(ctx, name, email, options));
+  const companyId = await createCompanyGrantingAllScopes({ db: ctx.database }, name, SEEDED_AT);
+  return seedUser(ctx, companyId, email, options);
 }
 
 export async function seedUser(ctx: Seedable, companyId: number, email: string, options: { operator?: boolean } = {}): Promise<SeededUser> {
-  return Promise.resolve(seedUserSync(ctx, companyId, email, options));
+  const userId = await authRepo.createUser(ctx.database, { companyId, email, passwordHash: PASSWORD_HASH, isOperator: options.operator ?? false }, SEEDED_AT);
+  return { companyId, userId, email };
 }
+
+const SEEDED_AT = Date.UTC(2026, 10, 1);
 
 /**
  * Transitional, SQLite only: seeding at describe level, for the test files whose modules have not moved to
- * Kysely yet (decision 0011). Each goes when its file seeds in beforeAll with `await seedCompany`.
+ * Kysely yet (decision 0011). Each goes when its file seeds in beforeAll with `await seedCompany`. The same
+ * rows as seedCompany/seedUser, written on the SQLite handle (the repos they use are async now).
  */
 export function seedCompanySync(ctx: Seedable, name: string, email: string, options: { operator?: boolean } = {}): SeededUser {
-  const now = Date.UTC(2026, 10, 1);
-  const companyId = createCompanyGrantingAllScopes({ db: ctx.db }, name, now);
+  const companyId = Number(ctx.db.prepare('INSERT INTO companies (name, created_at) VALUES (?, ?)').run(name, SEEDED_AT).lastInsertRowid);
+  ctx.db.prepare('INSERT OR IGNORE INTO company_scopes (company_id, scope) SELECT ?, name FROM scopes').run(companyId);
   return seedUserSync(ctx, companyId, email, options);
 }
 
 export function seedUserSync(ctx: Seedable, companyId: number, email: string, options: { operator?: boolean } = {}): SeededUser {
-  const userId = authRepo.createUser(ctx.db, { companyId, email, passwordHash: PASSWORD_HASH, isOperator: options.operator ?? false }, Date.UTC(2026, 10, 1));
+  const userId = Number(
+    ctx.db
+      .prepare('INSERT INTO users (company_id, email, password_hash, is_operator, created_at) VALUES (?, ?, ?, ?, ?)')
+      .run(companyId, email, PASSWORD_HASH, options.operator ? 1 : 0, SEEDED_AT).lastInsertRowid,
+  );
   return { companyId, userId, email };
+}
+
+/**
+ * Transitional, SQLite only: issueInvitation's rows written synchronously, for tests of areas not yet async
+ * (hostile-input's prepare step). Same effect: earlier unused links of the user stop working, only the hash is kept.
+ */
+export function issueInvitationSync(db: Db, clock: { now(): number }, userId: number, createdBy: number | null): { token: string; expiresAt: number } {
+  const token = randomToken(32);
+  const now = clock.now();
+  const expiresAt = now + INVITATION_TTL_MS;
+  db.prepare('UPDATE invitations SET used_at = ? WHERE user_id = ? AND used_at IS NULL').run(now, userId);
+  db.prepare('INSERT INTO invitations (user_id, token_hash, created_by, created_at, expires_at) VALUES (?, ?, ?, ?, ?)').run(
+    userId,
+    sha256(token),
+    createdBy,
+    now,
+    expiresAt,
+  );
+  return { token, expiresAt };
+}
+
+/** The first column of the first row of a raw query (a count, an id), on either engine; undefined when no row. */
+export async function queryValue(ctx: Pick<TestContext, 'query'>, text: string, ...params: unknown[]): Promise<unknown> {
+  const [row] = await ctx.query(text, ...params);
+  return row ? Object.values(row)[0] : undefined;
+}
+
+/** The first column of every row of a raw query, on either engine. */
+export async function queryColumn(ctx: Pick<TestContext, 'query'>, text: string, ...params: unknown[]): Promise<unknown[]> {
+  return (await ctx.query(text, ...params)).map((row) => Object.values(row)[0]);
 }
 
 /** Reads the CSRF token a page carries (hidden field or hx-headers). */

@@ -3,10 +3,9 @@ import http from 'node:http';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { AuditLog } from '../src/features/audit/service';
-import { issueInvitation } from '../src/features/auth/service';
 import { sweepCredentials } from '../src/features/credentials/service';
 import type { Db } from '../src/db/open';
-import { PASSWORD, createTestContext, csrfFrom } from './helpers';
+import { PASSWORD, createTestContext, csrfFrom, issueInvitationSync } from './helpers';
 import type { TestContext } from './helpers';
 import { seedWorldSync } from './world';
 import type { World as SeededWorld } from './world';
@@ -283,7 +282,7 @@ interface Target {
 const basic = (user: string, secret: string) => `Basic ${Buffer.from(`${user}:${secret}`).toString('base64')}`;
 const clientAuth = (w: World) => basic(w.secrets.clientId, w.secrets.clientSecret);
 const apiKeyAuth = (w: World) => basic('company-a-api', w.secrets.apiKey);
-const newInvitation = (w: World): [string, string][] => [['token', issueInvitation({ db: w.ctx.db, clock: w.ctx.clock }, w.ids.victim, null).token]];
+const newInvitation = (w: World): [string, string][] => [['token', issueInvitationSync(w.ctx.db, w.ctx.clock, w.ids.victim, null).token]];
 const localRedirect = (res: Raw) => {
   const location = header(res, 'location');
   return res.status === 303 && (!location.startsWith('/') || location.startsWith('//') || location.startsWith('/\\'))

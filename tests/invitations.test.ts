@@ -1,6 +1,6 @@
 import request from 'supertest';
 import { HOUR } from '../src/clock';
-import { anonymousAgent, createTestContext, csrfFrom, seedCompany, signIn } from './helpers';
+import { anonymousAgent, createTestContext, csrfFrom, seedCompany, signIn, queryValue, queryColumn } from './helpers';
 import type { Agent, TestContext } from './helpers';
 
 const NEW_PASSWORD = 'a brand new password';
@@ -47,20 +47,20 @@ describe('inviting an administrator', () => {
 
       // Only the digest is stored; the page never shows the link again.
       const token = new URL(link).searchParams.get('token') as string;
-      expect(JSON.stringify(ctx.db.prepare('SELECT * FROM invitations').all())).not.toContain(token);
+      expect(JSON.stringify(await ctx.query('SELECT * FROM invitations'))).not.toContain(token);
       const again = await operator.get(`/operator/companies/${acme.companyId}`);
       expect(again.text).not.toContain(token);
       expect(again.text).toMatch(
         /<td data-label="Email">new\.admin@acme\.test<\/td>\s*<td data-label="Role">Administrator<\/td>\s*<td data-label="Status">Invited<\/td>/,
       );
 
-      expect(ctx.db.prepare('SELECT to_address AS toAddress, kind FROM outbox').all()).toEqual([{ toAddress: 'new.admin@acme.test', kind: 'invitation' }]);
+      expect(await ctx.query('SELECT to_address AS "toAddress", kind FROM outbox')).toEqual([{ toAddress: 'new.admin@acme.test', kind: 'invitation' }]);
       expect(ctx.logs()).not.toContain(token);
 
-      expect(ctx.db.prepare("SELECT actor, target, company_id AS companyId FROM audit_log WHERE action = 'user.invite'").all()).toEqual([
+      expect(await ctx.query(`SELECT actor, target, company_id AS "companyId" FROM audit_log WHERE action = 'user.invite'`)).toEqual([
         { actor: 'ops@example.test', target: 'new.admin@acme.test', companyId: acme.companyId },
       ]);
-      expect(JSON.stringify(ctx.db.prepare('SELECT * FROM audit_log').all())).not.toContain(token);
+      expect(JSON.stringify(await ctx.query('SELECT * FROM audit_log'))).not.toContain(token);
     });
 
     it('with htmx answers only the invite fragment, still never cached', async () => {
@@ -86,7 +86,7 @@ describe('inviting an administrator', () => {
       expect(fragment.headers.vary).toMatch(/HX-Request/);
       expect(fragment.text.trim()).toMatch(/^<div id="invite">/);
       expect(fragment.text).toContain('Enter an email address.');
-      expect(ctx.db.prepare('SELECT COUNT(*) FROM invitations').pluck().get()).toBe(0);
+      expect(await queryValue(ctx, 'SELECT COUNT(*) FROM invitations')).toBe(0);
     });
 
     it('refuses an address that already has an account', async () => {
@@ -105,7 +105,7 @@ describe('inviting an administrator', () => {
       expect(res.text).not.toContain('<img src=x');
       expect(res.text).not.toContain('<script>alert');
       expect(res.text).toMatch(/An email address is at most 254 characters\.|Enter an email address like name@example\.com\./);
-      expect(ctx.db.prepare('SELECT COUNT(*) FROM users').pluck().get()).toBe(2);
+      expect(await queryValue(ctx, 'SELECT COUNT(*) FROM users')).toBe(2);
     });
 
     it('sends a fresh link to an invited address; the first link stops working', async () => {
@@ -114,7 +114,7 @@ describe('inviting an administrator', () => {
       expect(second).not.toBe(first);
       expect((await request(ctx.app).get(pathOf(first))).status).toBe(404);
       expect((await request(ctx.app).get(pathOf(second))).status).toBe(200);
-      expect(ctx.db.prepare("SELECT details FROM audit_log WHERE action = 'user.invite' ORDER BY id").pluck().all()).toEqual([
+      expect(await queryColumn(ctx, "SELECT details FROM audit_log WHERE action = 'user.invite' ORDER BY id")).toEqual([
         '{"operator":false,"resent":false}',
         '{"operator":false,"resent":true}',
       ]);
@@ -126,7 +126,7 @@ describe('inviting an administrator', () => {
         .type('form')
         .send({ _csrf: operator.csrf, email: 'ops2@acme.test', isOperator: 'on' });
       expect(res.status).toBe(201);
-      expect(ctx.db.prepare('SELECT is_operator FROM users WHERE email = ?').pluck().get('ops2@acme.test')).toBe(1);
+      expect(await queryValue(ctx, 'SELECT is_operator FROM users WHERE email = ?', 'ops2@acme.test')).toBe(1);
     });
   });
 
@@ -157,7 +157,7 @@ describe('inviting an administrator', () => {
       const later = await anonymousAgent(ctx.app);
       const signInRes = await later.post('/sign-in').type('form').send({ _csrf: later.csrf, email: 'new.admin@acme.test', password: NEW_PASSWORD });
       expect(signInRes.status).toBe(303);
-      expect(ctx.db.prepare("SELECT target FROM audit_log WHERE action = 'auth.password_set'").pluck().all()).toEqual(['new.admin@acme.test']);
+      expect(await queryColumn(ctx, "SELECT target FROM audit_log WHERE action = 'auth.password_set'")).toEqual(['new.admin@acme.test']);
     });
 
     it('refuses the link once it is used, with a kind page', async () => {
@@ -215,7 +215,7 @@ describe('inviting an administrator', () => {
         .send({ _csrf: csrfFrom(form.text), token, password: long, confirm: long });
       expect(res.status).toBe(422);
       expect(res.text).toContain('Use at most 72 bytes (fewer if you use accented letters or emoji): longer passwords would be cut short.');
-      expect(ctx.db.prepare('SELECT password_hash FROM users WHERE email = ?').pluck().get('new.admin@acme.test')).toBeNull();
+      expect(await queryValue(ctx, 'SELECT password_hash FROM users WHERE email = ?', 'new.admin@acme.test')).toBeNull();
 
       const ok = await agent
         .post('/invitation')
@@ -249,13 +249,13 @@ describe('an invitation for a disabled user', () => {
         .type('form')
         .send({ _csrf: operator.csrf, email: 'new@example.test' });
       const link = linkFrom(res.text);
-      const userId = ctx.db.prepare('SELECT id FROM users WHERE email = ?').pluck().get('new@example.test') as number;
+      const userId = (await queryValue(ctx, 'SELECT id FROM users WHERE email = ?', 'new@example.test')) as number;
       await operator.post(`/operator/companies/${ops.companyId}/users/${userId}/disable`).type('form').send({ _csrf: operator.csrf });
 
       const page = await request(ctx.app).get(pathOf(link));
       expect(page.status).toBe(404);
       expect(page.text).toContain('This account has been disabled, so the link no longer works.');
-      expect(ctx.db.prepare('SELECT password_hash FROM users WHERE id = ?').pluck().get(userId)).toBeNull();
+      expect(await queryValue(ctx, 'SELECT password_hash FROM users WHERE id = ?', userId)).toBeNull();
     } finally {
       await ctx.close();
     }

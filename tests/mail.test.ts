@@ -440,7 +440,7 @@ describe('Notifications without SMTP (the outbox)', () => {
   it('tells every active administrator when a credential is saved or revoked, never with its secret', async () => {
     const secret = 'cxk_SuperSecretValueThatMustNeverAppear000';
     const ids = await notifyCompanyAdmins(
-      { db: ctx.db, mailer: new OutboxMailer(ctx.database, ctx.clock, createLogger('silent')) },
+      { db: ctx.database, mailer: new OutboxMailer(ctx.database, ctx.clock, createLogger('silent')) },
       acmeId,
       'credential_saved',
       {
@@ -464,7 +464,7 @@ describe('Notifications without SMTP (the outbox)', () => {
     expect(mails[0].html).toContain('<code>claims&lt;bot&gt;</code>');
     for (const m of mails) expect(m.text + m.html).not.toContain(secret);
 
-    await notifyCompanyAdmins({ db: ctx.db, mailer: new OutboxMailer(ctx.database, ctx.clock, createLogger('silent')) }, acmeId, 'credential_revoked', {
+    await notifyCompanyAdmins({ db: ctx.database, mailer: new OutboxMailer(ctx.database, ctx.clock, createLogger('silent')) }, acmeId, 'credential_revoked', {
       credentialKind: 'oauth',
       identifier: 'cxc_client',
       secretPrefix: 'cxs_abcdef',

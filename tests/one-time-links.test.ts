@@ -1,7 +1,7 @@
 import request from 'supertest';
 import { AuditLog } from '../src/features/audit/service';
 import { issueInvitation, issueSetupToken } from '../src/features/auth/service';
-import { anonymousAgent, createTestContext, seedCompany, seedUser, signIn } from './helpers';
+import { anonymousAgent, createTestContext, seedCompany, seedUser, signIn, queryValue } from './helpers';
 import type { Agent, SeededUser, TestContext } from './helpers';
 
 const NEW_PASSWORD = 'a brand new passphrase';
@@ -9,9 +9,9 @@ const NEW_PASSWORD = 'a brand new passphrase';
 /** A documentation link as the grant email carries it: Acme's admin asks for `email`, the operator grants. */
 async function grantedDocsLink(ctx: TestContext, admin: Agent, operator: Agent, email: string): Promise<string> {
   expect((await admin.post('/admin/api/docs-access').type('form').send({ _csrf: admin.csrf, email })).status).toBe(303);
-  const id = ctx.db.prepare("SELECT id FROM access_requests WHERE email = ? AND status = 'pending'").pluck().get(email) as number;
+  const id = (await queryValue(ctx, "SELECT id FROM access_requests WHERE email = ? AND status = 'pending'", email)) as number;
   expect((await operator.post(`/operator/access-requests/${id}/grant`).type('form').send({ _csrf: operator.csrf })).status).toBe(303);
-  const mail = ctx.db.prepare('SELECT text_body FROM outbox WHERE to_address = ? ORDER BY id DESC LIMIT 1').pluck().get(email) as string;
+  const mail = (await queryValue(ctx, 'SELECT text_body FROM outbox WHERE to_address = ? ORDER BY id DESC LIMIT 1', email)) as string;
   return /\/docs\/access\?token=([A-Za-z0-9_-]{43})/.exec(mail)![1];
 }
 
@@ -23,10 +23,10 @@ describe('pages that carry a one-time token are never cached (Cache-Control: no-
   afterEach(() => ctx.close());
 
   describe('/setup', () => {
-    const setupToken = () => issueSetupToken({ db: ctx.db, clock: ctx.clock, audit: new AuditLog(ctx.db, ctx.clock), bcryptCost: 10 });
+    const setupToken = () => issueSetupToken({ db: ctx.database, clock: ctx.clock, audit: new AuditLog(ctx.db, ctx.clock), bcryptCost: 10 });
 
     it('GET with the valid token, and with a wrong one', async () => {
-      const token = setupToken();
+      const token = await setupToken();
       const page = await request(ctx.app).get(`/setup?token=${token}`);
       expect(page.status).toBe(200);
       expect(page.text).toContain(`value="${token}"`);
@@ -37,7 +37,7 @@ describe('pages that carry a one-time token are never cached (Cache-Control: no-
     });
 
     it('POST that shows the form again with its errors (and the token)', async () => {
-      const token = setupToken();
+      const token = await setupToken();
       const visitor = await anonymousAgent(ctx.app);
       const res = await visitor
         .post('/setup')
@@ -54,7 +54,7 @@ describe('pages that carry a one-time token are never cached (Cache-Control: no-
     let token: string;
     beforeEach(async () => {
       acme = await seedCompany(ctx, 'Acme', 'admin@acme.test');
-      token = issueInvitation(ctx, (await seedUser(ctx, acme.companyId, 'new@acme.test')).userId, acme.userId).token;
+      token = (await issueInvitation({ db: ctx.database, clock: ctx.clock }, (await seedUser(ctx, acme.companyId, 'new@acme.test')).userId, acme.userId)).token;
     });
 
     it('GET with the valid token, and with a wrong one', async () => {
@@ -114,11 +114,9 @@ describe('GET /docs/access: the audit entry goes to the link’s company and nam
   afterEach(() => ctx.close());
 
   const linkOpens = () =>
-    ctx.db
-      .prepare(
-        "SELECT company_id AS companyId, actor_user_id AS userId, actor, target, ip, user_agent AS userAgent FROM audit_log WHERE action = 'docs_access.link_open'",
-      )
-      .all();
+    ctx.query(
+      `SELECT company_id AS "companyId", actor_user_id AS "userId", actor, target, ip, user_agent AS "userAgent" FROM audit_log WHERE action = 'docs_access.link_open'`,
+    );
 
   it('records a user of another company as “the link was opened”: no email, address or browser of theirs', async () => {
     const stranger = await signIn(ctx.app, globex.email);
@@ -126,11 +124,14 @@ describe('GET /docs/access: the audit entry goes to the link’s company and nam
     expect(res.status).toBe(303);
     expect((await stranger.get('/docs')).status).toBe(200);
 
-    expect(linkOpens()).toEqual([{ companyId: acme.companyId, userId: null, actor: 'dev@acme.test', target: 'dev@acme.test', ip: null, userAgent: null }]);
-    const anywhere = ctx.db
-      .prepare("SELECT COUNT(*) FROM audit_log WHERE company_id = ? AND (actor LIKE '%globex%' OR user_agent LIKE '%Globex%')")
-      .pluck()
-      .get(acme.companyId);
+    expect(await linkOpens()).toEqual([
+      { companyId: acme.companyId, userId: null, actor: 'dev@acme.test', target: 'dev@acme.test', ip: null, userAgent: null },
+    ]);
+    const anywhere = await queryValue(
+      ctx,
+      "SELECT COUNT(*) FROM audit_log WHERE company_id = ? AND (actor LIKE '%globex%' OR user_agent LIKE '%Globex%')",
+      acme.companyId,
+    );
     expect(anywhere).toBe(0);
     const acmeLog = await (await signIn(ctx.app, acme.email)).get('/audit');
     expect(acmeLog.status).toBe(200);
@@ -141,7 +142,7 @@ describe('GET /docs/access: the audit entry goes to the link’s company and nam
   it('still names a user of the link’s own company, with address and browser', async () => {
     const colleague = await signIn(ctx.app, acme.email);
     expect((await colleague.get(`/docs/access?token=${token}`).set('User-Agent', 'AcmeBrowser/1.0')).status).toBe(303);
-    expect(linkOpens()).toEqual([
+    expect(await linkOpens()).toEqual([
       {
         companyId: acme.companyId,
         userId: acme.userId,
@@ -155,7 +156,7 @@ describe('GET /docs/access: the audit entry goes to the link’s company and nam
 
   it('records a visitor who is not signed in as the link’s holder', async () => {
     expect((await request(ctx.app).get(`/docs/access?token=${token}`).set('User-Agent', 'HolderBrowser/1.0')).status).toBe(303);
-    expect(linkOpens()).toEqual([
+    expect(await linkOpens()).toEqual([
       {
         companyId: acme.companyId,
         userId: null,

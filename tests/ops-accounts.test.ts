@@ -7,7 +7,7 @@ import { createOperator } from '../src/ops/create-operator';
 import { OpsError, UsageError } from '../src/ops/errors';
 import { prune } from '../src/ops/prune';
 import { resetPassword } from '../src/ops/reset-password';
-import { PASSWORD, createTestContext, csrfFrom, seedCompany, signIn } from './helpers';
+import { PASSWORD, createTestContext, csrfFrom, seedCompany, signIn, queryValue, queryColumn } from './helpers';
 import type { TestContext } from './helpers';
 
 const NEW_PASSWORD = 'a brand new passphrase 42';
@@ -27,7 +27,7 @@ async function choosePassword(ctx: TestContext, link: string, password = NEW_PAS
 
 describe('createOperator (npm run cli -- create-operator)', () => {
   let ctx: TestContext;
-  const deps = () => ({ db: ctx.db, clock: ctx.clock, bcryptCost: 10, publicUrl: ctx.config.publicUrl });
+  const deps = () => ({ db: ctx.database, sqlite: ctx.db, clock: ctx.clock, bcryptCost: 10, publicUrl: ctx.config.publicUrl });
   beforeEach(() => (ctx = createTestContext()));
   afterEach(() => ctx.close());
 
@@ -35,14 +35,14 @@ describe('createOperator (npm run cli -- create-operator)', () => {
     const result = await createOperator(deps(), { email: ' Ops@Example.TEST ' });
     expect(result).toMatchObject({ companyName: 'Default company', companyCreated: true });
     expect(result.link).toMatch(/^http:\/\/127\.0\.0\.1:3000\/invitation\?token=[\w-]{40,}$/);
-    const user = ctx.db.prepare('SELECT email, is_operator AS op, password_hash AS hash FROM users WHERE id = ?').get(result.userId);
+    const user = (await ctx.query('SELECT email, is_operator AS op, password_hash AS hash FROM users WHERE id = ?', result.userId))[0];
     expect(user).toEqual({ email: 'ops@example.test', op: 1, hash: null });
 
     const set = await choosePassword(ctx, result.link!);
     expect(set.status).toBe(303);
     const agent = await signIn(ctx.app, 'ops@example.test', NEW_PASSWORD);
     expect((await agent.get('/operator/companies')).status).toBe(200);
-    const actions = ctx.db.prepare("SELECT action FROM audit_log WHERE actor = 'operations CLI' ORDER BY id").pluck().all();
+    const actions = await queryColumn(ctx, "SELECT action FROM audit_log WHERE actor = 'operations CLI' ORDER BY id");
     expect(actions).toEqual(['company.create', 'ops.create_operator']);
   });
 
@@ -54,7 +54,7 @@ describe('createOperator (npm run cli -- create-operator)', () => {
     expect(byDefault.companyId).toBe(acme.companyId);
     const created = await createOperator(deps(), { email: 'three@ops.test', company: 'Operators Ltd' });
     expect(created).toMatchObject({ companyName: 'Operators Ltd', companyCreated: true });
-    expect(ctx.db.prepare('SELECT COUNT(*) FROM company_scopes WHERE company_id = ?').pluck().get(created.companyId)).toBe(4);
+    expect(await queryValue(ctx, 'SELECT COUNT(*) FROM company_scopes WHERE company_id = ?', created.companyId)).toBe(4);
   });
 
   it('sets the password given on standard input instead of issuing a link', async () => {
@@ -66,7 +66,7 @@ describe('createOperator (npm run cli -- create-operator)', () => {
 
   it('refuses an address that already has an account, and bad input, changing nothing', async () => {
     await seedCompany(ctx, 'Acme', 'admin@acme.test');
-    const users = () => ctx.db.prepare('SELECT COUNT(*) FROM users').pluck().get();
+    const users = () => queryValue(ctx, 'SELECT COUNT(*) FROM users');
     await expect(createOperator(deps(), { email: 'ADMIN@acme.test' })).rejects.toThrow(
       new OpsError('admin@acme.test already has an account. Use reset-password to give it a new password.'),
     );
@@ -74,32 +74,32 @@ describe('createOperator (npm run cli -- create-operator)', () => {
     await expect(createOperator(deps(), { email: 'x@ops.test', password: 'short' })).rejects.toThrow(/password: Use at least 12 characters/);
     await expect(createOperator(deps(), { email: 'x@ops.test', password: 'é'.repeat(40) })).rejects.toThrow(/at most 72 bytes/);
     await expect(createOperator(deps(), { email: 'x@ops.test', company: 'Bad\u0000name' })).rejects.toThrow(/control characters/);
-    expect(users()).toBe(1);
+    expect(await users()).toBe(1);
   });
 });
 
 describe('resetPassword (npm run cli -- reset-password)', () => {
   let ctx: TestContext;
-  const deps = () => ({ db: ctx.db, clock: ctx.clock, publicUrl: ctx.config.publicUrl });
+  const deps = () => ({ db: ctx.database, sqlite: ctx.db, clock: ctx.clock, publicUrl: ctx.config.publicUrl });
   beforeEach(() => (ctx = createTestContext()));
   afterEach(() => ctx.close());
 
   it('prints a link that sets a new password; the old one works until then', async () => {
     await seedCompany(ctx, 'Acme', 'admin@acme.test');
-    const result = resetPassword(deps(), 'Admin@Acme.test');
+    const result = await resetPassword(deps(), 'Admin@Acme.test');
     expect(result).toMatchObject({ email: 'admin@acme.test', sessionsEnded: 0, expiresAt: ctx.clock.now() + 72 * HOUR });
     await signIn(ctx.app, 'admin@acme.test', PASSWORD); // still works
 
     expect((await choosePassword(ctx, result.link)).status).toBe(303);
     await expect(signIn(ctx.app, 'admin@acme.test', PASSWORD)).rejects.toThrow(/sign-in failed/);
     await signIn(ctx.app, 'admin@acme.test', NEW_PASSWORD);
-    expect(ctx.db.prepare("SELECT target FROM audit_log WHERE action = 'ops.reset_password'").pluck().get()).toBe('admin@acme.test');
+    expect(await queryValue(ctx, "SELECT target FROM audit_log WHERE action = 'ops.reset_password'")).toBe('admin@acme.test');
   });
 
   it('a second reset makes the first link stop working', async () => {
     await seedCompany(ctx, 'Acme', 'admin@acme.test');
-    const first = resetPassword(deps(), 'admin@acme.test');
-    resetPassword(deps(), 'admin@acme.test');
+    const first = await resetPassword(deps(), 'admin@acme.test');
+    await resetPassword(deps(), 'admin@acme.test');
     const res = await request(ctx.app).get(new URL(first.link).pathname + new URL(first.link).search);
     expect(res.status).toBe(404);
   });
@@ -107,7 +107,7 @@ describe('resetPassword (npm run cli -- reset-password)', () => {
   it('--lock-now stops the current password and ends every session at once', async () => {
     await seedCompany(ctx, 'Acme', 'admin@acme.test');
     const agent = await signIn(ctx.app, 'admin@acme.test');
-    const result = resetPassword(deps(), 'admin@acme.test', { lockNow: true });
+    const result = await resetPassword(deps(), 'admin@acme.test', { lockNow: true });
     expect(result.sessionsEnded).toBe(1);
     expect((await agent.get('/audit')).status).toBe(303); // signed out
     await expect(signIn(ctx.app, 'admin@acme.test', PASSWORD)).rejects.toThrow(/sign-in failed/);
@@ -116,14 +116,15 @@ describe('resetPassword (npm run cli -- reset-password)', () => {
 
   it('says so for an unknown, a disabled or a malformed address', async () => {
     const acme = await seedCompany(ctx, 'Acme', 'admin@acme.test');
-    expect(() => resetPassword(deps(), 'nobody@acme.test')).toThrow(new OpsError('No account has the address nobody@acme.test.'));
-    ctx.db.prepare('UPDATE users SET disabled_at = 1 WHERE id = ?').run(acme.userId);
-    expect(() => resetPassword(deps(), 'admin@acme.test')).toThrow(/is disabled/);
+    await expect(resetPassword(deps(), 'nobody@acme.test')).rejects.toThrow(new OpsError('No account has the address nobody@acme.test.'));
+    await ctx.query('UPDATE users SET disabled_at = 1 WHERE id = ?', acme.userId);
+    await expect(resetPassword(deps(), 'admin@acme.test')).rejects.toThrow(/is disabled/);
     expect(() => resetPassword(deps(), '')).toThrow(UsageError);
-    expect(ctx.db.prepare('SELECT COUNT(*) FROM invitations').pluck().get()).toBe(0);
+    expect(await queryValue(ctx, 'SELECT COUNT(*) FROM invitations')).toBe(0);
   });
 });
 
+// prune is src/ops/prune.ts (helper E's area), still synchronous on the SQLite handle: this part stays on ctx.db.
 describe('prune (npm run cli -- prune)', () => {
   let ctx: TestContext;
   let companyId: number;

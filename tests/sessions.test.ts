@@ -1,9 +1,9 @@
 import crypto from 'node:crypto';
 import request from 'supertest';
 import { HOUR, MINUTE } from '../src/clock';
-import { SqliteSessionStore } from '../src/http/session-store';
+import { DatabaseSessionStore } from '../src/http/session-store';
 import { resetPassword } from '../src/ops/reset-password';
-import { anonymousAgent, createTestContext, csrfFrom, PASSWORD, seedCompany, seedUser, signIn } from './helpers';
+import { anonymousAgent, createTestContext, csrfFrom, PASSWORD, seedCompany, seedUser, signIn, queryValue, queryColumn } from './helpers';
 import type { Agent, SeededUser, TestContext } from './helpers';
 
 describe('session timeouts (on the injected clock)', () => {
@@ -36,16 +36,16 @@ describe('session timeouts (on the injected clock)', () => {
     expect(res.status).toBe(303);
     expect(res.headers.location).toMatch(/^\/sign-in/);
     // The expired session is gone from the store, not just ignored.
-    expect(ctx.db.prepare('SELECT COUNT(*) FROM sessions WHERE user_id IS NOT NULL').pluck().get()).toBe(0);
+    expect(await queryValue(ctx, 'SELECT COUNT(*) FROM sessions WHERE user_id IS NOT NULL')).toBe(0);
   });
 
   it('deletes abandoned sessions from the store as time goes by', async () => {
     await signIn(ctx.app, 'admin@acme.test');
-    expect(ctx.db.prepare('SELECT COUNT(*) FROM sessions').pluck().get()).toBe(1);
+    expect(await queryValue(ctx, 'SELECT COUNT(*) FROM sessions')).toBe(1);
     ctx.clock.advance(2 * HOUR);
     await signIn(ctx.app, 'admin@acme.test'); // any session saved triggers the clean-up
-    expect(ctx.db.prepare('SELECT COUNT(*) FROM sessions').pluck().get()).toBe(1);
-    expect(ctx.db.prepare('SELECT COUNT(*) FROM sessions WHERE expires_at > ?').pluck().get(ctx.clock.now())).toBe(1);
+    expect(await queryValue(ctx, 'SELECT COUNT(*) FROM sessions')).toBe(1);
+    expect(await queryValue(ctx, 'SELECT COUNT(*) FROM sessions WHERE expires_at > ?', ctx.clock.now())).toBe(1);
   });
 });
 
@@ -83,7 +83,7 @@ describe('a disabled user', () => {
   it('loses a still-stored session on the next request (disabled straight in the database)', async () => {
     await seedCompany(ctx, 'Acme', 'admin@acme.test');
     const agent = await signIn(ctx.app, 'admin@acme.test');
-    ctx.db.prepare('UPDATE users SET disabled_at = ? WHERE email = ?').run(ctx.clock.now(), 'admin@acme.test');
+    await ctx.query('UPDATE users SET disabled_at = ? WHERE email = ?', ctx.clock.now(), 'admin@acme.test');
 
     const htmx = await agent.get('/audit').set('HX-Request', 'true');
     expect(htmx.status).toBe(401);
@@ -169,7 +169,7 @@ describe('sessions at rest', () => {
         .type('form')
         .send({ _csrf: csrfFrom(anon.text), email: 'admin@acme.test', password: PASSWORD });
       expect(res.status).toBe(303);
-      const rows = ctx.db.prepare('SELECT sid FROM sessions').pluck().all() as string[];
+      const rows = (await queryColumn(ctx, 'SELECT sid FROM sessions')) as string[];
       expect(rows).toHaveLength(1);
       const signedIn = String(res.headers['set-cookie']).split(';')[0];
       const sid = decodeURIComponent(signedIn.split('=')[1]).slice(2).split('.')[0]; // s:<id>.<signature>
@@ -196,7 +196,7 @@ describe('a session deleted while one of its requests is in flight', () => {
     await ctx.close();
   });
 
-  const sessionsOf = (userId: number): number => ctx.db.prepare('SELECT COUNT(*) FROM sessions WHERE user_id = ?').pluck().get(userId) as number;
+  const sessionsOf = (userId: number): Promise<unknown> => queryValue(ctx, 'SELECT COUNT(*) FROM sessions WHERE user_id = ?', userId);
 
   /**
    * Starts a request from `stolen` that changes its session (a flash message), and holds it just
@@ -204,12 +204,12 @@ describe('a session deleted while one of its requests is in flight', () => {
    */
   async function requestHeldAtSave(stolen: Agent): Promise<{ finish: () => Promise<request.Response> }> {
     // eslint-disable-next-line @typescript-eslint/unbound-method -- called below with the store as `this`
-    const save = SqliteSessionStore.prototype.set;
+    const save = DatabaseSessionStore.prototype.set;
     let release!: () => void;
     const released = new Promise<void>((resolve) => (release = resolve));
     let arrived!: () => void;
     const atSave = new Promise<void>((resolve) => (arrived = resolve));
-    jest.spyOn(SqliteSessionStore.prototype, 'set').mockImplementationOnce(function (this: SqliteSessionStore, ...args) {
+    jest.spyOn(DatabaseSessionStore.prototype, 'set').mockImplementationOnce(function (this: DatabaseSessionStore, ...args) {
       arrived();
       void released.then(() => save.apply(this, args));
     });
@@ -232,7 +232,7 @@ describe('a session deleted while one of its requests is in flight', () => {
     const held = await requestHeldAtSave(stolen);
 
     // The owner resets the password (a reset link, then the invitation page): every session of theirs ends.
-    const { link } = resetPassword({ db: ctx.db, clock: ctx.clock, publicUrl: ctx.config.publicUrl }, admin.email);
+    const { link } = await resetPassword({ db: ctx.database, sqlite: ctx.db, clock: ctx.clock, publicUrl: ctx.config.publicUrl }, admin.email);
     const owner = await anonymousAgent(ctx.app);
     const token = new URL(link).searchParams.get('token');
     const reset = await owner
@@ -240,10 +240,10 @@ describe('a session deleted while one of its requests is in flight', () => {
       .type('form')
       .send({ _csrf: owner.csrf, token, password: 'a brand new passphrase', confirm: 'a brand new passphrase' });
     expect(reset.status).toBe(303);
-    expect(sessionsOf(admin.userId)).toBe(1); // the owner's new session only
+    expect(await sessionsOf(admin.userId)).toBe(1); // the owner's new session only
 
     expect((await held.finish()).status).toBe(303);
-    expect(sessionsOf(admin.userId)).toBe(1);
+    expect(await sessionsOf(admin.userId)).toBe(1);
     const page = await stolen.get('/audit');
     expect(page.status).toBe(303);
     expect(page.headers.location).toBe('/sign-in?next=%2Faudit');
@@ -257,10 +257,10 @@ describe('a session deleted while one of its requests is in flight', () => {
 
     const disable = await operator.post(`/operator/companies/${admin.companyId}/users/${admin.userId}/disable`).type('form').send({ _csrf: operator.csrf });
     expect(disable.status).toBe(303);
-    expect(sessionsOf(admin.userId)).toBe(0);
+    expect(await sessionsOf(admin.userId)).toBe(0);
 
     await held.finish();
-    expect(sessionsOf(admin.userId)).toBe(0);
+    expect(await sessionsOf(admin.userId)).toBe(0);
     expect((await stolen.get('/audit')).status).toBe(303);
   });
 

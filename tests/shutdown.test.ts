@@ -5,6 +5,7 @@ import path from 'node:path';
 import bcrypt from 'bcrypt';
 import Database from 'better-sqlite3';
 import { systemClock } from '../src/clock';
+import { wrapSqlite } from '../src/db/connect';
 import { migrateSqlite } from '../src/db/migrate';
 import { openDatabase } from '../src/db/open';
 import { AuditLog, SYSTEM_ACTOR } from '../src/features/audit/service';
@@ -34,24 +35,25 @@ describe('graceful shutdown on SIGTERM under load', () => {
   let key: string;
   let credentialId: number;
 
-  beforeAll(() => {
+  beforeAll(async () => {
     ensureBuilt();
     dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'console-shutdown-'));
-    const db = openDatabase(path.join(dataDir, 'console.sqlite'));
+    const connection = wrapSqlite(openDatabase(path.join(dataDir, 'console.sqlite')));
+    const db = connection.sqlite!;
     migrateSqlite(db);
-    const companyId = createCompanyGrantingAllScopes({ db }, 'Shutdown Ltd', Date.now());
+    const companyId = await createCompanyGrantingAllScopes({ db: connection.db }, 'Shutdown Ltd', Date.now());
     // One account per slow client: sign-in counts every attempt against its account before bcrypt
     // (5 per account), so more parallel sign-ins on one account than that are refused by design.
     const passwordHash = bcrypt.hashSync(PASSWORD, 10);
     for (let n = 0; n < SLOW_CLIENTS; n++) {
-      authRepo.createUser(db, { companyId, email: `admin${n}@shutdown.test`, passwordHash, isOperator: true }, Date.now());
+      await authRepo.createUser(connection.db, { companyId, email: `admin${n}@shutdown.test`, passwordHash, isOperator: true }, Date.now());
     }
     const deps = { db, clock: systemClock, audit: new AuditLog(db, systemClock), mailer: { send: () => Promise.resolve(0) } };
     const generated = generateApiKeyFor(deps, companyId, 'shutdown-api', SYSTEM_ACTOR);
     saveCredential(deps, companyId, 'basic', generated.credential.id, 'none', SYSTEM_ACTOR);
     key = generated.secret;
     credentialId = generated.credential.id;
-    db.close();
+    await connection.close();
   }, 240_000);
 
   afterAll(() => fs.rmSync(dataDir, { recursive: true, force: true }));

@@ -47,21 +47,46 @@ function cachingStatements(raw: RawSqlite): SqliteDatabase {
  * Kysely's SQLite driver begins with a plain, deferred BEGIN (kysely-org/kysely#1152). A deferred
  * transaction that reads and then writes fails with SQLITE_BUSY, instead of waiting, when another
  * process wrote in between. BEGIN IMMEDIATE takes the write lock up front: writers queue.
+ *
+ * When the handle is already inside a transaction it began itself (tests/hostile-input.test.ts runs
+ * every case in one and rolls it back), the Kysely transaction joins it as a savepoint, as
+ * better-sqlite3's own transactions do, instead of failing with "cannot start a transaction within a
+ * transaction". Kysely runs one transaction at a time on its one connection, so one flag is enough.
  */
 class ImmediateSqliteDriver extends SqliteDriver {
+  #joined = false;
+  constructor(
+    config: SqliteDialectConfig,
+    private readonly raw: RawSqlite,
+  ) {
+    super(config);
+  }
   override async beginTransaction(connection: DatabaseConnection): Promise<void> {
-    await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+    this.#joined = this.raw.inTransaction;
+    await connection.executeQuery(CompiledQuery.raw(this.#joined ? 'savepoint kysely_joined' : 'begin immediate'));
+  }
+  override async commitTransaction(connection: DatabaseConnection): Promise<void> {
+    if (!this.#joined) return super.commitTransaction(connection);
+    await connection.executeQuery(CompiledQuery.raw('release kysely_joined'));
+  }
+  override async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
+    if (!this.#joined) return super.rollbackTransaction(connection);
+    await connection.executeQuery(CompiledQuery.raw('rollback to kysely_joined'));
+    await connection.executeQuery(CompiledQuery.raw('release kysely_joined'));
   }
 }
 
 class ImmediateSqliteDialect extends SqliteDialect {
   readonly #config: SqliteDialectConfig;
-  constructor(config: SqliteDialectConfig) {
+  constructor(
+    config: SqliteDialectConfig,
+    private readonly raw: RawSqlite,
+  ) {
     super(config);
     this.#config = config;
   }
   override createDriver(): Driver {
-    return new ImmediateSqliteDriver(this.#config);
+    return new ImmediateSqliteDriver(this.#config, this.raw);
   }
 }
 
@@ -92,7 +117,7 @@ export function connect(options: ConnectOptions): Connection {
 
 /** Kysely over an open better-sqlite3 handle (tests and the CLI open files themselves). */
 export function wrapSqlite(raw: RawSqlite): Connection {
-  const db = new Kysely<Tables>({ dialect: new ImmediateSqliteDialect({ database: cachingStatements(raw) }) });
+  const db = new Kysely<Tables>({ dialect: new ImmediateSqliteDialect({ database: cachingStatements(raw) }, raw) });
   const close = async () => {
     await db.destroy();
     if (raw.open) raw.close(); // Kysely closes the file only if it ever ran a query on it

@@ -1,5 +1,5 @@
 import type { NextFunction, Request, Response } from 'express';
-import type { Db } from '../db/open';
+import type { Database } from '../db/connect';
 import type { Clock } from '../clock';
 import { createSignedInUserLookup } from '../features/auth/repo';
 import type { SignedInUser } from '../features/auth/repo';
@@ -20,13 +20,13 @@ export const ABSOLUTE_SESSION_MS = 12 * 60 * 60 * 1000;
  * Loads the signed-in user on every request (one indexed read), so a disabled user or an
  * expired session stops working on the very next request.
  */
-export function loadUser(db: Db, clock: Clock) {
+export function loadUser(db: Database, clock: Clock) {
   const findUser = createSignedInUserLookup(db);
-  return (req: Request, _res: Response, next: NextFunction): void => {
+  return async (req: Request, _res: Response, next: NextFunction): Promise<void> => {
     const userId = req.session?.userId;
     if (userId === undefined) return next();
     const tooOld = (req.session.signedInAt ?? 0) + ABSOLUTE_SESSION_MS <= clock.now();
-    const user = tooOld ? undefined : findUser(userId);
+    const user = tooOld ? undefined : await findUser(userId);
     if (!user) {
       // The old session leaves the store; a fresh, empty one takes its place in memory (later
       // middleware reads req.session) and is never saved unless something is put in it.

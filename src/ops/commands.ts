@@ -3,6 +3,7 @@ import type { ParseArgsConfig } from 'node:util';
 import { systemClock } from '../clock';
 import type { Config } from '../config';
 import { ConfigError, loadConfig } from '../config';
+import { wrapSqlite } from '../db/connect';
 import { migrateSqlite } from '../db/migrate';
 import type { Db } from '../db/open';
 import { openDatabase } from '../db/open';
@@ -191,8 +192,9 @@ is read from standard input instead (12-72 bytes), e.g.  printf %s "$PASSWORD" |
     }
     const config = loadConfig(io.env);
     const result = await withDatabase(config, (db) =>
+      // Kysely over the same handle (withDatabase closes it); `sqlite` until the audit log is async (issue 12).
       createOperator(
-        { db, clock: systemClock, bcryptCost: config.bcryptCost, publicUrl: config.publicUrl },
+        { db: wrapSqlite(db).db, sqlite: db, clock: systemClock, bcryptCost: config.bcryptCost, publicUrl: config.publicUrl },
         { email, company: parsed.values.company as string | undefined, password },
       ),
     );
@@ -217,7 +219,9 @@ given: then it stops at once and every session of the user ends (a suspected com
     const email = requiredEmail(parsed.values.email, '--email');
     const config = loadConfig(io.env);
     const result = await withDatabase(config, (db) =>
-      resetPassword({ db, clock: systemClock, publicUrl: config.publicUrl }, email, { lockNow: parsed.values['lock-now'] === true }),
+      resetPassword({ db: wrapSqlite(db).db, sqlite: db, clock: systemClock, publicUrl: config.publicUrl }, email, {
+        lockNow: parsed.values['lock-now'] === true,
+      }),
     );
     if (parsed.values['lock-now']) io.out(`The current password of ${result.email} no longer works; ${result.sessionsEnded} session(s) ended.\n`);
     io.out(`One-time link for ${result.email} to choose a new password (until ${when(result.expiresAt)}):\n${result.link}\n`);

@@ -1,5 +1,6 @@
+import type { Database } from '../db/connect';
+import { transaction } from '../db/connect';
 import type { Db } from '../db/open';
-import { transaction } from '../db/open';
 import type { Clock } from '../clock';
 import { AuditLog } from '../features/audit/service';
 import { createUser, findUserByEmail, hashPassword, issueInvitation } from '../features/auth/service';
@@ -11,7 +12,9 @@ import { createCompanyGrantingAllScopes, findCompanyByName, findFirstCompany } f
 export const CLI_ACTOR = { userId: null, label: 'operations CLI', ip: null, userAgent: null };
 
 export interface OpsDeps {
-  db: Db;
+  db: Database;
+  /** Transitional (issue 12): the SQLite handle, for the audit log until the audit area is async. */
+  sqlite: Db;
   clock: Clock;
   bcryptCost: number;
   publicUrl: string;
@@ -51,25 +54,26 @@ export async function createOperator(deps: OpsDeps, input: CreateOperatorInput):
   const companyName = input.company === undefined ? undefined : parseField(companyNameField, input.company, '--company');
   const password = input.password === undefined ? undefined : parseField(newPasswordField, input.password, 'password');
   const passwordHash = password === undefined ? null : await hashPassword(deps, password);
-  const audit = new AuditLog(deps.db, deps.clock);
+  const audit = new AuditLog(deps.sqlite, deps.clock);
 
-  return transaction(deps.db, () => {
-    if (findUserByEmail(deps, email)) throw new OpsError(`${email} already has an account. Use reset-password to give it a new password.`);
+  return transaction(deps.db, async (trx) => {
+    const inTrx = { db: trx, clock: deps.clock };
+    if (await findUserByEmail(inTrx, email)) throw new OpsError(`${email} already has an account. Use reset-password to give it a new password.`);
     const now = deps.clock.now();
-    let company = companyName === undefined ? findFirstCompany(deps) : findCompanyByName(deps, companyName);
+    let company = companyName === undefined ? await findFirstCompany(inTrx) : await findCompanyByName(inTrx, companyName);
     let companyCreated = false;
     if (!company) {
       const name = companyName ?? 'Default company';
-      const id = createCompanyGrantingAllScopes(deps, name, now);
+      const id = await createCompanyGrantingAllScopes(inTrx, name, now);
       audit.record(CLI_ACTOR, { action: 'company.create', companyId: id, target: name });
       company = { id, name };
       companyCreated = true;
     }
-    const userId = createUser(deps, { companyId: company.id, email, passwordHash, isOperator: true }, now);
+    const userId = await createUser(inTrx, { companyId: company.id, email, passwordHash, isOperator: true }, now);
     audit.record(CLI_ACTOR, { action: 'ops.create_operator', companyId: company.id, target: email, details: { passwordSet: passwordHash !== null } });
     const result: CreateOperatorResult = { userId, companyId: company.id, companyName: company.name, companyCreated };
     if (passwordHash === null) {
-      const { token, expiresAt } = issueInvitation(deps, userId, null);
+      const { token, expiresAt } = await issueInvitation(inTrx, userId, null);
       result.link = `${deps.publicUrl}/invitation?token=${token}`;
       result.expiresAt = expiresAt;
     }

@@ -3,7 +3,7 @@ import { transaction } from '../db/open';
 import type { Clock } from '../clock';
 import { DAY } from '../clock';
 import { AuditLog, pruneAuditEntriesSync } from '../features/audit/service';
-import { pruneExpiredSessions } from '../features/auth/service';
+import { pruneExpiredSessionsSync } from '../features/auth/service';
 import { pruneDeadGenerations, sweepCredentials } from '../features/credentials/service';
 import type { Mailer } from '../features/mail/service';
 import { CLI_ACTOR } from './create-operator';
@@ -62,7 +62,7 @@ export function prune(deps: { db: Db; clock: Clock }, options: PruneOptions = {}
     const result: PruneResult = {
       generations: pruneDeadGenerations(deps, generationsCutoff, dryRun),
       auditEntries: auditCutoff === undefined ? 0 : pruneAuditEntriesSync(deps, auditCutoff, dryRun),
-      sessions: pruneExpiredSessions(deps, now, dryRun),
+      sessions: pruneExpiredSessionsSync(deps, now, dryRun),
       revokedTokens: pruneExpiredRevocationsOnSqlite(deps.db, now, dryRun), // until prune is async: then await pruneExpiredRevocations(trx, ...)
       dryRun,
     };

@@ -1,4 +1,4 @@
-import { transaction } from '../db/open';
+import { transaction } from '../db/connect';
 import { AuditLog } from '../features/audit/service';
 import { findUserByEmail, issueInvitation, lockUserAccount } from '../features/auth/service';
 import { emailField } from '../features/auth/schema';
@@ -19,20 +19,25 @@ export interface ResetPasswordResult {
  * With `lockNow` the current password stops working at once and every session ends (a suspected
  * compromise); otherwise it keeps working until the link is used (a forgotten password).
  */
-export function resetPassword(deps: Pick<OpsDeps, 'db' | 'clock' | 'publicUrl'>, emailInput: string, options: { lockNow?: boolean } = {}): ResetPasswordResult {
+export function resetPassword(
+  deps: Pick<OpsDeps, 'db' | 'sqlite' | 'clock' | 'publicUrl'>,
+  emailInput: string,
+  options: { lockNow?: boolean } = {},
+): Promise<ResetPasswordResult> {
   const parsed = emailField.safeParse(emailInput);
   if (!parsed.success) throw new UsageError(`--email: ${parsed.error.issues[0]?.message ?? 'not valid'}`);
   const email = parsed.data;
-  return transaction(deps.db, () => {
-    const user = findUserByEmail(deps, email);
+  return transaction(deps.db, async (trx) => {
+    const inTrx = { db: trx, clock: deps.clock };
+    const user = await findUserByEmail(inTrx, email);
     if (!user) throw new OpsError(`No account has the address ${email}.`);
     if (user.disabledAt !== null) throw new OpsError(`${email} is disabled; enable the account on its company's page first.`);
     let sessionsEnded = 0;
     if (options.lockNow) {
-      sessionsEnded = lockUserAccount(deps, user.id);
+      sessionsEnded = await lockUserAccount(inTrx, user.id);
     }
-    const { token, expiresAt } = issueInvitation(deps, user.id, null);
-    new AuditLog(deps.db, deps.clock).record(CLI_ACTOR, {
+    const { token, expiresAt } = await issueInvitation(inTrx, user.id, null);
+    new AuditLog(deps.sqlite, deps.clock).record(CLI_ACTOR, {
       action: 'ops.reset_password',
       companyId: user.companyId,
       target: email,

@@ -54,7 +54,7 @@ export function auditRouter(deps: AuditRoutesDeps): Router {
         title: 'Audit log',
         entries,
         actions: await listAuditActions(deps, user.isOperator ? undefined : user.companyId),
-        companies: user.isOperator ? listCompanies({ db: deps.sqlite }) : [],
+        companies: user.isOperator ? await listCompanies({ db: deps.db }) : [],
         values: list.values,
         errors: list.errors,
         paging: pager('/audit', list.search, at, AUDIT_WORDS),

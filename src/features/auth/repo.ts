@@ -1,4 +1,9 @@
+import { CompiledQuery } from 'kysely';
+import type { Database } from '../../db/connect';
 import type { Db } from '../../db/open';
+
+/** A query compiled once, to run again with new parameters (in the compiled SQL's order): no building per call. */
+const withParameters = (compiled: CompiledQuery, parameters: unknown[]): CompiledQuery => CompiledQuery.raw(compiled.sql, parameters);
 
 export interface UserRecord {
   id: number;
@@ -9,46 +14,61 @@ export interface UserRecord {
   disabledAt: number | null;
 }
 
-const USER_COLUMNS = `id, company_id AS companyId, email, password_hash AS passwordHash,
-  is_operator AS isOperator, disabled_at AS disabledAt`;
+const USER_COLUMNS = [
+  'id',
+  'company_id as companyId',
+  'email',
+  'password_hash as passwordHash',
+  'is_operator as isOperator',
+  'disabled_at as disabledAt',
+] as const;
 
 type UserRow = Omit<UserRecord, 'isOperator'> & { isOperator: number };
 const toUser = (row: UserRow | undefined): UserRecord | undefined => (row ? { ...row, isOperator: row.isOperator === 1 } : undefined);
 
-export function findUserByEmail(db: Db, email: string): UserRecord | undefined {
-  return toUser(db.prepare(`SELECT ${USER_COLUMNS} FROM users WHERE email = ?`).get(email) as UserRow | undefined);
+export async function findUserByEmail(db: Database, email: string): Promise<UserRecord | undefined> {
+  return toUser(await db.selectFrom('users').select(USER_COLUMNS).where('email', '=', email).executeTakeFirst());
 }
 
-export function findUserById(db: Db, id: number): UserRecord | undefined {
-  return toUser(db.prepare(`SELECT ${USER_COLUMNS} FROM users WHERE id = ?`).get(id) as UserRow | undefined);
+export async function findUserById(db: Database, id: number): Promise<UserRecord | undefined> {
+  return toUser(await db.selectFrom('users').select(USER_COLUMNS).where('id', '=', id).executeTakeFirst());
 }
 
-export function countUsers(db: Db): number {
-  return db.prepare('SELECT COUNT(*) FROM users').pluck().get() as number;
+export async function countUsers(db: Database): Promise<number> {
+  const row = await db
+    .selectFrom('users')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .executeTakeFirstOrThrow();
+  return row.n;
 }
 
-export function createUser(db: Db, user: { companyId: number; email: string; passwordHash: string | null; isOperator: boolean }, now: number): number {
-  return Number(
-    db
-      .prepare('INSERT INTO users (company_id, email, password_hash, is_operator, created_at) VALUES (?, ?, ?, ?, ?)')
-      .run(user.companyId, user.email, user.passwordHash, user.isOperator ? 1 : 0, now).lastInsertRowid,
-  );
+export async function createUser(
+  db: Database,
+  user: { companyId: number; email: string; passwordHash: string | null; isOperator: boolean },
+  now: number,
+): Promise<number> {
+  const row = await db
+    .insertInto('users')
+    .values({ company_id: user.companyId, email: user.email, password_hash: user.passwordHash, is_operator: user.isOperator ? 1 : 0, created_at: now })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  return row.id;
 }
 
-export function setPasswordHash(db: Db, userId: number, hash: string): void {
-  db.prepare('UPDATE users SET password_hash = ? WHERE id = ?').run(hash, userId);
+export async function setPasswordHash(db: Database, userId: number, hash: string): Promise<void> {
+  await db.updateTable('users').set({ password_hash: hash }).where('id', '=', userId).execute();
 }
 
-export function recordSignIn(db: Db, userId: number, now: number): void {
-  db.prepare('UPDATE users SET last_sign_in_at = ? WHERE id = ?').run(now, userId);
+export async function recordSignIn(db: Database, userId: number, now: number): Promise<void> {
+  await db.updateTable('users').set({ last_sign_in_at: now }).where('id', '=', userId).execute();
 }
 
-export function clearPasswordHash(db: Db, userId: number): void {
-  db.prepare('UPDATE users SET password_hash = NULL WHERE id = ?').run(userId);
+export async function clearPasswordHash(db: Database, userId: number): Promise<void> {
+  await db.updateTable('users').set({ password_hash: null }).where('id', '=', userId).execute();
 }
 
-export function setUserDisabled(db: Db, userId: number, disabledAt: number | null): void {
-  db.prepare('UPDATE users SET disabled_at = ? WHERE id = ?').run(disabledAt, userId);
+export async function setUserDisabled(db: Database, userId: number, disabledAt: number | null): Promise<void> {
+  await db.updateTable('users').set({ disabled_at: disabledAt }).where('id', '=', userId).execute();
 }
 
 export interface CompanyUser {
@@ -61,18 +81,39 @@ export interface CompanyUser {
   createdAt: number;
 }
 
-export function listCompanyUsers(db: Db, companyId: number): CompanyUser[] {
-  const rows = db
-    .prepare(
-      `SELECT id, email, is_operator AS isOperator, disabled_at AS disabledAt, password_hash IS NOT NULL AS hasPassword,
-              last_sign_in_at AS lastSignInAt, created_at AS createdAt
-         FROM users WHERE company_id = ? ORDER BY email`,
-    )
-    .all(companyId) as (Omit<CompanyUser, 'isOperator' | 'hasPassword'> & { isOperator: number; hasPassword: number })[];
-  return rows.map((r) => ({ ...r, isOperator: r.isOperator === 1, hasPassword: r.hasPassword === 1 }));
+export async function listCompanyUsers(db: Database, companyId: number): Promise<CompanyUser[]> {
+  const rows = await db
+    .selectFrom('users')
+    .select([
+      'id',
+      'email',
+      'is_operator as isOperator',
+      'disabled_at as disabledAt',
+      (eb) => eb('password_hash', 'is not', null).as('hasPassword'),
+      'last_sign_in_at as lastSignInAt',
+      'created_at as createdAt',
+    ])
+    .where('company_id', '=', companyId)
+    .orderBy('email')
+    .execute();
+  // hasPassword is 0/1 on SQLite and a boolean on PostgreSQL.
+  return rows.map((r) => ({ ...r, isOperator: r.isOperator === 1, hasPassword: Boolean(r.hasPassword) }));
 }
 
-export function listCompanyRecipients(db: Db, companyId: number): string[] {
+export async function listCompanyRecipients(db: Database, companyId: number): Promise<string[]> {
+  const rows = await db
+    .selectFrom('users')
+    .select('email')
+    .where('company_id', '=', companyId)
+    .where('disabled_at', 'is', null)
+    .where('password_hash', 'is not', null)
+    .orderBy('email')
+    .execute();
+  return rows.map((r) => r.email);
+}
+
+/** Transitional, SQLite handle: for mail/service.ts's notifyCompanyAdmins until the mail area is async (issue 12). */
+export function listCompanyRecipientsSync(db: Db, companyId: number): string[] {
   return db
     .prepare('SELECT email FROM users WHERE company_id = ? AND disabled_at IS NULL AND password_hash IS NOT NULL ORDER BY email')
     .pluck()
@@ -88,70 +129,101 @@ export interface SignedInUser {
   isOperator: boolean;
 }
 
-/** Prepared once: asked on every console request (one indexed read), so a disabled user stops at once. */
-export function createSignedInUserLookup(db: Db): (userId: number) => SignedInUser | undefined {
-  const statement = db.prepare(
-    `SELECT u.id, u.email, u.company_id AS companyId, c.name AS companyName, u.is_operator AS isOperator
-       FROM users u JOIN companies c ON c.id = u.company_id
-      WHERE u.id = ? AND u.disabled_at IS NULL AND u.password_hash IS NOT NULL`,
-  );
-  return (userId) => {
-    const row = statement.get(userId) as (Omit<SignedInUser, 'isOperator'> & { isOperator: number }) | undefined;
+/**
+ * Compiled once: asked on every console request (one indexed read), so a disabled user stops at once.
+ * Each call runs the same SQL text with a new id (the SQLite dialect keeps it prepared).
+ */
+export function createSignedInUserLookup(db: Database): (userId: number) => Promise<SignedInUser | undefined> {
+  const compiled = db
+    .selectFrom('users as u')
+    .innerJoin('companies as c', 'c.id', 'u.company_id')
+    .select(['u.id', 'u.email', 'u.company_id as companyId', 'c.name as companyName', 'u.is_operator as isOperator'])
+    .where('u.id', '=', 0) // the one parameter: the user's id
+    .where('u.disabled_at', 'is', null)
+    .where('u.password_hash', 'is not', null)
+    .compile();
+  return async (userId) => {
+    const { rows } = await db.executeQuery<Omit<SignedInUser, 'isOperator'> & { isOperator: number }>(withParameters(compiled, [userId]));
+    const row = rows[0];
     return row ? { ...row, isOperator: row.isOperator === 1 } : undefined;
   };
 }
 
-export function deleteUserSessions(db: Db, userId: number): number {
-  return db.prepare('DELETE FROM sessions WHERE user_id = ?').run(userId).changes;
+export async function deleteUserSessions(db: Database, userId: number): Promise<number> {
+  const result = await db.deleteFrom('sessions').where('user_id', '=', userId).executeTakeFirst();
+  return Number(result.numDeletedRows);
 }
 
-export function countExpiredSessions(db: Db, now: number): number {
+export async function countExpiredSessions(db: Database, now: number): Promise<number> {
+  const row = await db
+    .selectFrom('sessions')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('expires_at', '<=', now)
+    .executeTakeFirstOrThrow();
+  return row.n;
+}
+
+export async function deleteExpiredSessions(db: Database, now: number): Promise<number> {
+  const result = await db.deleteFrom('sessions').where('expires_at', '<=', now).executeTakeFirst();
+  return Number(result.numDeletedRows);
+}
+
+/** Transitional, SQLite handle: for src/ops/prune.ts until it is async (issue 12). */
+export function countExpiredSessionsSync(db: Db, now: number): number {
   return db.prepare('SELECT COUNT(*) FROM sessions WHERE expires_at <= ?').pluck().get(now) as number;
 }
 
-export function deleteExpiredSessions(db: Db, now: number): number {
+/** Transitional, SQLite handle: for src/ops/prune.ts until it is async (issue 12). */
+export function deleteExpiredSessionsSync(db: Db, now: number): number {
   return db.prepare('DELETE FROM sessions WHERE expires_at <= ?').run(now).changes;
 }
 
-/** The session store's statements, prepared once (every console request reads and touches its session). */
+/** The session store's queries, compiled once (every console request reads and touches its session). */
 export interface SessionQueries {
   /** The session's data, unless it has expired. */
-  findSessionData(sidHash: string, now: number): string | undefined;
+  findSessionData(sidHash: string, now: number): Promise<string | undefined>;
   /** A session this process just started (a new id): never a row that exists. */
-  insertSession(sidHash: string, userId: number | null, data: string, expiresAt: number): void;
+  insertSession(sidHash: string, userId: number | null, data: string, expiresAt: number): Promise<void>;
   /** Updates a session that still exists and has not expired; a deleted one stays deleted. */
-  updateLiveSession(sidHash: string, userId: number | null, data: string, expiresAt: number, now: number): void;
-  touchLiveSession(sidHash: string, expiresAt: number, now: number): void;
-  deleteSession(sidHash: string): void;
-  deleteExpiredSessions(now: number): number;
+  updateLiveSession(sidHash: string, userId: number | null, data: string, expiresAt: number, now: number): Promise<void>;
+  touchLiveSession(sidHash: string, expiresAt: number, now: number): Promise<void>;
+  deleteSession(sidHash: string): Promise<void>;
+  deleteExpiredSessions(now: number): Promise<number>;
 }
 
-export function createSessionQueries(db: Db): SessionQueries {
-  const find = db.prepare('SELECT data FROM sessions WHERE sid = ? AND expires_at > ?').pluck();
-  const insert = db.prepare('INSERT INTO sessions (sid, user_id, data, expires_at) VALUES (?, ?, ?, ?)');
-  const update = db.prepare('UPDATE sessions SET user_id = ?, data = ?, expires_at = ? WHERE sid = ? AND expires_at > ?');
-  const touch = db.prepare('UPDATE sessions SET expires_at = ? WHERE sid = ? AND expires_at > ?');
-  const remove = db.prepare('DELETE FROM sessions WHERE sid = ?');
+export function createSessionQueries(db: Database): SessionQueries {
+  // Built with placeholder values once; each call re-runs the compiled SQL with its own parameters, in this order.
+  const find = db.selectFrom('sessions').select('data').where('sid', '=', '').where('expires_at', '>', 0).compile();
+  const insert = db.insertInto('sessions').values({ sid: '', user_id: null, data: '', expires_at: 0 }).compile();
+  const update = db.updateTable('sessions').set({ user_id: null, data: '', expires_at: 0 }).where('sid', '=', '').where('expires_at', '>', 0).compile();
+  const touch = db.updateTable('sessions').set({ expires_at: 0 }).where('sid', '=', '').where('expires_at', '>', 0).compile();
+  const remove = db.deleteFrom('sessions').where('sid', '=', '').compile();
   return {
-    findSessionData: (sidHash, now) => find.get(sidHash, now) as string | undefined,
-    insertSession: (sidHash, userId, data, expiresAt) => void insert.run(sidHash, userId, data, expiresAt),
-    updateLiveSession: (sidHash, userId, data, expiresAt, now) => void update.run(userId, data, expiresAt, sidHash, now),
-    touchLiveSession: (sidHash, expiresAt, now) => void touch.run(expiresAt, sidHash, now),
-    deleteSession: (sidHash) => void remove.run(sidHash),
-    deleteExpiredSessions: (now) => deleteExpiredSessions(db, now), // every few minutes: no need to keep it prepared
+    findSessionData: async (sidHash, now) => (await db.executeQuery<{ data: string }>(withParameters(find, [sidHash, now]))).rows[0]?.data,
+    insertSession: async (sidHash, userId, data, expiresAt) => void (await db.executeQuery(withParameters(insert, [sidHash, userId, data, expiresAt]))),
+    updateLiveSession: async (sidHash, userId, data, expiresAt, now) =>
+      void (await db.executeQuery(withParameters(update, [userId, data, expiresAt, sidHash, now]))),
+    touchLiveSession: async (sidHash, expiresAt, now) => void (await db.executeQuery(withParameters(touch, [expiresAt, sidHash, now]))),
+    deleteSession: async (sidHash) => void (await db.executeQuery(withParameters(remove, [sidHash]))),
+    deleteExpiredSessions: (now) => deleteExpiredSessions(db, now), // every few minutes: no need to keep it compiled
   };
 }
 
-export function getSetting(db: Db, key: string): string | undefined {
-  return db.prepare('SELECT value FROM settings WHERE key = ?').pluck().get(key) as string | undefined;
+export async function getSetting(db: Database, key: string): Promise<string | undefined> {
+  const row = await db.selectFrom('settings').select('value').where('key', '=', key).executeTakeFirst();
+  return row?.value;
 }
 
-export function setSetting(db: Db, key: string, value: string): void {
-  db.prepare('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(key, value);
+export async function setSetting(db: Database, key: string, value: string): Promise<void> {
+  await db
+    .insertInto('settings')
+    .values({ key, value })
+    .onConflict((oc) => oc.column('key').doUpdateSet({ value: (eb) => eb.ref('excluded.value') }))
+    .execute();
 }
 
-export function deleteSetting(db: Db, key: string): void {
-  db.prepare('DELETE FROM settings WHERE key = ?').run(key);
+export async function deleteSetting(db: Database, key: string): Promise<void> {
+  await db.deleteFrom('settings').where('key', '=', key).execute();
 }
 
 export interface InvitationRecord {
@@ -164,27 +236,39 @@ export interface InvitationRecord {
   userDisabledAt: number | null;
 }
 
-export function createInvitation(db: Db, userId: number, tokenHash: Buffer, createdBy: number | null, now: number, expiresAt: number): void {
-  db.prepare('UPDATE invitations SET used_at = ? WHERE user_id = ? AND used_at IS NULL').run(now, userId);
-  db.prepare('INSERT INTO invitations (user_id, token_hash, created_by, created_at, expires_at) VALUES (?, ?, ?, ?, ?)').run(
-    userId,
-    tokenHash,
-    createdBy,
-    now,
-    expiresAt,
-  );
+export async function createInvitation(
+  db: Database,
+  userId: number,
+  tokenHash: Buffer,
+  createdBy: number | null,
+  now: number,
+  expiresAt: number,
+): Promise<void> {
+  await db.updateTable('invitations').set({ used_at: now }).where('user_id', '=', userId).where('used_at', 'is', null).execute();
+  await db
+    .insertInto('invitations')
+    .values({ user_id: userId, token_hash: tokenHash, created_by: createdBy, created_at: now, expires_at: expiresAt })
+    .execute();
 }
 
-export function findInvitationByHash(db: Db, tokenHash: Buffer): InvitationRecord | undefined {
+export async function findInvitationByHash(db: Database, tokenHash: Buffer): Promise<InvitationRecord | undefined> {
   return db
-    .prepare(
-      `SELECT i.id, i.user_id AS userId, u.email, i.expires_at AS expiresAt, i.used_at AS usedAt, u.company_id AS companyId,
-              u.disabled_at AS userDisabledAt
-         FROM invitations i JOIN users u ON u.id = i.user_id WHERE i.token_hash = ?`,
-    )
-    .get(tokenHash) as InvitationRecord | undefined;
+    .selectFrom('invitations as i')
+    .innerJoin('users as u', 'u.id', 'i.user_id')
+    .select([
+      'i.id',
+      'i.user_id as userId',
+      'u.email',
+      'i.expires_at as expiresAt',
+      'i.used_at as usedAt',
+      'u.company_id as companyId',
+      'u.disabled_at as userDisabledAt',
+    ])
+    .where('i.token_hash', '=', tokenHash)
+    .executeTakeFirst();
 }
 
-export function markInvitationUsed(db: Db, id: number, now: number): boolean {
-  return db.prepare('UPDATE invitations SET used_at = ? WHERE id = ? AND used_at IS NULL').run(now, id).changes === 1;
+export async function markInvitationUsed(db: Database, id: number, now: number): Promise<boolean> {
+  const result = await db.updateTable('invitations').set({ used_at: now }).where('id', '=', id).where('used_at', 'is', null).executeTakeFirst();
+  return Number(result.numUpdatedRows) === 1;
 }

@@ -30,7 +30,7 @@ function postedToken(req: Request): string | undefined {
 
 export function authRouter(deps: auth.AuthDeps): Router {
   const router = Router();
-  const throttle = new auth.SignInThrottle(deps.clock);
+  const throttle = new auth.SignInThrottle(deps.db, deps.clock);
 
   const signInPage = (req: Request, res: Response, model: object = {}, status = 200) =>
     render(req, res, { page: 'auth/sign-in.njk', status }, { title: 'Sign in', values: {}, errors: {}, ...model });
@@ -58,7 +58,7 @@ export function authRouter(deps: auth.AuthDeps): Router {
     }
     const { user } = attempt;
     await startSession(req, user.id, deps.clock.now());
-    auth.recordSignIn(deps, user, actorFrom(req, user.email));
+    await auth.recordSignIn(deps, user, actorFrom(req, user.email));
     flashAndRedirect(req, res, safeNext(input.data.next));
   });
 
@@ -81,16 +81,16 @@ export function authRouter(deps: auth.AuthDeps): Router {
   const linkInvalid = (req: Request, res: Response, reason: string) => linkPage(req, res, 'link-invalid', { title: 'Link not valid', reason }, 404);
 
   // First start without ADMIN_EMAIL/ADMIN_PASSWORD: the one-time link printed to the server log.
-  router.get('/setup', (req, res) => {
+  router.get('/setup', async (req, res) => {
     const token = typeof req.query.token === 'string' ? req.query.token : undefined;
-    if (!auth.isSetupTokenValid(deps, token)) return setupLinkInvalid(req, res);
+    if (!(await auth.isSetupTokenValid(deps, token))) return setupLinkInvalid(req, res);
     linkPage(req, res, 'setup', { title: 'Set up the console', values: { token, companyName: 'Default company' }, errors: {} });
   });
 
   router.post('/setup', async (req, res) => {
     const input = validate(SetupSchema, req.body);
     const token = postedToken(req);
-    if (!auth.isSetupTokenValid(deps, token)) return setupLinkInvalid(req, res);
+    if (!(await auth.isSetupTokenValid(deps, token))) return setupLinkInvalid(req, res);
     if (!input.ok) {
       return linkPage(req, res, 'setup', { title: 'Set up the console', errors: input.errors, values: { ...input.values, password: '', confirm: '' } }, 422);
     }
@@ -101,16 +101,16 @@ export function authRouter(deps: auth.AuthDeps): Router {
   });
 
   // Invited administrators (and password resets) choose their password through a one-time link.
-  router.get('/invitation', (req, res) => {
+  router.get('/invitation', async (req, res) => {
     const token = typeof req.query.token === 'string' ? req.query.token : undefined;
-    const check = auth.checkInvitation(deps, token);
+    const check = await auth.checkInvitation(deps, token);
     if (!check.ok) return linkInvalid(req, res, check.reason);
     linkPage(req, res, 'set-password', { title: 'Choose your password', email: check.invitation.email, values: { token }, errors: {} });
   });
 
   router.post('/invitation', async (req, res) => {
     const token = postedToken(req);
-    const check = auth.checkInvitation(deps, token);
+    const check = await auth.checkInvitation(deps, token);
     if (!check.ok) return linkInvalid(req, res, check.reason);
     const input = validate(SetPasswordSchema, req.body);
     if (!input.ok) {

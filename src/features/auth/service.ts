@@ -1,9 +1,10 @@
 import bcrypt from 'bcrypt';
+import type { Database } from '../../db/connect';
+import { transaction } from '../../db/connect';
 import type { Db } from '../../db/open';
-import { transaction } from '../../db/open';
 import type { Clock } from '../../clock';
 import { HOUR, MINUTE } from '../../clock';
-import { FailureThrottle } from '../../http/throttle';
+import * as throttleRepo from '../../http/throttle-repo';
 import { randomToken, sha256 } from '../../crypto';
 import type { Actor, AuditLog } from '../audit/service';
 import { createCompanyGrantingAllScopes } from '../companies/service';
@@ -13,7 +14,7 @@ export const INVITATION_TTL_MS = 72 * HOUR;
 const SETUP_TOKEN_KEY = 'setup_token_hash';
 
 export interface AuthDeps {
-  db: Db;
+  db: Database;
   clock: Clock;
   audit: AuditLog;
   bcryptCost: number;
@@ -24,7 +25,7 @@ let dummyHash: string | undefined;
 
 /** Checks an email and password; undefined for any failure (unknown, disabled, not yet set, wrong). */
 export async function verifyPassword(deps: AuthDeps, email: string, password: string): Promise<repo.UserRecord | undefined> {
-  const user = repo.findUserByEmail(deps.db, email);
+  const user = await repo.findUserByEmail(deps.db, email);
   if (!user || !user.passwordHash || user.disabledAt !== null) {
     dummyHash ??= await bcrypt.hash('not a password', deps.bcryptCost);
     await bcrypt.compare(password, dummyHash);
@@ -33,33 +34,57 @@ export async function verifyPassword(deps: AuthDeps, email: string, password: st
   return (await bcrypt.compare(password, user.passwordHash)) ? user : undefined;
 }
 
+const SIGN_IN_WINDOW_MS = 15 * MINUTE;
+const PER_ADDRESS = 20;
+const PER_ACCOUNT = 5;
+const PRUNE_EVERY_MS = 10 * MINUTE;
+
 /**
- * Sign-in attempts: 20 per source address and 5 per account in 15 minutes. An attempt is counted
- * before its password is compared, in the same synchronous step as the check, so a burst of
- * parallel attempts cannot all pass the check while the first ones are still in bcrypt.
+ * Sign-in attempts: 20 per source address and 5 per account in 15 minutes, counted in the database
+ * so that every replica shares the windows. An attempt is counted before its password is compared,
+ * in one transaction with the check (writers take turns on both engines), so a burst of parallel
+ * attempts cannot all pass the check while the first ones are still in bcrypt.
  */
 export class SignInThrottle {
-  private readonly perAddress: FailureThrottle;
-  private readonly perAccount: FailureThrottle;
+  private lastPrune = 0;
 
-  constructor(clock: Clock) {
-    this.perAddress = new FailureThrottle(clock, 20, 15 * MINUTE);
-    this.perAccount = new FailureThrottle(clock, 5, 15 * MINUTE);
-  }
+  constructor(
+    private readonly db: Database,
+    private readonly clock: Clock,
+  ) {}
 
   /** Counts one attempt for the address and the account; or, when either is blocked, counts nothing and returns the seconds to wait. */
-  reserve(address: string, email: string): number {
-    const wait = Math.max(this.perAddress.retryAfter([`ip:${address}`]), this.perAccount.retryAfter([`account:${email}`]));
-    if (wait > 0) return wait;
-    this.perAddress.recordFailure([`ip:${address}`]);
-    this.perAccount.recordFailure([`account:${email}`]);
-    return 0;
+  async reserve(address: string, email: string): Promise<number> {
+    const byAddress = `sign-in:ip:${address}`;
+    const byAccount = `sign-in:account:${email}`;
+    const now = this.clock.now();
+    await this.pruneNowAndThen(now);
+    return transaction(this.db, async (trx) => {
+      const windows = new Map((await throttleRepo.findWindows(trx, [byAddress, byAccount])).map((w) => [w.key, w]));
+      const waitMs = Math.max(
+        throttleRepo.blockedFor(windows.get(byAddress), PER_ADDRESS, SIGN_IN_WINDOW_MS, now),
+        throttleRepo.blockedFor(windows.get(byAccount), PER_ACCOUNT, SIGN_IN_WINDOW_MS, now),
+      );
+      if (waitMs > 0) return Math.ceil(waitMs / 1000);
+      await throttleRepo.countAttempt(trx, byAddress, now, SIGN_IN_WINDOW_MS);
+      await throttleRepo.countAttempt(trx, byAccount, now, SIGN_IN_WINDOW_MS);
+      return 0;
+    });
   }
 
   /** The attempt succeeded: the address gets it back and the account starts afresh. */
-  succeeded(address: string, email: string): void {
-    this.perAddress.release(`ip:${address}`);
-    this.perAccount.reset(`account:${email}`);
+  async succeeded(address: string, email: string): Promise<void> {
+    await transaction(this.db, async (trx) => {
+      await throttleRepo.releaseAttempt(trx, `sign-in:ip:${address}`);
+      await throttleRepo.deleteWindow(trx, `sign-in:account:${email}`);
+    });
+  }
+
+  /** Ended windows are deleted now and then, so a flood of addresses or guessed accounts does not pile up rows. */
+  private async pruneNowAndThen(now: number): Promise<void> {
+    if (now - this.lastPrune < PRUNE_EVERY_MS) return;
+    this.lastPrune = now;
+    await throttleRepo.deleteWindowsStartedBefore(this.db, 'sign-in:', now - SIGN_IN_WINDOW_MS);
   }
 }
 
@@ -67,11 +92,11 @@ export type SignInResult = { ok: true; user: repo.UserRecord } | { ok: false; re
 
 /** A sign-in attempt from `address`: throttled first (nothing reaches bcrypt past the limit), then the password. */
 export async function attemptSignIn(deps: AuthDeps, throttle: SignInThrottle, address: string, email: string, password: string): Promise<SignInResult> {
-  const retryAfter = throttle.reserve(address, email);
+  const retryAfter = await throttle.reserve(address, email);
   if (retryAfter > 0) return { ok: false, reason: 'throttled', retryAfter };
   const user = await verifyPassword(deps, email, password);
   if (!user) return { ok: false, reason: 'invalid' };
-  throttle.succeeded(address, email);
+  await throttle.succeeded(address, email);
   return { ok: true, user };
 }
 
@@ -79,8 +104,8 @@ export function hashPassword(deps: Pick<AuthDeps, 'bcryptCost'>, password: strin
   return bcrypt.hash(password, deps.bcryptCost);
 }
 
-export function recordSignIn(deps: AuthDeps, user: repo.UserRecord, actor: Actor): void {
-  repo.recordSignIn(deps.db, user.id, deps.clock.now());
+export async function recordSignIn(deps: AuthDeps, user: repo.UserRecord, actor: Actor): Promise<void> {
+  await repo.recordSignIn(deps.db, user.id, deps.clock.now());
   deps.audit.record(actor, { action: 'auth.sign_in', companyId: user.companyId, target: user.email });
 }
 
@@ -91,12 +116,12 @@ export async function createFirstOperator(
   actor: Actor,
 ): Promise<number | undefined> {
   const hash = await hashPassword(deps, input.password);
-  return transaction(deps.db, () => {
-    if (repo.countUsers(deps.db) > 0) return undefined;
+  return transaction(deps.db, async (trx) => {
+    if ((await repo.countUsers(trx)) > 0) return undefined;
     const now = deps.clock.now();
-    const companyId = createCompanyGrantingAllScopes(deps, input.companyName, now);
-    const userId = repo.createUser(deps.db, { companyId, email: input.email, passwordHash: hash, isOperator: true }, now);
-    repo.deleteSetting(deps.db, SETUP_TOKEN_KEY);
+    const companyId = await createCompanyGrantingAllScopes({ db: trx }, input.companyName, now);
+    const userId = await repo.createUser(trx, { companyId, email: input.email, passwordHash: hash, isOperator: true }, now);
+    await repo.deleteSetting(trx, SETUP_TOKEN_KEY);
     deps.audit.record(
       { ...actor, userId, label: actor.label === 'anonymous' ? input.email : actor.label },
       {
@@ -111,23 +136,23 @@ export async function createFirstOperator(
 }
 
 /** A new one-time setup token (only its hash is kept); the server prints the link once. */
-export function issueSetupToken(deps: AuthDeps): string {
+export async function issueSetupToken(deps: AuthDeps): Promise<string> {
   const token = randomToken(24);
-  repo.setSetting(deps.db, SETUP_TOKEN_KEY, sha256(token).toString('hex'));
+  await repo.setSetting(deps.db, SETUP_TOKEN_KEY, sha256(token).toString('hex'));
   return token;
 }
 
-export function isSetupTokenValid(deps: AuthDeps, token: string | undefined): boolean {
-  if (!token || token.length > 200 || repo.countUsers(deps.db) > 0) return false;
-  const stored = repo.getSetting(deps.db, SETUP_TOKEN_KEY);
+export async function isSetupTokenValid(deps: AuthDeps, token: string | undefined): Promise<boolean> {
+  if (!token || token.length > 200 || (await repo.countUsers(deps.db)) > 0) return false;
+  const stored = await repo.getSetting(deps.db, SETUP_TOKEN_KEY);
   return stored !== undefined && stored === sha256(token).toString('hex');
 }
 
 export type InvitationCheck = { ok: true; invitation: repo.InvitationRecord } | { ok: false; reason: 'unknown' | 'used' | 'expired' | 'disabled' };
 
-export function checkInvitation(deps: AuthDeps, token: string | undefined): InvitationCheck {
+export async function checkInvitation(deps: Pick<AuthDeps, 'db' | 'clock'>, token: string | undefined): Promise<InvitationCheck> {
   if (!token || token.length > 200) return { ok: false, reason: 'unknown' };
-  const invitation = repo.findInvitationByHash(deps.db, sha256(token));
+  const invitation = await repo.findInvitationByHash(deps.db, sha256(token));
   if (!invitation) return { ok: false, reason: 'unknown' };
   if (invitation.usedAt !== null) return { ok: false, reason: 'used' };
   if (invitation.expiresAt <= deps.clock.now()) return { ok: false, reason: 'expired' };
@@ -139,11 +164,11 @@ export function checkInvitation(deps: AuthDeps, token: string | undefined): Invi
 /** Sets the invited user's password, spends the link and ends the user's other sessions. */
 export async function acceptInvitation(deps: AuthDeps, token: string, password: string, actor: Actor): Promise<InvitationCheck> {
   const hash = await hashPassword(deps, password);
-  return transaction(deps.db, () => {
-    const check = checkInvitation(deps, token);
+  return transaction(deps.db, async (trx): Promise<InvitationCheck> => {
+    const check = await checkInvitation({ db: trx, clock: deps.clock }, token);
     if (!check.ok) return check;
-    if (!repo.markInvitationUsed(deps.db, check.invitation.id, deps.clock.now())) return { ok: false, reason: 'used' } as const;
-    repo.setPasswordHash(deps.db, check.invitation.userId, hash);
+    if (!(await repo.markInvitationUsed(trx, check.invitation.id, deps.clock.now()))) return { ok: false, reason: 'used' };
+    await repo.setPasswordHash(trx, check.invitation.userId, hash);
     deps.audit.record(
       { ...actor, userId: check.invitation.userId, label: check.invitation.email },
       {
@@ -152,17 +177,21 @@ export async function acceptInvitation(deps: AuthDeps, token: string, password: 
         target: check.invitation.email,
       },
     );
-    repo.deleteUserSessions(deps.db, check.invitation.userId);
+    await repo.deleteUserSessions(trx, check.invitation.userId);
     return check;
   });
 }
 
 /** A one-time link for a user to set a password; returns the token (only its hash is stored). */
-export function issueInvitation(deps: Pick<AuthDeps, 'db' | 'clock'>, userId: number, createdBy: number | null): { token: string; expiresAt: number } {
+export async function issueInvitation(
+  deps: Pick<AuthDeps, 'db' | 'clock'>,
+  userId: number,
+  createdBy: number | null,
+): Promise<{ token: string; expiresAt: number }> {
   const token = randomToken(32);
   const now = deps.clock.now();
   const expiresAt = now + INVITATION_TTL_MS;
-  repo.createInvitation(deps.db, userId, sha256(token), createdBy, now, expiresAt);
+  await repo.createInvitation(deps.db, userId, sha256(token), createdBy, now, expiresAt);
   return { token, expiresAt };
 }
 
@@ -171,52 +200,62 @@ export function issueInvitation(deps: Pick<AuthDeps, 'db' | 'clock'>, userId: nu
 export type { CompanyUser, UserRecord } from './repo';
 
 /** Has the deployment had its first start (an operator exists)? */
-export function hasAnyUser(deps: { db: Db }): boolean {
-  return repo.countUsers(deps.db) > 0;
+export async function hasAnyUser(deps: { db: Database }): Promise<boolean> {
+  return (await repo.countUsers(deps.db)) > 0;
 }
 
-export function findUserByEmail(deps: { db: Db }, email: string): repo.UserRecord | undefined {
+export function findUserByEmail(deps: { db: Database }, email: string): Promise<repo.UserRecord | undefined> {
   return repo.findUserByEmail(deps.db, email);
 }
 
-export function findUserById(deps: { db: Db }, id: number): repo.UserRecord | undefined {
+export function findUserById(deps: { db: Database }, id: number): Promise<repo.UserRecord | undefined> {
   return repo.findUserById(deps.db, id);
 }
 
 export function createUser(
-  deps: { db: Db },
+  deps: { db: Database },
   user: { companyId: number; email: string; passwordHash: string | null; isOperator: boolean },
   now: number,
-): number {
+): Promise<number> {
   return repo.createUser(deps.db, user, now);
 }
 
-export function listCompanyUsers(deps: { db: Db }, companyId: number): repo.CompanyUser[] {
+export function listCompanyUsers(deps: { db: Database }, companyId: number): Promise<repo.CompanyUser[]> {
   return repo.listCompanyUsers(deps.db, companyId);
 }
 
 /** Where credential notices go: every administrator of the company who can sign in. */
-export function listCompanyRecipients(deps: { db: Db }, companyId: number): string[] {
+export function listCompanyRecipients(deps: { db: Database }, companyId: number): Promise<string[]> {
   return repo.listCompanyRecipients(deps.db, companyId);
 }
 
+/** Transitional (issue 12): listCompanyRecipients for mail/service.ts, which still runs synchronously on the SQLite handle. */
+export function listCompanyRecipientsSync(deps: { db: Db }, companyId: number): string[] {
+  return repo.listCompanyRecipientsSync(deps.db, companyId);
+}
+
 /** Disables the user and ends every session of theirs; returns how many sessions ended. */
-export function disableUserAccount(deps: { db: Db; clock: Clock }, userId: number): number {
-  repo.setUserDisabled(deps.db, userId, deps.clock.now());
+export async function disableUserAccount(deps: { db: Database; clock: Clock }, userId: number): Promise<number> {
+  await repo.setUserDisabled(deps.db, userId, deps.clock.now());
   return repo.deleteUserSessions(deps.db, userId);
 }
 
-export function enableUserAccount(deps: { db: Db }, userId: number): void {
-  repo.setUserDisabled(deps.db, userId, null);
+export async function enableUserAccount(deps: { db: Database }, userId: number): Promise<void> {
+  await repo.setUserDisabled(deps.db, userId, null);
 }
 
 /** A suspected compromise: the password stops working and every session ends; returns how many ended. */
-export function lockUserAccount(deps: { db: Db }, userId: number): number {
-  repo.clearPasswordHash(deps.db, userId);
+export async function lockUserAccount(deps: { db: Database }, userId: number): Promise<number> {
+  await repo.clearPasswordHash(deps.db, userId);
   return repo.deleteUserSessions(deps.db, userId);
 }
 
 /** Expired sessions: counted (dryRun) or deleted. */
-export function pruneExpiredSessions(deps: { db: Db }, now: number, dryRun: boolean): number {
+export function pruneExpiredSessions(deps: { db: Database }, now: number, dryRun: boolean): Promise<number> {
   return dryRun ? repo.countExpiredSessions(deps.db, now) : repo.deleteExpiredSessions(deps.db, now);
+}
+
+/** Transitional (issue 12): pruneExpiredSessions for src/ops/prune.ts, which still runs synchronously on the SQLite handle. */
+export function pruneExpiredSessionsSync(deps: { db: Db }, now: number, dryRun: boolean): number {
+  return dryRun ? repo.countExpiredSessionsSync(deps.db, now) : repo.deleteExpiredSessionsSync(deps.db, now);
 }

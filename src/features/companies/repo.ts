@@ -1,3 +1,5 @@
+import { sql } from 'kysely';
+import type { Database } from '../../db/connect';
 import type { Db } from '../../db/open';
 
 export interface CompanySummary {
@@ -7,7 +9,18 @@ export interface CompanySummary {
   userCount: number;
 }
 
-export function listCompanies(db: Db): CompanySummary[] {
+export async function listCompanies(db: Database): Promise<CompanySummary[]> {
+  return db
+    .selectFrom('companies as c')
+    .leftJoin('users as u', 'u.company_id', 'c.id')
+    .select(['c.id', 'c.name', 'c.created_at as createdAt', (eb) => eb.fn.count<number>('u.id').as('userCount')])
+    .groupBy(['c.id', 'c.name', 'c.created_at'])
+    .orderBy(sql`lower(c.name)`) // NOCASE on SQLite, citext on PostgreSQL: lower() orders both alike
+    .execute();
+}
+
+/** Transitional, SQLite handle: for the audit and docs-access pages until they are async (issue 12). */
+export function listCompaniesSync(db: Db): CompanySummary[] {
   return db
     .prepare(
       `SELECT c.id, c.name, c.created_at AS createdAt, COUNT(u.id) AS userCount
@@ -17,46 +30,81 @@ export function listCompanies(db: Db): CompanySummary[] {
     .all() as CompanySummary[];
 }
 
-export function findCompany(db: Db, id: number): { id: number; name: string; createdAt: number } | undefined {
-  return db.prepare('SELECT id, name, created_at AS createdAt FROM companies WHERE id = ?').get(id) as
-    { id: number; name: string; createdAt: number } | undefined;
+export async function findCompany(db: Database, id: number): Promise<{ id: number; name: string; createdAt: number } | undefined> {
+  return db.selectFrom('companies').select(['id', 'name', 'created_at as createdAt']).where('id', '=', id).executeTakeFirst();
 }
 
-export function companyNameTaken(db: Db, name: string): boolean {
-  return db.prepare('SELECT 1 FROM companies WHERE name = ?').get(name) !== undefined;
+export async function companyNameTaken(db: Database, name: string): Promise<boolean> {
+  return (await db.selectFrom('companies').select('id').where('name', '=', name).executeTakeFirst()) !== undefined;
 }
 
-export function findCompanyByName(db: Db, name: string): { id: number; name: string } | undefined {
-  return db.prepare('SELECT id, name FROM companies WHERE name = ?').get(name) as { id: number; name: string } | undefined;
+export async function findCompanyByName(db: Database, name: string): Promise<{ id: number; name: string } | undefined> {
+  return db.selectFrom('companies').select(['id', 'name']).where('name', '=', name).executeTakeFirst();
 }
 
-export function findFirstCompany(db: Db): { id: number; name: string } | undefined {
-  return db.prepare('SELECT id, name FROM companies ORDER BY id LIMIT 1').get() as { id: number; name: string } | undefined;
+export async function findFirstCompany(db: Database): Promise<{ id: number; name: string } | undefined> {
+  return db.selectFrom('companies').select(['id', 'name']).orderBy('id').limit(1).executeTakeFirst();
 }
 
-export function findCompanyName(db: Db, companyId: number): string | undefined {
+export async function findCompanyName(db: Database, companyId: number): Promise<string | undefined> {
+  return (await db.selectFrom('companies').select('name').where('id', '=', companyId).executeTakeFirst())?.name;
+}
+
+/** Transitional, SQLite handle: for mail/service.ts until it is async (issue 12). */
+export function findCompanyNameSync(db: Db, companyId: number): string | undefined {
   return db.prepare('SELECT name FROM companies WHERE id = ?').pluck().get(companyId) as string | undefined;
 }
 
-export function insertCompany(db: Db, name: string, now: number): number {
-  return Number(db.prepare('INSERT INTO companies (name, created_at) VALUES (?, ?)').run(name, now).lastInsertRowid);
+export async function insertCompany(db: Database, name: string, now: number): Promise<number> {
+  const row = await db.insertInto('companies').values({ name, created_at: now }).returning('id').executeTakeFirstOrThrow();
+  return row.id;
 }
 
 /** A new company may grant every scope in the catalog. */
-export function grantAllScopes(db: Db, companyId: number): void {
-  db.prepare('INSERT OR IGNORE INTO company_scopes (company_id, scope) SELECT ?, name FROM scopes').run(companyId);
+export async function grantAllScopes(db: Database, companyId: number): Promise<void> {
+  await db
+    .insertInto('company_scopes')
+    .columns(['company_id', 'scope'])
+    .expression((eb) =>
+      eb
+        .selectFrom('scopes')
+        .select([eb.cast<number>(eb.val(companyId), 'bigint').as('company_id'), 'name as scope'])
+        // SQLite reads `SELECT ... FROM scopes ON CONFLICT` as a join's ON unless the SELECT has a WHERE.
+        .where(sql<boolean>`1 = 1`),
+    )
+    .onConflict((oc) => oc.doNothing())
+    .execute();
 }
 
-export function listCompanyScopes(db: Db, companyId: number): string[] {
+export async function listCompanyScopes(db: Database, companyId: number): Promise<string[]> {
+  const rows = await db.selectFrom('company_scopes').select('scope').where('company_id', '=', companyId).orderBy('scope').execute();
+  return rows.map((r) => r.scope);
+}
+
+/** Transitional, SQLite handle: for credentials/service.ts until it is async (issue 12). */
+export function listCompanyScopesSync(db: Db, companyId: number): string[] {
   return db.prepare('SELECT scope FROM company_scopes WHERE company_id = ? ORDER BY scope').pluck().all(companyId) as string[];
 }
 
-export function replaceCompanyScopes(db: Db, companyId: number, scopes: string[]): void {
-  db.prepare('DELETE FROM company_scopes WHERE company_id = ?').run(companyId);
-  const insert = db.prepare('INSERT INTO company_scopes (company_id, scope) VALUES (?, ?)');
-  for (const scope of scopes) insert.run(companyId, scope);
+export async function replaceCompanyScopes(db: Database, companyId: number, scopes: string[]): Promise<void> {
+  await db.deleteFrom('company_scopes').where('company_id', '=', companyId).execute();
+  if (scopes.length)
+    await db
+      .insertInto('company_scopes')
+      .values(scopes.map((scope) => ({ company_id: companyId, scope })))
+      .execute();
 }
 
-export function countCompaniesGrantingScope(db: Db, scope: string): number {
+export async function countCompaniesGrantingScope(db: Database, scope: string): Promise<number> {
+  const row = await db
+    .selectFrom('company_scopes')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('scope', '=', scope)
+    .executeTakeFirstOrThrow();
+  return row.n;
+}
+
+/** Transitional, SQLite handle: for scopes/service.ts until it is async (issue 12). */
+export function countCompaniesGrantingScopeSync(db: Db, scope: string): number {
   return db.prepare('SELECT COUNT(*) FROM company_scopes WHERE scope = ?').pluck().get(scope) as number;
 }

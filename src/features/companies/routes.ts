@@ -2,7 +2,7 @@ import { Router } from 'express';
 import type { Request, Response } from 'express';
 import { actorFrom } from '../../http/actor';
 import { requireOperator } from '../../http/auth';
-import { reRenderOnFieldError } from '../../http/form-error';
+import { reRenderOnFieldErrorAsync } from '../../http/form-error';
 import { flashAndRedirect, render } from '../../http/render';
 import { parseOrThrow, submittedValues, validate } from '../../http/validate';
 import { CompanyScopesSchema, CreateCompanySchema, IdParam, InviteSchema } from './schema';
@@ -13,28 +13,28 @@ export function companiesRouter(deps: companies.CompaniesDeps): Router {
   const router = Router();
   router.use('/operator/companies', requireOperator);
 
-  const listPage = (req: Request, res: Response, model: object = {}, status = 200) =>
+  const listPage = async (req: Request, res: Response, model: object = {}, status = 200) =>
     render(
       req,
       res,
       { page: 'companies/list.njk', fragment: 'companies/_create.njk', status },
       {
         title: 'Companies',
-        companies: companies.listCompanies(deps),
+        companies: await companies.listCompanies(deps),
         values: {},
         errors: {},
         ...model,
       },
     );
 
-  const companyPage = (req: Request, res: Response, id: number, model: object = {}, status = 200, fragment?: string) =>
+  const companyPage = async (req: Request, res: Response, id: number, model: object = {}, status = 200, fragment?: string) =>
     render(
       req,
       res,
       { page: 'companies/show.njk', fragment, status, noStore: true },
       {
         title: 'Company',
-        company: companies.getCompany(deps, id),
+        company: await companies.getCompany(deps, id),
         values: {},
         errors: {},
         ...model,
@@ -43,57 +43,62 @@ export function companiesRouter(deps: companies.CompaniesDeps): Router {
 
   router.get('/operator/companies', (req, res) => listPage(req, res));
 
-  router.post('/operator/companies', (req, res) => {
+  router.post('/operator/companies', async (req, res) => {
     const input = validate(CreateCompanySchema, req.body);
     if (!input.ok) return listPage(req, res, { errors: input.errors, values: input.values }, 422);
-    reRenderOnFieldError(
-      () => {
-        const id = companies.createCompany(deps, input.data.name, actorFrom(req));
+    await reRenderOnFieldErrorAsync(
+      async () => {
+        const id = await companies.createCompany(deps, input.data.name, actorFrom(req));
         flashAndRedirect(req, res, `/operator/companies/${id}`, `Company “${input.data.name}” created.`);
       },
       (errors, status) => listPage(req, res, { errors, values: submittedValues(req.body) }, status),
     );
   });
 
-  router.get('/operator/companies/:id', (req, res) => {
+  router.get('/operator/companies/:id', async (req, res) => {
     const { id } = parseOrThrow(IdParam, req.params);
-    companyPage(req, res, id);
+    await companyPage(req, res, id);
   });
 
-  router.post('/operator/companies/:id/invitations', (req, res) => {
+  router.post('/operator/companies/:id/invitations', async (req, res) => {
     const { id } = parseOrThrow(IdParam, req.params);
     const input = validate(InviteSchema, req.body);
     if (!input.ok) return companyPage(req, res, id, { errors: input.errors, values: input.values }, 422, 'companies/_invite.njk');
-    reRenderOnFieldError(
-      () => {
+    await reRenderOnFieldErrorAsync(
+      async () => {
         // The link is shown once, in this response only (no-store); it is also mailed to the address.
-        const invitation = companies.inviteAdministrator(deps, id, { email: input.data.email, isOperator: input.data.isOperator === 'on' }, actorFrom(req));
-        companyPage(req, res, id, { invitation }, 201, 'companies/_invite.njk');
+        const invitation = await companies.inviteAdministrator(
+          deps,
+          id,
+          { email: input.data.email, isOperator: input.data.isOperator === 'on' },
+          actorFrom(req),
+        );
+        await companyPage(req, res, id, { invitation }, 201, 'companies/_invite.njk');
       },
       (errors, status) => companyPage(req, res, id, { errors, values: submittedValues(req.body) }, status, 'companies/_invite.njk'),
     );
   });
 
-  router.post('/operator/companies/:id/users/:userId/disable', (req, res) => {
+  router.post('/operator/companies/:id/users/:userId/disable', async (req, res) => {
     const { id } = parseOrThrow(IdParam, req.params);
     const { id: userId } = parseOrThrow(IdParam, { id: req.params.userId });
-    const email = companies.disableUser(deps, id, userId, actorFrom(req));
+    const email = await companies.disableUser(deps, id, userId, actorFrom(req));
     flashAndRedirect(req, res, `/operator/companies/${id}`, `${email} is disabled and signed out everywhere.`);
   });
 
-  router.post('/operator/companies/:id/users/:userId/enable', (req, res) => {
+  router.post('/operator/companies/:id/users/:userId/enable', async (req, res) => {
     const { id } = parseOrThrow(IdParam, req.params);
     const { id: userId } = parseOrThrow(IdParam, { id: req.params.userId });
-    const email = companies.enableUser(deps, id, userId, actorFrom(req));
+    const email = await companies.enableUser(deps, id, userId, actorFrom(req));
     flashAndRedirect(req, res, `/operator/companies/${id}`, `${email} can sign in again.`);
   });
 
-  router.post('/operator/companies/:id/scopes', (req, res) => {
+  router.post('/operator/companies/:id/scopes', async (req, res) => {
     const { id } = parseOrThrow(IdParam, req.params);
     const input = parseOrThrow(CompanyScopesSchema, req.body);
-    reRenderOnFieldError(
-      () => {
-        companies.setCompanyScopes(deps, id, input.scopes, actorFrom(req));
+    await reRenderOnFieldErrorAsync(
+      async () => {
+        await companies.setCompanyScopes(deps, id, input.scopes, actorFrom(req));
         flashAndRedirect(req, res, `/operator/companies/${id}`, 'Allowed scopes saved.');
       },
       (errors, status) => companyPage(req, res, id, { errors }, status),

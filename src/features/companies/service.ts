@@ -1,16 +1,19 @@
+import type { Database } from '../../db/connect';
+import { transaction } from '../../db/connect';
 import type { Db } from '../../db/open';
-import { transaction } from '../../db/open';
 import type { Clock } from '../../clock';
 import { FieldError, HttpError, notFound } from '../../http/errors';
 import type { Actor, AuditLog } from '../audit/service';
 import * as auth from '../auth/service';
 import type { Mailer } from '../mail/service';
 import { composeMail } from '../mail/service';
-import { listScopesSync } from '../scopes/service';
+import { listScopes } from '../scopes/service';
 import * as repo from './repo';
 
 export interface CompaniesDeps {
-  db: Db;
+  db: Database;
+  /** Transitional (issue 12): the SQLite handle, for the scope catalog (scopes/service.ts) until that area is async. */
+  sqlite: Db;
   clock: Clock;
   audit: AuditLog;
   mailer: Mailer;
@@ -19,21 +22,23 @@ export interface CompaniesDeps {
 
 export type { CompanySummary } from './repo';
 
-export function listCompanies(deps: { db: Db }): repo.CompanySummary[] {
+export function listCompanies(deps: { db: Database }): Promise<repo.CompanySummary[]> {
   return repo.listCompanies(deps.db);
 }
 
 /** A new company may grant every scope in the catalog (first start, the CLI, the operator's form). */
-export function createCompanyGrantingAllScopes(deps: { db: Db }, name: string, now: number): number {
-  const id = repo.insertCompany(deps.db, name, now);
-  repo.grantAllScopes(deps.db, id);
-  return id;
+export async function createCompanyGrantingAllScopes(deps: { db: Database }, name: string, now: number): Promise<number> {
+  return transaction(deps.db, async (trx) => {
+    const id = await repo.insertCompany(trx, name, now);
+    await repo.grantAllScopes(trx, id);
+    return id;
+  });
 }
 
-export function createCompany(deps: CompaniesDeps, name: string, actor: Actor): number {
-  return transaction(deps.db, () => {
-    if (repo.companyNameTaken(deps.db, name)) throw new FieldError('name', 'A company with this name already exists.');
-    const id = createCompanyGrantingAllScopes(deps, name, deps.clock.now());
+export function createCompany(deps: CompaniesDeps, name: string, actor: Actor): Promise<number> {
+  return transaction(deps.db, async (trx) => {
+    if (await repo.companyNameTaken(trx, name)) throw new FieldError('name', 'A company with this name already exists.');
+    const id = await createCompanyGrantingAllScopes({ db: trx }, name, deps.clock.now());
     deps.audit.record(actor, { action: 'company.create', companyId: id, target: name });
     return id;
   });
@@ -50,14 +55,14 @@ function userView(user: auth.CompanyUser): CompanyUserView {
   return { ...user, roleLabel: user.isOperator ? 'Operator' : 'Administrator', statusLabel };
 }
 
-export function getCompany(deps: CompaniesDeps, id: number) {
-  const company = repo.findCompany(deps.db, id);
+export async function getCompany(deps: CompaniesDeps, id: number) {
+  const company = await repo.findCompany(deps.db, id);
   if (!company) throw notFound();
   return {
     ...company,
-    users: auth.listCompanyUsers(deps, id).map(userView),
-    scopes: listScopesSync(deps),
-    grantedScopes: repo.listCompanyScopes(deps.db, id),
+    users: (await auth.listCompanyUsers(deps, id)).map(userView),
+    scopes: await listScopes({ db: deps.db }),
+    grantedScopes: await repo.listCompanyScopes(deps.db, id),
   };
 }
 
@@ -68,16 +73,23 @@ export interface InvitationLink {
 }
 
 /** Creates an administrator without a password and a one-time link (72 h) to choose one; mailed too. */
-export function inviteAdministrator(deps: CompaniesDeps, companyId: number, input: { email: string; isOperator: boolean }, actor: Actor): InvitationLink {
-  return transaction(deps.db, () => {
-    const company = repo.findCompany(deps.db, companyId);
+export function inviteAdministrator(
+  deps: CompaniesDeps,
+  companyId: number,
+  input: { email: string; isOperator: boolean },
+  actor: Actor,
+): Promise<InvitationLink> {
+  return transaction(deps.db, async (trx) => {
+    const inTrx = { db: trx, clock: deps.clock };
+    const company = await repo.findCompany(trx, companyId);
     if (!company) throw notFound();
-    const existing = auth.findUserByEmail(deps, input.email);
+    const existing = await auth.findUserByEmail(inTrx, input.email);
     if (existing && (existing.companyId !== companyId || existing.passwordHash !== null)) {
       throw new FieldError('email', 'This address already has an account.');
     }
-    const userId = existing?.id ?? auth.createUser(deps, { companyId, email: input.email, passwordHash: null, isOperator: input.isOperator }, deps.clock.now());
-    const { token, expiresAt } = auth.issueInvitation(deps, userId, actor.userId);
+    const userId =
+      existing?.id ?? (await auth.createUser(inTrx, { companyId, email: input.email, passwordHash: null, isOperator: input.isOperator }, deps.clock.now()));
+    const { token, expiresAt } = await auth.issueInvitation(inTrx, userId, actor.userId);
     const link = `${deps.publicUrl}/invitation?token=${token}`;
     deps.mailer.send(composeMail('invitation', input.email, companyId, { companyName: company.name, inviter: actor.label, link, expiresAt }, [token]));
     deps.audit.record(actor, {
@@ -90,30 +102,30 @@ export function inviteAdministrator(deps: CompaniesDeps, companyId: number, inpu
   });
 }
 
-function companyUser(deps: CompaniesDeps, companyId: number, userId: number): auth.UserRecord {
-  const user = auth.findUserById(deps, userId);
+async function companyUser(deps: { db: Database }, companyId: number, userId: number): Promise<auth.UserRecord> {
+  const user = await auth.findUserById(deps, userId);
   if (!user || user.companyId !== companyId) throw notFound();
   return user;
 }
 
 /** Disables a user and ends every session of theirs at once. */
-export function disableUser(deps: CompaniesDeps, companyId: number, userId: number, actor: Actor): string {
-  return transaction(deps.db, () => {
-    const user = companyUser(deps, companyId, userId);
+export function disableUser(deps: CompaniesDeps, companyId: number, userId: number, actor: Actor): Promise<string> {
+  return transaction(deps.db, async (trx) => {
+    const user = await companyUser({ db: trx }, companyId, userId);
     if (user.id === actor.userId) throw new HttpError(409, 'cannot_disable_self', 'You cannot disable your own account.');
     if (user.disabledAt === null) {
-      const sessions = auth.disableUserAccount(deps, user.id);
+      const sessions = await auth.disableUserAccount({ db: trx, clock: deps.clock }, user.id);
       deps.audit.record(actor, { action: 'user.disable', companyId, target: user.email, details: { sessionsEnded: sessions } });
     }
     return user.email;
   });
 }
 
-export function enableUser(deps: CompaniesDeps, companyId: number, userId: number, actor: Actor): string {
-  return transaction(deps.db, () => {
-    const user = companyUser(deps, companyId, userId);
+export function enableUser(deps: CompaniesDeps, companyId: number, userId: number, actor: Actor): Promise<string> {
+  return transaction(deps.db, async (trx) => {
+    const user = await companyUser({ db: trx }, companyId, userId);
     if (user.disabledAt !== null) {
-      auth.enableUserAccount(deps, user.id);
+      await auth.enableUserAccount({ db: trx }, user.id);
       deps.audit.record(actor, { action: 'user.enable', companyId, target: user.email });
     }
     return user.email;
@@ -121,37 +133,59 @@ export function enableUser(deps: CompaniesDeps, companyId: number, userId: numbe
 }
 
 /** The scopes a company's administrators may put on their OAuth clients (a subset of the catalog). */
-export function setCompanyScopes(deps: CompaniesDeps, companyId: number, scopes: string[], actor: Actor): void {
-  transaction(deps.db, () => {
-    if (!repo.findCompany(deps.db, companyId)) throw notFound();
-    const catalog = new Set(listScopesSync(deps).map((s) => s.name));
+export async function setCompanyScopes(deps: CompaniesDeps, companyId: number, scopes: string[], actor: Actor): Promise<void> {
+  await transaction(deps.db, async (trx) => {
+    if (!(await repo.findCompany(trx, companyId))) throw notFound();
+    const catalog = new Set((await listScopes({ db: trx })).map((s) => s.name));
     const unknown = scopes.filter((s) => !catalog.has(s));
     if (unknown.length) throw new FieldError('scopes', `Not in the scope catalog: ${unknown.slice(0, 5).join(', ')}.`);
     const unique = [...new Set(scopes)].sort();
-    repo.replaceCompanyScopes(deps.db, companyId, unique);
+    await repo.replaceCompanyScopes(trx, companyId, unique);
     deps.audit.record(actor, { action: 'company.scopes', companyId, details: { scopes: unique } });
   });
 }
 
 // ------------------------------------------------------------------ for the other features and the CLI
 
-export function findCompanyByName(deps: { db: Db }, name: string): { id: number; name: string } | undefined {
+export function findCompanyByName(deps: { db: Database }, name: string): Promise<{ id: number; name: string } | undefined> {
   return repo.findCompanyByName(deps.db, name);
 }
 
-export function findFirstCompany(deps: { db: Db }): { id: number; name: string } | undefined {
+export function findFirstCompany(deps: { db: Database }): Promise<{ id: number; name: string } | undefined> {
   return repo.findFirstCompany(deps.db);
 }
 
-export function findCompanyName(deps: { db: Db }, companyId: number): string | undefined {
+export function findCompanyName(deps: { db: Database }, companyId: number): Promise<string | undefined> {
   return repo.findCompanyName(deps.db, companyId);
 }
 
 /** The scopes a company may grant (a subset of the catalog). */
-export function listCompanyScopes(deps: { db: Db }, companyId: number): string[] {
+export function listCompanyScopes(deps: { db: Database }, companyId: number): Promise<string[]> {
   return repo.listCompanyScopes(deps.db, companyId);
 }
 
-export function countCompaniesGrantingScope(deps: { db: Db }, scope: string): number {
+export function countCompaniesGrantingScope(deps: { db: Database }, scope: string): Promise<number> {
   return repo.countCompaniesGrantingScope(deps.db, scope);
+}
+
+// ------------------------------------------------------------------ transitional (issue 12): for callers in areas not yet async
+
+/** listCompanies on the SQLite handle, for the audit and docs-access pages. */
+export function listCompaniesSync(deps: { db: Db }): repo.CompanySummary[] {
+  return repo.listCompaniesSync(deps.db);
+}
+
+/** findCompanyName on the SQLite handle, for mail/service.ts. */
+export function findCompanyNameSync(deps: { db: Db }, companyId: number): string | undefined {
+  return repo.findCompanyNameSync(deps.db, companyId);
+}
+
+/** listCompanyScopes on the SQLite handle, for credentials/service.ts. */
+export function listCompanyScopesSync(deps: { db: Db }, companyId: number): string[] {
+  return repo.listCompanyScopesSync(deps.db, companyId);
+}
+
+/** countCompaniesGrantingScope on the SQLite handle, for scopes/service.ts. */
+export function countCompaniesGrantingScopeSync(deps: { db: Db }, scope: string): number {
+  return repo.countCompaniesGrantingScopeSync(deps.db, scope);
 }

@@ -6,7 +6,7 @@ import { sha256 } from '../../crypto';
 import { FieldError, HttpError, notFound, tooManyRequests } from '../../http/errors';
 import type { Actor, AuditLog } from '../audit/service';
 import { SYSTEM_ACTOR } from '../audit/service';
-import { listCompanyScopes } from '../companies/service';
+import { listCompanyScopesSync } from '../companies/service';
 import type { Mailer } from '../mail/service';
 import { notifyCompanyAdmins } from '../mail/service';
 import * as repo from './repo';
@@ -56,7 +56,7 @@ export function generateApiKeyFor(deps: CredentialsDeps, companyId: number, user
       repo.releaseUsername(deps.db, username, owner);
     }
     repo.claimUsername(deps.db, username, companyId, now);
-    return insertPending(deps, companyId, 'basic', username, generateApiKey(), listCompanyScopes(deps, companyId), actor);
+    return insertPending(deps, companyId, 'basic', username, generateApiKey(), listCompanyScopesSync(deps, companyId), actor);
   });
 }
 
@@ -64,7 +64,7 @@ export function generateApiKeyFor(deps: CredentialsDeps, companyId: number, user
 export function generateClientCredentials(deps: CredentialsDeps, companyId: number, scopes: string[] | undefined, actor: Actor): Generated {
   return transaction(deps.db, () => {
     assertRoomForUnsaved(deps, companyId, 'oauth', deps.clock.now());
-    const allowed = listCompanyScopes(deps, companyId);
+    const allowed = listCompanyScopesSync(deps, companyId);
     const chosen = scopes === undefined ? allowed : [...new Set(scopes)].sort();
     const notAllowed = chosen.filter((s) => !allowed.includes(s));
     if (notAllowed.length) throw new FieldError('scopes', `Your company may not grant: ${notAllowed.slice(0, 5).join(', ')}.`);

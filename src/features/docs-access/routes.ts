@@ -101,7 +101,7 @@ export function docsAccessRouter(deps: docsAccess.DocsAccessDeps): Router {
         title: 'Access requests',
         requests,
         pendingCount,
-        companies: listCompanies({ db: deps.sqlite }),
+        companies: await listCompanies({ db: deps.db }),
         values: list.values,
         errors: list.errors,
         statusLabel: docsAccess.STATUS_LABEL,

@@ -1,6 +1,5 @@
 import type { Database } from '../../db/connect';
 import { transaction } from '../../db/connect';
-import type { Db } from '../../db/open';
 import { paginate } from '../../http/pagination';
 import { conflict, notFound } from '../../http/errors';
 import type { Actor, AuditLog } from '../audit/service';
@@ -276,19 +275,16 @@ export type CredentialNotice<K extends 'credential_saved' | 'credential_revoked'
 /**
  * Tells every administrator of the company that a credential was saved or revoked (never its
  * secret: the identifier and public prefix only). Returns the outbox ids.
- *
- * `deps.db` is still the SQLite handle: the company's name and recipients come from the companies and
- * auth features, not yet on Kysely (decision 0011); it becomes the Database when they move.
  */
 export async function notifyCompanyAdmins<K extends 'credential_saved' | 'credential_revoked'>(
-  deps: { db: Db; mailer: Mailer },
+  deps: { db: Database; mailer: Mailer },
   companyId: number,
   kind: K,
   notice: CredentialNotice<K>,
 ): Promise<number[]> {
-  const companyName = findCompanyName(deps, companyId) ?? '';
+  const companyName = (await findCompanyName(deps, companyId)) ?? '';
   const model = { ...notice, companyName } as MailModels[K];
   const ids: number[] = [];
-  for (const to of listCompanyRecipients(deps, companyId)) ids.push(await deps.mailer.send(composeMail(kind, to, companyId, model)));
+  for (const to of await listCompanyRecipients(deps, companyId)) ids.push(await deps.mailer.send(composeMail(kind, to, companyId, model)));
   return ids;
 }

@@ -70,7 +70,7 @@ export async function describeScope(deps: ScopesDeps, name: string, description:
 export async function removeScope(deps: ScopesDeps, name: string, actor: Actor): Promise<void> {
   await transaction(deps.db, async (trx) => {
     if (!(await repo.findScope(trx, name))) throw notFound('There is no scope with this name in the catalog.');
-    const companies = countCompaniesGrantingScope({ db: deps.sqlite }, name);
+    const companies = await countCompaniesGrantingScope({ db: trx }, name);
     if (companies > 0) {
       throw new HttpError(
         409,
