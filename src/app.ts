@@ -101,7 +101,7 @@ export function createApp(deps: AppDeps): Express {
   });
 
   // Machine endpoints first: no cookies, no session, no CSRF (they authenticate every request).
-  app.use(healthRouter(db));
+  app.use(healthRouter(deps.database));
   const platform = createPlatformApi({ db, clock, config, audit, verifier, logger });
   app.use(platform.router);
   app.use(express.static(PUBLIC_DIR, { index: false, maxAge: config.isDevelopment ? 0 : '1h' }));

@@ -1,3 +1,4 @@
+import type { Database } from './connect';
 import type { Db } from './open';
 
 /** Whole-file checks and settings for backup and restore: database-level, so they live beside open and migrate. */
@@ -16,4 +17,16 @@ export function useRollbackJournal(db: Db): void {
 /** How many rows a table holds (restore reports the companies and users of the file it checked). */
 export function countRows(db: Db, table: 'companies' | 'users'): number {
   return db.prepare(`SELECT COUNT(*) FROM ${table}`).pluck().get() as number;
+}
+
+/**
+ * Compiled once: the health check asks on every probe, one database round trip that reads little, on either
+ * engine (building a Kysely query per call costs tens of µs; decision 0011).
+ */
+export function createMigrationCounter(db: Database): () => Promise<number> {
+  const query = db
+    .selectFrom('schema_migrations')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .compile();
+  return async () => Number((await db.executeQuery(query)).rows[0].n);
 }

@@ -92,9 +92,3 @@ export function hasMigrationsTable(db: Db): boolean {
 export function listAppliedMigrations(db: Db): string[] {
   return db.prepare('SELECT name FROM schema_migrations ORDER BY name').pluck().all() as string[];
 }
-
-/** Prepared once: the health check asks on every probe, a database round trip that reads little. */
-export function createMigrationCounter(db: Db): () => number {
-  const statement = db.prepare('SELECT COUNT(*) FROM schema_migrations').pluck();
-  return () => statement.get() as number;
-}
