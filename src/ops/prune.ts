@@ -1,5 +1,7 @@
+import { sql } from 'kysely';
+import type { Database } from '../db/connect';
+import { isPostgres, transaction } from '../db/connect';
 import type { Db } from '../db/open';
-import { transaction } from '../db/open';
 import type { Clock } from '../clock';
 import { DAY } from '../clock';
 import { AuditLog, pruneAuditEntries } from '../features/audit/service';
@@ -30,6 +32,39 @@ export interface PruneResult {
   dryRun: boolean;
 }
 
+/**
+ * What prune works on. Transitional (decision 0011): `db` is the SQLite handle the services it calls still
+ * take; `database` runs the transaction. When those services are on Kysely, `db` becomes the Database.
+ */
+export interface PruneDeps {
+  db: Db;
+  database: Database;
+  clock: Clock;
+}
+
+/** The key of the PostgreSQL advisory lock that lets one replica prune while the others skip. */
+const PRUNE_LOCK = 0x7072756e; // 'prun'
+
+/**
+ * Runs fn in one write transaction, unless another process is pruning this PostgreSQL database right now:
+ * then it returns undefined and does nothing (once across replicas, issue 12). The try-lock is taken on a
+ * pinned connection before the transaction starts: a pg_try_advisory_xact_lock inside transaction() would
+ * come after its write lock and be released with it, so it could never see another prune. The lock goes
+ * with the connection if the process dies. On SQLite, BEGIN IMMEDIATE already makes prunes take turns.
+ */
+async function unlessPruning<T>(database: Database, fn: (trx: Database) => Promise<T>): Promise<T | undefined> {
+  if (!isPostgres(database)) return transaction(database, fn);
+  return database.connection().execute(async (conn) => {
+    const { rows } = await sql<{ acquired: boolean }>`select pg_try_advisory_lock(${PRUNE_LOCK}) as acquired`.execute(conn);
+    if (!rows[0].acquired) return undefined;
+    try {
+      return await transaction(conn, fn);
+    } finally {
+      await sql`select pg_advisory_unlock(${PRUNE_LOCK})`.execute(conn);
+    }
+  });
+}
+
 function checkDays(value: number | undefined, flag: string): void {
   if (value !== undefined && (!Number.isInteger(value) || value < 1 || value > 36500)) {
     throw new UsageError(`${flag} must be a whole number of days, 1-36500.`);
@@ -40,8 +75,9 @@ function checkDays(value: number | undefined, flag: string): void {
  * Housekeeping, safe while the server runs (one short write transaction): first the same sweep the
  * server runs (lapsed generations become 'expired', ended overlaps 'retired', each audited), then
  * deletes what can never matter again. Saved credentials, working or not, are history and stay.
+ * Returns undefined, having done nothing, when another process is pruning the same PostgreSQL database.
  */
-export function prune(deps: { db: Db; clock: Clock }, options: PruneOptions = {}): PruneResult {
+export async function prune(deps: PruneDeps, options: PruneOptions = {}): Promise<PruneResult | undefined> {
   const generationsDays = options.generationsDays ?? DEFAULT_GENERATIONS_DAYS;
   checkDays(generationsDays, '--generations-days');
   checkDays(options.auditDays, '--audit-days');
@@ -57,7 +93,9 @@ export function prune(deps: { db: Db; clock: Clock }, options: PruneOptions = {}
     },
   };
 
-  return transaction(deps.db, () => {
+  // The services below still take the SQLite handle and are synchronous (decision 0011): on SQLite they run on
+  // the connection under `database`, inside this transaction. At merge they take `trx` and are awaited.
+  const pruneAll = (): PruneResult => {
     if (!dryRun) sweepCredentials({ db: deps.db, clock: deps.clock, audit, mailer: noMail });
     const result: PruneResult = {
       generations: pruneDeadGenerations(deps, generationsCutoff, dryRun),
@@ -81,5 +119,6 @@ export function prune(deps: { db: Db; clock: Clock }, options: PruneOptions = {}
       });
     }
     return result;
-  });
+  };
+  return unlessPruning(deps.database, () => Promise.resolve().then(pruneAll));
 }
