@@ -30,3 +30,14 @@ export function createMigrationCounter(db: Database): () => Promise<number> {
     .compile();
   return async () => Number((await db.executeQuery(query)).rows[0].n);
 }
+
+/**
+ * The migrations a database of either engine has applied, by name; [] when it has no schema_migrations table
+ * (a new, empty database). Restore on PostgreSQL compares them with the backup's.
+ */
+export async function appliedMigrationNames(db: Database): Promise<string[]> {
+  const tables = await db.introspection.getTables();
+  if (!tables.some((table) => table.name === 'schema_migrations')) return [];
+  const rows = await db.selectFrom('schema_migrations').select('name').orderBy('name').execute();
+  return rows.map((row) => row.name);
+}

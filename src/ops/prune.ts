@@ -43,7 +43,7 @@ export interface PruneDeps {
 }
 
 /** The key of the PostgreSQL advisory lock that lets one replica prune while the others skip. */
-const PRUNE_LOCK = 0x7072756e; // 'prun'
+export const PRUNE_LOCK_KEY = 0x7072756e; // 'prun'
 
 /**
  * Runs fn in one write transaction, unless another process is pruning this PostgreSQL database right now:
@@ -55,12 +55,12 @@ const PRUNE_LOCK = 0x7072756e; // 'prun'
 async function unlessPruning<T>(database: Database, fn: (trx: Database) => Promise<T>): Promise<T | undefined> {
   if (!isPostgres(database)) return transaction(database, fn);
   return database.connection().execute(async (conn) => {
-    const { rows } = await sql<{ acquired: boolean }>`select pg_try_advisory_lock(${PRUNE_LOCK}) as acquired`.execute(conn);
+    const { rows } = await sql<{ acquired: boolean }>`select pg_try_advisory_lock(${PRUNE_LOCK_KEY}) as acquired`.execute(conn);
     if (!rows[0].acquired) return undefined;
     try {
       return await transaction(conn, fn);
     } finally {
-      await sql`select pg_advisory_unlock(${PRUNE_LOCK})`.execute(conn);
+      await sql`select pg_advisory_unlock(${PRUNE_LOCK_KEY})`.execute(conn);
     }
   });
 }
