@@ -42,9 +42,10 @@ const MIGRATION_LOCK = 0x6d696772; // 'migr'
 export async function migrate(connection: Connection, dir = MIGRATIONS_DIR): Promise<string[]> {
   if (connection.sqlite) return migrateSqlite(connection.sqlite, dir);
   return connection.db.connection().execute(async (db) => {
-    await sql`create extension if not exists citext`.execute(db);
     await sql`select pg_advisory_lock(${MIGRATION_LOCK})`.execute(db);
     try {
+      // Under the lock: two replicas' `if not exists` can both find it missing and collide on its unique index.
+      await sql`create extension if not exists citext`.execute(db);
       await sql`create table if not exists schema_migrations (name text primary key, applied_at bigint not null)`.execute(db);
       const applied = new Set((await db.selectFrom('schema_migrations').select('name').execute()).map((row) => row.name));
       const done: string[] = [];
