@@ -62,7 +62,7 @@ const digest = (file: string) => crypto.createHash('sha256').update(fs.readFileS
 function startWriter(databaseFile: string): Promise<ChildProcess> {
   const script = `
     const Database = require('better-sqlite3');
-    const db = new SqliteFile(${JSON.stringify(databaseFile)});
+    const db = new Database(${JSON.stringify(databaseFile)});
     db.pragma('journal_mode = WAL'); db.pragma('busy_timeout = 5000');
     const insert = db.prepare("INSERT INTO audit_log (at, actor, action, target) VALUES (?, 'writer', 'test.batch', ?)");
     const batch = db.transaction((n) => { for (let i = 0; i < 10; i++) insert.run(Date.now(), String(n)); });
