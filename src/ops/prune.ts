@@ -1,6 +1,5 @@
-import { sql } from 'kysely';
 import type { Database } from '../db/connect';
-import { isPostgres, transaction } from '../db/connect';
+import { unlessRunningElsewhere } from '../db/exclusive';
 import type { Db } from '../db/open';
 import type { Clock } from '../clock';
 import { DAY } from '../clock';
@@ -42,28 +41,8 @@ export interface PruneDeps {
   clock: Clock;
 }
 
-/** The key of the PostgreSQL advisory lock that lets one replica prune while the others skip. */
+/** The key of the PostgreSQL advisory lock that lets one process prune while the others skip (src/db/exclusive.ts). */
 export const PRUNE_LOCK_KEY = 0x7072756e; // 'prun'
-
-/**
- * Runs fn in one write transaction, unless another process is pruning this PostgreSQL database right now:
- * then it returns undefined and does nothing (once across replicas, issue 12). The try-lock is taken on a
- * pinned connection before the transaction starts: a pg_try_advisory_xact_lock inside transaction() would
- * come after its write lock and be released with it, so it could never see another prune. The lock goes
- * with the connection if the process dies. On SQLite, BEGIN IMMEDIATE already makes prunes take turns.
- */
-async function unlessPruning<T>(database: Database, fn: (trx: Database) => Promise<T>): Promise<T | undefined> {
-  if (!isPostgres(database)) return transaction(database, fn);
-  return database.connection().execute(async (conn) => {
-    const { rows } = await sql<{ acquired: boolean }>`select pg_try_advisory_lock(${PRUNE_LOCK_KEY}) as acquired`.execute(conn);
-    if (!rows[0].acquired) return undefined;
-    try {
-      return await transaction(conn, fn);
-    } finally {
-      await sql`select pg_advisory_unlock(${PRUNE_LOCK_KEY})`.execute(conn);
-    }
-  });
-}
 
 function checkDays(value: number | undefined, flag: string): void {
   if (value !== undefined && (!Number.isInteger(value) || value < 1 || value > 36500)) {
@@ -120,5 +99,5 @@ export async function prune(deps: PruneDeps, options: PruneOptions = {}): Promis
     }
     return result;
   };
-  return unlessPruning(deps.database, () => Promise.resolve().then(pruneAll));
+  return unlessRunningElsewhere(deps.database, PRUNE_LOCK_KEY, () => Promise.resolve().then(pruneAll));
 }
