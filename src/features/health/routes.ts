@@ -14,13 +14,13 @@ function withinTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
 }
 
 /** Liveness plus a database round trip, for the container's HEALTHCHECK and load balancers. */
-export function healthRouter(db: Database): Router {
+export function healthRouter(db: Database, timeoutMs = PROBE_TIMEOUT_MS): Router {
   const router = Router();
   const countMigrations = createMigrationCounter(db);
   router.get('/healthz', async (_req, res) => {
     res.set('Cache-Control', 'no-store');
     try {
-      const migrations = await withinTimeout(countMigrations(), PROBE_TIMEOUT_MS);
+      const migrations = await withinTimeout(countMigrations(), timeoutMs);
       res.json({ status: 'ok', database: 'ok', migrations });
     } catch {
       res.status(503).json({ status: 'error', database: 'unavailable' });
