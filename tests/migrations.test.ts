@@ -100,20 +100,20 @@ describe('transaction', () => {
 
 /** migrate() on PostgreSQL, on a throwaway cluster (the run's own with TEST_ENGINE=postgres, else one started here). */
 describe('migrate on PostgreSQL', () => {
-  let cluster: Cluster;
-  let ownCluster = false;
+  let cluster: Pick<Cluster, 'port' | 'url' | 'psql'>;
+  let ownCluster: Cluster | undefined;
   let counter = 0;
   const opened: Connection[] = [];
   let dir: string;
   beforeAll(async () => {
     const running = runningCluster();
-    ownCluster = running === null;
-    cluster = running ?? (await startCluster());
+    if (running) cluster = running;
+    else cluster = ownCluster = await startCluster();
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'console-migrate-pg-'));
   }, 120_000);
   afterAll(async () => {
     await Promise.all(opened.map((c) => c.close()));
-    if (ownCluster) cluster.stop();
+    ownCluster?.stop();
     fs.rmSync(dir, { recursive: true, force: true });
   });
 

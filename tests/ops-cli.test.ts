@@ -138,8 +138,8 @@ describe('npm run cli -- <command>', () => {
 
 /** The same commands with DATABASE_URL: PostgreSQL, on a throwaway cluster (the run's own, or one started here). */
 describe('npm run cli -- <command> with DATABASE_URL (PostgreSQL)', () => {
-  let cluster: Cluster;
-  let ownCluster = false;
+  let cluster: Pick<Cluster, 'port' | 'url' | 'psql'>;
+  let ownCluster: Cluster | undefined;
   let dataDir: string;
   let env: Record<string, string>;
   let connection: Connection;
@@ -147,8 +147,8 @@ describe('npm run cli -- <command> with DATABASE_URL (PostgreSQL)', () => {
   beforeAll(async () => {
     ensureBuilt();
     const running = runningCluster();
-    ownCluster = running === null;
-    cluster = running ?? (await startCluster());
+    if (running) cluster = running;
+    else cluster = ownCluster = await startCluster();
     const name = `cli_${process.pid}`;
     cluster.psql(`CREATE DATABASE ${name}`);
     connection = connect({ databaseUrl: cluster.url(name), databaseFile: '', poolSize: 2 });
@@ -161,7 +161,7 @@ describe('npm run cli -- <command> with DATABASE_URL (PostgreSQL)', () => {
   }, 240_000);
   afterAll(async () => {
     await connection.close();
-    if (ownCluster) cluster.stop();
+    ownCluster?.stop();
     fs.rmSync(dataDir, { recursive: true, force: true });
   });
   const companyNames = async () => (await connection.db.selectFrom('companies').select('name').orderBy('id').execute()).map((row) => row.name);

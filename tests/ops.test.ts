@@ -266,18 +266,18 @@ describe('restoreDatabase (npm run cli -- restore <file>)', () => {
  * run's own when TEST_ENGINE=postgres, else one started here (these tests run on both runs and never skip).
  */
 describe('backup and restore on PostgreSQL', () => {
-  let cluster: Cluster;
-  let ownCluster = false;
+  let cluster: Pick<Cluster, 'port' | 'url' | 'psql'>;
+  let ownCluster: Cluster | undefined;
   let counter = 0;
   const opened: Connection[] = [];
   beforeAll(async () => {
     const running = runningCluster();
-    ownCluster = running === null;
-    cluster = running ?? (await startCluster());
+    if (running) cluster = running;
+    else cluster = ownCluster = await startCluster();
   }, 120_000);
   afterAll(async () => {
     await Promise.all(opened.map((c) => c.close()));
-    if (ownCluster) cluster.stop();
+    ownCluster?.stop();
   });
 
   /** A new database on the cluster: migrated (with the given companies) or left empty. */
