@@ -103,7 +103,7 @@ export function createApp(deps: AppDeps): Express {
   });
 
   // Machine endpoints first: no cookies, no session, no CSRF (they authenticate every request).
-  app.use(healthRouter(db));
+  app.use(healthRouter(deps.database));
   const platform = createPlatformApi({ db: deps.database, clock, config, audit, verifier, logger });
   onClose(app, () => platform.ready.catch(() => undefined)); // never close the database under its start-up work
   app.use(platform.router);

@@ -25,12 +25,21 @@ const wholeNumber = (min: number, max: number, allowed: string) =>
     .max(max, `must be ${allowed}`);
 
 /** Variables whose value must never be echoed in an error message (it would land in logs). */
-const SECRET_VARIABLES = new Set(['SESSION_SECRET', 'ADMIN_PASSWORD', 'SMTP_URL']);
+const SECRET_VARIABLES = new Set(['SESSION_SECRET', 'ADMIN_PASSWORD', 'SMTP_URL', 'DATABASE_URL']);
+
+/** A PostgreSQL connection URL; its password is never echoed (SECRET_VARIABLES, describeDatabase). */
+const databaseUrl = optionalString.pipe(
+  z
+    .string()
+    .refine((value) => /^postgres(ql)?:\/\//.test(value) && URL.canParse(value), 'must be a URL such as postgres://user:password@host:5432/console')
+    .optional(),
+);
 
 /** Every environment variable the server reads, parsed once at start-up. */
 const EnvSchema = z.object({
   PORT: wholeNumber(1, 65535, 'a whole number 1-65535').default(3000),
   PUBLIC_URL: optionalString.pipe(z.url('must be an absolute http(s) URL such as https://api.example.com').optional()),
+  DATABASE_URL: databaseUrl,
   DATA_DIR: z.string().trim().min(1, 'must be a directory path (or leave it unset for ./data)').default('./data'),
   SESSION_SECRET: optionalSecret.pipe(z.string().min(32, 'must be at least 32 characters').optional()),
   ADMIN_EMAIL: optionalString.pipe(z.email('must be an email address').optional()),
@@ -66,6 +75,8 @@ export interface Config {
   port: number;
   publicUrl: string;
   dataDir: string;
+  /** PostgreSQL's connection URL (DATABASE_URL); when absent, the SQLite file `databaseFile` is the database. */
+  databaseUrl?: string;
   databaseFile: string;
   sessionSecret: string;
   adminEmail?: string;
@@ -112,6 +123,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     port: e.PORT,
     publicUrl,
     dataDir,
+    databaseUrl: e.DATABASE_URL,
     databaseFile: path.join(dataDir, 'console.sqlite'),
     sessionSecret: e.SESSION_SECRET ?? '',
     adminEmail: e.ADMIN_EMAIL?.toLowerCase(),
@@ -126,6 +138,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     secureCookies: publicUrl.startsWith('https://'),
     isDevelopment: e.NODE_ENV === 'development',
   };
+}
+
+/**
+ * Which database the config points at, for logs and command output: the SQLite file, or PostgreSQL's
+ * host, port and database name. Never the URL itself: it may carry a password.
+ */
+export function describeDatabase(config: Pick<Config, 'databaseUrl' | 'databaseFile'>): string {
+  if (!config.databaseUrl) return config.databaseFile;
+  const url = new URL(config.databaseUrl);
+  const host = url.hostname || url.searchParams.get('host') || 'localhost'; // ?host=/run/postgresql: a socket directory
+  const database = decodeURIComponent(url.pathname.replace(/^\//, '')) || '(default database)';
+  return `PostgreSQL database "${database}" on ${host}:${url.port || '5432'}`;
 }
 
 export const sessionSecretFile = (dataDir: string): string => path.join(dataDir, 'session-secret');

@@ -2,7 +2,7 @@ import { createApp } from './app';
 import { closeApp } from './lifecycle';
 import { bootstrap } from './bootstrap';
 import { systemClock } from './clock';
-import { ConfigError, ensureSessionSecret, loadConfig } from './config';
+import { ConfigError, describeDatabase, ensureSessionSecret, loadConfig } from './config';
 import { restrictNewFiles, secureDataDir } from './data-dir';
 import { connect } from './db/connect';
 import { migrate } from './db/migrate';
@@ -22,6 +22,12 @@ async function main(): Promise<void> {
     }
     throw err;
   }
+  // Issue 12, until the last module has moved to Kysely: refuse PostgreSQL rather than start half-working.
+  // The one place the server refuses it; the lead removes this after the last merge (decision 0011).
+  if (config.databaseUrl) {
+    process.stderr.write('DATABASE_URL is set, but PostgreSQL is not supported by this build yet. Unset DATABASE_URL to use the SQLite file in DATA_DIR.\n');
+    process.exit(78); // EX_CONFIG
+  }
   const logger = createLogger(config.logLevel);
   secureDataDir(config, logger);
   config = ensureSessionSecret(config);
@@ -32,10 +38,11 @@ async function main(): Promise<void> {
       'PUBLIC_URL is https but TRUST_PROXY is not set: sign-in cookies will not be sent. Set TRUST_PROXY (e.g. TRUST_PROXY=1 for one proxy in front).',
     );
   }
-  // `restore` refuses while this lock is live (src/ops/server-lock.ts).
-  const lock = acquireServerLock(config.dataDir);
-  const connection = connect({ databaseFile: config.databaseFile });
-  const db = connection.sqlite!; // the SQLite file: PostgreSQL is not served until every module has moved to Kysely (decision 0011)
+  // SQLite only: `restore` refuses while this lock is live (src/ops/server-lock.ts). PostgreSQL's replicas run
+  // on other hosts, so restore cannot see them there (docs/operations.md).
+  const lock = config.databaseUrl ? undefined : acquireServerLock(config.dataDir);
+  const connection = connect({ databaseUrl: config.databaseUrl, databaseFile: config.databaseFile });
+  const db = connection.sqlite!; // the modules not yet on Kysely: PostgreSQL is refused above until they are (decision 0011)
   const applied = await migrate(connection);
   if (applied.length) logger.info({ applied }, 'database migrated');
   await bootstrap(config, connection.db, db, systemClock, logger);
@@ -44,7 +51,7 @@ async function main(): Promise<void> {
   // Drains before it closes: answers carry `Connection: close`, /healthz says 503 (src/ops/graceful-shutdown.ts).
   const { server, shutdown: drainAndClose } = createGracefulServer(app);
   server.keepAliveTimeout = 5_000;
-  server.listen(config.port, () => logger.info({ port: config.port, publicUrl: config.publicUrl, database: config.databaseFile }, 'console listening'));
+  server.listen(config.port, () => logger.info({ port: config.port, publicUrl: config.publicUrl, database: describeDatabase(config) }, 'console listening'));
 
   const shutdown = (signal: string) => {
     logger.info({ signal }, 'shutting down: finishing requests');
@@ -53,7 +60,7 @@ async function main(): Promise<void> {
       void (async () => {
         await closeApp(app); // flushes last-used times, stops timers
         await connection.close(); // the last connection: SQLite checkpoints and removes the -wal
-        lock.release();
+        lock?.release();
         logger.info('stopped cleanly');
         process.exit(0);
       })();

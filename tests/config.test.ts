@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ConfigError, ensureSessionSecret, loadConfig } from '../src/config';
+import { ConfigError, describeDatabase, ensureSessionSecret, loadConfig } from '../src/config';
 
 const SECRET = 'a-session-secret-that-is-long-enough-0123456789';
 
@@ -101,6 +101,36 @@ describe('loadConfig', () => {
     expect(message).not.toContain('too-short-secret');
     expect(message).not.toContain('hunter2');
     expect(message).not.toContain('smtp-pass-word');
+  });
+
+  it('takes DATABASE_URL for PostgreSQL; without it the database is the SQLite file', () => {
+    expect(loadConfig({ DATA_DIR: '/tmp/x' }).databaseUrl).toBeUndefined();
+    expect(loadConfig({ DATA_DIR: '/tmp/x', DATABASE_URL: ' ' }).databaseUrl).toBeUndefined();
+    for (const url of ['postgres://console:pw@db.internal:5433/console', 'postgresql://console@localhost/console']) {
+      expect(loadConfig({ DATA_DIR: '/tmp/x', DATABASE_URL: url }).databaseUrl).toBe(url);
+    }
+  });
+
+  it('refuses a DATABASE_URL that is not postgres:// or postgresql://, without echoing it', () => {
+    for (const url of ['mysql://root:s3cret-pw@db/console', 'sqlite:///data/console.sqlite', 'db.internal:5432']) {
+      const message = configError({ DATABASE_URL: url });
+      expect(message).toContain('DATABASE_URL: must be a URL such as postgres://user:password@host:5432/console (value not shown)');
+      expect(message).not.toContain(url);
+    }
+  });
+});
+
+describe('describeDatabase', () => {
+  it('names host, port and database, never the password', () => {
+    const config = loadConfig({ DATA_DIR: '/tmp/x', DATABASE_URL: 'postgres://console:s3cret-pw@db.internal:5433/console_prod' });
+    expect(describeDatabase(config)).toBe('PostgreSQL database "console_prod" on db.internal:5433');
+    expect(describeDatabase({ databaseUrl: 'postgresql:///console?host=/run/postgresql', databaseFile: '' })).toBe(
+      'PostgreSQL database "console" on /run/postgresql:5432',
+    );
+  });
+
+  it('names the SQLite file when there is no DATABASE_URL', () => {
+    expect(describeDatabase(loadConfig({ DATA_DIR: '/tmp/x' }))).toBe(path.join('/tmp/x', 'console.sqlite'));
   });
 });
 

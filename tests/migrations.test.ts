@@ -1,10 +1,15 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { migrateSqlite } from '../src/db/migrate';
+import { sql } from 'kysely';
+import { connect } from '../src/db/connect';
+import type { Connection } from '../src/db/connect';
+import { migrate, migrateSqlite, migrationFiles } from '../src/db/migrate';
 import { openDatabase, transaction } from '../src/db/open';
 import type { Db } from '../src/db/open';
 import { MIGRATIONS_DIR } from '../src/paths';
+import { runningCluster, startCluster } from './support/postgres';
+import type { Cluster } from './support/postgres';
 
 describe('migrate', () => {
   let dir: string;
@@ -90,5 +95,65 @@ describe('transaction', () => {
     ).toThrow('crash half-way');
     expect(db.prepare('SELECT v FROM t').pluck().all()).toEqual([1]);
     db.close();
+  });
+});
+
+/** migrate() on PostgreSQL, on a throwaway cluster (the run's own with TEST_ENGINE=postgres, else one started here). */
+describe('migrate on PostgreSQL', () => {
+  let cluster: Pick<Cluster, 'port' | 'url' | 'psql'>;
+  let ownCluster: Cluster | undefined;
+  let counter = 0;
+  const opened: Connection[] = [];
+  let dir: string;
+  beforeAll(async () => {
+    const running = runningCluster();
+    if (running) cluster = running;
+    else cluster = ownCluster = await startCluster();
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'console-migrate-pg-'));
+  }, 120_000);
+  afterAll(async () => {
+    await Promise.all(opened.map((c) => c.close()));
+    ownCluster?.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** A new, empty database, and `n` connections to it (as `n` replicas would hold). */
+  function newDatabase(n = 1): Connection[] {
+    const name = `migrate_${process.pid}_${++counter}`;
+    cluster.psql(`CREATE DATABASE ${name}`);
+    const connections = Array.from({ length: n }, () => connect({ databaseUrl: cluster.url(name), databaseFile: '', poolSize: 2 }));
+    opened.push(...connections);
+    return connections;
+  }
+  const recorded = async (c: Connection) => (await c.db.selectFrom('schema_migrations').select('name').orderBy('name').execute()).map((row) => row.name);
+
+  it('applies every migration once, in order, and records each', async () => {
+    const [connection] = newDatabase();
+    expect(await migrate(connection)).toEqual(migrationFiles());
+    expect(await migrate(connection)).toEqual([]);
+    expect(await recorded(connection)).toEqual(migrationFiles());
+  });
+
+  it('applies each migration once when replicas start together', async () => {
+    const replicas = newDatabase(3);
+    const applied = await Promise.all(replicas.map((c) => migrate(c)));
+    expect(applied.flat().sort()).toEqual(migrationFiles());
+    expect(applied.filter((names) => names.length > 0)).toHaveLength(1);
+    expect(await recorded(replicas[0])).toEqual(migrationFiles());
+  });
+
+  it('rolls a failing migration back completely and does not record it', async () => {
+    const [connection] = newDatabase();
+    const own = path.join(dir, 'migrations');
+    fs.mkdirSync(own);
+    fs.writeFileSync(path.join(own, '0001_ok.sql'), 'CREATE TABLE a (id {{id}});');
+    fs.writeFileSync(path.join(own, '0002_broken.sql'), 'CREATE TABLE b (id {{id}});\nINSERT INTO nowhere VALUES (1);');
+    await expect(migrate(connection, own)).rejects.toThrow(/relation "nowhere" does not exist/);
+    expect(await recorded(connection)).toEqual(['0001_ok.sql']);
+    const tables = await sql<{ name: string | null }>`select to_regclass('b')::text as name`.execute(connection.db);
+    expect(tables.rows).toEqual([{ name: null }]);
+
+    fs.writeFileSync(path.join(own, '0002_broken.sql'), 'CREATE TABLE b (id {{id}});');
+    expect(await migrate(connection, own)).toEqual(['0002_broken.sql']);
   });
 });

@@ -161,7 +161,7 @@ describe('prune (npm run cli -- prune)', () => {
   }
   const ids = () => ctx.db.prepare('SELECT id FROM credentials ORDER BY id').pluck().all() as number[];
 
-  it('deletes unsaved generations that lapsed long ago, expired sessions and (when asked) old audit entries; keeps the rest', () => {
+  it('deletes unsaved generations that lapsed long ago, expired sessions and (when asked) old audit entries; keeps the rest', async () => {
     const oldRetired = credential('retired', 90 * DAY);
     const active = credential('active', 60 * DAY);
     const oldExpired = credential('expired', 45 * DAY, 'basic', active);
@@ -179,11 +179,11 @@ describe('prune (npm run cli -- prune)', () => {
     revoked.run('expired-jti', revokedClient, now - 1, now - HOUR);
     revoked.run('live-jti', revokedClient, now + HOUR, now - HOUR);
 
-    const dry = prune(ctx, { auditDays: 180, dryRun: true });
+    const dry = await prune(ctx, { auditDays: 180, dryRun: true });
     expect(dry).toEqual({ generations: 2, sessions: 1, auditEntries: 2, revokedTokens: 1, dryRun: true });
     expect(ids()).toHaveLength(7);
 
-    const result = prune(ctx, { auditDays: 180 });
+    const result = await prune(ctx, { auditDays: 180 });
     expect(result).toEqual({ generations: 2, sessions: 1, auditEntries: 2, revokedTokens: 1, dryRun: false });
     expect(ids()).toEqual([oldRetired, active, recentExpired, freshPending, revokedClient]);
     expect(ctx.db.prepare('SELECT jti FROM revoked_tokens').pluck().all()).toEqual(['live-jti']);
@@ -197,16 +197,16 @@ describe('prune (npm run cli -- prune)', () => {
     expect(ctx.db.prepare("SELECT COUNT(*) FROM audit_log WHERE action = 'credential.expire'").pluck().get()).toBe(1);
   });
 
-  it('keeps the whole audit trail unless --audit-days is given, and honours --generations-days', () => {
+  it('keeps the whole audit trail unless --audit-days is given, and honours --generations-days', async () => {
     credential('expired', 45 * DAY);
     credential('expired', 5 * DAY);
     ctx.db.prepare("INSERT INTO audit_log (at, actor, action) VALUES (0, 'someone', 'test.ancient')").run();
-    expect(prune(ctx, { generationsDays: 3 })).toMatchObject({ generations: 2, auditEntries: 0 });
+    expect(await prune(ctx, { generationsDays: 3 })).toMatchObject({ generations: 2, auditEntries: 0 });
     expect(ctx.db.prepare("SELECT COUNT(*) FROM audit_log WHERE action = 'test.ancient'").pluck().get()).toBe(1);
   });
 
-  it('refuses a retention that is not a whole number of days', () => {
-    expect(() => prune(ctx, { auditDays: 0 })).toThrow(new UsageError('--audit-days must be a whole number of days, 1-36500.'));
-    expect(() => prune(ctx, { generationsDays: 1.5 })).toThrow(UsageError);
+  it('refuses a retention that is not a whole number of days', async () => {
+    await expect(prune(ctx, { auditDays: 0 })).rejects.toThrow(new UsageError('--audit-days must be a whole number of days, 1-36500.'));
+    await expect(prune(ctx, { generationsDays: 1.5 })).rejects.toThrow(UsageError);
   });
 });

@@ -1,9 +1,16 @@
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { EXIT } from '../src/cli/command';
+import { connect } from '../src/db/connect';
+import type { Connection } from '../src/db/connect';
+import { migrate } from '../src/db/migrate';
+import { ROOT } from '../src/paths';
 import { ensureBuilt, freePort, runCli, startServer } from './ops-support';
+import { runningCluster, startCluster } from './support/postgres';
+import type { Cluster } from './support/postgres';
 
 /** The operations commands as an operator runs them: `node dist/src/cli.js` (what `npm run cli --` runs after building). */
 describe('npm run cli -- <command>', () => {
@@ -126,5 +133,87 @@ describe('npm run cli -- <command>', () => {
     } finally {
       server.child.kill('SIGKILL');
     }
+  });
+});
+
+/** The same commands with DATABASE_URL: PostgreSQL, on a throwaway cluster (the run's own, or one started here). */
+describe('npm run cli -- <command> with DATABASE_URL (PostgreSQL)', () => {
+  let cluster: Pick<Cluster, 'port' | 'url' | 'psql'>;
+  let ownCluster: Cluster | undefined;
+  let dataDir: string;
+  let env: Record<string, string>;
+  let connection: Connection;
+  const PASSWORD_IN_URL = 'never-printed-pw';
+  beforeAll(async () => {
+    ensureBuilt();
+    const running = runningCluster();
+    if (running) cluster = running;
+    else cluster = ownCluster = await startCluster();
+    const name = `cli_${process.pid}`;
+    cluster.psql(`CREATE DATABASE ${name}`);
+    connection = connect({ databaseUrl: cluster.url(name), databaseFile: '', poolSize: 2 });
+    await migrate(connection);
+    await connection.db.insertInto('companies').values({ name: 'Acme', created_at: 0 }).execute();
+    // The test cluster trusts local connections, so the password is not checked: it is here to be never printed.
+    const url = `postgres://postgres:${PASSWORD_IN_URL}@127.0.0.1:${cluster.port}/${name}`;
+    dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'console-cli-pg-'));
+    env = { DATA_DIR: dataDir, PUBLIC_URL: 'https://console.example.test', DATABASE_URL: url };
+  }, 240_000);
+  afterAll(async () => {
+    await connection.close();
+    ownCluster?.stop();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+  const companyNames = async () => (await connection.db.selectFrom('companies').select('name').orderBy('id').execute()).map((row) => row.name);
+  const never = (res: { stdout: string; stderr: string }) => expect(res.stdout + res.stderr).not.toContain(PASSWORD_IN_URL);
+
+  it('backup writes a pg_dump file; restore puts it back, says what it cannot check, and keeps the database as it was', async () => {
+    const backup = path.join(dataDir, 'nightly.dump');
+    const made = await runCli(['backup', backup], env);
+    never(made);
+    expect(made.code).toBe(EXIT.ok);
+    expect(made.stdout).toBe(
+      `Backed up PostgreSQL database "cli_${process.pid}" on 127.0.0.1:${cluster.port} to ${backup} (${fs.statSync(backup).size} bytes, pg_dump custom format, readable by pg_restore).\n`,
+    );
+
+    await connection.db.insertInto('companies').values({ name: 'Added later', created_at: 0 }).execute();
+    const restored = await runCli(['restore', backup], env);
+    never(restored);
+    expect(restored.code).toBe(EXIT.ok);
+    expect(restored.stdout).toMatch(
+      /^Restore cannot tell whether servers are using PostgreSQL database "cli_\d+" on 127\.0\.0\.1:\d+ \(they may run on other hosts\)/,
+    );
+    expect(restored.stdout).toMatch(/Restored PostgreSQL database "cli_\d+" on .* from .*nightly\.dump \(1 companies, 0 users\)\./);
+    expect(restored.stdout).toMatch(/kept as .*postgres-before-restore-.*\.dump\./);
+    expect(await companyNames()).toEqual(['Acme']);
+
+    const refused = await runCli(['restore', path.join(dataDir, 'missing.dump')], env);
+    expect(refused.code).toBe(EXIT.failure);
+    expect(refused.stderr).toMatch(/restore: .*missing\.dump does not exist\./);
+  });
+
+  it.each([['prune'], ['create-operator', '--email', 'ops@example.test'], ['reset-password', '--email', 'ops@example.test'], ['rotate-signing-key']])(
+    '%s is refused: PostgreSQL is not supported by this build yet',
+    async (...args) => {
+      const res = await runCli(args, env);
+      never(res);
+      expect(res.code).toBe(EXIT.config);
+      expect(res.stderr).toBe(`${args[0]}: DATABASE_URL is set, but PostgreSQL is not supported by this build yet (only backup and restore are).\n`);
+      expect(await companyNames()).toEqual(['Acme']);
+    },
+  );
+
+  it('the server refuses to start on PostgreSQL in this build, without printing the URL', async () => {
+    const child = spawn(process.execPath, [path.join(ROOT, 'dist', 'src', 'server.js')], {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH ?? '', ...env, PORT: String(await freePort()) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+    const code = await new Promise((resolve) => child.once('exit', resolve));
+    expect(code).toBe(78);
+    expect(output).toBe('DATABASE_URL is set, but PostgreSQL is not supported by this build yet. Unset DATABASE_URL to use the SQLite file in DATA_DIR.\n');
   });
 });

@@ -4,15 +4,25 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import Database from 'better-sqlite3';
+import SqliteFile from 'better-sqlite3';
 import ts from 'typescript';
-import { migrateSqlite } from '../src/db/migrate';
+import { sql } from 'kysely';
+import { FakeClock } from '../src/clock';
+import { connect } from '../src/db/connect';
+import { unlessRunningElsewhere } from '../src/db/exclusive';
+import type { Connection, Database } from '../src/db/connect';
+import { migrate, migrationFiles, migrateSqlite } from '../src/db/migrate';
 import { openDatabase } from '../src/db/open';
-import { backupDatabase } from '../src/ops/backup';
+import type { Db } from '../src/db/open';
+import { backupDatabase, backupPostgres } from '../src/ops/backup';
 import { OpsError } from '../src/ops/errors';
-import { restoreDatabase, verifyDatabaseFile } from '../src/ops/restore';
+import { clientConnection } from '../src/ops/postgres-tools';
+import { PRUNE_LOCK_KEY, prune } from '../src/ops/prune';
+import { restoreDatabase, restorePostgres, verifyDatabaseFile } from '../src/ops/restore';
 import { acquireServerLock, findRunningServers } from '../src/ops/server-lock';
 import { ROOT } from '../src/paths';
+import { runningCluster, startCluster } from './support/postgres';
+import type { Cluster } from './support/postgres';
 
 const tempDirs: string[] = [];
 afterAll(() => tempDirs.forEach((dir) => fs.rmSync(dir, { recursive: true, force: true })));
@@ -35,7 +45,7 @@ function dataDirWithDatabase(companyName = 'Acme'): { dataDir: string; databaseF
 }
 
 function companies(file: string): string[] {
-  const db = new Database(file, { readonly: true });
+  const db = new SqliteFile(file, { readonly: true });
   try {
     return db.prepare('SELECT name FROM companies ORDER BY id').pluck().all() as string[];
   } finally {
@@ -85,7 +95,7 @@ describe('backupDatabase (npm run cli -- backup <file>)', () => {
 
     expect(result.target).toBe(target);
     expect(fs.existsSync(`${target}-wal`)).toBe(false);
-    const copy = new Database(target, { readonly: true });
+    const copy = new SqliteFile(target, { readonly: true });
     expect(copy.pragma('integrity_check', { simple: true })).toBe('ok');
     expect(copy.pragma('journal_mode', { simple: true })).toBe('delete');
     const batches = copy.prepare("SELECT target, COUNT(*) AS n FROM audit_log WHERE action = 'test.batch' GROUP BY target").all() as { n: number }[];
@@ -225,7 +235,7 @@ describe('restoreDatabase (npm run cli -- restore <file>)', () => {
 
     it('an SQLite file of some other application is refused', async () => {
       const file = path.join(dataDir, 'other.sqlite');
-      const db = new Database(file);
+      const db = new SqliteFile(file);
       db.exec('CREATE TABLE notes (body TEXT); INSERT INTO notes VALUES (1)');
       db.close();
       await refused(file, /not one of this console/);
@@ -234,7 +244,7 @@ describe('restoreDatabase (npm run cli -- restore <file>)', () => {
     it('a file from a newer version (an unknown migration) is refused', async () => {
       const backup = path.join(dataDir, 'backup.sqlite');
       await backupDatabase(databaseFile, backup);
-      const db = new Database(backup);
+      const db = new SqliteFile(backup);
       db.prepare("INSERT INTO schema_migrations (name, applied_at) VALUES ('9999_from_the_future.sql', 0)").run();
       db.close();
       await refused(backup, /newer version.*9999_from_the_future\.sql/);
@@ -248,5 +258,188 @@ describe('restoreDatabase (npm run cli -- restore <file>)', () => {
   it('a refusal is an OpsError (the CLI prints it and exits with 1)', async () => {
     const { dataDir, databaseFile } = dataDirWithDatabase();
     await expect(restoreDatabase({ dataDir, databaseFile }, path.join(dataDir, 'nope'))).rejects.toBeInstanceOf(OpsError);
+  });
+});
+
+/**
+ * Backup and restore on PostgreSQL (DATABASE_URL): pg_dump and pg_restore against a throwaway cluster, the
+ * run's own when TEST_ENGINE=postgres, else one started here (these tests run on both runs and never skip).
+ */
+describe('backup and restore on PostgreSQL', () => {
+  let cluster: Pick<Cluster, 'port' | 'url' | 'psql'>;
+  let ownCluster: Cluster | undefined;
+  let counter = 0;
+  const opened: Connection[] = [];
+  beforeAll(async () => {
+    const running = runningCluster();
+    if (running) cluster = running;
+    else cluster = ownCluster = await startCluster();
+  }, 120_000);
+  afterAll(async () => {
+    await Promise.all(opened.map((c) => c.close()));
+    ownCluster?.stop();
+  });
+
+  /** A new database on the cluster: migrated (with the given companies) or left empty. */
+  async function newDatabase(companyNames: string[] | null): Promise<{ url: string; db: Database }> {
+    const name = `ops_${process.pid}_${++counter}`;
+    cluster.psql(`CREATE DATABASE ${name}`);
+    const url = cluster.url(name);
+    const connection = connect({ databaseUrl: url, databaseFile: '', poolSize: 2 });
+    opened.push(connection);
+    if (companyNames) {
+      await migrate(connection);
+      for (const companyName of companyNames) await connection.db.insertInto('companies').values({ name: companyName, created_at: 0 }).execute();
+    }
+    return { url, db: connection.db };
+  }
+  const names = async (db: Database) => (await db.selectFrom('companies').select('name').orderBy('id').execute()).map((row) => row.name);
+
+  it('backs up with pg_dump while another connection writes, and restores into an empty database', async () => {
+    const { url, db } = await newDatabase(['Acme', 'Globex']);
+    const dir = tempDir();
+    let writing = true;
+    const writer = (async () => {
+      let n = 0;
+      while (writing) await db.insertInto('audit_log').values({ at: n++, actor: 'writer', action: 'test.batch' }).execute();
+      return n;
+    })();
+    const result = await backupPostgres(url, path.join(dir, 'nightly.dump'));
+    writing = false;
+    await writer;
+
+    expect(result.target).toBe(path.join(dir, 'nightly.dump'));
+    expect(fs.statSync(result.target).mode & 0o777).toBe(0o600);
+    expect(fs.readFileSync(result.target).subarray(0, 5).toString('latin1')).toBe('PGDMP');
+    expect(fs.readdirSync(dir)).toEqual(['nightly.dump']);
+    await expect(backupPostgres(url, result.target)).rejects.toThrow(/already exists/);
+    await expect(backupPostgres(url, path.join(dir, 'no', 'such.dump'))).rejects.toThrow(/does not exist/);
+
+    const empty = await newDatabase(null);
+    const restored = await restorePostgres({ dataDir: dir, databaseUrl: empty.url }, result.target);
+    expect(restored).toMatchObject({ companies: 2, users: 0, migrations: migrationFiles().length, pendingMigrations: [] });
+    expect(await names(empty.db)).toEqual(['Acme', 'Globex']);
+    const migrated = await empty.db.selectFrom('schema_migrations').select('name').orderBy('name').execute();
+    expect(migrated.map((row) => row.name)).toEqual(migrationFiles());
+  });
+
+  it('replaces the contents with the backup, keeping a dump of the database as it was', async () => {
+    const { url, db } = await newDatabase(['Before']);
+    const dataDir = tempDir();
+    const backup = path.join(dataDir, 'backup.dump');
+    await backupPostgres(url, backup);
+    await db.insertInto('companies').values({ name: 'Added later', created_at: 0 }).execute();
+
+    const result = await restorePostgres({ dataDir, databaseUrl: url }, backup, { now: Date.UTC(2026, 0, 2, 3, 4, 5) });
+
+    expect(await names(db)).toEqual(['Before']);
+    expect(result.previousCopy).toBe(path.join(dataDir, 'postgres-before-restore-2026-01-02T03-04-05-000Z.dump'));
+    const check = await newDatabase(null);
+    await restorePostgres({ dataDir: tempDir(), databaseUrl: check.url }, result.previousCopy);
+    expect(await names(check.db)).toEqual(['Before', 'Added later']);
+    // Restored tables take new rows as before: the id sequences came back with them.
+    await db.insertInto('companies').values({ name: 'After', created_at: 0 }).execute();
+    expect(await names(db)).toEqual(['Before', 'After']);
+  });
+
+  describe('verifies the dump first and leaves the database untouched when it is not good', () => {
+    let target: { url: string; db: Database };
+    let dataDir: string;
+    beforeEach(async () => {
+      target = await newDatabase(['Untouched']);
+      dataDir = tempDir();
+    });
+    afterEach(async () => {
+      expect(await names(target.db)).toEqual(['Untouched']);
+      expect(fs.readdirSync(dataDir).filter((f) => f.startsWith('postgres-before-restore-'))).toEqual([]);
+    });
+    const refused = (file: string, message: RegExp) => expect(restorePostgres({ dataDir, databaseUrl: target.url }, file)).rejects.toThrow(message);
+
+    it('a file that is not a dump, or an SQLite backup, is refused', async () => {
+      const text = path.join(dataDir, 'notes.txt');
+      fs.writeFileSync(text, 'x'.repeat(4096));
+      await refused(text, /not a PostgreSQL dump in pg_dump's custom format/);
+      await refused(dataDirWithDatabase().databaseFile, /not a PostgreSQL dump/);
+      await refused(path.join(dataDir, 'missing.dump'), /does not exist/);
+      await refused(dataDir, /not a file/);
+    });
+
+    it('a damaged dump is refused', async () => {
+      const source = await newDatabase(['Source']);
+      const backup = path.join(dataDir, 'backup.dump');
+      await backupPostgres(source.url, backup);
+      const bytes = fs.readFileSync(backup);
+      fs.writeFileSync(backup, bytes.subarray(0, Math.floor(bytes.length / 2)));
+      await refused(backup, /cannot be read as a dump|pg_restore failed/);
+    });
+
+    it('a dump of some other application is refused', async () => {
+      const other = await newDatabase(null);
+      await sql`create table notes (body text)`.execute(other.db);
+      const backup = path.join(dataDir, 'other.dump');
+      await backupPostgres(other.url, backup);
+      await refused(backup, /not one of this console/);
+    });
+
+    it('a dump from a newer version (an unknown migration) is refused', async () => {
+      const newer = await newDatabase(['Newer']);
+      await newer.db.insertInto('schema_migrations').values({ name: '9999_from_the_future.sql', applied_at: 0 }).execute();
+      const backup = path.join(dataDir, 'newer.dump');
+      await backupPostgres(newer.url, backup);
+      await refused(backup, /newer version.*9999_from_the_future\.sql/);
+    });
+
+    it('a dump older than the database (it lacks a migration the database has) is refused', async () => {
+      const backup = path.join(dataDir, 'backup.dump');
+      await backupPostgres(target.url, backup);
+      await target.db.insertInto('schema_migrations').values({ name: '9998_applied_later.sql', applied_at: 0 }).execute();
+      await refused(backup, /has migrations the backup does not \(9998_applied_later\.sql\)/);
+      await target.db.deleteFrom('schema_migrations').where('name', '=', '9998_applied_later.sql').execute();
+    });
+  });
+
+  it('hands the password to pg_dump in PGPASSWORD, never on its command line', () => {
+    const { dbname, env } = clientConnection('postgres://console:p%40ss%20word@db.internal:5433/console?sslmode=require', {});
+    expect(dbname).toBe('postgres://console@db.internal:5433/console?sslmode=require');
+    expect(env).toEqual({ PGPASSWORD: 'p@ss word' });
+    expect(clientConnection('postgres://console@db.internal/console', {})).toEqual({ dbname: 'postgres://console@db.internal/console', env: {} });
+  });
+
+  it('runs background work when no other process holds its lock, and lets go of the lock after success or failure', async () => {
+    const { db } = await newDatabase(['Acme']);
+    const addCompany = (name: string) => async (trx: Database) => {
+      await trx.insertInto('companies').values({ name, created_at: 0 }).execute();
+      return name;
+    };
+    expect(await unlessRunningElsewhere(db, PRUNE_LOCK_KEY, addCompany('First'))).toBe('First');
+    const failing = async (trx: Database) => {
+      await addCompany('Lost')(trx);
+      throw new Error('crash half-way');
+    };
+    await expect(unlessRunningElsewhere(db, PRUNE_LOCK_KEY, failing)).rejects.toThrow('crash half-way');
+    expect(await unlessRunningElsewhere(db, PRUNE_LOCK_KEY, addCompany('Second'))).toBe('Second');
+    expect(await names(db)).toEqual(['Acme', 'First', 'Second']);
+    const held = await sql<{ n: number }>`select count(*)::int as n from pg_locks where locktype = 'advisory'`.execute(db);
+    expect(held.rows).toEqual([{ n: 0 }]);
+  });
+
+  it('prune skips, changing nothing, while another process prunes the same database', async () => {
+    const { url, db } = await newDatabase(['Acme']);
+    const other = connect({ databaseUrl: url, databaseFile: '', poolSize: 1 });
+    opened.push(other);
+    await other.db.connection().execute(async (conn) => {
+      await sql`select pg_advisory_lock(${PRUNE_LOCK_KEY})`.execute(conn);
+      try {
+        const untouchable = new Proxy({} as Db, {
+          get: () => {
+            throw new Error('prune worked although another prune held the lock');
+          },
+        });
+        expect(await prune({ db: untouchable, database: db, clock: new FakeClock(Date.now()) }, { auditDays: 1 })).toBeUndefined();
+      } finally {
+        await sql`select pg_advisory_unlock(${PRUNE_LOCK_KEY})`.execute(conn);
+      }
+    });
+    expect(await db.selectFrom('audit_log').select('action').execute()).toEqual([]);
   });
 });

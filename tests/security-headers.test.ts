@@ -106,7 +106,7 @@ describe('request bodies', () => {
     expect(res.status).toBe(413);
     expect(res.headers['content-type']).toMatch(/text\/html/);
     expect(res.text).toContain('What you sent is too large (the limit is 32 kB).');
-    expect(ctx.db.prepare('SELECT COUNT(*) FROM companies').pluck().get()).toBe(1);
+    expect(await ctx.query('SELECT COUNT(*) AS n FROM companies')).toEqual([{ n: 1 }]);
   });
 
   it('over 32 kB of JSON get a JSON 413 on API paths', async () => {

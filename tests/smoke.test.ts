@@ -1,4 +1,9 @@
+import net from 'node:net';
+import express from 'express';
 import request from 'supertest';
+import { connect } from '../src/db/connect';
+import { migrationFiles } from '../src/db/migrate';
+import { healthRouter } from '../src/features/health/routes';
 import { createTestContext, seedCompany, signIn } from './helpers';
 
 describe('the console shell', () => {
@@ -8,7 +13,38 @@ describe('the console shell', () => {
   it('answers /healthz with a database check', async () => {
     const res = await request(ctx.app).get('/healthz');
     expect(res.status).toBe(200);
-    expect(res.body).toMatchObject({ status: 'ok', database: 'ok' });
+    expect(res.headers['cache-control']).toBe('no-store');
+    expect(res.body).toEqual({ status: 'ok', database: 'ok', migrations: migrationFiles().length });
+  });
+
+  it('answers /healthz with 503 when the database does not answer', async () => {
+    const closed = ctx.openAnother();
+    await closed.close();
+    const app = express().use(healthRouter(closed.db));
+    const res = await request(app).get('/healthz');
+    expect(res.status).toBe(503);
+    expect(res.headers['cache-control']).toBe('no-store');
+    expect(res.body).toEqual({ status: 'error', database: 'unavailable' });
+  });
+
+  it('answers /healthz with 503 within its time limit when PostgreSQL accepts the connection but never answers', async () => {
+    const sockets = new Set<net.Socket>();
+    const silent = net.createServer((socket) => sockets.add(socket));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const { port } = silent.address() as net.AddressInfo;
+    const stuck = connect({ databaseUrl: `postgres://console@127.0.0.1:${port}/console`, databaseFile: '', poolSize: 1 });
+    try {
+      const app = express().use(healthRouter(stuck.db, 200));
+      const started = Date.now();
+      const res = await request(app).get('/healthz');
+      expect(res.status).toBe(503);
+      expect(res.body).toEqual({ status: 'error', database: 'unavailable' });
+      expect(Date.now() - started).toBeLessThan(2_000);
+    } finally {
+      for (const socket of sockets) socket.destroy(); // the stuck connection attempt fails, so the pool can close
+      silent.close();
+      await stuck.close();
+    }
   });
 
   it('signs an administrator in and shows the audit log', async () => {

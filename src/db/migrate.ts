@@ -42,9 +42,10 @@ const MIGRATION_LOCK = 0x6d696772; // 'migr'
 export async function migrate(connection: Connection, dir = MIGRATIONS_DIR): Promise<string[]> {
   if (connection.sqlite) return migrateSqlite(connection.sqlite, dir);
   return connection.db.connection().execute(async (db) => {
-    await sql`create extension if not exists citext`.execute(db);
     await sql`select pg_advisory_lock(${MIGRATION_LOCK})`.execute(db);
     try {
+      // Under the lock: two replicas' `if not exists` can both find it missing and collide on its unique index.
+      await sql`create extension if not exists citext`.execute(db);
       await sql`create table if not exists schema_migrations (name text primary key, applied_at bigint not null)`.execute(db);
       const applied = new Set((await db.selectFrom('schema_migrations').select('name').execute()).map((row) => row.name));
       const done: string[] = [];
@@ -91,10 +92,4 @@ export function hasMigrationsTable(db: Db): boolean {
 /** The migration files this SQLite file has applied, by name (backup and restore check a file before trusting it). */
 export function listAppliedMigrations(db: Db): string[] {
   return db.prepare('SELECT name FROM schema_migrations ORDER BY name').pluck().all() as string[];
-}
-
-/** Prepared once: the health check asks on every probe, a database round trip that reads little. */
-export function createMigrationCounter(db: Db): () => number {
-  const statement = db.prepare('SELECT COUNT(*) FROM schema_migrations').pluck();
-  return () => statement.get() as number;
 }

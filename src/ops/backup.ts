@@ -3,6 +3,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { checkIntegrity, useRollbackJournal } from '../db/maintenance';
 import { OpsError } from './errors';
+import { clientConnection, runPostgresTool } from './postgres-tools';
 
 export interface BackupResult {
   target: string;
@@ -45,5 +46,33 @@ export async function backupDatabase(dbFile: string, target: string): Promise<Ba
     throw err;
   } finally {
     source.close();
+  }
+}
+
+export interface PostgresBackupResult {
+  target: string;
+  bytes: number;
+}
+
+/**
+ * A consistent copy of a PostgreSQL database, safe while servers use it: pg_dump reads everything in one
+ * snapshot. The custom format is compressed and what pg_restore reads. As with SQLite, the dump is written
+ * beside the target, checked (pg_restore --list reads it whole), then renamed into place.
+ */
+export async function backupPostgres(databaseUrl: string, target: string): Promise<PostgresBackupResult> {
+  const resolved = path.resolve(target);
+  if (fs.existsSync(resolved)) throw new OpsError(`${resolved} already exists; choose a new file name (backups never overwrite).`);
+  if (!fs.existsSync(path.dirname(resolved))) throw new OpsError(`The directory ${path.dirname(resolved)} does not exist.`);
+  const partial = `${resolved}.partial-${process.pid}`;
+  const { dbname, env } = clientConnection(databaseUrl);
+  try {
+    await runPostgresTool('pg_dump', ['--format=custom', `--file=${partial}`, `--dbname=${dbname}`], env);
+    await runPostgresTool('pg_restore', ['--list', partial], env);
+    fs.chmodSync(partial, 0o600); // it holds what the database holds, wherever it is written
+    fs.renameSync(partial, resolved);
+    return { target: resolved, bytes: fs.statSync(resolved).size };
+  } catch (err) {
+    fs.rmSync(partial, { force: true });
+    throw err;
   }
 }

@@ -2,20 +2,19 @@ import { parseArgs } from 'node:util';
 import type { ParseArgsConfig } from 'node:util';
 import { systemClock } from '../clock';
 import type { Config } from '../config';
-import { ConfigError, loadConfig } from '../config';
-import { wrapSqlite } from '../db/connect';
-import { migrateSqlite } from '../db/migrate';
-import type { Db } from '../db/open';
-import { openDatabase } from '../db/open';
+import { ConfigError, describeDatabase, loadConfig } from '../config';
+import { connect } from '../db/connect';
+import type { Connection } from '../db/connect';
+import { migrate } from '../db/migrate';
 import type { CliCommand } from '../cli/command';
 import { EXIT } from '../cli/command';
 import { emailField, newPasswordField } from '../features/auth/schema';
-import { backupDatabase } from './backup';
+import { backupDatabase, backupPostgres } from './backup';
 import { createOperator } from './create-operator';
 import { OpsError, UsageError } from './errors';
 import { DEFAULT_GENERATIONS_DAYS, prune } from './prune';
 import { resetPassword } from './reset-password';
-import { restoreDatabase } from './restore';
+import { restoreDatabase, restorePostgres } from './restore';
 
 /** What a command may touch: its output streams, standard input and the environment (tests pass their own). */
 export interface CliIo {
@@ -106,16 +105,24 @@ function command(spec: Omit<OpsCommand, 'run'>, body: (args: string[], io: CliIo
   };
 }
 
-function withDatabase<T>(config: Config, fn: (db: Db) => Promise<T> | T): Promise<T> {
-  const db = openDatabase(config.databaseFile);
-  return (async () => {
-    try {
-      migrateSqlite(db);
-      return await fn(db);
-    } finally {
-      db.close();
-    }
-  })();
+/** Opens the configured database (PostgreSQL when DATABASE_URL is set, else the SQLite file), migrated, for one command. */
+async function withDatabase<T>(config: Config, fn: (connection: Connection) => Promise<T> | T): Promise<T> {
+  const connection = connect({ databaseUrl: config.databaseUrl, databaseFile: config.databaseFile, poolSize: 2 });
+  try {
+    await migrate(connection);
+    return await fn(connection);
+  } finally {
+    await connection.close();
+  }
+}
+
+/**
+ * The SQLite handle, for the services not yet on Kysely (decision 0011). src/cli.ts refuses DATABASE_URL for
+ * the commands that need it, so on PostgreSQL this is never reached; it goes when those services have moved.
+ */
+function sqliteOf(connection: Connection) {
+  if (!connection.sqlite) throw new OpsError('PostgreSQL is not supported by this command in this build yet.');
+  return connection.sqlite;
 }
 
 function helpText(cmd: Omit<OpsCommand, 'run'>): string {
@@ -132,12 +139,19 @@ export const backupCommand = command(
     details: `Writes a consistent copy of the database (DATA_DIR/console.sqlite) to <file> with SQLite's online
 backup, while the server keeps serving. The copy is checked (PRAGMA integrity_check) before it is
 moved into place; an existing file is never overwritten. The session secret (DATA_DIR/session-secret)
-is not in the database: without it, sessions end after a restore, nothing else is lost.`,
+is not in the database: without it, sessions end after a restore, nothing else is lost.
+With DATABASE_URL set (PostgreSQL), runs pg_dump --format=custom instead (from PATH or
+/usr/lib/postgresql/*/bin), also safe while servers run; the dump is checked with pg_restore --list.`,
   },
   async (args, io) => {
     const parsed = parse(args, {}, { min: 1, max: 1, names: 'the backup file name' });
     if (parsed.help) return io.out(helpText(backupCommand));
     const config = loadConfig(io.env);
+    if (config.databaseUrl) {
+      const result = await backupPostgres(config.databaseUrl, parsed.positionals[0]);
+      io.out(`Backed up ${describeDatabase(config)} to ${result.target} (${result.bytes} bytes, pg_dump custom format, readable by pg_restore).\n`);
+      return;
+    }
     const result = await backupDatabase(config.databaseFile, parsed.positionals[0]);
     io.out(`Backed up ${config.databaseFile} to ${result.target} (${result.bytes} bytes, integrity ok).\n`);
   },
@@ -151,14 +165,27 @@ export const restoreCommand = command(
     details: `Replaces the database with <file>, a file made by \`backup\`. Refuses while a server uses DATA_DIR.
 The file is checked first: it must pass PRAGMA integrity_check, be a database of this console, and
 not come from a newer version. The current database is kept beside it as
-console.sqlite.before-restore-<time>, and the swap is one atomic rename.`,
+console.sqlite.before-restore-<time>, and the swap is one atomic rename.
+With DATABASE_URL set (PostgreSQL), <file> is a dump made by \`backup\` and is restored with
+pg_restore --clean --if-exists in one transaction; the database as it was is dumped first to
+DATA_DIR/postgres-before-restore-<time>.dump. Restore cannot tell whether servers use a PostgreSQL
+database (they may run on other hosts): stop every server first.`,
   },
   async (args, io) => {
     const parsed = parse(args, {}, { min: 1, max: 1, names: 'the file to restore' });
     if (parsed.help) return io.out(helpText(restoreCommand));
     const config = loadConfig(io.env);
-    const result = await restoreDatabase(config, parsed.positionals[0]);
-    io.out(`Restored ${result.databaseFile} from ${parsed.positionals[0]} (${result.companies} companies, ${result.users} users).\n`);
+    const file = parsed.positionals[0];
+    let result;
+    if (config.databaseUrl) {
+      const database = describeDatabase(config);
+      io.out(`Restore cannot tell whether servers are using ${database} (they may run on other hosts): it relies on you having stopped them.\n`);
+      result = await restorePostgres({ dataDir: config.dataDir, databaseUrl: config.databaseUrl }, file);
+      io.out(`Restored ${database} from ${file} (${result.companies} companies, ${result.users} users).\n`);
+    } else {
+      result = await restoreDatabase(config, file);
+      io.out(`Restored ${result.databaseFile} from ${file} (${result.companies} companies, ${result.users} users).\n`);
+    }
     if (result.previousCopy) io.out(`The database it replaced is kept as ${result.previousCopy}.\n`);
     if (result.pendingMigrations.length)
       io.out(`The server will apply ${result.pendingMigrations.length} migration(s) when it starts: ${result.pendingMigrations.join(', ')}.\n`);
@@ -191,10 +218,9 @@ is read from standard input instead (12-72 bytes), e.g.  printf %s "$PASSWORD" |
       if (!checked.success) throw new UsageError(`the password from standard input: ${checked.error.issues[0]?.message ?? 'not valid'}`);
     }
     const config = loadConfig(io.env);
-    const result = await withDatabase(config, (db) =>
-      // Kysely over the same handle (withDatabase closes it); `sqlite` until the audit log is async (issue 12).
+    const result = await withDatabase(config, (connection) =>
       createOperator(
-        { db: wrapSqlite(db).db, sqlite: db, clock: systemClock, bcryptCost: config.bcryptCost, publicUrl: config.publicUrl },
+        { db: connection.db, sqlite: sqliteOf(connection), clock: systemClock, bcryptCost: config.bcryptCost, publicUrl: config.publicUrl },
         { email, company: parsed.values.company as string | undefined, password },
       ),
     );
@@ -218,8 +244,8 @@ given: then it stops at once and every session of the user ends (a suspected com
     if (parsed.help) return io.out(helpText(resetPasswordCommand));
     const email = requiredEmail(parsed.values.email, '--email');
     const config = loadConfig(io.env);
-    const result = await withDatabase(config, (db) =>
-      resetPassword({ db: wrapSqlite(db).db, sqlite: db, clock: systemClock, publicUrl: config.publicUrl }, email, {
+    const result = await withDatabase(config, (connection) =>
+      resetPassword({ db: connection.db, sqlite: sqliteOf(connection), clock: systemClock, publicUrl: config.publicUrl }, email, {
         lockNow: parsed.values['lock-now'] === true,
       }),
     );
@@ -253,7 +279,11 @@ export const pruneCommand = command(
       dryRun: parsed.values['dry-run'] === true,
     };
     const config = loadConfig(io.env);
-    const result = await withDatabase(config, (db) => prune({ db, clock: systemClock }, options));
+    const result = await withDatabase(config, (connection) => prune({ db: sqliteOf(connection), database: connection.db, clock: systemClock }, options));
+    if (!result) {
+      io.out('Another prune is running on this database right now; this one did nothing.\n');
+      return;
+    }
     const verb = result.dryRun ? 'Would delete' : 'Deleted';
     io.out(
       `${verb}: ${result.generations} unsaved generation(s), ${result.sessions} expired session(s), ` +

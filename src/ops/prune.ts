@@ -1,5 +1,6 @@
+import type { Database } from '../db/connect';
+import { unlessRunningElsewhere } from '../db/exclusive';
 import type { Db } from '../db/open';
-import { transaction } from '../db/open';
 import type { Clock } from '../clock';
 import { DAY } from '../clock';
 import { AuditLog, pruneAuditEntriesSync } from '../features/audit/service';
@@ -30,6 +31,19 @@ export interface PruneResult {
   dryRun: boolean;
 }
 
+/**
+ * What prune works on. Transitional (decision 0011): `db` is the SQLite handle the services it calls still
+ * take; `database` runs the transaction. When those services are on Kysely, `db` becomes the Database.
+ */
+export interface PruneDeps {
+  db: Db;
+  database: Database;
+  clock: Clock;
+}
+
+/** The key of the PostgreSQL advisory lock that lets one process prune while the others skip (src/db/exclusive.ts). */
+export const PRUNE_LOCK_KEY = 0x7072756e; // 'prun'
+
 function checkDays(value: number | undefined, flag: string): void {
   if (value !== undefined && (!Number.isInteger(value) || value < 1 || value > 36500)) {
     throw new UsageError(`${flag} must be a whole number of days, 1-36500.`);
@@ -40,8 +54,9 @@ function checkDays(value: number | undefined, flag: string): void {
  * Housekeeping, safe while the server runs (one short write transaction): first the same sweep the
  * server runs (lapsed generations become 'expired', ended overlaps 'retired', each audited), then
  * deletes what can never matter again. Saved credentials, working or not, are history and stay.
+ * Returns undefined, having done nothing, when another process is pruning the same PostgreSQL database.
  */
-export function prune(deps: { db: Db; clock: Clock }, options: PruneOptions = {}): PruneResult {
+export async function prune(deps: PruneDeps, options: PruneOptions = {}): Promise<PruneResult | undefined> {
   const generationsDays = options.generationsDays ?? DEFAULT_GENERATIONS_DAYS;
   checkDays(generationsDays, '--generations-days');
   checkDays(options.auditDays, '--audit-days');
@@ -57,7 +72,9 @@ export function prune(deps: { db: Db; clock: Clock }, options: PruneOptions = {}
     },
   };
 
-  return transaction(deps.db, () => {
+  // The services below still take the SQLite handle and are synchronous (decision 0011): on SQLite they run on
+  // the connection under `database`, inside this transaction. At merge they take `trx` and are awaited.
+  const pruneAll = (): PruneResult => {
     if (!dryRun) sweepCredentials({ db: deps.db, clock: deps.clock, audit, mailer: noMail });
     const result: PruneResult = {
       generations: pruneDeadGenerations(deps, generationsCutoff, dryRun),
@@ -81,5 +98,6 @@ export function prune(deps: { db: Db; clock: Clock }, options: PruneOptions = {}
       });
     }
     return result;
-  });
+  };
+  return unlessRunningElsewhere(deps.database, PRUNE_LOCK_KEY, () => Promise.resolve().then(pruneAll));
 }

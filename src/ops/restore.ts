@@ -1,11 +1,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { checkIntegrity, countRows, useRollbackJournal } from '../db/maintenance';
-import { hasMigrationsTable, listAppliedMigrations } from '../db/migrate';
+import { appliedMigrationNames, checkIntegrity, countRows, useRollbackJournal } from '../db/maintenance';
+import { connect } from '../db/connect';
+import { hasMigrationsTable, listAppliedMigrations, migrationFiles } from '../db/migrate';
 import { MIGRATIONS_DIR } from '../paths';
-import { backupDatabase } from './backup';
+import { backupDatabase, backupPostgres } from './backup';
 import { OpsError } from './errors';
+import { clientConnection, runPostgresTool } from './postgres-tools';
 import { findRunningServers } from './server-lock';
 
 const SQLITE_HEADER = Buffer.from('SQLite format 3\0', 'latin1');
@@ -136,4 +138,100 @@ export async function restoreDatabase(
     fs.rmSync(incoming, { force: true });
     fs.rmSync(`${incoming}-journal`, { force: true });
   }
+}
+
+/** The first bytes of pg_dump's custom format. */
+const DUMP_HEADER = Buffer.from('PGDMP', 'latin1');
+
+/** The rows of one table in pg_restore's SQL output: its COPY block, tab-separated, until the `\.` line. */
+function copyRows(script: string, table: string): string[][] {
+  const lines = script.split('\n');
+  const start = lines.findIndex((line) => new RegExp(`^COPY (public\\.)?${table} \\(`).test(line));
+  if (start < 0) return [];
+  const end = lines.indexOf('\\.', start);
+  return lines.slice(start + 1, end < 0 ? undefined : end).map((line) => line.split('\t'));
+}
+
+/**
+ * Checks that `file` is a pg_dump custom-format dump of a console database this version can run: pg_restore
+ * reads it whole, it has our schema_migrations table, and no migration we do not know.
+ */
+export async function verifyPostgresDump(file: string, migrationsDir = MIGRATIONS_DIR): Promise<VerifiedDatabase> {
+  if (!fs.existsSync(file)) throw new OpsError(`${file} does not exist.`);
+  if (!fs.statSync(file).isFile()) throw new OpsError(`${file} is not a file.`);
+  if (fs.statSync(file).size < DUMP_HEADER.length || !readHeader(file).subarray(0, DUMP_HEADER.length).equals(DUMP_HEADER)) {
+    throw new OpsError(`${file} is not a PostgreSQL dump in pg_dump's custom format (what \`backup\` writes when DATABASE_URL is set).`);
+  }
+  const contents = await runPostgresTool('pg_restore', ['--list', file]).catch((err: Error) => {
+    throw new OpsError(`${file} cannot be read as a dump: ${err.message}`);
+  });
+  if (!/ TABLE DATA \S+ schema_migrations /.test(contents)) {
+    throw new OpsError(`${file} is a PostgreSQL dump but not one of this console (no schema_migrations table).`);
+  }
+  const script = await runPostgresTool('pg_restore', ['--data-only', '--table=schema_migrations', '--table=companies', '--table=users', '--file=-', file]);
+  const applied = copyRows(script, 'schema_migrations')
+    .map(([name]) => name)
+    .sort();
+  const ours = migrationFiles(migrationsDir);
+  const unknown = applied.filter((name) => !ours.includes(name));
+  if (unknown.length) {
+    throw new OpsError(
+      `${file} comes from a newer version of the console (migrations this version does not have: ${unknown.join(', ')}). Restore it with that version.`,
+    );
+  }
+  return {
+    migrations: applied.length,
+    pendingMigrations: ours.filter((name) => !applied.includes(name)),
+    companies: copyRows(script, 'companies').length,
+    users: copyRows(script, 'users').length,
+  };
+}
+
+export interface PostgresRestoreResult extends VerifiedDatabase {
+  /** The dump of the database as it was before, in DATA_DIR. */
+  previousCopy: string;
+}
+
+/**
+ * Replaces the PostgreSQL database's contents with the dump `file`, in one transaction (pg_restore
+ * --single-transaction: on any error nothing changes). It cannot tell whether servers are using the
+ * database (they may run on other hosts): the operator stops them first, and the command says so.
+ * The database as it was is dumped first to DATA_DIR/postgres-before-restore-<time>.dump.
+ */
+export async function restorePostgres(
+  target: { dataDir: string; databaseUrl: string },
+  file: string,
+  options: { now?: number; migrationsDir?: string } = {},
+): Promise<PostgresRestoreResult> {
+  const source = path.resolve(file);
+  const verified = await verifyPostgresDump(source, options.migrationsDir);
+  const connection = connect({ databaseUrl: target.databaseUrl, databaseFile: '', poolSize: 1 });
+  let live: string[];
+  try {
+    live = await appliedMigrationNames(connection.db);
+  } finally {
+    await connection.close();
+  }
+  const inBackup = migrationFiles(options.migrationsDir).filter((name) => !verified.pendingMigrations.includes(name));
+  const missing = live.filter((name) => !inBackup.includes(name));
+  if (missing.length) {
+    throw new OpsError(
+      `The database has migrations the backup does not (${missing.join(', ')}): restore replaces only the tables the backup has, ` +
+        'so their tables would stay. Restore into a new, empty database (point DATABASE_URL at it) instead.',
+    );
+  }
+
+  fs.mkdirSync(target.dataDir, { recursive: true });
+  const stamp = new Date(options.now ?? Date.now()).toISOString().replace(/[:.]/g, '-');
+  const previousCopy = path.join(target.dataDir, `postgres-before-restore-${stamp}.dump`);
+  await backupPostgres(target.databaseUrl, previousCopy);
+
+  const { dbname, env } = clientConnection(target.databaseUrl);
+  // --no-owner/--no-privileges: the objects belong to the user restoring, whichever roles the source had.
+  await runPostgresTool(
+    'pg_restore',
+    ['--clean', '--if-exists', '--no-owner', '--no-privileges', '--single-transaction', '--exit-on-error', `--dbname=${dbname}`, source],
+    env,
+  );
+  return { ...verified, previousCopy };
 }
