@@ -56,8 +56,8 @@ class Browser {
   private readonly cookies = new Map<string, string>();
   csrf = '';
 
-  async request(base: string, pathname: string, form?: Record<string, string>): Promise<Answer> {
-    const headers: Record<string, string> = {};
+  async request(base: string, pathname: string, form?: Record<string, string>, extraHeaders: Record<string, string> = {}): Promise<Answer> {
+    const headers: Record<string, string> = { ...extraHeaders };
     if (this.cookies.size) headers.cookie = [...this.cookies].map(([name, value]) => `${name}=${value}`).join('; ');
     let body: string | undefined;
     if (form) {
@@ -80,8 +80,8 @@ class Browser {
     return this.request(base, pathname);
   }
 
-  post(base: string, pathname: string, form: Record<string, string> = {}): Promise<Answer> {
-    return this.request(base, pathname, form);
+  post(base: string, pathname: string, form: Record<string, string> = {}, headers: Record<string, string> = {}): Promise<Answer> {
+    return this.request(base, pathname, form, headers);
   }
 
   /** Takes the CSRF token a page carries (the session's, the same on every replica). */
@@ -107,10 +107,11 @@ describe('two console replicas on one PostgreSQL behind nginx (round-robin)', ()
   let victimUpstream = 'the replica killed under load'; // in nginx's error log
 
   const sql = (command: string): string => cluster!.psql(command, DATABASE).trim();
-  const verify = (base: string, authorization: string) =>
-    fetch(`${base}/auth/verify`, { headers: { authorization } }).then(async (res) => {
+  /** The credential check; `from` is the client address a trusted proxy would give (X-Forwarded-For). */
+  const verify = (base: string, authorization: string, from?: string) =>
+    fetch(`${base}/auth/verify`, { headers: { authorization, ...(from ? { 'x-forwarded-for': from } : {}) } }).then(async (res) => {
       await res.arrayBuffer();
-      return { status: res.status, upstream: res.headers.get('x-upstream') ?? '' };
+      return { status: res.status, upstream: res.headers.get('x-upstream') ?? '', retryAfter: Number(res.headers.get('retry-after') ?? 0) };
     });
   const jwksKids = async (base: string): Promise<string[]> => {
     const res = await fetch(`${base}/.well-known/jwks.json`);
@@ -139,7 +140,7 @@ describe('two console replicas on one PostgreSQL behind nginx (round-robin)', ()
     proxy = `http://127.0.0.1:${listenPort}`;
     direct = [`http://127.0.0.1:${portA}`, `http://127.0.0.1:${portB}`];
 
-    for (const sub of ['logs', 'tmp', 'replica-1', 'replica-2']) fs.mkdirSync(path.join(dir, sub));
+    for (const sub of ['logs', 'tmp', 'replica-1', 'replica-2']) fs.mkdirSync(path.join(dir, sub), { mode: 0o700 }); // DATA_DIRs must be closed to others
     const conf = [
       'daemon off;',
       'worker_processes 1;',
@@ -273,6 +274,30 @@ describe('two console replicas on one PostgreSQL behind nginx (round-robin)', ()
     }
     for (const kids of seen) expect(kids).toEqual(expect.arrayContaining([newKid, ...before]));
     expect(Date.now() - acknowledged).toBeLessThan(1000);
+  });
+
+  it('counts throttled guesses across replicas: spreading them over both gains nothing', async () => {
+    // Each replica is asked directly, with the client address a trusted proxy would give, so that
+    // blocking this address leaves the proxy's own (127.0.0.1) free for the other tests.
+    const attacker = '203.0.113.7';
+    const key = await newApiKey(direct[0], direct[1], 'throttle-target');
+    const wrong = basic(key.username, key.key.slice(0, -1) + (key.key.endsWith('A') ? 'B' : 'A'));
+    // src/platform/failures.ts: 30 guesses per address per minute. Half to each replica.
+    for (let i = 0; i < 30; i++) expect((await verify(direct[i % 2], wrong, attacker)).status).toBe(401);
+    for (const base of direct) {
+      const refused = await verify(base, key.authorization, attacker);
+      expect(refused.status).toBe(401);
+      expect(refused.retryAfter).toBeGreaterThan(0);
+      expect((await verify(base, key.authorization, '203.0.113.8')).status).toBe(200);
+    }
+
+    // Sign-in: 5 failures per account in 15 minutes (src/features/auth/service.ts), 3 on one replica and 2 on the other.
+    const guesser = new Browser();
+    await guesser.csrfFrom(direct[0], '/sign-in');
+    const attempt = (base: string, password: string) =>
+      guesser.post(base, '/sign-in', { email: 'nobody@replicas.test', password }, { 'x-forwarded-for': '203.0.113.9' });
+    for (let i = 0; i < 5; i++) expect((await attempt(direct[i % 2 === 0 ? 0 : 1], `wrong password ${i}`)).status).toBe(401);
+    for (const base of direct) expect((await attempt(base, 'another wrong password')).status).toBe(429);
   });
 
   it('SIGKILL of one replica under load: the other keeps answering, and no acknowledged save is lost', async () => {
