@@ -381,3 +381,25 @@ describe('two console replicas on one PostgreSQL behind nginx (round-robin)', ()
     expect(lines.filter((line) => !line.includes(victimUpstream))).toEqual([]);
   });
 });
+
+/** compose.yaml cannot run here (no Docker engine): what it must keep in step with is checked as text. */
+describe('compose.yaml', () => {
+  const root = path.join(__dirname, '..');
+  const compose = fs.readFileSync(path.join(root, 'compose.yaml'), 'utf8');
+
+  it('gives the replicas the image’s own /healthz check', () => {
+    const dockerfile = fs.readFileSync(path.join(root, 'Dockerfile'), 'utf8');
+    const script = /CMD \["node", "-e", "([^"]+)"\]/.exec(dockerfile)?.[1];
+    expect(script).toContain('/healthz');
+    expect(compose).toContain(`test: ['CMD', 'node', '-e', "${script}"]`);
+    expect(compose).toContain('build: .');
+  });
+
+  it('runs PostgreSQL 15 on a named volume with pg_isready, and nginx with the tested deploy/nginx.conf', () => {
+    expect(compose).toContain('image: postgres:15');
+    expect(compose).toContain('- postgres-data:/var/lib/postgresql/data');
+    expect(compose).toContain("test: ['CMD', 'pg_isready', '-U', 'console', '-d', 'console']");
+    expect(compose).toContain('- ./deploy/nginx.conf:/etc/nginx/conf.d/default.conf:ro');
+    for (const replica of ['console-1', 'console-2']) expect(compose).toContain(`  ${replica}:\n    <<: *console\n    volumes:\n      - ${replica}-data:/data`);
+  });
+});
