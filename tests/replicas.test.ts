@@ -258,7 +258,7 @@ describe('two console replicas on one PostgreSQL behind nginx (round-robin)', ()
     expect(sql(`SELECT status FROM credentials WHERE id = ${key.id}`)).toBe('revoked');
   });
 
-  it('a signing key rotated on one replica is in the JWKS of both within a second', async () => {
+  it('a signing key rotated on one replica is in the JWKS of both within a second, and signs on both', async () => {
     const before = await jwksKids(direct[1]);
     expect(before.length).toBeGreaterThan(0);
     await operator.csrfFrom(direct[0], '/operator/signing-keys');
@@ -275,6 +275,27 @@ describe('two console replicas on one PostgreSQL behind nginx (round-robin)', ()
     }
     for (const kids of seen) expect(kids).toEqual(expect.arrayContaining([newKid, ...before]));
     expect(Date.now() - acknowledged).toBeLessThan(1000);
+
+    // The new key signs on both replicas, and each accepts the other's tokens.
+    await operator.csrfFrom(direct[1], '/admin/api');
+    const generated = await operator.post(direct[1], '/admin/api/oauth/generate', { scopes: 'claims:read' });
+    expect(generated.status).toBe(200);
+    const [clientId, secret] = [fieldValue(generated.text, 'oauth-client-id')!, fieldValue(generated.text, 'oauth-client-secret')!];
+    expect((await operator.post(direct[0], `/admin/api/oauth/${saveIdIn(generated.text, 'oauth')}/save`, { overlap: 'none' })).status).toBe(303);
+    const tokens: string[] = [];
+    for (const base of direct) {
+      const res = await fetch(`${base}/oauth/token`, {
+        method: 'POST',
+        headers: { authorization: basic(encodeURIComponent(clientId), encodeURIComponent(secret)), 'content-type': 'application/x-www-form-urlencoded' },
+        body: 'grant_type=client_credentials',
+      });
+      expect(res.status).toBe(200);
+      const token = ((await res.json()) as { access_token: string }).access_token;
+      expect((JSON.parse(Buffer.from(token.split('.')[0], 'base64url').toString()) as { kid: string }).kid).toBe(newKid);
+      tokens.push(token);
+    }
+    expect((await fetch(`${direct[1]}/api/v1/me`, { headers: { authorization: `Bearer ${tokens[0]}` } })).status).toBe(200);
+    expect((await fetch(`${direct[0]}/api/v1/me`, { headers: { authorization: `Bearer ${tokens[1]}` } })).status).toBe(200);
   });
 
   it('counts throttled guesses across replicas: spreading them over both gains nothing', async () => {
