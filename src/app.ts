@@ -149,7 +149,7 @@ export function createApp(deps: AppDeps): Express {
     if (res.locals.flashes) req.session.flash = res.locals.flashes as typeof req.session.flash;
     res.redirect(303, '/admin/api');
   });
-  app.use(companiesRouter({ db: database, sqlite: db, clock, audit, mailer, publicUrl: config.publicUrl }));
+  app.use(companiesRouter({ db: database, clock, audit, mailer, publicUrl: config.publicUrl }));
   app.use(auditRouter({ db: database, sqlite: db }));
   app.use(credentialsRouter({ ...credentialsDeps, publicUrl: config.publicUrl, flushLastUsed: () => lastUsed.flush() }));
   app.use(scopesRouter({ db: database, clock, audit, sqlite: db }));

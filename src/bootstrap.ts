@@ -1,7 +1,6 @@
 import type { Config } from './config';
 import type { Clock } from './clock';
 import type { Database } from './db/connect';
-import type { Db } from './db/open';
 import type { Logger } from './log';
 import { AuditLog, SYSTEM_ACTOR } from './features/audit/service';
 import { createFirstOperator, hasAnyUser, issueSetupToken } from './features/auth/service';
@@ -12,10 +11,9 @@ export type BootstrapResult = { kind: 'ready' } | { kind: 'created'; email: stri
  * First start on an empty database: ADMIN_EMAIL + ADMIN_PASSWORD create the first operator and
  * company; otherwise a one-time setup link is issued (the server prints it to its log).
  */
-export async function bootstrap(config: Config, db: Database, sqlite: Db, clock: Clock, logger: Logger): Promise<BootstrapResult> {
+export async function bootstrap(config: Config, db: Database, clock: Clock, logger: Logger): Promise<BootstrapResult> {
   if (await hasAnyUser({ db })) return { kind: 'ready' };
-  // `sqlite`: the audit log's handle, until the audit area is async (issue 12).
-  const deps = { db, clock, audit: new AuditLog(sqlite, clock), bcryptCost: config.bcryptCost };
+  const deps = { db, clock, audit: new AuditLog(db, clock), bcryptCost: config.bcryptCost };
   if (config.adminEmail && config.adminPassword) {
     await createFirstOperator(deps, { companyName: config.companyName, email: config.adminEmail, password: config.adminPassword }, SYSTEM_ACTOR);
     logger.info({ email: config.adminEmail, company: config.companyName }, 'first operator created from ADMIN_EMAIL');

@@ -45,7 +45,7 @@ async function main(): Promise<void> {
   const db = connection.sqlite!; // the modules not yet on Kysely: PostgreSQL is refused above until they are (decision 0011)
   const applied = await migrate(connection);
   if (applied.length) logger.info({ applied }, 'database migrated');
-  await bootstrap(config, connection.db, db, systemClock, logger);
+  await bootstrap(config, connection.db, systemClock, logger);
 
   const app = createApp({ config, db, database: connection.db, clock: systemClock, logger });
   // Drains before it closes: answers carry `Connection: close`, /healthz says 503 (src/ops/graceful-shutdown.ts).

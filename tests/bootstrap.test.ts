@@ -30,7 +30,7 @@ describe('bootstrap with ADMIN_EMAIL and ADMIN_PASSWORD', () => {
 
   it('creates the first operator and company once, then leaves the database alone', async () => {
     const log = capturingLogger();
-    await expect(bootstrap(ctx.config, ctx.database, ctx.db, ctx.clock, log.logger)).resolves.toEqual({ kind: 'created', email: 'ops@example.com' });
+    await expect(bootstrap(ctx.config, ctx.database, ctx.clock, log.logger)).resolves.toEqual({ kind: 'created', email: 'ops@example.com' });
 
     const user = await ctx.query('SELECT u.email, u.is_operator AS "isOperator", c.name AS company FROM users u JOIN companies c ON c.id = u.company_id');
     expect(user).toEqual([{ email: 'ops@example.com', isOperator: 1, company: 'Example Ltd' }]);
@@ -39,12 +39,12 @@ describe('bootstrap with ADMIN_EMAIL and ADMIN_PASSWORD', () => {
     expect(log.text()).toContain('first operator created');
     expect(log.text()).not.toContain(PASSWORD);
 
-    await expect(bootstrap(ctx.config, ctx.database, ctx.db, ctx.clock, log.logger)).resolves.toEqual({ kind: 'ready' });
+    await expect(bootstrap(ctx.config, ctx.database, ctx.clock, log.logger)).resolves.toEqual({ kind: 'ready' });
     expect(await countUsers(ctx.database)).toBe(1);
   });
 
   it('lets the operator sign in with the configured password', async () => {
-    await bootstrap(ctx.config, ctx.database, ctx.db, ctx.clock, capturingLogger().logger);
+    await bootstrap(ctx.config, ctx.database, ctx.clock, capturingLogger().logger);
     const agent = await anonymousAgent(ctx.app);
     const res = await agent.post('/sign-in').type('form').send({ _csrf: agent.csrf, email: 'ops@example.com', password: PASSWORD });
     expect(res.status).toBe(303);
@@ -55,7 +55,7 @@ describe('bootstrap with ADMIN_EMAIL and ADMIN_PASSWORD', () => {
 
   it('does nothing when users exist already', async () => {
     await seedCompany(ctx, 'Acme', 'admin@acme.test');
-    await expect(bootstrap(ctx.config, ctx.database, ctx.db, ctx.clock, capturingLogger().logger)).resolves.toEqual({ kind: 'ready' });
+    await expect(bootstrap(ctx.config, ctx.database, ctx.clock, capturingLogger().logger)).resolves.toEqual({ kind: 'ready' });
     expect(await queryColumn(ctx, 'SELECT email FROM users')).toEqual(['admin@acme.test']);
   });
 });
@@ -67,7 +67,7 @@ describe('bootstrap without ADMIN_EMAIL: the one-time setup link', () => {
   beforeEach(async () => {
     ctx = createTestContext();
     log = capturingLogger();
-    const result = await bootstrap(ctx.config, ctx.database, ctx.db, ctx.clock, log.logger);
+    const result = await bootstrap(ctx.config, ctx.database, ctx.clock, log.logger);
     if (result.kind !== 'setup') throw new Error(`expected a setup link, got ${result.kind}`);
     link = result.link;
   });
@@ -182,7 +182,7 @@ describe('bootstrap without ADMIN_EMAIL: the one-time setup link', () => {
   });
 
   it('issues a new link on the next start and the old one stops working', async () => {
-    const second = await bootstrap(ctx.config, ctx.database, ctx.db, ctx.clock, log.logger);
+    const second = await bootstrap(ctx.config, ctx.database, ctx.clock, log.logger);
     expect(second.kind).toBe('setup');
     expect((await request(ctx.app).get(pathOf(link))).status).toBe(404);
     if (second.kind === 'setup') expect((await request(ctx.app).get(pathOf(second.link))).status).toBe(200);

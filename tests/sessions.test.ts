@@ -232,7 +232,7 @@ describe('a session deleted while one of its requests is in flight', () => {
     const held = await requestHeldAtSave(stolen);
 
     // The owner resets the password (a reset link, then the invitation page): every session of theirs ends.
-    const { link } = await resetPassword({ db: ctx.database, sqlite: ctx.db, clock: ctx.clock, publicUrl: ctx.config.publicUrl }, admin.email);
+    const { link } = await resetPassword({ db: ctx.database, clock: ctx.clock, publicUrl: ctx.config.publicUrl }, admin.email);
     const owner = await anonymousAgent(ctx.app);
     const token = new URL(link).searchParams.get('token');
     const reset = await owner

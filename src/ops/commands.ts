@@ -220,7 +220,7 @@ is read from standard input instead (12-72 bytes), e.g.  printf %s "$PASSWORD" |
     const config = loadConfig(io.env);
     const result = await withDatabase(config, (connection) =>
       createOperator(
-        { db: connection.db, sqlite: sqliteOf(connection), clock: systemClock, bcryptCost: config.bcryptCost, publicUrl: config.publicUrl },
+        { db: connection.db, clock: systemClock, bcryptCost: config.bcryptCost, publicUrl: config.publicUrl },
         { email, company: parsed.values.company as string | undefined, password },
       ),
     );
@@ -245,7 +245,7 @@ given: then it stops at once and every session of the user ends (a suspected com
     const email = requiredEmail(parsed.values.email, '--email');
     const config = loadConfig(io.env);
     const result = await withDatabase(config, (connection) =>
-      resetPassword({ db: connection.db, sqlite: sqliteOf(connection), clock: systemClock, publicUrl: config.publicUrl }, email, {
+      resetPassword({ db: connection.db, clock: systemClock, publicUrl: config.publicUrl }, email, {
         lockNow: parsed.values['lock-now'] === true,
       }),
     );

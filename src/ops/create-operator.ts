@@ -1,6 +1,5 @@
 import type { Database } from '../db/connect';
 import { transaction } from '../db/connect';
-import type { Db } from '../db/open';
 import type { Clock } from '../clock';
 import { AuditLog } from '../features/audit/service';
 import { createUser, findUserByEmail, hashPassword, issueInvitation } from '../features/auth/service';
@@ -13,8 +12,6 @@ export const CLI_ACTOR = { userId: null, label: 'operations CLI', ip: null, user
 
 export interface OpsDeps {
   db: Database;
-  /** Transitional (issue 12): the SQLite handle, for the audit log until the audit area is async. */
-  sqlite: Db;
   clock: Clock;
   bcryptCost: number;
   publicUrl: string;
@@ -54,7 +51,7 @@ export async function createOperator(deps: OpsDeps, input: CreateOperatorInput):
   const companyName = input.company === undefined ? undefined : parseField(companyNameField, input.company, '--company');
   const password = input.password === undefined ? undefined : parseField(newPasswordField, input.password, 'password');
   const passwordHash = password === undefined ? null : await hashPassword(deps, password);
-  const audit = new AuditLog(deps.sqlite, deps.clock);
+  const audit = new AuditLog(deps.db, deps.clock);
 
   return transaction(deps.db, async (trx) => {
     const inTrx = { db: trx, clock: deps.clock };
@@ -65,12 +62,12 @@ export async function createOperator(deps: OpsDeps, input: CreateOperatorInput):
     if (!company) {
       const name = companyName ?? 'Default company';
       const id = await createCompanyGrantingAllScopes(inTrx, name, now);
-      audit.record(CLI_ACTOR, { action: 'company.create', companyId: id, target: name });
+      await audit.record(CLI_ACTOR, { action: 'company.create', companyId: id, target: name }, trx);
       company = { id, name };
       companyCreated = true;
     }
     const userId = await createUser(inTrx, { companyId: company.id, email, passwordHash, isOperator: true }, now);
-    audit.record(CLI_ACTOR, { action: 'ops.create_operator', companyId: company.id, target: email, details: { passwordSet: passwordHash !== null } });
+    await audit.record(CLI_ACTOR, { action: 'ops.create_operator', companyId: company.id, target: email, details: { passwordSet: passwordHash !== null } }, trx);
     const result: CreateOperatorResult = { userId, companyId: company.id, companyName: company.name, companyCreated };
     if (passwordHash === null) {
       const { token, expiresAt } = await issueInvitation(inTrx, userId, null);

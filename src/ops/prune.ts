@@ -84,7 +84,7 @@ export async function prune(deps: PruneDeps, options: PruneOptions = {}): Promis
       dryRun,
     };
     if (!dryRun) {
-      audit.record(CLI_ACTOR, {
+      await audit.record(CLI_ACTOR, {
         action: 'ops.prune',
         companyId: null,
         details: {

@@ -20,7 +20,7 @@ export interface ResetPasswordResult {
  * compromise); otherwise it keeps working until the link is used (a forgotten password).
  */
 export function resetPassword(
-  deps: Pick<OpsDeps, 'db' | 'sqlite' | 'clock' | 'publicUrl'>,
+  deps: Pick<OpsDeps, 'db' | 'clock' | 'publicUrl'>,
   emailInput: string,
   options: { lockNow?: boolean } = {},
 ): Promise<ResetPasswordResult> {
@@ -37,7 +37,7 @@ export function resetPassword(
       sessionsEnded = await lockUserAccount(inTrx, user.id);
     }
     const { token, expiresAt } = await issueInvitation(inTrx, user.id, null);
-    new AuditLog(deps.sqlite, deps.clock).record(CLI_ACTOR, {
+    await new AuditLog(trx, deps.clock).record(CLI_ACTOR, {
       action: 'ops.reset_password',
       companyId: user.companyId,
       target: email,

@@ -53,7 +53,7 @@ export function authRouter(deps: auth.AuthDeps): Router {
       return signInPage(req, res, { errors: { _form: message }, values }, 429);
     }
     if (!attempt.ok) {
-      deps.audit.record(actorFrom(req, input.data.email), { action: 'auth.sign_in_failed', companyId: null, target: input.data.email });
+      await deps.audit.record(actorFrom(req, input.data.email), { action: 'auth.sign_in_failed', companyId: null, target: input.data.email });
       return signInPage(req, res, { errors: { _form: GENERIC_FAILURE }, values }, 401);
     }
     const { user } = attempt;
@@ -62,16 +62,14 @@ export function authRouter(deps: auth.AuthDeps): Router {
     flashAndRedirect(req, res, safeNext(input.data.next));
   });
 
-  router.post('/sign-out', (req, res, next) => {
+  router.post('/sign-out', async (req, res) => {
     const user = req.user;
-    req.session.destroy((err) => {
-      if (err) return next(err);
-      if (user) deps.audit.record(actorFrom(req), { action: 'auth.sign_out', companyId: user.companyId, target: user.email });
-      const name = req.app.get('session cookie name') as string;
-      // A __Host- cookie is only replaced by one with the same Secure attribute; browsers ignore any other.
-      res.clearCookie(name, { path: '/', httpOnly: true, sameSite: 'lax', secure: name.startsWith('__Host-') });
-      res.redirect(303, '/sign-in');
-    });
+    await new Promise<void>((resolve, reject) => req.session.destroy((err) => (err ? reject(err as Error) : resolve())));
+    if (user) await deps.audit.record(actorFrom(req), { action: 'auth.sign_out', companyId: user.companyId, target: user.email });
+    const name = req.app.get('session cookie name') as string;
+    // A __Host- cookie is only replaced by one with the same Secure attribute; browsers ignore any other.
+    res.clearCookie(name, { path: '/', httpOnly: true, sameSite: 'lax', secure: name.startsWith('__Host-') });
+    res.redirect(303, '/sign-in');
   });
 
   // Pages of one-time links are never cached by the browser or a proxy: the token is in their URL and form.

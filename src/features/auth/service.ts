@@ -106,7 +106,7 @@ export function hashPassword(deps: Pick<AuthDeps, 'bcryptCost'>, password: strin
 
 export async function recordSignIn(deps: AuthDeps, user: repo.UserRecord, actor: Actor): Promise<void> {
   await repo.recordSignIn(deps.db, user.id, deps.clock.now());
-  deps.audit.record(actor, { action: 'auth.sign_in', companyId: user.companyId, target: user.email });
+  await deps.audit.record(actor, { action: 'auth.sign_in', companyId: user.companyId, target: user.email });
 }
 
 /** Creates the first company and its operator. Fails if anyone exists already (first start only). */
@@ -122,14 +122,14 @@ export async function createFirstOperator(
     const companyId = await createCompanyGrantingAllScopes({ db: trx }, input.companyName, now);
     const userId = await repo.createUser(trx, { companyId, email: input.email, passwordHash: hash, isOperator: true }, now);
     await repo.deleteSetting(trx, SETUP_TOKEN_KEY);
-    deps.audit.record(
+    await deps.audit.record(
       { ...actor, userId, label: actor.label === 'anonymous' ? input.email : actor.label },
       {
         action: 'setup.first_operator',
         companyId,
         target: input.email,
         details: { company: input.companyName },
-      },
+      }, trx
     );
     return userId;
   });
@@ -169,7 +169,7 @@ export async function acceptInvitation(deps: AuthDeps, token: string, password: 
     if (!check.ok) return check;
     if (!(await repo.markInvitationUsed(trx, check.invitation.id, deps.clock.now()))) return { ok: false, reason: 'used' };
     await repo.setPasswordHash(trx, check.invitation.userId, hash);
-    deps.audit.record(
+    await deps.audit.record(
       { ...actor, userId: check.invitation.userId, label: check.invitation.email },
       {
         action: 'auth.password_set',

@@ -12,8 +12,6 @@ import * as repo from './repo';
 
 export interface CompaniesDeps {
   db: Database;
-  /** Transitional (issue 12): the SQLite handle, for the scope catalog (scopes/service.ts) until that area is async. */
-  sqlite: Db;
   clock: Clock;
   audit: AuditLog;
   mailer: Mailer;
@@ -39,7 +37,7 @@ export function createCompany(deps: CompaniesDeps, name: string, actor: Actor): 
   return transaction(deps.db, async (trx) => {
     if (await repo.companyNameTaken(trx, name)) throw new FieldError('name', 'A company with this name already exists.');
     const id = await createCompanyGrantingAllScopes({ db: trx }, name, deps.clock.now());
-    deps.audit.record(actor, { action: 'company.create', companyId: id, target: name });
+    await deps.audit.record(actor, { action: 'company.create', companyId: id, target: name }, trx);
     return id;
   });
 }
@@ -73,13 +71,13 @@ export interface InvitationLink {
 }
 
 /** Creates an administrator without a password and a one-time link (72 h) to choose one; mailed too. */
-export function inviteAdministrator(
+export async function inviteAdministrator(
   deps: CompaniesDeps,
   companyId: number,
   input: { email: string; isOperator: boolean },
   actor: Actor,
 ): Promise<InvitationLink> {
-  return transaction(deps.db, async (trx) => {
+  const invitation = await transaction(deps.db, async (trx) => {
     const inTrx = { db: trx, clock: deps.clock };
     const company = await repo.findCompany(trx, companyId);
     if (!company) throw notFound();
@@ -91,15 +89,17 @@ export function inviteAdministrator(
       existing?.id ?? (await auth.createUser(inTrx, { companyId, email: input.email, passwordHash: null, isOperator: input.isOperator }, deps.clock.now()));
     const { token, expiresAt } = await auth.issueInvitation(inTrx, userId, actor.userId);
     const link = `${deps.publicUrl}/invitation?token=${token}`;
-    deps.mailer.send(composeMail('invitation', input.email, companyId, { companyName: company.name, inviter: actor.label, link, expiresAt }, [token]));
-    deps.audit.record(actor, {
+    await deps.mailer.send(composeMail('invitation', input.email, companyId, { companyName: company.name, inviter: actor.label, link, expiresAt }, [token]), trx);
+    await deps.audit.record(actor, {
       action: 'user.invite',
       companyId,
       target: input.email,
       details: { operator: input.isOperator, resent: existing !== undefined },
-    });
+    }, trx);
     return { email: input.email, link, expiresAt };
   });
+  deps.mailer.wake?.(); // the invitation is in the outbox now that it committed
+  return invitation;
 }
 
 async function companyUser(deps: { db: Database }, companyId: number, userId: number): Promise<auth.UserRecord> {
@@ -115,7 +115,7 @@ export function disableUser(deps: CompaniesDeps, companyId: number, userId: numb
     if (user.id === actor.userId) throw new HttpError(409, 'cannot_disable_self', 'You cannot disable your own account.');
     if (user.disabledAt === null) {
       const sessions = await auth.disableUserAccount({ db: trx, clock: deps.clock }, user.id);
-      deps.audit.record(actor, { action: 'user.disable', companyId, target: user.email, details: { sessionsEnded: sessions } });
+      await deps.audit.record(actor, { action: 'user.disable', companyId, target: user.email, details: { sessionsEnded: sessions } }, trx);
     }
     return user.email;
   });
@@ -126,7 +126,7 @@ export function enableUser(deps: CompaniesDeps, companyId: number, userId: numbe
     const user = await companyUser({ db: trx }, companyId, userId);
     if (user.disabledAt !== null) {
       await auth.enableUserAccount({ db: trx }, user.id);
-      deps.audit.record(actor, { action: 'user.enable', companyId, target: user.email });
+      await deps.audit.record(actor, { action: 'user.enable', companyId, target: user.email }, trx);
     }
     return user.email;
   });
@@ -141,7 +141,7 @@ export async function setCompanyScopes(deps: CompaniesDeps, companyId: number, s
     if (unknown.length) throw new FieldError('scopes', `Not in the scope catalog: ${unknown.slice(0, 5).join(', ')}.`);
     const unique = [...new Set(scopes)].sort();
     await repo.replaceCompanyScopes(trx, companyId, unique);
-    deps.audit.record(actor, { action: 'company.scopes', companyId, details: { scopes: unique } });
+    await deps.audit.record(actor, { action: 'company.scopes', companyId, details: { scopes: unique } }, trx);
   });
 }
 

@@ -131,7 +131,7 @@ export async function revokeToken(
   const now = deps.clock.now();
   await repo.pruneRevokedTokens(deps.db, now);
   await repo.insertRevokedToken(deps.db, claims.jti, claims.credential_id, claims.exp * 1000, now);
-  deps.audit.record(actor, {
+  await deps.audit.record(actor, {
     action: 'oauth.token_revoke',
     companyId: caller.companyId,
     target: caller.identifier,

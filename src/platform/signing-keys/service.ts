@@ -232,7 +232,7 @@ export class SigningKeys {
       if (previous) await repo.retireKey(trx, previous.kid, now, actor.label, publishedUntil!);
       const next = newKeyPair(this.sealKey);
       await repo.insertActiveKey(trx, { ...next, tokenTtlMs: this.tokenTtlMs, createdAt: now, createdBy: actor.label });
-      this.audit.record(actor, {
+      await this.audit.record(actor, {
         action: 'signing_key.rotate',
         companyId: null,
         target: next.kid,
