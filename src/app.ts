@@ -54,16 +54,17 @@ export function createApp(deps: AppDeps): Express {
   onClose(app, () => mailer.close?.());
 
   // The one verification path for API keys, client secrets and tokens' clients (see verify.ts).
-  const lastUsed = new LastUsedTracker(db);
+  const lastUsed = new LastUsedTracker(deps.database);
   lastUsed.start();
-  const verifier = new CredentialVerifier(db, clock, lastUsed);
-  const credentialsDeps = { db, clock, audit, mailer, publicUrl: config.publicUrl };
+  const verifier = new CredentialVerifier(deps.database, clock, lastUsed);
+  const credentialsDeps = { db: deps.database, sqlite: db, clock, audit, mailer, publicUrl: config.publicUrl };
   // Unsaved generations lapse and overlaps end on their own; verification checks times itself.
-  const sweeper = setInterval(() => sweepCredentials(credentialsDeps), 30_000);
+  // A failed sweep is logged and the next one tries again.
+  const sweeper = setInterval(() => void sweepCredentials(credentialsDeps).catch((err: unknown) => logger.error({ err }, 'credential sweep failed')), 30_000);
   sweeper.unref();
-  onClose(app, () => {
+  onClose(app, async () => {
     clearInterval(sweeper);
-    lastUsed.stop();
+    await lastUsed.stop();
   });
 
   app.disable('x-powered-by');

@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createTestContext, mistyped, seedCompany, seedCompanySync } from './helpers';
 import { createApiKey, createClient, freePort, obtainToken, revoke } from './oauth-support';
+import type { TestApiKey, TestClient } from './oauth-support';
 
 const NGINX_CANDIDATES = ['nginx', '/usr/sbin/nginx', '/usr/local/sbin/nginx', '/usr/local/nginx/sbin/nginx'];
 
@@ -48,8 +49,12 @@ const basic = (username: string, key: string) => `Basic ${Buffer.from(`${usernam
 describe('/auth/verify behind a real nginx (auth_request)', () => {
   const ctx = createTestContext({ TRUST_PROXY: 'loopback' });
   const acme = seedCompanySync(ctx, 'Acme', 'admin@acme.test');
-  const apiKey = createApiKey(ctx.db, ctx.clock, acme.companyId, 'acme-proxy');
-  const client = createClient(ctx.db, ctx.clock, acme.companyId, ['claims:read', 'claims:write']);
+  // Made before the tests run (the credential services are async).
+  const apiKey = {} as TestApiKey;
+  beforeAll(async () => void Object.assign(apiKey, await createApiKey(ctx, acme.companyId, 'acme-proxy')));
+  // Made before the tests run (the credential services are async).
+  const client = {} as TestClient;
+  beforeAll(async () => void Object.assign(client, await createClient(ctx, acme.companyId, ['claims:read', 'claims:write'])));
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nginx-test-'));
   const seen: Seen[] = [];
   let consoleServer: http.Server;
@@ -188,14 +193,14 @@ describe('/auth/verify behind a real nginx (auth_request)', () => {
 
   it('refuses a key revoked a moment ago', async () => {
     const co = await seedCompany(ctx, 'Revoked', 'r@revoked.test');
-    const key = createApiKey(ctx.db, ctx.clock, co.companyId, 'revoked-proxy');
+    const key = await createApiKey(ctx, co.companyId, 'revoked-proxy');
     expect((await fetch(`${base}/documents/1`, { headers: { authorization: basic(key.username, key.key) } })).status).toBe(200);
-    revoke(ctx.db, ctx.clock, co.companyId, key.credentialId);
+    await revoke(ctx, co.companyId, key.credentialId);
     expect((await fetch(`${base}/documents/1`, { headers: { authorization: basic(key.username, key.key) } })).status).toBe(401);
   });
 
   it('passes Retry-After on when the console throttles the client address nginx gives', async () => {
-    const key = createApiKey(ctx.db, ctx.clock, acme.companyId, 'throttled-proxy');
+    const key = await createApiKey(ctx, acme.companyId, 'throttled-proxy');
     for (let i = 0; i < 30; i++) {
       await fetch(`${base}/documents/1`, { headers: { authorization: basic(key.username, 'wrong') } });
     }

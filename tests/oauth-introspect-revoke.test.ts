@@ -16,9 +16,13 @@ function foreignSigned(token: string): string {
 describe('POST /oauth/introspect', () => {
   const ctx = createTestContext();
   const acme = seedCompanySync(ctx, 'Acme', 'admin@acme.test');
-  const caller = createClient(ctx.db, ctx.clock, acme.companyId, ['claims:read', 'claims:write']);
+  // Made before the tests run (the credential services are async).
+  const caller = {} as TestClient;
+  beforeAll(async () => void Object.assign(caller, await createClient(ctx, acme.companyId, ['claims:read', 'claims:write'])));
   const globex = seedCompanySync(ctx, 'Globex', 'admin@globex.test');
-  const stranger = createClient(ctx.db, ctx.clock, globex.companyId);
+  // Made before the tests run (the credential services are async).
+  const stranger = {} as TestClient;
+  beforeAll(async () => void Object.assign(stranger, await createClient(ctx, globex.companyId)));
   afterAll(() => ctx.close());
 
   const introspect = (as: TestClient, token: string) =>
@@ -53,9 +57,9 @@ describe('POST /oauth/introspect', () => {
 
   it('lets a client introspect the tokens of its company’s other working client', async () => {
     const co = await seedCompany(ctx, 'Overlap', 'o@overlap.test');
-    const oldClient = createClient(ctx.db, ctx.clock, co.companyId);
+    const oldClient = await createClient(ctx, co.companyId);
     const oldToken = await obtainToken(ctx.app, oldClient);
-    const newClient = createClient(ctx.db, ctx.clock, co.companyId, undefined, '24h');
+    const newClient = await createClient(ctx, co.companyId, undefined, '24h');
     const res = await introspect(newClient, oldToken);
     expect(res.body).toMatchObject({ active: true, client_id: oldClient.clientId });
   });
@@ -92,14 +96,14 @@ describe('POST /oauth/introspect', () => {
 
   it('says {"active": false} for a token whose client was replaced or revoked', async () => {
     const co = await seedCompany(ctx, 'Churn', 'c@churn.test');
-    const first = createClient(ctx.db, ctx.clock, co.companyId);
+    const first = await createClient(ctx, co.companyId);
     const firstToken = await obtainToken(ctx.app, first);
-    const second = createClient(ctx.db, ctx.clock, co.companyId); // replaces `first`, no overlap
+    const second = await createClient(ctx, co.companyId); // replaces `first`, no overlap
     expect((await introspect(second, firstToken)).body).toEqual({ active: false });
 
     const secondToken = await obtainToken(ctx.app, second);
-    const third = createClient(ctx.db, ctx.clock, co.companyId, undefined, '7d');
-    revoke(ctx.db, ctx.clock, co.companyId, second.credentialId);
+    const third = await createClient(ctx, co.companyId, undefined, '7d');
+    await revoke(ctx, co.companyId, second.credentialId);
     expect((await introspect(third, secondToken)).body).toEqual({ active: false });
   });
 
@@ -127,9 +131,13 @@ describe('POST /oauth/introspect', () => {
 describe('POST /oauth/revoke', () => {
   const ctx = createTestContext();
   const acme = seedCompanySync(ctx, 'Acme', 'admin@acme.test');
-  const owner = createClient(ctx.db, ctx.clock, acme.companyId);
+  // Made before the tests run (the credential services are async).
+  const owner = {} as TestClient;
+  beforeAll(async () => void Object.assign(owner, await createClient(ctx, acme.companyId)));
   const globex = seedCompanySync(ctx, 'Globex', 'admin@globex.test');
-  const stranger = createClient(ctx.db, ctx.clock, globex.companyId);
+  // Made before the tests run (the credential services are async).
+  const stranger = {} as TestClient;
+  beforeAll(async () => void Object.assign(stranger, await createClient(ctx, globex.companyId)));
   afterAll(() => ctx.close());
 
   const revokeAs = (as: TestClient, token: string, hint?: string) =>

@@ -89,7 +89,7 @@ describe('one console', () => {
   let client: TestClient;
   beforeEach(async () => {
     ctx = createTestContext();
-    client = createClient(ctx.db, ctx.clock, (await seedCompany(ctx, 'Acme', 'admin@acme.test', { operator: true })).companyId);
+    client = await createClient(ctx, (await seedCompany(ctx, 'Acme', 'admin@acme.test', { operator: true })).companyId);
   });
   afterEach(() => ctx.close());
 
@@ -276,7 +276,9 @@ describe('one console', () => {
 describe('npm run cli -- rotate-signing-key --retire-now', () => {
   const ctx = createTestContext();
   ctx.clock.set(Date.now());
-  const client = createClient(ctx.db, ctx.clock, seedCompanySync(ctx, 'Acme', 'admin@acme.test').companyId);
+  // Made before the tests run (the credential services are async).
+  const client = {} as TestClient;
+  beforeAll(async () => void Object.assign(client, await createClient(ctx, seedCompanySync(ctx, 'Acme', 'admin@acme.test').companyId)));
   const env = { DATA_DIR: ctx.dataDir, PUBLIC_URL: ctx.config.publicUrl, SESSION_SECRET: ctx.config.sessionSecret };
   let server: RunningServer;
 

@@ -6,6 +6,7 @@ import { createLogger } from '../src/log';
 import { HOUR, MINUTE } from '../src/clock';
 import { createTestContext, seedCompany, signIn, seedCompanySync } from './helpers';
 import { createClient, decodeJwtPart, obtainToken } from './oauth-support';
+import type { TestClient } from './oauth-support';
 
 interface Jwk {
   kid: string;
@@ -26,7 +27,9 @@ describe('signing keys and GET /.well-known/jwks.json', () => {
   const ctx = createTestContext();
   const acme = seedCompanySync(ctx, 'Acme', 'admin@acme.test', { operator: true });
   seedCompanySync(ctx, 'Globex', 'admin@globex.test');
-  const client = createClient(ctx.db, ctx.clock, acme.companyId);
+  // Made before the tests run (the credential services are async).
+  const client = {} as TestClient;
+  beforeAll(async () => void Object.assign(client, await createClient(ctx, acme.companyId)));
   afterAll(() => ctx.close());
 
   const jwks = async () => ((await request(ctx.app).get('/.well-known/jwks.json')).body as JwkSet).keys;
@@ -143,7 +146,7 @@ describe('signing keys at rest', () => {
     const second = createTestContext({ DATA_DIR: first.dataDir, SESSION_SECRET: 'a-different-session-secret-0123456789abcdef' });
     try {
       const { companyId } = await seedCompany(second, 'Acme', 'admin@acme.test');
-      const token = await obtainToken(second.app, createClient(second.db, second.clock, companyId));
+      const token = await obtainToken(second.app, await createClient(second, companyId));
       const kid = decodeJwtPart(token, 0).kid as string;
       expect(kid).not.toBe(oldKid);
       const jwks = await request(second.app).get('/.well-known/jwks.json');

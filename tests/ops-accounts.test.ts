@@ -136,9 +136,14 @@ describe('prune (npm run cli -- prune)', () => {
 
   let serial = 0;
   /** A credential row in the given state, created `ageMs` before now. */
-  function credential(status: credentialsRepo.CredentialStatus, ageMs: number, kind: CredentialKind = 'basic', replacesId: number | null = null): number {
+  async function credential(
+    status: credentialsRepo.CredentialStatus,
+    ageMs: number,
+    kind: CredentialKind = 'basic',
+    replacesId: number | null = null,
+  ): Promise<number> {
     const createdAt = ctx.clock.now() - ageMs;
-    const id = credentialsRepo.insertPendingCredential(ctx.db, {
+    const id = await credentialsRepo.insertPendingCredential(ctx.database, {
       companyId,
       kind,
       identifier: kind === 'basic' ? 'acme-api' : `cxc_client${serial}`,
@@ -150,7 +155,7 @@ describe('prune (npm run cli -- prune)', () => {
       createdAt,
       expiresAt: createdAt + 30 * MINUTE,
     });
-    if (status === 'expired') credentialsRepo.endCredential(ctx.db, id, 'expired', createdAt + 30 * MINUTE);
+    if (status === 'expired') await credentialsRepo.endCredential(ctx.database, id, 'expired', createdAt + 30 * MINUTE);
     if (status !== 'pending' && status !== 'expired') {
       ctx.db
         .prepare('UPDATE credentials SET status = ?, saved_at = ?, saved_by = ?, expires_at = NULL, ended_at = ? WHERE id = ?')
@@ -160,14 +165,14 @@ describe('prune (npm run cli -- prune)', () => {
   }
   const ids = () => ctx.db.prepare('SELECT id FROM credentials ORDER BY id').pluck().all() as number[];
 
-  it('deletes unsaved generations that lapsed long ago, expired sessions and (when asked) old audit entries; keeps the rest', () => {
-    const oldRetired = credential('retired', 90 * DAY);
-    const active = credential('active', 60 * DAY);
-    const oldExpired = credential('expired', 45 * DAY, 'basic', active);
-    const oldLapsedPending = credential('pending', 40 * DAY);
-    const recentExpired = credential('expired', 5 * DAY);
-    const freshPending = credential('pending', 10 * MINUTE);
-    const revokedClient = credential('revoked', 50 * DAY, 'oauth');
+  it('deletes unsaved generations that lapsed long ago, expired sessions and (when asked) old audit entries; keeps the rest', async () => {
+    const oldRetired = await credential('retired', 90 * DAY);
+    const active = await credential('active', 60 * DAY);
+    const oldExpired = await credential('expired', 45 * DAY, 'basic', active);
+    const oldLapsedPending = await credential('pending', 40 * DAY);
+    const recentExpired = await credential('expired', 5 * DAY);
+    const freshPending = await credential('pending', 10 * MINUTE);
+    const revokedClient = await credential('revoked', 50 * DAY, 'oauth');
     const now = ctx.clock.now();
     const session = ctx.db.prepare('INSERT INTO sessions (sid, user_id, data, expires_at) VALUES (?, ?, ?, ?)');
     session.run('old', userId, '{}', now - 1);
@@ -196,9 +201,9 @@ describe('prune (npm run cli -- prune)', () => {
     expect(ctx.db.prepare("SELECT COUNT(*) FROM audit_log WHERE action = 'credential.expire'").pluck().get()).toBe(1);
   });
 
-  it('keeps the whole audit trail unless --audit-days is given, and honours --generations-days', () => {
-    credential('expired', 45 * DAY);
-    credential('expired', 5 * DAY);
+  it('keeps the whole audit trail unless --audit-days is given, and honours --generations-days', async () => {
+    await credential('expired', 45 * DAY);
+    await credential('expired', 5 * DAY);
     ctx.db.prepare("INSERT INTO audit_log (at, actor, action) VALUES (0, 'someone', 'test.ancient')").run();
     expect(prune(ctx, { generationsDays: 3 })).toMatchObject({ generations: 2, auditEntries: 0 });
     expect(ctx.db.prepare("SELECT COUNT(*) FROM audit_log WHERE action = 'test.ancient'").pluck().get()).toBe(1);

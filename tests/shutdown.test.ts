@@ -6,6 +6,7 @@ import bcrypt from 'bcrypt';
 import Database from 'better-sqlite3';
 import { systemClock } from '../src/clock';
 import { migrateSqlite } from '../src/db/migrate';
+import { wrapSqlite } from '../src/db/connect';
 import { openDatabase } from '../src/db/open';
 import { AuditLog, SYSTEM_ACTOR } from '../src/features/audit/service';
 import * as authRepo from '../src/features/auth/repo';
@@ -34,7 +35,7 @@ describe('graceful shutdown on SIGTERM under load', () => {
   let key: string;
   let credentialId: number;
 
-  beforeAll(() => {
+  beforeAll(async () => {
     ensureBuilt();
     dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'console-shutdown-'));
     const db = openDatabase(path.join(dataDir, 'console.sqlite'));
@@ -46,12 +47,13 @@ describe('graceful shutdown on SIGTERM under load', () => {
     for (let n = 0; n < SLOW_CLIENTS; n++) {
       authRepo.createUser(db, { companyId, email: `admin${n}@shutdown.test`, passwordHash, isOperator: true }, Date.now());
     }
-    const deps = { db, clock: systemClock, audit: new AuditLog(db, systemClock), mailer: { send: () => 0 } };
-    const generated = generateApiKeyFor(deps, companyId, 'shutdown-api', SYSTEM_ACTOR);
-    saveCredential(deps, companyId, 'basic', generated.credential.id, 'none', SYSTEM_ACTOR);
+    const connection = wrapSqlite(db);
+    const deps = { db: connection.db, sqlite: db, clock: systemClock, audit: new AuditLog(db, systemClock), mailer: { send: () => 0 } };
+    const generated = await generateApiKeyFor(deps, companyId, 'shutdown-api', SYSTEM_ACTOR);
+    await saveCredential(deps, companyId, 'basic', generated.credential.id, 'none', SYSTEM_ACTOR);
     key = generated.secret;
     credentialId = generated.credential.id;
-    db.close();
+    await connection.close();
   }, 240_000);
 
   afterAll(() => fs.rmSync(dataDir, { recursive: true, force: true }));

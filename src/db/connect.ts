@@ -119,6 +119,27 @@ export async function transaction<T>(db: Database, fn: (trx: Database) => Promis
   });
 }
 
+/**
+ * Background work that must run once across replicas (a sweep, a flush): runs fn like transaction(),
+ * unless another process is already running the job with this key, in which case it returns
+ * `skipped` at once instead of queueing behind it. On PostgreSQL the job's key is a transaction-scoped
+ * advisory lock taken with pg_try_advisory_xact_lock before the write lock; on SQLite BEGIN IMMEDIATE
+ * already runs writers one at a time, and a run that follows another finds nothing left to do.
+ * Inside a transaction, fn joins it.
+ */
+export async function transactionOnce<T>(db: Database, jobKey: number, fn: (trx: Database) => Promise<T>): Promise<T | typeof skipped> {
+  if (db.isTransaction || !isPostgres(db)) return transaction(db, fn);
+  return db.transaction().execute(async (trx) => {
+    const { rows } = await sql<{ free: boolean }>`select pg_try_advisory_xact_lock(${jobKey}) as free`.execute(trx);
+    if (!rows[0].free) return skipped;
+    await sql`select pg_advisory_xact_lock(${WRITE_LOCK})`.execute(trx);
+    return fn(trx);
+  });
+}
+
+/** What transactionOnce returns when another process was running the same job. */
+export const skipped: unique symbol = Symbol('skipped');
+
 /** Which engine a Kysely instance speaks to. */
 export function isPostgres(db: Database): boolean {
   return db.getExecutor().adapter instanceof PostgresAdapter;

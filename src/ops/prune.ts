@@ -4,7 +4,8 @@ import type { Clock } from '../clock';
 import { DAY } from '../clock';
 import { AuditLog, pruneAuditEntries } from '../features/audit/service';
 import { pruneExpiredSessions } from '../features/auth/service';
-import { pruneDeadGenerations, sweepCredentials } from '../features/credentials/service';
+// Transitional: the synchronous versions, until prune moves to Kysely (decision 0011).
+import { pruneDeadGenerationsSync as pruneDeadGenerations, sweepCredentialsSync as sweepCredentials } from '../features/credentials/legacy-sync';
 import type { Mailer } from '../features/mail/service';
 import { CLI_ACTOR } from './create-operator';
 import { UsageError } from './errors';

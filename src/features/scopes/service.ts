@@ -4,7 +4,8 @@ import type { Clock } from '../../clock';
 import { FieldError, HttpError, notFound } from '../../http/errors';
 import type { Actor, AuditLog } from '../audit/service';
 import { countCompaniesGrantingScope } from '../companies/service';
-import { countLiveCredentialsWithScope } from '../credentials/service';
+// Transitional: the synchronous version, until the scope catalog moves to Kysely (decision 0011).
+import { countLiveCredentialsWithScopeSync as countLiveCredentialsWithScope } from '../credentials/legacy-sync';
 import * as repo from './repo';
 import type { ScopeRow } from './repo';
 

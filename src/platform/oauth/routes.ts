@@ -34,12 +34,12 @@ export function oauthRouter(deps: OAuthRouterDeps): Router {
    * count (a malformed, bad-checksum or unknown secret); a real secret that stopped working is told
    * why (RFC 6749 5.2 error_description) and never counted, so stale clients block no one.
    */
-  const authenticateClient = (req: Request, form: Record<string, string>): CredentialIdentity => {
+  const authenticateClient = async (req: Request, form: Record<string, string>): Promise<CredentialIdentity> => {
     const source = req.ip ?? 'unknown';
     const wait = deps.failures.retryAfter(source);
     if (wait > 0) throw tooManyFailures(wait);
     const presented = presentedOrCounted(req, form, source);
-    const check = deps.verifier.verifyClientSecret(presented.clientId, presented.clientSecret);
+    const check = await deps.verifier.verifyClientSecret(presented.clientId, presented.clientSecret);
     if (check.ok) return check.identity;
     if (check.reason === 'ended') throw invalidClient(endedDescription('oauth', check.how, check.at));
     if (check.reason !== 'mismatched') deps.failures.record(source);
@@ -76,21 +76,21 @@ export function oauthRouter(deps: OAuthRouterDeps): Router {
     const form = await readForm(req);
     const input = parseOAuthRequest(TokenRequestSchema, form);
     if (input.grant_type !== 'client_credentials') throw unsupportedGrantType(input.grant_type);
-    const client = authenticateClient(req, form);
+    const client = await authenticateClient(req, form);
     sendJson(res, issueAccessToken(deps, client, input.scope));
   });
 
   router.post('/oauth/introspect', async (req, res) => {
     const form = await readForm(req);
     const input = parseOAuthRequest(TokenParamSchema, form);
-    const client = authenticateClient(req, form);
+    const client = await authenticateClient(req, form);
     res.json(await introspectToken(deps, client, input.token));
   });
 
   router.post('/oauth/revoke', async (req, res) => {
     const form = await readForm(req);
     const input = parseOAuthRequest(TokenParamSchema, form);
-    const client = authenticateClient(req, form);
+    const client = await authenticateClient(req, form);
     await revokeToken(deps, client, input.token, actorFrom(req, client.identifier));
     res.status(200).end();
   });
