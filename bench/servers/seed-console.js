@@ -54,42 +54,23 @@ function createCompanyGrantingAllScopes(db, name, now) {
   return companyId;
 }
 
-/**
- * What the build's credential services take as `db`: since they moved to Kysely (async), the Kysely
- * database over this same file, with the SQLite handle beside it for the modules not moved yet;
- * before, the SQLite handle itself. `await` on a synchronous build's plain results is harmless.
- */
-function credentialsDb(db) {
-  if (credentials.generateApiKeyFor.constructor.name !== 'AsyncFunction') return { db, close: async () => db.close() };
-  const connection = load('db/connect').wrapSqlite(db);
-  return { db: connection.db, sqlite: db, close: () => connection.close() };
-}
-
 /** The caller's own company and credentials, made through the real service. */
-async function seedCaller(db, target, now) {
-  const deps = { db: target.db, sqlite: target.sqlite, clock: systemClock, audit: new AuditLog(db, systemClock), mailer: silentMailer };
+function seedCaller(db, now) {
+  const deps = { db, clock: systemClock, audit: new AuditLog(db, systemClock), mailer: silentMailer };
   const companyId = createCompanyGrantingAllScopes(db, 'Bench Inc', now);
   authRepo.createUser(db, { companyId, email: 'operator@bench.invalid', passwordHash: null, isOperator: true }, now);
-  const basic = await credentials.generateApiKeyFor(deps, companyId, 'bench-caller', SYSTEM_ACTOR);
-  await credentials.saveCredential(deps, companyId, 'basic', basic.credential.id, 'none', SYSTEM_ACTOR);
-  const oauth = await credentials.generateClientCredentials(deps, companyId, undefined, SYSTEM_ACTOR);
-  await credentials.saveCredential(deps, companyId, 'oauth', oauth.credential.id, 'none', SYSTEM_ACTOR);
+  const basic = credentials.generateApiKeyFor(deps, companyId, 'bench-caller', SYSTEM_ACTOR);
+  credentials.saveCredential(deps, companyId, 'basic', basic.credential.id, 'none', SYSTEM_ACTOR);
+  const oauth = credentials.generateClientCredentials(deps, companyId, undefined, SYSTEM_ACTOR);
+  credentials.saveCredential(deps, companyId, 'oauth', oauth.credential.id, 'none', SYSTEM_ACTOR);
   return { username: 'bench-caller', apiKey: basic.secret, clientId: oauth.credential.identifier, clientSecret: oauth.secret };
 }
 
-async function main() {
-  const db = openDatabase(path.join(dataDir, 'console.sqlite'));
-  migrate(db);
-  const target = credentialsDb(db);
-  const now = Date.now();
-  seedOthers(db, Number(count), now);
-  const caller = await seedCaller(db, target, now);
-  const credentialCount = db.prepare('SELECT COUNT(*) FROM credentials').pluck().get();
-  await target.close(); // closes the file (and, on newer builds, the Kysely database over it)
-  process.stdout.write(JSON.stringify({ credentialCount, ...caller }) + '\n');
-}
-
-main().catch((err) => {
-  process.stderr.write(`${err.stack || err}\n`);
-  process.exit(1);
-});
+const db = openDatabase(path.join(dataDir, 'console.sqlite'));
+migrate(db);
+const now = Date.now();
+seedOthers(db, Number(count), now);
+const caller = seedCaller(db, now);
+const credentialCount = db.prepare('SELECT COUNT(*) FROM credentials').pluck().get();
+db.close();
+process.stdout.write(JSON.stringify({ credentialCount, ...caller }) + '\n');
