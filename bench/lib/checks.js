@@ -149,6 +149,9 @@ function buildGoals(peak, latency) {
     goals.push(atLeast(`${peak.token.label} >= 1.2x oidc-provider req/s`, ratio(peak, 'token', 'oidc-token'), 1.2));
     goals.push(atLeast(`${peak.token.label} >= 1.0x ideal token endpoint req/s`, ratio(peak, 'token', 'ideal-token'), 1.0));
   }
+  // Issue 12's floor for PostgreSQL: a database round trip per request, yet half the Express no-op's rate.
+  for (const id of VERIFY_ENDPOINTS.map((t) => `${t}@postgres`).filter((t) => peak[t]))
+    goals.push(atLeast(`${peak[id].label} >= 0.5x Express no-op req/s`, ratio(peak, id, 'express-noop'), 0.5));
   for (const pair of latency.filter((l) => VERIFY_ENDPOINTS.includes(l.targetId))) {
     const value = pair.target.summary.p99 / pair.noop.summary.p99;
     goals.push(atMost(`${pair.label}: p99 <= 1.2x Express no-op's p99 at ${fmtCount(pair.rate)} req/s offered`, value, 1.2, 'x'));

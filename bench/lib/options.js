@@ -17,7 +17,9 @@ const USAGE = `usage: npm run bench -- [options]
                        target back to back with the current build's; fails the run when a target
                        is worse than the baseline (median paired ratio: req/s below 0.95x or
                        CPU µs/request above 1.05x)
-  --engine sqlite      database engine of the console (only sqlite for now)
+  --engine E[,E]       database of the console: sqlite (default; its file), postgres (a throwaway
+                       PostgreSQL cluster pinned to the server's core), or sqlite,postgres for both
+                       side by side in one run (PostgreSQL rows are named like me-basic@postgres)
   --server-cpu N       core for the server (default 0); --generator-cpu N for the load (default 1)`;
 
 const DEFAULTS = {
@@ -27,7 +29,7 @@ const DEFAULTS = {
   connections: 10,
   large: 100_000,
   latency: true,
-  engine: 'sqlite',
+  engines: ['sqlite'],
   serverCpu: 0,
   generatorCpu: 1,
   quick: false,
@@ -44,7 +46,7 @@ const NUMERIC = {
   '--server-cpu': 'serverCpu',
   '--generator-cpu': 'generatorCpu',
 };
-const ENGINES = ['sqlite'];
+const ENGINES = ['sqlite', 'postgres'];
 
 class UsageError extends Error {}
 
@@ -65,11 +67,12 @@ function parseOnly(text) {
   return ids;
 }
 
-function parseEngine(text) {
-  if (!ENGINES.includes(text)) {
-    throw new UsageError(`--engine ${text ?? ''}: only sqlite can be benchmarked for now (PostgreSQL support will add postgres here)`);
+function parseEngines(text) {
+  const engines = [...new Set((text ?? '').split(',').map((s) => s.trim()))].filter(Boolean);
+  if (engines.length === 0 || engines.some((e) => !ENGINES.includes(e))) {
+    throw new UsageError(`--engine ${text ?? ''}: takes sqlite, postgres or sqlite,postgres`);
   }
-  return text;
+  return engines;
 }
 
 function parseBaseline(text) {
@@ -86,7 +89,7 @@ function parseOptions(argv) {
     else if (flag === '--quick') given.quick = true;
     else if (flag === '--no-latency') given.latency = false;
     else if (flag === '--only') given.only = parseOnly(argv[++i]);
-    else if (flag === '--engine') given.engine = parseEngine(argv[++i]);
+    else if (flag === '--engine') given.engines = parseEngines(argv[++i]);
     else if (flag === '--baseline') given.baseline = parseBaseline(argv[++i]);
     else if (NUMERIC[flag]) given[NUMERIC[flag]] = numberOption(flag, argv[++i]);
     else throw new UsageError(`unknown option ${flag}`);

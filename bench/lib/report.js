@@ -115,7 +115,7 @@ function markdown(results) {
   const { meta, options, peak, latency, checks, references, goals, baseline } = results;
   const lines = [
     `Run ${meta.startedAt} on commit ${meta.commit}: \`npm run bench${meta.args.length ? ' -- ' + meta.args.join(' ') : ''}\`.`,
-    `${meta.cpus} x ${meta.cpuModel}, Node ${meta.node}, ${options.engine}; load average ${meta.loadBefore} before, ${meta.loadAfter} after.`,
+    `${meta.cpus} x ${meta.cpuModel}, Node ${meta.node}, ${options.engines.join(' and ')}; load average ${meta.loadBefore} before, ${meta.loadAfter} after.`,
     `Server on core ${options.serverCpu}, load generator on core ${options.generatorCpu}; one server alive at a time; ${options.rounds} alternating round(s) of ${options.duration} s after ${options.warmup} s of warm-up per cell; ${options.connections} connections; medians of the valid cells.`,
     ...(baseline
       ? [

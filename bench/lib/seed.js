@@ -21,16 +21,27 @@ function seedCommand(checkoutDir, others, dataDir) {
   return [path.join(ROOT, SEED_SCRIPT), String(others), dataDir, path.join(checkoutDir, 'dist')];
 }
 
+let databases = 0;
+
 /**
  * Seeds a fresh data directory with `others` other credentials for the build in `checkoutDir`
- * (removed when the run ends). Returns { size, dataDir, checkoutDir, caller, credentialCount }.
+ * (removed when the run ends). With `cluster` (engine postgres), the credentials go to a new database
+ * of that cluster instead, and `databaseUrl` says which. Returns { size, engine, dataDir, databaseUrl,
+ * checkoutDir, caller, credentialCount }.
  */
-function seedDataSet({ size, others, checkoutDir = ROOT, baseline }) {
+function seedDataSet({ size, others, checkoutDir = ROOT, baseline, engine = 'sqlite', cluster }) {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `console-bench-${baseline ? 'baseline' : size}-`));
   onCleanup(() => fs.rmSync(dataDir, { recursive: true, force: true }));
-  const output = execFileSync(process.execPath, seedCommand(checkoutDir, others, dataDir), { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  let databaseUrl;
+  if (engine === 'postgres') {
+    const name = `bench_${size}_${++databases}`;
+    cluster.psql(`CREATE DATABASE ${name}`);
+    databaseUrl = cluster.url(name);
+  }
+  const env = databaseUrl ? { ...process.env, DATABASE_URL: databaseUrl } : process.env;
+  const output = execFileSync(process.execPath, seedCommand(checkoutDir, others, dataDir), { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], env });
   const { credentialCount, ...caller } = JSON.parse(output.trim().split('\n').pop());
-  return { size, dataDir, checkoutDir, baseline, caller, credentialCount };
+  return { size, engine, dataDir, databaseUrl, checkoutDir, baseline, caller, credentialCount };
 }
 
 module.exports = { seedDataSet, seedCommand };

@@ -71,11 +71,17 @@ const TARGETS = [
 
 const ALL_IDS = [...REFERENCES, ...TARGETS].map((t) => t.id);
 
-/** The real console server built in `checkoutDir`, over `dataDir`, configured as an operator would run it. */
-function consoleServer(checkoutDir, dataDir) {
+/** The real console server built in `checkoutDir`, over `dataDir` (and `databaseUrl` on PostgreSQL), configured as an operator would run it. */
+function consoleServer(checkoutDir, dataDir, databaseUrl) {
   return {
     script: path.join(checkoutDir, 'dist', 'src', 'server.js'),
-    env: (port) => ({ DATA_DIR: dataDir, PORT: String(port), PUBLIC_URL: `http://127.0.0.1:${port}`, LOG_LEVEL: 'warn' }),
+    env: (port) => ({
+      DATA_DIR: dataDir,
+      PORT: String(port),
+      PUBLIC_URL: `http://127.0.0.1:${port}`,
+      LOG_LEVEL: 'warn',
+      ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
+    }),
   };
 }
 
@@ -102,9 +108,10 @@ function referenceRow(ref) {
   };
 }
 
-/** The row id of a target on a data set: `token`, `token@large`, `token@baseline`. */
+/** The row id of a target on a data set: `token`, `token@large`, `token@baseline`, `token@postgres`. */
 function rowId(targetId, dataSet) {
   if (dataSet.baseline) return `${targetId}@baseline`;
+  if (dataSet.engine === 'postgres') return `${targetId}@postgres`;
   return dataSet.size === 'small' ? targetId : `${targetId}@large`;
 }
 
@@ -116,12 +123,13 @@ function targetRow(target, dataSet) {
   return {
     id: rowId(target.id, dataSet),
     targetId: target.id,
-    label: target.label,
+    label: dataSet.engine === 'postgres' ? `${target.label} on PostgreSQL` : target.label,
     kind: dataSet.baseline ? 'baseline' : 'target',
+    engine: dataSet.engine ?? 'sqlite',
     size: dataSet.size,
     baseline: dataSet.baseline,
     credentialCount: dataSet.credentialCount,
-    server: consoleServer(dataSet.checkoutDir, dataSet.dataDir),
+    server: consoleServer(dataSet.checkoutDir, dataSet.dataDir, dataSet.databaseUrl),
     prepare: async (base) => {
       const accessToken = target.bearer ? await fetchAccessToken(base, dataSet.caller) : undefined;
       return complete(target.request(base, { ...dataSet.caller, accessToken }));

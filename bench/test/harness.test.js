@@ -63,10 +63,13 @@ test('--quick is 1 round of 2 s; explicit options still win', () => {
   assert.deepEqual(pick(parseOptions([])), { rounds: 5, duration: 8, warmup: 2, connections: 10 });
 });
 
-test('--engine postgres and unknown --only names are refused with a clear message', () => {
+test('--engine takes sqlite, postgres or both; other engines and unknown --only names are refused with a clear message', () => {
+  assert.deepEqual(parseOptions([]).engines, ['sqlite']);
+  assert.deepEqual(parseOptions(['--engine', 'postgres']).engines, ['postgres']);
+  assert.deepEqual(parseOptions(['--engine', 'sqlite,postgres']).engines, ['sqlite', 'postgres']);
   assert.throws(
-    () => parseOptions(['--engine', 'postgres']),
-    (err) => err instanceof UsageError && /only sqlite/.test(err.message),
+    () => parseOptions(['--engine', 'mysql']),
+    (err) => err instanceof UsageError && /takes sqlite, postgres or sqlite,postgres/.test(err.message),
   );
   assert.throws(
     () => parseOptions(['--only', 'verify,nope']),
