@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { sql } from 'kysely';
 import { FakeClock } from '../src/clock';
-import { skipped, transactionOnce } from '../src/db/connect';
+import { skipped, transaction, transactionOnce } from '../src/db/connect';
 import type { Connection, Database } from '../src/db/connect';
 import { sha256 } from '../src/crypto';
 import * as repo from '../src/features/credentials/repo';
@@ -147,6 +147,36 @@ describe('the credentials data layer', () => {
     expect(await repo.countDeadGenerations(db, clock.now() + 1001)).toBe(1);
     expect(await repo.deleteDeadGenerations(db, clock.now() + 1001)).toBe(1);
     expect(await repo.findCredentialById(db, pending)).toBeUndefined();
+  });
+
+  // A Kysely transaction inside one the SQLite handle already has open (unconverted modules, tests that roll
+  // a case back) is a savepoint of it: it neither fails to begin nor outlives the outer rollback.
+  (opened.connection.engine === 'sqlite' ? it : it.skip)('joins a transaction the SQLite handle has open, as a savepoint', async () => {
+    const raw = opened.connection.sqlite!;
+    const count = async () =>
+      (
+        await db
+          .selectFrom('companies')
+          .select((eb) => eb.fn.countAll<number>().as('n'))
+          .executeTakeFirstOrThrow()
+      ).n;
+    const before = await count();
+    raw.exec('BEGIN');
+    try {
+      await transaction(db, async (trx) => {
+        await trx.insertInto('companies').values({ name: 'Inside', created_at: clock.now() }).execute();
+      });
+      await expect(
+        transaction(db, async (trx) => {
+          await trx.insertInto('companies').values({ name: 'Rolled back', created_at: clock.now() }).execute();
+          throw new Error('undo');
+        }),
+      ).rejects.toThrow('undo');
+      expect(await count()).toBe(before + 1);
+    } finally {
+      raw.exec('ROLLBACK');
+    }
+    expect(await count()).toBe(before);
   });
 
   describe('across two processes on the same database', () => {

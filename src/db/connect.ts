@@ -47,21 +47,44 @@ function cachingStatements(raw: RawSqlite): SqliteDatabase {
  * Kysely's SQLite driver begins with a plain, deferred BEGIN (kysely-org/kysely#1152). A deferred
  * transaction that reads and then writes fails with SQLITE_BUSY, instead of waiting, when another
  * process wrote in between. BEGIN IMMEDIATE takes the write lock up front: writers queue.
+ *
+ * While modules move to Kysely (decision 0011), a Kysely transaction can start inside one the
+ * better-sqlite3 handle already has open (an unconverted module's, or a test that rolls a case back);
+ * BEGIN would fail there, so it becomes a savepoint of the open transaction, as better-sqlite3's own
+ * nested transactions do. One connection and Kysely's mutex: one Kysely transaction at a time.
  */
 class ImmediateSqliteDriver extends SqliteDriver {
+  readonly #raw: RawSqlite;
+  #inRawTransaction = false;
+  constructor(config: SqliteDialectConfig, raw: RawSqlite) {
+    super(config);
+    this.#raw = raw;
+  }
   override async beginTransaction(connection: DatabaseConnection): Promise<void> {
-    await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+    this.#inRawTransaction = this.#raw.inTransaction;
+    await connection.executeQuery(CompiledQuery.raw(this.#inRawTransaction ? 'savepoint kysely_transaction' : 'begin immediate'));
+  }
+  override async commitTransaction(connection: DatabaseConnection): Promise<void> {
+    if (!this.#inRawTransaction) return super.commitTransaction(connection);
+    await connection.executeQuery(CompiledQuery.raw('release savepoint kysely_transaction'));
+  }
+  override async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
+    if (!this.#inRawTransaction) return super.rollbackTransaction(connection);
+    await connection.executeQuery(CompiledQuery.raw('rollback to savepoint kysely_transaction'));
+    await connection.executeQuery(CompiledQuery.raw('release savepoint kysely_transaction'));
   }
 }
 
 class ImmediateSqliteDialect extends SqliteDialect {
   readonly #config: SqliteDialectConfig;
-  constructor(config: SqliteDialectConfig) {
+  readonly #raw: RawSqlite;
+  constructor(config: SqliteDialectConfig, raw: RawSqlite) {
     super(config);
     this.#config = config;
+    this.#raw = raw;
   }
   override createDriver(): Driver {
-    return new ImmediateSqliteDriver(this.#config);
+    return new ImmediateSqliteDriver(this.#config, this.#raw);
   }
 }
 
@@ -92,7 +115,7 @@ export function connect(options: ConnectOptions): Connection {
 
 /** Kysely over an open better-sqlite3 handle (tests and the CLI open files themselves). */
 export function wrapSqlite(raw: RawSqlite): Connection {
-  const db = new Kysely<Tables>({ dialect: new ImmediateSqliteDialect({ database: cachingStatements(raw) }) });
+  const db = new Kysely<Tables>({ dialect: new ImmediateSqliteDialect({ database: cachingStatements(raw) }, raw) });
   const close = async () => {
     await db.destroy();
     if (raw.open) raw.close(); // Kysely closes the file only if it ever ran a query on it
