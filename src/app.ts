@@ -5,9 +5,7 @@ import helmet from 'helmet';
 import nunjucks from 'nunjucks';
 import type { Config } from './config';
 import type { Clock } from './clock';
-import { isPostgres } from './db/connect';
 import type { Database } from './db/connect';
-import type { Db } from './db/open';
 import type { Logger } from './log';
 import { PUBLIC_DIR, VIEWS_DIR } from './paths';
 import { loadUser, requireUser } from './http/auth';
@@ -35,9 +33,7 @@ import { registerFilters } from './views';
 
 export interface AppDeps {
   config: Config;
-  /** The SQLite handle, for the modules not yet moved to Kysely (decision 0011); `database` is where they go. */
-  db: Db;
-  /** The database on either engine (src/db/connect.ts). */
+  /** The database, on either engine (src/db/connect.ts). */
   database: Database;
   clock: Clock;
   logger: Logger;
@@ -48,24 +44,24 @@ export const IDLE_SESSION_MS = 60 * 60 * 1000;
 
 /** Builds the whole app on the given dependencies; tests call this with a fresh database and a fake clock. */
 export function createApp(deps: AppDeps): Express {
-  const { config, db, database, clock, logger } = deps;
-  // On SQLite the audit log writes through the SQLite handle until every feature awaits record() (decision 0011).
-  const audit = new AuditLog(isPostgres(database) ? database : db, clock);
+  const { config, database, clock, logger } = deps;
+  const audit = new AuditLog(database, clock);
   const mailer = deps.mailer ?? createMailer(config, database, clock, logger);
   const app = express();
   onClose(app, () => mailer.close?.());
 
   // The one verification path for API keys, client secrets and tokens' clients (see verify.ts).
-  const lastUsed = new LastUsedTracker(db);
+  const lastUsed = new LastUsedTracker(deps.database);
   lastUsed.start();
-  const verifier = new CredentialVerifier(db, clock, lastUsed);
-  const credentialsDeps = { db, clock, audit, mailer, publicUrl: config.publicUrl };
+  const verifier = new CredentialVerifier(deps.database, clock, lastUsed);
+  const credentialsDeps = { db: deps.database, clock, audit, mailer, publicUrl: config.publicUrl };
   // Unsaved generations lapse and overlaps end on their own; verification checks times itself.
-  const sweeper = setInterval(() => sweepCredentials(credentialsDeps), 30_000);
+  // A failed sweep is logged and the next one tries again.
+  const sweeper = setInterval(() => void sweepCredentials(credentialsDeps).catch((err: unknown) => logger.error({ err }, 'credential sweep failed')), 30_000);
   sweeper.unref();
-  onClose(app, () => {
+  onClose(app, async () => {
     clearInterval(sweeper);
-    lastUsed.stop();
+    await lastUsed.stop();
   });
 
   app.disable('x-powered-by');
@@ -150,11 +146,11 @@ export function createApp(deps: AppDeps): Express {
     res.redirect(303, '/admin/api');
   });
   app.use(companiesRouter({ db: database, clock, audit, mailer, publicUrl: config.publicUrl }));
-  app.use(auditRouter({ db: database, sqlite: db }));
+  app.use(auditRouter({ db: database }));
   app.use(credentialsRouter({ ...credentialsDeps, publicUrl: config.publicUrl, flushLastUsed: () => lastUsed.flush() }));
-  app.use(scopesRouter({ db: database, clock, audit, sqlite: db }));
+  app.use(scopesRouter({ db: database, clock, audit }));
   app.use(outboxRouter({ db: database, clock, audit, mailer }));
-  app.use(docsAccessRouter({ db: database, clock, audit, mailer, config, sqlite: db }));
+  app.use(docsAccessRouter({ db: database, clock, audit, mailer, config }));
   app.use(signingKeysRouter({ signingKeys: platform.signingKeys, accessTokenTtl: config.accessTokenTtl }));
 
   app.use(notFoundHandler);

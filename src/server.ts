@@ -22,12 +22,6 @@ async function main(): Promise<void> {
     }
     throw err;
   }
-  // Issue 12, until the last module has moved to Kysely: refuse PostgreSQL rather than start half-working.
-  // The one place the server refuses it; the lead removes this after the last merge (decision 0011).
-  if (config.databaseUrl) {
-    process.stderr.write('DATABASE_URL is set, but PostgreSQL is not supported by this build yet. Unset DATABASE_URL to use the SQLite file in DATA_DIR.\n');
-    process.exit(78); // EX_CONFIG
-  }
   const logger = createLogger(config.logLevel);
   secureDataDir(config, logger);
   config = ensureSessionSecret(config);
@@ -42,12 +36,11 @@ async function main(): Promise<void> {
   // on other hosts, so restore cannot see them there (docs/operations.md).
   const lock = config.databaseUrl ? undefined : acquireServerLock(config.dataDir);
   const connection = connect({ databaseUrl: config.databaseUrl, databaseFile: config.databaseFile });
-  const db = connection.sqlite!; // the modules not yet on Kysely: PostgreSQL is refused above until they are (decision 0011)
   const applied = await migrate(connection);
   if (applied.length) logger.info({ applied }, 'database migrated');
   await bootstrap(config, connection.db, systemClock, logger);
 
-  const app = createApp({ config, db, database: connection.db, clock: systemClock, logger });
+  const app = createApp({ config, database: connection.db, clock: systemClock, logger });
   // Drains before it closes: answers carry `Connection: close`, /healthz says 503 (src/ops/graceful-shutdown.ts).
   const { server, shutdown: drainAndClose } = createGracefulServer(app);
   server.keepAliveTimeout = 5_000;

@@ -223,7 +223,7 @@ describe('sign-in throttling', () => {
 
   it('counts on every server process: 5 failures through one block the account on another (replicas, issue 12)', async () => {
     const other = ctx.openAnother();
-    const replica = createApp({ config: ctx.config, db: other.sqlite ?? ctx.db, database: other.db, clock: ctx.clock, logger: createLogger('silent') });
+    const replica = createApp({ config: ctx.config, database: other.db, clock: ctx.clock, logger: createLogger('silent') });
     try {
       const agent = await anonymousAgent(ctx.app);
       for (let i = 0; i < 5; i++) {

@@ -68,7 +68,7 @@ describe('the API page: OAuth 2.0 client credentials', () => {
     });
 
     it('offers every scope the company may grant, all ticked by default', async () => {
-      ctx.db.prepare("DELETE FROM company_scopes WHERE company_id = ? AND scope = 'documents:write'").run(companyId);
+      await ctx.query("DELETE FROM company_scopes WHERE company_id = ? AND scope = 'documents:write'", companyId);
       const page = await agent.get('/admin/api');
       expect(page.text).toContain('<input type="checkbox" name="scopes" value="claims:read" checked> <code>claims:read</code> — Read claims and their status');
       expect(page.text).toContain('value="documents:read" checked');
@@ -91,7 +91,7 @@ describe('the API page: OAuth 2.0 client credentials', () => {
     });
 
     it('refuses a scope the company may not grant', async () => {
-      ctx.db.prepare("DELETE FROM company_scopes WHERE company_id = ? AND scope = 'claims:write'").run(companyId);
+      await ctx.query("DELETE FROM company_scopes WHERE company_id = ? AND scope = 'claims:write'", companyId);
       const res = await agent
         .post('/admin/api/oauth/generate')
         .type('form')
@@ -101,7 +101,7 @@ describe('the API page: OAuth 2.0 client credentials', () => {
     });
 
     it('explains when the company may grant no scope at all', async () => {
-      ctx.db.prepare('DELETE FROM company_scopes WHERE company_id = ?').run(companyId);
+      await ctx.query('DELETE FROM company_scopes WHERE company_id = ?', companyId);
       const page = await agent.get('/admin/api');
       expect(page.text).toContain('Your company may not grant any scope yet');
       expect(page.text).not.toContain('Generate Client Credentials</button>');

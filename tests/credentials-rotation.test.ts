@@ -6,12 +6,8 @@ import { createTestContext, mistyped, seedCompany, signIn } from './helpers';
 import type { Agent, TestContext } from './helpers';
 import { apiKeyWorks as authenticates, generateApiKey, htmx, saveCredential } from './credentials-helpers';
 
-function auditActions(ctx: TestContext, companyId: number): { action: string; target: string; details: string | null }[] {
-  return ctx.db.prepare('SELECT action, target, details FROM audit_log WHERE company_id = ? AND action LIKE ? ORDER BY id').all(companyId, 'credential.%') as {
-    action: string;
-    target: string;
-    details: string | null;
-  }[];
+async function auditActions(ctx: TestContext, companyId: number): Promise<{ action: string; target: string; details: string | null }[]> {
+  return ctx.query('SELECT action, target, details FROM audit_log WHERE company_id = ? AND action LIKE ? ORDER BY id', companyId, 'credential.%');
 }
 
 describe('Basic Auth keys: Save, rotation, overlap, revoke', () => {
@@ -83,11 +79,12 @@ describe('Basic Auth keys: Save, rotation, overlap, revoke', () => {
     expect(await authenticates(ctx, 'acme-api', second.key)).toBe(true);
 
     // The overlap's end retires the old key on its own, and is audited.
-    expect(sweepCredentials({ db: ctx.db, clock: ctx.clock, audit: new AuditLog(ctx.db, ctx.clock), mailer: { send: () => undefined } as never })).toEqual({
+    const deps = { db: ctx.database, clock: ctx.clock, audit: new AuditLog(ctx.database, ctx.clock), mailer: { send: () => undefined } as never };
+    expect(await sweepCredentials(deps)).toEqual({
       expired: 0,
       retired: 1,
     });
-    const actions = auditActions(ctx, companyId).map((a) => a.action);
+    const actions = (await auditActions(ctx, companyId)).map((a) => a.action);
     expect(actions).toEqual(['credential.generate', 'credential.save', 'credential.generate', 'credential.save', 'credential.overlap_end']);
     const after = await agent.get('/admin/api');
     expect(after.text).not.toContain('status-retiring');
@@ -130,14 +127,12 @@ describe('Basic Auth keys: Save, rotation, overlap, revoke', () => {
     expect(again.status).toBe(409);
     expect(again.text).toContain('This credential is already revoked.');
 
-    const revoke = auditActions(ctx, companyId).find((a) => a.action === 'credential.revoke');
+    const revoke = (await auditActions(ctx, companyId)).find((a) => a.action === 'credential.revoke');
     expect(revoke).toMatchObject({ target: 'acme-api' });
     expect(JSON.parse(revoke!.details!)).toMatchObject({ kind: 'basic', credentialId: id, reason: 'Leaked in a support ticket' });
-    const mail = ctx.db.prepare('SELECT to_address AS toAddress, subject, text_body AS text FROM outbox ORDER BY id').all() as {
-      toAddress: string;
-      subject: string;
-      text: string;
-    }[];
+    const mail = await ctx.query<{ toAddress: string; subject: string; text: string }>(
+      'SELECT to_address AS "toAddress", subject, text_body AS text FROM outbox ORDER BY id',
+    );
     expect(mail.map((m) => m.subject)).toEqual(['New Basic Auth API key saved for Acme', 'Basic Auth API key revoked for Acme']);
     expect(mail.every((m) => m.toAddress === 'admin@acme.test' && !m.text.includes(key))).toBe(true);
   });
@@ -197,8 +192,11 @@ describe('Basic Auth keys: Save, rotation, overlap, revoke', () => {
     const works = [await authenticates(ctx, 'acme-api', tabA.key), await authenticates(ctx, 'acme-api', tabB.key)];
     expect(works.filter(Boolean)).toHaveLength(1);
     expect(await authenticates(ctx, 'acme-api', first.key)).toBe(false);
-    const active = ctx.db.prepare("SELECT COUNT(*) FROM credentials WHERE company_id = ? AND kind = 'basic' AND status = 'active'").pluck().get(companyId);
-    expect(active).toBe(1);
+    const [active] = await ctx.query<{ n: number }>(
+      "SELECT COUNT(*) AS n FROM credentials WHERE company_id = ? AND kind = 'basic' AND status = 'active'",
+      companyId,
+    );
+    expect(active.n).toBe(1);
   });
 
   it('a key left unsaved for more than 30 minutes cannot be saved, and the page says so', async () => {
@@ -220,14 +218,14 @@ describe('Basic Auth keys: Save, rotation, overlap, revoke', () => {
     expect(late.text).toContain('This key expired before it was saved; generate a new one.');
     expect(late.text).toContain('Generate API Key</button>');
 
-    const actions = auditActions(ctx, companyId).map((a) => a.action);
+    const actions = (await auditActions(ctx, companyId)).map((a) => a.action);
     expect(actions).toEqual(['credential.generate', 'credential.expire', 'credential.generate', 'credential.expire']);
   });
 
   it('records generate and save in the audit log without the secret', async () => {
     const { id, key } = await generateApiKey(agent, 'acme-api');
     await saveCredential(agent, 'basic-auth', id, 'none');
-    const entries = auditActions(ctx, companyId);
+    const entries = await auditActions(ctx, companyId);
     expect(entries.map((e) => e.action)).toEqual(['credential.generate', 'credential.save']);
     expect(JSON.parse(entries[0].details!)).toEqual({ kind: 'basic', credentialId: id, prefix: key.slice(0, 10) });
     expect(JSON.parse(entries[1].details!)).toMatchObject({ kind: 'basic', credentialId: id, overlap: 'none' });

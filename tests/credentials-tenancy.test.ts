@@ -67,8 +67,12 @@ describe('credentials across companies, and the operator’s view', () => {
       }
       expect(await apiKeyWorks(ctx, 'acme-api', acmeKey.key)).toBe(true);
       expect(await clientWorks(ctx, acmeClient.clientId, acmeClient.secret)).toBe(true);
-      const statuses = ctx.db.prepare('SELECT status FROM credentials WHERE id IN (?, ?) ORDER BY id').pluck().all(acmePendingKey.id, acmePendingClient.id);
-      expect(statuses).toEqual(['pending', 'pending']);
+      const statuses = await ctx.query<{ status: string }>(
+        'SELECT status FROM credentials WHERE id IN (?, ?) ORDER BY id',
+        acmePendingKey.id,
+        acmePendingClient.id,
+      );
+      expect(statuses.map((r) => r.status)).toEqual(['pending', 'pending']);
     });
 
     it('does not show the other company’s credentials on its own API page', async () => {
@@ -135,13 +139,9 @@ describe('credentials across companies, and the operator’s view', () => {
       expect(list.text).toContain('API key for globex-api revoked. It stopped working at once.');
       expect(list.text).not.toContain('<td data-label="Username or Client ID"><code>globex-api</code></td>');
 
-      const entry = ctx.db
-        .prepare("SELECT actor, company_id AS companyId, details FROM audit_log WHERE action = 'credential.revoke' ORDER BY id DESC")
-        .get() as {
-        actor: string;
-        companyId: number;
-        details: string;
-      };
+      const [entry] = await ctx.query<{ actor: string; companyId: number; details: string }>(
+        `SELECT actor, company_id AS "companyId", details FROM audit_log WHERE action = 'credential.revoke' ORDER BY id DESC`,
+      );
       expect(entry.actor).toBe('ops@deploy.test');
       expect(JSON.parse(entry.details)).toMatchObject({ reason: 'Abuse report #42', kind: 'basic' });
 
@@ -195,38 +195,41 @@ interface Seeded {
  * revoked, then retired, then one in its 24-hour overlap beside the active one, one left to expire
  * and swept, and one just generated.
  */
-function seedEveryState(ctx: TestContext, companyId: number, kind: Kind, username: string): Record<State, Seeded> {
-  const deps = { db: ctx.db, clock: ctx.clock, audit: new AuditLog(ctx.db, ctx.clock), mailer: { send: () => Promise.resolve(0) } };
-  const generate = (): Seeded => {
+async function seedEveryState(ctx: TestContext, companyId: number, kind: Kind, username: string): Promise<Record<State, Seeded>> {
+  const deps = { db: ctx.database, clock: ctx.clock, audit: new AuditLog(ctx.database, ctx.clock), mailer: { send: () => Promise.resolve(0) } };
+  const generate = async (): Promise<Seeded> => {
     const g =
-      kind === 'basic' ? generateApiKeyFor(deps, companyId, username, SYSTEM_ACTOR) : generateClientCredentials(deps, companyId, undefined, SYSTEM_ACTOR);
+      kind === 'basic'
+        ? await generateApiKeyFor(deps, companyId, username, SYSTEM_ACTOR)
+        : await generateClientCredentials(deps, companyId, undefined, SYSTEM_ACTOR);
     return { id: g.credential.id, identifier: g.credential.identifier, prefix: g.credential.secretPrefix, secret: g.secret };
   };
-  const save = (c: Seeded, overlap: Overlap) => expect(service.saveCredential(deps, companyId, kind, c.id, overlap, SYSTEM_ACTOR).ok).toBe(true);
-  const revoked = generate();
-  save(revoked, 'none');
-  service.revokeCredential(deps, companyId, revoked.id, 'Leaked in a log', SYSTEM_ACTOR);
-  const retired = generate();
-  save(retired, 'none');
-  const retiring = generate();
-  save(retiring, 'none'); // `retired` stops now
-  const active = generate();
-  save(active, '24h'); // `retiring` keeps working for 24 hours
-  const expired = generate();
+  const save = async (c: Seeded, overlap: Overlap) => expect((await service.saveCredential(deps, companyId, kind, c.id, overlap, SYSTEM_ACTOR)).ok).toBe(true);
+  const revoked = await generate();
+  await save(revoked, 'none');
+  await service.revokeCredential(deps, companyId, revoked.id, 'Leaked in a log', SYSTEM_ACTOR);
+  const retired = await generate();
+  await save(retired, 'none');
+  const retiring = await generate();
+  await save(retiring, 'none'); // `retired` stops now
+  const active = await generate();
+  await save(active, '24h'); // `retiring` keeps working for 24 hours
+  const expired = await generate();
   ctx.clock.advance(31 * MINUTE);
-  service.sweepCredentials(deps);
-  const pending = generate();
+  await service.sweepCredentials(deps);
+  const pending = await generate();
   const seeded = { pending, active, retiring, retired, revoked, expired };
-  for (const state of STATES) expect([state, statusOf(ctx, seeded[state].id)]).toEqual([state, state]);
+  for (const state of STATES) expect([state, await statusOf(ctx, seeded[state].id)]).toEqual([state, state]);
   return seeded;
 }
 
-const statusOf = (ctx: TestContext, id: number): string => ctx.db.prepare('SELECT status FROM credentials WHERE id = ?').pluck().get(id) as string;
+const statusOf = async (ctx: TestContext, id: number): Promise<string> =>
+  (await ctx.query<{ status: string }>('SELECT status FROM credentials WHERE id = ?', id))[0].status;
 
 /** Everything stored about one company's credentials and usernames, to compare before and after. */
-const companyRows = (ctx: TestContext, companyId: number) => ({
-  credentials: ctx.db.prepare('SELECT * FROM credentials WHERE company_id = ? ORDER BY id').all(companyId),
-  usernames: ctx.db.prepare('SELECT * FROM api_usernames WHERE company_id = ? ORDER BY username').all(companyId),
+const companyRows = async (ctx: TestContext, companyId: number) => ({
+  credentials: await ctx.query('SELECT * FROM credentials WHERE company_id = ? ORDER BY id', companyId),
+  usernames: await ctx.query('SELECT * FROM api_usernames WHERE company_id = ? ORDER BY username', companyId),
 });
 
 describe('two companies with credentials in every state, overlap included', () => {
@@ -241,8 +244,8 @@ describe('two companies with credentials in every state, overlap included', () =
     companyA = (await seedCompany(ctx, 'Acme', 'admin@acme.test')).companyId;
     const companyB = (await seedCompany(ctx, 'Globex', 'admin@globex.test')).companyId;
     // B first: A's overlaps are made last, so nothing B's seeding did can have ended them.
-    ofB = { basic: seedEveryState(ctx, companyB, 'basic', 'globex-api'), oauth: seedEveryState(ctx, companyB, 'oauth', '') };
-    a = { basic: seedEveryState(ctx, companyA, 'basic', 'acme-api'), oauth: seedEveryState(ctx, companyA, 'oauth', '') };
+    ofB = { basic: await seedEveryState(ctx, companyB, 'basic', 'globex-api'), oauth: await seedEveryState(ctx, companyB, 'oauth', '') };
+    a = { basic: await seedEveryState(ctx, companyA, 'basic', 'acme-api'), oauth: await seedEveryState(ctx, companyA, 'oauth', '') };
     b = await signIn(ctx.app, 'admin@globex.test');
   });
   afterEach(() => ctx.close());
@@ -278,7 +281,7 @@ describe('two companies with credentials in every state, overlap included', () =
       ['without script', {}],
       ['with htmx', htmx],
     ])('%s: never change any of A’s rows', async (_name, headers) => {
-      const before = companyRows(ctx, companyA);
+      const before = await companyRows(ctx, companyA);
       const key = await generateApiKey(b, 'globex-api', headers);
       expect((await saveCredential(b, 'basic-auth', key.id, '1h', headers)).status).toBeLessThan(400);
       const client = await generateClient(b, undefined, headers);
@@ -289,7 +292,7 @@ describe('two companies with credentials in every state, overlap included', () =
       }
       await generateApiKey(b, 'globex-api', headers);
       await generateClient(b, undefined, headers);
-      expect(companyRows(ctx, companyA)).toEqual(before);
+      expect(await companyRows(ctx, companyA)).toEqual(before);
     });
 
     it('leave A’s key and client in their overlap working (a Save ends only the saving company’s older overlap)', async () => {
@@ -298,17 +301,17 @@ describe('two companies with credentials in every state, overlap included', () =
       const client = await generateClient(b);
       expect((await saveCredential(b, 'oauth', client.id, '1h')).status).toBe(303);
 
-      expect(statusOf(ctx, a.basic.retiring.id)).toBe('retiring');
-      expect(statusOf(ctx, a.oauth.retiring.id)).toBe('retiring');
+      expect(await statusOf(ctx, a.basic.retiring.id)).toBe('retiring');
+      expect(await statusOf(ctx, a.oauth.retiring.id)).toBe('retiring');
       expect(await apiKeyWorks(ctx, 'acme-api', a.basic.retiring.secret)).toBe(true);
       expect(await clientWorks(ctx, a.oauth.retiring.identifier, a.oauth.retiring.secret)).toBe(true);
       // B's own older overlaps did end: the one B saved with is the only one left.
-      expect(statusOf(ctx, ofB.basic.retiring.id)).toBe('retired');
-      expect(statusOf(ctx, ofB.oauth.retiring.id)).toBe('retired');
+      expect(await statusOf(ctx, ofB.basic.retiring.id)).toBe('retired');
+      expect(await statusOf(ctx, ofB.oauth.retiring.id)).toBe('retired');
     });
 
     it('get 404 for each of A’s credentials in every state, and change nothing', async () => {
-      const before = companyRows(ctx, companyA);
+      const before = await companyRows(ctx, companyA);
       const answers: string[] = [];
       for (const kind of ['basic', 'oauth'] as const) {
         for (const state of STATES) {
@@ -325,7 +328,7 @@ describe('two companies with credentials in every state, overlap included', () =
         }
       }
       expect(answers).toEqual([]);
-      expect(companyRows(ctx, companyA)).toEqual(before);
+      expect(await companyRows(ctx, companyA)).toEqual(before);
     });
   });
 });

@@ -26,9 +26,10 @@ describe('unsaved generations', () => {
 
   const generateAs = (agent: Agent, username: string, headers: Record<string, string> = {}) =>
     agent.post('/admin/api/basic-auth/generate').set(headers).type('form').send({ _csrf: agent.csrf, username });
-  const sweep = () => sweepCredentials({ db: ctx.db, clock: ctx.clock, audit: new AuditLog(ctx.db, ctx.clock), mailer: { send: () => Promise.resolve(0) } });
-  const credentialCount = (): number => ctx.db.prepare('SELECT COUNT(*) FROM credentials').pluck().get() as number;
-  const statusOf = (id: number): string => ctx.db.prepare('SELECT status FROM credentials WHERE id = ?').pluck().get(id) as string;
+  const sweep = () =>
+    sweepCredentials({ db: ctx.database, clock: ctx.clock, audit: new AuditLog(ctx.database, ctx.clock), mailer: { send: () => Promise.resolve(0) } });
+  const credentialCount = async (): Promise<number> => (await ctx.query<{ n: number }>('SELECT COUNT(*) AS n FROM credentials'))[0].n;
+  const statusOf = async (id: number): Promise<string> => (await ctx.query<{ status: string }>('SELECT status FROM credentials WHERE id = ?', id))[0].status;
 
   describe('POST /admin/api/basic-auth/generate: the username claim', () => {
     it('holds a username for a company while its unsaved key may still be saved', async () => {
@@ -42,8 +43,8 @@ describe('unsaved generations', () => {
     it('lets another company take the username once the unsaved key expired (after the sweep)', async () => {
       const lapsed = await generateApiKey(acme, 'shared-name');
       ctx.clock.advance(31 * MINUTE);
-      expect(sweep().expired).toBe(1);
-      expect(statusOf(lapsed.id)).toBe('expired');
+      expect((await sweep()).expired).toBe(1);
+      expect(await statusOf(lapsed.id)).toBe('expired');
 
       const taken = await generateApiKey(globex, 'shared-name');
       expect((await saveCredential(globex, 'basic-auth', taken.id)).status).toBe(303);
@@ -61,12 +62,13 @@ describe('unsaved generations', () => {
     it('sees the lapse itself when no sweep ran yet', async () => {
       const lapsed = await generateApiKey(acme, 'shared-name');
       ctx.clock.advance(31 * MINUTE);
-      expect(statusOf(lapsed.id)).toBe('pending'); // the sweep has not marked it
+      expect(await statusOf(lapsed.id)).toBe('pending'); // the sweep has not marked it
 
       const res = await generateAs(globex, 'shared-name', htmx);
       expect(res.status).toBe(200);
       expect(fieldValue(res.text, 'basic-username')).toBe('shared-name');
-      expect(ctx.db.prepare("SELECT company_id FROM api_usernames WHERE username = 'shared-name'").pluck().get()).not.toBe(acmeId);
+      const [claim] = await ctx.query<{ company_id: number }>("SELECT company_id FROM api_usernames WHERE username = 'shared-name'");
+      expect(claim?.company_id).not.toBe(acmeId);
     });
 
     it('keeps the username with the company while the newest of its unsaved keys may still be saved', async () => {
@@ -74,10 +76,10 @@ describe('unsaved generations', () => {
       ctx.clock.advance(20 * MINUTE);
       await generateApiKey(acme, 'shared-name');
       ctx.clock.advance(11 * MINUTE); // the first lapsed, the second has 19 minutes left
-      sweep();
+      await sweep();
       expect((await generateAs(globex, 'shared-name')).status).toBe(422);
       ctx.clock.advance(20 * MINUTE);
-      sweep();
+      await sweep();
       expect((await generateAs(globex, 'shared-name')).status).toBe(200);
     });
 
@@ -87,7 +89,7 @@ describe('unsaved generations', () => {
       const revoke = await acme.post(`/admin/api/credentials/${saved.id}/revoke`).type('form').send({ _csrf: acme.csrf, reason: 'Leaked in a log' });
       expect(revoke.status).toBe(303);
       ctx.clock.advance(31 * MINUTE);
-      sweep();
+      await sweep();
       const res = await generateAs(globex, 'kept-name');
       expect(res.status).toBe(422);
       expect(res.text).toContain(TAKEN);
@@ -106,7 +108,7 @@ describe('unsaved generations', () => {
       expect(res.text).toContain(`<p class="flash flash-error" role="alert">${capMessage(MAX_UNSAVED_PER_KIND)}</p>`);
       expect(res.text).toContain('name="username" type="text" value="acme-api"');
       expect(res.text).not.toContain('id="basic-key"');
-      expect(credentialCount()).toBe(MAX_UNSAVED_PER_KIND);
+      expect(await credentialCount()).toBe(MAX_UNSAVED_PER_KIND);
     });
 
     it('with htmx: answers the Basic Auth area with the message', async () => {
@@ -117,7 +119,7 @@ describe('unsaved generations', () => {
       expect(res.text.trim()).toMatch(/^<div class="area-body" id="basic-area" hx-history="false">/);
       expect(res.text).toContain(capMessage(MAX_UNSAVED_PER_KIND));
       expect(res.text).not.toContain('id="basic-key"');
-      expect(credentialCount()).toBe(MAX_UNSAVED_PER_KIND);
+      expect(await credentialCount()).toBe(MAX_UNSAVED_PER_KIND);
     });
 
     it('refuses client credentials the same way, with and without htmx', async () => {
@@ -135,7 +137,7 @@ describe('unsaved generations', () => {
         expect(res.text).toContain('value="claims:read" checked');
         expect(res.text).toContain('value="claims:write">');
       }
-      expect(credentialCount()).toBe(MAX_UNSAVED_PER_KIND);
+      expect(await credentialCount()).toBe(MAX_UNSAVED_PER_KIND);
     });
 
     it('counts each kind, and each company, on its own', async () => {

@@ -89,10 +89,10 @@ describe('the OpenAPI document and the running app', () => {
     const acme = await seedCompany(ctx, 'Acme', 'admin@acme.test');
     const globex = await seedCompany(ctx, 'Globex', 'admin@globex.test');
     await seedCompany(ctx, 'Operators', 'ops@console.test', { operator: true });
-    client = createClient(ctx.db, ctx.clock, acme.companyId);
-    narrowClient = createClient(ctx.db, ctx.clock, globex.companyId, ['claims:read']);
+    client = await createClient(ctx, acme.companyId);
+    narrowClient = await createClient(ctx, globex.companyId, ['claims:read']);
     otherClient = narrowClient;
-    apiKey = createApiKey(ctx.db, ctx.clock, acme.companyId, 'acme-billing');
+    apiKey = await createApiKey(ctx, acme.companyId, 'acme-billing');
 
     // The document as a reader gets it: request access, have it granted, fetch openapi.json.
     reader = await signIn(ctx.app, 'admin@acme.test');

@@ -111,7 +111,7 @@ export function createTestContext(env: Record<string, string> = {}, overrides: P
     },
   });
   const logger = createLogger('debug', sink);
-  const app = createApp({ config, db, database, clock, logger, ...overrides });
+  const app = createApp({ config, database, clock, logger, ...overrides });
   return {
     app,
     db,

@@ -1175,7 +1175,12 @@ describe('hostile input: never a 5xx, never reflected, nothing changed by a refu
     const db = world.ctx.db;
     if (world === publicWorld) world.ctx.clock.advance(16 * 60_000); // past every failure throttle's window
     // What the server's own 30-second sweep would do at this (fake) time, done now: a sweep landing inside the case finds nothing.
-    sweepCredentials({ db, clock: world.ctx.clock, audit: new AuditLog(db, world.ctx.clock), mailer: { send: () => Promise.resolve(0) } });
+    await sweepCredentials({
+      db: world.ctx.database,
+      clock: world.ctx.clock,
+      audit: new AuditLog(world.ctx.database, world.ctx.clock),
+      mailer: { send: () => Promise.resolve(0) },
+    });
     db.exec('BEGIN');
     try {
       c.prepare?.();

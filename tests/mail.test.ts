@@ -171,7 +171,7 @@ describe('Notifications through SMTP', () => {
   function appWith(smtpUrl: string): void {
     if (app) void closeApp(app);
     mailer = new OutboxMailer(ctx.database, ctx.clock, logger, smtpTransport(smtpUrl, 'API console <no-reply@console.test>'));
-    app = createApp({ config: ctx.config, db: ctx.db, database: ctx.database, clock: ctx.clock, logger, mailer });
+    app = createApp({ config: ctx.config, database: ctx.database, clock: ctx.clock, logger, mailer });
   }
 
   beforeAll(async () => {

@@ -67,8 +67,8 @@ describe('/auth/verify behind a real nginx (auth_request)', () => {
 
   beforeAll(async () => {
     acme = await seedCompany(ctx, 'Acme', 'admin@acme.test');
-    apiKey = createApiKey(ctx.db, ctx.clock, acme.companyId, 'acme-proxy');
-    client = createClient(ctx.db, ctx.clock, acme.companyId, ['claims:read', 'claims:write']);
+    apiKey = await createApiKey(ctx, acme.companyId, 'acme-proxy');
+    client = await createClient(ctx, acme.companyId, ['claims:read', 'claims:write']);
     const binary = findNginx();
     consoleServer = http.createServer(ctx.app);
     // The tiny upstream API: says what it received, including the X-Auth-* headers.
@@ -193,14 +193,14 @@ describe('/auth/verify behind a real nginx (auth_request)', () => {
 
   it('refuses a key revoked a moment ago', async () => {
     const co = await seedCompany(ctx, 'Revoked', 'r@revoked.test');
-    const key = createApiKey(ctx.db, ctx.clock, co.companyId, 'revoked-proxy');
+    const key = await createApiKey(ctx, co.companyId, 'revoked-proxy');
     expect((await fetch(`${base}/documents/1`, { headers: { authorization: basic(key.username, key.key) } })).status).toBe(200);
-    revoke(ctx.db, ctx.clock, co.companyId, key.credentialId);
+    await revoke(ctx, co.companyId, key.credentialId);
     expect((await fetch(`${base}/documents/1`, { headers: { authorization: basic(key.username, key.key) } })).status).toBe(401);
   });
 
   it('passes Retry-After on when the console throttles the client address nginx gives', async () => {
-    const key = createApiKey(ctx.db, ctx.clock, acme.companyId, 'throttled-proxy');
+    const key = await createApiKey(ctx, acme.companyId, 'throttled-proxy');
     for (let i = 0; i < 30; i++) {
       await fetch(`${base}/documents/1`, { headers: { authorization: basic(key.username, 'wrong') } });
     }

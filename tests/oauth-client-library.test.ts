@@ -27,7 +27,7 @@ describe('a real OAuth 2.0 client library', () => {
     ctx = createTestContext({ PUBLIC_URL: issuer.href });
     ctx.clock.set(Date.now()); // jose checks exp and iat against the real clock
     const acme = await seedCompany(ctx, 'Acme', 'admin@acme.test');
-    client = createClient(ctx.db, ctx.clock, acme.companyId, ['claims:read', 'claims:write']);
+    client = await createClient(ctx, acme.companyId, ['claims:read', 'claims:write']);
     as = await oauth.processDiscoveryResponse(issuer, await oauth.discoveryRequest(issuer, { algorithm: 'oauth2', ...insecure }));
   });
   afterAll(async () => {

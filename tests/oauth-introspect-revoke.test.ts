@@ -18,8 +18,8 @@ describe('POST /oauth/introspect', () => {
   let caller: TestClient;
   let stranger: TestClient;
   beforeAll(async () => {
-    caller = createClient(ctx.db, ctx.clock, (await seedCompany(ctx, 'Acme', 'admin@acme.test')).companyId, ['claims:read', 'claims:write']);
-    stranger = createClient(ctx.db, ctx.clock, (await seedCompany(ctx, 'Globex', 'admin@globex.test')).companyId);
+    caller = await createClient(ctx, (await seedCompany(ctx, 'Acme', 'admin@acme.test')).companyId, ['claims:read', 'claims:write']);
+    stranger = await createClient(ctx, (await seedCompany(ctx, 'Globex', 'admin@globex.test')).companyId);
   });
   afterAll(() => ctx.close());
 
@@ -55,9 +55,9 @@ describe('POST /oauth/introspect', () => {
 
   it('lets a client introspect the tokens of its company’s other working client', async () => {
     const co = await seedCompany(ctx, 'Overlap', 'o@overlap.test');
-    const oldClient = createClient(ctx.db, ctx.clock, co.companyId);
+    const oldClient = await createClient(ctx, co.companyId);
     const oldToken = await obtainToken(ctx.app, oldClient);
-    const newClient = createClient(ctx.db, ctx.clock, co.companyId, undefined, '24h');
+    const newClient = await createClient(ctx, co.companyId, undefined, '24h');
     const res = await introspect(newClient, oldToken);
     expect(res.body).toMatchObject({ active: true, client_id: oldClient.clientId });
   });
@@ -94,14 +94,14 @@ describe('POST /oauth/introspect', () => {
 
   it('says {"active": false} for a token whose client was replaced or revoked', async () => {
     const co = await seedCompany(ctx, 'Churn', 'c@churn.test');
-    const first = createClient(ctx.db, ctx.clock, co.companyId);
+    const first = await createClient(ctx, co.companyId);
     const firstToken = await obtainToken(ctx.app, first);
-    const second = createClient(ctx.db, ctx.clock, co.companyId); // replaces `first`, no overlap
+    const second = await createClient(ctx, co.companyId); // replaces `first`, no overlap
     expect((await introspect(second, firstToken)).body).toEqual({ active: false });
 
     const secondToken = await obtainToken(ctx.app, second);
-    const third = createClient(ctx.db, ctx.clock, co.companyId, undefined, '7d');
-    revoke(ctx.db, ctx.clock, co.companyId, second.credentialId);
+    const third = await createClient(ctx, co.companyId, undefined, '7d');
+    await revoke(ctx, co.companyId, second.credentialId);
     expect((await introspect(third, secondToken)).body).toEqual({ active: false });
   });
 
@@ -131,8 +131,8 @@ describe('POST /oauth/revoke', () => {
   let owner: TestClient;
   let stranger: TestClient;
   beforeAll(async () => {
-    owner = createClient(ctx.db, ctx.clock, (await seedCompany(ctx, 'Acme', 'admin@acme.test')).companyId);
-    stranger = createClient(ctx.db, ctx.clock, (await seedCompany(ctx, 'Globex', 'admin@globex.test')).companyId);
+    owner = await createClient(ctx, (await seedCompany(ctx, 'Acme', 'admin@acme.test')).companyId);
+    stranger = await createClient(ctx, (await seedCompany(ctx, 'Globex', 'admin@globex.test')).companyId);
   });
   afterAll(() => ctx.close());
 

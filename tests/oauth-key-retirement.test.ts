@@ -90,7 +90,7 @@ describe('one console', () => {
   beforeEach(async () => {
     ctx = createTestContext();
     await started(ctx.app);
-    client = createClient(ctx.db, ctx.clock, (await seedCompany(ctx, 'Acme', 'admin@acme.test', { operator: true })).companyId);
+    client = await createClient(ctx, (await seedCompany(ctx, 'Acme', 'admin@acme.test', { operator: true })).companyId);
   });
   afterEach(() => ctx.close());
 
@@ -169,7 +169,7 @@ describe('one console', () => {
     /** Another server on the same database file: its own connection, its own caches. */
     const otherApp = async () => {
       const connection = ctx.openAnother();
-      const app = createApp({ config: ctx.config, db: connection.sqlite!, database: connection.db, clock: ctx.clock, logger: createLogger('silent') });
+      const app = createApp({ config: ctx.config, database: connection.db, clock: ctx.clock, logger: createLogger('silent') });
       await started(app);
       return { app, close: async () => (await closeApp(app), await connection.close()) };
     };
@@ -283,7 +283,7 @@ describe('npm run cli -- rotate-signing-key --retire-now', () => {
   let server: RunningServer;
 
   beforeAll(async () => {
-    client = createClient(ctx.db, ctx.clock, (await seedCompany(ctx, 'Acme', 'admin@acme.test')).companyId);
+    client = await createClient(ctx, (await seedCompany(ctx, 'Acme', 'admin@acme.test')).companyId);
     ensureBuilt();
     server = await startServer(env, await freePort());
   }, 180_000);

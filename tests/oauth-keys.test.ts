@@ -27,7 +27,7 @@ describe('signing keys and GET /.well-known/jwks.json', () => {
   const ctx = createTestContext();
   let client: TestClient;
   beforeAll(async () => {
-    client = createClient(ctx.db, ctx.clock, (await seedCompany(ctx, 'Acme', 'admin@acme.test', { operator: true })).companyId);
+    client = await createClient(ctx, (await seedCompany(ctx, 'Acme', 'admin@acme.test', { operator: true })).companyId);
     await seedCompany(ctx, 'Globex', 'admin@globex.test');
   });
   afterAll(() => ctx.close());
@@ -49,7 +49,7 @@ describe('signing keys and GET /.well-known/jwks.json', () => {
   });
 
   it('keeps one key across restarts of the app on the same database', async () => {
-    const again = createApp({ config: ctx.config, db: ctx.db, database: ctx.database, clock: ctx.clock, logger: createLogger('silent') });
+    const again = createApp({ config: ctx.config, database: ctx.database, clock: ctx.clock, logger: createLogger('silent') });
     const res = await request(again).get('/.well-known/jwks.json');
     await closeApp(again);
     expect((res.body as JwkSet).keys).toEqual(await jwks());
@@ -148,7 +148,7 @@ describe('signing keys at rest', () => {
     const second = createTestContext({ DATA_DIR: first.dataDir, SESSION_SECRET: 'a-different-session-secret-0123456789abcdef' });
     try {
       const { companyId } = await seedCompany(second, 'Acme', 'admin@acme.test');
-      const token = await obtainToken(second.app, createClient(second.db, second.clock, companyId));
+      const token = await obtainToken(second.app, await createClient(second, companyId));
       const kid = decodeJwtPart(token, 0).kid as string;
       expect(kid).not.toBe(oldKid);
       const jwks = await request(second.app).get('/.well-known/jwks.json');

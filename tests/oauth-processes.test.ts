@@ -71,7 +71,7 @@ describe('two server processes on one database file', () => {
   });
 
   it('accepts each other’s tokens', async () => {
-    const client = createClient(ctx.db, ctx.clock, acme.companyId);
+    const client = await createClient(ctx, acme.companyId);
     const fromOther = (await (await otherToken(client)).json()) as { access_token: string };
     expect((await hereGet('/api/v1/me', `Bearer ${fromOther.access_token}`)).status).toBe(200);
     const fromHere = await obtainToken(ctx.app, client);
@@ -79,7 +79,7 @@ describe('two server processes on one database file', () => {
   });
 
   it('a token revoked here fails on its next request there', async () => {
-    const client = createClient(ctx.db, ctx.clock, (await seedCompany(ctx, 'Revokes', 'r@revokes.test')).companyId);
+    const client = await createClient(ctx, (await seedCompany(ctx, 'Revokes', 'r@revokes.test')).companyId);
     const token = await obtainToken(ctx.app, client);
     expect((await otherGet('/api/v1/me', `Bearer ${token}`)).status).toBe(200);
     const revoked = await request(ctx.app).post('/oauth/revoke').set('Authorization', clientBasic(client.clientId, client.secret)).type('form').send({ token });
@@ -90,7 +90,7 @@ describe('two server processes on one database file', () => {
   });
 
   it('a token revoked there fails on its next request here', async () => {
-    const client = createClient(ctx.db, ctx.clock, (await seedCompany(ctx, 'Revokes there', 'r@there.test')).companyId);
+    const client = await createClient(ctx, (await seedCompany(ctx, 'Revokes there', 'r@there.test')).companyId);
     const token = await obtainToken(ctx.app, client);
     expect((await hereGet('/api/v1/me', `Bearer ${token}`)).status).toBe(200);
     const revoked = await fetch(`${otherUrl}/oauth/revoke`, {
@@ -104,23 +104,23 @@ describe('two server processes on one database file', () => {
 
   it('an API key revoked here fails on its next request there, also at forward-auth', async () => {
     const co = await seedCompany(ctx, 'Keys', 'k@keys.test');
-    const key = createApiKey(ctx.db, ctx.clock, co.companyId, 'shared-db-user');
+    const key = await createApiKey(ctx, co.companyId, 'shared-db-user');
     expect((await otherGet('/api/v1/me', basic(key.username, key.key))).status).toBe(200);
     expect((await otherGet('/auth/verify', basic(key.username, key.key))).status).toBe(200);
-    revoke(ctx.db, ctx.clock, co.companyId, key.credentialId);
+    await revoke(ctx, co.companyId, key.credentialId);
     expect((await otherGet('/api/v1/me', basic(key.username, key.key))).status).toBe(401);
     expect((await otherGet('/auth/verify', basic(key.username, key.key))).status).toBe(401);
   });
 
   it('a client replaced here (no overlap) fails there at once: new tokens and the tokens it already had', async () => {
     const co = await seedCompany(ctx, 'Replaces', 'r@replaces.test');
-    const first = createClient(ctx.db, ctx.clock, co.companyId);
+    const first = await createClient(ctx, co.companyId);
     const res = await otherToken(first);
     expect(res.status).toBe(200);
     const { access_token: token } = (await res.json()) as { access_token: string };
     expect((await otherGet('/api/v1/me', `Bearer ${token}`)).status).toBe(200);
 
-    const second = createClient(ctx.db, ctx.clock, co.companyId, undefined, 'none');
+    const second = await createClient(ctx, co.companyId, undefined, 'none');
     const refused = await otherToken(first);
     expect(refused.status).toBe(401);
     expect(((await refused.json()) as { error: string }).error).toBe('invalid_client');
@@ -129,7 +129,7 @@ describe('two server processes on one database file', () => {
   });
 
   it('a signing key rotated by the CLI (a third process) signs the next token of both servers', async () => {
-    const client = createClient(ctx.db, ctx.clock, (await seedCompany(ctx, 'Rotates', 'r@rotates.test')).companyId);
+    const client = await createClient(ctx, (await seedCompany(ctx, 'Rotates', 'r@rotates.test')).companyId);
     const before = decodeJwtPart(await obtainToken(ctx.app, client), 0).kid as string;
     const cli = spawnSync(process.execPath, ['-r', REGISTER, path.join(ROOT, 'src', 'cli.ts'), 'rotate-signing-key'], { cwd: ROOT, env, encoding: 'utf8' });
     expect(cli.stderr).toBe('');
@@ -151,7 +151,7 @@ describe('two server processes on one database file', () => {
 
   it('flushes the coalesced last-used times when it shuts down on SIGTERM', async () => {
     const co = await seedCompany(ctx, 'Last used', 'l@last.test');
-    const key = createApiKey(ctx.db, ctx.clock, co.companyId, 'last-used-user');
+    const key = await createApiKey(ctx, co.companyId, 'last-used-user');
     expect((await otherGet('/api/v1/me', basic(key.username, key.key))).status).toBe(200);
     const lastUsed = ctx.db.prepare('SELECT last_used_at FROM credentials WHERE id = ?').pluck();
     const exited = new Promise<number | null>((resolve) => other.once('exit', (code) => resolve(code)));

@@ -1,8 +1,8 @@
 import net from 'node:net';
 import type { Express } from 'express';
 import request from 'supertest';
-import type { Db } from '../src/db/open';
 import type { Clock } from '../src/clock';
+import type { Seedable } from './helpers';
 import { AuditLog, SYSTEM_ACTOR } from '../src/features/audit/service';
 import type { Overlap } from '../src/features/credentials/service';
 import { generateApiKeyFor, generateClientCredentials, revokeCredential, saveCredential } from '../src/features/credentials/service';
@@ -12,8 +12,11 @@ import type { Mailer } from '../src/features/mail/service';
 
 const noMail: Mailer = { send: () => Promise.resolve(0) };
 
-export function credentialsDeps(db: Db, clock: Clock) {
-  return { db, clock, audit: new AuditLog(db, clock), mailer: noMail };
+/** What making credentials needs of a test context (a TestContext has it). */
+export type CredentialSeedable = Seedable & { clock: Clock };
+
+export function credentialsDeps(ctx: CredentialSeedable) {
+  return { db: ctx.database, clock: ctx.clock, audit: new AuditLog(ctx.database, ctx.clock), mailer: noMail };
 }
 
 /** The platform API's JSON error answer (RFC 6749 5.2), for reading `res.body`, which supertest types as `any`. */
@@ -28,10 +31,10 @@ export interface TestClient {
   credentialId: number;
 }
 
-export function createClient(db: Db, clock: Clock, companyId: number, scopes?: string[], overlap: Overlap = 'none'): TestClient {
-  const deps = credentialsDeps(db, clock);
-  const generated = generateClientCredentials(deps, companyId, scopes, SYSTEM_ACTOR);
-  const saved = saveCredential(deps, companyId, 'oauth', generated.credential.id, overlap, SYSTEM_ACTOR);
+export async function createClient(ctx: CredentialSeedable, companyId: number, scopes?: string[], overlap: Overlap = 'none'): Promise<TestClient> {
+  const deps = credentialsDeps(ctx);
+  const generated = await generateClientCredentials(deps, companyId, scopes, SYSTEM_ACTOR);
+  const saved = await saveCredential(deps, companyId, 'oauth', generated.credential.id, overlap, SYSTEM_ACTOR);
   if (!saved.ok) throw new Error(saved.message);
   return { clientId: generated.credential.identifier, secret: generated.secret, credentialId: generated.credential.id };
 }
@@ -42,16 +45,16 @@ export interface TestApiKey {
   credentialId: number;
 }
 
-export function createApiKey(db: Db, clock: Clock, companyId: number, username: string, overlap: Overlap = 'none'): TestApiKey {
-  const deps = credentialsDeps(db, clock);
-  const generated = generateApiKeyFor(deps, companyId, username, SYSTEM_ACTOR);
-  const saved = saveCredential(deps, companyId, 'basic', generated.credential.id, overlap, SYSTEM_ACTOR);
+export async function createApiKey(ctx: CredentialSeedable, companyId: number, username: string, overlap: Overlap = 'none'): Promise<TestApiKey> {
+  const deps = credentialsDeps(ctx);
+  const generated = await generateApiKeyFor(deps, companyId, username, SYSTEM_ACTOR);
+  const saved = await saveCredential(deps, companyId, 'basic', generated.credential.id, overlap, SYSTEM_ACTOR);
   if (!saved.ok) throw new Error(saved.message);
   return { username, key: generated.secret, credentialId: generated.credential.id };
 }
 
-export function revoke(db: Db, clock: Clock, companyId: number, credentialId: number): void {
-  revokeCredential(credentialsDeps(db, clock), companyId, credentialId, 'test', SYSTEM_ACTOR);
+export async function revoke(ctx: CredentialSeedable, companyId: number, credentialId: number): Promise<void> {
+  await revokeCredential(credentialsDeps(ctx), companyId, credentialId, 'test', SYSTEM_ACTOR);
 }
 
 /**

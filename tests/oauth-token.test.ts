@@ -46,7 +46,7 @@ describe('POST /oauth/token', () => {
   const ctx = createTestContext();
   let client: TestClient;
   beforeAll(async () => {
-    client = createClient(ctx.db, ctx.clock, (await seedCompany(ctx, 'Acme', 'admin@acme.test')).companyId, ['claims:read', 'claims:write']);
+    client = await createClient(ctx, (await seedCompany(ctx, 'Acme', 'admin@acme.test')).companyId, ['claims:read', 'claims:write']);
   });
   afterAll(() => ctx.close());
 
@@ -101,7 +101,7 @@ describe('POST /oauth/token', () => {
   });
 
   it('answers a wrong secret in the header with 401 invalid_client and a Basic challenge, saying nothing about which part was wrong', async () => {
-    const otherSecret = createClient(ctx.db, ctx.clock, (await seedCompany(ctx, 'Other', 'o@other.test')).companyId).secret;
+    const otherSecret = (await createClient(ctx, (await seedCompany(ctx, 'Other', 'o@other.test')).companyId)).secret;
     const wrongSecret = await token().set('Authorization', clientBasic(client.clientId, otherSecret)).send({ grant_type: 'client_credentials' });
     expect(wrongSecret.status).toBe(401);
     expect(wrongSecret.headers['www-authenticate']).toMatch(/^Basic realm="oauth"/);
@@ -213,7 +213,7 @@ describe('POST /oauth/token', () => {
 
     it('stops granting a scope the operator has taken from the company', async () => {
       const co = await seedCompany(ctx, 'Narrowed', 'n@narrowed.test');
-      const c = createClient(ctx.db, ctx.clock, co.companyId, ['claims:read', 'claims:write']);
+      const c = await createClient(ctx, co.companyId, ['claims:read', 'claims:write']);
       ctx.db.prepare("DELETE FROM company_scopes WHERE company_id = ? AND scope = 'claims:write'").run(co.companyId);
       const res = await token().set('Authorization', clientBasic(c.clientId, c.secret)).send({ grant_type: 'client_credentials' });
       expect((res.body as TokenResponse).scope).toBe('claims:read');
@@ -267,15 +267,15 @@ describe('POST /oauth/token', () => {
   describe('which clients work', () => {
     it('refuses a generated client that was never saved', async () => {
       const co = await seedCompany(ctx, 'Unsaved', 'u@unsaved.test');
-      const pending = generateClientCredentials(credentialsDeps(ctx.db, ctx.clock), co.companyId, undefined, SYSTEM_ACTOR);
+      const pending = await generateClientCredentials(credentialsDeps(ctx), co.companyId, undefined, SYSTEM_ACTOR);
       const res = await token().set('Authorization', clientBasic(pending.credential.identifier, pending.secret)).send({ grant_type: 'client_credentials' });
       expect(res.status).toBe(401);
     });
 
     it('refuses a revoked client at once', async () => {
       const co = await seedCompany(ctx, 'Revoked', 'r@revoked.test');
-      const c = createClient(ctx.db, ctx.clock, co.companyId);
-      revoke(ctx.db, ctx.clock, co.companyId, c.credentialId);
+      const c = await createClient(ctx, co.companyId);
+      await revoke(ctx, co.companyId, c.credentialId);
       const res = await token().set('Authorization', clientBasic(c.clientId, c.secret)).send({ grant_type: 'client_credentials' });
       expect(res.status).toBe(401);
       expect((res.body as ErrorBody).error).toBe('invalid_client');
@@ -283,13 +283,13 @@ describe('POST /oauth/token', () => {
 
     it('refuses a replaced client at once without overlap, and at the end of an overlap', async () => {
       const co = await seedCompany(ctx, 'Rotating', 'rot@rotating.test');
-      const first = createClient(ctx.db, ctx.clock, co.companyId);
-      const second = createClient(ctx.db, ctx.clock, co.companyId, undefined, 'none');
+      const first = await createClient(ctx, co.companyId);
+      const second = await createClient(ctx, co.companyId, undefined, 'none');
       const ask = (c: typeof first) => token().set('Authorization', clientBasic(c.clientId, c.secret)).send({ grant_type: 'client_credentials' });
       expect((await ask(first)).status).toBe(401);
       expect((await ask(second)).status).toBe(200);
 
-      const third = createClient(ctx.db, ctx.clock, co.companyId, undefined, '1h');
+      const third = await createClient(ctx, co.companyId, undefined, '1h');
       expect((await ask(second)).status).toBe(200);
       expect((await ask(third)).status).toBe(200);
       ctx.clock.advance(HOUR);

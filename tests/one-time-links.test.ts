@@ -23,7 +23,7 @@ describe('pages that carry a one-time token are never cached (Cache-Control: no-
   afterEach(() => ctx.close());
 
   describe('/setup', () => {
-    const setupToken = () => issueSetupToken({ db: ctx.database, clock: ctx.clock, audit: new AuditLog(ctx.db, ctx.clock), bcryptCost: 10 });
+    const setupToken = () => issueSetupToken({ db: ctx.database, clock: ctx.clock, audit: new AuditLog(ctx.database, ctx.clock), bcryptCost: 10 });
 
     it('GET with the valid token, and with a wrong one', async () => {
       const token = await setupToken();

@@ -27,7 +27,7 @@ async function choosePassword(ctx: TestContext, link: string, password = NEW_PAS
 
 describe('createOperator (npm run cli -- create-operator)', () => {
   let ctx: TestContext;
-  const deps = () => ({ db: ctx.database, sqlite: ctx.db, clock: ctx.clock, bcryptCost: 10, publicUrl: ctx.config.publicUrl });
+  const deps = () => ({ db: ctx.database, clock: ctx.clock, bcryptCost: 10, publicUrl: ctx.config.publicUrl });
   beforeEach(() => (ctx = createTestContext()));
   afterEach(() => ctx.close());
 
@@ -80,7 +80,7 @@ describe('createOperator (npm run cli -- create-operator)', () => {
 
 describe('resetPassword (npm run cli -- reset-password)', () => {
   let ctx: TestContext;
-  const deps = () => ({ db: ctx.database, sqlite: ctx.db, clock: ctx.clock, publicUrl: ctx.config.publicUrl });
+  const deps = () => ({ db: ctx.database, clock: ctx.clock, publicUrl: ctx.config.publicUrl });
   beforeEach(() => (ctx = createTestContext()));
   afterEach(() => ctx.close());
 
@@ -134,12 +134,18 @@ describe('prune (npm run cli -- prune)', () => {
     ({ companyId, userId } = await seedCompany(ctx, 'Acme', 'admin@acme.test'));
   });
   afterEach(() => ctx.close());
+  const pruneDeps = () => ({ db: ctx.database, clock: ctx.clock });
 
   let serial = 0;
   /** A credential row in the given state, created `ageMs` before now. */
-  function credential(status: credentialsRepo.CredentialStatus, ageMs: number, kind: CredentialKind = 'basic', replacesId: number | null = null): number {
+  async function credential(
+    status: credentialsRepo.CredentialStatus,
+    ageMs: number,
+    kind: CredentialKind = 'basic',
+    replacesId: number | null = null,
+  ): Promise<number> {
     const createdAt = ctx.clock.now() - ageMs;
-    const id = credentialsRepo.insertPendingCredential(ctx.db, {
+    const id = await credentialsRepo.insertPendingCredential(ctx.database, {
       companyId,
       kind,
       identifier: kind === 'basic' ? 'acme-api' : `cxc_client${serial}`,
@@ -151,7 +157,7 @@ describe('prune (npm run cli -- prune)', () => {
       createdAt,
       expiresAt: createdAt + 30 * MINUTE,
     });
-    if (status === 'expired') credentialsRepo.endCredential(ctx.db, id, 'expired', createdAt + 30 * MINUTE);
+    if (status === 'expired') await credentialsRepo.endCredential(ctx.database, id, 'expired', createdAt + 30 * MINUTE);
     if (status !== 'pending' && status !== 'expired') {
       ctx.db
         .prepare('UPDATE credentials SET status = ?, saved_at = ?, saved_by = ?, expires_at = NULL, ended_at = ? WHERE id = ?')
@@ -162,13 +168,13 @@ describe('prune (npm run cli -- prune)', () => {
   const ids = () => ctx.db.prepare('SELECT id FROM credentials ORDER BY id').pluck().all() as number[];
 
   it('deletes unsaved generations that lapsed long ago, expired sessions and (when asked) old audit entries; keeps the rest', async () => {
-    const oldRetired = credential('retired', 90 * DAY);
-    const active = credential('active', 60 * DAY);
-    const oldExpired = credential('expired', 45 * DAY, 'basic', active);
-    const oldLapsedPending = credential('pending', 40 * DAY);
-    const recentExpired = credential('expired', 5 * DAY);
-    const freshPending = credential('pending', 10 * MINUTE);
-    const revokedClient = credential('revoked', 50 * DAY, 'oauth');
+    const oldRetired = await credential('retired', 90 * DAY);
+    const active = await credential('active', 60 * DAY);
+    const oldExpired = await credential('expired', 45 * DAY, 'basic', active);
+    const oldLapsedPending = await credential('pending', 40 * DAY);
+    const recentExpired = await credential('expired', 5 * DAY);
+    const freshPending = await credential('pending', 10 * MINUTE);
+    const revokedClient = await credential('revoked', 50 * DAY, 'oauth');
     const now = ctx.clock.now();
     const session = ctx.db.prepare('INSERT INTO sessions (sid, user_id, data, expires_at) VALUES (?, ?, ?, ?)');
     session.run('old', userId, '{}', now - 1);
@@ -179,11 +185,11 @@ describe('prune (npm run cli -- prune)', () => {
     revoked.run('expired-jti', revokedClient, now - 1, now - HOUR);
     revoked.run('live-jti', revokedClient, now + HOUR, now - HOUR);
 
-    const dry = await prune(ctx, { auditDays: 180, dryRun: true });
+    const dry = await prune(pruneDeps(), { auditDays: 180, dryRun: true });
     expect(dry).toEqual({ generations: 2, sessions: 1, auditEntries: 2, revokedTokens: 1, dryRun: true });
     expect(ids()).toHaveLength(7);
 
-    const result = await prune(ctx, { auditDays: 180 });
+    const result = await prune(pruneDeps(), { auditDays: 180 });
     expect(result).toEqual({ generations: 2, sessions: 1, auditEntries: 2, revokedTokens: 1, dryRun: false });
     expect(ids()).toEqual([oldRetired, active, recentExpired, freshPending, revokedClient]);
     expect(ctx.db.prepare('SELECT jti FROM revoked_tokens').pluck().all()).toEqual(['live-jti']);
@@ -198,15 +204,15 @@ describe('prune (npm run cli -- prune)', () => {
   });
 
   it('keeps the whole audit trail unless --audit-days is given, and honours --generations-days', async () => {
-    credential('expired', 45 * DAY);
-    credential('expired', 5 * DAY);
+    await credential('expired', 45 * DAY);
+    await credential('expired', 5 * DAY);
     ctx.db.prepare("INSERT INTO audit_log (at, actor, action) VALUES (0, 'someone', 'test.ancient')").run();
-    expect(await prune(ctx, { generationsDays: 3 })).toMatchObject({ generations: 2, auditEntries: 0 });
+    expect(await prune(pruneDeps(), { generationsDays: 3 })).toMatchObject({ generations: 2, auditEntries: 0 });
     expect(ctx.db.prepare("SELECT COUNT(*) FROM audit_log WHERE action = 'test.ancient'").pluck().get()).toBe(1);
   });
 
   it('refuses a retention that is not a whole number of days', async () => {
-    await expect(prune(ctx, { auditDays: 0 })).rejects.toThrow(new UsageError('--audit-days must be a whole number of days, 1-36500.'));
-    await expect(prune(ctx, { generationsDays: 1.5 })).rejects.toThrow(UsageError);
+    await expect(prune(pruneDeps(), { auditDays: 0 })).rejects.toThrow(new UsageError('--audit-days must be a whole number of days, 1-36500.'));
+    await expect(prune(pruneDeps(), { generationsDays: 1.5 })).rejects.toThrow(UsageError);
   });
 });

@@ -48,9 +48,9 @@ describe('graceful shutdown on SIGTERM under load', () => {
     for (let n = 0; n < SLOW_CLIENTS; n++) {
       await authRepo.createUser(connection.db, { companyId, email: `admin${n}@shutdown.test`, passwordHash, isOperator: true }, Date.now());
     }
-    const deps = { db, clock: systemClock, audit: new AuditLog(db, systemClock), mailer: { send: () => Promise.resolve(0) } };
-    const generated = generateApiKeyFor(deps, companyId, 'shutdown-api', SYSTEM_ACTOR);
-    saveCredential(deps, companyId, 'basic', generated.credential.id, 'none', SYSTEM_ACTOR);
+    const deps = { db: connection.db, clock: systemClock, audit: new AuditLog(connection.db, systemClock), mailer: { send: () => Promise.resolve(0) } };
+    const generated = await generateApiKeyFor(deps, companyId, 'shutdown-api', SYSTEM_ACTOR);
+    await saveCredential(deps, companyId, 'basic', generated.credential.id, 'none', SYSTEM_ACTOR);
     key = generated.secret;
     credentialId = generated.credential.id;
     await connection.close();

@@ -23,9 +23,9 @@ describe('credentials that stopped working, on the platform API', () => {
   const rotatedApiKey = async (username: string, day: number, overlap: Overlap = 'none') => {
     const { companyId } = await seedCompany(ctx, `Company of ${username}`, `admin@${username}.test`);
     ctx.clock.set(at(day, 8));
-    const old = createApiKey(ctx.db, ctx.clock, companyId, username);
+    const old = await createApiKey(ctx, companyId, username);
     ctx.clock.set(at(day, 9));
-    return { old, fresh: createApiKey(ctx.db, ctx.clock, companyId, username, overlap) };
+    return { old, fresh: await createApiKey(ctx, companyId, username, overlap) };
   };
 
   describe('GET /api/v1/me', () => {
@@ -51,9 +51,9 @@ describe('credentials that stopped working, on the platform API', () => {
     it('says when a key was revoked', async () => {
       const company = await seedCompany(ctx, 'Revoked', 'a@revoked.test');
       ctx.clock.set(at(3, 8));
-      const key = createApiKey(ctx.db, ctx.clock, company.companyId, 'revoked-service');
+      const key = await createApiKey(ctx, company.companyId, 'revoked-service');
       ctx.clock.set(at(3, 14, 30));
-      revoke(ctx.db, ctx.clock, company.companyId, key.credentialId);
+      await revoke(ctx, company.companyId, key.credentialId);
       ctx.clock.advance(HOUR);
       const res = await me('10.2.1.1', key.username, key.key);
       expect(res.status).toBe(401);
@@ -64,12 +64,12 @@ describe('credentials that stopped working, on the platform API', () => {
     it('says a key expired before it was saved, before and after the sweep marks it', async () => {
       const company = await seedCompany(ctx, 'Unsaved', 'a@unsaved.test');
       ctx.clock.set(at(4, 10));
-      const generated = generateApiKeyFor(credentialsDeps(ctx.db, ctx.clock), company.companyId, 'never-saved', SYSTEM_ACTOR);
+      const generated = await generateApiKeyFor(credentialsDeps(ctx), company.companyId, 'never-saved', SYSTEM_ACTOR);
       const description = 'This API key expired on 2026-11-04 10:30 UTC before it was saved.';
 
       ctx.clock.advance(31 * MINUTE);
       expect(((await me('10.2.2.1', 'never-saved', generated.secret)).body as ErrorBody).error_description).toBe(description);
-      sweepCredentials(credentialsDeps(ctx.db, ctx.clock));
+      await sweepCredentials(credentialsDeps(ctx));
       const swept = await me('10.2.2.1', 'never-saved', generated.secret);
       expect(swept.status).toBe(401);
       expect((swept.body as ErrorBody).error_description).toBe(description);
@@ -78,7 +78,7 @@ describe('credentials that stopped working, on the platform API', () => {
     it('says a generated key works once it is saved', async () => {
       const company = await seedCompany(ctx, 'Pending', 'a@pending.test');
       ctx.clock.set(at(5, 10));
-      const generated = generateApiKeyFor(credentialsDeps(ctx.db, ctx.clock), company.companyId, 'not-yet-saved', SYSTEM_ACTOR);
+      const generated = await generateApiKeyFor(credentialsDeps(ctx), company.companyId, 'not-yet-saved', SYSTEM_ACTOR);
       const res = await me('10.2.3.1', 'not-yet-saved', generated.secret);
       expect(res.status).toBe(401);
       expect((res.body as ErrorBody).error_description).toBe('This API key has not been saved yet: it works once an administrator saves it on the API page.');
@@ -126,9 +126,9 @@ describe('credentials that stopped working, on the platform API', () => {
     it('answers a replaced client secret with invalid_client saying so, 100 times without blocking the new client from the same address', async () => {
       const company = await seedCompany(ctx, 'Rotated clients', 'a@clients.test');
       ctx.clock.set(at(8, 8));
-      const old = createClient(ctx.db, ctx.clock, company.companyId);
+      const old = await createClient(ctx, company.companyId);
       ctx.clock.set(at(8, 9));
-      const fresh = createClient(ctx.db, ctx.clock, company.companyId);
+      const fresh = await createClient(ctx, company.companyId);
 
       for (let i = 0; i < 100; i++) {
         const res = await ask('10.2.6.1', old.clientId, old.secret);
@@ -148,9 +148,9 @@ describe('credentials that stopped working, on the platform API', () => {
     it('says when a client secret was revoked', async () => {
       const company = await seedCompany(ctx, 'Revoked client', 'a@revoked-client.test');
       ctx.clock.set(at(9, 8));
-      const client = createClient(ctx.db, ctx.clock, company.companyId);
+      const client = await createClient(ctx, company.companyId);
       ctx.clock.set(at(9, 16, 45));
-      revoke(ctx.db, ctx.clock, company.companyId, client.credentialId);
+      await revoke(ctx, company.companyId, client.credentialId);
       const res = await ask('10.2.7.1', client.clientId, client.secret);
       expect(res.status).toBe(401);
       expect(res.body).toEqual({ error: 'invalid_client', error_description: 'This client secret was revoked on 2026-11-09 16:45 UTC.' });
@@ -159,7 +159,7 @@ describe('credentials that stopped working, on the platform API', () => {
     it('says when a client secret expired before it was saved', async () => {
       const company = await seedCompany(ctx, 'Unsaved client', 'a@unsaved-client.test');
       ctx.clock.set(at(10, 12));
-      const generated = generateClientCredentials(credentialsDeps(ctx.db, ctx.clock), company.companyId, undefined, SYSTEM_ACTOR);
+      const generated = await generateClientCredentials(credentialsDeps(ctx), company.companyId, undefined, SYSTEM_ACTOR);
       ctx.clock.advance(HOUR);
       const res = await ask('10.2.8.1', generated.credential.identifier, generated.secret);
       expect(res.status).toBe(401);

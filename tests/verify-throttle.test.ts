@@ -1,7 +1,8 @@
 import request from 'supertest';
 import { HOUR, MINUTE } from '../src/clock';
 import { generateApiKey, generateClientSecret } from '../src/features/credentials/secrets';
-import { createTestContext, mistyped, seedCompany, seedCompanySync } from './helpers';
+import { createTestContext, mistyped, seedCompany } from './helpers';
+import type { SeededUser } from './helpers';
 import { clientBasic, createApiKey, createClient, obtainToken } from './oauth-support';
 import type { ErrorBody } from './oauth-support';
 
@@ -17,14 +18,17 @@ const wrongSecrets = (real: string, fresh: () => string) => Array.from({ length:
 describe('throttling failed authentication on the platform API', () => {
   // TRUST_PROXY so that X-Forwarded-For gives each request the source address the test chooses.
   const ctx = createTestContext({ TRUST_PROXY: 'true' });
-  const acme = seedCompanySync(ctx, 'Acme', 'admin@acme.test');
+  let acme: SeededUser;
+  beforeAll(async () => {
+    acme = await seedCompany(ctx, 'Acme', 'admin@acme.test');
+  });
   afterAll(() => ctx.close());
   // Every test starts in a fresh failure window.
   beforeEach(() => ctx.clock.advance(MINUTE + 1000));
 
   describe('GET /api/v1/me', () => {
     it('after 100 wrong keys for a username from one address, answers the right key from another address with 200, and the first address with 429', async () => {
-      const key = createApiKey(ctx.db, ctx.clock, acme.companyId, 'targeted-user');
+      const key = await createApiKey(ctx, acme.companyId, 'targeted-user');
       const me = (from: string, secret: string) =>
         request(ctx.app).get('/api/v1/me').set('X-Forwarded-For', from).set('Authorization', basic(key.username, secret));
       const statuses: number[] = [];
@@ -47,10 +51,9 @@ describe('throttling failed authentication on the platform API', () => {
     });
 
     it('refuses malformed and bad-checksum keys before any database lookup, and reads one row for the right key', async () => {
-      const key = createApiKey(ctx.db, ctx.clock, acme.companyId, 'looked-up-user');
-      // Every prepared statement of the database shares this prototype: its reads are the lookups.
-      const statement = Object.getPrototypeOf(ctx.db.prepare('SELECT 1')) as Record<'get' | 'all', (...args: unknown[]) => unknown>;
-      const reads = [jest.spyOn(statement, 'get'), jest.spyOn(statement, 'all')];
+      const key = await createApiKey(ctx, acme.companyId, 'looked-up-user');
+      // Every query the app runs on the database goes through this one Kysely instance (on either engine).
+      const reads = [jest.spyOn(ctx.database, 'executeQuery')];
       const lookups = () => reads.reduce((n, spy) => n + spy.mock.calls.length, 0);
       const me = (secret: string) => request(ctx.app).get('/api/v1/me').set('X-Forwarded-For', '10.0.2.1').set('Authorization', basic(key.username, secret));
       try {
@@ -68,7 +71,7 @@ describe('throttling failed authentication on the platform API', () => {
     });
 
     it('blocks a source address after 30 unknown keys, whatever the usernames, and not the other addresses', async () => {
-      const key = createApiKey(ctx.db, ctx.clock, acme.companyId, 'busy-user');
+      const key = await createApiKey(ctx, acme.companyId, 'busy-user');
       for (let i = 0; i < 30; i++) {
         const res = await request(ctx.app)
           .get('/api/v1/me')
@@ -84,7 +87,7 @@ describe('throttling failed authentication on the platform API', () => {
     });
 
     it('refuses a real key sent with another username generically, without counting it against the address', async () => {
-      const key = createApiKey(ctx.db, ctx.clock, acme.companyId, 'misconfigured-user');
+      const key = await createApiKey(ctx, acme.companyId, 'misconfigured-user');
       for (let i = 0; i < 40; i++) {
         const res = await request(ctx.app).get('/api/v1/me').set('X-Forwarded-For', '10.0.8.1').set('Authorization', basic('not-the-username', key.key));
         expect(res.status).toBe(401);
@@ -102,7 +105,7 @@ describe('throttling failed authentication on the platform API', () => {
     });
 
     it('does not count a genuine token that merely expired', async () => {
-      const client = createClient(ctx.db, ctx.clock, acme.companyId);
+      const client = await createClient(ctx, acme.companyId);
       const token = await obtainToken(ctx.app, client);
       ctx.clock.advance(HOUR);
       for (let i = 0; i < 40; i++) {
@@ -116,7 +119,7 @@ describe('throttling failed authentication on the platform API', () => {
 
   describe('POST /oauth/token', () => {
     it('after 100 wrong secrets for a Client ID from one address, issues a token to the right secret from another address, and answers the first with 429', async () => {
-      const client = createClient(ctx.db, ctx.clock, (await seedCompany(ctx, 'Tokens', 't@tokens.test')).companyId);
+      const client = await createClient(ctx, (await seedCompany(ctx, 'Tokens', 't@tokens.test')).companyId);
       const ask = (from: string, secret: string) =>
         request(ctx.app)
           .post('/oauth/token')
@@ -141,7 +144,7 @@ describe('throttling failed authentication on the platform API', () => {
     });
 
     it('counts a malformed Authorization header against the address', async () => {
-      const client = createClient(ctx.db, ctx.clock, acme.companyId);
+      const client = await createClient(ctx, acme.companyId);
       const ask = (authorization: string) =>
         request(ctx.app)
           .post('/oauth/token')
@@ -158,7 +161,7 @@ describe('throttling failed authentication on the platform API', () => {
 
   describe('GET /auth/verify', () => {
     it('after 100 wrong keys for a username from one address, lets the right key through from another address, and answers the first with 401 and Retry-After', async () => {
-      const key = createApiKey(ctx.db, ctx.clock, acme.companyId, 'proxied-user');
+      const key = await createApiKey(ctx, acme.companyId, 'proxied-user');
       const verify = (from: string, secret: string) =>
         request(ctx.app).get('/auth/verify').set('X-Forwarded-For', from).set('Authorization', basic(key.username, secret));
       for (const wrong of wrongSecrets(key.key, generateApiKey)) expect((await verify('10.0.7.1', wrong)).status).toBe(401);
@@ -177,7 +180,7 @@ describe('throttling failed authentication on the platform API', () => {
     });
 
     it('logs no proxy warning when TRUST_PROXY is set', async () => {
-      const key = createApiKey(ctx.db, ctx.clock, acme.companyId, 'trusted-proxy-user');
+      const key = await createApiKey(ctx, acme.companyId, 'trusted-proxy-user');
       expect((await request(ctx.app).get('/auth/verify').set('X-Forwarded-For', '10.0.7.9').set('Authorization', basic(key.username, key.key))).status).toBe(
         200,
       );
@@ -188,11 +191,14 @@ describe('throttling failed authentication on the platform API', () => {
 
 describe('GET /auth/verify behind a proxy while TRUST_PROXY is unset', () => {
   const ctx = createTestContext();
-  const acme = seedCompanySync(ctx, 'Acme', 'admin@acme.test');
+  let acme: SeededUser;
+  beforeAll(async () => {
+    acme = await seedCompany(ctx, 'Acme', 'admin@acme.test');
+  });
   afterAll(() => ctx.close());
 
   it('warns once that every caller shares one throttle, and they do', async () => {
-    const key = createApiKey(ctx.db, ctx.clock, acme.companyId, 'behind-proxy');
+    const key = await createApiKey(ctx, acme.companyId, 'behind-proxy');
     const verify = (from: string, secret: string) =>
       request(ctx.app).get('/auth/verify').set('X-Forwarded-For', from).set('Authorization', basic(key.username, secret));
     for (let i = 0; i < 30; i++) expect((await verify('10.1.0.1', generateApiKey())).status).toBe(401);

@@ -48,45 +48,43 @@ function cachingStatements(raw: RawSqlite): SqliteDatabase {
  * transaction that reads and then writes fails with SQLITE_BUSY, instead of waiting, when another
  * process wrote in between. BEGIN IMMEDIATE takes the write lock up front: writers queue.
  *
- * When the handle is already inside a transaction it began itself (tests/hostile-input.test.ts runs
- * every case in one and rolls it back), the Kysely transaction joins it as a savepoint, as
- * better-sqlite3's own transactions do, instead of failing with "cannot start a transaction within a
- * transaction". Kysely runs one transaction at a time on its one connection, so one flag is enough.
+ * While modules move to Kysely (decision 0011), a Kysely transaction can start inside one the
+ * better-sqlite3 handle already has open (an unconverted module's, or a test that rolls a case back);
+ * BEGIN would fail there, so it becomes a savepoint of the open transaction, as better-sqlite3's own
+ * nested transactions do. One connection and Kysely's mutex: one Kysely transaction at a time.
  */
 class ImmediateSqliteDriver extends SqliteDriver {
-  #joined = false;
-  constructor(
-    config: SqliteDialectConfig,
-    private readonly raw: RawSqlite,
-  ) {
+  readonly #raw: RawSqlite;
+  #inRawTransaction = false;
+  constructor(config: SqliteDialectConfig, raw: RawSqlite) {
     super(config);
+    this.#raw = raw;
   }
   override async beginTransaction(connection: DatabaseConnection): Promise<void> {
-    this.#joined = this.raw.inTransaction;
-    await connection.executeQuery(CompiledQuery.raw(this.#joined ? 'savepoint kysely_joined' : 'begin immediate'));
+    this.#inRawTransaction = this.#raw.inTransaction;
+    await connection.executeQuery(CompiledQuery.raw(this.#inRawTransaction ? 'savepoint kysely_transaction' : 'begin immediate'));
   }
   override async commitTransaction(connection: DatabaseConnection): Promise<void> {
-    if (!this.#joined) return super.commitTransaction(connection);
-    await connection.executeQuery(CompiledQuery.raw('release kysely_joined'));
+    if (!this.#inRawTransaction) return super.commitTransaction(connection);
+    await connection.executeQuery(CompiledQuery.raw('release savepoint kysely_transaction'));
   }
   override async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
-    if (!this.#joined) return super.rollbackTransaction(connection);
-    await connection.executeQuery(CompiledQuery.raw('rollback to kysely_joined'));
-    await connection.executeQuery(CompiledQuery.raw('release kysely_joined'));
+    if (!this.#inRawTransaction) return super.rollbackTransaction(connection);
+    await connection.executeQuery(CompiledQuery.raw('rollback to savepoint kysely_transaction'));
+    await connection.executeQuery(CompiledQuery.raw('release savepoint kysely_transaction'));
   }
 }
 
 class ImmediateSqliteDialect extends SqliteDialect {
   readonly #config: SqliteDialectConfig;
-  constructor(
-    config: SqliteDialectConfig,
-    private readonly raw: RawSqlite,
-  ) {
+  readonly #raw: RawSqlite;
+  constructor(config: SqliteDialectConfig, raw: RawSqlite) {
     super(config);
     this.#config = config;
+    this.#raw = raw;
   }
   override createDriver(): Driver {
-    return new ImmediateSqliteDriver(this.#config, this.raw);
+    return new ImmediateSqliteDriver(this.#config, this.#raw);
   }
 }
 
@@ -143,6 +141,27 @@ export async function transaction<T>(db: Database, fn: (trx: Database) => Promis
     return fn(trx);
   });
 }
+
+/**
+ * Background work that must run once across replicas (a sweep, a flush): runs fn like transaction(),
+ * unless another process is already running the job with this key, in which case it returns
+ * `skipped` at once instead of queueing behind it. On PostgreSQL the job's key is a transaction-scoped
+ * advisory lock taken with pg_try_advisory_xact_lock before the write lock; on SQLite BEGIN IMMEDIATE
+ * already runs writers one at a time, and a run that follows another finds nothing left to do.
+ * Inside a transaction, fn joins it.
+ */
+export async function transactionOnce<T>(db: Database, jobKey: number, fn: (trx: Database) => Promise<T>): Promise<T | typeof skipped> {
+  if (db.isTransaction || !isPostgres(db)) return transaction(db, fn);
+  return db.transaction().execute(async (trx) => {
+    const { rows } = await sql<{ free: boolean }>`select pg_try_advisory_xact_lock(${jobKey}) as free`.execute(trx);
+    if (!rows[0].free) return skipped;
+    await sql`select pg_advisory_xact_lock(${WRITE_LOCK})`.execute(trx);
+    return fn(trx);
+  });
+}
+
+/** What transactionOnce returns when another process was running the same job. */
+export const skipped: unique symbol = Symbol('skipped');
 
 /** Which engine a Kysely instance speaks to. */
 export function isPostgres(db: Database): boolean {

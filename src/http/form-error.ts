@@ -7,21 +7,8 @@ import type { FieldErrors } from './validate';
  * a FieldError, `reRender` shows the form with the message by its field, with the error's status
  * (422). Any other error goes on to the error handler.
  */
-export function reRenderOnFieldError(attempt: () => void, reRender: (errors: FieldErrors, status: number) => void): void {
-  try {
-    attempt();
-  } catch (err) {
-    if (!(err instanceof FieldError)) throw err;
-    reRender({ [err.field]: err.message }, err.status);
-  }
-}
-
-/**
- * reRenderOnFieldError for a service that is async (on Kysely): awaits `attempt`, and `reRender` on a
- * FieldError. It takes the sync one's name when every route awaits its service (decision 0011).
- */
-export async function reRenderOnFieldErrorAsync(
-  attempt: () => Promise<void>,
+export async function reRenderOnFieldError(
+  attempt: () => void | Promise<void>,
   reRender: (errors: FieldErrors, status: number) => void | Promise<void>,
 ): Promise<void> {
   try {

@@ -116,15 +116,6 @@ async function withDatabase<T>(config: Config, fn: (connection: Connection) => P
   }
 }
 
-/**
- * The SQLite handle, for the services not yet on Kysely (decision 0011). src/cli.ts refuses DATABASE_URL for
- * the commands that need it, so on PostgreSQL this is never reached; it goes when those services have moved.
- */
-function sqliteOf(connection: Connection) {
-  if (!connection.sqlite) throw new OpsError('PostgreSQL is not supported by this command in this build yet.');
-  return connection.sqlite;
-}
-
 function helpText(cmd: Omit<OpsCommand, 'run'>): string {
   return `Usage: npm run cli -- ${cmd.name} ${cmd.usage}\n\n${cmd.summary}.\n\n${cmd.details}\n`;
 }
@@ -279,7 +270,7 @@ export const pruneCommand = command(
       dryRun: parsed.values['dry-run'] === true,
     };
     const config = loadConfig(io.env);
-    const result = await withDatabase(config, (connection) => prune({ db: sqliteOf(connection), database: connection.db, clock: systemClock }, options));
+    const result = await withDatabase(config, (connection) => prune({ db: connection.db, clock: systemClock }, options));
     if (!result) {
       io.out('Another prune is running on this database right now; this one did nothing.\n');
       return;

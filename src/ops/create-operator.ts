@@ -67,7 +67,11 @@ export async function createOperator(deps: OpsDeps, input: CreateOperatorInput):
       companyCreated = true;
     }
     const userId = await createUser(inTrx, { companyId: company.id, email, passwordHash, isOperator: true }, now);
-    await audit.record(CLI_ACTOR, { action: 'ops.create_operator', companyId: company.id, target: email, details: { passwordSet: passwordHash !== null } }, trx);
+    await audit.record(
+      CLI_ACTOR,
+      { action: 'ops.create_operator', companyId: company.id, target: email, details: { passwordSet: passwordHash !== null } },
+      trx,
+    );
     const result: CreateOperatorResult = { userId, companyId: company.id, companyName: company.name, companyCreated };
     if (passwordHash === null) {
       const { token, expiresAt } = await issueInvitation(inTrx, userId, null);

@@ -1,16 +1,14 @@
 import type { Database } from '../db/connect';
 import { unlessRunningElsewhere } from '../db/exclusive';
-import type { Db } from '../db/open';
 import type { Clock } from '../clock';
 import { DAY } from '../clock';
-import { AuditLog, pruneAuditEntriesSync } from '../features/audit/service';
-import { pruneExpiredSessionsSync } from '../features/auth/service';
+import { AuditLog, pruneAuditEntries } from '../features/audit/service';
+import { pruneExpiredSessions } from '../features/auth/service';
 import { pruneDeadGenerations, sweepCredentials } from '../features/credentials/service';
 import type { Mailer } from '../features/mail/service';
 import { CLI_ACTOR } from './create-operator';
 import { UsageError } from './errors';
-// The platform API has no service for its revocation list yet (issue 12 moves oauth into src/platform/).
-import { pruneExpiredRevocationsOnSqlite } from '../platform/oauth/service';
+import { pruneExpiredRevocations } from '../platform/oauth/service';
 
 export const DEFAULT_GENERATIONS_DAYS = 30;
 
@@ -31,13 +29,8 @@ export interface PruneResult {
   dryRun: boolean;
 }
 
-/**
- * What prune works on. Transitional (decision 0011): `db` is the SQLite handle the services it calls still
- * take; `database` runs the transaction. When those services are on Kysely, `db` becomes the Database.
- */
 export interface PruneDeps {
-  db: Db;
-  database: Database;
+  db: Database;
   clock: Clock;
 }
 
@@ -64,40 +57,39 @@ export async function prune(deps: PruneDeps, options: PruneOptions = {}): Promis
   const now = deps.clock.now();
   const generationsCutoff = now - generationsDays * DAY;
   const auditCutoff = options.auditDays === undefined ? undefined : now - options.auditDays * DAY;
-  const audit = new AuditLog(deps.db, deps.clock);
   // The sweep audits and sends no mail; a mailer that refuses keeps it that way.
   const noMail: Mailer = {
-    send: () => {
-      throw new Error('prune sends no mail');
-    },
+    send: () => Promise.reject(new Error('prune sends no mail')),
   };
 
-  // The services below still take the SQLite handle and are synchronous (decision 0011): on SQLite they run on
-  // the connection under `database`, inside this transaction. At merge they take `trx` and are awaited.
-  const pruneAll = (): PruneResult => {
-    if (!dryRun) sweepCredentials({ db: deps.db, clock: deps.clock, audit, mailer: noMail });
+  return unlessRunningElsewhere(deps.db, PRUNE_LOCK_KEY, async (trx) => {
+    const audit = new AuditLog(trx, deps.clock);
+    if (!dryRun) await sweepCredentials({ db: trx, clock: deps.clock, audit, mailer: noMail });
     const result: PruneResult = {
-      generations: pruneDeadGenerations(deps, generationsCutoff, dryRun),
-      auditEntries: auditCutoff === undefined ? 0 : pruneAuditEntriesSync(deps, auditCutoff, dryRun),
-      sessions: pruneExpiredSessionsSync(deps, now, dryRun),
-      revokedTokens: pruneExpiredRevocationsOnSqlite(deps.db, now, dryRun), // until prune is async: then await pruneExpiredRevocations(trx, ...)
+      generations: await pruneDeadGenerations({ db: trx }, generationsCutoff, dryRun),
+      auditEntries: auditCutoff === undefined ? 0 : await pruneAuditEntries({ db: trx }, auditCutoff, dryRun),
+      sessions: await pruneExpiredSessions({ db: trx }, now, dryRun),
+      revokedTokens: await pruneExpiredRevocations(trx, now, dryRun),
       dryRun,
     };
     if (!dryRun) {
-      await audit.record(CLI_ACTOR, {
-        action: 'ops.prune',
-        companyId: null,
-        details: {
-          generations: result.generations,
-          auditEntries: result.auditEntries,
-          sessions: result.sessions,
-          revokedTokens: result.revokedTokens,
-          generationsDays,
-          auditDays: options.auditDays ?? null,
+      await audit.record(
+        CLI_ACTOR,
+        {
+          action: 'ops.prune',
+          companyId: null,
+          details: {
+            generations: result.generations,
+            auditEntries: result.auditEntries,
+            sessions: result.sessions,
+            revokedTokens: result.revokedTokens,
+            generationsDays,
+            auditDays: options.auditDays ?? null,
+          },
         },
-      });
+        trx,
+      );
     }
     return result;
-  };
-  return unlessRunningElsewhere(deps.database, PRUNE_LOCK_KEY, () => Promise.resolve().then(pruneAll));
+  });
 }

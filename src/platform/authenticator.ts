@@ -36,8 +36,8 @@ export class ApiAuthenticator {
     this.isRevoked = revokedTokenChecker(db);
   }
 
-  checkApiKey(username: string, key: string): ApiKeyCheck {
-    const check = this.verifier.verifyApiKey(username, key);
+  async checkApiKey(username: string, key: string): Promise<ApiKeyCheck> {
+    const check = await this.verifier.verifyApiKey(username, key);
     return check.ok ? { ok: true, caller: { identity: check.identity, scopes: check.identity.scopes } } : check;
   }
 
@@ -46,7 +46,7 @@ export class ApiAuthenticator {
     if (!verdict.ok) return verdict;
     const claims = verdict.claims;
     if (await this.isRevoked(claims.jti)) return { ok: false, reason: 'ended' };
-    const identity = this.verifier.findWorkingClient(claims.credential_id);
+    const identity = await this.verifier.findWorkingClient(claims.credential_id);
     if (!identity || identity.identifier !== claims.client_id) return { ok: false, reason: 'ended' };
     const held = new Set(identity.scopes);
     const scopes = claims.scope === '' ? [] : claims.scope.split(' ').filter((s) => held.has(s));

@@ -1,7 +1,6 @@
 import { sql } from 'kysely';
 import type { SqlBool } from 'kysely';
 import type { Database } from '../../db/connect';
-import type { Db } from '../../db/open';
 
 export interface AuditEntry {
   at: number;
@@ -41,17 +40,6 @@ const row = (e: AuditEntry) => ({
 
 export async function insertAuditEntry(db: Database, e: AuditEntry): Promise<void> {
   await db.insertInto('audit_log').values(row(e)).execute();
-}
-
-/**
- * Transitional (decision 0011): the same insert on the SQLite handle, synchronous, for the callers that
- * still run in better-sqlite3 transactions; it goes when every caller awaits the Kysely insert above.
- */
-export function insertAuditEntrySync(db: Db, e: AuditEntry): void {
-  db.prepare(
-    `INSERT INTO audit_log (at, company_id, actor_user_id, actor, action, target, ip, user_agent, details)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-  ).run(e.at, e.companyId, e.actorUserId, e.actor, e.action, e.target, e.ip, e.userAgent, e.details);
 }
 
 /** The audit_log rows (aliased `a`) the filter selects; the action matches itself and its dotted children. */
@@ -139,11 +127,4 @@ export async function countAuditEntriesBefore(db: Database, cutoff: number): Pro
 export async function deleteAuditEntriesBefore(db: Database, cutoff: number): Promise<number> {
   const result = await db.deleteFrom('audit_log').where('at', '<', cutoff).executeTakeFirst();
   return Number(result.numDeletedRows);
-}
-
-/** Transitional (decision 0011): prune on the SQLite handle, for `npm run cli -- prune` until it runs on Kysely. */
-export function pruneAuditEntriesSync(db: Db, cutoff: number, dryRun: boolean): number {
-  return dryRun
-    ? (db.prepare('SELECT COUNT(*) FROM audit_log WHERE at < ?').pluck().get(cutoff) as number)
-    : db.prepare('DELETE FROM audit_log WHERE at < ?').run(cutoff).changes;
 }

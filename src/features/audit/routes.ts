@@ -2,7 +2,6 @@ import { Router } from 'express';
 import type { Request } from 'express';
 import { DAY } from '../../clock';
 import type { Database } from '../../db/connect';
-import type { Db } from '../../db/open';
 import { currentUser, requireUser } from '../../http/auth';
 import { NEWEST_FIRST, listQuery, pager } from '../../http/pagination';
 import { render } from '../../http/render';
@@ -35,8 +34,6 @@ export function csvField(value: string | number | null | undefined): string {
 
 export interface AuditRoutesDeps {
   db: Database;
-  /** Transitional (decision 0011): the SQLite handle, for listCompanies until the companies feature moves to Kysely. */
-  sqlite: Db;
 }
 
 export function auditRouter(deps: AuditRoutesDeps): Router {

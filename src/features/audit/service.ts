@@ -1,6 +1,4 @@
-import { Kysely } from 'kysely';
 import type { Database } from '../../db/connect';
-import type { Db } from '../../db/open';
 import type { Clock } from '../../clock';
 import { paginate } from '../../http/pagination';
 import type { Page } from '../../http/pagination';
@@ -28,13 +26,8 @@ export interface AuditEvent {
 
 /** The one audit service every feature calls. Details must never carry a secret. */
 export class AuditLog {
-  /**
-   * `db` is the database (Kysely), or, until every caller awaits record() (decision 0011), the SQLite
-   * handle: then record() writes at once, on the same connection, so it joins whatever transaction
-   * is open there (a better-sqlite3 one of a module not yet moved, or a Kysely one), as it always did.
-   */
   constructor(
-    private db: Database | Db,
+    private db: Database,
     private clock: Clock,
   ) {}
 
@@ -54,8 +47,7 @@ export class AuditLog {
       userAgent: actor.userAgent?.slice(0, 300) ?? null,
       details: event.details ? JSON.stringify(event.details) : null,
     };
-    if (this.db instanceof Kysely) await repo.insertAuditEntry(trx ?? this.db, entry);
-    else repo.insertAuditEntrySync(this.db, entry);
+    await repo.insertAuditEntry(trx ?? this.db, entry);
   }
 }
 
@@ -83,9 +75,4 @@ export async function listAuditActions(deps: { db: Database }, companyId?: numbe
 /** Entries older than `cutoff`: counted (dryRun) or deleted. */
 export async function pruneAuditEntries(deps: { db: Database }, cutoff: number, dryRun: boolean): Promise<number> {
   return dryRun ? repo.countAuditEntriesBefore(deps.db, cutoff) : repo.deleteAuditEntriesBefore(deps.db, cutoff);
-}
-
-/** Transitional (decision 0011): pruneAuditEntries on the SQLite handle, for src/ops/prune.ts until it moves to Kysely. */
-export function pruneAuditEntriesSync(deps: { db: Db }, cutoff: number, dryRun: boolean): number {
-  return repo.pruneAuditEntriesSync(deps.db, cutoff, dryRun);
 }

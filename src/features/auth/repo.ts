@@ -1,6 +1,5 @@
 import { CompiledQuery } from 'kysely';
 import type { Database } from '../../db/connect';
-import type { Db } from '../../db/open';
 
 /** A query compiled once, to run again with new parameters (in the compiled SQL's order): no building per call. */
 const withParameters = (compiled: CompiledQuery, parameters: unknown[]): CompiledQuery => CompiledQuery.raw(compiled.sql, parameters);
@@ -112,14 +111,6 @@ export async function listCompanyRecipients(db: Database, companyId: number): Pr
   return rows.map((r) => r.email);
 }
 
-/** Transitional, SQLite handle: for mail/service.ts's notifyCompanyAdmins until the mail area is async (issue 12). */
-export function listCompanyRecipientsSync(db: Db, companyId: number): string[] {
-  return db
-    .prepare('SELECT email FROM users WHERE company_id = ? AND disabled_at IS NULL AND password_hash IS NOT NULL ORDER BY email')
-    .pluck()
-    .all(companyId) as string[];
-}
-
 /** Who a session belongs to, as every console request needs it. */
 export interface SignedInUser {
   id: number;
@@ -166,16 +157,6 @@ export async function countExpiredSessions(db: Database, now: number): Promise<n
 export async function deleteExpiredSessions(db: Database, now: number): Promise<number> {
   const result = await db.deleteFrom('sessions').where('expires_at', '<=', now).executeTakeFirst();
   return Number(result.numDeletedRows);
-}
-
-/** Transitional, SQLite handle: for src/ops/prune.ts until it is async (issue 12). */
-export function countExpiredSessionsSync(db: Db, now: number): number {
-  return db.prepare('SELECT COUNT(*) FROM sessions WHERE expires_at <= ?').pluck().get(now) as number;
-}
-
-/** Transitional, SQLite handle: for src/ops/prune.ts until it is async (issue 12). */
-export function deleteExpiredSessionsSync(db: Db, now: number): number {
-  return db.prepare('DELETE FROM sessions WHERE expires_at <= ?').run(now).changes;
 }
 
 /** The session store's queries, compiled once (every console request reads and touches its session). */

@@ -1,7 +1,6 @@
 import bcrypt from 'bcrypt';
 import type { Database } from '../../db/connect';
 import { transaction } from '../../db/connect';
-import type { Db } from '../../db/open';
 import type { Clock } from '../../clock';
 import { HOUR, MINUTE } from '../../clock';
 import * as throttleRepo from '../../http/throttle-repo';
@@ -129,7 +128,8 @@ export async function createFirstOperator(
         companyId,
         target: input.email,
         details: { company: input.companyName },
-      }, trx
+      },
+      trx,
     );
     return userId;
   });
@@ -229,11 +229,6 @@ export function listCompanyRecipients(deps: { db: Database }, companyId: number)
   return repo.listCompanyRecipients(deps.db, companyId);
 }
 
-/** Transitional (issue 12): listCompanyRecipients for mail/service.ts, which still runs synchronously on the SQLite handle. */
-export function listCompanyRecipientsSync(deps: { db: Db }, companyId: number): string[] {
-  return repo.listCompanyRecipientsSync(deps.db, companyId);
-}
-
 /** Disables the user and ends every session of theirs; returns how many sessions ended. */
 export async function disableUserAccount(deps: { db: Database; clock: Clock }, userId: number): Promise<number> {
   await repo.setUserDisabled(deps.db, userId, deps.clock.now());
@@ -253,9 +248,4 @@ export async function lockUserAccount(deps: { db: Database }, userId: number): P
 /** Expired sessions: counted (dryRun) or deleted. */
 export function pruneExpiredSessions(deps: { db: Database }, now: number, dryRun: boolean): Promise<number> {
   return dryRun ? repo.countExpiredSessions(deps.db, now) : repo.deleteExpiredSessions(deps.db, now);
-}
-
-/** Transitional (issue 12): pruneExpiredSessions for src/ops/prune.ts, which still runs synchronously on the SQLite handle. */
-export function pruneExpiredSessionsSync(deps: { db: Db }, now: number, dryRun: boolean): number {
-  return dryRun ? repo.countExpiredSessionsSync(deps.db, now) : repo.deleteExpiredSessionsSync(deps.db, now);
 }

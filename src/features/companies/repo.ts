@@ -1,6 +1,5 @@
 import { sql } from 'kysely';
 import type { Database } from '../../db/connect';
-import type { Db } from '../../db/open';
 
 export interface CompanySummary {
   id: number;
@@ -17,17 +16,6 @@ export async function listCompanies(db: Database): Promise<CompanySummary[]> {
     .groupBy(['c.id', 'c.name', 'c.created_at'])
     .orderBy(sql`lower(c.name)`) // NOCASE on SQLite, citext on PostgreSQL: lower() orders both alike
     .execute();
-}
-
-/** Transitional, SQLite handle: for the audit and docs-access pages until they are async (issue 12). */
-export function listCompaniesSync(db: Db): CompanySummary[] {
-  return db
-    .prepare(
-      `SELECT c.id, c.name, c.created_at AS createdAt, COUNT(u.id) AS userCount
-         FROM companies c LEFT JOIN users u ON u.company_id = c.id
-        GROUP BY c.id ORDER BY c.name COLLATE NOCASE`,
-    )
-    .all() as CompanySummary[];
 }
 
 export async function findCompany(db: Database, id: number): Promise<{ id: number; name: string; createdAt: number } | undefined> {
@@ -48,11 +36,6 @@ export async function findFirstCompany(db: Database): Promise<{ id: number; name
 
 export async function findCompanyName(db: Database, companyId: number): Promise<string | undefined> {
   return (await db.selectFrom('companies').select('name').where('id', '=', companyId).executeTakeFirst())?.name;
-}
-
-/** Transitional, SQLite handle: for mail/service.ts until it is async (issue 12). */
-export function findCompanyNameSync(db: Db, companyId: number): string | undefined {
-  return db.prepare('SELECT name FROM companies WHERE id = ?').pluck().get(companyId) as string | undefined;
 }
 
 export async function insertCompany(db: Database, name: string, now: number): Promise<number> {
@@ -81,11 +64,6 @@ export async function listCompanyScopes(db: Database, companyId: number): Promis
   return rows.map((r) => r.scope);
 }
 
-/** Transitional, SQLite handle: for credentials/service.ts until it is async (issue 12). */
-export function listCompanyScopesSync(db: Db, companyId: number): string[] {
-  return db.prepare('SELECT scope FROM company_scopes WHERE company_id = ? ORDER BY scope').pluck().all(companyId) as string[];
-}
-
 export async function replaceCompanyScopes(db: Database, companyId: number, scopes: string[]): Promise<void> {
   await db.deleteFrom('company_scopes').where('company_id', '=', companyId).execute();
   if (scopes.length)
@@ -102,9 +80,4 @@ export async function countCompaniesGrantingScope(db: Database, scope: string): 
     .where('scope', '=', scope)
     .executeTakeFirstOrThrow();
   return row.n;
-}
-
-/** Transitional, SQLite handle: for scopes/service.ts until it is async (issue 12). */
-export function countCompaniesGrantingScopeSync(db: Db, scope: string): number {
-  return db.prepare('SELECT COUNT(*) FROM company_scopes WHERE scope = ?').pluck().get(scope) as number;
 }

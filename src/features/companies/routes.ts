@@ -2,7 +2,7 @@ import { Router } from 'express';
 import type { Request, Response } from 'express';
 import { actorFrom } from '../../http/actor';
 import { requireOperator } from '../../http/auth';
-import { reRenderOnFieldErrorAsync } from '../../http/form-error';
+import { reRenderOnFieldError } from '../../http/form-error';
 import { flashAndRedirect, render } from '../../http/render';
 import { parseOrThrow, submittedValues, validate } from '../../http/validate';
 import { CompanyScopesSchema, CreateCompanySchema, IdParam, InviteSchema } from './schema';
@@ -46,7 +46,7 @@ export function companiesRouter(deps: companies.CompaniesDeps): Router {
   router.post('/operator/companies', async (req, res) => {
     const input = validate(CreateCompanySchema, req.body);
     if (!input.ok) return listPage(req, res, { errors: input.errors, values: input.values }, 422);
-    await reRenderOnFieldErrorAsync(
+    await reRenderOnFieldError(
       async () => {
         const id = await companies.createCompany(deps, input.data.name, actorFrom(req));
         flashAndRedirect(req, res, `/operator/companies/${id}`, `Company “${input.data.name}” created.`);
@@ -64,7 +64,7 @@ export function companiesRouter(deps: companies.CompaniesDeps): Router {
     const { id } = parseOrThrow(IdParam, req.params);
     const input = validate(InviteSchema, req.body);
     if (!input.ok) return companyPage(req, res, id, { errors: input.errors, values: input.values }, 422, 'companies/_invite.njk');
-    await reRenderOnFieldErrorAsync(
+    await reRenderOnFieldError(
       async () => {
         // The link is shown once, in this response only (no-store); it is also mailed to the address.
         const invitation = await companies.inviteAdministrator(
@@ -96,7 +96,7 @@ export function companiesRouter(deps: companies.CompaniesDeps): Router {
   router.post('/operator/companies/:id/scopes', async (req, res) => {
     const { id } = parseOrThrow(IdParam, req.params);
     const input = parseOrThrow(CompanyScopesSchema, req.body);
-    await reRenderOnFieldErrorAsync(
+    await reRenderOnFieldError(
       async () => {
         await companies.setCompanyScopes(deps, id, input.scopes, actorFrom(req));
         flashAndRedirect(req, res, `/operator/companies/${id}`, 'Allowed scopes saved.');

@@ -1,6 +1,5 @@
 import type { Database } from '../../db/connect';
 import { transaction } from '../../db/connect';
-import type { Db } from '../../db/open';
 import type { Clock } from '../../clock';
 import { FieldError, HttpError, notFound } from '../../http/errors';
 import type { Actor, AuditLog } from '../audit/service';
@@ -89,13 +88,20 @@ export async function inviteAdministrator(
       existing?.id ?? (await auth.createUser(inTrx, { companyId, email: input.email, passwordHash: null, isOperator: input.isOperator }, deps.clock.now()));
     const { token, expiresAt } = await auth.issueInvitation(inTrx, userId, actor.userId);
     const link = `${deps.publicUrl}/invitation?token=${token}`;
-    await deps.mailer.send(composeMail('invitation', input.email, companyId, { companyName: company.name, inviter: actor.label, link, expiresAt }, [token]), trx);
-    await deps.audit.record(actor, {
-      action: 'user.invite',
-      companyId,
-      target: input.email,
-      details: { operator: input.isOperator, resent: existing !== undefined },
-    }, trx);
+    await deps.mailer.send(
+      composeMail('invitation', input.email, companyId, { companyName: company.name, inviter: actor.label, link, expiresAt }, [token]),
+      trx,
+    );
+    await deps.audit.record(
+      actor,
+      {
+        action: 'user.invite',
+        companyId,
+        target: input.email,
+        details: { operator: input.isOperator, resent: existing !== undefined },
+      },
+      trx,
+    );
     return { email: input.email, link, expiresAt };
   });
   deps.mailer.wake?.(); // the invitation is in the outbox now that it committed
@@ -166,26 +172,4 @@ export function listCompanyScopes(deps: { db: Database }, companyId: number): Pr
 
 export function countCompaniesGrantingScope(deps: { db: Database }, scope: string): Promise<number> {
   return repo.countCompaniesGrantingScope(deps.db, scope);
-}
-
-// ------------------------------------------------------------------ transitional (issue 12): for callers in areas not yet async
-
-/** listCompanies on the SQLite handle, for the audit and docs-access pages. */
-export function listCompaniesSync(deps: { db: Db }): repo.CompanySummary[] {
-  return repo.listCompaniesSync(deps.db);
-}
-
-/** findCompanyName on the SQLite handle, for mail/service.ts. */
-export function findCompanyNameSync(deps: { db: Db }, companyId: number): string | undefined {
-  return repo.findCompanyNameSync(deps.db, companyId);
-}
-
-/** listCompanyScopes on the SQLite handle, for credentials/service.ts. */
-export function listCompanyScopesSync(deps: { db: Db }, companyId: number): string[] {
-  return repo.listCompanyScopesSync(deps.db, companyId);
-}
-
-/** countCompaniesGrantingScope on the SQLite handle, for scopes/service.ts. */
-export function countCompaniesGrantingScopeSync(deps: { db: Db }, scope: string): number {
-  return repo.countCompaniesGrantingScopeSync(deps.db, scope);
 }

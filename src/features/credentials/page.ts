@@ -2,7 +2,7 @@ import type { FieldErrors } from '../../http/validate';
 import type { CurrentUser } from '../../http/auth';
 import { notFound } from '../../http/errors';
 import type { Actor } from '../audit/service';
-import { listCompanyScopeDetailsSync } from '../scopes/service';
+import { listCompanyScopeDetails } from '../scopes/service';
 import * as repo from './repo';
 import type { CredentialKind, CredentialRow, CredentialStatus } from './repo';
 import type { CredentialsDeps, Generated } from './service';
@@ -13,7 +13,7 @@ import { OVERLAP_CHOICES } from './schema';
 export interface ApiPageDeps extends CredentialsDeps {
   publicUrl: string;
   /** Writes the coalesced last-used times, so the page shows the latest. */
-  flushLastUsed?: () => void;
+  flushLastUsed?: () => Promise<unknown>;
 }
 
 export interface AreaMessage {
@@ -123,9 +123,9 @@ export interface OauthAreaModel extends AreaModel {
 
 export type AreaExtras = Partial<Pick<AreaModel, 'generated' | 'message' | 'errors' | 'values' | 'open'>>;
 
-function area(deps: ApiPageDeps, companyId: number, kind: CredentialKind, extras: AreaExtras): AreaModel {
-  deps.flushLastUsed?.();
-  const state = credentialState(deps, companyId, kind);
+async function area(deps: ApiPageDeps, companyId: number, kind: CredentialKind, extras: AreaExtras): Promise<AreaModel> {
+  await deps.flushLastUsed?.();
+  const state = await credentialState(deps, companyId, kind);
   const working = (state.active ? [state.active, ...state.retiring] : state.retiring).map(credentialView);
   const open = extras.open ?? Boolean(extras.generated || extras.message || (extras.errors && Object.keys(extras.errors).length));
   return {
@@ -142,16 +142,16 @@ function area(deps: ApiPageDeps, companyId: number, kind: CredentialKind, extras
   };
 }
 
-export function basicArea(deps: ApiPageDeps, companyId: number, extras: AreaExtras = {}): BasicAreaModel {
-  const model = area(deps, companyId, 'basic', extras);
+export async function basicArea(deps: ApiPageDeps, companyId: number, extras: AreaExtras = {}): Promise<BasicAreaModel> {
+  const model = await area(deps, companyId, 'basic', extras);
   // What is typed, else the username in use (the active one, or the one still in its overlap).
   return { ...model, username: model.values.username ?? model.working[0]?.identifier ?? '' };
 }
 
-export function oauthArea(deps: ApiPageDeps, companyId: number, extras: AreaExtras & { chosenScopes?: string[] } = {}): OauthAreaModel {
+export async function oauthArea(deps: ApiPageDeps, companyId: number, extras: AreaExtras & { chosenScopes?: string[] } = {}): Promise<OauthAreaModel> {
   const { chosenScopes, ...rest } = extras;
-  const model = area(deps, companyId, 'oauth', rest);
-  const allowed = listCompanyScopeDetailsSync(deps, companyId);
+  const model = await area(deps, companyId, 'oauth', rest);
+  const allowed = await listCompanyScopeDetails({ db: deps.db }, companyId);
   return {
     ...model,
     grantType: 'client_credentials',
@@ -166,26 +166,26 @@ export function tokenUrl(publicUrl: string): string {
 }
 
 /** A credential of the signed-in user's company, for the revoke confirmation; another company's is 404. */
-export function companyCredential(deps: CredentialsDeps, user: CurrentUser, id: number): CredentialView {
-  const credential = repo.findCompanyCredential(deps.db, user.companyId, id);
+export async function companyCredential(deps: CredentialsDeps, user: CurrentUser, id: number): Promise<CredentialView> {
+  const credential = await repo.findCompanyCredential(deps.db, user.companyId, id);
   if (!credential || credential.status === 'pending') throw notFound();
   return credentialView(credential);
 }
 
 /** Operators: every company's working credentials, never a secret. */
-export function listWorkingCredentials(deps: CredentialsDeps): (CredentialView & { companyName: string })[] {
-  return repo.listAllWorkingCredentials(deps.db).map(credentialView);
+export async function listWorkingCredentials(deps: CredentialsDeps): Promise<(CredentialView & { companyName: string })[]> {
+  return (await repo.listAllWorkingCredentials(deps.db)).map(credentialView);
 }
 
 /** Operators: any company's credential (not a pending one: those are invisible until saved). */
-export function anyCredential(deps: CredentialsDeps, id: number): CredentialView {
-  const credential = repo.findCredentialById(deps.db, id);
+export async function anyCredential(deps: CredentialsDeps, id: number): Promise<CredentialView> {
+  const credential = await repo.findCredentialById(deps.db, id);
   if (!credential || credential.status === 'pending') throw notFound();
   return credentialView(credential);
 }
 
 /** Operators revoke in the credential's own company, with the same service (audit and notification). */
-export function revokeAnyCredential(deps: CredentialsDeps, id: number, reason: string, actor: Actor): CredentialRow {
-  const credential = anyCredential(deps, id);
+export async function revokeAnyCredential(deps: CredentialsDeps, id: number, reason: string, actor: Actor): Promise<CredentialRow> {
+  const credential = await anyCredential(deps, id);
   return revokeCredential(deps, credential.companyId, id, reason, actor);
 }

@@ -1,4 +1,8 @@
-import type { Db } from '../../db/open';
+import { CompiledQuery, sql } from 'kysely';
+import type { Expression, ExpressionBuilder, SqlBool } from 'kysely';
+import type { Database } from '../../db/connect';
+import { isPostgres } from '../../db/connect';
+import type { Tables } from '../../db/schema';
 
 export type CredentialKind = 'basic' | 'oauth';
 export type CredentialStatus = 'pending' | 'active' | 'retiring' | 'retired' | 'revoked' | 'expired';
@@ -26,15 +30,36 @@ export interface CredentialRow {
   lastUsedAt: number | null;
 }
 
-const SELECT = `SELECT c.id, c.company_id AS companyId, c.kind, c.identifier, c.secret_prefix AS secretPrefix, c.scopes,
-  c.status, c.replaces_id AS replacesId, c.created_by AS createdBy, cu.email AS createdByEmail, c.created_at AS createdAt,
-  c.expires_at AS expiresAt, c.saved_by AS savedBy, su.email AS savedByEmail, c.saved_at AS savedAt,
-  c.retires_at AS retiresAt, c.ended_at AS endedAt, ru.email AS revokedByEmail, c.revoke_reason AS revokeReason,
-  c.last_used_at AS lastUsedAt
-  FROM credentials c
-  LEFT JOIN users cu ON cu.id = c.created_by
-  LEFT JOIN users su ON su.id = c.saved_by
-  LEFT JOIN users ru ON ru.id = c.revoked_by`;
+/** Every column of a credential as the pages show it, with the emails of the people who made, saved and revoked it. */
+function selectRows(db: Database) {
+  return db
+    .selectFrom('credentials as c')
+    .leftJoin('users as cu', 'cu.id', 'c.created_by')
+    .leftJoin('users as su', 'su.id', 'c.saved_by')
+    .leftJoin('users as ru', 'ru.id', 'c.revoked_by')
+    .select([
+      'c.id',
+      'c.company_id as companyId',
+      'c.kind',
+      'c.identifier',
+      'c.secret_prefix as secretPrefix',
+      'c.scopes',
+      'c.status',
+      'c.replaces_id as replacesId',
+      'c.created_by as createdBy',
+      'cu.email as createdByEmail',
+      'c.created_at as createdAt',
+      'c.expires_at as expiresAt',
+      'c.saved_by as savedBy',
+      'su.email as savedByEmail',
+      'c.saved_at as savedAt',
+      'c.retires_at as retiresAt',
+      'c.ended_at as endedAt',
+      'ru.email as revokedByEmail',
+      'c.revoke_reason as revokeReason',
+      'c.last_used_at as lastUsedAt',
+    ]);
+}
 
 export interface NewCredential {
   companyId: number;
@@ -49,113 +74,144 @@ export interface NewCredential {
   expiresAt: number;
 }
 
-export function insertPendingCredential(db: Db, c: NewCredential): number {
-  return Number(
-    db
-      .prepare(
-        `INSERT INTO credentials (company_id, kind, identifier, secret_prefix, secret_hash, scopes, status, replaces_id, created_by, created_at, expires_at)
-         VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?)`,
-      )
-      .run(c.companyId, c.kind, c.identifier, c.secretPrefix, c.secretHash, c.scopes, c.replacesId, c.createdBy, c.createdAt, c.expiresAt).lastInsertRowid,
-  );
+export async function insertPendingCredential(db: Database, c: NewCredential): Promise<number> {
+  const row = await db
+    .insertInto('credentials')
+    .values({
+      company_id: c.companyId,
+      kind: c.kind,
+      identifier: c.identifier,
+      secret_prefix: c.secretPrefix,
+      secret_hash: c.secretHash,
+      scopes: c.scopes,
+      status: 'pending',
+      replaces_id: c.replacesId,
+      created_by: c.createdBy,
+      created_at: c.createdAt,
+      expires_at: c.expiresAt,
+    })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  return row.id;
 }
 
 /** One company's credential by id: another company's id is simply not found. */
-export function findCompanyCredential(db: Db, companyId: number, id: number): CredentialRow | undefined {
-  return db.prepare(`${SELECT} WHERE c.id = ? AND c.company_id = ?`).get(id, companyId) as CredentialRow | undefined;
+export async function findCompanyCredential(db: Database, companyId: number, id: number): Promise<CredentialRow | undefined> {
+  return selectRows(db).where('c.id', '=', id).where('c.company_id', '=', companyId).executeTakeFirst();
 }
 
 /** Any company's credential by id: for operators only (routes for administrators use findCompanyCredential). */
-export function findCredentialById(db: Db, id: number): CredentialRow | undefined {
-  return db.prepare(`${SELECT} WHERE c.id = ?`).get(id) as CredentialRow | undefined;
+export async function findCredentialById(db: Database, id: number): Promise<CredentialRow | undefined> {
+  return selectRows(db).where('c.id', '=', id).executeTakeFirst();
 }
 
-export function findActiveCredential(db: Db, companyId: number, kind: CredentialKind): CredentialRow | undefined {
-  return db.prepare(`${SELECT} WHERE c.company_id = ? AND c.kind = ? AND c.status = 'active'`).get(companyId, kind) as CredentialRow | undefined;
+export async function findActiveCredential(db: Database, companyId: number, kind: CredentialKind): Promise<CredentialRow | undefined> {
+  return selectRows(db).where('c.company_id', '=', companyId).where('c.kind', '=', kind).where('c.status', '=', 'active').executeTakeFirst();
 }
 
-export function listRetiringCredentials(db: Db, companyId: number, kind: CredentialKind): CredentialRow[] {
-  return db
-    .prepare(`${SELECT} WHERE c.company_id = ? AND c.kind = ? AND c.status = 'retiring' ORDER BY c.saved_at DESC`)
-    .all(companyId, kind) as CredentialRow[];
+export async function listRetiringCredentials(db: Database, companyId: number, kind: CredentialKind): Promise<CredentialRow[]> {
+  return selectRows(db)
+    .where('c.company_id', '=', companyId)
+    .where('c.kind', '=', kind)
+    .where('c.status', '=', 'retiring')
+    .orderBy('c.saved_at', 'desc')
+    .execute();
 }
 
 /** Recent history (ended credentials) for the API page, newest first. */
-export function listEndedCredentials(db: Db, companyId: number, kind: CredentialKind, limit: number): CredentialRow[] {
-  return db
-    .prepare(`${SELECT} WHERE c.company_id = ? AND c.kind = ? AND c.status IN ('retired', 'revoked') ORDER BY c.ended_at DESC LIMIT ?`)
-    .all(companyId, kind, limit) as CredentialRow[];
+export async function listEndedCredentials(db: Database, companyId: number, kind: CredentialKind, limit: number): Promise<CredentialRow[]> {
+  return selectRows(db)
+    .where('c.company_id', '=', companyId)
+    .where('c.kind', '=', kind)
+    .where('c.status', 'in', ['retired', 'revoked'])
+    .orderBy('c.ended_at', 'desc')
+    .limit(limit)
+    .execute();
 }
 
 /** Every company's working credentials, for operators (never a secret, only prefixes). */
-export function listAllWorkingCredentials(db: Db): (CredentialRow & { companyName: string })[] {
-  return db
-    .prepare(
-      `SELECT x.*, co.name AS companyName FROM (${SELECT} WHERE c.status IN ('active', 'retiring')) x
-       JOIN companies co ON co.id = x.companyId ORDER BY co.name COLLATE NOCASE, x.kind, x.status`,
-    )
-    .all() as (CredentialRow & { companyName: string })[];
+export async function listAllWorkingCredentials(db: Database): Promise<(CredentialRow & { companyName: string })[]> {
+  // companies.name compares without case on both engines (NOCASE, citext), so it also sorts without case.
+  return selectRows(db)
+    .innerJoin('companies as co', 'co.id', 'c.company_id')
+    .select('co.name as companyName')
+    .where('c.status', 'in', ['active', 'retiring'])
+    .orderBy('co.name')
+    .orderBy('c.kind')
+    .orderBy('c.status')
+    .execute();
 }
 
-export function activateCredential(db: Db, id: number, savedBy: number | null, now: number): void {
-  db.prepare(`UPDATE credentials SET status = 'active', saved_by = ?, saved_at = ?, expires_at = NULL WHERE id = ? AND status = 'pending'`).run(
-    savedBy,
-    now,
-    id,
-  );
+export async function activateCredential(db: Database, id: number, savedBy: number | null, now: number): Promise<void> {
+  await db
+    .updateTable('credentials')
+    .set({ status: 'active', saved_by: savedBy, saved_at: now, expires_at: null })
+    .where('id', '=', id)
+    .where('status', '=', 'pending')
+    .execute();
 }
 
-export function startRetiring(db: Db, id: number, retiresAt: number): void {
-  db.prepare(`UPDATE credentials SET status = 'retiring', retires_at = ? WHERE id = ?`).run(retiresAt, id);
+export async function startRetiring(db: Database, id: number, retiresAt: number): Promise<void> {
+  await db.updateTable('credentials').set({ status: 'retiring', retires_at: retiresAt }).where('id', '=', id).execute();
 }
 
-export function endCredential(db: Db, id: number, status: 'retired' | 'expired', now: number): void {
-  db.prepare(`UPDATE credentials SET status = ?, ended_at = ?, expires_at = CASE WHEN ? = 'expired' THEN expires_at ELSE NULL END WHERE id = ?`).run(
-    status,
-    now,
-    status,
-    id,
-  );
+/** Ends a credential; an expired one keeps the time it lapsed at (expires_at), a retired one has none. */
+export async function endCredential(db: Database, id: number, status: 'retired' | 'expired', now: number): Promise<void> {
+  await db
+    .updateTable('credentials')
+    .set(status === 'expired' ? { status, ended_at: now } : { status, ended_at: now, expires_at: null })
+    .where('id', '=', id)
+    .execute();
 }
 
-export function revokeCredential(db: Db, id: number, revokedBy: number | null, reason: string, now: number): void {
-  db.prepare(`UPDATE credentials SET status = 'revoked', ended_at = ?, revoked_by = ?, revoke_reason = ? WHERE id = ?`).run(now, revokedBy, reason, id);
+export async function revokeCredential(db: Database, id: number, revokedBy: number | null, reason: string, now: number): Promise<void> {
+  await db.updateTable('credentials').set({ status: 'revoked', ended_at: now, revoked_by: revokedBy, revoke_reason: reason }).where('id', '=', id).execute();
 }
 
 /** Is there anything for the sweep to do? One indexed read, so most sweeps take no write lock. */
-export function hasLapsedCredentials(db: Db, now: number): boolean {
-  return (
-    db
-      .prepare(
-        `SELECT EXISTS (SELECT 1 FROM credentials WHERE status = 'pending' AND expires_at <= ?)
-             OR EXISTS (SELECT 1 FROM credentials WHERE status = 'retiring' AND retires_at <= ?)`,
-      )
-      .pluck()
-      .get(now, now) === 1
-  );
+export async function hasLapsedCredentials(db: Database, now: number): Promise<boolean> {
+  const row = await db
+    .selectNoFrom((eb) =>
+      eb
+        .or([
+          eb.exists(eb.selectFrom('credentials').select('id').where('status', '=', 'pending').where('expires_at', '<=', now)),
+          eb.exists(eb.selectFrom('credentials').select('id').where('status', '=', 'retiring').where('retires_at', '<=', now)),
+        ])
+        .as('lapsed'),
+    )
+    .executeTakeFirstOrThrow();
+  return Boolean(row.lapsed); // 1/0 on SQLite, true/false on PostgreSQL
 }
 
-export function listLapsedPending(db: Db, now: number): CredentialRow[] {
-  return db.prepare(`${SELECT} WHERE c.status = 'pending' AND c.expires_at <= ?`).all(now) as CredentialRow[];
+export async function listLapsedPending(db: Database, now: number): Promise<CredentialRow[]> {
+  return selectRows(db).where('c.status', '=', 'pending').where('c.expires_at', '<=', now).execute();
 }
 
-export function listLapsedRetiring(db: Db, now: number): CredentialRow[] {
-  return db.prepare(`${SELECT} WHERE c.status = 'retiring' AND c.retires_at <= ?`).all(now) as CredentialRow[];
+export async function listLapsedRetiring(db: Database, now: number): Promise<CredentialRow[]> {
+  return selectRows(db).where('c.status', '=', 'retiring').where('c.retires_at', '<=', now).execute();
 }
 
 /** Unsaved generations of one kind that can still be saved, and when the first of them lapses (for the cap). */
-export function countUnsavedCredentials(db: Db, companyId: number, kind: CredentialKind, now: number): { count: number; firstExpiry: number | null } {
+export async function countUnsavedCredentials(
+  db: Database,
+  companyId: number,
+  kind: CredentialKind,
+  now: number,
+): Promise<{ count: number; firstExpiry: number | null }> {
   return db
-    .prepare(
-      `SELECT COUNT(*) AS count, MIN(expires_at) AS firstExpiry FROM credentials
-       WHERE company_id = ? AND kind = ? AND status = 'pending' AND expires_at > ?`,
-    )
-    .get(companyId, kind, now) as { count: number; firstExpiry: number | null };
+    .selectFrom('credentials')
+    .select((eb) => [eb.fn.countAll<number>().as('count'), eb.fn.min('expires_at').as('firstExpiry')])
+    .where('company_id', '=', companyId)
+    .where('kind', '=', kind)
+    .where('status', '=', 'pending')
+    .where('expires_at', '>', now)
+    .executeTakeFirstOrThrow();
 }
 
-/** The company that owns a Basic Auth username (case-insensitive), if any. */
-export function usernameOwner(db: Db, username: string): number | undefined {
-  return db.prepare('SELECT company_id FROM api_usernames WHERE username = ?').pluck().get(username) as number | undefined;
+/** The company that owns a Basic Auth username (case-insensitive: NOCASE, citext), if any. */
+export async function usernameOwner(db: Database, username: string): Promise<number | undefined> {
+  const row = await db.selectFrom('api_usernames').select('company_id').where('username', '=', username).executeTakeFirst();
+  return row?.company_id;
 }
 
 /**
@@ -163,35 +219,43 @@ export function usernameOwner(db: Db, username: string): number | undefined {
  * since: a username stays with its company through rotations and revocations) or an unsaved key that
  * has not lapsed yet.
  */
-export function holdsUsername(db: Db, companyId: number, username: string, now: number): boolean {
-  return (
-    db
-      .prepare(
-        `SELECT EXISTS (SELECT 1 FROM credentials WHERE company_id = ? AND kind = 'basic' AND identifier = ? COLLATE NOCASE
-           AND (saved_at IS NOT NULL OR (status = 'pending' AND expires_at > ?)))`,
-      )
-      .pluck()
-      .get(companyId, username, now) === 1
-  );
+export async function holdsUsername(db: Database, companyId: number, username: string, now: number): Promise<boolean> {
+  const row = await db
+    .selectFrom('credentials')
+    .select('id')
+    .where('company_id', '=', companyId)
+    .where('kind', '=', 'basic')
+    // Usernames compare without case, as api_usernames does; identifier itself is a plain text column.
+    .where(sql<string>`lower(identifier)`, '=', sql<string>`lower(${username})`)
+    .where((eb) => eb.or([eb('saved_at', 'is not', null), eb.and([eb('status', '=', 'pending'), eb('expires_at', '>', now)])]))
+    .limit(1)
+    .executeTakeFirst();
+  return row !== undefined;
 }
 
-export function claimUsername(db: Db, username: string, companyId: number, now: number): void {
-  db.prepare('INSERT OR IGNORE INTO api_usernames (username, company_id, claimed_at) VALUES (?, ?, ?)').run(username, companyId, now);
+export async function claimUsername(db: Database, username: string, companyId: number, now: number): Promise<void> {
+  await db
+    .insertInto('api_usernames')
+    .values({ username, company_id: companyId, claimed_at: now })
+    .onConflict((oc) => oc.doNothing())
+    .execute();
 }
 
-export function releaseUsername(db: Db, username: string, companyId: number): void {
-  db.prepare('DELETE FROM api_usernames WHERE username = ? AND company_id = ?').run(username, companyId);
+export async function releaseUsername(db: Database, username: string, companyId: number): Promise<void> {
+  await db.deleteFrom('api_usernames').where('username', '=', username).where('company_id', '=', companyId).execute();
 }
 
 /** Pending or working client credentials that carry the scope (scopes are stored space-separated). */
-export function countLiveCredentialsWithScope(db: Db, scope: string): number {
-  return db
-    .prepare(
-      `SELECT COUNT(*) FROM credentials
-        WHERE kind = 'oauth' AND status IN ('pending', 'active', 'retiring') AND instr(' ' || scopes || ' ', ' ' || ? || ' ') > 0`,
-    )
-    .pluck()
-    .get(scope) as number;
+export async function countLiveCredentialsWithScope(db: Database, scope: string): Promise<number> {
+  // The exact word is matched here rather than in SQL: the engines share no substring function
+  // (instr, strpos), and LIKE would read '_' as a wildcard. Live clients are a few per company.
+  const rows = await db
+    .selectFrom('credentials')
+    .select('scopes')
+    .where('kind', '=', 'oauth')
+    .where('status', 'in', ['pending', 'active', 'retiring'])
+    .execute();
+  return rows.filter((r) => r.scopes.split(' ').includes(scope)).length;
 }
 
 /**
@@ -199,17 +263,30 @@ export function countLiveCredentialsWithScope(db: Db, scope: string): number {
  * A saved credential is history (the API page, the audit trail) and is never pruned; nothing refers
  * to an unsaved one, but the NOT IN keeps that true even if it ever changed.
  */
-const DEAD_GENERATIONS = `FROM credentials
-  WHERE saved_at IS NULL
-    AND ((status = 'expired' AND coalesce(expires_at, ended_at, created_at) < ?) OR (status = 'pending' AND expires_at < ?))
-    AND id NOT IN (SELECT replaces_id FROM credentials WHERE replaces_id IS NOT NULL)`;
+const deadGenerations =
+  (cutoff: number) =>
+  (eb: ExpressionBuilder<Tables, 'credentials'>): Expression<SqlBool> =>
+    eb.and([
+      eb('saved_at', 'is', null),
+      eb.or([
+        eb.and([eb('status', '=', 'expired'), eb(eb.fn.coalesce('expires_at', 'ended_at', 'created_at'), '<', cutoff)]),
+        eb.and([eb('status', '=', 'pending'), eb('expires_at', '<', cutoff)]),
+      ]),
+      eb('id', 'not in', eb.selectFrom('credentials as r').select('r.replaces_id').where('r.replaces_id', 'is not', null)),
+    ]);
 
-export function countDeadGenerations(db: Db, cutoff: number): number {
-  return db.prepare(`SELECT COUNT(*) ${DEAD_GENERATIONS}`).pluck().get(cutoff, cutoff) as number;
+export async function countDeadGenerations(db: Database, cutoff: number): Promise<number> {
+  const row = await db
+    .selectFrom('credentials')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where(deadGenerations(cutoff))
+    .executeTakeFirstOrThrow();
+  return row.n;
 }
 
-export function deleteDeadGenerations(db: Db, cutoff: number): number {
-  return db.prepare(`DELETE ${DEAD_GENERATIONS}`).run(cutoff, cutoff).changes;
+export async function deleteDeadGenerations(db: Database, cutoff: number): Promise<number> {
+  const result = await db.deleteFrom('credentials').where(deadGenerations(cutoff)).executeTakeFirst();
+  return Number(result.numDeletedRows);
 }
 
 /** What the platform API's credential check reads: the row, its company's name and the scopes the company may grant. */
@@ -230,33 +307,82 @@ export interface CredentialCandidate {
 
 export interface CredentialLookups {
   /** The working (active or retiring) rows of one identifier: at most two during an overlap. */
-  findWorkingCandidates(kind: CredentialKind, identifier: string): CredentialCandidate[];
+  findWorkingCandidates(kind: CredentialKind, identifier: string): Promise<CredentialCandidate[]>;
   /** Only after a failure: the row a real secret belongs to, whatever its state (the unique index finds it), so a secret that stopped working is told apart from a guess. */
-  findCandidateBySecretHash(secretHash: Buffer): CredentialCandidate | undefined;
-  findCandidateById(id: number, kind: CredentialKind): CredentialCandidate | undefined;
+  findCandidateBySecretHash(secretHash: Buffer): Promise<CredentialCandidate | undefined>;
+  findCandidateById(id: number, kind: CredentialKind): Promise<CredentialCandidate | undefined>;
 }
 
-/** The hot path of every platform API request: statements prepared once per process, never per request. */
-export function createCredentialLookups(db: Db): CredentialLookups {
-  const columns = `c.id, c.company_id AS companyId, co.name AS companyName, c.kind, c.identifier, c.secret_hash AS secretHash,
-    c.scopes, (SELECT group_concat(cs.scope, ' ') FROM company_scopes cs WHERE cs.company_id = c.company_id) AS companyScopes,
-    c.status, c.retires_at AS retiresAt, c.expires_at AS expiresAt, c.ended_at AS endedAt
-    FROM credentials c JOIN companies co ON co.id = c.company_id`;
-  const byIdentifier = db.prepare(`SELECT ${columns} WHERE c.kind = ? AND c.identifier = ? AND c.status IN ('active', 'retiring')`);
-  const bySecretHash = db.prepare(`SELECT ${columns} WHERE c.secret_hash = ?`);
-  const byId = db.prepare(`SELECT ${columns} WHERE c.id = ? AND c.kind = ?`);
-  return {
-    findWorkingCandidates: (kind, identifier) => byIdentifier.all(kind, identifier) as CredentialCandidate[],
-    findCandidateBySecretHash: (secretHash) => bySecretHash.get(secretHash) as CredentialCandidate | undefined,
-    findCandidateById: (id, kind) => byId.get(id, kind) as CredentialCandidate | undefined,
+/**
+ * A query compiled once and run with new values: building and compiling a Kysely query costs tens of
+ * microseconds, too much for every request. `slots` are the distinct placeholder values the query was
+ * built with; each call puts its values in their places (same SQL text, so SQLite reuses the statement).
+ */
+function compiledOnce<V extends unknown[]>(compiled: CompiledQuery, slots: V): (...values: V) => CompiledQuery {
+  const positions = slots.map((slot) => {
+    const at = compiled.parameters.indexOf(slot);
+    if (at < 0 || compiled.parameters.lastIndexOf(slot) !== at) throw new Error(`placeholder ${String(slot)} must appear exactly once in ${compiled.sql}`);
+    return at;
+  });
+  return (...values) => {
+    const parameters = [...compiled.parameters];
+    positions.forEach((at, i) => (parameters[at] = values[i]));
+    return CompiledQuery.raw(compiled.sql, parameters);
   };
 }
 
-/** Writes coalesced last-used times (credential id -> time) in one transaction; the statement is prepared once. */
-export function createLastUsedWriter(db: Db): (times: ReadonlyMap<number, number>) => void {
-  const update = db.prepare('UPDATE credentials SET last_used_at = max(coalesce(last_used_at, 0), ?) WHERE id = ?');
-  const writeAll = db.transaction((times: ReadonlyMap<number, number>) => {
-    for (const [id, at] of times) update.run(at, id);
-  });
-  return (times) => writeAll(times);
+// Placeholder values for compiledOnce: distinct from each other and from every constant in the queries.
+const KIND = '\u0000kind' as CredentialKind;
+const IDENTIFIER = '\u0000identifier';
+const SECRET_HASH: Buffer = Buffer.from('\u0000secret_hash');
+const ID = -1;
+
+/** The hot path of every platform API request: one query per lookup, compiled once per process, never per request. */
+export function createCredentialLookups(db: Database): CredentialLookups {
+  // The scopes the company may grant, space-separated; the engines name the aggregate differently.
+  const companyScopes = isPostgres(db)
+    ? sql<string | null>`(select string_agg(cs.scope, ' ') from company_scopes cs where cs.company_id = c.company_id)`
+    : sql<string | null>`(select group_concat(cs.scope, ' ') from company_scopes cs where cs.company_id = c.company_id)`;
+  const candidates = db
+    .selectFrom('credentials as c')
+    .innerJoin('companies as co', 'co.id', 'c.company_id')
+    .select([
+      'c.id',
+      'c.company_id as companyId',
+      'co.name as companyName',
+      'c.kind',
+      'c.identifier',
+      'c.secret_hash as secretHash',
+      'c.scopes',
+      companyScopes.as('companyScopes'),
+      'c.status',
+      'c.retires_at as retiresAt',
+      'c.expires_at as expiresAt',
+      'c.ended_at as endedAt',
+    ]);
+  const byIdentifier = compiledOnce(
+    candidates.where('c.kind', '=', KIND).where('c.identifier', '=', IDENTIFIER).where('c.status', 'in', ['active', 'retiring']).compile(),
+    [KIND, IDENTIFIER],
+  );
+  const bySecretHash = compiledOnce(candidates.where('c.secret_hash', '=', SECRET_HASH).compile(), [SECRET_HASH]);
+  const byId = compiledOnce(candidates.where('c.id', '=', ID).where('c.kind', '=', KIND).compile(), [ID, KIND]);
+  const rows = async (query: CompiledQuery) => (await db.executeQuery<CredentialCandidate>(query)).rows;
+  return {
+    findWorkingCandidates: (kind, identifier) => rows(byIdentifier(kind, identifier)),
+    findCandidateBySecretHash: async (secretHash) => (await rows(bySecretHash(secretHash)))[0],
+    findCandidateById: async (id, kind) => (await rows(byId(id, kind)))[0],
+  };
+}
+
+/**
+ * Writes one last-used time, unless a later one is already there (another replica, or an earlier
+ * flush of a later request): a time only ever moves forward. The same SQL text every call.
+ */
+export async function recordLastUsed(db: Database, id: number, at: number): Promise<void> {
+  await db
+    .updateTable('credentials')
+    .set({ last_used_at: at })
+    .where('id', '=', id)
+    .where((eb) => eb.or([eb('last_used_at', 'is', null), eb('last_used_at', '<', at)]))
+    .execute();
 }

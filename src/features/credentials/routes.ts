@@ -11,7 +11,7 @@ import type { ApiPageDeps, AreaExtras } from './page';
 import { anyCredential, basicArea, companyCredential, listWorkingCredentials, oauthArea, revokeAnyCredential } from './page';
 import { GenerateApiKeySchema, GenerateClientSchema, IdParam, RevokeSchema, SaveSchema } from './schema';
 import * as credentials from './service';
-import { docsAccessAreaSync } from '../docs-access/service';
+import { docsAccessArea } from '../docs-access/service';
 
 export type CredentialsRouterDeps = ApiPageDeps;
 
@@ -38,26 +38,26 @@ export function credentialsRouter(deps: CredentialsRouterDeps): Router {
   type Extras = { basic?: AreaExtras; oauth?: AreaExtras & { chosenScopes?: string[] } };
 
   /** The API page, or (for htmx) just the area that changed. */
-  const show = (req: Request, res: Response, kind: CredentialKind | undefined, extras: Extras = {}, status = 200) => {
+  const show = async (req: Request, res: Response, kind: CredentialKind | undefined, extras: Extras = {}, status = 200) => {
     const user = currentUser(req);
     const openArea = kind ?? (req.query.area === 'basic' || req.query.area === 'oauth' ? req.query.area : undefined);
     const wantsArea = kind !== undefined && isHtmx(req);
     const model = {
       title: 'API',
-      basic: wantsArea && kind !== 'basic' ? undefined : basicArea(deps, user.companyId, { open: openArea === 'basic' || undefined, ...extras.basic }),
-      oauth: wantsArea && kind !== 'oauth' ? undefined : oauthArea(deps, user.companyId, { open: openArea === 'oauth' || undefined, ...extras.oauth }),
+      basic: wantsArea && kind !== 'basic' ? undefined : await basicArea(deps, user.companyId, { open: openArea === 'basic' || undefined, ...extras.basic }),
+      oauth: wantsArea && kind !== 'oauth' ? undefined : await oauthArea(deps, user.companyId, { open: openArea === 'oauth' || undefined, ...extras.oauth }),
       // The third area: requesting access to the OAuth 2.0 API documentation.
-      docsAccess: wantsArea ? undefined : docsAccessAreaSync(deps, user),
+      docsAccess: wantsArea ? undefined : await docsAccessArea({ db: deps.db, clock: deps.clock }, user),
     };
     // The page itself never holds a secret, but it is the place secrets appear: no cache keeps it.
     render(req, res, { page: 'credentials/api.njk', fragment: kind && AREA[kind].fragment, status, noStore: true }, model);
   };
 
   /** Success of a save or revoke: htmx gets the refreshed area; a plain form gets post/redirect/get. */
-  const done = (req: Request, res: Response, kind: CredentialKind, text: string) => {
+  const done = async (req: Request, res: Response, kind: CredentialKind, text: string) => {
     if (!isHtmx(req)) return flashAndRedirect(req, res, `/admin/api?area=${kind}#${AREA[kind].anchor}`, text);
     res.set('HX-Retarget', AREA[kind].target).set('HX-Reswap', 'outerHTML');
-    show(req, res, kind, { [kind]: { message: { kind: 'success', text } } });
+    await show(req, res, kind, { [kind]: { message: { kind: 'success', text } } });
   };
 
   router.get('/admin/api', (req, res) => show(req, res, undefined));
@@ -66,40 +66,40 @@ export function credentialsRouter(deps: CredentialsRouterDeps): Router {
    * Runs a generation: a field error goes back to the form by its field (the one re-render helper),
    * the cap on unsaved generations (429) becomes the area's message.
    */
-  const generate = (req: Request, res: Response, kind: CredentialKind, extras: Extras[CredentialKind], attempt: () => void) => {
+  const generate = async (req: Request, res: Response, kind: CredentialKind, extras: Extras[CredentialKind], attempt: () => Promise<void>) => {
     try {
-      reRenderOnFieldError(attempt, (errors, status) => show(req, res, kind, { [kind]: { ...extras, errors } }, status));
+      await reRenderOnFieldError(attempt, (errors, status) => show(req, res, kind, { [kind]: { ...extras, errors } }, status));
     } catch (err) {
       if (!(err instanceof HttpError) || err.status !== 429) throw err;
       res.set(err.headers);
-      show(req, res, kind, { [kind]: { ...extras, message: { kind: 'error', text: err.message } } }, 429);
+      await show(req, res, kind, { [kind]: { ...extras, message: { kind: 'error', text: err.message } } }, 429);
     }
   };
 
-  router.post('/admin/api/basic-auth/generate', (req, res) => {
+  router.post('/admin/api/basic-auth/generate', async (req, res) => {
     const input = validate(GenerateApiKeySchema, req.body);
     if (!input.ok) return show(req, res, 'basic', { basic: { errors: input.errors, values: input.values } }, 422);
-    generate(req, res, 'basic', { values: submittedValues(req.body) }, () => {
-      const generated = credentials.generateApiKeyFor(deps, currentUser(req).companyId, input.data.username, actorFrom(req));
-      show(req, res, 'basic', { basic: { generated, values: { username: input.data.username } } });
+    await generate(req, res, 'basic', { values: submittedValues(req.body) }, async () => {
+      const generated = await credentials.generateApiKeyFor(deps, currentUser(req).companyId, input.data.username, actorFrom(req));
+      await show(req, res, 'basic', { basic: { generated, values: { username: input.data.username } } });
     });
   });
 
-  router.post('/admin/api/oauth/generate', (req, res) => {
+  router.post('/admin/api/oauth/generate', async (req, res) => {
     const { scopes } = parseOrThrow(GenerateClientSchema, req.body);
-    generate(req, res, 'oauth', { chosenScopes: scopes }, () => {
-      const generated = credentials.generateClientCredentials(deps, currentUser(req).companyId, scopes, actorFrom(req));
-      show(req, res, 'oauth', { oauth: { generated, chosenScopes: scopes } });
+    await generate(req, res, 'oauth', { chosenScopes: scopes }, async () => {
+      const generated = await credentials.generateClientCredentials(deps, currentUser(req).companyId, scopes, actorFrom(req));
+      await show(req, res, 'oauth', { oauth: { generated, chosenScopes: scopes } });
     });
   });
 
-  const save = (kind: CredentialKind) => (req: Request, res: Response) => {
+  const save = (kind: CredentialKind) => async (req: Request, res: Response) => {
     const { id } = parseOrThrow(IdParam, req.params);
     const { overlap } = parseOrThrow(SaveSchema, req.body);
-    const result = credentials.saveCredential(deps, currentUser(req).companyId, kind, id, overlap, actorFrom(req));
+    const result = await credentials.saveCredential(deps, currentUser(req).companyId, kind, id, overlap, actorFrom(req));
     if (result.ok) return done(req, res, kind, SAVED[kind]);
     if (result.reason === 'already_saved') return show(req, res, kind, { [kind]: { message: { kind: 'info', text: result.message } } });
-    show(req, res, kind, { [kind]: { message: { kind: 'error', text: result.message } } }, result.reason === 'expired' ? 410 : 409);
+    await show(req, res, kind, { [kind]: { message: { kind: 'error', text: result.message } } }, result.reason === 'expired' ? 410 : 409);
   };
   router.post('/admin/api/basic-auth/:id/save', save('basic'));
   router.post('/admin/api/oauth/:id/save', save('oauth'));
@@ -124,45 +124,45 @@ export function credentialsRouter(deps: CredentialsRouterDeps): Router {
       },
     );
 
-  router.get('/admin/api/credentials/:id/revoke', (req, res) => {
+  router.get('/admin/api/credentials/:id/revoke', async (req, res) => {
     const { id } = parseOrThrow(IdParam, req.params);
-    confirmRevoke(req, res, companyCredential(deps, currentUser(req), id), '/admin/api');
+    confirmRevoke(req, res, await companyCredential(deps, currentUser(req), id), '/admin/api');
   });
 
-  router.post('/admin/api/credentials/:id/revoke', (req, res) => {
+  router.post('/admin/api/credentials/:id/revoke', async (req, res) => {
     const { id } = parseOrThrow(IdParam, req.params);
-    const credential = companyCredential(deps, currentUser(req), id);
+    const credential = await companyCredential(deps, currentUser(req), id);
     const input = validate(RevokeSchema, req.body);
     if (!input.ok) return confirmRevoke(req, res, credential, '/admin/api', { errors: input.errors, values: input.values }, 422);
     try {
-      credentials.revokeCredential(deps, credential.companyId, id, input.data.reason, actorFrom(req));
+      await credentials.revokeCredential(deps, credential.companyId, id, input.data.reason, actorFrom(req));
     } catch (err) {
       if (!(err instanceof HttpError) || err.status !== 409) throw err;
-      return confirmRevoke(req, res, companyCredential(deps, currentUser(req), id), '/admin/api', { errors: { _form: err.message } }, 409);
+      return confirmRevoke(req, res, await companyCredential(deps, currentUser(req), id), '/admin/api', { errors: { _form: err.message } }, 409);
     }
-    done(req, res, credential.kind, `${noun(credential)} ${credential.identifier} revoked. It stopped working at once.`);
+    await done(req, res, credential.kind, `${noun(credential)} ${credential.identifier} revoked. It stopped working at once.`);
   });
 
-  router.get('/operator/credentials', (req, res) => {
-    deps.flushLastUsed?.();
-    render(req, res, { page: 'credentials/operator.njk' }, { title: 'Credentials', credentials: listWorkingCredentials(deps) });
+  router.get('/operator/credentials', async (req, res) => {
+    await deps.flushLastUsed?.();
+    render(req, res, { page: 'credentials/operator.njk' }, { title: 'Credentials', credentials: await listWorkingCredentials(deps) });
   });
 
-  router.get('/operator/credentials/:id/revoke', (req, res) => {
+  router.get('/operator/credentials/:id/revoke', async (req, res) => {
     const { id } = parseOrThrow(IdParam, req.params);
-    confirmRevoke(req, res, anyCredential(deps, id), '/operator');
+    confirmRevoke(req, res, await anyCredential(deps, id), '/operator');
   });
 
-  router.post('/operator/credentials/:id/revoke', (req, res) => {
+  router.post('/operator/credentials/:id/revoke', async (req, res) => {
     const { id } = parseOrThrow(IdParam, req.params);
-    const credential = anyCredential(deps, id);
+    const credential = await anyCredential(deps, id);
     const input = validate(RevokeSchema, req.body);
     if (!input.ok) return confirmRevoke(req, res, credential, '/operator', { errors: input.errors, values: input.values }, 422);
     try {
-      revokeAnyCredential(deps, id, input.data.reason, actorFrom(req));
+      await revokeAnyCredential(deps, id, input.data.reason, actorFrom(req));
     } catch (err) {
       if (!(err instanceof HttpError) || err.status !== 409) throw err;
-      return confirmRevoke(req, res, anyCredential(deps, id), '/operator', { errors: { _form: err.message } }, 409);
+      return confirmRevoke(req, res, await anyCredential(deps, id), '/operator', { errors: { _form: err.message } }, 409);
     }
     flashAndRedirect(req, res, '/operator/credentials', `${noun(credential)} ${credential.identifier} revoked. It stopped working at once.`);
   });

@@ -1,12 +1,12 @@
-import type { Db } from '../../db/open';
-import { transaction } from '../../db/open';
+import type { Database } from '../../db/connect';
+import { skipped, transactionOnce, transaction } from '../../db/connect';
 import type { Clock } from '../../clock';
 import { DAY, HOUR, MINUTE } from '../../clock';
 import { sha256 } from '../../crypto';
 import { FieldError, HttpError, notFound, tooManyRequests } from '../../http/errors';
 import type { Actor, AuditLog } from '../audit/service';
 import { SYSTEM_ACTOR } from '../audit/service';
-import { listCompanyScopesSync } from '../companies/service';
+import { listCompanyScopes } from '../companies/service';
 import type { Mailer } from '../mail/service';
 import { notifyCompanyAdmins } from '../mail/service';
 import * as repo from './repo';
@@ -28,7 +28,7 @@ export const OVERLAPS = { none: 0, '1h': HOUR, '24h': DAY, '7d': 7 * DAY } as co
 export type Overlap = keyof typeof OVERLAPS;
 
 export interface CredentialsDeps {
-  db: Db;
+  db: Database;
   clock: Clock;
   audit: AuditLog;
   mailer: Mailer;
@@ -43,39 +43,40 @@ export interface Generated {
 }
 
 /** Generates a Basic Auth API key for `username`. It works only after Save. */
-export function generateApiKeyFor(deps: CredentialsDeps, companyId: number, username: string, actor: Actor): Generated {
-  return transaction(deps.db, () => {
+export async function generateApiKeyFor(deps: CredentialsDeps, companyId: number, username: string, actor: Actor): Promise<Generated> {
+  return transaction(deps.db, async (trx) => {
     const now = deps.clock.now();
-    assertRoomForUnsaved(deps, companyId, 'basic', now);
-    const owner = repo.usernameOwner(deps.db, username);
+    await assertRoomForUnsaved(trx, companyId, 'basic', now);
+    const owner = await repo.usernameOwner(trx, username);
     if (owner !== undefined && owner !== companyId) {
-      if (repo.holdsUsername(deps.db, owner, username, now)) {
+      if (await repo.holdsUsername(trx, owner, username, now)) {
         throw new FieldError('username', 'This username is already used by another company. Choose a different one.');
       }
       // The other company only generated keys under it and saved none before they lapsed: its claim lapsed with them.
-      repo.releaseUsername(deps.db, username, owner);
+      await repo.releaseUsername(trx, username, owner);
     }
-    repo.claimUsername(deps.db, username, companyId, now);
-    return insertPending(deps, companyId, 'basic', username, generateApiKey(), listCompanyScopesSync(deps, companyId), actor);
+    await repo.claimUsername(trx, username, companyId, now);
+    const scopes = await listCompanyScopes({ db: trx }, companyId);
+    return insertPending({ ...deps, db: trx }, companyId, 'basic', username, generateApiKey(), scopes, actor);
   });
 }
 
 /** Generates OAuth 2.0 client credentials (a new Client ID and secret) with `scopes`, a subset of the company's. */
-export function generateClientCredentials(deps: CredentialsDeps, companyId: number, scopes: string[] | undefined, actor: Actor): Generated {
-  return transaction(deps.db, () => {
-    assertRoomForUnsaved(deps, companyId, 'oauth', deps.clock.now());
-    const allowed = listCompanyScopesSync(deps, companyId);
+export async function generateClientCredentials(deps: CredentialsDeps, companyId: number, scopes: string[] | undefined, actor: Actor): Promise<Generated> {
+  return transaction(deps.db, async (trx) => {
+    await assertRoomForUnsaved(trx, companyId, 'oauth', deps.clock.now());
+    const allowed = await listCompanyScopes({ db: trx }, companyId);
     const chosen = scopes === undefined ? allowed : [...new Set(scopes)].sort();
     const notAllowed = chosen.filter((s) => !allowed.includes(s));
     if (notAllowed.length) throw new FieldError('scopes', `Your company may not grant: ${notAllowed.slice(0, 5).join(', ')}.`);
     if (chosen.length === 0) throw new FieldError('scopes', 'Choose at least one scope.');
-    return insertPending(deps, companyId, 'oauth', generateClientId(), generateClientSecret(), chosen, actor);
+    return insertPending({ ...deps, db: trx }, companyId, 'oauth', generateClientId(), generateClientSecret(), chosen, actor);
   });
 }
 
 /** Refuses a generation (429) while the company holds MAX_UNSAVED_PER_KIND unsaved ones of this kind. */
-function assertRoomForUnsaved(deps: CredentialsDeps, companyId: number, kind: CredentialKind, now: number): void {
-  const unsaved = repo.countUnsavedCredentials(deps.db, companyId, kind, now);
+async function assertRoomForUnsaved(db: Database, companyId: number, kind: CredentialKind, now: number): Promise<void> {
+  const unsaved = await repo.countUnsavedCredentials(db, companyId, kind, now);
   if (unsaved.count < MAX_UNSAVED_PER_KIND) return;
   throw tooManyRequests(
     ((unsaved.firstExpiry ?? now + PENDING_TTL_MS) - now) / 1000,
@@ -83,7 +84,8 @@ function assertRoomForUnsaved(deps: CredentialsDeps, companyId: number, kind: Cr
   );
 }
 
-function insertPending(
+/** Inside the generating transaction: `deps.db` is that transaction. */
+async function insertPending(
   deps: CredentialsDeps,
   companyId: number,
   kind: CredentialKind,
@@ -91,10 +93,10 @@ function insertPending(
   secret: string,
   scopes: string[],
   actor: Actor,
-): Generated {
+): Promise<Generated> {
   const now = deps.clock.now();
-  const active = repo.findActiveCredential(deps.db, companyId, kind);
-  const id = repo.insertPendingCredential(deps.db, {
+  const active = await repo.findActiveCredential(deps.db, companyId, kind);
+  const id = await repo.insertPendingCredential(deps.db, {
     companyId,
     kind,
     identifier,
@@ -106,8 +108,12 @@ function insertPending(
     createdAt: now,
     expiresAt: now + PENDING_TTL_MS,
   });
-  deps.audit.record(actor, { action: 'credential.generate', companyId, target: identifier, details: { kind, credentialId: id, prefix: publicPrefix(secret) } });
-  return { credential: repo.findCompanyCredential(deps.db, companyId, id)!, secret };
+  await deps.audit.record(
+    actor,
+    { action: 'credential.generate', companyId, target: identifier, details: { kind, credentialId: id, prefix: publicPrefix(secret) } },
+    deps.db,
+  );
+  return { credential: (await repo.findCompanyCredential(deps.db, companyId, id))!, secret };
 }
 
 export type SaveResult =
@@ -119,10 +125,17 @@ export type SaveResult =
  * active one stops working now (overlap 'none') or at the end of the chosen window. Compare-and-swap
  * on the credential that was active when this one was generated: of two racing Saves exactly one wins.
  */
-export function saveCredential(deps: CredentialsDeps, companyId: number, kind: CredentialKind, id: number, overlap: Overlap, actor: Actor): SaveResult {
-  const result = transaction(deps.db, (): SaveResult => {
+export async function saveCredential(
+  deps: CredentialsDeps,
+  companyId: number,
+  kind: CredentialKind,
+  id: number,
+  overlap: Overlap,
+  actor: Actor,
+): Promise<SaveResult> {
+  const result = await transaction(deps.db, async (trx): Promise<SaveResult> => {
     const now = deps.clock.now();
-    const pending = repo.findCompanyCredential(deps.db, companyId, id);
+    const pending = await repo.findCompanyCredential(trx, companyId, id);
     if (!pending || pending.kind !== kind) throw notFound();
     const noun = kind === 'basic' ? 'key' : 'client secret';
     if (pending.status === 'active') return { ok: false, reason: 'already_saved', message: `This ${noun} is already saved and active.` };
@@ -130,14 +143,18 @@ export function saveCredential(deps: CredentialsDeps, companyId: number, kind: C
       return { ok: false, reason: 'ended', message: `This ${noun} can no longer be saved (it is ${pending.status}); generate a new one.` };
     }
     if ((pending.expiresAt ?? 0) <= now) {
-      expirePending(deps, pending, now);
+      await expirePending({ ...deps, db: trx }, pending, now);
       return { ok: false, reason: 'expired', message: `This ${noun} expired before it was saved; generate a new one.` };
     }
-    const active = repo.findActiveCredential(deps.db, companyId, kind);
+    const active = await repo.findActiveCredential(trx, companyId, kind);
     if ((active?.id ?? null) !== pending.replacesId) {
-      repo.endCredential(deps.db, pending.id, 'expired', now);
-      releaseLapsedUsername(deps, pending, now);
-      deps.audit.record(actor, { action: 'credential.save_conflict', companyId, target: pending.identifier, details: { kind, credentialId: pending.id } });
+      await repo.endCredential(trx, pending.id, 'expired', now);
+      await releaseLapsedUsername(trx, pending, now);
+      await deps.audit.record(
+        actor,
+        { action: 'credential.save_conflict', companyId, target: pending.identifier, details: { kind, credentialId: pending.id } },
+        trx,
+      );
       return {
         ok: false,
         reason: 'superseded',
@@ -145,30 +162,38 @@ export function saveCredential(deps: CredentialsDeps, companyId: number, kind: C
       };
     }
     // Only one earlier credential keeps working at a time: an older overlap ends now.
-    for (const old of repo.listRetiringCredentials(deps.db, companyId, kind)) {
-      repo.endCredential(deps.db, old.id, 'retired', now);
-      deps.audit.record(actor, { action: 'credential.overlap_end', companyId, target: old.identifier, details: { kind, credentialId: old.id, early: true } });
+    for (const old of await repo.listRetiringCredentials(trx, companyId, kind)) {
+      await repo.endCredential(trx, old.id, 'retired', now);
+      await deps.audit.record(
+        actor,
+        { action: 'credential.overlap_end', companyId, target: old.identifier, details: { kind, credentialId: old.id, early: true } },
+        trx,
+      );
     }
     if (active) {
-      if (OVERLAPS[overlap] > 0) repo.startRetiring(deps.db, active.id, now + OVERLAPS[overlap]);
-      else repo.endCredential(deps.db, active.id, 'retired', now);
+      if (OVERLAPS[overlap] > 0) await repo.startRetiring(trx, active.id, now + OVERLAPS[overlap]);
+      else await repo.endCredential(trx, active.id, 'retired', now);
     }
-    repo.activateCredential(deps.db, pending.id, actor.userId, now);
-    deps.audit.record(actor, {
-      action: 'credential.save',
-      companyId,
-      target: pending.identifier,
-      details: { kind, credentialId: pending.id, replaced: active?.identifier ?? null, overlap },
-    });
+    await repo.activateCredential(trx, pending.id, actor.userId, now);
+    await deps.audit.record(
+      actor,
+      {
+        action: 'credential.save',
+        companyId,
+        target: pending.identifier,
+        details: { kind, credentialId: pending.id, replaced: active?.identifier ?? null, overlap },
+      },
+      trx,
+    );
     return {
       ok: true,
-      credential: repo.findCompanyCredential(deps.db, companyId, pending.id)!,
-      replaced: active ? repo.findCompanyCredential(deps.db, companyId, active.id) : undefined,
+      credential: (await repo.findCompanyCredential(trx, companyId, pending.id))!,
+      replaced: active ? await repo.findCompanyCredential(trx, companyId, active.id) : undefined,
     };
   });
   if (result.ok) {
     const { credential: c, replaced } = result;
-    notifyCompanyAdmins(deps, companyId, 'credential_saved', {
+    await notifyCompanyAdmins({ db: deps.db, mailer: deps.mailer }, companyId, 'credential_saved', {
       credentialKind: kind,
       identifier: c.identifier,
       secretPrefix: c.secretPrefix,
@@ -186,23 +211,27 @@ export function saveCredential(deps: CredentialsDeps, companyId: number, kind: C
 const apiPageUrl = (deps: CredentialsDeps): string | null => (deps.publicUrl ? `${deps.publicUrl}/admin/api` : null);
 
 /** Revoke: a working credential (active or in its overlap) stops at once. */
-export function revokeCredential(deps: CredentialsDeps, companyId: number, id: number, reason: string, actor: Actor): CredentialRow {
-  const revoked = transaction(deps.db, () => {
-    const credential = repo.findCompanyCredential(deps.db, companyId, id);
+export async function revokeCredential(deps: CredentialsDeps, companyId: number, id: number, reason: string, actor: Actor): Promise<CredentialRow> {
+  const revoked = await transaction(deps.db, async (trx) => {
+    const credential = await repo.findCompanyCredential(trx, companyId, id);
     if (!credential) throw notFound();
     if (credential.status !== 'active' && credential.status !== 'retiring') {
       throw new HttpError(409, 'not_working', `This credential is already ${credential.status}.`);
     }
-    repo.revokeCredential(deps.db, id, actor.userId, reason, deps.clock.now());
-    deps.audit.record(actor, {
-      action: 'credential.revoke',
-      companyId,
-      target: credential.identifier,
-      details: { kind: credential.kind, credentialId: id, reason },
-    });
-    return repo.findCompanyCredential(deps.db, companyId, id)!;
+    await repo.revokeCredential(trx, id, actor.userId, reason, deps.clock.now());
+    await deps.audit.record(
+      actor,
+      {
+        action: 'credential.revoke',
+        companyId,
+        target: credential.identifier,
+        details: { kind: credential.kind, credentialId: id, reason },
+      },
+      trx,
+    );
+    return (await repo.findCompanyCredential(trx, companyId, id))!;
   });
-  notifyCompanyAdmins(deps, companyId, 'credential_revoked', {
+  await notifyCompanyAdmins({ db: deps.db, mailer: deps.mailer }, companyId, 'credential_revoked', {
     credentialKind: revoked.kind,
     identifier: revoked.identifier,
     secretPrefix: revoked.secretPrefix,
@@ -214,39 +243,54 @@ export function revokeCredential(deps: CredentialsDeps, companyId: number, id: n
   return revoked;
 }
 
-function expirePending(deps: CredentialsDeps, c: CredentialRow, now: number): void {
-  repo.endCredential(deps.db, c.id, 'expired', now);
-  releaseLapsedUsername(deps, c, now);
-  deps.audit.record(SYSTEM_ACTOR, { action: 'credential.expire', companyId: c.companyId, target: c.identifier, details: { kind: c.kind, credentialId: c.id } });
+/** Inside a transaction: `deps.db` is that transaction. */
+async function expirePending(deps: CredentialsDeps, c: CredentialRow, now: number): Promise<void> {
+  await repo.endCredential(deps.db, c.id, 'expired', now);
+  await releaseLapsedUsername(deps.db, c, now);
+  await deps.audit.record(
+    SYSTEM_ACTOR,
+    { action: 'credential.expire', companyId: c.companyId, target: c.identifier, details: { kind: c.kind, credentialId: c.id } },
+    deps.db,
+  );
 }
 
 /** A username claimed only by unsaved keys goes back to everyone when the last of them ends unsaved. */
-function releaseLapsedUsername(deps: CredentialsDeps, c: CredentialRow, now: number): void {
-  if (c.kind === 'basic' && !repo.holdsUsername(deps.db, c.companyId, c.identifier, now)) repo.releaseUsername(deps.db, c.identifier, c.companyId);
+async function releaseLapsedUsername(db: Database, c: CredentialRow, now: number): Promise<void> {
+  if (c.kind === 'basic' && !(await repo.holdsUsername(db, c.companyId, c.identifier, now))) await repo.releaseUsername(db, c.identifier, c.companyId);
 }
+
+/** The advisory lock key of the sweep on PostgreSQL: one replica sweeps at a time, the others skip (issue 12). */
+const SWEEP_JOB = 0x63727377; // 'crsw'
 
 /**
  * Housekeeping: unsaved generations past 30 minutes become 'expired', overlaps past their end become
- * 'retired', each audited. Verification never depends on this (it checks the times itself).
+ * 'retired', each audited. Verification never depends on this (it checks the times itself). Runs once
+ * across replicas: while another process sweeps, this one does nothing.
  */
-export function sweepCredentials(deps: CredentialsDeps): { expired: number; retired: number } {
-  if (!repo.hasLapsedCredentials(deps.db, deps.clock.now())) return { expired: 0, retired: 0 };
-  return transaction(deps.db, () => {
+export async function sweepCredentials(deps: CredentialsDeps): Promise<{ expired: number; retired: number }> {
+  const none = { expired: 0, retired: 0 };
+  if (!(await repo.hasLapsedCredentials(deps.db, deps.clock.now()))) return none;
+  const result = await transactionOnce(deps.db, SWEEP_JOB, async (trx) => {
     const now = deps.clock.now();
-    const lapsed = repo.listLapsedPending(deps.db, now);
-    for (const c of lapsed) expirePending(deps, c, now);
-    const ended = repo.listLapsedRetiring(deps.db, now);
+    const lapsed = await repo.listLapsedPending(trx, now);
+    for (const c of lapsed) await expirePending({ ...deps, db: trx }, c, now);
+    const ended = await repo.listLapsedRetiring(trx, now);
     for (const c of ended) {
-      repo.endCredential(deps.db, c.id, 'retired', now);
-      deps.audit.record(SYSTEM_ACTOR, {
-        action: 'credential.overlap_end',
-        companyId: c.companyId,
-        target: c.identifier,
-        details: { kind: c.kind, credentialId: c.id },
-      });
+      await repo.endCredential(trx, c.id, 'retired', now);
+      await deps.audit.record(
+        SYSTEM_ACTOR,
+        {
+          action: 'credential.overlap_end',
+          companyId: c.companyId,
+          target: c.identifier,
+          details: { kind: c.kind, credentialId: c.id },
+        },
+        trx,
+      );
     }
     return { expired: lapsed.length, retired: ended.length };
   });
+  return result === skipped ? none : result;
 }
 
 export interface KindState {
@@ -256,12 +300,12 @@ export interface KindState {
 }
 
 /** What the API page shows for one kind, without any secret. */
-export function credentialState(deps: CredentialsDeps, companyId: number, kind: CredentialKind): KindState {
-  sweepCredentials(deps);
+export async function credentialState(deps: CredentialsDeps, companyId: number, kind: CredentialKind): Promise<KindState> {
+  await sweepCredentials(deps);
   return {
-    active: repo.findActiveCredential(deps.db, companyId, kind),
-    retiring: repo.listRetiringCredentials(deps.db, companyId, kind),
-    history: repo.listEndedCredentials(deps.db, companyId, kind, 5),
+    active: await repo.findActiveCredential(deps.db, companyId, kind),
+    retiring: await repo.listRetiringCredentials(deps.db, companyId, kind),
+    history: await repo.listEndedCredentials(deps.db, companyId, kind, 5),
   };
 }
 
@@ -270,11 +314,11 @@ export function credentialState(deps: CredentialsDeps, companyId: number, kind: 
 export type { CredentialKind, CredentialRow } from './repo';
 
 /** Pending or working client credentials that carry the scope (a scope in use cannot leave the catalog). */
-export function countLiveCredentialsWithScope(deps: { db: Db }, scope: string): number {
+export async function countLiveCredentialsWithScope(deps: { db: Database }, scope: string): Promise<number> {
   return repo.countLiveCredentialsWithScope(deps.db, scope);
 }
 
 /** Generations that never worked and lapsed before `cutoff`: counted (dryRun) or deleted. Saved ones are history and stay. */
-export function pruneDeadGenerations(deps: { db: Db }, cutoff: number, dryRun: boolean): number {
+export async function pruneDeadGenerations(deps: { db: Database }, cutoff: number, dryRun: boolean): Promise<number> {
   return dryRun ? repo.countDeadGenerations(deps.db, cutoff) : repo.deleteDeadGenerations(deps.db, cutoff);
 }

@@ -1,8 +1,9 @@
-import type { Db } from '../../db/open';
+import type { Database } from '../../db/connect';
+import { skipped, transactionOnce } from '../../db/connect';
 import type { Clock } from '../../clock';
 import { formatUtcMinute } from '../../clock';
 import { safeEqual, sha256 } from '../../crypto';
-import { createCredentialLookups, createLastUsedWriter } from './repo';
+import { createCredentialLookups, recordLastUsed } from './repo';
 import type { CredentialCandidate, CredentialKind, CredentialLookups } from './repo';
 import { API_KEY_PREFIX, CLIENT_SECRET_PREFIX, isWellFormed } from './secrets';
 
@@ -57,14 +58,14 @@ export function endedDescription(kind: CredentialKind, how: EndedHow, at: number
 
 /**
  * The one verification path for API keys, client secrets and the credentials behind access tokens.
- * No cache: every call reads the row (an indexed lookup), so a Save, a revoke or the end of an
- * overlap made by any process on the same database file takes effect on the very next request.
+ * No cache: every call reads the row (one indexed lookup, compiled once), so a Save, a revoke or the
+ * end of an overlap made by any process on the same database takes effect on the very next request.
  */
 export class CredentialVerifier {
   private readonly lookups: CredentialLookups;
 
   constructor(
-    db: Db,
+    db: Database,
     private clock: Clock,
     readonly lastUsed: LastUsedTracker,
   ) {
@@ -105,13 +106,13 @@ export class CredentialVerifier {
     };
   }
 
-  private verify(kind: CredentialKind, prefix: string, identifier: string, secret: string): CredentialCheck {
+  private async verify(kind: CredentialKind, prefix: string, identifier: string, secret: string): Promise<CredentialCheck> {
     // A string that is not one of our secrets (shape or checksum) is refused before any lookup.
     if (identifier.length === 0 || identifier.length > 128 || !isWellFormed(secret, prefix)) return { ok: false, reason: 'malformed' };
     const digest = sha256(secret);
     const now = this.clock.now();
     let match: CredentialCandidate | undefined;
-    for (const row of this.lookups.findWorkingCandidates(kind, identifier)) {
+    for (const row of await this.lookups.findWorkingCandidates(kind, identifier)) {
       // Compare against every candidate (at most two during an overlap), in constant time.
       if (safeEqual(row.secretHash, digest) && this.isWorking(row, now)) match = row;
     }
@@ -123,67 +124,86 @@ export class CredentialVerifier {
   }
 
   /** A refused secret: one we never issued (a guess), or a real one sent with another identifier, or one that stopped working. */
-  private whyRefused(kind: CredentialKind, identifier: string, digest: Buffer, now: number): CredentialCheck {
-    const row = this.lookups.findCandidateBySecretHash(digest);
+  private async whyRefused(kind: CredentialKind, identifier: string, digest: Buffer, now: number): Promise<CredentialCheck> {
+    const row = await this.lookups.findCandidateBySecretHash(digest);
     if (!row || row.kind !== kind) return { ok: false, reason: 'unknown' };
     if (row.identifier !== identifier) return { ok: false, reason: 'mismatched' };
     return { ok: false, reason: 'ended', ...this.howEnded(row, now) };
   }
 
   /** Basic Auth: API username + API key. */
-  verifyApiKey(username: string, key: string): CredentialCheck {
+  verifyApiKey(username: string, key: string): Promise<CredentialCheck> {
     return this.verify('basic', API_KEY_PREFIX, username, key);
   }
 
   /** OAuth 2.0 client authentication: Client ID + client secret. */
-  verifyClientSecret(clientId: string, secret: string): CredentialCheck {
+  verifyClientSecret(clientId: string, secret: string): Promise<CredentialCheck> {
     return this.verify('oauth', CLIENT_SECRET_PREFIX, clientId, secret);
   }
 
   /** The client behind an access token, if it still works (not replaced after its overlap, not revoked). */
-  findWorkingClient(credentialId: number): CredentialIdentity | undefined {
-    const row = this.lookups.findCandidateById(credentialId, 'oauth');
+  async findWorkingClient(credentialId: number): Promise<CredentialIdentity | undefined> {
+    const row = await this.lookups.findCandidateById(credentialId, 'oauth');
     if (!row || !this.isWorking(row, this.clock.now())) return undefined;
     this.lastUsed.touch(row.id, this.clock.now());
     return this.identity(row, 'oauth');
   }
 }
 
+/** The advisory lock key of the last-used flush on PostgreSQL: one replica writes at a time (issue 12). */
+const LAST_USED_JOB = 0x6c617374; // 'last'
+
 /**
  * Last-used times without a database write per request: kept in memory, written in one
- * transaction every few seconds and at shutdown.
+ * transaction every few seconds and at shutdown. Each replica keeps its own; their flushes take
+ * turns, and a time in the database only ever moves forward (recordLastUsed).
  */
 export class LastUsedTracker {
   private pending = new Map<number, number>();
   private timer?: NodeJS.Timeout;
-  private readonly write: (times: ReadonlyMap<number, number>) => void;
 
-  constructor(private db: Db) {
-    this.write = createLastUsedWriter(db);
-  }
+  constructor(private db: Database) {}
 
   touch(credentialId: number, at: number): void {
     const seen = this.pending.get(credentialId);
     if (seen === undefined || at > seen) this.pending.set(credentialId, at);
   }
 
-  /** Writes the coalesced times; returns how many credentials were updated. */
-  flush(): number {
-    if (this.pending.size === 0 || !this.db.open) return 0;
+  /**
+   * Writes the coalesced times; returns how many credentials were updated. While another replica
+   * flushes (PostgreSQL), or if the write fails, the times stay for the next flush.
+   */
+  async flush(): Promise<number> {
+    if (this.pending.size === 0) return 0;
     const batch = this.pending;
     this.pending = new Map();
-    this.write(batch);
-    return batch.size;
+    try {
+      const result = await transactionOnce(this.db, LAST_USED_JOB, async (trx) => {
+        for (const [id, at] of batch) await recordLastUsed(trx, id, at);
+      });
+      if (result !== skipped) return batch.size;
+    } catch (err) {
+      this.keep(batch);
+      throw err;
+    }
+    this.keep(batch);
+    return 0;
+  }
+
+  /** Puts unwritten times back, keeping the later one where a request touched the credential since. */
+  private keep(batch: ReadonlyMap<number, number>): void {
+    for (const [id, at] of batch) this.touch(id, at);
   }
 
   start(intervalMs = 5000): void {
-    this.timer ??= setInterval(() => this.flush(), intervalMs);
+    // A failed flush keeps its times (see flush): the next interval writes them.
+    this.timer ??= setInterval(() => void this.flush().catch(() => undefined), intervalMs);
     this.timer.unref();
   }
 
-  stop(): void {
+  async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
-    this.flush();
+    await this.flush();
   }
 }

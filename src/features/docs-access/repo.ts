@@ -1,7 +1,6 @@
 import { sql } from 'kysely';
 import type { SqlBool } from 'kysely';
 import type { Database } from '../../db/connect';
-import type { Db } from '../../db/open';
 
 export type AccessStatus = 'pending' | 'granted' | 'denied' | 'revoked';
 export const ACCESS_STATUSES: readonly AccessStatus[] = ['pending', 'granted', 'denied', 'revoked'];
@@ -196,28 +195,4 @@ export async function revokeDocsLinks(db: Database, requestId: number, now: numb
 
 export async function touchDocsLink(db: Database, id: number, now: number): Promise<void> {
   await db.updateTable('docs_links').set({ last_used_at: now }).where('id', '=', id).execute();
-}
-
-// Transitional (decision 0011): the documentation-access area's two reads on the SQLite handle, for the
-// API page (credentials), which still renders synchronously. They go when it awaits docsAccessArea.
-
-export function listCompanyAccessRequestsSync(db: Db, companyId: number, limit: number): AccessRequestRow[] {
-  return db
-    .prepare(
-      `SELECT r.id, r.company_id AS companyId, c.name AS companyName, r.email, rb.email AS requestedBy, r.status,
-              r.created_at AS createdAt, r.decided_at AS decidedAt, db.email AS decidedBy, r.decision_message AS decisionMessage,
-              r.revoked_at AS revokedAt, vb.email AS revokedBy
-         FROM access_requests r
-         JOIN companies c ON c.id = r.company_id
-         LEFT JOIN users rb ON rb.id = r.requested_by
-         LEFT JOIN users db ON db.id = r.decided_by
-         LEFT JOIN users vb ON vb.id = r.revoked_by
-        WHERE r.company_id = ?
-        ORDER BY CASE r.status WHEN 'pending' THEN 0 ELSE 1 END, r.created_at DESC, r.id DESC LIMIT ?`,
-    )
-    .all(companyId, limit) as AccessRequestRow[];
-}
-
-export function emailHasGrantSync(db: Db, email: string): boolean {
-  return db.prepare("SELECT 1 FROM access_requests WHERE email = ? AND status = 'granted' LIMIT 1").get(email) !== undefined;
 }

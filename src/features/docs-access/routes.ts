@@ -3,7 +3,7 @@ import type { Request, Response } from 'express';
 import { actorFrom } from '../../http/actor';
 import { currentUser, requireOperator, requireUser } from '../../http/auth';
 import { forbidden } from '../../http/errors';
-import { reRenderOnFieldErrorAsync } from '../../http/form-error';
+import { reRenderOnFieldError } from '../../http/form-error';
 import { IN_ORDER, listQuery, pager } from '../../http/pagination';
 import { flashAndRedirect, isHtmx, render } from '../../http/render';
 import { parseOrThrow, submittedValues, validate } from '../../http/validate';
@@ -55,7 +55,7 @@ export function docsAccessRouter(deps: docsAccess.DocsAccessDeps): Router {
   router.post('/admin/api/docs-access/next', async (req, res) => {
     const input = validate(RequestEmailSchema, req.body);
     if (!input.ok) return area(req, res, { step: 'email', errors: input.errors, values: input.values }, 422);
-    await reRenderOnFieldErrorAsync(
+    await reRenderOnFieldError(
       async () => {
         await docsAccess.checkRequestable(deps, currentUser(req), input.data.email);
         await area(req, res, { step: 'confirm', values: input.data });

@@ -4,7 +4,6 @@ import { paginate } from '../../http/pagination';
 import type { Config } from '../../config';
 import { randomToken, sha256 } from '../../crypto';
 import type { Database } from '../../db/connect';
-import type { Db } from '../../db/open';
 import { isUniqueViolation, transaction } from '../../db/connect';
 import type { CurrentUser } from '../../http/auth';
 import { FieldError, HttpError, notFound } from '../../http/errors';
@@ -22,8 +21,6 @@ export interface DocsAccessDeps {
   audit: AuditLog;
   mailer: Mailer;
   config: Pick<Config, 'publicUrl' | 'accessTokenTtl'>;
-  /** Transitional (decision 0011): the SQLite handle, for the review page's company list until companies move to Kysely. */
-  sqlite: Db;
 }
 
 /** How long the personal documentation link in a grant email works. */
@@ -69,20 +66,6 @@ export async function docsAccessArea(deps: { db: Database; clock: Clock }, user:
     requests: await repo.listCompanyAccessRequests(deps.db, user.companyId, AREA_HISTORY),
     canReadDocs: await repo.emailHasGrant(deps.db, user.email),
     open: state.open ?? false,
-    statusLabel: STATUS_LABEL,
-  };
-}
-
-/** Transitional (decision 0011): docsAccessArea on the SQLite handle, for the API page until it awaits the one above. */
-export function docsAccessAreaSync(deps: { db: Db }, user: CurrentUser): DocsAccessArea {
-  return {
-    step: 'start',
-    values: { email: user.email },
-    errors: {},
-    notice: null,
-    requests: repo.listCompanyAccessRequestsSync(deps.db, user.companyId, AREA_HISTORY),
-    canReadDocs: repo.emailHasGrantSync(deps.db, user.email),
-    open: false,
     statusLabel: STATUS_LABEL,
   };
 }

@@ -1,5 +1,4 @@
 import type { Database } from '../../db/connect';
-import type { Db } from '../../db/open';
 
 export interface ScopeRow {
   name: string;
@@ -49,18 +48,4 @@ export async function listCompanyScopeDetails(db: Database, companyId: number): 
     .where('cs.company_id', '=', companyId)
     .orderBy('s.name')
     .execute();
-}
-
-// Transitional (decision 0011): the two catalog reads on the SQLite handle, for the features that still
-// call them synchronously (companies, credentials, the authorization server's metadata). They go when
-// those features await the functions above.
-
-export function listScopesSync(db: Db): { name: string; description: string }[] {
-  return db.prepare('SELECT name, description FROM scopes ORDER BY name').all() as { name: string; description: string }[];
-}
-
-export function listCompanyScopeDetailsSync(db: Db, companyId: number): { name: string; description: string }[] {
-  return db
-    .prepare('SELECT s.name, s.description FROM scopes s JOIN company_scopes cs ON cs.scope = s.name WHERE cs.company_id = ? ORDER BY s.name')
-    .all(companyId) as { name: string; description: string }[];
 }

@@ -3,7 +3,7 @@ import type { Request, Response } from 'express';
 import { actorFrom } from '../../http/actor';
 import { requireOperator } from '../../http/auth';
 import { HttpError } from '../../http/errors';
-import { reRenderOnFieldErrorAsync } from '../../http/form-error';
+import { reRenderOnFieldError } from '../../http/form-error';
 import { flashAndRedirect, isHtmx, render } from '../../http/render';
 import { parseOrThrow, submittedValues, validate } from '../../http/validate';
 import { CreateScopeSchema, EditScopeSchema, ScopeParam } from './schema';
@@ -45,7 +45,7 @@ export function scopesRouter(deps: scopes.ScopesDeps): Router {
   router.post('/operator/scopes', async (req, res) => {
     const input = validate(CreateScopeSchema, req.body);
     if (!input.ok) return catalog(req, res, { errors: input.errors, values: input.values }, 422);
-    await reRenderOnFieldErrorAsync(
+    await reRenderOnFieldError(
       async () => {
         await scopes.addScope(deps, input.data.name, input.data.description, actorFrom(req));
         await done(req, res, `Scope ${input.data.name} added. Allow it for a company on the company's page.`);

@@ -1,6 +1,5 @@
 import type { Database } from '../../db/connect';
 import { transaction } from '../../db/connect';
-import type { Db } from '../../db/open';
 import type { Clock } from '../../clock';
 import { FieldError, HttpError, notFound } from '../../http/errors';
 import type { Actor, AuditLog } from '../audit/service';
@@ -13,11 +12,6 @@ export interface ScopesDeps {
   db: Database;
   clock: Clock;
   audit: AuditLog;
-  /**
-   * Transitional (decision 0011): the SQLite handle, for the companies' and credentials' counts that are
-   * not on Kysely yet. On SQLite it is the same connection, so inside transaction() they read within it.
-   */
-  sqlite: Db;
 }
 
 export interface CatalogEntry extends ScopeRow {
@@ -38,10 +32,12 @@ function usageInWords(companyCount: number, credentialCount: number): string {
 
 /** The deployment's scope catalog, with how much each scope is in use. */
 export async function scopeCatalog(deps: ScopesDeps): Promise<CatalogEntry[]> {
-  return (await repo.listScopeCatalog(deps.db)).map((s) => {
-    const credentialCount = countLiveCredentialsWithScope({ db: deps.sqlite }, s.name);
-    return { ...s, credentialCount, usage: usageInWords(s.companyCount, credentialCount), deletable: s.companyCount === 0 && credentialCount === 0 };
-  });
+  const entries: CatalogEntry[] = [];
+  for (const s of await repo.listScopeCatalog(deps.db)) {
+    const credentialCount = await countLiveCredentialsWithScope(deps, s.name);
+    entries.push({ ...s, credentialCount, usage: usageInWords(s.companyCount, credentialCount), deletable: s.companyCount === 0 && credentialCount === 0 });
+  }
+  return entries;
 }
 
 /** The catalog's scope names, sorted: what the authorization server advertises as scopes_supported. */
@@ -78,7 +74,7 @@ export async function removeScope(deps: ScopesDeps, name: string, actor: Actor):
         `${name} is still allowed for ${companies} ${companies === 1 ? 'company' : 'companies'}; remove it from their allowed scopes first.`,
       );
     }
-    const clients = countLiveCredentialsWithScope({ db: deps.sqlite }, name);
+    const clients = await countLiveCredentialsWithScope({ db: trx }, name);
     if (clients > 0) {
       throw new HttpError(
         409,
@@ -101,19 +97,4 @@ export async function listScopes(deps: { db: Database }): Promise<{ name: string
 /** The catalog entries a company may grant, with their descriptions. */
 export async function listCompanyScopeDetails(deps: { db: Database }, companyId: number): Promise<{ name: string; description: string }[]> {
   return repo.listCompanyScopeDetails(deps.db, companyId);
-}
-
-/** Transitional (decision 0011): listScopes on the SQLite handle, for callers not yet on Kysely. */
-export function listScopesSync(deps: { db: Db }): { name: string; description: string }[] {
-  return repo.listScopesSync(deps.db);
-}
-
-/** Transitional (decision 0011): listCompanyScopeDetails on the SQLite handle, for callers not yet on Kysely. */
-export function listCompanyScopeDetailsSync(deps: { db: Db }, companyId: number): { name: string; description: string }[] {
-  return repo.listCompanyScopeDetailsSync(deps.db, companyId);
-}
-
-/** Transitional (decision 0011): scopeNames on the SQLite handle, for callers not yet on Kysely. */
-export function scopeNamesSync(deps: { db: Db }): string[] {
-  return repo.listScopesSync(deps.db).map((s) => s.name);
 }

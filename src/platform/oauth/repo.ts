@@ -1,6 +1,5 @@
 import { sql } from 'kysely';
 import type { Database } from '../../db/connect';
-import type { Db as RawSqlite } from '../../db/open';
 import { compileOnce } from '../compiled';
 
 /** Compiled once: asked on every Bearer request, so a revocation by any process is seen at once. */
@@ -36,14 +35,4 @@ export async function countExpiredRevokedTokens(db: Database, now: number): Prom
 export async function pruneRevokedTokens(db: Database, now: number): Promise<number> {
   const result = await db.deleteFrom('revoked_tokens').where('expires_at', '<=', now).executeTakeFirst();
   return Number(result.numDeletedRows);
-}
-
-/**
- * TRANSITIONAL, for src/ops/prune.ts while it still runs in one synchronous better-sqlite3
- * transaction (helper E converts it): the two statements above on the raw handle. Delete it once
- * prune awaits pruneExpiredRevocations.
- */
-export function pruneRevokedTokensOnSqlite(sqlite: RawSqlite, now: number, dryRun: boolean): number {
-  if (dryRun) return sqlite.prepare('SELECT COUNT(*) FROM revoked_tokens WHERE expires_at <= ?').pluck().get(now) as number;
-  return sqlite.prepare('DELETE FROM revoked_tokens WHERE expires_at <= ?').run(now).changes;
 }

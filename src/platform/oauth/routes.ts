@@ -39,7 +39,7 @@ export function oauthRouter(deps: OAuthRouterDeps): Router {
     const wait = await deps.failures.retryAfter(source);
     if (wait > 0) throw tooManyFailures(wait);
     const presented = await presentedOrCounted(req, form, source);
-    const check = deps.verifier.verifyClientSecret(presented.clientId, presented.clientSecret);
+    const check = await deps.verifier.verifyClientSecret(presented.clientId, presented.clientSecret);
     if (check.ok) return check.identity;
     if (check.reason === 'ended') throw invalidClient(endedDescription('oauth', check.how, check.at));
     if (check.reason !== 'mismatched') await deps.failures.record(source);

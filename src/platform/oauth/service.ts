@@ -1,5 +1,4 @@
 import type { Database } from '../../db/connect';
-import type { Db } from '../../db/open';
 import type { Clock } from '../../clock';
 import type { Actor, AuditLog } from '../../features/audit/service';
 import type { CredentialIdentity, CredentialVerifier } from '../../features/credentials/verify';
@@ -142,9 +141,4 @@ export async function revokeToken(
 /** Housekeeping (`prune`): revoked tokens past their `exp` are refused anyway, so their rows can go. */
 export async function pruneExpiredRevocations(db: Database, now: number, dryRun: boolean): Promise<number> {
   return dryRun ? repo.countExpiredRevokedTokens(db, now) : repo.pruneRevokedTokens(db, now);
-}
-
-/** TRANSITIONAL: pruneExpiredRevocations for src/ops/prune.ts's synchronous SQLite transaction, until prune is async. */
-export function pruneExpiredRevocationsOnSqlite(sqlite: Db, now: number, dryRun: boolean): number {
-  return repo.pruneRevokedTokensOnSqlite(sqlite, now, dryRun);
 }

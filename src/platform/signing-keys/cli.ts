@@ -3,9 +3,8 @@ import type { CliCommand } from '../../cli/command';
 import { EXIT } from '../../cli/command';
 import { systemClock } from '../../clock';
 import { ensureSessionSecret, loadConfig } from '../../config';
-import { migrateSqlite } from '../../db/migrate';
-import { wrapSqlite } from '../../db/connect';
-import { openDatabase } from '../../db/open';
+import { migrate } from '../../db/migrate';
+import { connect } from '../../db/connect';
 import { AuditLog } from '../../features/audit/service';
 import { SigningKeys, sealingKey } from './service';
 import type { RotationResult } from './service';
@@ -50,12 +49,11 @@ export const rotateSigningKeyCommand: CliCommand = {
       return EXIT.usage;
     }
     const config = ensureSessionSecret(loadConfig());
-    // SQLite only until the CLI picks its engine from DATABASE_URL (helper E's wiring in cli.ts).
-    const db = openDatabase(config.databaseFile);
-    const connection = wrapSqlite(db);
+    // The configured engine: DATABASE_URL's PostgreSQL, else the SQLite file in DATA_DIR.
+    const connection = connect({ databaseUrl: config.databaseUrl, databaseFile: config.databaseFile, poolSize: 2 });
     try {
-      migrateSqlite(db);
-      const audit = new AuditLog(db, systemClock);
+      await migrate(connection);
+      const audit = new AuditLog(connection.db, systemClock);
       const keys = new SigningKeys(connection.db, systemClock, config.accessTokenTtl * 1000, sealingKey(config.sessionSecret), audit);
       const result = await keys.rotate({ userId: null, label: 'cli', ip: null, userAgent: null }, { retireNow });
       process.stdout.write(`${describeRotation(result, retireNow).join('\n')}\n`);

@@ -71,7 +71,7 @@ export function verifyRouter(deps: VerifyRouterDeps): Router {
     }
     switch (presented.scheme) {
       case 'basic': {
-        const check = deps.authenticator.checkApiKey(presented.userId, presented.password);
+        const check = await deps.authenticator.checkApiKey(presented.userId, presented.password);
         if (check.ok) return check.caller;
         // Only guesses count against the source: never a real key that was replaced, revoked or expired.
         if (check.reason === 'ended') throw endedApiKey(endedDescription('basic', check.how, check.at));
