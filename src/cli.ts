@@ -14,13 +14,6 @@ const COMMANDS: Record<string, CliCommand> = {
   ...Object.fromEntries(opsCommands.map((cmd) => [cmd.name, cliCommand(cmd)])),
 };
 
-/**
- * Issue 12, until the last module has moved to Kysely: the commands that work on PostgreSQL already. The
- * others go through services that still need the SQLite file; src/cli.ts refuses DATABASE_URL for them
- * below, the one place it does. The lead removes this after the last merge (decision 0011).
- */
-const READY_FOR_POSTGRES = new Set(['backup', 'restore']);
-
 function help(): string {
   const width = Math.max(...Object.keys(COMMANDS).map((name) => name.length));
   const lines = Object.entries(COMMANDS).map(([name, command]) => `  ${name.padEnd(width)}  ${command.summary}`);
@@ -54,10 +47,6 @@ export async function runCli(argv: string[]): Promise<number> {
       `Usage: npm run cli -- ${name}${command.usage ? ` ${command.usage}` : ''}\n\n${command.summary}\n${command.details ? `\n${command.details}\n` : ''}`,
     );
     return EXIT.ok;
-  }
-  if (process.env.DATABASE_URL?.trim() && !READY_FOR_POSTGRES.has(name)) {
-    process.stderr.write(`${name}: DATABASE_URL is set, but PostgreSQL is not supported by this build yet (only backup and restore are).\n`);
-    return EXIT.config;
   }
   try {
     return await command.run(args);

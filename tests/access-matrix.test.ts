@@ -137,7 +137,6 @@ async function seedMatrixWorld(ctx: TestContext): Promise<Fixture> {
     audit: new AuditLog(ctx.database, ctx.clock),
     mailer: { send: () => Promise.resolve(0) },
     config: ctx.config,
-    sqlite: ctx.db,
   };
   await grantAccess(deps, await insertAccessRequest(ctx.database, ids.companyA, 'admin@a.test', ids.adminA, ctx.clock.now()), null, SYSTEM_ACTOR);
   return {
@@ -223,7 +222,7 @@ describe('access control matrix (generated from the router)', () => {
     w.operator.caller.agent = await signIn(w.operator.ctx.app, 'operator@ops.test');
     // Signed in, then disabled by an operator: the session must stop working at once.
     w.disabled.caller.agent = await signIn(w.disabled.ctx.app, 'disabled@a.test');
-    w.disabled.ctx.db.prepare("UPDATE users SET disabled_at = 1 WHERE email = 'disabled@a.test'").run();
+    await w.disabled.ctx.query("UPDATE users SET disabled_at = 1 WHERE email = 'disabled@a.test'");
     w.apiKey.caller.authorization = `Basic ${Buffer.from(`company-a-api:${w.apiKey.fixture.apiKey}`).toString('base64')}`;
   });
   afterAll(() => Promise.all(PERSONAS.map((p) => worlds[p].ctx.close())));

@@ -2,7 +2,7 @@ import type request from 'supertest';
 import { createTestContext, PASSWORD, signIn } from './helpers';
 import type { Agent } from './helpers';
 import { listRoutes } from './router-routes';
-import { seedWorldSync } from './world';
+import { seedWorld } from './world';
 import type { World } from './world';
 
 /**
@@ -69,28 +69,24 @@ function urlFor(routePath: string, ids: World['ids']): string {
 
 describe('CSRF refusals (generated from the router)', () => {
   const ctx = createTestContext();
-  const world = seedWorldSync(ctx);
-  // Admin A made an operator: every console route is open to this caller, and every thing in the world is theirs.
-  ctx.db.prepare('UPDATE users SET is_operator = 1 WHERE id = ?').run(world.ids.adminA);
+  let world: World;
   const routes = listRoutes(ctx.app);
   const checked = routes.filter((route) => UNSAFE.test(route) && !(route in EXEMPT));
   let operator: Agent;
 
   beforeAll(async () => {
+    world = await seedWorld(ctx);
+    // Admin A made an operator: every console route is open to this caller, and every thing in the world is theirs.
+    await ctx.query('UPDATE users SET is_operator = 1 WHERE id = ?', world.ids.adminA);
     operator = await signIn(ctx.app, 'admin@a.test');
   });
   afterAll(() => ctx.close());
 
   /** Every row of every table. A session's expiry and cookie may be touched by any request; nothing else may move. */
-  function snapshot(): Record<string, unknown[]> {
-    const tables = ctx.db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name").pluck().all() as string[];
-    return Object.fromEntries(
-      tables.map((table) => {
-        const rows = ctx.db.prepare(`SELECT * FROM "${table}" ORDER BY rowid`).all() as Record<string, unknown>[];
-        if (table !== 'sessions') return [table, rows];
-        return [table, rows.map(({ expires_at: _touched, data, ...row }) => ({ ...row, data: { ...JSON.parse(String(data)), cookie: undefined } }))];
-      }),
-    );
+  async function snapshot(): Promise<Record<string, unknown[]>> {
+    const tables = await ctx.snapshot();
+    tables.sessions = tables.sessions.map(({ expires_at: _touched, data, ...row }) => ({ ...row, data: { ...JSON.parse(String(data)), cookie: undefined } }));
+    return tables;
   }
 
   function send(route: string, body: Record<string, string>, headers: Record<string, string>): request.Test {
@@ -110,21 +106,21 @@ describe('CSRF refusals (generated from the router)', () => {
 
   describe('without a CSRF token', () => {
     it.each(checked)('%s: 403, nothing changes', async (route) => {
-      const before = snapshot();
+      const before = await snapshot();
       const res = await send(route, BODIES[route] ?? {}, {});
       expect(res.status).toBe(403);
       expect(res.text).toContain('Your form expired or was not sent from this page. Reload the page and try again.');
-      expect(snapshot()).toEqual(before);
+      expect(await snapshot()).toEqual(before);
     });
   });
 
   describe('with a valid token, sent from another site', () => {
     it.each(checked)('%s: 403, nothing changes', async (route) => {
-      const before = snapshot();
+      const before = await snapshot();
       const res = await send(route, { ...BODIES[route], _csrf: operator.csrf }, { Origin: 'https://evil.example', 'Sec-Fetch-Site': 'cross-site' });
       expect(res.status).toBe(403);
       expect(res.text).toContain('This form was sent from another site, so we did not act on it.');
-      expect(snapshot()).toEqual(before);
+      expect(await snapshot()).toEqual(before);
     });
   });
 });

@@ -15,7 +15,7 @@ describe('CSRF protection on unsafe requests', () => {
   });
   afterEach(() => ctx.close());
 
-  const companies = (): string[] => ctx.db.prepare('SELECT name FROM companies ORDER BY id').pluck().all() as string[];
+  const companies = () => ctx.column<string>('SELECT name FROM companies ORDER BY id');
   const create = () => operator.post('/operator/companies').type('form');
 
   it('refuses a form without a token with 403 and changes nothing', async () => {
@@ -23,7 +23,7 @@ describe('CSRF protection on unsafe requests', () => {
     expect(res.status).toBe(403);
     expect(res.headers['content-type']).toMatch(/text\/html/);
     expect(res.text).toContain(TOKEN_MESSAGE);
-    expect(companies()).toEqual(['Operators']);
+    expect(await companies()).toEqual(['Operators']);
   });
 
   it('refuses a wrong token and a token of another session', async () => {
@@ -32,7 +32,7 @@ describe('CSRF protection on unsafe requests', () => {
     await seedCompany(ctx, 'Acme', 'admin@acme.test');
     const other = await signIn(ctx.app, 'admin@acme.test');
     expect((await create().send({ _csrf: other.csrf, name: 'Globex' })).status).toBe(403);
-    expect(companies()).toEqual(['Operators', 'Acme']);
+    expect(await companies()).toEqual(['Operators', 'Acme']);
   });
 
   it.each([
@@ -46,25 +46,25 @@ describe('CSRF protection on unsafe requests', () => {
     const res = await create().set(headers).send({ _csrf: operator.csrf, name: 'Globex' });
     expect(res.status).toBe(403);
     expect(res.text).toContain(SITE_MESSAGE);
-    expect(companies()).toEqual(['Operators']);
+    expect(await companies()).toEqual(['Operators']);
   });
 
   it('accepts the same origin (PUBLIC_URL) with the token', async () => {
     const res = await create().set({ Origin: 'http://127.0.0.1:3000', 'Sec-Fetch-Site': 'same-origin' }).send({ _csrf: operator.csrf, name: 'Globex' });
     expect(res.status).toBe(303);
-    expect(companies()).toEqual(['Operators', 'Globex']);
+    expect(await companies()).toEqual(['Operators', 'Globex']);
   });
 
   it('accepts Origin: null when the browser vouches same-origin (our Referrer-Policy: no-referrer makes Chromium send null)', async () => {
     const res = await create().set({ Origin: 'null', 'Sec-Fetch-Site': 'same-origin' }).send({ _csrf: operator.csrf, name: 'Globex' });
     expect(res.status).toBe(303);
-    expect(companies()).toEqual(['Operators', 'Globex']);
+    expect(await companies()).toEqual(['Operators', 'Globex']);
   });
 
   it('accepts the token in the X-CSRF-Token header, as htmx sends it', async () => {
     const res = await operator.post('/operator/companies').set('HX-Request', 'true').set('X-CSRF-Token', operator.csrf).type('form').send({ name: 'Globex' });
     expect(res.status).toBe(204);
-    expect(companies()).toEqual(['Operators', 'Globex']);
+    expect(await companies()).toEqual(['Operators', 'Globex']);
   });
 
   it('answers htmx with a message swapped into the flash region', async () => {
@@ -109,15 +109,15 @@ describe('CSRF protection on the anonymous forms (sign-in, setup, invitation)', 
     if (cookie) req.set('Cookie', cookie);
     return req.send({ ...(token === undefined ? {} : { _csrf: token }), email: 'admin@acme.test', password: PASSWORD });
   };
-  const sessions = () => ctx.db.prepare('SELECT COUNT(*) FROM sessions').pluck().get() as number;
+  const sessions = () => ctx.value<number>('SELECT COUNT(*) FROM sessions');
 
   it('signs in with the token of its own sign-in page; the page itself stored no session', async () => {
     const { cookie, token } = await signInPage();
-    expect(sessions()).toBe(0);
+    expect(await sessions()).toBe(0);
     const res = await signInWith(cookie, token);
     expect(res.status).toBe(303);
     expect(String(res.headers['set-cookie'])).toMatch(/^console\.sid=/);
-    expect(sessions()).toBe(1);
+    expect(await sessions()).toBe(1);
   });
 
   it.each([
@@ -135,8 +135,8 @@ describe('CSRF protection on the anonymous forms (sign-in, setup, invitation)', 
     expect(res.status).toBe(403);
     expect(res.text).toContain(TOKEN_MESSAGE);
     expect(String(res.headers['set-cookie'] ?? '')).not.toMatch(/console\.sid=/);
-    expect(sessions()).toBe(0);
-    expect(ctx.db.prepare("SELECT COUNT(*) FROM audit_log WHERE action LIKE 'auth.%'").pluck().get()).toBe(0);
+    expect(await sessions()).toBe(0);
+    expect(await ctx.value("SELECT COUNT(*) FROM audit_log WHERE action LIKE 'auth.%'")).toBe(0);
   });
 
   it('refuses a cookie and token pair made by a deployment with another SESSION_SECRET', async () => {
@@ -144,7 +144,7 @@ describe('CSRF protection on the anonymous forms (sign-in, setup, invitation)', 
     try {
       const foreign = await signInPage(other.app);
       expect((await signInWith(foreign.cookie, foreign.token)).status).toBe(403);
-      expect(sessions()).toBe(0);
+      expect(await sessions()).toBe(0);
     } finally {
       await other.close();
     }

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -42,6 +43,16 @@ export interface TestContext {
   engine: Engine;
   /** Rows of a raw SQL query with `?` placeholders, on either engine (for tests that look at tables directly). */
   query: <T = Record<string, unknown>>(text: string, ...params: unknown[]) => Promise<T[]>;
+  /** The first column of the first row of a raw SQL query (undefined when no row): a count, an id, one value. */
+  value: <T = unknown>(text: string, ...params: unknown[]) => Promise<T | undefined>;
+  /** The first column of every row. */
+  column: <T = unknown>(text: string, ...params: unknown[]) => Promise<T[]>;
+  /** For a server process the test starts on this context's database: DATABASE_URL on PostgreSQL, nothing on SQLite (DATA_DIR's file). */
+  databaseEnv: { DATABASE_URL?: string };
+  /** How many INSERT, UPDATE and DELETE statements the app's database has run so far, on either engine. */
+  writes: () => number;
+  /** Every table's rows (migrations' own table aside), each table's rows in a fixed order: for "nothing changed" checks on either engine. */
+  snapshot: () => Promise<Record<string, Record<string, unknown>[]>>;
   /** A second connection to the same database, as another server process would hold (the caller closes it). */
   openAnother: () => Connection;
   clock: FakeClock;
@@ -55,21 +66,26 @@ export interface TestContext {
 let databaseCounter = 0;
 
 /** A fresh, migrated database for one test context: a SQLite file in dataDir, or a copy of the PostgreSQL template. */
-export function openTestDatabase(databaseFile: string): { connection: Connection; another: () => Connection; drop: () => void } {
+export function openTestDatabase(
+  databaseFile: string,
+  onQuery?: (sql: string) => void,
+): { connection: Connection; another: () => Connection; drop: () => void; url?: string } {
   const cluster = runningCluster();
   if (TEST_ENGINE !== 'postgres') {
     const raw = openDatabase(databaseFile);
     migrateSqlite(raw);
-    return { connection: wrapSqlite(raw), another: () => wrapSqlite(openDatabase(databaseFile)), drop: () => undefined };
+    return { connection: wrapSqlite(raw, onQuery), another: () => wrapSqlite(openDatabase(databaseFile)), drop: () => undefined };
   }
   if (!cluster) throw new Error('TEST_ENGINE=postgres needs the cluster that tests/support/global-setup.ts starts (run the suite through jest)');
-  const name = `t${process.pid}_${++databaseCounter}`;
+  // Each test file has its own module registry (and counter): the random part keeps names apart across files.
+  const name = `t${process.pid}_${randomBytes(4).toString('hex')}_${++databaseCounter}`;
   cluster.psql(`CREATE DATABASE ${name} TEMPLATE ${TEMPLATE_DATABASE}`);
   const open = () => connect({ databaseUrl: cluster.url(name), databaseFile: '', poolSize: 5 });
   return {
-    connection: open(),
+    connection: connect({ databaseUrl: cluster.url(name), databaseFile: '', poolSize: 5, onQuery }),
     another: open,
     drop: () => void cluster.psql(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`),
+    url: cluster.url(name),
   };
 }
 
@@ -99,7 +115,10 @@ export function createTestContext(env: Record<string, string> = {}, overrides: P
     PUBLIC_URL: 'http://127.0.0.1:3000',
     ...env,
   });
-  const { connection, another, drop } = openTestDatabase(config.databaseFile);
+  let writes = 0;
+  const { connection, another, drop, url } = openTestDatabase(config.databaseFile, (sql) => {
+    if (/^\s*(insert|update|delete|replace)\b/i.test(sql)) writes++;
+  });
   const db = connection.sqlite ?? NO_SQLITE;
   const database = connection.db;
   const clock = new FakeClock(Date.UTC(2026, 10, 1, 9, 0, 0));
@@ -112,14 +131,38 @@ export function createTestContext(env: Record<string, string> = {}, overrides: P
   });
   const logger = createLogger('debug', sink);
   const app = createApp({ config, database, clock, logger, ...overrides });
+  const query = async <T>(text: string, ...params: unknown[]): Promise<T[]> =>
+    (await database.executeQuery(CompiledQuery.raw(positional(text, connection.engine), params))).rows as T[];
+  const snapshot = async (): Promise<Record<string, Record<string, unknown>[]>> => {
+    const tables =
+      connection.engine === 'postgres'
+        ? await query<{ name: string }>("SELECT table_name AS name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY table_name")
+        : await query<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name");
+    const result: Record<string, Record<string, unknown>[]> = {};
+    for (const { name } of tables.filter((t) => t.name !== 'schema_migrations')) {
+      const rows = await query<Record<string, unknown>>(`SELECT * FROM "${name}"`);
+      result[name] = rows
+        .map((row) => [JSON.stringify(row), row] as const)
+        .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+        .map(([, row]) => row);
+    }
+    return result;
+  };
   return {
     app,
     db,
     database,
+    snapshot,
+    writes: () => writes,
+    databaseEnv: url ? { DATABASE_URL: url } : {},
     engine: connection.engine,
     openAnother: another,
-    query: async <T>(text: string, ...params: unknown[]) =>
-      (await database.executeQuery(CompiledQuery.raw(positional(text, connection.engine), params))).rows as T[],
+    value: async <T>(text: string, ...params: unknown[]) => {
+      const [row] = await query<Record<string, unknown>>(text, ...params);
+      return row === undefined ? undefined : (Object.values(row)[0] as T);
+    },
+    column: async <T>(text: string, ...params: unknown[]) => (await query<Record<string, unknown>>(text, ...params)).map((row) => Object.values(row)[0] as T),
+    query,
     clock,
     config,
     dataDir,

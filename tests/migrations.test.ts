@@ -5,7 +5,7 @@ import { sql } from 'kysely';
 import { connect } from '../src/db/connect';
 import type { Connection } from '../src/db/connect';
 import { migrate, migrateSqlite, migrationFiles } from '../src/db/migrate';
-import { openDatabase, transaction } from '../src/db/open';
+import { openDatabase } from '../src/db/open';
 import type { Db } from '../src/db/open';
 import { MIGRATIONS_DIR } from '../src/paths';
 import { runningCluster, startCluster } from './support/postgres';
@@ -79,22 +79,6 @@ describe('migrate', () => {
 
     fs.writeFileSync(path.join(own, '0002_broken.sql'), 'CREATE TABLE b (id INTEGER PRIMARY KEY) STRICT;');
     expect(migrateSqlite(db, own)).toEqual(['0002_broken.sql']);
-  });
-});
-
-describe('transaction', () => {
-  it('commits everything or nothing', () => {
-    const db = openDatabase(':memory:');
-    db.exec('CREATE TABLE t (v INTEGER NOT NULL) STRICT');
-    transaction(db, () => db.prepare('INSERT INTO t VALUES (1)').run());
-    expect(() =>
-      transaction(db, () => {
-        db.prepare('INSERT INTO t VALUES (2)').run();
-        throw new Error('crash half-way');
-      }),
-    ).toThrow('crash half-way');
-    expect(db.prepare('SELECT v FROM t').pluck().all()).toEqual([1]);
-    db.close();
   });
 });
 

@@ -152,7 +152,7 @@ describe('POST /oauth/revoke', () => {
     expect(res.text).toBe('');
     expect(res.headers['cache-control']).toBe('no-store');
     expect((await me(token)).status).toBe(401);
-    const audit = ctx.db.prepare("SELECT actor, details FROM audit_log WHERE action = 'oauth.token_revoke'").get() as { actor: string; details: string };
+    const [audit] = await ctx.query<{ actor: string; details: string }>("SELECT actor, details FROM audit_log WHERE action = 'oauth.token_revoke'");
     expect(audit.actor).toBe(owner.clientId);
     expect(JSON.parse(audit.details)).toMatchObject({ jti: decodeJwtPart(token, 1).jti });
   });
@@ -195,12 +195,12 @@ describe('POST /oauth/revoke', () => {
   it('remembers a revoked token only until it would have expired', async () => {
     const token = await obtainToken(ctx.app, owner);
     await revokeAs(owner, token);
-    const count = ctx.db.prepare('SELECT COUNT(*) FROM revoked_tokens WHERE jti = ?').pluck();
+    const count = (jti: string) => ctx.value('SELECT COUNT(*) FROM revoked_tokens WHERE jti = ?', jti);
     const jti = decodeJwtPart(token, 1).jti as string;
-    expect(count.get(jti)).toBe(1);
+    expect(await count(jti)).toBe(1);
     ctx.clock.advance(HOUR);
     await revokeAs(owner, await obtainToken(ctx.app, owner)); // any revocation prunes the expired ones
-    expect(count.get(jti)).toBe(0);
+    expect(await count(jti)).toBe(0);
     expect((await me(token)).status).toBe(401); // and it has expired anyway
   });
 });

@@ -29,11 +29,15 @@ const seconds = (ms: number) => Math.floor(ms / 1000);
 interface CopiedKey {
   kid: string;
   key: CryptoKey;
+  /** The published public key as PEM: what an algorithm-confusion attack uses as the HMAC secret. */
+  publicPem: string;
 }
 
 /** The active private key, unsealed the way the server does it, by whoever holds the file and the secret. */
 async function copyActiveKey(ctx: TestContext): Promise<CopiedKey> {
-  const row = ctx.db.prepare("SELECT kid, private_pem AS sealed FROM signing_keys WHERE status = 'active'").get() as { kid: string; sealed: string };
+  const [row] = await ctx.query<{ kid: string; sealed: string; jwk: string }>(
+    "SELECT kid, private_pem AS sealed, public_jwk AS jwk FROM signing_keys WHERE status = 'active'",
+  );
   const [iv, tag, body] = row.sealed
     .slice('sealed:v1:'.length)
     .split('.')
@@ -41,7 +45,8 @@ async function copyActiveKey(ctx: TestContext): Promise<CopiedKey> {
   const decipher = crypto.createDecipheriv('aes-256-gcm', sealingKey(ctx.config.sessionSecret), iv);
   decipher.setAuthTag(tag);
   const pem = Buffer.concat([decipher.update(body), decipher.final()]).toString('utf8');
-  return { kid: row.kid, key: await importPKCS8(pem, 'ES256') };
+  const publicPem = crypto.createPublicKey({ key: JSON.parse(row.jwk) as crypto.JsonWebKey, format: 'jwk' }).export({ type: 'spki', format: 'pem' }) as string;
+  return { kid: row.kid, key: await importPKCS8(pem, 'ES256'), publicPem };
 }
 
 /** What an attacker may change besides the times: header parameters, claims, and the key (with its alg). */
@@ -139,11 +144,6 @@ describe('one console', () => {
   // Correctly signed with the active key (a copy of it), each of these breaks one rule jose checks for us.
   describe('Bearer tokens signed with the active key but not shaped like ours', () => {
     const now = () => seconds(ctx.clock.now());
-    /** The published public key as PEM: what an algorithm-confusion attack uses as the HMAC secret. */
-    const ourPublicKeyPem = (kid: string): string => {
-      const jwk = JSON.parse(ctx.db.prepare('SELECT public_jwk FROM signing_keys WHERE kid = ?').pluck().get(kid) as string) as crypto.JsonWebKey;
-      return crypto.createPublicKey({ key: jwk, format: 'jwk' }).export({ type: 'spki', format: 'pem' }) as string;
-    };
 
     const cases: [string, (copy: CopiedKey) => Tampering][] = [
       ["refuses typ 'JWT' (not an access token, RFC 9068)", () => ({ header: { typ: 'JWT' } })],
@@ -153,7 +153,7 @@ describe('one console', () => {
       ["refuses a critical header parameter we do not understand (crit: ['x'])", () => ({ header: { crit: ['x'], x: 1 }, signOptions: { crit: { x: true } } })],
       [
         'refuses alg HS256 under our kid, keyed with our public key (algorithm confusion)',
-        (copy) => ({ signWith: { alg: 'HS256', key: new TextEncoder().encode(ourPublicKeyPem(copy.kid)) } }),
+        (copy) => ({ signWith: { alg: 'HS256', key: new TextEncoder().encode(copy.publicPem) } }),
       ],
     ];
 
@@ -237,7 +237,7 @@ describe('one console', () => {
         expect(decodeJwtPart(fresh, 0).kid).toBe(kids[0]);
         expect(await doors(ctx.app, fresh, client)).toEqual(ACCEPTED);
 
-        const audit = ctx.db.prepare("SELECT actor, details FROM audit_log WHERE action = 'signing_key.rotate'").get() as { actor: string; details: string };
+        const [audit] = await ctx.query<{ actor: string; details: string }>("SELECT actor, details FROM audit_log WHERE action = 'signing_key.rotate'");
         expect(audit.actor).toBe('admin@acme.test');
         expect(JSON.parse(audit.details)).toMatchObject({ previousKid: oldKid, kid: kids[0], retiredNow: true });
       } finally {
@@ -347,7 +347,7 @@ describe('npm run cli -- rotate-signing-key --retire-now', () => {
     expect(decodeJwtPart(fresh, 0).kid).toBe(newKid);
     expect(await doors(ctx.app, fresh, client)).toEqual(ACCEPTED);
 
-    const audit = ctx.db.prepare("SELECT actor, details FROM audit_log WHERE action = 'signing_key.rotate'").get() as { actor: string; details: string };
+    const [audit] = await ctx.query<{ actor: string; details: string }>("SELECT actor, details FROM audit_log WHERE action = 'signing_key.rotate'");
     expect(audit.actor).toBe('cli');
     expect(JSON.parse(audit.details)).toMatchObject({ previousKid: oldKid, retiredNow: true });
   });

@@ -88,13 +88,15 @@ describe('signing keys and GET /.well-known/jwks.json', () => {
     const remaining = await jwks();
     expect(remaining.map((k) => k.kid)).toEqual([decodeJwtPart(newToken, 0).kid]);
 
-    const audit = ctx.db.prepare("SELECT actor, details FROM audit_log WHERE action = 'signing_key.rotate'").get() as { actor: string; details: string };
+    const [audit] = await ctx.query<{ actor: string; details: string }>("SELECT actor, details FROM audit_log WHERE action = 'signing_key.rotate'");
     expect(audit.actor).toBe('admin@acme.test');
     expect(JSON.parse(audit.details)).toMatchObject({ previousKid: before[0].kid });
   });
 
-  it('erases the private half of a retired key', () => {
-    const rows = ctx.db.prepare('SELECT status, private_pem IS NULL AS erased FROM signing_keys').all() as { status: string; erased: number }[];
+  it('erases the private half of a retired key', async () => {
+    const rows = await ctx.query<{ status: string; erased: number }>(
+      'SELECT status, CASE WHEN private_pem IS NULL THEN 1 ELSE 0 END AS erased FROM signing_keys',
+    );
     expect(rows.filter((r) => r.status === 'retired').every((r) => r.erased === 1)).toBe(true);
     expect(rows.filter((r) => r.status === 'active')).toEqual([{ status: 'active', erased: 0 }]);
   });
@@ -130,7 +132,7 @@ describe('signing keys at rest', () => {
     const ctx = createTestContext();
     try {
       await started(ctx.app);
-      const stored = ctx.db.prepare("SELECT private_pem FROM signing_keys WHERE status = 'active'").pluck().get() as string;
+      const stored = (await ctx.value<string>("SELECT private_pem FROM signing_keys WHERE status = 'active'"))!;
       expect(stored.startsWith('sealed:v1:')).toBe(true);
       expect(stored).not.toContain('PRIVATE KEY');
     } finally {

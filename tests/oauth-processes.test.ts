@@ -15,13 +15,14 @@ const basic = (username: string, key: string) => `Basic ${Buffer.from(`${usernam
  * Revocation is immediate across processes: a second server process (the real src/server.ts, run
  * from source) shares the SQLite file with this test's app, and neither caches credential state.
  */
-describe('two server processes on one database file', () => {
+describe('two server processes on one database', () => {
   const ctx = createTestContext();
   ctx.clock.set(Date.now()); // the other process runs on the real clock
   let acme: SeededUser;
   const env = {
     ...process.env,
     DATA_DIR: ctx.dataDir,
+    ...ctx.databaseEnv, // PostgreSQL: the same database
     PUBLIC_URL: ctx.config.publicUrl, // the same issuer, so each accepts the other's tokens
     SESSION_SECRET: ctx.config.sessionSecret,
     LOG_LEVEL: 'warn',
@@ -153,10 +154,10 @@ describe('two server processes on one database file', () => {
     const co = await seedCompany(ctx, 'Last used', 'l@last.test');
     const key = await createApiKey(ctx, co.companyId, 'last-used-user');
     expect((await otherGet('/api/v1/me', basic(key.username, key.key))).status).toBe(200);
-    const lastUsed = ctx.db.prepare('SELECT last_used_at FROM credentials WHERE id = ?').pluck();
+
     const exited = new Promise<number | null>((resolve) => other.once('exit', (code) => resolve(code)));
     other.kill('SIGTERM');
     expect(await exited).toBe(0);
-    expect(lastUsed.get(key.credentialId)).toEqual(expect.any(Number));
+    expect(await ctx.value('SELECT last_used_at FROM credentials WHERE id = ?', key.credentialId)).toEqual(expect.any(Number));
   });
 });

@@ -124,7 +124,6 @@ describe('resetPassword (npm run cli -- reset-password)', () => {
   });
 });
 
-// prune is src/ops/prune.ts (helper E's area), still synchronous on the SQLite handle: this part stays on ctx.db.
 describe('prune (npm run cli -- prune)', () => {
   let ctx: TestContext;
   let companyId: number;
@@ -159,13 +158,18 @@ describe('prune (npm run cli -- prune)', () => {
     });
     if (status === 'expired') await credentialsRepo.endCredential(ctx.database, id, 'expired', createdAt + 30 * MINUTE);
     if (status !== 'pending' && status !== 'expired') {
-      ctx.db
-        .prepare('UPDATE credentials SET status = ?, saved_at = ?, saved_by = ?, expires_at = NULL, ended_at = ? WHERE id = ?')
-        .run(status, createdAt + MINUTE, userId, status === 'active' ? null : createdAt + 2 * MINUTE, id);
+      await ctx.query(
+        'UPDATE credentials SET status = ?, saved_at = ?, saved_by = ?, expires_at = NULL, ended_at = ? WHERE id = ?',
+        status,
+        createdAt + MINUTE,
+        userId,
+        status === 'active' ? null : createdAt + 2 * MINUTE,
+        id,
+      );
     }
     return id;
   }
-  const ids = () => ctx.db.prepare('SELECT id FROM credentials ORDER BY id').pluck().all() as number[];
+  const ids = () => ctx.column<number>('SELECT id FROM credentials ORDER BY id');
 
   it('deletes unsaved generations that lapsed long ago, expired sessions and (when asked) old audit entries; keeps the rest', async () => {
     const oldRetired = await credential('retired', 90 * DAY);
@@ -176,39 +180,39 @@ describe('prune (npm run cli -- prune)', () => {
     const freshPending = await credential('pending', 10 * MINUTE);
     const revokedClient = await credential('revoked', 50 * DAY, 'oauth');
     const now = ctx.clock.now();
-    const session = ctx.db.prepare('INSERT INTO sessions (sid, user_id, data, expires_at) VALUES (?, ?, ?, ?)');
-    session.run('old', userId, '{}', now - 1);
-    session.run('live', userId, '{}', now + HOUR);
-    const entry = ctx.db.prepare("INSERT INTO audit_log (at, actor, action) VALUES (?, 'someone', 'test.entry')");
-    for (const ageDays of [400, 200, 100, 10, 1]) entry.run(now - ageDays * DAY);
-    const revoked = ctx.db.prepare('INSERT INTO revoked_tokens (jti, credential_id, expires_at, revoked_at) VALUES (?, ?, ?, ?)');
-    revoked.run('expired-jti', revokedClient, now - 1, now - HOUR);
-    revoked.run('live-jti', revokedClient, now + HOUR, now - HOUR);
+    const session = 'INSERT INTO sessions (sid, user_id, data, expires_at) VALUES (?, ?, ?, ?)';
+    await ctx.query(session, 'old', userId, '{}', now - 1);
+    await ctx.query(session, 'live', userId, '{}', now + HOUR);
+    for (const ageDays of [400, 200, 100, 10, 1])
+      await ctx.query("INSERT INTO audit_log (at, actor, action) VALUES (?, 'someone', 'test.entry')", now - ageDays * DAY);
+    const revoked = 'INSERT INTO revoked_tokens (jti, credential_id, expires_at, revoked_at) VALUES (?, ?, ?, ?)';
+    await ctx.query(revoked, 'expired-jti', revokedClient, now - 1, now - HOUR);
+    await ctx.query(revoked, 'live-jti', revokedClient, now + HOUR, now - HOUR);
 
     const dry = await prune(pruneDeps(), { auditDays: 180, dryRun: true });
     expect(dry).toEqual({ generations: 2, sessions: 1, auditEntries: 2, revokedTokens: 1, dryRun: true });
-    expect(ids()).toHaveLength(7);
+    expect(await ids()).toHaveLength(7);
 
     const result = await prune(pruneDeps(), { auditDays: 180 });
     expect(result).toEqual({ generations: 2, sessions: 1, auditEntries: 2, revokedTokens: 1, dryRun: false });
-    expect(ids()).toEqual([oldRetired, active, recentExpired, freshPending, revokedClient]);
-    expect(ctx.db.prepare('SELECT jti FROM revoked_tokens').pluck().all()).toEqual(['live-jti']);
-    expect(ids()).not.toContain(oldExpired);
-    expect(ids()).not.toContain(oldLapsedPending);
-    expect(ctx.db.prepare('SELECT sid FROM sessions').pluck().all()).toEqual(['live']);
-    expect(ctx.db.prepare("SELECT COUNT(*) FROM audit_log WHERE action = 'test.entry'").pluck().get()).toBe(3);
-    const audited = ctx.db.prepare("SELECT details FROM audit_log WHERE action = 'ops.prune'").pluck().get() as string;
+    expect(await ids()).toEqual([oldRetired, active, recentExpired, freshPending, revokedClient]);
+    expect(await ctx.column('SELECT jti FROM revoked_tokens')).toEqual(['live-jti']);
+    expect(await ids()).not.toContain(oldExpired);
+    expect(await ids()).not.toContain(oldLapsedPending);
+    expect(await ctx.column('SELECT sid FROM sessions')).toEqual(['live']);
+    expect(await ctx.value("SELECT COUNT(*) FROM audit_log WHERE action = 'test.entry'")).toBe(3);
+    const audited = (await ctx.value<string>("SELECT details FROM audit_log WHERE action = 'ops.prune'"))!;
     expect(JSON.parse(audited)).toMatchObject({ generations: 2, sessions: 1, auditEntries: 2, revokedTokens: 1, generationsDays: 30, auditDays: 180 });
     // The lapsed pending one was first marked expired by the same sweep the server runs, and audited as such.
-    expect(ctx.db.prepare("SELECT COUNT(*) FROM audit_log WHERE action = 'credential.expire'").pluck().get()).toBe(1);
+    expect(await ctx.value("SELECT COUNT(*) FROM audit_log WHERE action = 'credential.expire'")).toBe(1);
   });
 
   it('keeps the whole audit trail unless --audit-days is given, and honours --generations-days', async () => {
     await credential('expired', 45 * DAY);
     await credential('expired', 5 * DAY);
-    ctx.db.prepare("INSERT INTO audit_log (at, actor, action) VALUES (0, 'someone', 'test.ancient')").run();
+    await ctx.query("INSERT INTO audit_log (at, actor, action) VALUES (0, 'someone', 'test.ancient')");
     expect(await prune(pruneDeps(), { generationsDays: 3 })).toMatchObject({ generations: 2, auditEntries: 0 });
-    expect(ctx.db.prepare("SELECT COUNT(*) FROM audit_log WHERE action = 'test.ancient'").pluck().get()).toBe(1);
+    expect(await ctx.value("SELECT COUNT(*) FROM audit_log WHERE action = 'test.ancient'")).toBe(1);
   });
 
   it('refuses a retention that is not a whole number of days', async () => {

@@ -192,28 +192,64 @@ describe('npm run cli -- <command> with DATABASE_URL (PostgreSQL)', () => {
     expect(refused.stderr).toMatch(/restore: .*missing\.dump does not exist\./);
   });
 
-  it.each([['prune'], ['create-operator', '--email', 'ops@example.test'], ['reset-password', '--email', 'ops@example.test'], ['rotate-signing-key']])(
-    '%s is refused: PostgreSQL is not supported by this build yet',
-    async (...args) => {
-      const res = await runCli(args, env);
-      never(res);
-      expect(res.code).toBe(EXIT.config);
-      expect(res.stderr).toBe(`${args[0]}: DATABASE_URL is set, but PostgreSQL is not supported by this build yet (only backup and restore are).\n`);
-      expect(await companyNames()).toEqual(['Acme']);
-    },
-  );
+  it('create-operator, reset-password, rotate-signing-key and prune work on PostgreSQL, and never print the URL', async () => {
+    const created = await runCli(['create-operator', '--email', 'ops@example.test', '--company', 'Acme'], env);
+    never(created);
+    expect(created.code).toBe(EXIT.ok);
+    expect(created.stdout).toContain('Created operator ops@example.test in company "Acme".');
+    const [operator] = await connection.db.selectFrom('users').select(['email', 'is_operator']).execute();
+    expect(operator).toEqual({ email: 'ops@example.test', is_operator: 1 });
 
-  it('the server refuses to start on PostgreSQL in this build, without printing the URL', async () => {
+    const reset = await runCli(['reset-password', '--email', 'ops@example.test'], env);
+    never(reset);
+    expect(reset.code).toBe(EXIT.ok);
+    expect(reset.stdout).toContain('https://console.example.test/invitation?token=');
+
+    const before = await connection.db.selectFrom('signing_keys').select('kid').where('status', '=', 'active').execute();
+    const rotated = await runCli(['rotate-signing-key'], env);
+    never(rotated);
+    expect(rotated.code).toBe(EXIT.ok);
+    const after = await connection.db.selectFrom('signing_keys').select(['kid', 'status']).execute();
+    expect(after.filter((k) => k.status === 'active')).toHaveLength(1);
+    expect(after.find((k) => k.status === 'active')!.kid).not.toBe(before[0]?.kid);
+
+    const pruned = await runCli(['prune', '--dry-run'], env);
+    never(pruned);
+    expect(pruned.code).toBe(EXIT.ok);
+    const actions = (await connection.db.selectFrom('audit_log').select('action').orderBy('id').execute()).map((row) => row.action);
+    expect(actions).toEqual(expect.arrayContaining(['ops.create_operator', 'ops.reset_password', 'signing_key.rotate']));
+  });
+
+  it('the server starts on PostgreSQL, says which database without its password, and answers /healthz', async () => {
+    const port = await freePort();
     const child = spawn(process.execPath, [path.join(ROOT, 'dist', 'src', 'server.js')], {
       cwd: ROOT,
-      env: { PATH: process.env.PATH ?? '', ...env, PORT: String(await freePort()) },
+      env: { PATH: process.env.PATH ?? '', ...env, PORT: String(port), SESSION_SECRET: 'a-session-secret-for-the-postgres-cli-test-0123456789' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';
     child.stdout.on('data', (d: Buffer) => (output += d.toString()));
     child.stderr.on('data', (d: Buffer) => (output += d.toString()));
-    const code = await new Promise((resolve) => child.once('exit', resolve));
-    expect(code).toBe(78);
-    expect(output).toBe('DATABASE_URL is set, but PostgreSQL is not supported by this build yet. Unset DATABASE_URL to use the SQLite file in DATA_DIR.\n');
+    try {
+      let status = 0;
+      for (let i = 0; i < 200 && status !== 200; i++) {
+        status = await fetch(`http://127.0.0.1:${port}/healthz`).then(
+          (res) => res.status,
+          () => 0,
+        );
+        if (status !== 200) await new Promise((r) => setTimeout(r, 50));
+      }
+      expect(status).toBe(200);
+      const listening = output
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => JSON.parse(line) as { msg: string; database?: string })
+        .find((line) => line.msg === 'console listening');
+      expect(listening?.database).toBe(`PostgreSQL database "cli_${process.pid}" on 127.0.0.1:${cluster.port}`);
+      expect(output).not.toContain(PASSWORD_IN_URL);
+    } finally {
+      child.kill('SIGTERM');
+      await new Promise((resolve) => child.once('exit', resolve));
+    }
   });
 });

@@ -1,5 +1,5 @@
 import { CompiledQuery, Kysely, PostgresAdapter, PostgresDialect, SqliteDialect, SqliteDriver, sql } from 'kysely';
-import type { DatabaseConnection, Driver, SqliteDatabase, SqliteDialectConfig, SqliteStatement } from 'kysely';
+import type { DatabaseConnection, Driver, LogEvent, SqliteDatabase, SqliteDialectConfig, SqliteStatement } from 'kysely';
 import pg from 'pg';
 import { openDatabase } from './open';
 import type { Db as RawSqlite } from './open';
@@ -101,21 +101,25 @@ export interface ConnectOptions {
   databaseFile: string;
   /** Most PostgreSQL connections this process holds (default 10). */
   poolSize?: number;
+  /** Told the SQL of every statement run (tests count writes with it); nothing is logged without it. */
+  onQuery?: (sql: string) => void;
 }
+
+const queryLog = (onQuery?: (sql: string) => void) => (onQuery ? { log: (event: LogEvent) => onQuery(event.query.sql) } : {});
 
 /** Opens the configured database: PostgreSQL when a URL is given, else the SQLite file (WAL, foreign keys, busy timeout). */
 export function connect(options: ConnectOptions): Connection {
   if (options.databaseUrl) {
     const pool = new pg.Pool({ connectionString: options.databaseUrl, max: options.poolSize ?? 10, types: pgTypes });
-    const db = new Kysely<Tables>({ dialect: new PostgresDialect({ pool }) });
+    const db = new Kysely<Tables>({ dialect: new PostgresDialect({ pool }), ...queryLog(options.onQuery) });
     return { db, engine: 'postgres', sqlite: null, close: () => db.destroy() };
   }
-  return wrapSqlite(openDatabase(options.databaseFile));
+  return wrapSqlite(openDatabase(options.databaseFile), options.onQuery);
 }
 
 /** Kysely over an open better-sqlite3 handle (tests and the CLI open files themselves). */
-export function wrapSqlite(raw: RawSqlite): Connection {
-  const db = new Kysely<Tables>({ dialect: new ImmediateSqliteDialect({ database: cachingStatements(raw) }, raw) });
+export function wrapSqlite(raw: RawSqlite, onQuery?: (sql: string) => void): Connection {
+  const db = new Kysely<Tables>({ dialect: new ImmediateSqliteDialect({ database: cachingStatements(raw) }, raw), ...queryLog(onQuery) });
   const close = async () => {
     await db.destroy();
     if (raw.open) raw.close(); // Kysely closes the file only if it ever ran a query on it

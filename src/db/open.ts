@@ -15,11 +15,3 @@ export function openDatabase(file: string): Db {
   db.pragma('busy_timeout = 5000');
   return db;
 }
-
-/**
- * Runs fn in a BEGIN IMMEDIATE transaction: the write lock is taken up front, so two processes
- * racing on the same file serialize instead of failing half-way. Nested calls use savepoints.
- */
-export function transaction<T>(db: Db, fn: () => T): T {
-  return db.transaction(fn).immediate();
-}
