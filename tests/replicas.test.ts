@@ -330,8 +330,12 @@ describe('two console replicas on one PostgreSQL behind nginx (round-robin)', ()
     const victimAddress = direct[1].replace('http://', '');
     victimUpstream = `upstream: "http://${victimAddress}/`;
 
-    const LOAD_MS = 2000;
-    const KILL_AT_MS = 700;
+    // The kill comes once the load has run a while and a save was acknowledged; the load goes on after it until a
+    // save was acknowledged after the kill too. Waits, not fixed times: on a busy machine a save can take a second.
+    const KILL_AFTER_MS = 700;
+    const LOAD_AFTER_KILL_MS = 1300;
+    const LIMIT_MS = 15_000;
+    let stopped = false;
     const start = Date.now();
     let killedAt = Infinity;
     const reads: { startedAt: number; status: number; upstream: string }[] = [];
@@ -339,7 +343,7 @@ describe('two console replicas on one PostgreSQL behind nginx (round-robin)', ()
 
     // Readers: the credential check, as an API gateway would send it, four at a time.
     const readLoop = async () => {
-      while (Date.now() - start < LOAD_MS) {
+      while (!stopped) {
         const startedAt = Date.now();
         const answer = await verify(proxy, reader.authorization).catch(() => ({ status: 0, upstream: 'no answer' }));
         reads.push({ startedAt, ...answer });
@@ -348,7 +352,7 @@ describe('two console replicas on one PostgreSQL behind nginx (round-robin)', ()
     // A writer: OAuth client credentials generated and saved through the proxy, one after another (the Basic
     // key the readers use stays active). A save that got no answer is sent again: saving is safe to repeat.
     const writeLoop = async () => {
-      while (Date.now() - start < LOAD_MS) {
+      while (!stopped) {
         const generated = await operator.post(proxy, '/admin/api/oauth/generate', { scopes: 'claims:read' }).catch(() => undefined);
         if (generated?.status !== 200) continue;
         const id = saveIdIn(generated.text, 'oauth');
@@ -362,13 +366,17 @@ describe('two console replicas on one PostgreSQL behind nginx (round-robin)', ()
         }
       }
     };
+    const pause = () => new Promise((resolve) => setTimeout(resolve, 20));
     const killer = (async () => {
-      await new Promise((resolve) => setTimeout(resolve, KILL_AT_MS));
+      while (Date.now() - start < LIMIT_MS && (Date.now() - start < KILL_AFTER_MS || acknowledged.length === 0)) await pause();
       killedAt = Date.now();
       victim.child.kill('SIGKILL');
-      return victim.exited;
+      const exit = await victim.exited;
+      while (Date.now() - start < LIMIT_MS && (Date.now() - killedAt < LOAD_AFTER_KILL_MS || !acknowledged.some((save) => save.at > killedAt))) await pause();
+      stopped = true;
+      return exit;
     })();
-    await Promise.all([readLoop(), readLoop(), readLoop(), readLoop(), writeLoop()]);
+    await Promise.all([readLoop(), readLoop(), readLoop(), readLoop(), writeLoop(), killer]);
     expect(await killer).toEqual({ code: null, signal: 'SIGKILL' });
 
     // Both replicas answered before the kill; after it, every read was answered (nginx retried the ones the
