@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -7,7 +8,8 @@ import type { Connection } from '../src/db/connect';
 import { migrate, migrateSqlite, migrationFiles } from '../src/db/migrate';
 import { openDatabase } from '../src/db/open';
 import type { Db } from '../src/db/open';
-import { MIGRATIONS_DIR } from '../src/paths';
+import { MIGRATIONS_DIR, ROOT } from '../src/paths';
+import { ensureBuilt } from './ops-support';
 import { runningCluster, startCluster } from './support/postgres';
 import type { Cluster } from './support/postgres';
 
@@ -79,6 +81,39 @@ describe('migrate', () => {
 
     fs.writeFileSync(path.join(own, '0002_broken.sql'), 'CREATE TABLE b (id INTEGER PRIMARY KEY) STRICT;');
     expect(migrateSqlite(db, own)).toEqual(['0002_broken.sql']);
+  });
+});
+
+describe('migrate on one SQLite file, from several processes at once', () => {
+  it('applies each migration once when four processes start together on a new file', async () => {
+    ensureBuilt();
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'console-migrate-race-'));
+    const file = path.join(dir, 'console.sqlite');
+    // Each process opens the file, then waits for the same instant before migrating: all four read the
+    // (empty) list of applied migrations together, the race a deployment of several replicas starts with.
+    const startAt = Date.now() + 1500;
+    const script = `const { openDatabase } = require('./dist/src/db/open'); const { migrateSqlite } = require('./dist/src/db/migrate');
+      const db = openDatabase(process.argv[1]); while (Date.now() < ${startAt}) {}
+      const done = migrateSqlite(db); db.close(); process.stdout.write(String(done.length));`;
+    try {
+      const runs = await Promise.all(
+        Array.from({ length: 4 }, () => {
+          const child = spawn(process.execPath, ['-e', script, file], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+          let out = '';
+          child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+          child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+          return new Promise<{ code: number | null; out: string }>((resolve) => child.once('exit', (code) => resolve({ code, out })));
+        }),
+      );
+      expect(runs.map((r) => r.code)).toEqual([0, 0, 0, 0]);
+      // Between them they applied every file exactly once.
+      expect(runs.reduce((sum, r) => sum + Number(r.out), 0)).toBe(migrationFiles().length);
+      const db = openDatabase(file);
+      expect(db.prepare('SELECT name FROM schema_migrations ORDER BY name').pluck().all()).toEqual(migrationFiles());
+      db.close();
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

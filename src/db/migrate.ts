@@ -76,11 +76,16 @@ export function migrateSqlite(db: Db, dir = MIGRATIONS_DIR): string[] {
   for (const file of migrationFiles(dir)) {
     if (applied.has(file)) continue;
     const text = renderMigration(fs.readFileSync(path.join(dir, file), 'utf8'), 'sqlite');
-    db.transaction(() => {
-      db.exec(text);
-      db.prepare('INSERT INTO schema_migrations (name, applied_at) VALUES (?, ?)').run(file, Date.now());
-    }).immediate();
-    done.push(file);
+    // Asked again under the write lock: another process starting at the same moment may have applied it.
+    const ran = db
+      .transaction(() => {
+        if (db.prepare('SELECT 1 FROM schema_migrations WHERE name = ?').get(file)) return false;
+        db.exec(text);
+        db.prepare('INSERT INTO schema_migrations (name, applied_at) VALUES (?, ?)').run(file, Date.now());
+        return true;
+      })
+      .immediate();
+    if (ran) done.push(file);
   }
   return done;
 }
