@@ -176,6 +176,7 @@ export async function acceptInvitation(deps: AuthDeps, token: string, password: 
         companyId: check.invitation.companyId,
         target: check.invitation.email,
       },
+      trx,
     );
     await repo.deleteUserSessions(trx, check.invitation.userId);
     return check;

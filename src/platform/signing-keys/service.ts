@@ -232,17 +232,21 @@ export class SigningKeys {
       if (previous) await repo.retireKey(trx, previous.kid, now, actor.label, publishedUntil!);
       const next = newKeyPair(this.sealKey);
       await repo.insertActiveKey(trx, { ...next, tokenTtlMs: this.tokenTtlMs, createdAt: now, createdBy: actor.label });
-      await this.audit.record(actor, {
-        action: 'signing_key.rotate',
-        companyId: null,
-        target: next.kid,
-        details: {
-          kid: next.kid,
-          previousKid: previous?.kid ?? null,
-          previousPublishedUntil: publishedUntil,
-          ...(retireNow ? { retiredNow: true, unpublishedKids } : {}),
+      await this.audit.record(
+        actor,
+        {
+          action: 'signing_key.rotate',
+          companyId: null,
+          target: next.kid,
+          details: {
+            kid: next.kid,
+            previousKid: previous?.kid ?? null,
+            previousPublishedUntil: publishedUntil,
+            ...(retireNow ? { retiredNow: true, unpublishedKids } : {}),
+          },
         },
-      });
+        trx,
+      );
       return { kid: next.kid, previousKid: previous?.kid ?? null, previousPublishedUntil: publishedUntil, unpublishedKids };
     });
     this.signer = undefined;
