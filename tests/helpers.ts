@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -18,7 +19,7 @@ import type { Connection, Database, Engine } from '../src/db/connect';
 import { migrateSqlite } from '../src/db/migrate';
 import { openDatabase } from '../src/db/open';
 import type { Db } from '../src/db/open';
-import { runningCluster, TEMPLATE_DATABASE } from './support/postgres';
+import { postgresBinDir, runningCluster, TEMPLATE_DATABASE } from './support/postgres';
 import { createLogger } from '../src/log';
 import * as authRepo from '../src/features/auth/repo';
 import { INVITATION_TTL_MS } from '../src/features/auth/service';
@@ -49,6 +50,11 @@ export interface TestContext {
   column: <T = unknown>(text: string, ...params: unknown[]) => Promise<T[]>;
   /** For a server process the test starts on this context's database: DATABASE_URL on PostgreSQL, nothing on SQLite (DATA_DIR's file). */
   databaseEnv: { DATABASE_URL?: string };
+  /**
+   * Everything the database holds, as bytes, for scanning for a secret: the SQLite file and its WAL, or on
+   * PostgreSQL a plain pg_dump of the context's database.
+   */
+  storedBytes: () => Buffer[];
   /** How many INSERT, UPDATE and DELETE statements the app's database has run so far, on either engine. */
   writes: () => number;
   /** Every table's rows (migrations' own table aside), each table's rows in a fixed order: for "nothing changed" checks on either engine. */
@@ -154,6 +160,10 @@ export function createTestContext(env: Record<string, string> = {}, overrides: P
     database,
     snapshot,
     writes: () => writes,
+    storedBytes: () =>
+      url
+        ? [execFileSync(path.join(postgresBinDir(), 'pg_dump'), ['--data-only', url], { maxBuffer: 64 * 1024 * 1024 })]
+        : [config.databaseFile, `${config.databaseFile}-wal`].filter((f) => fs.existsSync(f)).map((f) => fs.readFileSync(f)),
     databaseEnv: url ? { DATABASE_URL: url } : {},
     engine: connection.engine,
     openAnother: another,
