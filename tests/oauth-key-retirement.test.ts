@@ -272,14 +272,14 @@ describe('one console', () => {
 });
 
 /**
- * Separate processes on one database file: this test's app, the built server (another process), and
+ * Separate processes on one database: this test's app, the built server (another process), and
  * the built CLI (a third). The server runs on the real clock, so this app's clock is set to it.
  */
 describe('npm run cli -- rotate-signing-key --retire-now', () => {
   const ctx = createTestContext();
   ctx.clock.set(Date.now());
   let client: TestClient;
-  const env = { DATA_DIR: ctx.dataDir, PUBLIC_URL: ctx.config.publicUrl, SESSION_SECRET: ctx.config.sessionSecret };
+  const env = { DATA_DIR: ctx.dataDir, ...ctx.databaseEnv, PUBLIC_URL: ctx.config.publicUrl, SESSION_SECRET: ctx.config.sessionSecret };
   let server: RunningServer;
 
   beforeAll(async () => {

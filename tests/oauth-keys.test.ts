@@ -1,4 +1,3 @@
-import fs from 'node:fs';
 import request from 'supertest';
 import { createApp } from '../src/app';
 import { closeApp } from '../src/lifecycle';
@@ -143,23 +142,33 @@ describe('signing keys at rest', () => {
   it('replaces a key sealed under another SESSION_SECRET instead of failing, keeping the old one published', async () => {
     const first = createTestContext();
     await started(first.app);
-    const oldKid = first.db.prepare("SELECT kid FROM signing_keys WHERE status = 'active'").pluck().get() as string;
+    const oldKid = await first.value<string>("SELECT kid FROM signing_keys WHERE status = 'active'");
+    const { companyId } = await seedCompany(first, 'Acme', 'admin@acme.test');
+    const client = await createClient(first, companyId);
     await closeApp(first.app);
-    first.db.close();
-    // Same database file, another SESSION_SECRET (an operator changed it).
-    const second = createTestContext({ DATA_DIR: first.dataDir, SESSION_SECRET: 'a-different-session-secret-0123456789abcdef' });
+    // The same database, another SESSION_SECRET (an operator changed it): a new server on its own connection.
+    // (On SQLite two connections of one process must not write at once: the first is idle from here on.)
+    const other = first.openAnother();
+    const second = createApp({
+      config: { ...first.config, sessionSecret: 'a-different-session-secret-0123456789abcdef' },
+      database: other.db,
+      clock: first.clock,
+      logger: createLogger('silent'),
+    });
     try {
-      const { companyId } = await seedCompany(second, 'Acme', 'admin@acme.test');
-      const token = await obtainToken(second.app, await createClient(second, companyId));
+      await started(second);
+      const token = await obtainToken(second, client);
       const kid = decodeJwtPart(token, 0).kid as string;
       expect(kid).not.toBe(oldKid);
-      const jwks = await request(second.app).get('/.well-known/jwks.json');
+      const jwks = await request(second).get('/.well-known/jwks.json');
       expect((jwks.body as JwkSet).keys.map((k) => k.kid)).toEqual(expect.arrayContaining([oldKid, kid]));
-      const audit = second.db.prepare("SELECT actor FROM audit_log WHERE action = 'signing_key.rotate'").pluck().all() as string[];
-      expect(audit).toEqual(['system (signing key sealed under another SESSION_SECRET)']);
+      expect(await first.column("SELECT actor FROM audit_log WHERE action = 'signing_key.rotate'")).toEqual([
+        'system (signing key sealed under another SESSION_SECRET)',
+      ]);
     } finally {
-      await second.close();
-      fs.rmSync(first.dataDir, { recursive: true, force: true });
+      await closeApp(second);
+      await other.close();
+      await first.close();
     }
   });
 });

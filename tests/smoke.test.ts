@@ -18,13 +18,15 @@ describe('the console shell', () => {
   });
 
   it('answers /healthz with 503 when the database does not answer', async () => {
-    const closed = ctx.openAnother();
-    await closed.close();
+    // SQLite: a connection closed under the route. PostgreSQL: a server address nothing listens on.
+    const closed = ctx.engine === 'postgres' ? connect({ databaseUrl: 'postgres://postgres@127.0.0.1:9/unreachable', databaseFile: '' }) : ctx.openAnother();
+    if (ctx.engine === 'sqlite') await closed.close();
     const app = express().use(healthRouter(closed.db));
     const res = await request(app).get('/healthz');
     expect(res.status).toBe(503);
     expect(res.headers['cache-control']).toBe('no-store');
     expect(res.body).toEqual({ status: 'error', database: 'unavailable' });
+    if (ctx.engine === 'postgres') await closed.close();
   });
 
   it('answers /healthz with 503 within its time limit when PostgreSQL accepts the connection but never answers', async () => {

@@ -6,6 +6,7 @@ import { chromium } from 'playwright-core';
 import type { BrowserContext, Page, Response } from 'playwright-core';
 import { ROOT } from '../../src/paths';
 import { ensureBuilt, freePort, startServer } from '../ops-support';
+import { databaseEnvFor } from '../support/postgres';
 import type { RunningServer } from '../ops-support';
 
 /**
@@ -51,13 +52,16 @@ export interface Console {
   stop: () => Promise<void>;
 }
 
-/** Builds once (skipped when dist/ is current), then starts `node dist/src/server.js` on a fresh DATA_DIR and a free port. */
+/**
+ * Builds once (skipped when dist/ is current), then starts `node dist/src/server.js` on a fresh DATA_DIR and a free
+ * port; on a PostgreSQL run (TEST_ENGINE=postgres), on a fresh database of the run's cluster too.
+ */
 export async function startConsole(env: Record<string, string> = {}): Promise<Console> {
   ensureBuilt();
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'console-browser-'));
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
-  const server = await startServer({ DATA_DIR: dataDir, PUBLIC_URL: base, BCRYPT_COST: '10', LOG_LEVEL: 'info', ...env }, port);
+  const server = await startServer({ DATA_DIR: dataDir, ...databaseEnvFor(dataDir), PUBLIC_URL: base, BCRYPT_COST: '10', LOG_LEVEL: 'info', ...env }, port);
   return {
     server,
     base,
