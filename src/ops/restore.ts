@@ -31,6 +31,18 @@ function readHeader(file: string): Buffer {
   }
 }
 
+/** A backup's migrations against this version's: refused when it has one we do not know (a newer console made it). */
+function againstOurMigrations(file: string, applied: string[], migrationsDir: string): { migrations: number; pendingMigrations: string[] } {
+  const ours = migrationFiles(migrationsDir);
+  const unknown = applied.filter((name) => !ours.includes(name));
+  if (unknown.length) {
+    throw new OpsError(
+      `${file} comes from a newer version of the console (migrations this version does not have: ${unknown.join(', ')}). Restore it with that version.`,
+    );
+  }
+  return { migrations: applied.length, pendingMigrations: ours.filter((name) => !applied.includes(name)) };
+}
+
 /**
  * Checks that `file` is a whole console database this version can run: an SQLite file that passes
  * `PRAGMA integrity_check`, with our schema_migrations table, and no migration we do not know
@@ -53,19 +65,8 @@ export function verifyDatabaseFile(file: string, migrationsDir = MIGRATIONS_DIR)
     }
     if (!hasMigrationsTable(db)) throw new OpsError(`${file} is an SQLite database but not one of this console (no schema_migrations table).`);
     const applied = listAppliedMigrations(db);
-    const ours = fs
-      .readdirSync(migrationsDir)
-      .filter((f) => f.endsWith('.sql'))
-      .sort();
-    const unknown = applied.filter((name) => !ours.includes(name));
-    if (unknown.length) {
-      throw new OpsError(
-        `${file} comes from a newer version of the console (migrations this version does not have: ${unknown.join(', ')}). Restore it with that version.`,
-      );
-    }
     return {
-      migrations: applied.length,
-      pendingMigrations: ours.filter((name) => !applied.includes(name)),
+      ...againstOurMigrations(file, applied, migrationsDir),
       companies: applied.length ? countRows(db, 'companies') : 0,
       users: applied.length ? countRows(db, 'users') : 0,
     };
@@ -172,16 +173,8 @@ export async function verifyPostgresDump(file: string, migrationsDir = MIGRATION
   const applied = copyRows(script, 'schema_migrations')
     .map(([name]) => name)
     .sort();
-  const ours = migrationFiles(migrationsDir);
-  const unknown = applied.filter((name) => !ours.includes(name));
-  if (unknown.length) {
-    throw new OpsError(
-      `${file} comes from a newer version of the console (migrations this version does not have: ${unknown.join(', ')}). Restore it with that version.`,
-    );
-  }
   return {
-    migrations: applied.length,
-    pendingMigrations: ours.filter((name) => !applied.includes(name)),
+    ...againstOurMigrations(file, applied, migrationsDir),
     companies: copyRows(script, 'companies').length,
     users: copyRows(script, 'users').length,
   };
