@@ -11,6 +11,8 @@ export default async function globalSetup(): Promise<void> {
   if (process.env.TEST_ENGINE !== 'postgres') return;
   const cluster = await startCluster();
   (globalThis as { __pgCluster?: Cluster }).__pgCluster = cluster;
+  // Also when Jest ends without its global teardown (a crash, a kill): stop() is synchronous and runs once.
+  process.once('exit', () => cluster.stop());
   process.env.TEST_PG_PORT = String(cluster.port);
   cluster.psql(`CREATE DATABASE ${TEMPLATE_DATABASE}`);
   const connection = connect({ databaseUrl: cluster.url(TEMPLATE_DATABASE), databaseFile: '' });
