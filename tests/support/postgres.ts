@@ -1,6 +1,8 @@
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
 import { createHash } from 'node:crypto';
 import path from 'node:path';
-import { clusterAt } from '../../scripts/postgres-cluster';
+import { clusterAt, postgresBinDir } from '../../scripts/postgres-cluster';
 import type { ClusterAt } from '../../scripts/postgres-cluster';
 
 /**
@@ -32,4 +34,16 @@ export function databaseEnvFor(dataDir: string): { DATABASE_URL?: string } {
   const name = `d_${createHash('sha256').update(path.resolve(dataDir)).digest('hex').slice(0, 24)}`;
   if (cluster.psql(`SELECT 1 FROM pg_database WHERE datname = '${name}'`).trim() !== '1') cluster.psql(`CREATE DATABASE ${name}`);
   return { DATABASE_URL: cluster.url(name) };
+}
+
+/**
+ * Everything a spawned server with this DATA_DIR stored, as bytes, for scanning for secrets: its SQLite file
+ * and WAL, or on a PostgreSQL run a plain pg_dump of its database.
+ */
+export function storedBytesFor(dataDir: string): Buffer {
+  const { DATABASE_URL } = databaseEnvFor(dataDir);
+  if (DATABASE_URL) return execFileSync(path.join(postgresBinDir(), 'pg_dump'), ['--data-only', DATABASE_URL], { maxBuffer: 64 * 1024 * 1024 });
+  const files = fs.readdirSync(dataDir).filter((f) => f.startsWith('console.sqlite'));
+  if (!files.includes('console.sqlite')) throw new Error(`no console.sqlite in ${dataDir}`);
+  return Buffer.concat(files.map((f) => fs.readFileSync(path.join(dataDir, f))));
 }
