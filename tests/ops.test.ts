@@ -9,7 +9,7 @@ import ts from 'typescript';
 import { sql } from 'kysely';
 import { FakeClock } from '../src/clock';
 import { connect } from '../src/db/connect';
-import { unlessRunningElsewhere } from '../src/db/exclusive';
+import { transactionOnce } from '../src/db/connect';
 import type { Connection, Database } from '../src/db/connect';
 import { migrate, migrationFiles, migrateSqlite } from '../src/db/migrate';
 import { openDatabase } from '../src/db/open';
@@ -404,19 +404,19 @@ describe('backup and restore on PostgreSQL', () => {
     expect(clientConnection('postgres://console@db.internal/console', {})).toEqual({ dbname: 'postgres://console@db.internal/console', env: {} });
   });
 
-  it('runs background work when no other process holds its lock, and lets go of the lock after success or failure', async () => {
+  it('prune runs when no other process holds its lock, and lets go of the lock after success or failure', async () => {
     const { db } = await newDatabase(['Acme']);
     const addCompany = (name: string) => async (trx: Database) => {
       await trx.insertInto('companies').values({ name, created_at: 0 }).execute();
       return name;
     };
-    expect(await unlessRunningElsewhere(db, PRUNE_LOCK_KEY, addCompany('First'))).toBe('First');
+    expect(await transactionOnce(db, PRUNE_LOCK_KEY, addCompany('First'))).toBe('First');
     const failing = async (trx: Database) => {
       await addCompany('Lost')(trx);
       throw new Error('crash half-way');
     };
-    await expect(unlessRunningElsewhere(db, PRUNE_LOCK_KEY, failing)).rejects.toThrow('crash half-way');
-    expect(await unlessRunningElsewhere(db, PRUNE_LOCK_KEY, addCompany('Second'))).toBe('Second');
+    await expect(transactionOnce(db, PRUNE_LOCK_KEY, failing)).rejects.toThrow('crash half-way');
+    expect(await transactionOnce(db, PRUNE_LOCK_KEY, addCompany('Second'))).toBe('Second');
     expect(await names(db)).toEqual(['Acme', 'First', 'Second']);
     const held = await sql<{ n: number }>`select count(*)::int as n from pg_locks where locktype = 'advisory'`.execute(db);
     expect(held.rows).toEqual([{ n: 0 }]);

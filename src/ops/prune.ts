@@ -1,5 +1,5 @@
 import type { Database } from '../db/connect';
-import { unlessRunningElsewhere } from '../db/exclusive';
+import { skipped, transactionOnce } from '../db/connect';
 import type { Clock } from '../clock';
 import { DAY } from '../clock';
 import { AuditLog, pruneAuditEntries } from '../features/audit/service';
@@ -34,7 +34,7 @@ export interface PruneDeps {
   clock: Clock;
 }
 
-/** The key of the PostgreSQL advisory lock that lets one process prune while the others skip (src/db/exclusive.ts). */
+/** The key of the PostgreSQL advisory lock that lets one process prune while the others skip (transactionOnce). */
 export const PRUNE_LOCK_KEY = 0x7072756e; // 'prun'
 
 function checkDays(value: number | undefined, flag: string): void {
@@ -62,7 +62,7 @@ export async function prune(deps: PruneDeps, options: PruneOptions = {}): Promis
     send: () => Promise.reject(new Error('prune sends no mail')),
   };
 
-  return unlessRunningElsewhere(deps.db, PRUNE_LOCK_KEY, async (trx) => {
+  const result = await transactionOnce(deps.db, PRUNE_LOCK_KEY, async (trx) => {
     const audit = new AuditLog(trx, deps.clock);
     if (!dryRun) await sweepCredentials({ db: trx, clock: deps.clock, audit, mailer: noMail });
     const result: PruneResult = {
@@ -92,4 +92,5 @@ export async function prune(deps: PruneDeps, options: PruneOptions = {}): Promis
     }
     return result;
   });
+  return result === skipped ? undefined : result;
 }
