@@ -13,7 +13,7 @@ export interface TokenState {
   /** The state of the key that signed the token; undefined if no such key is stored. */
   key?: KeyWindow;
   revoked: boolean;
-  /** The token's client, if that credential exists and is an OAuth client. */
+  /** The token's credential, if it exists (an API key's row too: workingClient refuses it). */
   client?: CredentialCandidate;
 }
 
@@ -46,7 +46,9 @@ export function tokenStateReader(db: Database): (windowKey: string, kid: string,
       .leftJoin('throttle_windows as tw', (join) => join.on('tw.key', '=', WINDOW_KEY))
       .leftJoin('signing_keys as k', (join) => join.on('k.kid', '=', KID))
       .leftJoin('revoked_tokens as r', (join) => join.on('r.jti', '=', JTI))
-      .leftJoin('credentials as c', (join) => join.on('c.id', '=', CREDENTIAL_ID).on('c.kind', '=', 'oauth'))
+      // By primary key alone (the kind is checked by CredentialVerifier.workingClient): a second
+      // condition let PostgreSQL's planner pick the (kind, identifier) index and scan a whole kind.
+      .leftJoin('credentials as c', (join) => join.on('c.id', '=', CREDENTIAL_ID))
       .leftJoin('companies as co', 'co.id', 'c.company_id')
       .select([
         ...candidateColumns(db),
