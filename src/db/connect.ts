@@ -101,11 +101,16 @@ export interface ConnectOptions {
   databaseFile: string;
   /** Most PostgreSQL connections this process holds (default 10). */
   poolSize?: number;
-  /** Told the SQL of every statement run (tests count writes with it); nothing is logged without it. */
-  onQuery?: (sql: string) => void;
+  /**
+   * Told the SQL and the duration in milliseconds of every statement run, failed ones included (tests count
+   * writes with it, the metrics time statements); without it Kysely is given no log hook and times nothing.
+   */
+  onQuery?: QueryObserver;
 }
 
-const queryLog = (onQuery?: (sql: string) => void) => (onQuery ? { log: (event: LogEvent) => onQuery(event.query.sql) } : {});
+export type QueryObserver = (sql: string, durationMs: number) => void;
+
+const queryLog = (onQuery?: QueryObserver) => (onQuery ? { log: (event: LogEvent) => onQuery(event.query.sql, event.queryDurationMillis) } : {});
 
 /** Opens the configured database: PostgreSQL when a URL is given, else the SQLite file (WAL, foreign keys, busy timeout). */
 export function connect(options: ConnectOptions): Connection {
@@ -118,7 +123,7 @@ export function connect(options: ConnectOptions): Connection {
 }
 
 /** Kysely over an open better-sqlite3 handle (tests and the CLI open files themselves). */
-export function wrapSqlite(raw: RawSqlite, onQuery?: (sql: string) => void): Connection {
+export function wrapSqlite(raw: RawSqlite, onQuery?: QueryObserver): Connection {
   const db = new Kysely<Tables>({ dialect: new ImmediateSqliteDialect({ database: cachingStatements(raw) }, raw), ...queryLog(onQuery) });
   const close = async () => {
     await db.destroy();
