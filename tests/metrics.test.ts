@@ -154,6 +154,18 @@ describe('the text format', () => {
     expect(LATENCY_BUCKETS.filter((b) => b < 0.001).length).toBeGreaterThanOrEqual(3);
   });
 
+  it("counts a value equal to a bound in that bound's bucket (le is inclusive), cumulatively, with the sum and count", async () => {
+    const metrics = createMetrics({ enabled: true, engine: 'sqlite' });
+    for (const seconds of [0.001, 0.0011, 2]) metrics.platform.observe('jwks', 'ok', seconds);
+    const families = parseExposition((await metrics.scrape()).body);
+    const bucket = (le: string) => sampleValue(families, 'console_platform_request_duration_seconds_bucket', { endpoint: 'jwks', le });
+    expect([bucket('0.0005'), bucket('0.001'), bucket('0.0025'), bucket('1'), bucket('+Inf')]).toEqual([0, 1, 2, 2, 3]);
+    expect(sampleValue(families, 'console_platform_request_duration_seconds_sum', { endpoint: 'jwks' })).toBeCloseTo(2.0021, 10);
+    expect(sampleValue(families, 'console_platform_request_duration_seconds_count', { endpoint: 'jwks' })).toBe(3);
+    expect(sampleValue(families, 'console_platform_requests_total', { endpoint: 'jwks', outcome: 'ok' })).toBe(3);
+    expect(sampleValue(families, 'console_platform_request_duration_seconds_count', { endpoint: 'me' })).toBe(0);
+  });
+
   it('starts every platform counter series at 0: 6 endpoints x 8 outcomes', async () => {
     const families = await scrape(ctx.app, TOKEN);
     const samples = families.get('console_platform_requests_total')!.samples;
