@@ -124,7 +124,7 @@ class PrometheusMetrics implements Metrics {
     ).register(this.registry);
     const queries = new FixedHistogram(
       'console_db_query_duration_seconds',
-      'Database statement duration in seconds (read: SELECT and WITH; write: everything else).',
+      'Database statement duration in seconds (read: statements that only read; write: all others, transactions included).',
       LATENCY_BUCKETS,
       [{ kind: 'read' }, { kind: 'write' }],
     ).register(this.registry);
