@@ -1,7 +1,6 @@
 import express from 'express';
 import type { Express } from 'express';
 import session from 'express-session';
-import helmet from 'helmet';
 import nunjucks from 'nunjucks';
 import type { Config } from './config';
 import type { Clock } from './clock';
@@ -27,6 +26,7 @@ import { CredentialVerifier, LastUsedTracker } from './features/credentials/veri
 import { credentialsRouter } from './features/credentials/routes';
 import { scopesRouter } from './features/scopes/routes';
 import { createPlatformApi } from './platform';
+import { createSecurityHeaders, headersSetBy, serveFirst } from './http/security-headers';
 import { signingKeysRouter } from './platform/signing-keys/routes';
 import { onClose } from './lifecycle';
 import { createMetrics } from './metrics/metrics';
@@ -78,39 +78,25 @@ export function createApp(deps: AppDeps): Express {
   const env = nunjucks.configure(VIEWS_DIR, { autoescape: true, express: app, noCache: config.isDevelopment });
   registerFilters(env);
 
-  app.use(
-    helmet({
-      contentSecurityPolicy: {
-        useDefaults: false,
-        directives: {
-          defaultSrc: ["'self'"],
-          scriptSrc: ["'self'"],
-          styleSrc: ["'self'"],
-          imgSrc: ["'self'", 'data:'],
-          connectSrc: ["'self'"],
-          fontSrc: ["'self'"],
-          objectSrc: ["'none'"],
-          baseUri: ["'none'"],
-          formAction: ["'self'"],
-          frameAncestors: ["'none'"],
-          ...(config.secureCookies ? { upgradeInsecureRequests: [] } : {}),
-        },
-      },
-      strictTransportSecurity: config.secureCookies ? { maxAge: 31536000, includeSubDomains: true } : false,
-      crossOriginEmbedderPolicy: false,
-      referrerPolicy: { policy: 'no-referrer' },
-    }),
-  );
-  app.use((_req, res, next) => {
-    res.set('Permissions-Policy', 'camera=(), microphone=(), geolocation=(), clipboard-write=(self)');
-    next();
-  });
+  const securityHeaders = createSecurityHeaders(config.secureCookies);
+  app.use(securityHeaders);
 
   // Machine endpoints first: no cookies, no session, no CSRF (they authenticate every request).
   app.use(healthRouter(deps.database));
   if (config.metricsToken) app.use(metricsRouter(metrics, config.metricsToken, logger));
-  const platform = createPlatformApi({ db: deps.database, clock, config, audit, verifier, logger });
+  const platform = createPlatformApi({
+    db: deps.database,
+    clock,
+    config,
+    audit,
+    verifier,
+    logger,
+    headers: headersSetBy(securityHeaders),
+    trustProxy: app.get('trust proxy fn') as (address: string, hop: number) => boolean,
+  });
   onClose(app, () => platform.ready.catch(() => undefined)); // never close the database under its start-up work
+  serveFirst(app, platform.fast);
+  app.locals.fastRoutes = platform.fast.routes; // the app's routes are Express's and these (tests list them)
   app.use(platform.router);
   app.use(express.static(PUBLIC_DIR, { index: false, maxAge: config.isDevelopment ? 0 : '1h' }));
 

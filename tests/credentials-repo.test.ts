@@ -9,7 +9,7 @@ import { sha256 } from '../src/crypto';
 import * as repo from '../src/features/credentials/repo';
 import { generateApiKey, publicPrefix } from '../src/features/credentials/secrets';
 import { CredentialVerifier, LastUsedTracker } from '../src/features/credentials/verify';
-import { openTestDatabase } from './helpers';
+import { openTestDatabase, spyOnQueries } from './helpers';
 
 /**
  * The credentials data layer on its own, on this run's engine (SQLite, or PostgreSQL with
@@ -67,17 +67,17 @@ describe('the credentials data layer', () => {
     const { id, secret, owner } = await activeKey('repo-user');
     const tracker = new LastUsedTracker(db);
     const verifier = new CredentialVerifier(db, clock, tracker);
-    const queries = jest.spyOn(db, 'executeQuery');
+    const queries = spyOnQueries(db);
     try {
       const check = await verifier.verifyApiKey('repo-user', secret);
-      expect(queries).toHaveBeenCalledTimes(1);
+      expect(queries.sqls()).toHaveLength(1);
       expect(check).toEqual({
         ok: true,
         // claims:write is on the key but no longer the company's to grant: it is left out.
         identity: { credentialId: id, companyId: owner, companyName: 'Company of repo-user', kind: 'basic', identifier: 'repo-user', scopes: ['claims:read'] },
       });
     } finally {
-      queries.mockRestore();
+      queries.restore();
     }
   });
 

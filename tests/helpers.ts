@@ -18,6 +18,7 @@ import { connect, wrapSqlite } from '../src/db/connect';
 import type { Connection, Database, Engine, QueryObserver } from '../src/db/connect';
 import { migrateSqlite } from '../src/db/migrate';
 import { openDatabase } from '../src/db/open';
+import { fastLaneOf } from '../src/db/prepared';
 import type { Db } from '../src/db/open';
 import { postgresBinDir, runningCluster, TEMPLATE_DATABASE } from './support/postgres';
 import { createLogger } from '../src/log';
@@ -286,4 +287,24 @@ export async function signIn(app: Express, email: string, password = PASSWORD): 
   const page = await agent.get('/audit');
   agent.csrf = csrfFrom(page.text);
   return agent;
+}
+
+/**
+ * Records the SQL of every statement run on `database`: through Kysely, and the prepared reads of the
+ * hot path that skip Kysely's executor (src/db/prepared.ts). Call restore() when done.
+ */
+export function spyOnQueries(database: Database): { sqls(): string[]; restore(): void } {
+  const viaKysely = jest.spyOn(database, 'executeQuery');
+  const lane = fastLaneOf(database);
+  const viaLane = lane ? jest.spyOn(lane, 'run') : undefined;
+  return {
+    sqls: () => [
+      ...viaKysely.mock.calls.map(([query]) => ('sql' in query ? query.sql : query.compile().sql)),
+      ...(viaLane?.mock.calls.map(([text]) => text) ?? []),
+    ],
+    restore: () => {
+      viaKysely.mockRestore();
+      viaLane?.mockRestore();
+    },
+  };
 }

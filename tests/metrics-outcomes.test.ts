@@ -13,7 +13,7 @@ import { platformOutcome } from '../src/metrics/outcomes';
 
 const AT = Date.UTC(2026, 10, 1, 9, 0);
 
-/** The platform API's refusals as src/platform builds them (verify/routes.ts's are private: rebuilt here with the same status, id and text). */
+/** The platform API's refusals as src/platform builds them (verify/handlers.ts's are private: rebuilt here with the same status, id and text). */
 const cases: [string, unknown, string][] = [
   ['no error', undefined, 'ok'],
   ['invalid_client, generic', invalidClient(), 'invalid_credentials'],

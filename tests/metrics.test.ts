@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import request from 'supertest';
 import { ConfigError, loadConfig } from '../src/config';
+import { preparedRead } from '../src/db/prepared';
 import { countCredentialsByStatus } from '../src/features/credentials/repo';
 import { insertOutboxMessage } from '../src/features/mail/repo';
 import type { OutboxState } from '../src/features/mail/repo';
@@ -362,6 +363,27 @@ describe('console_db_query_duration_seconds (through ConnectOptions.onQuery)', (
       });
       expect(await count('read')).toBe(reads + 1);
       expect(await count('write')).toBe(writes + 1);
+    } finally {
+      await connection.close();
+      drop();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('times the prepared reads of the fast lane too (src/db/prepared.ts: they bypass Kysely and its log)', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'console-metrics-'));
+    const metrics = createMetrics({ enabled: true, engine: 'sqlite' });
+    const { connection, drop } = openTestDatabase(path.join(dir, 'console.sqlite'), metrics.onQuery);
+    try {
+      const SLOT = -424242;
+      const read = preparedRead(connection.db, connection.db.selectFrom('outbox').select('id').where('id', '=', SLOT), [SLOT]);
+      const count = async () => sampleValue(parseExposition((await metrics.scrape()).body), 'console_db_query_duration_seconds_count', { kind: 'read' });
+      const before = await count();
+      expect(await read(1)).toEqual([]);
+      expect(await read(2)).toEqual([]);
+      expect(await count()).toBe(before + 2);
+      const sum = sampleValue(parseExposition((await metrics.scrape()).body), 'console_db_query_duration_seconds_sum', { kind: 'read' });
+      expect(Number.isFinite(sum) && sum > 0).toBe(true); // each read came with its duration
     } finally {
       await connection.close();
       drop();

@@ -1,5 +1,3 @@
-import { spawn, spawnSync } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -9,21 +7,8 @@ import { createTestContext, mistyped, seedCompany } from './helpers';
 import type { SeededUser } from './helpers';
 import { createApiKey, createClient, freePort, obtainToken, revoke } from './oauth-support';
 import type { TestApiKey, TestClient } from './oauth-support';
-
-const NGINX_CANDIDATES = ['nginx', '/usr/sbin/nginx', '/usr/local/sbin/nginx', '/usr/local/nginx/sbin/nginx'];
-
-/** nginx from the system's packages; this test never skips: without nginx it fails and says how to install it. */
-function findNginx(): string {
-  for (const candidate of NGINX_CANDIDATES) {
-    const probe = spawnSync(candidate, ['-V'], { encoding: 'utf8' });
-    if (probe.error) continue;
-    if (!probe.stderr.includes('--with-http_auth_request_module')) {
-      throw new Error(`${candidate} was built without the auth_request module; install Debian's package: apt-get install -y nginx`);
-    }
-    return candidate;
-  }
-  throw new Error('nginx is not installed, and this test does not skip. Install it (Debian: apt-get install -y nginx) and run the tests again.');
-}
+import { findNginx, startNginx } from './support/nginx';
+import type { Nginx } from './support/nginx';
 
 /** The nginx snippet of docs/forward-auth.md, pointed at this test's ports. */
 function documentedSnippet(consolePort: number, apiPort: number, listenPort: number): string {
@@ -56,8 +41,7 @@ describe('/auth/verify behind a real nginx (auth_request)', () => {
   const seen: Seen[] = [];
   let consoleServer: http.Server;
   let api: http.Server;
-  let nginx: ChildProcess;
-  let nginxLog = '';
+  let nginx: Nginx | undefined;
   let base: string;
 
   const listen = async (server: http.Server) => {
@@ -69,7 +53,7 @@ describe('/auth/verify behind a real nginx (auth_request)', () => {
     acme = await seedCompany(ctx, 'Acme', 'admin@acme.test');
     apiKey = await createApiKey(ctx, acme.companyId, 'acme-proxy');
     client = await createClient(ctx, acme.companyId, ['claims:read', 'claims:write']);
-    const binary = findNginx();
+    const binary = findNginx(['--with-http_auth_request_module']);
     consoleServer = http.createServer(ctx.app);
     // The tiny upstream API: says what it received, including the X-Auth-* headers.
     api = http.createServer((req, res) => {
@@ -81,45 +65,12 @@ describe('/auth/verify behind a real nginx (auth_request)', () => {
     const [consolePort, apiPort, listenPort] = [await listen(consoleServer), await listen(api), await freePort()];
     base = `http://127.0.0.1:${listenPort}`;
 
-    for (const sub of ['logs', 'tmp']) fs.mkdirSync(path.join(dir, sub));
-    const conf = [
-      'daemon off;',
-      'worker_processes 1;',
-      process.getuid?.() === 0 ? 'user root root;' : '',
-      `pid ${dir}/nginx.pid;`,
-      `error_log ${dir}/logs/error.log warn;`,
-      'events { worker_connections 64; }',
-      'http {',
-      '  access_log off;',
-      ...['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((t) => `  ${t}_temp_path ${dir}/tmp/${t};`),
-      documentedSnippet(consolePort, apiPort, listenPort),
-      '}',
-    ].join('\n');
-    fs.writeFileSync(path.join(dir, 'nginx.conf'), conf);
-
-    const check = spawnSync(binary, ['-t', '-p', `${dir}/`, '-c', `${dir}/nginx.conf`, '-e', `${dir}/logs/error.log`], { encoding: 'utf8' });
-    if (check.status !== 0) throw new Error(`nginx rejected the documented configuration:\n${check.stderr}`);
-    nginx = spawn(binary, ['-p', `${dir}/`, '-c', `${dir}/nginx.conf`, '-e', `${dir}/logs/error.log`]);
-    nginx.stderr!.on('data', (chunk: Buffer) => (nginxLog += chunk.toString()));
-    const deadline = Date.now() + 15_000;
-    for (;;) {
-      if (nginx.exitCode !== null) throw new Error(`nginx exited with ${nginx.exitCode}: ${nginxLog}`);
-      const up = await fetch(`${base}/`).then(
-        () => true,
-        () => false,
-      );
-      if (up) break;
-      if (Date.now() > deadline) throw new Error(`nginx did not start: ${nginxLog}`);
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
+    nginx = startNginx({ binary, dir, name: 'the documented configuration', http: documentedSnippet(consolePort, apiPort, listenPort) });
+    await nginx.waitUntilUp(`${base}/`);
   }, 30_000);
 
   afterAll(async () => {
-    if (nginx && nginx.exitCode === null) {
-      const exited = new Promise((resolve) => nginx.once('exit', resolve));
-      nginx.kill('SIGTERM');
-      await exited;
-    }
+    await nginx?.stop();
     await Promise.all([consoleServer, api].filter(Boolean).map((s) => new Promise((resolve) => s.close(resolve))));
     await ctx.close();
     fs.rmSync(dir, { recursive: true, force: true });

@@ -6,7 +6,7 @@ import { FakeClock, MINUTE } from '../src/clock';
 import type { Connection, Database } from '../src/db/connect';
 import type { Actor, AuditEvent, AuditLog } from '../src/features/audit/service';
 import { AuthFailures } from '../src/platform/failures';
-import { countExpiredRevokedTokens, insertRevokedToken, pruneRevokedTokens, revokedTokenChecker } from '../src/platform/oauth/repo';
+import { countExpiredRevokedTokens, insertRevokedToken, pruneRevokedTokens, tokenStateReader } from '../src/platform/oauth/repo';
 import { PUBLISH_MARGIN_MS, SigningKeys, sealingKey } from '../src/platform/signing-keys/service';
 import { openTestDatabase } from './helpers';
 
@@ -188,7 +188,8 @@ describe('revoked tokens across replicas (src/platform/oauth/repo.ts)', () => {
   afterEach(() => r.close());
 
   it('is seen by the other replica at once; revoking twice keeps one row', async () => {
-    const isRevokedThere = revokedTokenChecker(r.two);
+    const readThere = tokenStateReader(r.two);
+    const isRevokedThere = async (jti: string) => (await readThere('', '', jti, 0)).revoked;
     const now = r.clock.now();
     expect(await isRevokedThere('jti-1')).toBe(false);
     await insertRevokedToken(r.one, 'jti-1', credentialId, now + MINUTE, now);

@@ -1,5 +1,3 @@
-import { spawn, spawnSync } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -8,6 +6,8 @@ import { migrationFiles } from '../src/db/migrate';
 import { fieldValue, saveIdIn } from './credentials-helpers';
 import { ensureBuilt, freePort, startServer } from './ops-support';
 import type { RunningServer } from './ops-support';
+import { findNginx, startNginx } from './support/nginx';
+import type { Nginx } from './support/nginx';
 import { startCluster } from './support/postgres';
 import type { Cluster } from './support/postgres';
 
@@ -23,15 +23,6 @@ const ADMIN_EMAIL = 'operator@replicas.test';
 const ADMIN_PASSWORD = 'correct horse battery staple';
 const SESSION_SECRET = crypto.randomBytes(32).toString('base64url');
 const DATABASE = 'console';
-
-const NGINX_CANDIDATES = ['nginx', '/usr/sbin/nginx', '/usr/local/sbin/nginx', '/usr/local/nginx/sbin/nginx'];
-
-function findNginx(): string {
-  for (const candidate of NGINX_CANDIDATES) {
-    if (!spawnSync(candidate, ['-v']).error) return candidate;
-  }
-  throw new Error('nginx is not installed, and this test does not skip. Install it (Debian: apt-get install -y nginx) and run the tests again.');
-}
 
 /** deploy/nginx.conf with this test's ports instead of the compose service names. */
 function deployedSite(replicaPorts: number[], listenPort: number): string {
@@ -99,8 +90,7 @@ describe('two console replicas on one PostgreSQL behind nginx (round-robin)', ()
   let dir = ''; // made in beforeAll: a run that skips these tests leaves nothing behind
   let cluster: Cluster | undefined;
   const replicas: RunningServer[] = [];
-  let nginx: ChildProcess | undefined;
-  let nginxLog = '';
+  let nginx: Nginx | undefined;
   let proxy: string; // http://127.0.0.1:PORT, nginx
   let direct: [string, string]; // each replica's own address
   let operator: Browser;
@@ -141,27 +131,15 @@ describe('two console replicas on one PostgreSQL behind nginx (round-robin)', ()
     proxy = `http://127.0.0.1:${listenPort}`;
     direct = [`http://127.0.0.1:${portA}`, `http://127.0.0.1:${portB}`];
 
-    for (const sub of ['logs', 'tmp', 'replica-1', 'replica-2']) fs.mkdirSync(path.join(dir, sub), { mode: 0o700 }); // DATA_DIRs must be closed to others
-    const conf = [
-      'daemon off;',
-      'worker_processes 1;',
-      process.getuid?.() === 0 ? 'user root root;' : '',
-      `pid ${dir}/nginx.pid;`,
-      `error_log ${dir}/logs/error.log warn;`,
-      'events { worker_connections 256; }',
-      'http {',
-      '  access_log off;',
-      ...['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((t) => `  ${t}_temp_path ${dir}/tmp/${t};`),
+    for (const sub of ['replica-1', 'replica-2']) fs.mkdirSync(path.join(dir, sub), { mode: 0o700 }); // DATA_DIRs must be closed to others
+    nginx = startNginx({
+      binary,
+      dir,
+      name: 'deploy/nginx.conf',
+      workerConnections: 256,
       // The test's own addition, inherited by the deployed site: which replica answered (after a retry, both).
-      '  add_header X-Upstream $upstream_addr always;',
-      deployedSite([portA, portB], listenPort),
-      '}',
-    ].join('\n');
-    fs.writeFileSync(path.join(dir, 'nginx.conf'), conf);
-    const check = spawnSync(binary, ['-t', '-p', `${dir}/`, '-c', `${dir}/nginx.conf`, '-e', `${dir}/logs/error.log`], { encoding: 'utf8' });
-    if (check.status !== 0) throw new Error(`nginx rejected deploy/nginx.conf:\n${check.stderr}`);
-    nginx = spawn(binary, ['-p', `${dir}/`, '-c', `${dir}/nginx.conf`, '-e', `${dir}/logs/error.log`]);
-    nginx.stderr!.on('data', (chunk: Buffer) => (nginxLog += chunk.toString()));
+      http: ['  add_header X-Upstream $upstream_addr always;', deployedSite([portA, portB], listenPort)].join('\n'),
+    });
 
     // Both replicas start at the same moment on an empty database: migrations and the first operator must happen once.
     const env = (name: string): Record<string, string> => ({
@@ -185,17 +163,7 @@ describe('two console replicas on one PostgreSQL behind nginx (round-robin)', ()
       if (files.length) throw new Error(`${name} opened a SQLite file (${files.join(', ')}) instead of DATABASE_URL`);
     }
 
-    const deadline = Date.now() + 15_000;
-    for (;;) {
-      if (nginx.exitCode !== null) throw new Error(`nginx exited with ${nginx.exitCode}: ${nginxLog}`);
-      const up = await fetch(`${proxy}/healthz`).then(
-        (res) => res.ok,
-        () => false,
-      );
-      if (up) break;
-      if (Date.now() > deadline) throw new Error(`nginx did not start: ${nginxLog}`);
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
+    await nginx.waitUntilUp(`${proxy}/healthz`, (res) => res.ok);
   }, 240_000);
 
   afterAll(async () => {
@@ -204,11 +172,7 @@ describe('two console replicas on one PostgreSQL behind nginx (round-robin)', ()
       if (replica.child.exitCode === null && replica.child.signalCode === null) replica.child.kill('SIGKILL');
       await replica.exited;
     }
-    if (nginx && nginx.exitCode === null && nginx.signalCode === null) {
-      const exited = new Promise((resolve) => nginx!.once('exit', resolve));
-      nginx.kill('SIGTERM');
-      await exited;
-    }
+    await nginx?.stop();
     try {
       cluster?.stop();
     } finally {

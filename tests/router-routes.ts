@@ -8,7 +8,7 @@ interface RouteLayer {
   rawPath?: string | string[];
 }
 
-/** Every `METHOD path` the app routes, walked from Express 5's router (router 2: layer.route, layer.handle.stack, layer.rawPath). */
+/** Every `METHOD path` the app routes: the fast path's, then those walked from Express 5's router (router 2: layer.route, layer.handle.stack, layer.rawPath). */
 export function listRoutes(app: Express): string[] {
   const found: string[] = [];
   const walk = (stack: RouteLayer[], prefix: string) => {
@@ -25,6 +25,8 @@ export function listRoutes(app: Express): string[] {
       }
     }
   };
+  // The platform's hot endpoints answer before Express (src/platform/fast-path.ts): listed by the app.
+  const fastRoutes = (app.locals.fastRoutes ?? []) as string[];
   walk((app as unknown as { router: { stack: RouteLayer[] } }).router.stack, '');
-  return found;
+  return [...fastRoutes, ...found];
 }

@@ -1,7 +1,7 @@
 import request from 'supertest';
 import { HOUR, MINUTE } from '../src/clock';
 import { generateApiKey, generateClientSecret } from '../src/features/credentials/secrets';
-import { createTestContext, mistyped, seedCompany } from './helpers';
+import { createTestContext, mistyped, seedCompany, spyOnQueries } from './helpers';
 import type { SeededUser } from './helpers';
 import { clientBasic, createApiKey, createClient, obtainToken } from './oauth-support';
 import type { ErrorBody } from './oauth-support';
@@ -54,9 +54,8 @@ describe('throttling failed authentication on the platform API', () => {
       const key = await createApiKey(ctx, acme.companyId, 'looked-up-user');
       // Every query the app runs on the database goes through this one Kysely instance (on either engine);
       // the lookups counted are those of the credentials table (the throttle reads its own window first).
-      const reads = [jest.spyOn(ctx.database, 'executeQuery')];
-      const lookups = () =>
-        reads.reduce((n, spy) => n + spy.mock.calls.filter(([query]) => /from\s+"?credentials"?/i.test((query as { sql: string }).sql)).length, 0);
+      const queries = spyOnQueries(ctx.database);
+      const lookups = () => queries.sqls().filter((sql) => /(from|join)\s+"?credentials"?/i.test(sql)).length;
       const me = (secret: string) => request(ctx.app).get('/api/v1/me').set('X-Forwarded-For', '10.0.2.1').set('Authorization', basic(key.username, secret));
       try {
         for (const refused of ['wrong', mistyped(key.key), `${key.key}x`]) {
@@ -68,7 +67,7 @@ describe('throttling failed authentication on the platform API', () => {
         expect((await me(generateApiKey())).status).toBe(401);
         expect(lookups()).toBeGreaterThan(1);
       } finally {
-        for (const spy of reads) spy.mockRestore();
+        queries.restore();
       }
     });
 

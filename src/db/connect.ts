@@ -2,6 +2,7 @@ import { CompiledQuery, Kysely, PostgresAdapter, PostgresDialect, SqliteDialect,
 import type { DatabaseConnection, Driver, LogEvent, SqliteDatabase, SqliteDialectConfig, SqliteStatement } from 'kysely';
 import pg from 'pg';
 import { openDatabase } from './open';
+import { setFastLane, statementName } from './prepared';
 import type { Db as RawSqlite } from './open';
 import type { Tables } from './schema';
 
@@ -112,11 +113,35 @@ export type QueryObserver = (sql: string, durationMs: number) => void;
 
 const queryLog = (onQuery?: QueryObserver) => (onQuery ? { log: (event: LogEvent) => onQuery(event.query.sql, event.queryDurationMillis) } : {});
 
+/**
+ * Runs a prepared read of the fast lane (src/db/prepared.ts), which bypasses Kysely and so its log: told to
+ * onQuery like Kysely's statements, with its duration, failed or not. Without onQuery, just runs it.
+ */
+function observed<T>(onQuery: QueryObserver | undefined, sql: string, run: () => T): T {
+  if (!onQuery) return run();
+  const start = performance.now();
+  const done = () => onQuery(sql, performance.now() - start);
+  let result: T;
+  try {
+    result = run();
+  } catch (err) {
+    done();
+    throw err;
+  }
+  if (result instanceof Promise) return result.finally(done) as T;
+  done();
+  return result;
+}
+
 /** Opens the configured database: PostgreSQL when a URL is given, else the SQLite file (WAL, foreign keys, busy timeout). */
 export function connect(options: ConnectOptions): Connection {
   if (options.databaseUrl) {
     const pool = new pg.Pool({ connectionString: options.databaseUrl, max: options.poolSize ?? 10, types: pgTypes });
     const db = new Kysely<Tables>({ dialect: new PostgresDialect({ pool }), ...queryLog(options.onQuery) });
+    // Prepared reads (src/db/prepared.ts) run as named statements: parsed and planned once per connection.
+    setFastLane(db, {
+      run: (text, values) => observed(options.onQuery, text, async () => (await pool.query({ name: statementName(text), text, values })).rows as unknown[]),
+    });
     return { db, engine: 'postgres', sqlite: null, close: () => db.destroy() };
   }
   return wrapSqlite(openDatabase(options.databaseFile), options.onQuery);
@@ -124,7 +149,16 @@ export function connect(options: ConnectOptions): Connection {
 
 /** Kysely over an open better-sqlite3 handle (tests and the CLI open files themselves). */
 export function wrapSqlite(raw: RawSqlite, onQuery?: QueryObserver): Connection {
-  const db = new Kysely<Tables>({ dialect: new ImmediateSqliteDialect({ database: cachingStatements(raw) }, raw), ...queryLog(onQuery) });
+  const statements = cachingStatements(raw);
+  const db = new Kysely<Tables>({ dialect: new ImmediateSqliteDialect({ database: statements }, raw), ...queryLog(onQuery) });
+  // Prepared reads (src/db/prepared.ts) run the cached statement directly, except inside a transaction:
+  // there they wait for Kysely's connection like any query, and never see uncommitted writes.
+  setFastLane(db, {
+    run: (text, parameters) => {
+      if (raw.inTransaction) return undefined;
+      return observed(onQuery, text, () => statements.prepare(text).all(parameters));
+    },
+  });
   const close = async () => {
     await db.destroy();
     if (raw.open) raw.close(); // Kysely closes the file only if it ever ran a query on it

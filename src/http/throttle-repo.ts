@@ -1,5 +1,6 @@
-import { CompiledQuery, sql } from 'kysely';
+import { sql } from 'kysely';
 import type { Database } from '../db/connect';
+import { preparedRead } from '../db/prepared';
 
 /**
  * Failure throttles' fixed windows (table throttle_windows), shared by every replica: the sign-in
@@ -82,6 +83,7 @@ export function blockedFor(window: Pick<ThrottleWindow, 'windowStart' | 'count'>
  * than running it.
  */
 export function windowReader(db: Database): (key: string) => Promise<ThrottleWindow | undefined> {
-  const { sql: text } = db.selectFrom('throttle_windows').select(['key', 'window_start as windowStart', 'count']).where('key', '=', '').compile();
-  return async (key) => (await db.executeQuery<ThrottleWindow>(CompiledQuery.raw(text, [key]))).rows[0];
+  const KEY = '\u0000key';
+  const find = preparedRead(db, db.selectFrom('throttle_windows').select(['key', 'window_start as windowStart', 'count']).where('key', '=', KEY), [KEY]);
+  return async (key) => (await find(key))[0];
 }

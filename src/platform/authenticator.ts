@@ -1,6 +1,8 @@
 import type { Database } from '../db/connect';
 import type { CredentialCheck, CredentialIdentity, CredentialVerifier } from '../features/credentials/verify';
-import { revokedTokenChecker } from './oauth/repo';
+import type { AuthFailures } from './failures';
+import { tokenStateReader } from './oauth/repo';
+import type { TokenState } from './oauth/repo';
 import type { AccessTokenClaims, AccessTokens } from './oauth/tokens';
 
 /** An authenticated caller of the platform API and what it may do now. */
@@ -11,46 +13,108 @@ export interface Caller {
   token?: AccessTokenClaims;
 }
 
+/** The caller's address has failed too often: it waits, and learns nothing about what it sent. */
+export interface Throttled {
+  ok: false;
+  reason: 'throttled';
+  retryAfter: number;
+}
+
 export type TokenCheck =
   | { ok: true; caller: Caller }
   /** forged: not a token we signed (counts as a failed attempt); ended: ours, but expired, revoked, its key unpublished or its client stopped working. */
-  | { ok: false; reason: 'forged' | 'ended' };
+  | { ok: false; reason: 'forged' | 'ended' }
+  | Throttled;
 
-/** An API key's verdict: the caller, or why not (see CredentialCheck: only guesses are failures). */
-export type ApiKeyCheck = { ok: true; caller: Caller } | Exclude<CredentialCheck, { ok: true }>;
+/** An API key's or client secret's verdict: the caller, or why not (see CredentialCheck: only guesses are failures). */
+export type SecretCheck = { ok: true; caller: Caller } | Exclude<CredentialCheck, { ok: true }>;
+
+const ENDED = { ok: false, reason: 'ended' } as const;
 
 /**
- * The one path every platform-API request is authenticated by: API keys and client secrets through
- * the CredentialVerifier, access tokens by signature, expiry, the state of their signing key, the
- * revocation list and the state of their client, each read fresh on every request (no stale cache
- * across processes; only a checked signature is remembered, until the token's exp).
+ * The one path every platform-API request is authenticated by, with the failed-authentication
+ * throttle of its source address (src/platform/failures.ts): API keys and client secrets through the
+ * CredentialVerifier, access tokens by signature, expiry, the state of their signing key, the
+ * revocation list and the state of their client. Everything a request checks in the database is read
+ * fresh, in ONE query with its source's throttle window (no stale cache across processes; only a
+ * checked signature is remembered, until the token's exp). A blocked source is told only to wait.
+ * Guesses (malformed, unknown or forged) are counted here; `source` undefined means "not throttled":
+ * introspection checks a token for a client that has already authenticated.
  */
 export class ApiAuthenticator {
-  private readonly isRevoked;
+  private readonly readTokenState: (windowKey: string, kid: string, jti: string, credentialId: number) => Promise<TokenState>;
 
   constructor(
     db: Database,
     private verifier: CredentialVerifier,
     readonly tokens: AccessTokens,
+    readonly failures: AuthFailures,
   ) {
-    this.isRevoked = revokedTokenChecker(db);
+    this.readTokenState = tokenStateReader(db);
   }
 
-  async checkApiKey(username: string, key: string): Promise<ApiKeyCheck> {
-    const check = await this.verifier.verifyApiKey(username, key);
-    return check.ok ? { ok: true, caller: { identity: check.identity, scopes: check.identity.scopes } } : check;
+  /** Basic Auth on /api/v1/me and /auth/verify: API username and key. */
+  checkApiKey(source: string, username: string, key: string): Promise<SecretCheck> {
+    return this.checkSecret(source, this.verifier.verifyApiKey(username, key, this.failures.gate(source)));
   }
 
-  async checkAccessToken(token: string): Promise<TokenCheck> {
-    const verdict = await this.tokens.verify(token);
-    if (!verdict.ok) return verdict;
-    const claims = verdict.claims;
-    if (await this.isRevoked(claims.jti)) return { ok: false, reason: 'ended' };
-    const identity = await this.verifier.findWorkingClient(claims.credential_id);
-    if (!identity || identity.identifier !== claims.client_id) return { ok: false, reason: 'ended' };
+  /** Client authentication at the token, introspection and revocation endpoints: Client ID and client secret. */
+  checkClientSecret(source: string, clientId: string, secret: string): Promise<SecretCheck> {
+    return this.checkSecret(source, this.verifier.verifyClientSecret(clientId, secret, this.failures.gate(source)));
+  }
+
+  private async checkSecret(source: string, checking: Promise<CredentialCheck>): Promise<SecretCheck> {
+    const check = await checking;
+    if (check.ok) return { ok: true, caller: { identity: check.identity, scopes: check.identity.scopes } };
+    // Only guesses count against the source: never a real secret that was replaced, revoked or expired.
+    if (check.reason === 'malformed' || check.reason === 'unknown') return this.guessed(source, check);
+    return check;
+  }
+
+  /**
+   * Credentials that were sent but cannot be ours (a header that is not base64, a token that is not
+   * token68, a client secret in a broken encoding): a guess, counted unless the source must wait.
+   */
+  malformed(source: string): Promise<{ ok: false; reason: 'malformed' } | Throttled> {
+    return this.guessed(source, { ok: false, reason: 'malformed' } as const);
+  }
+
+  /** A failed guess: told only to wait if the source is blocked already, else counted and refused. */
+  private async guessed<T>(source: string | undefined, refusal: T): Promise<T | Throttled> {
+    if (source === undefined) return refusal;
+    const wait = await this.failures.retryAfter(source);
+    if (wait > 0) return { ok: false, reason: 'throttled', retryAfter: wait };
+    await this.failures.record(source);
+    return refusal;
+  }
+
+  /** A real token that ended: not a guess, so not counted, but a blocked source is told only to wait. */
+  private async unlessThrottled<T>(source: string | undefined, refusal: T): Promise<T | Throttled> {
+    const wait = source === undefined ? 0 : await this.failures.retryAfter(source);
+    return wait > 0 ? { ok: false, reason: 'throttled', retryAfter: wait } : refusal;
+  }
+
+  async checkAccessToken(source: string | undefined, token: string): Promise<TokenCheck> {
+    const signed = await this.tokens.signed(token);
+    if ('ok' in signed) return signed.reason === 'forged' ? this.guessed(source, signed) : this.unlessThrottled(source, signed);
+    const { claims, kid } = signed;
+    const state = await this.readTokenState(source === undefined ? '' : this.failures.windowKey(source), kid, claims.jti, claims.credential_id);
+    const wait = source === undefined ? 0 : this.failures.waitFor(state.window);
+    if (wait > 0) return { ok: false, reason: 'throttled', retryAfter: wait };
+    const verdict = this.tokens.withinBounds(token, signed, state.key);
+    if (!verdict.ok) return verdict.reason === 'forged' && source !== undefined ? this.counted(source, verdict) : verdict;
+    if (state.revoked) return ENDED;
+    const identity = this.verifier.workingClient(state.client);
+    if (!identity || identity.identifier !== claims.client_id) return ENDED;
     const held = new Set(identity.scopes);
     const scopes = claims.scope === '' ? [] : claims.scope.split(' ').filter((s) => held.has(s));
     return { ok: true, caller: { identity, scopes, token: claims } };
+  }
+
+  /** A guess whose source's window was just read and does not block: counted. */
+  private async counted<T>(source: string, refusal: T): Promise<T> {
+    await this.failures.record(source);
+    return refusal;
   }
 }
 

@@ -7,8 +7,11 @@ import type { AuditLog } from '../features/audit/service';
 import type { CredentialVerifier } from '../features/credentials/verify';
 import { SigningKeys, sealingKey } from './signing-keys/service';
 import { AuthFailures } from './failures';
-import { verifyRouter } from './verify/routes';
+import { verifyHandlers } from './verify/handlers';
 import { ApiAuthenticator } from './authenticator';
+import { createFastPath } from './fast-path';
+import type { FastPath } from './fast-path';
+import { oauthHandlers } from './oauth/handlers';
 import { pruneRevokedTokens } from './oauth/repo';
 import { oauthRouter } from './oauth/routes';
 import { oauthEndpoints } from './oauth/service';
@@ -22,9 +25,16 @@ export interface PlatformApiDeps {
   verifier: CredentialVerifier;
   logger: Logger;
   failures?: AuthFailures;
+  /** The headers every answer carries (the app's security headers), for the fast path. */
+  headers: Record<string, string>;
+  /** Express's compiled 'trust proxy fn': the fast path computes the client address as req.ip does. */
+  trustProxy: (address: string, hop: number) => boolean;
 }
 
 export interface PlatformApi {
+  /** The hot endpoints, answered before Express (fast-path.ts); false: not ours, Express goes on. */
+  fast: FastPath;
+  /** The rest, in Express: introspection, revocation, and 405 for wrong methods. */
   router: Router;
   signingKeys: SigningKeys;
   tokens: AccessTokens;
@@ -47,8 +57,24 @@ export function createPlatformApi(deps: PlatformApiDeps): PlatformApi {
   ready.catch((err: unknown) => deps.logger.error({ err }, 'platform API start-up failed'));
   const urls = oauthEndpoints(config.publicUrl);
   const tokens = new AccessTokens(signingKeys, clock, urls.issuer, urls.audience, config.accessTokenTtl);
-  const authenticator = new ApiAuthenticator(db, verifier, tokens);
   const failures = deps.failures ?? new AuthFailures(db, clock);
+  const authenticator = new ApiAuthenticator(db, verifier, tokens, failures);
+  const { headers, logger } = deps;
+  const oauth = oauthHandlers({ db, publicUrl: config.publicUrl, tokens, authenticator, signingKeys, headers });
+  const verify = verifyHandlers({ authenticator, logger, trustsProxy: config.trustProxy !== false, headers });
+  const fast = createFastPath({
+    routes: {
+      '/api/v1/me': { methods: ['GET'], handler: verify.me },
+      '/auth/verify': { methods: ['ALL'], handler: verify.verify },
+      '/oauth/token': { methods: ['POST'], handler: oauth.token },
+      '/.well-known/oauth-authorization-server': { methods: ['GET'], handler: oauth.metadata },
+      '/.well-known/jwks.json': { methods: ['GET'], handler: oauth.jwks },
+    },
+    headers,
+    trustProxy: deps.trustProxy,
+    ready,
+    logger,
+  });
   const router = Router();
   // The app is built synchronously (tests, server.ts), while the database answers asynchronously:
   // requests wait until the start-up work is done, then pass with one boolean check.
@@ -60,7 +86,6 @@ export function createPlatformApi(deps: PlatformApiDeps): PlatformApi {
       next();
     }, next);
   });
-  router.use(oauthRouter({ db, clock, audit, verifier, authenticator, tokens, publicUrl: config.publicUrl, signingKeys, failures }));
-  router.use(verifyRouter({ authenticator, failures, logger: deps.logger, trustsProxy: config.trustProxy !== false }));
-  return { router, signingKeys, tokens, ready };
+  router.use(oauthRouter({ db, clock, audit, verifier, authenticator, tokens, publicUrl: config.publicUrl }));
+  return { fast, router, signingKeys, tokens, ready };
 }

@@ -1,7 +1,8 @@
-import { CompiledQuery, sql } from 'kysely';
-import type { Expression, ExpressionBuilder, SqlBool } from 'kysely';
+import { sql } from 'kysely';
+import type { Compilable, Expression, ExpressionBuilder, SqlBool } from 'kysely';
 import type { Database } from '../../db/connect';
 import { isPostgres } from '../../db/connect';
+import { preparedRead } from '../../db/prepared';
 import type { Tables } from '../../db/schema';
 
 export type CredentialKind = 'basic' | 'oauth';
@@ -305,72 +306,83 @@ export interface CredentialCandidate {
   endedAt: number | null;
 }
 
+/** A throttle window read in the same query as the credential (src/http/throttle-repo.ts): its count and start. */
+export interface WindowAlong {
+  windowStart: number;
+  count: number;
+}
+
 export interface CredentialLookups {
-  /** The working (active or retiring) rows of one identifier: at most two during an overlap. */
-  findWorkingCandidates(kind: CredentialKind, identifier: string): Promise<CredentialCandidate[]>;
+  /**
+   * The working (active or retiring) rows of one identifier, at most two during an overlap, and in
+   * the same read the throttle window `windowKey` names ('' for none): one query per request.
+   */
+  findWorkingCandidates(kind: CredentialKind, identifier: string, windowKey: string): Promise<{ candidates: CredentialCandidate[]; window?: WindowAlong }>;
   /** Only after a failure: the row a real secret belongs to, whatever its state (the unique index finds it), so a secret that stopped working is told apart from a guess. */
   findCandidateBySecretHash(secretHash: Buffer): Promise<CredentialCandidate | undefined>;
   findCandidateById(id: number, kind: CredentialKind): Promise<CredentialCandidate | undefined>;
 }
 
-/**
- * A query compiled once and run with new values: building and compiling a Kysely query costs tens of
- * microseconds, too much for every request. `slots` are the distinct placeholder values the query was
- * built with; each call puts its values in their places (same SQL text, so SQLite reuses the statement).
- */
-function compiledOnce<V extends unknown[]>(compiled: CompiledQuery, slots: V): (...values: V) => CompiledQuery {
-  const positions = slots.map((slot) => {
-    const at = compiled.parameters.indexOf(slot);
-    if (at < 0 || compiled.parameters.lastIndexOf(slot) !== at) throw new Error(`placeholder ${String(slot)} must appear exactly once in ${compiled.sql}`);
-    return at;
-  });
-  return (...values) => {
-    const parameters = [...compiled.parameters];
-    positions.forEach((at, i) => (parameters[at] = values[i]));
-    return CompiledQuery.raw(compiled.sql, parameters);
-  };
-}
-
-// Placeholder values for compiledOnce: distinct from each other and from every constant in the queries.
+// Placeholder values for preparedRead: distinct from each other and from every constant in the queries.
 const KIND = '\u0000kind' as CredentialKind;
 const IDENTIFIER = '\u0000identifier';
+const WINDOW_KEY = '\u0000window';
 const SECRET_HASH: Buffer = Buffer.from('\u0000secret_hash');
 const ID = -1;
 
-/** The hot path of every platform API request: one query per lookup, compiled once per process, never per request. */
-export function createCredentialLookups(db: Database): CredentialLookups {
-  // The scopes the company may grant, space-separated; the engines name the aggregate differently.
-  const companyScopes = isPostgres(db)
+/** The scopes the company of `c` may grant, space-separated; the engines name the aggregate differently. */
+function companyScopesOf(db: Database) {
+  return isPostgres(db)
     ? sql<string | null>`(select string_agg(cs.scope, ' ') from company_scopes cs where cs.company_id = c.company_id)`
     : sql<string | null>`(select group_concat(cs.scope, ' ') from company_scopes cs where cs.company_id = c.company_id)`;
-  const candidates = db
-    .selectFrom('credentials as c')
-    .innerJoin('companies as co', 'co.id', 'c.company_id')
-    .select([
-      'c.id',
-      'c.company_id as companyId',
-      'co.name as companyName',
-      'c.kind',
-      'c.identifier',
-      'c.secret_hash as secretHash',
-      'c.scopes',
-      companyScopes.as('companyScopes'),
-      'c.status',
-      'c.retires_at as retiresAt',
-      'c.expires_at as expiresAt',
-      'c.ended_at as endedAt',
-    ]);
-  const byIdentifier = compiledOnce(
-    candidates.where('c.kind', '=', KIND).where('c.identifier', '=', IDENTIFIER).where('c.status', 'in', ['active', 'retiring']).compile(),
-    [KIND, IDENTIFIER],
+}
+
+/** The columns of a CredentialCandidate, from credentials as `c` joined with companies as `co`. */
+export function candidateColumns(db: Database) {
+  return [
+    'c.id',
+    'c.company_id as companyId',
+    'co.name as companyName',
+    'c.kind',
+    'c.identifier',
+    'c.secret_hash as secretHash',
+    'c.scopes',
+    companyScopesOf(db).as('companyScopes'),
+    'c.status',
+    'c.retires_at as retiresAt',
+    'c.expires_at as expiresAt',
+    'c.ended_at as endedAt',
+  ] as const;
+}
+
+/** A row of findWorkingCandidates' read: no candidate columns when the identifier has no working row. */
+type CandidateWithWindow = { [K in keyof CredentialCandidate]: CredentialCandidate[K] | null } & { windowStart: number | null; windowCount: number | null };
+
+/** The hot path of every platform API request: prepared reads (src/db/prepared.ts), never a query built per request. */
+export function createCredentialLookups(db: Database): CredentialLookups {
+  const candidates = db.selectFrom('credentials as c').innerJoin('companies as co', 'co.id', 'c.company_id').select(candidateColumns(db));
+  // From a one-row table, so the window comes back even when no credential matches.
+  const byIdentifier = preparedRead(
+    db,
+    db
+      .selectFrom(sql<{ one: number }>`(select 1 as one)`.as('one'))
+      .leftJoin('throttle_windows as tw', (join) => join.on('tw.key', '=', WINDOW_KEY))
+      .leftJoin('credentials as c', (join) => join.on('c.kind', '=', KIND).on('c.identifier', '=', IDENTIFIER).on('c.status', 'in', ['active', 'retiring']))
+      .leftJoin('companies as co', 'co.id', 'c.company_id')
+      .select([...candidateColumns(db), 'tw.window_start as windowStart', 'tw.count as windowCount']) as unknown as Compilable<CandidateWithWindow>,
+    [WINDOW_KEY, KIND, IDENTIFIER],
   );
-  const bySecretHash = compiledOnce(candidates.where('c.secret_hash', '=', SECRET_HASH).compile(), [SECRET_HASH]);
-  const byId = compiledOnce(candidates.where('c.id', '=', ID).where('c.kind', '=', KIND).compile(), [ID, KIND]);
-  const rows = async (query: CompiledQuery) => (await db.executeQuery<CredentialCandidate>(query)).rows;
+  const bySecretHash = preparedRead(db, candidates.where('c.secret_hash', '=', SECRET_HASH) as Compilable<CredentialCandidate>, [SECRET_HASH]);
+  const byId = preparedRead(db, candidates.where('c.id', '=', ID).where('c.kind', '=', KIND) as Compilable<CredentialCandidate>, [ID, KIND]);
   return {
-    findWorkingCandidates: (kind, identifier) => rows(byIdentifier(kind, identifier)),
-    findCandidateBySecretHash: async (secretHash) => (await rows(bySecretHash(secretHash)))[0],
-    findCandidateById: async (id, kind) => (await rows(byId(id, kind)))[0],
+    async findWorkingCandidates(kind, identifier, windowKey) {
+      const rows = await byIdentifier(windowKey, kind, identifier);
+      const first = rows[0];
+      const window = first?.windowStart != null && first.windowCount != null ? { windowStart: first.windowStart, count: first.windowCount } : undefined;
+      return { candidates: rows.filter((row) => row.id !== null) as CredentialCandidate[], window };
+    },
+    findCandidateBySecretHash: async (secretHash) => (await bySecretHash(secretHash))[0],
+    findCandidateById: async (id, kind) => (await byId(id, kind))[0],
   };
 }
 

@@ -4,7 +4,7 @@ import type { Clock } from '../../clock';
 import { formatUtcMinute } from '../../clock';
 import { safeEqual, sha256 } from '../../crypto';
 import { createCredentialLookups, recordLastUsed } from './repo';
-import type { CredentialCandidate, CredentialKind, CredentialLookups } from './repo';
+import type { CredentialCandidate, CredentialKind, CredentialLookups, WindowAlong } from './repo';
 import { API_KEY_PREFIX, CLIENT_SECRET_PREFIX, isWellFormed } from './secrets';
 
 /** Who a verified credential belongs to. */
@@ -30,7 +30,18 @@ export type EndedHow = 'replaced' | 'revoked' | 'expired' | 'unsaved';
 export type CredentialCheck =
   | { ok: true; identity: CredentialIdentity }
   | { ok: false; reason: 'malformed' | 'unknown' | 'mismatched' }
-  | { ok: false; reason: 'ended'; how: EndedHow; at: number | null };
+  | { ok: false; reason: 'ended'; how: EndedHow; at: number | null }
+  /** The caller's throttle window (see ThrottleGate) blocks it: nothing about the secret is told. */
+  | { ok: false; reason: 'throttled'; retryAfter: number };
+
+/**
+ * A failure throttle read in the same query as the credential (the platform API's, src/platform/failures.ts):
+ * the key of the caller's window, and the seconds a window makes it wait (0: not blocked).
+ */
+export interface ThrottleGate {
+  windowKey: string;
+  retryAfter(window: WindowAlong | undefined): number;
+}
 
 const earliest = (...times: (number | null)[]): number | null => {
   const known = times.filter((t): t is number => t !== null);
@@ -106,13 +117,20 @@ export class CredentialVerifier {
     };
   }
 
-  private async verify(kind: CredentialKind, prefix: string, identifier: string, secret: string): Promise<CredentialCheck> {
+  /**
+   * With a gate, the caller's throttle window is read in the same query, and a blocked caller learns
+   * nothing (not even a match). A malformed secret is refused before any read: its caller checks the throttle.
+   */
+  private async verify(kind: CredentialKind, prefix: string, identifier: string, secret: string, gate?: ThrottleGate): Promise<CredentialCheck> {
     // A string that is not one of our secrets (shape or checksum) is refused before any lookup.
     if (identifier.length === 0 || identifier.length > 128 || !isWellFormed(secret, prefix)) return { ok: false, reason: 'malformed' };
     const digest = sha256(secret);
     const now = this.clock.now();
+    const { candidates, window } = await this.lookups.findWorkingCandidates(kind, identifier, gate?.windowKey ?? '');
+    const wait = gate ? gate.retryAfter(window) : 0;
+    if (wait > 0) return { ok: false, reason: 'throttled', retryAfter: wait };
     let match: CredentialCandidate | undefined;
-    for (const row of await this.lookups.findWorkingCandidates(kind, identifier)) {
+    for (const row of candidates) {
       // Compare against every candidate (at most two during an overlap), in constant time.
       if (safeEqual(row.secretHash, digest) && this.isWorking(row, now)) match = row;
     }
@@ -132,20 +150,28 @@ export class CredentialVerifier {
   }
 
   /** Basic Auth: API username + API key. */
-  verifyApiKey(username: string, key: string): Promise<CredentialCheck> {
-    return this.verify('basic', API_KEY_PREFIX, username, key);
+  verifyApiKey(username: string, key: string, gate?: ThrottleGate): Promise<CredentialCheck> {
+    return this.verify('basic', API_KEY_PREFIX, username, key, gate);
   }
 
   /** OAuth 2.0 client authentication: Client ID + client secret. */
-  verifyClientSecret(clientId: string, secret: string): Promise<CredentialCheck> {
-    return this.verify('oauth', CLIENT_SECRET_PREFIX, clientId, secret);
+  verifyClientSecret(clientId: string, secret: string, gate?: ThrottleGate): Promise<CredentialCheck> {
+    return this.verify('oauth', CLIENT_SECRET_PREFIX, clientId, secret, gate);
   }
 
   /** The client behind an access token, if it still works (not replaced after its overlap, not revoked). */
   async findWorkingClient(credentialId: number): Promise<CredentialIdentity | undefined> {
-    const row = await this.lookups.findCandidateById(credentialId, 'oauth');
-    if (!row || !this.isWorking(row, this.clock.now())) return undefined;
-    this.lastUsed.touch(row.id, this.clock.now());
+    return this.workingClient(await this.lookups.findCandidateById(credentialId, 'oauth'));
+  }
+
+  /**
+   * The same verdict on a client row the caller read itself (the platform reads a token's client
+   * along with the token's other state, in one query): its identity while it works, and its use noted.
+   */
+  workingClient(row: CredentialCandidate | undefined): CredentialIdentity | undefined {
+    const now = this.clock.now();
+    if (!row || row.kind !== 'oauth' || !this.isWorking(row, now)) return undefined;
+    this.lastUsed.touch(row.id, now);
     return this.identity(row, 'oauth');
   }
 }

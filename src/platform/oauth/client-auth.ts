@@ -1,6 +1,9 @@
 import { HttpError } from '../../http/errors';
+import type { CredentialIdentity } from '../../features/credentials/verify';
+import { endedDescription } from '../../features/credentials/verify';
+import type { ApiAuthenticator } from '../authenticator';
 import { clientCredentials, parseAuthorization } from '../authorization-header';
-import { TOKEN_ENDPOINT_CHALLENGE, invalidClient, invalidRequest } from '../errors';
+import { TOKEN_ENDPOINT_CHALLENGE, invalidClient, invalidRequest, tooManyFailures } from '../errors';
 
 export interface PresentedClient {
   method: 'client_secret_basic' | 'client_secret_post';
@@ -64,4 +67,36 @@ function refuseSecretInBody(form: Record<string, string>): void {
   if (form.client_secret !== undefined) {
     throw invalidRequest('Use one client authentication method: the Authorization header or client_secret in the body, not both.');
   }
+}
+
+/**
+ * Client authentication for the token, introspection and revocation endpoints, throttled per source
+ * address. Only guesses count (a malformed, bad-checksum or unknown secret); a real secret that stopped
+ * working is told why (RFC 6749 5.2 error_description) and never counted, so stale clients block no one.
+ * A blocked source gets 429 whatever it sent, credentials or not.
+ */
+export async function authenticateClient(
+  authenticator: ApiAuthenticator,
+  source: string,
+  authorization: string | undefined,
+  form: Record<string, string>,
+): Promise<CredentialIdentity> {
+  let presented: PresentedClient;
+  try {
+    presented = presentedClient(authorization, form);
+  } catch (err) {
+    if (err instanceof MalformedClientCredentials) {
+      const check = await authenticator.malformed(source);
+      if (check.reason === 'throttled') throw tooManyFailures(check.retryAfter);
+    } else {
+      const wait = await authenticator.failures.retryAfter(source);
+      if (wait > 0) throw tooManyFailures(wait);
+    }
+    throw err;
+  }
+  const check = await authenticator.checkClientSecret(source, presented.clientId, presented.clientSecret);
+  if (check.ok) return check.caller.identity;
+  if (check.reason === 'throttled') throw tooManyFailures(check.retryAfter);
+  if (check.reason === 'ended') throw invalidClient(endedDescription('oauth', check.how, check.at));
+  throw invalidClient();
 }

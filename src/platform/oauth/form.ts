@@ -1,4 +1,4 @@
-import type { Request } from 'express';
+import type { IncomingMessage } from 'node:http';
 import { invalidRequest, payloadTooLarge } from '../errors';
 
 export const FORM_LIMIT_BYTES = 8 * 1024;
@@ -8,7 +8,7 @@ export const FORM_LIMIT_BYTES = 8 * 1024;
  * 3.2), size-limited, with every parameter at most once. Small and strict on purpose: these are the
  * hottest POST routes and they never need nested or JSON bodies.
  */
-export function readForm(req: Request, limit = FORM_LIMIT_BYTES): Promise<Record<string, string>> {
+export function readForm(req: IncomingMessage, limit = FORM_LIMIT_BYTES): Promise<Record<string, string>> {
   const type = req.headers['content-type'];
   const mime = type?.split(';', 1)[0].trim().toLowerCase();
   if (mime !== 'application/x-www-form-urlencoded') {

@@ -1,17 +1,73 @@
 import { sql } from 'kysely';
+import type { Compilable } from 'kysely';
 import type { Database } from '../../db/connect';
-import { compileOnce } from '../compiled';
+import { preparedRead } from '../../db/prepared';
+import { candidateColumns } from '../../features/credentials/repo';
+import type { CredentialCandidate, WindowAlong } from '../../features/credentials/repo';
+import type { KeyWindow } from '../signing-keys/repo';
 
-/** Compiled once: asked on every Bearer request, so a revocation by any process is seen at once. */
-export function revokedTokenChecker(db: Database): (jti: string) => Promise<boolean> {
-  const find = compileOnce(
+/** What a Bearer request must know, read in one query: see tokenStateReader. */
+export interface TokenState {
+  /** The caller's throttle window, if it has one. */
+  window?: WindowAlong;
+  /** The state of the key that signed the token; undefined if no such key is stored. */
+  key?: KeyWindow;
+  revoked: boolean;
+  /** The token's client, if that credential exists and is an OAuth client. */
+  client?: CredentialCandidate;
+}
+
+type TokenStateRow = { [K in keyof CredentialCandidate]: CredentialCandidate[K] | null } & {
+  windowStart: number | null;
+  windowCount: number | null;
+  keyStatus: KeyWindow['status'] | null;
+  keyRetiredAt: number | null;
+  keyPublishedUntil: number | null;
+  revokedJti: string | null;
+};
+
+// Placeholder values for preparedRead.
+const WINDOW_KEY = '\u0000window';
+const KID = '\u0000kid';
+const JTI = '\u0000jti';
+const CREDENTIAL_ID = -1;
+
+/**
+ * Everything a Bearer request checks in the database, in one query on every request (no cache): the
+ * caller's throttle window, the signing key's state, whether the token was revoked, and its client
+ * with its company. So a rotation, a revocation or a revoke of the client by any process on the same
+ * database bites on the very next request, for one round trip to PostgreSQL instead of four.
+ */
+export function tokenStateReader(db: Database): (windowKey: string, kid: string, jti: string, credentialId: number) => Promise<TokenState> {
+  const read = preparedRead(
     db,
     db
-      .selectFrom('revoked_tokens')
-      .select(sql<number>`1`.as('found'))
-      .where('jti', '=', ''),
+      .selectFrom(sql<{ one: number }>`(select 1 as one)`.as('one'))
+      .leftJoin('throttle_windows as tw', (join) => join.on('tw.key', '=', WINDOW_KEY))
+      .leftJoin('signing_keys as k', (join) => join.on('k.kid', '=', KID))
+      .leftJoin('revoked_tokens as r', (join) => join.on('r.jti', '=', JTI))
+      .leftJoin('credentials as c', (join) => join.on('c.id', '=', CREDENTIAL_ID).on('c.kind', '=', 'oauth'))
+      .leftJoin('companies as co', 'co.id', 'c.company_id')
+      .select([
+        ...candidateColumns(db),
+        'tw.window_start as windowStart',
+        'tw.count as windowCount',
+        'k.status as keyStatus',
+        'k.retired_at as keyRetiredAt',
+        'k.published_until as keyPublishedUntil',
+        'r.jti as revokedJti',
+      ]) as unknown as Compilable<TokenStateRow>,
+    [WINDOW_KEY, KID, JTI, CREDENTIAL_ID],
   );
-  return async (jti) => (await find(jti)).length > 0;
+  return async (windowKey, kid, jti, credentialId) => {
+    const [row] = await read(windowKey, kid, jti, credentialId);
+    return {
+      window: row.windowStart !== null && row.windowCount !== null ? { windowStart: row.windowStart, count: row.windowCount } : undefined,
+      key: row.keyStatus !== null ? { status: row.keyStatus, retiredAt: row.keyRetiredAt, publishedUntil: row.keyPublishedUntil } : undefined,
+      revoked: row.revokedJti !== null,
+      client: row.id !== null ? (row as CredentialCandidate) : undefined,
+    };
+  };
 }
 
 export async function insertRevokedToken(db: Database, jti: string, credentialId: number, expiresAt: number, now: number): Promise<void> {

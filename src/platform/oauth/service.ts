@@ -94,7 +94,7 @@ export type Introspection =
  * exactly like an expired, revoked, foreign or unknown one, so nothing leaks across companies.
  */
 export async function introspectToken(deps: Pick<OAuthDeps, 'authenticator'>, caller: CredentialIdentity, token: string): Promise<Introspection> {
-  const check = await deps.authenticator.checkAccessToken(token);
+  const check = await deps.authenticator.checkAccessToken(undefined, token);
   if (!check.ok || check.caller.identity.companyId !== caller.companyId) return { active: false };
   const claims = check.caller.token!;
   return {

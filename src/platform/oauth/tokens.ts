@@ -2,8 +2,9 @@ import crypto from 'node:crypto';
 import { errors, jwtVerify } from 'jose';
 import type { JWTHeaderParameters, JWTVerifyOptions } from 'jose';
 import type { Clock } from '../../clock';
+import type { KeyWindow } from '../signing-keys/repo';
 import type { Signer, SigningKeys } from '../signing-keys/service';
-import { PUBLISH_MARGIN_MS } from '../signing-keys/service';
+import { PUBLISH_MARGIN_MS, acceptanceEnd } from '../signing-keys/service';
 
 /** RFC 9068 access-token claims, plus the credential id of the client (a private claim). */
 export interface AccessTokenClaims {
@@ -24,9 +25,11 @@ export interface IssuedToken {
 }
 
 /** forged: not a token we could have signed (counts as a failed attempt); ended: ours, but expired or its key was unpublished. */
-export type TokenVerdict = { ok: true; claims: AccessTokenClaims } | { ok: false; reason: 'forged' | 'ended' };
+export type TokenVerdict = { ok: true; claims: AccessTokenClaims } | Unusable;
+export type Unusable = { ok: false; reason: 'forged' | 'ended' };
 
-interface Verified {
+/** A token whose signature, header and claims were checked (see AccessTokens.signed). */
+export interface SignedToken {
   claims: AccessTokenClaims;
   kid: string;
 }
@@ -34,8 +37,8 @@ interface Verified {
 const MAX_TOKEN_LENGTH = 4096;
 /** Tokens whose signature was checked, so a busy client's token is verified once, not per request. */
 const VERIFIED_CACHE_SIZE = 10_000;
-const FORGED: TokenVerdict = { ok: false, reason: 'forged' };
-const ENDED: TokenVerdict = { ok: false, reason: 'ended' };
+const FORGED: Unusable = { ok: false, reason: 'forged' };
+const ENDED: Unusable = { ok: false, reason: 'ended' };
 
 /** The claims jose does not type for us (it checks iss, aud, exp and iat). */
 function isClaims(value: unknown): value is AccessTokenClaims {
@@ -62,7 +65,7 @@ function isClaims(value: unknown): value is AccessTokenClaims {
  * caller's to check.
  */
 export class AccessTokens {
-  private readonly verified = new Map<string, Verified>();
+  private readonly verified = new Map<string, SignedToken>();
   private readonly encodedHeaders = new Map<string, string>();
   private readonly verifyOptions: JWTVerifyOptions;
 
@@ -116,19 +119,27 @@ export class AccessTokens {
     return `${signingInput}.${signature.toString('base64url')}`;
   }
 
-  /** The claims of a token we signed that may be used now, or why not. */
+  /** The claims of a token we signed that may be used now, or why not (the key's state read now). */
   async verify(token: string): Promise<TokenVerdict> {
-    const cached = this.verified.get(token);
-    const checked = cached ?? (await this.checkSignature(token));
-    if ('ok' in checked) return checked;
-    const verdict = await this.checkBounds(checked);
-    if (!verdict.ok) this.verified.delete(token);
-    else if (!cached) this.remember(token, checked);
-    return verdict;
+    const signed = await this.signed(token);
+    if ('ok' in signed) return signed;
+    return this.withinBounds(token, signed, await this.keys.keyWindow(signed.kid));
   }
 
-  /** Signature, header and registered claims, by jose; and a lifetime we could have given. */
-  private async checkSignature(token: string): Promise<Verified | TokenVerdict> {
+  /**
+   * Signature, header and registered claims, by jose, and a lifetime we could have given; remembered
+   * for that exact token string until its exp (withinBounds forgets it then), so a busy client's token
+   * is checked once, not per request. Whether it may be used now is withinBounds' question.
+   */
+  async signed(token: string): Promise<SignedToken | Unusable> {
+    const cached = this.verified.get(token);
+    if (cached) return cached;
+    const checked = await this.checkSignature(token);
+    if (!('ok' in checked)) this.remember(token, checked);
+    return checked;
+  }
+
+  private async checkSignature(token: string): Promise<SignedToken | Unusable> {
     if (token.length > MAX_TOKEN_LENGTH) return FORGED;
     try {
       const { payload, protectedHeader } = await jwtVerify(token, this.resolveKey, { ...this.verifyOptions, currentDate: new Date(this.clock.now()) });
@@ -154,16 +165,25 @@ export class AccessTokens {
     return key;
   };
 
-  /** Re-checked on every request, cached or not: expiry, and the key's current state in the database. */
-  private async checkBounds({ claims, kid }: Verified): Promise<TokenVerdict> {
+  /**
+   * Checked on every request, remembered signature or not: expiry, and the state of its key (`key`,
+   * read from the database for this request: active, retired but still published, or gone).
+   */
+  withinBounds(token: string, { claims }: SignedToken, key: KeyWindow | undefined): TokenVerdict {
+    const verdict = this.bounds(claims, key);
+    if (!verdict.ok) this.verified.delete(token);
+    return verdict;
+  }
+
+  private bounds(claims: AccessTokenClaims, key: KeyWindow | undefined): TokenVerdict {
     if (claims.exp * 1000 <= this.clock.now()) return ENDED;
-    const until = await this.keys.acceptedUntil(kid);
+    const until = acceptanceEnd(key, this.clock.now());
     if (until === undefined) return ENDED; // its key was retired and has left the JWKS
     if (claims.exp * 1000 > until) return FORGED; // outlives its key's publication: we never signed that
     return { ok: true, claims };
   }
 
-  private remember(token: string, verified: Verified): void {
+  private remember(token: string, verified: SignedToken): void {
     if (this.verified.size >= VERIFIED_CACHE_SIZE) this.verified.delete(this.verified.keys().next().value!);
     this.verified.set(token, verified);
   }

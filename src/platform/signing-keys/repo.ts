@@ -1,5 +1,5 @@
 import type { Database } from '../../db/connect';
-import { compileOnce } from '../compiled';
+import { preparedRead } from '../../db/prepared';
 
 export interface SigningKeyRow {
   kid: string;
@@ -61,8 +61,8 @@ export async function findActiveKey(db: Database): Promise<SigningKeyRow | undef
  * database is used for the very next token.
  */
 export function activeKidReader(db: Database): () => Promise<string | undefined> {
-  const find = compileOnce(db, db.selectFrom('signing_keys').select('kid').where('status', '=', 'active'));
-  return async () => (await find('active'))[0]?.kid;
+  const find = preparedRead(db, db.selectFrom('signing_keys').select('kid').where('status', '=', 'active'), []);
+  return async () => (await find())[0]?.kid;
 }
 
 export async function findPrivatePem(db: Database, kid: string): Promise<string | undefined> {
@@ -78,14 +78,18 @@ export interface KeyWindow {
   publishedUntil: number | null;
 }
 
+/** A placeholder for preparedRead: never a kid (kids are base64url). */
+const KID = '\u0000kid';
+
 /**
  * Compiled once and read on every token check (one primary-key read), so a retirement made by any
  * process on the same database is honoured on the very next request.
  */
 export function keyWindowReader(db: Database): (kid: string) => Promise<KeyWindow | undefined> {
-  const find = compileOnce(
+  const find = preparedRead(
     db,
-    db.selectFrom('signing_keys').select(['status', 'retired_at as retiredAt', 'published_until as publishedUntil']).where('kid', '=', ''),
+    db.selectFrom('signing_keys').select(['status', 'retired_at as retiredAt', 'published_until as publishedUntil']).where('kid', '=', KID),
+    [KID],
   );
   return async (kid) => (await find(kid))[0];
 }

@@ -85,6 +85,15 @@ function isPublished(key: KeyWindow, now: number): boolean {
   return until > (key.retiredAt ?? 0) && until > now;
 }
 
+/**
+ * Until when (ms) tokens signed by a key in this state may be accepted: without end while it is the
+ * active key, until its publish end once retired; undefined once it has left the JWKS or was never ours.
+ */
+export function acceptanceEnd(key: KeyWindow | undefined, now: number): number | undefined {
+  if (key === undefined || !isPublished(key, now)) return undefined;
+  return key.status === 'active' ? Infinity : key.publishedUntil!;
+}
+
 /** RFC 7638 thumbprint of a P-256 public key: the kid. */
 function thumbprint(jwk: { crv: string; kty: string; x: string; y: string }): string {
   const canonical = JSON.stringify({ crv: jwk.crv, kty: jwk.kty, x: jwk.x, y: jwk.y });
@@ -111,7 +120,7 @@ function newKeyPair(sealKey: Buffer): { kid: string; publicJwk: string; privateP
  */
 export class SigningKeys {
   private readonly activeKid;
-  private readonly keyWindow;
+  private readonly keyWindowOf;
   private signer?: Signer;
   private readonly publicKeys = new Map<string, CryptoKey>();
 
@@ -123,7 +132,7 @@ export class SigningKeys {
     private audit: AuditLog,
   ) {
     this.activeKid = repo.activeKidReader(db);
-    this.keyWindow = repo.keyWindowReader(db);
+    this.keyWindowOf = repo.keyWindowReader(db);
   }
 
   /** First start: creates the first key. Every start: the active key's lifetime covers this server's tokens. */
@@ -181,15 +190,14 @@ export class SigningKeys {
     return key;
   }
 
-  /**
-   * Until when (ms) tokens signed by `kid` may be accepted: without end while it is the active key,
-   * until its publish end once retired; undefined once it has left the JWKS or was never ours. Read
-   * from the database on every call: a retirement by another process bites on the next request.
-   */
+  /** The state of a key (for AccessTokens.withinBounds), read now: a retirement by another process bites on the next request. */
+  keyWindow(kid: string): Promise<KeyWindow | undefined> {
+    return this.keyWindowOf(kid);
+  }
+
+  /** Until when (ms) tokens signed by `kid` may be accepted (see acceptanceEnd), read from the database now. */
   async acceptedUntil(kid: string): Promise<number | undefined> {
-    const key = await this.keyWindow(kid);
-    if (key === undefined || !isPublished(key, this.clock.now())) return undefined;
-    return key.status === 'active' ? Infinity : key.publishedUntil!;
+    return acceptanceEnd(await this.keyWindowOf(kid), this.clock.now());
   }
 
   /** RFC 7517 key set: the active key and every retired key whose tokens may still be live. */

@@ -1,23 +1,23 @@
-import { Router } from 'express';
-import type { Request } from 'express';
+import querystring from 'node:querystring';
 import { HttpError } from '../../http/errors';
+import { parseOrThrow } from '../../http/validate';
 import type { Logger } from '../../log';
 import { endedDescription } from '../../features/credentials/verify';
-import { tooManyFailures } from '../errors';
-import { sendJson } from '../respond';
-import { parseOrThrow } from '../../http/validate';
 import { parseAuthorization } from '../authorization-header';
-import type { AuthFailures } from '../failures';
-import { VerifyQuerySchema } from './schema';
 import type { ApiAuthenticator, Caller } from '../authenticator';
 import { missingScopes } from '../authenticator';
+import { tooManyFailures } from '../errors';
+import type { FastHandler, FastRequest } from '../fast-path';
+import { JSON_TYPE, reply } from '../fast-path';
+import { VerifyQuerySchema } from './schema';
 
-export interface VerifyRouterDeps {
+export interface VerifyHandlerDeps {
   authenticator: ApiAuthenticator;
-  failures: AuthFailures;
   logger: Logger;
-  /** Whether Express trusts a proxy's X-Forwarded-For (TRUST_PROXY set). */
+  /** Whether TRUST_PROXY is set (a proxy's X-Forwarded-For is believed). */
   trustsProxy: boolean;
+  /** The headers every answer carries (see fast-path.ts). */
+  headers: Record<string, string>;
 }
 
 /** Both schemes we accept (RFC 7235: one challenge per scheme). */
@@ -34,16 +34,28 @@ const endedApiKey = (description: string) =>
   new HttpError(401, 'unauthorized', description, { 'WWW-Authenticate': `Basic realm="API", error_description="${description}", Bearer realm="API"` });
 const badToken = () => new HttpError(401, 'invalid_token', 'The access token is invalid, expired or revoked.', { 'WWW-Authenticate': INVALID_TOKEN_CHALLENGE });
 
+/**
+ * Throttled callers get 429 with Retry-After, except on forward-auth: nginx's auth_request treats
+ * anything but 2xx, 401 and 403 as a server error, so there it is 401 with Retry-After.
+ */
+const throttled = (wait: number, forwardAuth: boolean) =>
+  forwardAuth
+    ? new HttpError(401, 'too_many_requests', `Too many failed authentication attempts. Try again in ${wait} seconds.`, {
+        'Retry-After': String(wait),
+        'WWW-Authenticate': API_CHALLENGE,
+      })
+    : tooManyFailures(wait);
+
 /** The platform API's own answers: who is calling (/api/v1/me) and forward-auth for reverse proxies (/auth/verify). */
-export function verifyRouter(deps: VerifyRouterDeps): Router {
-  const router = Router();
+export function verifyHandlers(deps: VerifyHandlerDeps): { me: FastHandler; verify: FastHandler } {
+  const { authenticator } = deps;
   let warnedUntrustedProxy = false;
 
   /**
    * Without TRUST_PROXY, every request relayed by a proxy has the proxy's address: all callers share
    * one throttle bucket, so one client's guesses would block everyone. Said once per process (one app).
    */
-  const warnIfProxyNotTrusted = (req: Request): void => {
+  const warnIfProxyNotTrusted = ({ req }: FastRequest): void => {
     if (warnedUntrustedProxy || deps.trustsProxy || req.headers['x-forwarded-for'] === undefined) return;
     warnedUntrustedProxy = true;
     deps.logger.warn(
@@ -52,64 +64,50 @@ export function verifyRouter(deps: VerifyRouterDeps): Router {
     );
   };
 
-  /**
-   * Authenticates a request by its Authorization header. Throttled callers get 429 with Retry-After,
-   * except on forward-auth: nginx's auth_request treats anything but 2xx, 401 and 403 as a server
-   * error, so there it is 401 with Retry-After.
-   */
-  const authenticate = async (req: Request, forwardAuth: boolean): Promise<Caller> => {
+  /** Authenticates a request by its Authorization header, throttled per source address (see ApiAuthenticator). */
+  const authenticate = async ({ req, source }: FastRequest, forwardAuth: boolean): Promise<Caller> => {
     const presented = parseAuthorization(req.headers.authorization);
-    if (presented.scheme === 'none' || presented.scheme === 'other') throw noCredentials();
-    const source = req.ip ?? 'unknown';
-    const wait = await deps.failures.retryAfter(source);
-    if (wait > 0) {
-      if (!forwardAuth) throw tooManyFailures(wait);
-      throw new HttpError(401, 'too_many_requests', `Too many failed authentication attempts. Try again in ${wait} seconds.`, {
-        'Retry-After': String(wait),
-        'WWW-Authenticate': API_CHALLENGE,
-      });
-    }
     switch (presented.scheme) {
+      case 'none':
+      case 'other':
+        throw noCredentials();
       case 'basic': {
-        const check = await deps.authenticator.checkApiKey(presented.userId, presented.password);
+        const check = await authenticator.checkApiKey(source, presented.userId, presented.password);
         if (check.ok) return check.caller;
-        // Only guesses count against the source: never a real key that was replaced, revoked or expired.
+        if (check.reason === 'throttled') throw throttled(check.retryAfter, forwardAuth);
         if (check.reason === 'ended') throw endedApiKey(endedDescription('basic', check.how, check.at));
-        if (check.reason !== 'mismatched') await deps.failures.record(source);
         throw badApiKey();
       }
       case 'bearer': {
-        const check = await deps.authenticator.checkAccessToken(presented.token);
+        const check = await authenticator.checkAccessToken(source, presented.token);
         if (check.ok) return check.caller;
-        if (check.reason === 'forged') await deps.failures.record(source);
+        if (check.reason === 'throttled') throw throttled(check.retryAfter, forwardAuth);
         throw badToken();
       }
       case 'malformed-basic':
-        await deps.failures.record(source);
-        throw badApiKey();
-      case 'malformed-bearer':
-        await deps.failures.record(source);
-        throw badToken();
+      case 'malformed-bearer': {
+        const check = await authenticator.malformed(source);
+        if (check.reason === 'throttled') throw throttled(check.retryAfter, forwardAuth);
+        throw presented.scheme === 'malformed-basic' ? badApiKey() : badToken();
+      }
     }
   };
 
-  router.get('/api/v1/me', async (req, res) => {
-    const caller = await authenticate(req, false);
-    const { identity } = caller;
-    res.setHeader('Cache-Control', 'no-store');
-    sendJson(res, {
+  const me: FastHandler = async (request) => {
+    const { identity, scopes } = await authenticate(request, false);
+    const body = JSON.stringify({
       company: { id: identity.companyId, name: identity.companyName },
       credential: { kind: identity.kind, id: identity.credentialId, identifier: identity.identifier },
-      scopes: caller.scopes,
+      scopes,
     });
-  });
+    reply(request.res, 200, deps.headers, { 'Cache-Control': 'no-store', 'Content-Type': JSON_TYPE }, body);
+  };
 
   // Any method: nginx's auth_request subrequest keeps the method of the request it guards.
-  router.all('/auth/verify', async (req, res) => {
-    warnIfProxyNotTrusted(req);
-    const { scope: required } = parseOrThrow(VerifyQuerySchema, req.query);
-    res.set('Cache-Control', 'no-store');
-    const caller = await authenticate(req, true);
+  const verify: FastHandler = async (request) => {
+    warnIfProxyNotTrusted(request);
+    const { scope: required } = parseOrThrow(VerifyQuerySchema, request.query === '' ? {} : querystring.parse(request.query));
+    const caller = await authenticate(request, true);
     const missing = missingScopes(caller, required);
     if (missing.length) {
       throw new HttpError(403, 'insufficient_scope', `This request needs the scope ${missing.join(' ')}.`, {
@@ -117,17 +115,16 @@ export function verifyRouter(deps: VerifyRouterDeps): Router {
       });
     }
     const { identity } = caller;
-    res
-      .set({
-        'X-Auth-Company': String(identity.companyId),
-        'X-Auth-Credential': String(identity.credentialId),
-        'X-Auth-Credential-Kind': identity.kind,
-        'X-Auth-Identifier': identity.identifier,
-        'X-Auth-Scopes': caller.scopes.join(' '),
-      })
-      .status(200)
-      .end();
-  });
+    reply(request.res, 200, deps.headers, {
+      'Cache-Control': 'no-store',
+      'X-Auth-Company': String(identity.companyId),
+      'X-Auth-Credential': String(identity.credentialId),
+      'X-Auth-Credential-Kind': identity.kind,
+      'X-Auth-Identifier': identity.identifier,
+      'X-Auth-Scopes': caller.scopes.join(' '),
+      'Content-Length': '0',
+    });
+  };
 
-  return router;
+  return { me, verify };
 }

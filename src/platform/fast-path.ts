@@ -1,0 +1,124 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import proxyaddr from 'proxy-addr';
+import { HttpError } from '../http/errors';
+import type { Logger } from '../log';
+
+/**
+ * The platform API's hot endpoints on `node:http` itself, in front of Express (decision 0013).
+ *
+ * /auth/verify and /api/v1/me sit in front of every call to a company's API and /oauth/token is what
+ * every client calls first; Express's per-request work (its router, the prototype swap of req and res,
+ * res.json's ETag) cost more than everything these endpoints do. So the dispatcher answers them
+ * directly and hands every other request, unchanged, to the Express app. The handlers call the same
+ * services (ApiAuthenticator, the OAuth service) as before; what Express did for them is done here:
+ * - the same security headers as every other answer (captured once from the app's own middleware);
+ * - the client address as Express computes req.ip (TRUST_PROXY, through proxy-addr);
+ * - the same path matching: without case, with or without one trailing slash;
+ * - errors rendered as the error handler renders the platform's: {"error", "error_description"} with
+ *   the HttpError's status and headers, Cache-Control: no-store; anything else is logged and is a 500
+ *   that says nothing of its cause.
+ */
+
+/** What a handler gets besides req and res. */
+export interface FastRequest {
+  req: IncomingMessage;
+  res: ServerResponse;
+  /** The raw query string, without '?' ('' when none). */
+  query: string;
+  /** The client's address, as Express's req.ip would give it. */
+  source: string;
+}
+
+export type FastHandler = (request: FastRequest) => Promise<void>;
+
+export interface FastRoute {
+  /** Upper-case methods; HEAD is implied by GET, as in Express. 'ALL' takes every method. */
+  methods: string[];
+  handler: FastHandler;
+}
+
+export interface FastPathOptions {
+  /** By lower-case path without trailing slash. */
+  routes: Record<string, FastRoute>;
+  /** Headers every answer carries (the app's security headers). */
+  headers: Record<string, string>;
+  /** Express's compiled 'trust proxy fn'. */
+  trustProxy: (address: string, hop: number) => boolean;
+  /** Settles when the platform's start-up work is done; requests wait for it. */
+  ready: Promise<void>;
+  logger: Logger;
+}
+
+/** Returns true when it took the request; false hands it to Express. */
+export type FastPath = ((req: IncomingMessage, res: ServerResponse) => boolean) & {
+  /** `METHOD /path` of every route it serves ('ALL' for any method): the app's route list includes them. */
+  routes: string[];
+};
+
+export function createFastPath(options: FastPathOptions): FastPath {
+  const routes = new Map(Object.entries(options.routes));
+  let started = false;
+  void options.ready.then(
+    () => (started = true),
+    () => undefined, // reported by the platform; each request then gets the error as a 500
+  );
+  const fast = (req: IncomingMessage, res: ServerResponse): boolean => {
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const path = normalizePath(q < 0 ? url : url.slice(0, q));
+    const route = path === undefined ? undefined : routes.get(path);
+    if (route === undefined || !accepts(route.methods, req.method ?? 'GET')) return false;
+    const request: FastRequest = { req, res, query: q < 0 ? '' : url.slice(q + 1), source: proxyaddr(req, options.trustProxy) };
+    const handled = started ? route.handler(request) : options.ready.then(() => route.handler(request));
+    handled.catch((err: unknown) => sendError(res, err, options, path!, req.method));
+    return true;
+  };
+  const listed = Object.entries(options.routes).flatMap(([path, route]) => route.methods.map((method) => `${method} ${path}`));
+  return Object.assign(fast, { routes: listed });
+}
+
+/** Express matches routes without case and with an optional trailing slash; an absolute-form URL has its path after the host. */
+function normalizePath(raw: string): string | undefined {
+  let path = raw;
+  if (!path.startsWith('/')) {
+    const host = path.indexOf('//');
+    if (host < 0) return undefined;
+    const slash = path.indexOf('/', host + 2);
+    path = slash < 0 ? '/' : path.slice(slash);
+  }
+  if (path.length > 1 && path.endsWith('/')) path = path.slice(0, -1);
+  return path.toLowerCase();
+}
+
+function accepts(methods: string[], method: string): boolean {
+  return methods.includes('ALL') || methods.includes(method) || (method === 'HEAD' && methods.includes('GET'));
+}
+
+/**
+ * Writes an answer with the common headers, `headers` and the body (not on HEAD, which gets the same
+ * headers and Content-Length as GET, as Express answers it).
+ */
+export function reply(res: ServerResponse, status: number, common: Record<string, string>, headers: Record<string, string>, body?: string): void {
+  if (body === undefined) {
+    res.writeHead(status, { ...common, ...headers });
+    res.end();
+    return;
+  }
+  res.writeHead(status, { ...common, ...headers, 'Content-Length': String(Buffer.byteLength(body)) });
+  res.end(body);
+}
+
+export const JSON_TYPE = 'application/json; charset=utf-8';
+
+function sendError(res: ServerResponse, err: unknown, options: FastPathOptions, path: string, method: string | undefined): void {
+  if (res.headersSent) {
+    options.logger.error({ err, method, path }, 'error after the answer started');
+    res.destroy();
+    return;
+  }
+  const known = err instanceof HttpError ? err : undefined;
+  if (!known) options.logger.error({ err, method, path }, 'unhandled error');
+  const error = known ?? new HttpError(500, 'internal_error', 'Something went wrong on our side. It has been logged; please try again.');
+  const body = JSON.stringify({ error: error.id, error_description: error.message });
+  reply(res, error.status, options.headers, { ...error.headers, 'Cache-Control': 'no-store', 'Content-Type': JSON_TYPE }, body);
+}

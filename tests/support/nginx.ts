@@ -1,0 +1,89 @@
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+
+/**
+ * A real nginx from the system's packages for the tests that put one in front of the console
+ * (tests/nginx-forward-auth.test.ts, tests/replicas.test.ts): found, given a configuration with a
+ * common prelude around the test's own http-level text, started in the foreground, waited for, stopped.
+ * These tests never skip: without nginx they fail and say how to install it.
+ */
+
+const NGINX_CANDIDATES = ['nginx', '/usr/sbin/nginx', '/usr/local/sbin/nginx', '/usr/local/nginx/sbin/nginx'];
+
+/** The nginx binary; `modules` are configure flags it must have been built with (e.g. '--with-http_auth_request_module'). */
+export function findNginx(modules: string[] = []): string {
+  for (const candidate of NGINX_CANDIDATES) {
+    const probe = spawnSync(candidate, ['-V'], { encoding: 'utf8' });
+    if (probe.error) continue;
+    const missing = modules.filter((flag) => !probe.stderr.includes(flag));
+    if (missing.length) {
+      throw new Error(`${candidate} was built without ${missing.join(', ')}; install Debian's package: apt-get install -y nginx`);
+    }
+    return candidate;
+  }
+  throw new Error('nginx is not installed, and this test does not skip. Install it (Debian: apt-get install -y nginx) and run the tests again.');
+}
+
+export interface NginxOptions {
+  binary: string;
+  /** An existing temporary directory: nginx's prefix, with nginx.conf, nginx.pid, logs/error.log and tmp/ in it. */
+  dir: string;
+  /** What goes inside `http { }` after the prelude: the server blocks under test. */
+  http: string;
+  /** What the configuration is, for the error when `nginx -t` rejects it. */
+  name: string;
+  workerConnections?: number;
+}
+
+export interface Nginx {
+  /** Resolves once `url` answers as `isUp` wants (any answer by default); fails when nginx exits or after `timeoutMs`. */
+  waitUntilUp: (url: string, isUp?: (res: Response) => boolean, timeoutMs?: number) => Promise<void>;
+  /** SIGTERM, and waits for the exit (nothing to do if it has already exited). */
+  stop: () => Promise<void>;
+}
+
+/** Writes `dir`/nginx.conf (the common prelude around `http`), checks it with `nginx -t`, and starts nginx on it. */
+export function startNginx({ binary, dir, http, name, workerConnections = 64 }: NginxOptions): Nginx {
+  for (const sub of ['logs', 'tmp']) fs.mkdirSync(path.join(dir, sub), { recursive: true, mode: 0o700 });
+  const conf = [
+    'daemon off;',
+    'worker_processes 1;',
+    process.getuid?.() === 0 ? 'user root root;' : '',
+    `pid ${dir}/nginx.pid;`,
+    `error_log ${dir}/logs/error.log warn;`,
+    `events { worker_connections ${workerConnections}; }`,
+    'http {',
+    '  access_log off;',
+    ...['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((t) => `  ${t}_temp_path ${dir}/tmp/${t};`),
+    http,
+    '}',
+  ].join('\n');
+  fs.writeFileSync(path.join(dir, 'nginx.conf'), conf);
+  const args = ['-p', `${dir}/`, '-c', `${dir}/nginx.conf`, '-e', `${dir}/logs/error.log`];
+  const check = spawnSync(binary, ['-t', ...args], { encoding: 'utf8' });
+  if (check.status !== 0) throw new Error(`nginx rejected ${name}:\n${check.stderr}`);
+
+  const child = spawn(binary, args);
+  let log = '';
+  child.stderr.on('data', (chunk: Buffer) => (log += chunk.toString()));
+  const running = () => child.exitCode === null && child.signalCode === null;
+  return {
+    waitUntilUp: async (url, isUp = () => true, timeoutMs = 15_000) => {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        if (child.exitCode !== null) throw new Error(`nginx exited with ${child.exitCode}: ${log}`);
+        const up = await fetch(url).then(isUp, () => false);
+        if (up) return;
+        if (Date.now() > deadline) throw new Error(`nginx did not start: ${log}`);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    },
+    stop: async () => {
+      if (!running()) return;
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
