@@ -79,7 +79,9 @@ async function peakPhase(rows, options, clockTicks) {
 async function latencyPhase(rows, peak, options) {
   const noop = expressNoopRow();
   const pairs = rows
-    .filter((row) => row.kind === 'target' && row.size === 'small' && row.engine === 'sqlite' && Number.isFinite(peak[row.id].summary.reqPerSec))
+    .filter(
+      (row) => row.kind === 'target' && row.size === 'small' && row.engine === 'sqlite' && !row.metrics && Number.isFinite(peak[row.id].summary.reqPerSec),
+    )
     .map((row) => ({ row, rate: Math.round(peak[row.id].summary.reqPerSec / 2) }))
     .filter((pair) => pair.rate >= 1);
   if (pairs.length === 0) return [];

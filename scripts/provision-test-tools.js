@@ -21,6 +21,8 @@ const TOOLS = [
     programs: ['/usr/lib/postgresql/*/bin/postgres'],
     neededBy: 'the PostgreSQL run of the suite (TEST_ENGINE=postgres, tests/support/postgres.ts)',
   },
+  // Debian's prometheus package ships promtool beside it.
+  { package: 'prometheus', programs: ['prometheus'], neededBy: 'the metrics test against a real Prometheus (tests/metrics-prometheus.test.ts)' },
 ];
 
 // Debian's switch that keeps package installs from starting services (answer 101: "action forbidden"): the

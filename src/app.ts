@@ -29,6 +29,10 @@ import { createPlatformApi } from './platform';
 import { createSecurityHeaders, headersSetBy, serveFirst } from './http/security-headers';
 import { signingKeysRouter } from './platform/signing-keys/routes';
 import { onClose } from './lifecycle';
+import { createMetrics } from './metrics/metrics';
+import type { Metrics } from './metrics/metrics';
+import { metricsRouter } from './metrics/routes';
+import { isPostgres } from './db/connect';
 import { registerFilters } from './views';
 
 export interface AppDeps {
@@ -38,6 +42,8 @@ export interface AppDeps {
   clock: Clock;
   logger: Logger;
   mailer?: Mailer;
+  /** The app's metrics (server.ts makes them before connecting, to time every statement); made from config when absent. */
+  metrics?: Metrics;
 }
 
 export const IDLE_SESSION_MS = 60 * 60 * 1000;
@@ -49,6 +55,8 @@ export function createApp(deps: AppDeps): Express {
   const mailer = deps.mailer ?? createMailer(config, database, clock, logger);
   const app = express();
   onClose(app, () => mailer.close?.());
+  const metrics = deps.metrics ?? createMetrics({ enabled: config.metricsToken !== undefined, engine: isPostgres(database) ? 'postgres' : 'sqlite' });
+  metrics.watchDatabase(database, clock);
 
   // The one verification path for API keys, client secrets and tokens' clients (see verify.ts).
   const lastUsed = new LastUsedTracker(deps.database);
@@ -75,6 +83,7 @@ export function createApp(deps: AppDeps): Express {
 
   // Machine endpoints first: no cookies, no session, no CSRF (they authenticate every request).
   app.use(healthRouter(deps.database));
+  if (config.metricsToken) app.use(metricsRouter(metrics, config.metricsToken, logger));
   const platform = createPlatformApi({
     db: deps.database,
     clock,
@@ -124,7 +133,7 @@ export function createApp(deps: AppDeps): Express {
     next();
   });
 
-  const authDeps = { db: database, clock, audit, bcryptCost: config.bcryptCost };
+  const authDeps = { db: database, clock, audit, bcryptCost: config.bcryptCost, signIns: metrics };
   app.use(authRouter(authDeps));
   app.get('/', requireUser, (req, res) => {
     // A redirect shows no page: the flash message (e.g. "The console is set up") waits for the next one.

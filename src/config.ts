@@ -25,7 +25,7 @@ const wholeNumber = (min: number, max: number, allowed: string) =>
     .max(max, `must be ${allowed}`);
 
 /** Variables whose value must never be echoed in an error message (it would land in logs). */
-const SECRET_VARIABLES = new Set(['SESSION_SECRET', 'ADMIN_PASSWORD', 'SMTP_URL', 'DATABASE_URL']);
+const SECRET_VARIABLES = new Set(['SESSION_SECRET', 'ADMIN_PASSWORD', 'SMTP_URL', 'DATABASE_URL', 'METRICS_TOKEN']);
 
 /** A PostgreSQL connection URL; its password is never echoed (SECRET_VARIABLES, describeDatabase). */
 const databaseUrl = optionalString.pipe(
@@ -69,6 +69,12 @@ const EnvSchema = z.object({
       return z.NEVER;
     }),
   NODE_ENV: z.string().default('production'),
+  // GET /metrics is off without a token; a short one could be guessed by anyone who can reach the port.
+  METRICS_TOKEN: optionalSecret.pipe(z.string().min(16, 'must be at least 16 characters (a scrape token that short could be guessed)').optional()),
+  METRICS_PORT: z.preprocess(
+    (value) => (typeof value === 'string' && value.trim() === '' ? undefined : value),
+    wholeNumber(1, 65535, 'a whole number 1-65535 (a port on 127.0.0.1 that serves only /metrics)').optional(),
+  ),
 });
 
 export interface Config {
@@ -90,6 +96,10 @@ export interface Config {
   trustProxy: boolean | number | string;
   secureCookies: boolean;
   isDevelopment: boolean;
+  /** The bearer token a Prometheus scrape of /metrics sends; metrics are off without it. */
+  metricsToken?: string;
+  /** A second listener on 127.0.0.1 serving only /metrics. */
+  metricsPort?: number;
 }
 
 export class ConfigError extends Error {}
@@ -118,6 +128,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (!/^https?:\/\//.test(publicUrl)) {
     throw new ConfigError(`Invalid configuration:\n  PUBLIC_URL: must start with http:// or https:// (got ${JSON.stringify(publicUrl)})`);
   }
+  if (e.METRICS_PORT !== undefined && e.METRICS_TOKEN === undefined) {
+    throw new ConfigError('Invalid configuration:\n  METRICS_PORT: needs METRICS_TOKEN (a scrape must send it, on either port)');
+  }
+  if (e.METRICS_PORT !== undefined && e.METRICS_PORT === e.PORT) {
+    throw new ConfigError(`Invalid configuration:\n  METRICS_PORT: must differ from PORT (${e.PORT}); leave it unset to serve /metrics on PORT`);
+  }
   const dataDir = path.resolve(e.DATA_DIR);
   return {
     port: e.PORT,
@@ -137,6 +153,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     trustProxy: e.TRUST_PROXY,
     secureCookies: publicUrl.startsWith('https://'),
     isDevelopment: e.NODE_ENV === 'development',
+    metricsToken: e.METRICS_TOKEN,
+    metricsPort: e.METRICS_PORT,
   };
 }
 

@@ -1,3 +1,4 @@
+import http from 'node:http';
 import { createApp } from './app';
 import { closeApp } from './lifecycle';
 import { bootstrap } from './bootstrap';
@@ -9,6 +10,8 @@ import { migrate } from './db/migrate';
 import { createLogger } from './log';
 import { createGracefulServer } from './ops/graceful-shutdown';
 import { acquireServerLock } from './ops/server-lock';
+import { createMetrics } from './metrics/metrics';
+import { metricsOnlyApp } from './metrics/routes';
 
 async function main(): Promise<void> {
   restrictNewFiles(); // before anything is written to DATA_DIR: 0700 directories, 0600 files
@@ -35,19 +38,30 @@ async function main(): Promise<void> {
   // SQLite only: `restore` refuses while this lock is live (src/ops/server-lock.ts). PostgreSQL's replicas run
   // on other hosts, so restore cannot see them there (docs/operations.md).
   const lock = config.databaseUrl ? undefined : acquireServerLock(config.dataDir);
-  const connection = connect({ databaseUrl: config.databaseUrl, databaseFile: config.databaseFile });
+  // Made before connecting: every statement is timed through onQuery (nothing at all when metrics are off).
+  const metrics = createMetrics({ enabled: config.metricsToken !== undefined, engine: config.databaseUrl ? 'postgres' : 'sqlite' });
+  const connection = connect({ databaseUrl: config.databaseUrl, databaseFile: config.databaseFile, onQuery: metrics.onQuery });
   const applied = await migrate(connection);
   if (applied.length) logger.info({ applied }, 'database migrated');
   await bootstrap(config, connection.db, systemClock, logger);
 
-  const app = createApp({ config, database: connection.db, clock: systemClock, logger });
+  const app = createApp({ config, database: connection.db, clock: systemClock, logger, metrics });
   // Drains before it closes: answers carry `Connection: close`, /healthz says 503 (src/ops/graceful-shutdown.ts).
   const { server, shutdown: drainAndClose } = createGracefulServer(app);
   server.keepAliveTimeout = 5_000;
   server.listen(config.port, () => logger.info({ port: config.port, publicUrl: config.publicUrl, database: describeDatabase(config) }, 'console listening'));
+  // METRICS_PORT: /metrics alone, on localhost only (config.ts requires METRICS_TOKEN with it).
+  const metricsServer = config.metricsPort && config.metricsToken ? http.createServer(metricsOnlyApp(metrics, config.metricsToken, logger)) : undefined;
+  metricsServer?.on('error', (err) => {
+    logger.error({ err, port: config.metricsPort }, 'the metrics port could not be opened');
+    process.exit(1);
+  });
+  metricsServer?.listen(config.metricsPort, '127.0.0.1', () => logger.info({ port: config.metricsPort }, 'metrics listening on 127.0.0.1'));
 
   const shutdown = (signal: string) => {
     logger.info({ signal }, 'shutting down: finishing requests');
+    metricsServer?.close();
+    metricsServer?.closeAllConnections();
     drainAndClose((forced) => {
       if (forced) logger.error('requests still running after 8 s; their connections were cut');
       void (async () => {

@@ -15,7 +15,7 @@ import type { Config } from '../src/config';
 import { loadConfig } from '../src/config';
 import { CompiledQuery } from 'kysely';
 import { connect, wrapSqlite } from '../src/db/connect';
-import type { Connection, Database, Engine } from '../src/db/connect';
+import type { Connection, Database, Engine, QueryObserver } from '../src/db/connect';
 import { migrateSqlite } from '../src/db/migrate';
 import { openDatabase } from '../src/db/open';
 import { fastLaneOf } from '../src/db/prepared';
@@ -75,7 +75,7 @@ let databaseCounter = 0;
 /** A fresh, migrated database for one test context: a SQLite file in dataDir, or a copy of the PostgreSQL template. */
 export function openTestDatabase(
   databaseFile: string,
-  onQuery?: (sql: string) => void,
+  onQuery?: QueryObserver,
 ): { connection: Connection; another: () => Connection; drop: () => void; url?: string } {
   const cluster = runningCluster();
   if (TEST_ENGINE !== 'postgres') {

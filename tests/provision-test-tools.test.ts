@@ -4,8 +4,8 @@ import path from 'node:path';
 import type { MachineFacts } from '../scripts/provision-test-tools';
 import { TOOLS, planProvisioning, programExists } from '../scripts/provision-test-tools';
 
-/** The table's chromium and nginx lines: the plan's rules are shown on these two (postgresql's line is checked below). */
-const BROWSER_AND_NGINX = TOOLS.filter((t) => t.package !== 'postgresql');
+/** The table's chromium and nginx lines: the plan's rules are shown on these two (postgresql's and prometheus's lines are checked below). */
+const BROWSER_AND_NGINX = TOOLS.filter((t) => t.package === 'chromium' || t.package === 'nginx');
 const POSTGRES = '/usr/lib/postgresql/*/bin/postgres';
 
 /** A machine where only `installed` programs exist; the other facts as given. */
@@ -27,16 +27,17 @@ const APT = ['env', 'DEBIAN_FRONTEND=noninteractive', 'apt-get'];
 const FORBID = ['sh', '-c', "printf '#!/bin/sh\\nexit 101\\n' > /usr/sbin/policy-rc.d && chmod 755 /usr/sbin/policy-rc.d"];
 
 describe('scripts/provision-test-tools.js (run by npm test before Jest)', () => {
-  it('declares chromium, nginx and postgresql, each with the program the tests run', () => {
+  it('declares chromium, nginx, postgresql and prometheus, each with the program the tests run', () => {
     expect(TOOLS.map((t) => [t.package, t.programs])).toEqual([
       ['chromium', ['/usr/bin/chromium']],
       ['nginx', ['nginx']],
       ['postgresql', [POSTGRES]],
+      ['prometheus', ['prometheus']],
     ]);
   });
 
   it('does nothing when every program is there: no apt-get, no sudo question', () => {
-    expect(planProvisioning({ ...machine(['/usr/bin/chromium', 'nginx', POSTGRES], { isRoot: false }), tools: TOOLS })).toEqual({ missing: [] });
+    expect(planProvisioning({ ...machine(['/usr/bin/chromium', 'nginx', POSTGRES, 'prometheus'], { isRoot: false }), tools: TOOLS })).toEqual({ missing: [] });
   });
 
   it('as root, installs only what is missing, with services kept from starting, and removes its policy-rc.d afterwards', () => {
@@ -92,10 +93,18 @@ describe('scripts/provision-test-tools.js (run by npm test before Jest)', () => 
   });
 
   it('postgresql is checked like the others (a program path with a version folder)', () => {
-    const plan = planProvisioning({ ...machine(['/usr/bin/chromium', 'nginx'], { policyExists: true }), tools: TOOLS });
+    const plan = planProvisioning({ ...machine(['/usr/bin/chromium', 'nginx', 'prometheus'], { policyExists: true }), tools: TOOLS });
     expect(plan.steps).toEqual([
       [...APT, 'update', '-q'],
       [...APT, 'install', '-y', '-q', 'postgresql'],
+    ]);
+  });
+
+  it('prometheus is checked like the others (a bare program name)', () => {
+    const plan = planProvisioning({ ...machine(['/usr/bin/chromium', 'nginx', POSTGRES], { policyExists: true }), tools: TOOLS });
+    expect(plan.steps).toEqual([
+      [...APT, 'update', '-q'],
+      [...APT, 'install', '-y', '-q', 'prometheus'],
     ]);
   });
 

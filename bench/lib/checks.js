@@ -19,6 +19,8 @@ const RSS_LIMIT_MB = 200;
  * to back. 5% is the noise band of such paired ratios on a shared 2-core machine (docs/benchmarks.md).
  */
 const BASELINE_TOLERANCE = { minReqPerSecRatio: 0.95, maxCpuRatio: 1.05 };
+/** Issue 16: with metrics on (METRICS_TOKEN set), the hot endpoints keep at least 97% of their req/s with metrics off. */
+const METRICS_TOLERANCE = { minReqPerSecRatio: 0.97 };
 
 const fmtCount = (n) => Number(n).toLocaleString('en-US');
 const known = (v) => typeof v === 'number' && Number.isFinite(v);
@@ -118,6 +120,24 @@ function baselineCheck(comparison) {
   };
 }
 
+/**
+ * Metrics on vs off for each target measured both ways (`verify` and `verify+metrics`, on either engine): the
+ * median over rounds of on/off req/s, each pair measured back to back, against METRICS_TOLERANCE.
+ */
+function metricsOverheadChecks(peak) {
+  const offIds = Object.keys(peak).filter((id) => peak[`${id}+metrics`] && PLATFORM_TARGETS.includes(id.split('@')[0]));
+  return offIds.map((id) => {
+    const off = peak[id];
+    const on = peak[`${id}+metrics`];
+    const check = atLeast(
+      `${off.label}: req/s with metrics on >= ${METRICS_TOLERANCE.minReqPerSecRatio}x metrics off (median paired ratio)`,
+      medianPairedRatio(off, on, (o, m) => m.reqPerSec / o.reqPerSec),
+      METRICS_TOLERANCE.minReqPerSecRatio,
+    );
+    return { ...check, shown: known(check.value) ? `${check.value.toFixed(3)}x` : '-' };
+  });
+}
+
 function buildChecks(peak, latency) {
   const checks = [validityCheck(peak, latency)];
   for (const id of PLATFORM_TARGETS.filter((t) => peak[t])) checks.push(...tableSizeChecks(peak, id));
@@ -127,6 +147,7 @@ function buildChecks(peak, latency) {
     checks.push(atMost(`peak RSS of the server with ${fmtCount(large[0].credentialCount)} credentials <= ${RSS_LIMIT_MB} MB`, rss, RSS_LIMIT_MB, ' MB'));
   }
   checks.push(...baselineComparisons(peak).map(baselineCheck));
+  checks.push(...metricsOverheadChecks(peak));
   return checks;
 }
 
@@ -162,4 +183,15 @@ function buildGoals(peak, latency) {
 /** The run passes when no check failed; a check that could not be measured does not fail it. Reference ratios and goals never do. */
 const runPassed = (checks) => checks.every((c) => c.pass !== false);
 
-module.exports = { buildChecks, buildReferenceRatios, buildGoals, baselineComparisons, pairedRatios, medianPairedRatio, runPassed, BASELINE_TOLERANCE };
+module.exports = {
+  buildChecks,
+  buildReferenceRatios,
+  buildGoals,
+  baselineComparisons,
+  metricsOverheadChecks,
+  pairedRatios,
+  medianPairedRatio,
+  runPassed,
+  BASELINE_TOLERANCE,
+  METRICS_TOLERANCE,
+};

@@ -71,8 +71,14 @@ const TARGETS = [
 
 const ALL_IDS = [...REFERENCES, ...TARGETS].map((t) => t.id);
 
-/** The real console server built in `checkoutDir`, over `dataDir` (and `databaseUrl` on PostgreSQL), configured as an operator would run it. */
-function consoleServer(checkoutDir, dataDir, databaseUrl) {
+/** The scrape token of the `+metrics` rows: with it set, the server counts and times every request (issue 16). */
+const BENCH_METRICS_TOKEN = 'bench-metrics-token-0123456789abcdef';
+
+/**
+ * The real console server built in `checkoutDir`, over `dataDir` (and `databaseUrl` on PostgreSQL), configured as an
+ * operator would run it; with `metrics`, METRICS_TOKEN is set too (GET /metrics on, every request counted).
+ */
+function consoleServer(checkoutDir, dataDir, databaseUrl, metrics = false) {
   return {
     script: path.join(checkoutDir, 'dist', 'src', 'server.js'),
     env: (port) => ({
@@ -81,6 +87,7 @@ function consoleServer(checkoutDir, dataDir, databaseUrl) {
       PUBLIC_URL: `http://127.0.0.1:${port}`,
       LOG_LEVEL: 'warn',
       ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
+      ...(metrics ? { METRICS_TOKEN: BENCH_METRICS_TOKEN } : {}),
     }),
   };
 }
@@ -108,28 +115,34 @@ function referenceRow(ref) {
   };
 }
 
-/** The row id of a target on a data set: `token`, `token@large`, `token@baseline`, `token@postgres`. */
-function rowId(targetId, dataSet) {
-  if (dataSet.baseline) return `${targetId}@baseline`;
-  if (dataSet.engine === 'postgres') return `${targetId}@postgres`;
-  return dataSet.size === 'small' ? targetId : `${targetId}@large`;
+/**
+ * The row id of a target on a data set: `token`, `token@large`, `token@baseline`, `token@postgres`; with metrics on,
+ * `+metrics` after it (`token+metrics`, `token@postgres+metrics`).
+ */
+function rowId(targetId, dataSet, metrics = false) {
+  const suffix = metrics ? '+metrics' : '';
+  if (dataSet.baseline) return `${targetId}@baseline${suffix}`;
+  if (dataSet.engine === 'postgres') return `${targetId}@postgres${suffix}`;
+  return (dataSet.size === 'small' ? targetId : `${targetId}@large`) + suffix;
 }
 
 /**
  * `dataSet` is { size: 'small' | 'large', dataDir, checkoutDir, caller, credentialCount, baseline? }
  * from the seeding step (lib/seed.js); `baseline` (the baseline's label) marks the baseline build's.
  */
-function targetRow(target, dataSet) {
+function targetRow(target, dataSet, metrics = false) {
+  const label = dataSet.engine === 'postgres' ? `${target.label} on PostgreSQL` : target.label;
   return {
-    id: rowId(target.id, dataSet),
+    id: rowId(target.id, dataSet, metrics),
     targetId: target.id,
-    label: dataSet.engine === 'postgres' ? `${target.label} on PostgreSQL` : target.label,
+    label: metrics ? `${label} with metrics on` : label,
     kind: dataSet.baseline ? 'baseline' : 'target',
     engine: dataSet.engine ?? 'sqlite',
     size: dataSet.size,
     baseline: dataSet.baseline,
+    metrics,
     credentialCount: dataSet.credentialCount,
-    server: consoleServer(dataSet.checkoutDir, dataSet.dataDir, dataSet.databaseUrl),
+    server: consoleServer(dataSet.checkoutDir, dataSet.dataDir, dataSet.databaseUrl, metrics),
     prepare: async (base) => {
       const accessToken = target.bearer ? await fetchAccessToken(base, dataSet.caller) : undefined;
       return complete(target.request(base, { ...dataSet.caller, accessToken }));
@@ -137,20 +150,29 @@ function targetRow(target, dataSet) {
   };
 }
 
+/** The data sets whose rows are measured twice, metrics off and on: the current build's small tables, on either engine. */
+const measuresMetrics = (dataSet) => !dataSet.baseline && dataSet.size === 'small';
+
 /**
  * Rows in schedule order: the references, then for each target one row per data set in the order
  * given (the baseline build's, then the current build's small and large tables), back to back, so
- * that each compared pair meets the machine in the same state. Rounds alternate direction, so
- * which of a pair runs first alternates too.
+ * that each compared pair meets the machine in the same state; on the current build's small tables
+ * the same server with metrics on follows right after (issue 16: metrics cost less than 3% req/s).
+ * Rounds alternate direction, so which of a pair runs first alternates too.
  */
 function planRows(only, dataSets) {
   const wanted = (id) => only === undefined || only.includes(id);
   const rows = REFERENCES.filter((r) => wanted(r.id)).map(referenceRow);
-  for (const target of TARGETS.filter((t) => wanted(t.id))) for (const dataSet of dataSets) rows.push(targetRow(target, dataSet));
+  for (const target of TARGETS.filter((t) => wanted(t.id))) {
+    for (const dataSet of dataSets) {
+      rows.push(targetRow(target, dataSet));
+      if (measuresMetrics(dataSet)) rows.push(targetRow(target, dataSet, true));
+    }
+  }
   return rows;
 }
 
 const wantsConsole = (only) => only === undefined || TARGETS.some((t) => only.includes(t.id));
 const expressNoopRow = () => referenceRow(REFERENCES.find((r) => r.id === 'express-noop'));
 
-module.exports = { ALL_IDS, planRows, wantsConsole, expressNoopRow };
+module.exports = { ALL_IDS, BENCH_METRICS_TOKEN, planRows, wantsConsole, expressNoopRow };

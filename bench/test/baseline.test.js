@@ -115,8 +115,8 @@ test("the baseline cell runs back to back with the current build's same target, 
     () => {},
   );
   assert.deepEqual(order, [
-    ...['token@baseline', 'token', 'token@large', 'verify@baseline', 'verify', 'verify@large'],
-    ...['verify@large', 'verify', 'verify@baseline', 'token@large', 'token', 'token@baseline'],
+    ...['token@baseline', 'token', 'token+metrics', 'token@large', 'verify@baseline', 'verify', 'verify+metrics', 'verify@large'],
+    ...['verify@large', 'verify+metrics', 'verify', 'verify@baseline', 'token@large', 'token+metrics', 'token', 'token@baseline'],
   ]);
 });
 

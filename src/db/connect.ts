@@ -102,11 +102,36 @@ export interface ConnectOptions {
   databaseFile: string;
   /** Most PostgreSQL connections this process holds (default 10). */
   poolSize?: number;
-  /** Told the SQL of every statement run (tests count writes with it); nothing is logged without it. */
-  onQuery?: (sql: string) => void;
+  /**
+   * Told the SQL and the duration in milliseconds of every statement run, failed ones included (tests count
+   * writes with it, the metrics time statements); without it Kysely is given no log hook and times nothing.
+   */
+  onQuery?: QueryObserver;
 }
 
-const queryLog = (onQuery?: (sql: string) => void) => (onQuery ? { log: (event: LogEvent) => onQuery(event.query.sql) } : {});
+export type QueryObserver = (sql: string, durationMs: number) => void;
+
+const queryLog = (onQuery?: QueryObserver) => (onQuery ? { log: (event: LogEvent) => onQuery(event.query.sql, event.queryDurationMillis) } : {});
+
+/**
+ * Runs a prepared read of the fast lane (src/db/prepared.ts), which bypasses Kysely and so its log: told to
+ * onQuery like Kysely's statements, with its duration, failed or not. Without onQuery, just runs it.
+ */
+function observed<T>(onQuery: QueryObserver | undefined, sql: string, run: () => T): T {
+  if (!onQuery) return run();
+  const start = performance.now();
+  const done = () => onQuery(sql, performance.now() - start);
+  let result: T;
+  try {
+    result = run();
+  } catch (err) {
+    done();
+    throw err;
+  }
+  if (result instanceof Promise) return result.finally(done) as T;
+  done();
+  return result;
+}
 
 /** Opens the configured database: PostgreSQL when a URL is given, else the SQLite file (WAL, foreign keys, busy timeout). */
 export function connect(options: ConnectOptions): Connection {
@@ -115,10 +140,7 @@ export function connect(options: ConnectOptions): Connection {
     const db = new Kysely<Tables>({ dialect: new PostgresDialect({ pool }), ...queryLog(options.onQuery) });
     // Prepared reads (src/db/prepared.ts) run as named statements: parsed and planned once per connection.
     setFastLane(db, {
-      run: async (text, values) => {
-        options.onQuery?.(text);
-        return (await pool.query({ name: statementName(text), text, values })).rows as unknown[];
-      },
+      run: (text, values) => observed(options.onQuery, text, async () => (await pool.query({ name: statementName(text), text, values })).rows as unknown[]),
     });
     return { db, engine: 'postgres', sqlite: null, close: () => db.destroy() };
   }
@@ -126,7 +148,7 @@ export function connect(options: ConnectOptions): Connection {
 }
 
 /** Kysely over an open better-sqlite3 handle (tests and the CLI open files themselves). */
-export function wrapSqlite(raw: RawSqlite, onQuery?: (sql: string) => void): Connection {
+export function wrapSqlite(raw: RawSqlite, onQuery?: QueryObserver): Connection {
   const statements = cachingStatements(raw);
   const db = new Kysely<Tables>({ dialect: new ImmediateSqliteDialect({ database: statements }, raw), ...queryLog(onQuery) });
   // Prepared reads (src/db/prepared.ts) run the cached statement directly, except inside a transaction:
@@ -134,8 +156,7 @@ export function wrapSqlite(raw: RawSqlite, onQuery?: (sql: string) => void): Con
   setFastLane(db, {
     run: (text, parameters) => {
       if (raw.inTransaction) return undefined;
-      onQuery?.(text);
-      return statements.prepare(text).all(parameters);
+      return observed(onQuery, text, () => statements.prepare(text).all(parameters));
     },
   });
   const close = async () => {

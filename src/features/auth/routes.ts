@@ -6,6 +6,12 @@ import { flashAndRedirect, render } from '../../http/render';
 import { validate } from '../../http/validate';
 import { SetPasswordSchema, SetupSchema, SignInSchema, safeNext } from './schema';
 import * as auth from './service';
+import type { SignInOutcome } from '../../metrics/outcomes';
+
+export interface AuthRouterDeps extends auth.AuthDeps {
+  /** Where each sign-in form answer is counted (the app's metrics; absent, nothing is counted). */
+  signIns?: { signIn(outcome: SignInOutcome): void };
+}
 
 const GENERIC_FAILURE = 'That email and password do not match an active account.';
 
@@ -28,7 +34,8 @@ function postedToken(req: Request): string | undefined {
   return typeof token === 'string' ? token : undefined;
 }
 
-export function authRouter(deps: auth.AuthDeps): Router {
+export function authRouter(deps: AuthRouterDeps): Router {
+  const counted = (outcome: SignInOutcome) => deps.signIns?.signIn(outcome);
   const router = Router();
   const throttle = new auth.SignInThrottle(deps.db, deps.clock);
 
@@ -42,10 +49,14 @@ export function authRouter(deps: auth.AuthDeps): Router {
 
   router.post('/sign-in', async (req, res) => {
     const input = validate(SignInSchema, req.body);
-    if (!input.ok) return signInPage(req, res, { errors: input.errors, values: { ...input.values, password: '' } }, 422);
+    if (!input.ok) {
+      counted('bad_request');
+      return signInPage(req, res, { errors: input.errors, values: { ...input.values, password: '' } }, 422);
+    }
     const values = { email: input.data.email, next: input.data.next ?? '' };
     const attempt = await auth.attemptSignIn(deps, throttle, req.ip ?? 'unknown', input.data.email, input.data.password);
     if (!attempt.ok && attempt.reason === 'throttled') {
+      counted('throttled');
       // The form again, with the wait: the person can still read what happened and try later.
       res.set('Retry-After', String(attempt.retryAfter));
       const minutes = Math.ceil(attempt.retryAfter / 60);
@@ -53,12 +64,14 @@ export function authRouter(deps: auth.AuthDeps): Router {
       return signInPage(req, res, { errors: { _form: message }, values }, 429);
     }
     if (!attempt.ok) {
+      counted('invalid_credentials');
       await deps.audit.record(actorFrom(req, input.data.email), { action: 'auth.sign_in_failed', companyId: null, target: input.data.email });
       return signInPage(req, res, { errors: { _form: GENERIC_FAILURE }, values }, 401);
     }
     const { user } = attempt;
     await startSession(req, user.id, deps.clock.now());
     await auth.recordSignIn(deps, user, actorFrom(req, user.email));
+    counted('ok');
     flashAndRedirect(req, res, safeNext(input.data.next));
   });
 

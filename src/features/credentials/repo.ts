@@ -398,3 +398,25 @@ export async function recordLastUsed(db: Database, id: number, at: number): Prom
     .where((eb) => eb.or([eb('last_used_at', 'is', null), eb('last_used_at', '<', at)]))
     .execute();
 }
+
+/**
+ * How many credentials there are of each kind and status, as verification sees them at `now`: a
+ * pending generation past its expiry counts as expired and an overlap past its end as retired, even
+ * before the sweep (every 30 s) has written that. One grouped count, read at each metrics scrape.
+ */
+export async function countCredentialsByStatus(db: Database, now: number): Promise<{ kind: CredentialKind; status: CredentialStatus; count: number }[]> {
+  const statusAt = sql<CredentialStatus>`case
+    when status = 'pending' and expires_at <= ${now} then 'expired'
+    when status = 'retiring' and retires_at <= ${now} then 'retired'
+    else status end`;
+  return db
+    .selectFrom((eb) =>
+      eb
+        .selectFrom('credentials')
+        .select(['kind', statusAt.as('status')])
+        .as('c'),
+    )
+    .select(['c.kind', 'c.status', (eb) => eb.fn.countAll<number>().as('count')])
+    .groupBy(['c.kind', 'c.status'])
+    .execute();
+}

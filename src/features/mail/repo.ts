@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import type { Database } from '../../db/connect';
 import { isPostgres } from '../../db/connect';
 
@@ -181,4 +182,22 @@ export async function countOutboxMessages(db: Database, filter: OutboxFilter): P
 
 export async function listOutboxKinds(db: Database): Promise<string[]> {
   return (await db.selectFrom('outbox').select('kind').distinct().orderBy('kind').execute()).map((r) => r.kind);
+}
+
+/** The outbox's backlog, for the metrics scrape: messages waiting (queued), failed for good, and when the oldest waiting one was written. */
+export async function readOutboxBacklog(db: Database): Promise<{ waiting: number; failed: number; oldestWaitingCreatedAt: number | null }> {
+  const row = await db
+    .selectFrom('outbox')
+    .where('state', 'in', ['queued', 'failed'])
+    .select([
+      sql<number>`coalesce(sum(case when state = 'queued' then 1 else 0 end), 0)`.as('waiting'),
+      sql<number>`coalesce(sum(case when state = 'failed' then 1 else 0 end), 0)`.as('failed'),
+      sql<number | null>`min(case when state = 'queued' then created_at end)`.as('oldestWaitingCreatedAt'),
+    ])
+    .executeTakeFirstOrThrow();
+  return {
+    waiting: Number(row.waiting),
+    failed: Number(row.failed),
+    oldestWaitingCreatedAt: row.oldestWaitingCreatedAt === null ? null : Number(row.oldestWaitingCreatedAt),
+  };
 }
