@@ -93,6 +93,7 @@ export function createApp(deps: AppDeps): Express {
     logger,
     headers: headersSetBy(securityHeaders),
     trustProxy: app.get('trust proxy fn') as (address: string, hop: number) => boolean,
+    metrics: metrics.enabled ? metrics.platform : undefined,
   });
   onClose(app, () => platform.ready.catch(() => undefined)); // never close the database under its start-up work
   serveFirst(app, platform.fast);

@@ -375,9 +375,6 @@ describe('console_db_query_duration_seconds (through ConnectOptions.onQuery)', (
     const metrics = createMetrics({ enabled: true, engine: 'sqlite' });
     const { connection, drop } = openTestDatabase(path.join(dir, 'console.sqlite'), metrics.onQuery);
     try {
-      // One statement through Kysely first: on PostgreSQL, Kysely ends at close() only the pool it has used itself
-      // (its driver takes the pool on the first query), and the fast lane's reads alone would leave it open.
-      await countCredentialsByStatus(connection.db, 0);
       const SLOT = -424242;
       const read = preparedRead(connection.db, connection.db.selectFrom('outbox').select('id').where('id', '=', SLOT), [SLOT]);
       const count = async () => sampleValue(parseExposition((await metrics.scrape()).body), 'console_db_query_duration_seconds_count', { kind: 'read' });

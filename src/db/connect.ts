@@ -142,7 +142,12 @@ export function connect(options: ConnectOptions): Connection {
     setFastLane(db, {
       run: (text, values) => observed(options.onQuery, text, async () => (await pool.query({ name: statementName(text), text, values })).rows as unknown[]),
     });
-    return { db, engine: 'postgres', sqlite: null, close: () => db.destroy() };
+    // Kysely ends only a pool it has used; the fast lane may have been the only user.
+    const close = async () => {
+      await db.destroy();
+      if (!pool.ending && !pool.ended) await pool.end();
+    };
+    return { db, engine: 'postgres', sqlite: null, close };
   }
   return wrapSqlite(openDatabase(options.databaseFile), options.onQuery);
 }

@@ -3,7 +3,7 @@ import type { CredentialCheck, CredentialIdentity, CredentialVerifier } from '..
 import type { AuthFailures } from './failures';
 import { tokenStateReader } from './oauth/repo';
 import type { TokenState } from './oauth/repo';
-import type { AccessTokenClaims, AccessTokens } from './oauth/tokens';
+import type { AccessTokenClaims, AccessTokens, Unusable } from './oauth/tokens';
 
 /** An authenticated caller of the platform API and what it may do now. */
 export interface Caller {
@@ -22,14 +22,14 @@ export interface Throttled {
 
 export type TokenCheck =
   | { ok: true; caller: Caller }
-  /** forged: not a token we signed (counts as a failed attempt); ended: ours, but expired, revoked, its key unpublished or its client stopped working. */
-  | { ok: false; reason: 'forged' | 'ended' }
+  /** forged: not a token we signed (counts as a failed attempt); ended: ours, but expired, or revoked (the token, its key unpublished, or its client stopped working). */
+  | Unusable
   | Throttled;
 
 /** An API key's or client secret's verdict: the caller, or why not (see CredentialCheck: only guesses are failures). */
 export type SecretCheck = { ok: true; caller: Caller } | Exclude<CredentialCheck, { ok: true }>;
 
-const ENDED = { ok: false, reason: 'ended' } as const;
+const REVOKED = { ok: false, reason: 'ended', how: 'revoked' } as const;
 
 /**
  * The one path every platform-API request is authenticated by, with the failed-authentication
@@ -103,9 +103,9 @@ export class ApiAuthenticator {
     if (wait > 0) return { ok: false, reason: 'throttled', retryAfter: wait };
     const verdict = this.tokens.withinBounds(token, signed, state.key);
     if (!verdict.ok) return verdict.reason === 'forged' && source !== undefined ? this.counted(source, verdict) : verdict;
-    if (state.revoked) return ENDED;
+    if (state.revoked) return REVOKED;
     const identity = this.verifier.workingClient(state.client);
-    if (!identity || identity.identifier !== claims.client_id) return ENDED;
+    if (!identity || identity.identifier !== claims.client_id) return REVOKED;
     const held = new Set(identity.scopes);
     const scopes = claims.scope === '' ? [] : claims.scope.split(' ').filter((s) => held.has(s));
     return { ok: true, caller: { identity, scopes, token: claims } };

@@ -7,6 +7,9 @@ import type { AuditLog } from '../features/audit/service';
 import type { CredentialVerifier } from '../features/credentials/verify';
 import { SigningKeys, sealingKey } from './signing-keys/service';
 import { AuthFailures } from './failures';
+import type { PlatformMetrics } from '../metrics/metrics';
+import type { PlatformEndpoint } from '../metrics/outcomes';
+import { observer } from './observe';
 import { verifyHandlers } from './verify/handlers';
 import { ApiAuthenticator } from './authenticator';
 import { createFastPath } from './fast-path';
@@ -29,6 +32,8 @@ export interface PlatformApiDeps {
   headers: Record<string, string>;
   /** Express's compiled 'trust proxy fn': the fast path computes the client address as req.ip does. */
   trustProxy: (address: string, hop: number) => boolean;
+  /** Told of every answer of the platform's endpoints (src/metrics); none: nothing is observed. */
+  metrics?: PlatformMetrics;
 }
 
 export interface PlatformApi {
@@ -62,18 +67,20 @@ export function createPlatformApi(deps: PlatformApiDeps): PlatformApi {
   const { headers, logger } = deps;
   const oauth = oauthHandlers({ db, publicUrl: config.publicUrl, tokens, authenticator, signingKeys, headers });
   const verify = verifyHandlers({ authenticator, logger, trustsProxy: config.trustProxy !== false, headers });
-  const fast = createFastPath({
+  const observe = deps.metrics ? observer(deps.metrics) : undefined;
+  const fast = createFastPath<PlatformEndpoint>({
     routes: {
-      '/api/v1/me': { methods: ['GET'], handler: verify.me },
-      '/auth/verify': { methods: ['ALL'], handler: verify.verify },
-      '/oauth/token': { methods: ['POST'], handler: oauth.token },
+      '/api/v1/me': { methods: ['GET'], handler: verify.me, name: 'me' },
+      '/auth/verify': { methods: ['ALL'], handler: verify.verify, name: 'verify' },
+      '/oauth/token': { methods: ['POST'], handler: oauth.token, name: 'token' },
       '/.well-known/oauth-authorization-server': { methods: ['GET'], handler: oauth.metadata },
-      '/.well-known/jwks.json': { methods: ['GET'], handler: oauth.jwks },
+      '/.well-known/jwks.json': { methods: ['GET'], handler: oauth.jwks, name: 'jwks' },
     },
     headers,
     trustProxy: deps.trustProxy,
     ready,
     logger,
+    observe,
   });
   const router = Router();
   // The app is built synchronously (tests, server.ts), while the database answers asynchronously:
@@ -86,6 +93,6 @@ export function createPlatformApi(deps: PlatformApiDeps): PlatformApi {
       next();
     }, next);
   });
-  router.use(oauthRouter({ db, clock, audit, verifier, authenticator, tokens, publicUrl: config.publicUrl }));
+  router.use(oauthRouter({ db, clock, audit, verifier, authenticator, tokens, publicUrl: config.publicUrl, observe }));
   return { fast, router, signingKeys, tokens, ready };
 }

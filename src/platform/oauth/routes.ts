@@ -1,5 +1,6 @@
 import { Router } from 'express';
-import type { RequestHandler } from 'express';
+import type { Request, RequestHandler, Response } from 'express';
+import type { PlatformObserver } from '../observe';
 import { actorFrom } from '../../http/actor';
 import { HttpError } from '../../http/errors';
 import { authenticateClient } from './client-auth';
@@ -9,7 +10,10 @@ import { TokenParamSchema, parseOAuthRequest } from './schema';
 import type { OAuthDeps } from './service';
 import { introspectToken, revokeToken } from './service';
 
-export type OAuthRouterDeps = OAuthDeps;
+export interface OAuthRouterDeps extends OAuthDeps {
+  /** Told of every answer of introspection and revocation (src/platform/index.ts: the metrics). */
+  observe?: PlatformObserver;
+}
 
 const methodNotAllowed =
   (allow: string): RequestHandler =>
@@ -30,20 +34,44 @@ export function oauthRouter(deps: OAuthRouterDeps): Router {
     next();
   });
 
-  router.post('/oauth/introspect', async (req, res) => {
-    const form = await readForm(req);
-    const input = parseOAuthRequest(TokenParamSchema, form);
-    const client = await authenticateClient(deps.authenticator, req.ip ?? 'unknown', req.headers.authorization, form);
-    res.json(await introspectToken(deps, client, input.token));
-  });
+  /** The handler, with its answer told to `observe` (Express 5 passes a rejection on to the error handler). */
+  const observed =
+    (endpoint: 'introspect' | 'revoke', handler: (req: Request, res: Response) => Promise<void>): RequestHandler =>
+    async (req, res) => {
+      const startedAt = performance.now();
+      try {
+        await handler(req, res);
+        deps.observe?.(endpoint, undefined, (performance.now() - startedAt) / 1000);
+      } catch (err) {
+        deps.observe?.(endpoint, err, (performance.now() - startedAt) / 1000);
+        throw err;
+      }
+    };
 
-  router.post('/oauth/revoke', async (req, res) => {
+  /** Both endpoints take a form with `token`, from an authenticated client (client-auth.ts). */
+  const clientAndToken = async (req: Request) => {
     const form = await readForm(req);
     const input = parseOAuthRequest(TokenParamSchema, form);
     const client = await authenticateClient(deps.authenticator, req.ip ?? 'unknown', req.headers.authorization, form);
-    await revokeToken(deps, client, input.token, actorFrom(req, client.identifier));
-    res.status(200).end();
-  });
+    return { client, token: input.token };
+  };
+
+  router.post(
+    '/oauth/introspect',
+    observed('introspect', async (req, res) => {
+      const { client, token } = await clientAndToken(req);
+      res.json(await introspectToken(deps, client, token));
+    }),
+  );
+
+  router.post(
+    '/oauth/revoke',
+    observed('revoke', async (req, res) => {
+      const { client, token } = await clientAndToken(req);
+      await revokeToken(deps, client, token, actorFrom(req, client.identifier));
+      res.status(200).end();
+    }),
+  );
 
   router.all(['/oauth/token', '/oauth/introspect', '/oauth/revoke'], methodNotAllowed('POST'));
   router.all(['/.well-known/oauth-authorization-server', '/.well-known/jwks.json'], methodNotAllowed('GET, HEAD'));

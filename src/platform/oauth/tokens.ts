@@ -26,7 +26,8 @@ export interface IssuedToken {
 
 /** forged: not a token we could have signed (counts as a failed attempt); ended: ours, but expired or its key was unpublished. */
 export type TokenVerdict = { ok: true; claims: AccessTokenClaims } | Unusable;
-export type Unusable = { ok: false; reason: 'forged' | 'ended' };
+/** forged: not ours (a failed guess); ended: ours, but expired, or revoked (the token, its key or its client). */
+export type Unusable = { ok: false; reason: 'forged' } | { ok: false; reason: 'ended'; how: 'expired' | 'revoked' };
 
 /** A token whose signature, header and claims were checked (see AccessTokens.signed). */
 export interface SignedToken {
@@ -38,7 +39,8 @@ const MAX_TOKEN_LENGTH = 4096;
 /** Tokens whose signature was checked, so a busy client's token is verified once, not per request. */
 const VERIFIED_CACHE_SIZE = 10_000;
 const FORGED: Unusable = { ok: false, reason: 'forged' };
-const ENDED: Unusable = { ok: false, reason: 'ended' };
+const EXPIRED: Unusable = { ok: false, reason: 'ended', how: 'expired' };
+const UNPUBLISHED: Unusable = { ok: false, reason: 'ended', how: 'revoked' };
 
 /** The claims jose does not type for us (it checks iss, aud, exp and iat). */
 function isClaims(value: unknown): value is AccessTokenClaims {
@@ -147,7 +149,7 @@ export class AccessTokens {
       return { claims: payload, kid: protectedHeader.kid! };
     } catch (err) {
       // jose checks exp only once the signature held: an expired token is one of ours that ended.
-      return err instanceof errors.JWTExpired && err.claim === 'exp' ? ENDED : FORGED;
+      return err instanceof errors.JWTExpired && err.claim === 'exp' ? EXPIRED : FORGED;
     }
   }
 
@@ -176,9 +178,9 @@ export class AccessTokens {
   }
 
   private bounds(claims: AccessTokenClaims, key: KeyWindow | undefined): TokenVerdict {
-    if (claims.exp * 1000 <= this.clock.now()) return ENDED;
+    if (claims.exp * 1000 <= this.clock.now()) return EXPIRED;
     const until = acceptanceEnd(key, this.clock.now());
-    if (until === undefined) return ENDED; // its key was retired and has left the JWKS
+    if (until === undefined) return UNPUBLISHED; // its key was retired and has left the JWKS
     if (claims.exp * 1000 > until) return FORGED; // outlives its key's publication: we never signed that
     return { ok: true, claims };
   }

@@ -32,7 +32,15 @@ const badApiKey = () => new HttpError(401, 'unauthorized', 'The API username or 
 /** An API key that matched a credential that stopped working: its holder is told why, in the challenge too (nginx passes it on). */
 const endedApiKey = (description: string) =>
   new HttpError(401, 'unauthorized', description, { 'WWW-Authenticate': `Basic realm="API", error_description="${description}", Bearer realm="API"` });
-const badToken = () => new HttpError(401, 'invalid_token', 'The access token is invalid, expired or revoked.', { 'WWW-Authenticate': INVALID_TOKEN_CHALLENGE });
+/**
+ * Every refused token gets the same answer, on purpose. `ended` says, for the metrics only, whether it
+ * was one of ours that expired or was revoked (src/metrics/outcomes.ts).
+ */
+export class BadToken extends HttpError {
+  constructor(readonly ended?: 'expired' | 'revoked') {
+    super(401, 'invalid_token', 'The access token is invalid, expired or revoked.', { 'WWW-Authenticate': INVALID_TOKEN_CHALLENGE });
+  }
+}
 
 /**
  * Throttled callers get 429 with Retry-After, except on forward-auth: nginx's auth_request treats
@@ -82,13 +90,13 @@ export function verifyHandlers(deps: VerifyHandlerDeps): { me: FastHandler; veri
         const check = await authenticator.checkAccessToken(source, presented.token);
         if (check.ok) return check.caller;
         if (check.reason === 'throttled') throw throttled(check.retryAfter, forwardAuth);
-        throw badToken();
+        throw new BadToken(check.reason === 'ended' ? check.how : undefined);
       }
       case 'malformed-basic':
       case 'malformed-bearer': {
         const check = await authenticator.malformed(source);
         if (check.reason === 'throttled') throw throttled(check.retryAfter, forwardAuth);
-        throw presented.scheme === 'malformed-basic' ? badApiKey() : badToken();
+        throw presented.scheme === 'malformed-basic' ? badApiKey() : new BadToken();
       }
     }
   };
