@@ -1,6 +1,4 @@
-import querystring from 'node:querystring';
 import { HttpError } from '../../http/errors';
-import { parseOrThrow } from '../../http/validate';
 import type { Logger } from '../../log';
 import { endedDescription } from '../../features/credentials/verify';
 import { parseAuthorization } from '../authorization-header';
@@ -9,7 +7,7 @@ import { missingScopes } from '../authenticator';
 import { tooManyFailures } from '../errors';
 import type { FastHandler, FastRequest } from '../fast-path';
 import { JSON_TYPE, reply } from '../fast-path';
-import { VerifyQuerySchema } from './schema';
+import { requiredScopes } from './schema';
 
 export interface VerifyHandlerDeps {
   authenticator: ApiAuthenticator;
@@ -114,7 +112,7 @@ export function verifyHandlers(deps: VerifyHandlerDeps): { me: FastHandler; veri
   // Any method: nginx's auth_request subrequest keeps the method of the request it guards.
   const verify: FastHandler = async (request) => {
     warnIfProxyNotTrusted(request);
-    const { scope: required } = parseOrThrow(VerifyQuerySchema, request.query === '' ? {} : querystring.parse(request.query));
+    const required = requiredScopes(request.query);
     const caller = await authenticate(request, true);
     const missing = missingScopes(caller, required);
     if (missing.length) {

@@ -1,4 +1,6 @@
+import querystring from 'node:querystring';
 import { z } from 'zod';
+import { parseOrThrow } from '../../http/validate';
 import { SCOPE_TOKEN } from '../oauth/schema';
 
 /** GET /auth/verify?scope=a%20b (or scope=a&scope=b): every listed scope is required. */
@@ -16,3 +18,20 @@ export const VerifyQuerySchema = z.object({
       return scopes;
     }),
 });
+
+/**
+ * The scopes /auth/verify requires, from its raw query string. The usual query (none, or one `scope`
+ * of valid names) is read without zod, which costs more than the rest of the check; anything else
+ * goes through VerifyQuerySchema, whose message says what is wrong.
+ */
+export function requiredScopes(query: string): string[] {
+  if (query === '') return [];
+  const parsed = querystring.parse(query);
+  const { scope } = parsed;
+  if (scope === undefined) return [];
+  if (typeof scope === 'string') {
+    const scopes = scope.split(' ').filter((s) => s !== '');
+    if (scopes.every((s) => s.length <= 200 && SCOPE_TOKEN.test(s))) return scopes;
+  }
+  return parseOrThrow(VerifyQuerySchema, parsed).scope;
+}
