@@ -115,8 +115,19 @@ describe('createFastPath', () => {
   );
 
   /** A server whose only routes are `routes`; what the fast path does not take is answered 418 by "Express". */
-  async function serve(routes: Record<string, FastRoute>, ready: Promise<void> = Promise.resolve()) {
-    const fast = createFastPath({ routes, headers: { 'X-Common': 'yes' }, trustProxy: () => false, ready, logger });
+  async function serve(
+    routes: Record<string, FastRoute>,
+    ready: Promise<void> = Promise.resolve(),
+    extra: { trustProxy?: () => boolean; observe?: (name: string, error: unknown, seconds: number) => void } = {},
+  ) {
+    const fast = createFastPath({
+      routes,
+      headers: { 'X-Common': 'yes' },
+      trustProxy: extra.trustProxy ?? (() => false),
+      ready,
+      logger,
+      observe: extra.observe,
+    });
     const server = http.createServer((req, res) => {
       if (!fast(req, res)) res.writeHead(418).end();
     });
@@ -157,6 +168,48 @@ describe('createFastPath', () => {
       expect(await res.json()).toEqual({ error: 'too_many_requests', error_description: 'Wait.' });
       expect((await fetch(`${s.url}/refuse`)).status).toBe(418); // GET is not its method
       expect((await fetch(`${s.url}/elsewhere`)).status).toBe(418);
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('tells observe of each named answer, ok or failed, and a failing observe changes no answer', async () => {
+    const seen: [string, unknown][] = [];
+    const ok = { methods: ['GET'], name: 'ok', handler: ({ res }: { res: http.ServerResponse }) => Promise.resolve(void res.writeHead(204).end()) };
+    const refused = { methods: ['GET'], name: 'refused', handler: () => Promise.reject(new HttpError(401, 'unauthorized', 'No.')) };
+    const s = await serve({ '/ok': ok, '/refused': refused }, undefined, {
+      observe: (name, error) => {
+        seen.push([name, error]);
+        throw new Error('observer broke');
+      },
+    });
+    try {
+      expect((await fetch(`${s.url}/ok`)).status).toBe(204);
+      expect((await fetch(`${s.url}/refused`)).status).toBe(401);
+      expect(seen.map(([name, error]) => [name, error === undefined ? 'ok' : (error as HttpError).status])).toEqual([
+        ['ok', 'ok'],
+        ['refused', 401],
+      ]);
+      expect(logged.join('')).toContain('observer broke');
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('answers 500 when working out the client address throws, and the server keeps serving', async () => {
+    let throwing = true;
+    const s = await serve({ '/ok': { methods: ['GET'], handler: ({ res }) => Promise.resolve(void res.writeHead(204).end()) } }, undefined, {
+      trustProxy: () => {
+        if (throwing) throw new Error('address check broke');
+        return false;
+      },
+    });
+    try {
+      const res = await fetch(`${s.url}/ok`, { headers: { 'X-Forwarded-For': '203.0.113.9' } });
+      expect(res.status).toBe(500);
+      expect(await res.text()).not.toContain('address check broke');
+      throwing = false;
+      expect((await fetch(`${s.url}/ok`)).status).toBe(204);
     } finally {
       await s.close();
     }

@@ -72,18 +72,28 @@ export function createFastPath<Name extends string>(options: FastPathOptions<Nam
     const path = normalizePath(q < 0 ? url : url.slice(0, q));
     const route = path === undefined ? undefined : routes.get(path);
     if (route === undefined || !accepts(route.methods, req.method ?? 'GET')) return false;
-    const request: FastRequest = { req, res, query: q < 0 ? '' : url.slice(q + 1), source: proxyaddr(req, options.trustProxy) };
     const startedAt = performance.now();
-    const handled = started ? route.handler(request) : options.ready.then(() => route.handler(request));
-    const { observe } = options;
-    const { name } = route;
-    if (observe && name !== undefined) {
+    /** Once per request: tells `observe`, and answers a failure (nothing thrown here may reach node:http's request event). */
+    const done = (failed: boolean, err?: unknown) => {
+      if (options.observe && route.name !== undefined) {
+        try {
+          options.observe(route.name, failed ? err : undefined, (performance.now() - startedAt) / 1000);
+        } catch (observeErr) {
+          options.logger.error({ err: observeErr }, 'observing a platform answer failed');
+        }
+      }
+      if (failed) sendError(res, err, options.headers, options.logger, path!, req.method);
+    };
+    try {
+      const request: FastRequest = { req, res, query: q < 0 ? '' : url.slice(q + 1), source: proxyaddr(req, options.trustProxy) };
+      const handled = started ? route.handler(request) : options.ready.then(() => route.handler(request));
       handled.then(
-        () => observe(name, undefined, (performance.now() - startedAt) / 1000),
-        (err: unknown) => observe(name, err, (performance.now() - startedAt) / 1000),
+        () => done(false),
+        (err: unknown) => done(true, err),
       );
+    } catch (err) {
+      done(true, err); // proxy-addr on a socket already gone, say
     }
-    handled.catch((err: unknown) => sendError(res, err, options.headers, options.logger, path!, req.method));
     return true;
   };
   const listed = Object.entries(options.routes).flatMap(([path, route]) => route.methods.map((method) => `${method} ${path}`));
