@@ -67,7 +67,9 @@ export class ApiAuthenticator {
     const check = await checking;
     if (check.ok) return { ok: true, caller: { identity: check.identity, scopes: check.identity.scopes } };
     // Only guesses count against the source: never a real secret that was replaced, revoked or expired.
-    if (check.reason === 'malformed' || check.reason === 'unknown') return this.guessed(source, check);
+    // A malformed secret was refused before any read; an unknown one came back with the window, not blocking.
+    if (check.reason === 'malformed') return this.guessed(source, check);
+    if (check.reason === 'unknown') return this.counted(source, check);
     return check;
   }
 
