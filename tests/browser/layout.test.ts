@@ -32,8 +32,10 @@ const COMPANY = 'Northwind Claims and Reinsurance Holdings, Eastern European Sub
 const USERNAME = 'claims-sync.production.eu-west.billing-and-settlements-robot-01'; // 64 characters, the longest allowed
 const INVITED = 'first.middle.lastname-with-a-long-suffix@subsidiary.example-insurance-group.com';
 const DEVELOPERS = ['pending.developer.with.a.long.address@northwind-claims-and-reinsurance.example.com'];
+/** A company administrator (not an operator): invited, and signed in by accepting the invitation. */
+const ADMINISTRATOR = 'integration.administrator.with-a-long-name@subsidiary.example-insurance-group.com';
 
-type Who = 'operator' | 'signed out' | 'first start';
+type Who = 'operator' | 'administrator' | 'signed out' | 'first start';
 
 interface ConsolePage {
   name: string;
@@ -46,6 +48,7 @@ let companyPath = '';
 let outboxMessagePath = '';
 let revokePath = '';
 let setupPath = '';
+let invitationPath = '';
 
 const PAGES: ConsolePage[] = [
   { name: 'sign-in', who: 'signed out', open: (page, base) => page.goto(`${base}/sign-in`) },
@@ -62,6 +65,39 @@ const PAGES: ConsolePage[] = [
   { name: 'setup link not valid', who: 'signed out', open: (page, base) => page.goto(`${base}/setup?token=not-a-token`) },
   { name: 'documentation without access', who: 'signed out', open: (page, base) => page.goto(`${base}/docs`) },
   { name: 'page not found', who: 'signed out', open: (page, base) => page.goto(`${base}/no-such-page`) },
+  {
+    name: 'documentation link not valid',
+    who: 'signed out',
+    open: async (page, base) => {
+      await page.goto(`${base}/docs/access?token=not-a-token`);
+      await page.getByText('This documentation link is not valid.').waitFor();
+    },
+  },
+  {
+    name: 'invitation: choose your password',
+    who: 'signed out',
+    open: async (page, base) => {
+      await page.goto(`${base}${invitationPath}`);
+      await page.getByText(INVITED).waitFor();
+    },
+  },
+  {
+    name: 'API page of an administrator with every area open',
+    who: 'administrator',
+    open: async (page, base) => {
+      await page.goto(`${base}/admin/api`);
+      for (const id of ['basic-auth', 'oauth', 'docs-access']) await expandArea(page, id);
+    },
+  },
+  { name: 'audit log of an administrator', who: 'administrator', open: (page, base) => page.goto(`${base}/audit`) },
+  {
+    name: 'page not found, signed in: an operator page asked for by an administrator',
+    who: 'administrator',
+    open: async (page, base) => {
+      await page.goto(`${base}/operator/companies`); // 404, not 403: an administrator learns nothing about operator pages
+      await page.getByRole('heading', { name: 'Not found' }).waitFor();
+    },
+  },
   {
     name: 'API page with every area and history open: credentials active, in overlap, replaced, revoked; requests pending and granted',
     who: 'operator',
@@ -155,9 +191,22 @@ describe('every console page fits its window', () => {
     await page.getByRole('link', { name: COMPANY }).click();
     await page.waitForURL(/\/operator\/companies\/\d+$/);
     companyPath = new URL(page.url()).pathname;
-    await page.getByLabel('Email', { exact: true }).fill(INVITED);
-    await clickAndPost(page, () => page.getByRole('button', { name: 'Send invitation' }).click(), '/invitations');
-    await page.locator('#invite-link').waitFor();
+    /** Invites `email` to the company; returns the link's path. */
+    const invite = async (email: string) => {
+      await page.goto(`${base}${companyPath}`);
+      await page.getByLabel('Email', { exact: true }).fill(email);
+      await clickAndPost(page, () => page.getByRole('button', { name: 'Send invitation' }).click(), '/invitations');
+      const link = new URL(await page.locator('#invite-link').inputValue());
+      return `${link.pathname}${link.search}`;
+    };
+    const administratorLink = await invite(ADMINISTRATOR);
+    invitationPath = await invite(INVITED); // left open: its page is checked, and the company page shows it
+    const administrator = browsers.administrator.page;
+    await administrator.goto(`${base}${administratorLink}`);
+    await administrator.getByLabel('Password', { exact: true }).fill(PASSWORD);
+    await administrator.getByLabel('Password again', { exact: true }).fill(PASSWORD);
+    await administrator.getByRole('button', { name: 'Set password' }).click();
+    await administrator.waitForURL(`${base}/admin/api`);
 
     await requestDocsAccess(page, base, OPERATOR);
     await grantDocsAccess(page, base, OPERATOR);
@@ -179,12 +228,14 @@ describe('every console page fits its window', () => {
     browsers.operator = await openBrowser('js', app.base);
     browsers['signed out'] = await openBrowser('js', app.base);
     browsers['first start'] = browsers['signed out'];
+    browsers.administrator = await openBrowser('js', app.base);
     await makeData(browsers.operator.page);
   }, 300_000);
 
   afterAll(async () => {
     await browsers.operator?.close();
     await browsers['signed out']?.close();
+    await browsers.administrator?.close();
     await app?.stop();
     await fresh?.stop();
   });
@@ -194,9 +245,11 @@ describe('every console page fits its window', () => {
     const base = consolePage.who === 'first start' ? fresh.base : app.base;
     await page.setViewportSize({ width, height: 900 });
     if (consolePage.who === 'operator') await ensureSignedIn(page, base, OPERATOR);
+    if (consolePage.who === 'administrator') await ensureSignedIn(page, base, ADMINISTRATOR);
     await consolePage.open(page, base);
     const fit = await overflow(page);
     expect(fit.pastRightEdge).toEqual([]);
+    expect(fit.pastTheirBox).toEqual([]);
     expect(fit.scrollWidth).toBeLessThanOrEqual(width);
     expect(fit.innerWidth).toBe(width);
   });
@@ -208,7 +261,9 @@ describe('every console page fits its window', () => {
     await expandArea(page, 'oauth');
     const table = page.locator('#oauth-area table.data').first();
     expect(await table.locator('tbody tr').count()).toBe(2); // active and in its overlap
-    expect((await overflow(page)).pastRightEdge).toEqual([]);
+    const fit = await overflow(page);
+    expect(fit.pastRightEdge).toEqual([]);
+    expect(fit.pastTheirBox).toEqual([]); // every column, Revoke too, within the card
     await screenshot(page, 'api-oauth-in-use.png');
   });
 });

@@ -343,11 +343,18 @@ export interface Overflow {
   innerWidth: number;
   /** Elements whose box reaches past the viewport's right edge: a short description and how far. */
   pastRightEdge: string[];
+  /**
+   * Elements or text that fit the viewport yet run past the right edge of their card, or of a box that cuts
+   * or scrolls them (overflow other than visible): a column cut off or scrolled out of sight inside a card.
+   */
+  pastTheirBox: string[];
 }
 
 /**
- * Whether the page as shown fits its viewport: the document scrolls no wider than the viewport, and no
- * rendered element or text (visually hidden ones aside) reaches past its right edge, even inside a scroll box.
+ * Whether the page as shown fits its viewport: the document scrolls no wider than the viewport, no rendered
+ * element or text (visually hidden ones aside) reaches past its right edge, even inside a scroll box, and
+ * nothing runs out of its card or out of a box that would cut it off or scroll it (on a wide window a card
+ * ends well before the viewport does, so the viewport's edge alone would not see a table cut inside it).
  */
 export async function overflow(page: Page): Promise<Overflow> {
   return page.evaluate(() => {
@@ -364,17 +371,37 @@ export async function overflow(page: Page): Promise<Overflow> {
       const text = (el.textContent ?? '').trim().replace(/\s+/g, ' ').slice(0, 40);
       return `${el.tagName.toLowerCase()}${id}${cls} "${text}"`;
     };
+    /** From `from` up, the first element that is a card or cuts or scrolls what runs out of it, and where its inside ends. */
+    const enclosingBox = (from: Element | null) => {
+      for (let a = from; a && a !== document.body; a = a.parentElement) {
+        const style = getComputedStyle(a);
+        if (style.overflowX === 'visible' && !a.classList.contains('card')) continue;
+        return { box: a, right: a.getBoundingClientRect().right - parseFloat(style.borderRightWidth) };
+      }
+      return null;
+    };
     const pastRightEdge: string[] = [];
+    const pastTheirBox: string[] = [];
+    /** Reports `what` if it ends past the viewport or past `enclosing`; says whether it did. */
+    const check = (what: string, right: number, enclosing: ReturnType<typeof enclosingBox>) => {
+      if (right > window.innerWidth + 0.5) pastRightEdge.push(`${what} ends at ${Math.round(right)} px`);
+      else if (enclosing && right > enclosing.right + 0.5)
+        pastTheirBox.push(`${what} ends at ${Math.round(right)} px, past ${describe(enclosing.box)} at ${Math.round(enclosing.right)} px`);
+      else return false;
+      return true;
+    };
     const reported = new Set<Element>(); // the outermost element is enough: its content goes with it
     for (const el of Array.from(document.body.querySelectorAll('*'))) {
+      if (el.parentElement && reported.has(el.parentElement)) {
+        reported.add(el);
+        continue;
+      }
       const box = el.getBoundingClientRect();
       if (box.width === 0 && box.height === 0) continue; // not rendered (closed details, display: none)
-      if (box.right <= window.innerWidth + 0.5 || visuallyHidden(el)) continue;
-      reported.add(el);
-      if (el.parentElement && reported.has(el.parentElement)) continue;
-      pastRightEdge.push(`${describe(el)} ends at ${Math.round(box.right)} px`);
+      if (!visuallyHidden(el) && check(describe(el), box.right, enclosingBox(el.parentElement))) reported.add(el);
     }
-    // Text can run out of a box that itself fits (a long word in a heading): measure the text too.
+    // Text can run out of a box that itself fits (a long word in a heading): measure the text too. Its own
+    // element is its box when that cuts or scrolls it.
     const texts = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
     const range = document.createRange();
     for (let node = texts.nextNode(); node; node = texts.nextNode()) {
@@ -382,9 +409,9 @@ export async function overflow(page: Page): Promise<Overflow> {
       if (!parent || reported.has(parent) || !node.textContent?.trim()) continue;
       range.selectNodeContents(node);
       const box = range.getBoundingClientRect();
-      if (box.width === 0 || box.right <= window.innerWidth + 0.5 || visuallyHidden(parent)) continue;
-      pastRightEdge.push(`text of ${describe(parent)} ends at ${Math.round(box.right)} px`);
+      if (box.width === 0 || visuallyHidden(parent)) continue;
+      check(`text of ${describe(parent)}`, box.right, enclosingBox(parent));
     }
-    return { scrollWidth: document.documentElement.scrollWidth, innerWidth: window.innerWidth, pastRightEdge };
+    return { scrollWidth: document.documentElement.scrollWidth, innerWidth: window.innerWidth, pastRightEdge, pastTheirBox };
   });
 }
