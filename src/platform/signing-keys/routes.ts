@@ -16,6 +16,29 @@ export interface SigningKeysRouterDeps {
 
 const shortKid = (kid: string) => `${kid.slice(0, 12)}…`;
 
+type ListedKey = Awaited<ReturnType<SigningKeys['list']>>[number];
+
+/** A key as its row shows it: the status label and its class, what that means now, and until when. */
+export interface KeyView extends ListedKey {
+  statusLabel: string;
+  statusClass: 'active' | 'retiring' | 'revoked';
+  statusNote: string;
+  /** The end of its publication, shown after the note while it is still in the JWKS. */
+  noteUntil: number | null;
+}
+
+export function keyView(key: ListedKey): KeyView {
+  const [statusLabel, statusClass, statusNote] =
+    key.status === 'active'
+      ? (['Active', 'active', 'signs new tokens'] as const)
+      : key.published
+        ? (['Retired', 'retiring', 'in the JWKS until'] as const)
+        : key.retiredAtOnce
+          ? (['Retired at once', 'revoked', '(suspected leak) no longer published'] as const)
+          : (['Retired', 'revoked', 'no longer published'] as const);
+  return { ...key, statusLabel, statusClass, statusNote, noteUntil: key.status !== 'active' && key.published ? key.publishedUntil : null };
+}
+
 /** The operator's page for the access-token signing keys: see them, rotate them, retire one at once after a leak. */
 export function signingKeysRouter(deps: SigningKeysRouterDeps): Router {
   const router = Router();
@@ -28,7 +51,7 @@ export function signingKeysRouter(deps: SigningKeysRouterDeps): Router {
       { page: 'signing-keys/list.njk', fragment: 'signing-keys/_keys.njk', status },
       {
         title: 'Signing keys',
-        keys: await deps.signingKeys.list(),
+        keys: (await deps.signingKeys.list()).map(keyView),
         accessTokenTtl: deps.accessTokenTtl,
         errors,
       },
