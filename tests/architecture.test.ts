@@ -5,7 +5,8 @@ import { ROOT } from '../src/paths';
 /**
  * The data layer's rule, checked on the source so it cannot drift (docs/architecture.md, "Who owns
  * which table"): SQL lives only in a feature's repo.ts or in src/db/, a route never imports a repo,
- * and each table is written by the one module the ownership map names. A failure names file and line.
+ * and each table is written by the one module the ownership map names. Also the templates' rule: they
+ * pick no words and write <time> through one partial. A failure names file and line.
  */
 
 const SRC = path.join(ROOT, 'src');
@@ -112,5 +113,33 @@ describe('the data layer (docs/architecture.md)', () => {
       }
     }
     expect(found).toEqual([]);
+  });
+});
+
+/** Every page and fragment template (mail templates are text for one message: they are not checked here). */
+function consoleTemplates(dir = path.join(ROOT, 'views')): string[] {
+  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) return entry.name === 'mail' ? [] : consoleTemplates(full);
+    return entry.name.endsWith('.njk') ? [full] : [];
+  });
+}
+
+describe('the templates (docs/architecture.md: words come with the view model)', () => {
+  const templates = consoleTemplates();
+
+  it('pick no words themselves: no ternary between labels, no choice of words by a status or a credential kind', () => {
+    const patterns = [
+      /\{\{\s*'(?:[A-Z]|yes'|no')[^']*'\s+if\b/g, // {{ 'Enable' if … else 'Disable' }}
+      /\{%\s*(?:el)?if\s+[\w.]*(?:status|kind)\s*==\s*[^%]*%\}[A-Z][a-z]/g, // {% if status == 404 %}Not found
+      /\bkind\s*==\s*'(?:basic|oauth)'/g,
+    ];
+    expect(templates.length).toBeGreaterThan(20);
+    expect(templates.flatMap((file) => findAll(file, fs.readFileSync(file, 'utf8'), patterns))).toEqual([]);
+  });
+
+  it('write every <time> through the one time partial (views/partials/time.njk)', () => {
+    const others = templates.filter((file) => relative(file) !== 'views/partials/time.njk');
+    expect(others.flatMap((file) => findAll(file, fs.readFileSync(file, 'utf8'), [/<time\b/g]))).toEqual([]);
   });
 });

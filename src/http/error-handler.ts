@@ -33,6 +33,15 @@ function toHttpError(err: unknown): HttpError | undefined {
   }
 }
 
+/** The error page's heading for a status. */
+export function errorHeading(status: number): string {
+  if (status === 404) return 'Not found';
+  if (status === 403) return 'Not allowed';
+  if (status === 429) return 'Please wait';
+  if (status >= 500) return 'Something went wrong';
+  return 'That did not work';
+}
+
 export const notFoundHandler: RequestHandler = (_req, _res, next) => next(notFound());
 
 /** The one error handler: a kind page, fragment or JSON; never a stack trace outside development. */
@@ -49,7 +58,12 @@ export function errorHandler(logger: Logger, showStack: boolean): ErrorRequestHa
       return;
     }
     res.vary('HX-Request');
-    const model = { status: error.status, message: error.message, stack: showStack && !known ? String((err as Error)?.stack) : undefined };
+    const model = {
+      status: error.status,
+      heading: errorHeading(error.status),
+      message: error.message,
+      stack: showStack && !known ? String((err as Error)?.stack) : undefined,
+    };
     if (isHtmx(req)) {
       // htmx does not swap 4xx/5xx by default; the fragment is swapped into the error region instead.
       res.set('HX-Retarget', '#flash').set('HX-Reswap', 'innerHTML');

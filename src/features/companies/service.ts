@@ -41,15 +41,19 @@ export function createCompany(deps: CompaniesDeps, name: string, actor: Actor): 
   });
 }
 
-/** A user row of the company page, with its role and status in words. */
+/** A user row of the company page, with its role and status in words, and the button that turns it on or off. */
 export interface CompanyUserView extends auth.CompanyUser {
   roleLabel: 'Operator' | 'Administrator';
   statusLabel: 'Disabled' | 'Invited' | 'Active';
+  toggle: { action: 'enable' | 'disable'; label: 'Enable' | 'Disable'; style: 'secondary' | 'danger' };
 }
 
-function userView(user: auth.CompanyUser): CompanyUserView {
+export function userView(user: auth.CompanyUser): CompanyUserView {
   const statusLabel = user.disabledAt ? 'Disabled' : !user.hasPassword ? 'Invited' : 'Active';
-  return { ...user, roleLabel: user.isOperator ? 'Operator' : 'Administrator', statusLabel };
+  const toggle = user.disabledAt
+    ? ({ action: 'enable', label: 'Enable', style: 'secondary' } as const)
+    : ({ action: 'disable', label: 'Disable', style: 'danger' } as const);
+  return { ...user, roleLabel: user.isOperator ? 'Operator' : 'Administrator', statusLabel, toggle };
 }
 
 export async function getCompany(deps: CompaniesDeps, id: number) {

@@ -27,7 +27,8 @@ export function segments(text: string): TextSegment[] {
 export interface FieldView {
   name: string;
   where: string;
-  required: boolean;
+  /** Whether a call must send it, in the table's words. */
+  required: 'yes' | 'no';
   type: string;
   description: TextSegment[];
 }
@@ -125,7 +126,7 @@ function operationView(doc: OpenApiDocument, path: string, method: string, op: O
   const fields: FieldView[] = (op.parameters ?? []).map((p) => ({
     name: p.name,
     where: p.in,
-    required: Boolean(p.required),
+    required: p.required ? 'yes' : 'no',
     type: typeOf(p.schema),
     description: segments(p.description),
   }));
@@ -137,7 +138,7 @@ function operationView(doc: OpenApiDocument, path: string, method: string, op: O
       fields.push({
         name,
         where: 'form',
-        required: required.has(name),
+        required: required.has(name) ? 'yes' : 'no',
         type: typeOf(prop),
         description: segments(typeof prop.description === 'string' ? prop.description : ''),
       });

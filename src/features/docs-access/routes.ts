@@ -105,6 +105,7 @@ export function docsAccessRouter(deps: docsAccess.DocsAccessDeps): Router {
         values: list.values,
         errors: list.errors,
         statusLabel: docsAccess.STATUS_LABEL,
+        decisionLabel: docsAccess.DECISION_LABEL,
         paging: pager('/operator/access-requests', list.search, at, REQUEST_WORDS),
         ...model,
       },

@@ -28,6 +28,8 @@ export const DOCS_LINK_TTL_MS = 30 * DAY;
 const AREA_HISTORY = 20;
 
 export const STATUS_LABEL: Record<AccessStatus, string> = { pending: 'Pending', granted: 'Granted', denied: 'Denied', revoked: 'Revoked' };
+/** What the decision on a request was, by its status now (a revoked grant was granted first); a pending one has none. */
+export const DECISION_LABEL: Record<AccessStatus, string> = { pending: '', granted: 'Granted', denied: 'Denied', revoked: 'Granted' };
 
 // ---------------------------------------------------------------------------------------------
 // The area on the API page: Request Access -> Email -> Next -> confirm (Back | Request Access).
@@ -40,12 +42,23 @@ export interface DocsAccessArea {
   errors: FieldErrors;
   notice: { kind: 'success' | 'info'; message: string } | null;
   /** The company's requests, pending first, each with its status and dates. */
-  requests: AccessRequestRow[];
+  requests: AreaRequest[];
   /** The signed-in user's own address holds a grant: the area links to the documentation. */
   canReadDocs: boolean;
   /** Rendered open (after a step or on the area's own page); the API page shows it closed. */
   open: boolean;
   statusLabel: Record<AccessStatus, string>;
+}
+
+/** A request in the area's table, with its Decided cell in words: revoked when, decided when, or still waiting. */
+export interface AreaRequest extends AccessRequestRow {
+  decided: { label: string; at: number | null };
+}
+
+export function areaRequest(r: AccessRequestRow): AreaRequest {
+  const decided =
+    r.status === 'revoked' ? { label: 'Revoked', at: r.revokedAt } : r.decidedAt ? { label: '', at: r.decidedAt } : { label: 'Waiting for review', at: null };
+  return { ...r, decided };
 }
 
 export interface AreaState {
@@ -63,7 +76,7 @@ export async function docsAccessArea(deps: { db: Database; clock: Clock }, user:
     values: { email: state.values?.email ?? user.email },
     errors: state.errors ?? {},
     notice: state.notice ?? null,
-    requests: await repo.listCompanyAccessRequests(deps.db, user.companyId, AREA_HISTORY),
+    requests: (await repo.listCompanyAccessRequests(deps.db, user.companyId, AREA_HISTORY)).map(areaRequest),
     canReadDocs: await repo.emailHasGrant(deps.db, user.email),
     open: state.open ?? false,
     statusLabel: STATUS_LABEL,
