@@ -10,6 +10,8 @@ export interface MachineFacts {
   has: (program: string) => boolean;
   isRoot: boolean;
   canSudo: () => boolean;
+  /** sudo is installed (whether or not it asks for a password). */
+  hasSudo: boolean;
   hasAptGet: boolean;
   policyExists: boolean;
 }

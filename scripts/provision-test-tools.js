@@ -64,9 +64,10 @@ function programExists(program, env = process.env) {
  * - `{ missing: [] }`: everything is installed, nothing to run;
  * - `{ missing, steps, cleanup }`: commands (argv arrays) to run in order, then `cleanup` whatever happened;
  * - `{ missing, error }`: this run cannot install them; `error` says what to run instead.
- * `canSudo` is a function so that it is only asked when something is missing.
+ * `canSudo` is a function so that it is only asked when something is missing; `hasSudo`: sudo is installed at
+ * all (on a Debian machine without it, the command to print goes through `su -c` instead).
  */
-function planProvisioning({ tools = TOOLS, has, isRoot, canSudo, hasAptGet, policyExists }) {
+function planProvisioning({ tools = TOOLS, has, isRoot, canSudo, hasSudo, hasAptGet, policyExists }) {
   const missing = tools.filter((tool) => !tool.programs.some((program) => has(program)));
   if (!missing.length) return { missing: [] };
   const packages = missing.map((tool) => tool.package);
@@ -79,13 +80,14 @@ function planProvisioning({ tools = TOOLS, has, isRoot, canSudo, hasAptGet, poli
   }
   const sudo = isRoot ? [] : canSudo() ? ['sudo', '-n'] : null;
   if (!sudo) {
+    const install = `apt-get update && apt-get install -y ${packages.join(' ')}`;
     return {
       missing: packages,
       error: [
         `The tests need ${needs}, which is not installed. This run cannot install it: it runs neither as root nor with passwordless sudo.`,
         'Install it, then run npm test again:',
         '',
-        `  sudo apt-get update && sudo apt-get install -y ${packages.join(' ')}`,
+        hasSudo ? `  sudo ${install.replace('&& apt-get', '&& sudo apt-get')}` : `  su -c '${install}'`,
       ].join('\n'),
     };
   }
@@ -110,6 +112,7 @@ function machineFacts() {
     has: (program) => programExists(program),
     isRoot: typeof process.getuid === 'function' && process.getuid() === 0,
     canSudo: () => spawnSync('sudo', ['-n', 'true'], { stdio: 'ignore' }).status === 0,
+    hasSudo: programExists('sudo'),
     hasAptGet: programExists('apt-get'),
     policyExists: fs.existsSync(POLICY_RC_D),
   };

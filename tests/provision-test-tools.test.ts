@@ -17,6 +17,7 @@ function machine(installed: string[], facts: Partial<MachineFacts> = {}): Machin
     canSudo: () => {
       throw new Error('sudo was asked although nothing needed it');
     },
+    hasSudo: true,
     hasAptGet: true,
     policyExists: false,
     ...facts,
@@ -82,6 +83,12 @@ describe('scripts/provision-test-tools.js (run by npm test before Jest)', () => 
         '  sudo apt-get update && sudo apt-get install -y chromium nginx',
       ].join('\n'),
     );
+  });
+
+  it('without root, passwordless sudo or sudo at all, says the exact command to run as root through su', () => {
+    const plan = planProvisioning(machine(['/usr/bin/chromium'], { isRoot: false, canSudo: () => false, hasSudo: false }));
+    expect(plan.steps).toBeUndefined();
+    expect(plan.error?.split('\n').slice(-2)).toEqual(['', "  su -c 'apt-get update && apt-get install -y nginx'"]);
   });
 
   it('without apt-get, names the packages to install', () => {
