@@ -30,18 +30,14 @@ function carriedFields(body: unknown): { name: string; value: string }[] {
   });
 }
 
-/** Where Cancel leads: the page the htmx request came from, else the section of the action (`/admin/api`, `/operator/companies`). */
+/** Where Cancel leads: the page the htmx request came from (a plain local path), else the section of the action (`/admin/api`, `/operator/companies`). */
 function cancelUrl(req: Request): string {
-  const current = req.get('HX-Current-URL');
-  if (current && isHtmx(req)) {
-    try {
-      const url = new URL(current);
-      if (url.host === req.get('host')) return safeNext(url.pathname + url.search);
-    } catch {
-      // not a URL: the section below
-    }
-  }
-  return `/${req.path.split('/').filter(Boolean).slice(0, 2).join('/')}`;
+  const section = `/${req.path.split('/').filter(Boolean).slice(0, 2).join('/')}`;
+  const current = isHtmx(req) ? req.get('HX-Current-URL') : undefined;
+  if (!current || !URL.canParse(current)) return section;
+  const url = new URL(current);
+  const path = safeNext(url.pathname + url.search);
+  return path === '/' ? section : path;
 }
 
 /**
