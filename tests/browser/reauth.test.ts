@@ -5,7 +5,7 @@ import { MINUTE } from '../../src/clock';
 import { connect } from '../../src/db/connect';
 import { databaseEnvFor } from '../support/postgres';
 import type { Browser, Console, Mode } from './support';
-import { MODES, PASSWORD, clickAndPost, copyField, signedInConsole } from './support';
+import { MODES, PASSWORD, clickAndPost, copyField, seriousViolations, signedInConsole } from './support';
 
 jest.setTimeout(90_000);
 
@@ -54,7 +54,7 @@ describe.each(MODES)('sudo mode with JavaScript %s', (_label, mode: Mode) => {
     await app?.stop();
   });
 
-  it('stale check: Generate asks for the password, then the key appears for the username typed first; Save works after', async () => {
+  it('stale check: Generate asks for the password (accessible, with script), then the key appears for the username typed first; Save works after', async () => {
     await page.goto(`${app.base}/admin/api`);
     await ageTheCheck(app);
     await page.locator('#basic-auth > summary').click();
@@ -68,6 +68,7 @@ describe.each(MODES)('sudo mode with JavaScript %s', (_label, mode: Mode) => {
     // With script the question sits in the Basic Auth area, on the same page; without, it is a page of its own.
     expect(page.url()).toBe(`${app.base}/admin/api${mode === 'js' ? '' : '/basic-auth/generate'}`);
     expect(await page.locator('#basic-key').count()).toBe(0);
+    if (browser.js) expect(await seriousViolations(page)).toEqual([]); // axe runs as page script
 
     await question.getByLabel('Password', { exact: true }).fill(PASSWORD);
     const answered = await clickAndPost(page, () => question.getByRole('button', { name: 'Confirm and continue' }).click(), '/admin/api/basic-auth/generate');
