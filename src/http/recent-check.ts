@@ -16,6 +16,9 @@ const WORDS = {
     'This action needs a recent check that it is you. Enter your password and it goes on at once, with everything you entered: nothing is lost. The check then lasts 10 minutes.',
   button: 'Confirm and continue',
   cancel: 'Cancel',
+};
+
+const MESSAGES = {
   wrong: 'That is not your password. Nothing was done; try again.',
   throttled: (retryAfter: number) => `Too many password attempts. ${auth.pleaseWait(retryAfter)} Nothing was done.`,
 };
@@ -93,9 +96,9 @@ export function requireRecentCheck(deps: auth.AuthDeps): RequestHandler {
     const check = await auth.confirmIdentity(deps, throttle, currentUser(req).id, answer, actorFrom(req));
     if (!check.ok && check.reason === 'throttled') {
       res.set('Retry-After', String(check.retryAfter));
-      return ask(req, res, { _form: WORDS.throttled(check.retryAfter) }, 429);
+      return ask(req, res, { _form: MESSAGES.throttled(check.retryAfter) }, 429);
     }
-    if (!check.ok) return ask(req, res, { [REAUTH_FIELD]: WORDS.wrong }, 401);
+    if (!check.ok) return ask(req, res, { [REAUTH_FIELD]: MESSAGES.wrong }, 401);
     req.session.checkedAt = check.checkedAt;
     delete body[REAUTH_FIELD]; // the action reads its own fields only
     next();
