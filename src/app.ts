@@ -9,6 +9,7 @@ import type { Logger } from './log';
 import { PUBLIC_DIR, VIEWS_DIR } from './paths';
 import { loadUser, requireUser } from './http/auth';
 import { createCsrf, sameOriginOnly } from './http/csrf';
+import { requireRecentCheck } from './http/recent-check';
 import { errorHandler, notFoundHandler } from './http/error-handler';
 import { formBodiesOnly } from './http/form-body';
 import { DatabaseSessionStore } from './http/session-store';
@@ -136,18 +137,20 @@ export function createApp(deps: AppDeps): Express {
 
   const authDeps = { db: database, clock, audit, bcryptCost: config.bcryptCost, signIns: metrics };
   app.use(authRouter(authDeps));
+  // Sudo mode: the sensitive actions ask for the password again when the last check is 10 minutes old.
+  const recentCheck = requireRecentCheck(authDeps);
   app.get('/', requireUser, (req, res) => {
     // A redirect shows no page: the flash message (e.g. "The console is set up") waits for the next one.
     if (res.locals.flashes) req.session.flash = res.locals.flashes as typeof req.session.flash;
     res.redirect(303, '/admin/api');
   });
-  app.use(companiesRouter({ db: database, clock, audit, mailer, publicUrl: config.publicUrl }));
+  app.use(companiesRouter({ db: database, clock, audit, mailer, publicUrl: config.publicUrl, recentCheck }));
   app.use(auditRouter({ db: database }));
-  app.use(credentialsRouter({ ...credentialsDeps, publicUrl: config.publicUrl, flushLastUsed: () => lastUsed.flush() }));
+  app.use(credentialsRouter({ ...credentialsDeps, publicUrl: config.publicUrl, flushLastUsed: () => lastUsed.flush(), recentCheck }));
   app.use(scopesRouter({ db: database, clock, audit }));
   app.use(outboxRouter({ db: database, clock, audit, mailer }));
   app.use(docsAccessRouter({ db: database, clock, audit, mailer, config }));
-  app.use(signingKeysRouter({ signingKeys: platform.signingKeys, accessTokenTtl: config.accessTokenTtl }));
+  app.use(signingKeysRouter({ signingKeys: platform.signingKeys, accessTokenTtl: config.accessTokenTtl, recentCheck }));
 
   app.use(notFoundHandler);
   app.use(errorHandler(logger, config.isDevelopment));

@@ -3,18 +3,20 @@ import type { Response } from 'supertest';
 import { AuditLog, SYSTEM_ACTOR } from '../src/features/audit/service';
 import { grantAccess } from '../src/features/docs-access/service';
 import { insertAccessRequest } from '../src/features/docs-access/repo';
-import { anonymousAgent, createTestContext, signIn } from './helpers';
+import { MINUTE } from '../src/clock';
+import { anonymousAgent, createTestContext, seedUser, signIn } from './helpers';
 import { listRoutes } from './router-routes';
 import { seedWorld } from './world';
 import type { Agent, TestContext } from './helpers';
 
 /**
  * Access control, route by route: every route of the app (read from Express's router, so a new
- * route cannot be forgotten) x six callers, each with the outcome it must get. A route without a
+ * route cannot be forgotten) x seven callers, each with the outcome it must get. A route without a
  * row in EXPECTED fails the first test; a row without a route fails it too.
  */
 
-const PERSONAS = ['signedOut', 'adminA', 'adminB', 'operator', 'disabled', 'apiKey'] as const;
+/** stale: an operator of company A who signed in 11 minutes ago (sudo mode's check is 10 minutes old). */
+const PERSONAS = ['signedOut', 'adminA', 'adminB', 'operator', 'disabled', 'apiKey', 'stale'] as const;
 type Persona = (typeof PERSONAS)[number];
 
 /**
@@ -25,13 +27,22 @@ type Persona = (typeof PERSONAS)[number];
  * - apiUnauthorized: 401 JSON with WWW-Authenticate (the platform API without valid credentials)
  * - noDocsAccess: 403 (the API documentation, for whoever was not granted access)
  * - methodNotAllowed: 405 with Allow
+ * - reauth: 401 and the password form of sudo mode (src/http/recent-check.ts), nothing done
  */
-type Outcome = 'ok' | 'signIn' | 'hidden' | 'apiUnauthorized' | 'noDocsAccess' | 'methodNotAllowed';
+type Outcome = 'ok' | 'signIn' | 'hidden' | 'apiUnauthorized' | 'noDocsAccess' | 'methodNotAllowed' | 'reauth';
 type Row = Record<Persona, Outcome>;
 
-const all = (outcome: Outcome): Row => ({ signedOut: outcome, adminA: outcome, adminB: outcome, operator: outcome, disabled: outcome, apiKey: outcome });
+const all = (outcome: Outcome): Row => ({
+  signedOut: outcome,
+  adminA: outcome,
+  adminB: outcome,
+  operator: outcome,
+  disabled: outcome,
+  apiKey: outcome,
+  stale: outcome,
+});
 /** Any signed-in user; the API key (no cookie) is a stranger to the console. */
-const signedIn: Row = { signedOut: 'signIn', adminA: 'ok', adminB: 'ok', operator: 'ok', disabled: 'signIn', apiKey: 'signIn' };
+const signedIn: Row = { signedOut: 'signIn', adminA: 'ok', adminB: 'ok', operator: 'ok', disabled: 'signIn', apiKey: 'signIn', stale: 'ok' };
 /** Operators only: 404 for administrators, so they learn nothing about these pages. */
 const operatorOnly: Row = { ...signedIn, adminA: 'hidden', adminB: 'hidden' };
 /** A thing of company A: only A's administrators; B and the operator (another company) get 404. */
@@ -42,6 +53,8 @@ const companyA: Row = { ...signedIn, adminB: 'hidden', operator: 'hidden' };
  */
 const publicPage: Row = all('ok');
 const publicForm: Row = { ...all('ok'), disabled: 'signIn', apiKey: 'signIn' };
+/** Sensitive actions (sudo mode): whoever may reach them, but with a check older than 10 minutes, is asked for the password first. */
+const sensitive = (row: Row): Row => ({ ...row, stale: 'reauth' });
 /** The platform API: only the API key (Basic) gets in; cookies authenticate nothing there. */
 const apiOnly: Row = { ...all('apiUnauthorized'), apiKey: 'ok' };
 
@@ -72,12 +85,12 @@ const EXPECTED: Record<string, Row> = {
   'GET /': signedIn,
 
   'GET /admin/api': signedIn,
-  'POST /admin/api/basic-auth/generate': signedIn,
-  'POST /admin/api/oauth/generate': signedIn,
-  'POST /admin/api/basic-auth/:id/save': companyA,
-  'POST /admin/api/oauth/:id/save': companyA,
+  'POST /admin/api/basic-auth/generate': sensitive(signedIn),
+  'POST /admin/api/oauth/generate': sensitive(signedIn),
+  'POST /admin/api/basic-auth/:id/save': sensitive(companyA),
+  'POST /admin/api/oauth/:id/save': sensitive(companyA),
   'GET /admin/api/credentials/:id/revoke': companyA,
-  'POST /admin/api/credentials/:id/revoke': companyA,
+  'POST /admin/api/credentials/:id/revoke': sensitive(companyA),
   'GET /admin/api/docs-access': signedIn,
   'POST /admin/api/docs-access/next': signedIn,
   'POST /admin/api/docs-access/back': signedIn,
@@ -88,13 +101,13 @@ const EXPECTED: Record<string, Row> = {
   'GET /operator/companies': operatorOnly,
   'POST /operator/companies': operatorOnly,
   'GET /operator/companies/:id': operatorOnly,
-  'POST /operator/companies/:id/invitations': operatorOnly,
+  'POST /operator/companies/:id/invitations': sensitive(operatorOnly),
   'POST /operator/companies/:id/users/:userId/disable': operatorOnly,
   'POST /operator/companies/:id/users/:userId/enable': operatorOnly,
   'POST /operator/companies/:id/scopes': operatorOnly,
   'GET /operator/credentials': operatorOnly,
   'GET /operator/credentials/:id/revoke': operatorOnly,
-  'POST /operator/credentials/:id/revoke': operatorOnly,
+  'POST /operator/credentials/:id/revoke': sensitive(operatorOnly),
   'GET /operator/scopes': operatorOnly,
   'POST /operator/scopes': operatorOnly,
   'POST /operator/scopes/describe': operatorOnly,
@@ -108,8 +121,8 @@ const EXPECTED: Record<string, Row> = {
   'POST /operator/access-requests/:id/revoke': operatorOnly,
   'POST /operator/access-requests/:id/resend': operatorOnly,
   'GET /operator/signing-keys': operatorOnly,
-  'POST /operator/signing-keys/rotate': operatorOnly,
-  'POST /operator/signing-keys/retire-now': operatorOnly,
+  'POST /operator/signing-keys/rotate': sensitive(operatorOnly),
+  'POST /operator/signing-keys/retire-now': sensitive(operatorOnly),
 
   // The documentation: whoever was granted access (admin@a.test was), by session or personal link.
   'GET /docs': { ...all('noDocsAccess'), adminA: 'ok' },
@@ -194,6 +207,8 @@ function judge(outcome: Outcome, method: string, res: Response): string | undefi
         return s === 403;
       case 'methodNotAllowed':
         return s === 405 && (res.headers.allow ?? '') !== '';
+      case 'reauth':
+        return s === 401 && res.text.includes('name="reauth_password"');
     }
   })();
   return ok ? undefined : `expected ${outcome}, got ${s}${location ? ` -> ${location}` : ''}`;
@@ -223,6 +238,10 @@ describe('access control matrix (generated from the router)', () => {
     // Signed in, then disabled by an operator: the session must stop working at once.
     w.disabled.caller.agent = await signIn(w.disabled.ctx.app, 'disabled@a.test');
     await w.disabled.ctx.query("UPDATE users SET disabled_at = 1 WHERE email = 'disabled@a.test'");
+    // An operator of company A (it reaches every console route), signed in 11 minutes ago on the FakeClock.
+    await seedUser(w.stale.ctx, w.stale.fixture.companyA, 'stale@a.test', { operator: true });
+    w.stale.caller.agent = await signIn(w.stale.ctx.app, 'stale@a.test');
+    w.stale.ctx.clock.advance(11 * MINUTE);
     w.apiKey.caller.authorization = `Basic ${Buffer.from(`company-a-api:${w.apiKey.fixture.apiKey}`).toString('base64')}`;
   });
   afterAll(() => Promise.all(PERSONAS.map((p) => worlds[p].ctx.close())));

@@ -4,7 +4,7 @@ import { AuditLog } from '../src/features/audit/service';
 import type { Actor } from '../src/features/audit/service';
 import { csvField } from '../src/features/audit/routes';
 import { transaction } from '../src/db/connect';
-import { createTestContext, seedCompany, signIn } from './helpers';
+import { createTestContext, seedCompany, signIn, recheckSessions } from './helpers';
 import type { Agent, TestContext } from './helpers';
 
 const actor = (label: string): Actor => ({ userId: null, label, ip: '203.0.113.9', userAgent: 'test' });
@@ -51,6 +51,7 @@ describe('the audit trail of the foundation', () => {
     const acme = await seedCompany(ctx, 'Acme', 'admin@acme.test');
     const operator = await signIn(ctx.app, ops.email);
     ctx.clock.advance(HOUR / 2);
+    await recheckSessions(ctx); // the operator answered the password again (sudo mode) before inviting
     await operator
       .post(`/operator/companies/${acme.companyId}/invitations`)
       .set('User-Agent', 'Browser/1.0')

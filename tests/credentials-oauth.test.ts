@@ -1,7 +1,7 @@
 import request from 'supertest';
 import { MINUTE } from '../src/clock';
 import { CLIENT_ID_PREFIX, CLIENT_SECRET_PREFIX, isWellFormed } from '../src/features/credentials/secrets';
-import { createTestContext, seedCompany, signIn } from './helpers';
+import { createTestContext, seedCompany, signIn, recheckSessions } from './helpers';
 import type { Agent, TestContext } from './helpers';
 import { clientWorks, fieldValue, generateClient, htmx, leaks, saveCredential } from './credentials-helpers';
 
@@ -146,8 +146,10 @@ describe('the API page: OAuth 2.0 client credentials', () => {
       const third = await generateClient(agent);
       await saveCredential(agent, 'oauth', third.id, '24h');
       ctx.clock.advance(24 * 60 * MINUTE - 1);
+      await recheckSessions(ctx); // the person answered the password again (sudo mode)
       expect(await clientWorks(ctx, second.clientId, second.secret)).toBe(true);
       ctx.clock.advance(1);
+      await recheckSessions(ctx); // the person answered the password again (sudo mode)
       expect(await clientWorks(ctx, second.clientId, second.secret)).toBe(false);
       expect(await clientWorks(ctx, third.clientId, third.secret)).toBe(true);
     });
@@ -166,6 +168,7 @@ describe('the API page: OAuth 2.0 client credentials', () => {
     it('an unsaved client older than 30 minutes cannot be saved', async () => {
       const { id, clientId, secret } = await generateClient(agent);
       ctx.clock.advance(31 * MINUTE);
+      await recheckSessions(ctx); // the person answered the password again (sudo mode)
       const res = await saveCredential(agent, 'oauth', id);
       expect(res.status).toBe(410);
       expect(res.text).toContain('This client secret expired before it was saved; generate a new one.');

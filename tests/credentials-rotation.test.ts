@@ -2,7 +2,7 @@ import request from 'supertest';
 import { HOUR, MINUTE } from '../src/clock';
 import { sweepCredentials } from '../src/features/credentials/service';
 import { AuditLog } from '../src/features/audit/service';
-import { createTestContext, mistyped, seedCompany, signIn } from './helpers';
+import { createTestContext, mistyped, seedCompany, signIn, recheckSessions } from './helpers';
 import type { Agent, TestContext } from './helpers';
 import { apiKeyWorks as authenticates, generateApiKey, htmx, saveCredential } from './credentials-helpers';
 
@@ -26,6 +26,7 @@ describe('Basic Auth keys: Save, rotation, overlap, revoke', () => {
     const { id, key } = await generateApiKey(agent, 'acme-api');
     expect(await authenticates(ctx, 'acme-api', key)).toBe(false);
     ctx.clock.advance(10 * MINUTE);
+    await recheckSessions(ctx); // the person answered the password again (sudo mode)
     expect(await authenticates(ctx, 'acme-api', key)).toBe(false);
     expect((await saveCredential(agent, 'basic-auth', id)).status).toBe(303);
     expect(await authenticates(ctx, 'acme-api', key)).toBe(true);
@@ -61,8 +62,10 @@ describe('Basic Auth keys: Save, rotation, overlap, revoke', () => {
 
     // Each key's own last use shows on the page during the overlap.
     ctx.clock.advance(5 * MINUTE);
+    await recheckSessions(ctx); // the person answered the password again (sudo mode)
     expect(await authenticates(ctx, 'acme-api', first.key)).toBe(true);
     ctx.clock.advance(5 * MINUTE);
+    await recheckSessions(ctx); // the person answered the password again (sudo mode)
     expect(await authenticates(ctx, 'acme-api', second.key)).toBe(true);
     const page = await agent.get('/admin/api');
     expect(page.text).toContain('<span class="status status-active">Active</span>');
@@ -73,8 +76,10 @@ describe('Basic Auth keys: Save, rotation, overlap, revoke', () => {
     expect(page.text).toContain(`<td data-label="API key"><code>${second.key.slice(0, 10)}…</code></td>`);
 
     ctx.clock.set(savedAt + HOUR - 1);
+    await recheckSessions(ctx); // the person answered the password again (sudo mode)
     expect(await authenticates(ctx, 'acme-api', first.key)).toBe(true);
     ctx.clock.set(savedAt + HOUR);
+    await recheckSessions(ctx); // the person answered the password again (sudo mode)
     expect(await authenticates(ctx, 'acme-api', first.key)).toBe(false);
     expect(await authenticates(ctx, 'acme-api', second.key)).toBe(true);
 
@@ -202,6 +207,7 @@ describe('Basic Auth keys: Save, rotation, overlap, revoke', () => {
   it('a key left unsaved for more than 30 minutes cannot be saved, and the page says so', async () => {
     const { id, key } = await generateApiKey(agent, 'acme-api');
     ctx.clock.advance(30 * MINUTE + 1);
+    await recheckSessions(ctx); // the person answered the password again (sudo mode)
     const res = await saveCredential(agent, 'basic-auth', id);
     expect(res.status).toBe(410);
     expect(res.text).toContain('<h1>API</h1>');
@@ -212,6 +218,7 @@ describe('Basic Auth keys: Save, rotation, overlap, revoke', () => {
 
     const htmxGen = await generateApiKey(agent, 'acme-api', htmx);
     ctx.clock.advance(31 * MINUTE);
+    await recheckSessions(ctx); // the person answered the password again (sudo mode)
     const late = await saveCredential(agent, 'basic-auth', htmxGen.id, undefined, htmx);
     expect(late.status).toBe(410);
     expect(late.text).not.toContain('<html');

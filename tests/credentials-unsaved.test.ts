@@ -1,7 +1,7 @@
 import { MINUTE } from '../src/clock';
 import { AuditLog } from '../src/features/audit/service';
 import { MAX_UNSAVED_PER_KIND, sweepCredentials } from '../src/features/credentials/service';
-import { createTestContext, seedCompany, signIn } from './helpers';
+import { createTestContext, seedCompany, signIn, recheckSessions } from './helpers';
 import type { Agent, TestContext } from './helpers';
 import { apiKeyWorks, fieldValue, generateApiKey, generateClient, htmx, saveCredential } from './credentials-helpers';
 
@@ -35,6 +35,7 @@ describe('unsaved generations', () => {
     it('holds a username for a company while its unsaved key may still be saved', async () => {
       await generateApiKey(acme, 'shared-name');
       ctx.clock.advance(29 * MINUTE);
+      await recheckSessions(ctx); // the person answered the password again (sudo mode)
       const res = await generateAs(globex, 'shared-name');
       expect(res.status).toBe(422);
       expect(res.text).toContain(TAKEN);
@@ -43,6 +44,7 @@ describe('unsaved generations', () => {
     it('lets another company take the username once the unsaved key expired (after the sweep)', async () => {
       const lapsed = await generateApiKey(acme, 'shared-name');
       ctx.clock.advance(31 * MINUTE);
+      await recheckSessions(ctx); // the person answered the password again (sudo mode)
       expect((await sweep()).expired).toBe(1);
       expect(await statusOf(lapsed.id)).toBe('expired');
 
@@ -62,6 +64,7 @@ describe('unsaved generations', () => {
     it('sees the lapse itself when no sweep ran yet', async () => {
       const lapsed = await generateApiKey(acme, 'shared-name');
       ctx.clock.advance(31 * MINUTE);
+      await recheckSessions(ctx); // the person answered the password again (sudo mode)
       expect(await statusOf(lapsed.id)).toBe('pending'); // the sweep has not marked it
 
       const res = await generateAs(globex, 'shared-name', htmx);
@@ -74,11 +77,14 @@ describe('unsaved generations', () => {
     it('keeps the username with the company while the newest of its unsaved keys may still be saved', async () => {
       await generateApiKey(acme, 'shared-name');
       ctx.clock.advance(20 * MINUTE);
+      await recheckSessions(ctx); // the person answered the password again (sudo mode)
       await generateApiKey(acme, 'shared-name');
       ctx.clock.advance(11 * MINUTE); // the first lapsed, the second has 19 minutes left
+      await recheckSessions(ctx); // the person answered the password again (sudo mode)
       await sweep();
       expect((await generateAs(globex, 'shared-name')).status).toBe(422);
       ctx.clock.advance(20 * MINUTE);
+      await recheckSessions(ctx); // the person answered the password again (sudo mode)
       await sweep();
       expect((await generateAs(globex, 'shared-name')).status).toBe(200);
     });
@@ -89,6 +95,7 @@ describe('unsaved generations', () => {
       const revoke = await acme.post(`/admin/api/credentials/${saved.id}/revoke`).type('form').send({ _csrf: acme.csrf, reason: 'Leaked in a log' });
       expect(revoke.status).toBe(303);
       ctx.clock.advance(31 * MINUTE);
+      await recheckSessions(ctx); // the person answered the password again (sudo mode)
       await sweep();
       const res = await generateAs(globex, 'kept-name');
       expect(res.status).toBe(422);
@@ -158,11 +165,13 @@ describe('unsaved generations', () => {
     it('frees the places when they expire after 30 minutes, and says how long to wait until then', async () => {
       await generateApiKey(acme, 'acme-api');
       ctx.clock.advance(10 * MINUTE);
+      await recheckSessions(ctx); // the person answered the password again (sudo mode)
       for (let i = 1; i < MAX_UNSAVED_PER_KIND; i++) await generateApiKey(acme, 'acme-api');
       const refused = await generateAs(acme, 'acme-api');
       expect(refused.status).toBe(429);
       expect(Number(refused.headers['retry-after'])).toBe(20 * 60); // the oldest lapses first
       ctx.clock.advance(20 * MINUTE);
+      await recheckSessions(ctx); // the person answered the password again (sudo mode)
       expect((await generateAs(acme, 'acme-api')).status).toBe(200);
     });
   });

@@ -1,7 +1,7 @@
 import request from 'supertest';
 import { API_KEY_PREFIX, isWellFormed } from '../src/features/credentials/secrets';
 import { PENDING_TTL_MS } from '../src/features/credentials/service';
-import { createTestContext, seedCompany, signIn } from './helpers';
+import { createTestContext, seedCompany, signIn, recheckSessions } from './helpers';
 import type { Agent } from './helpers';
 import { fieldValue, generateApiKey, htmx, leaks, saveCredential } from './credentials-helpers';
 
@@ -51,6 +51,7 @@ describe('the API page: Basic Auth', () => {
     // These keys are never saved: they lapse between tests (both sessions kept alive), so no later test meets the cap on unsaved keys.
     afterEach(async () => {
       ctx.clock.advance(PENDING_TTL_MS);
+      await recheckSessions(ctx); // the person answered the password again (sudo mode)
       await agent.get('/admin/api');
       await other.get('/admin/api');
     });

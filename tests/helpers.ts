@@ -290,6 +290,17 @@ export async function signIn(app: Express, email: string, password = PASSWORD): 
 }
 
 /**
+ * For tests that move the clock for another reason (a pending key's 30 minutes, an overlap's window):
+ * every signed-in session counts as checked now, as if each person had just answered the password
+ * again (sudo mode, src/http/recent-check.ts; tests/reauth.test.ts checks the answering itself).
+ */
+export async function recheckSessions(ctx: Pick<TestContext, 'query' | 'clock'>): Promise<void> {
+  for (const { sid, data } of await ctx.query<{ sid: string; data: string }>('SELECT sid, data FROM sessions WHERE user_id IS NOT NULL')) {
+    await ctx.query('UPDATE sessions SET data = ? WHERE sid = ?', JSON.stringify({ ...(JSON.parse(data) as object), checkedAt: ctx.clock.now() }), sid);
+  }
+}
+
+/**
  * Records the SQL of every statement run on `database`: through Kysely, and the prepared reads of the
  * hot path that skip Kysely's executor (src/db/prepared.ts). Call restore() when done.
  */

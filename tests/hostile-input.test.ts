@@ -198,7 +198,8 @@ function digest(db: Db): string {
 // ------------------------------------------------------------------------------------------------
 // The targets: every form, query, path parameter and API parameter.
 
-type Caller = 'anonymous' | 'admin' | 'operator' | 'api';
+/** stale: administrator A, signed in more than 10 minutes ago, so sensitive actions ask for the password (sudo mode). */
+type Caller = 'anonymous' | 'admin' | 'operator' | 'api' | 'stale';
 
 interface Target {
   name: string;
@@ -387,6 +388,35 @@ const TARGETS: Target[] = [
     base: () => [['reason', 'Leaked in a log']],
     freeText: ['reason'],
     successWrites: true,
+  },
+  // --- sudo mode (src/http/recent-check.ts): the password answer, and the question that echoes the action's fields ---
+  {
+    name: 'POST /admin/api/basic-auth/generate (re-authentication password)',
+    method: 'POST',
+    path: () => '/admin/api/basic-auth/generate',
+    caller: 'admin',
+    in: 'form',
+    base: () => [
+      ['username', 'reauth-api'],
+      ['reauth_password', 'not the password'],
+    ],
+    fields: ['reauth_password'],
+  },
+  {
+    name: 'POST /admin/api/credentials/:id/revoke (stale check: the question carries the fields)',
+    method: 'POST',
+    path: (ids) => `/admin/api/credentials/${ids.activeKey}/revoke`,
+    caller: 'stale',
+    in: 'form',
+    base: () => [['reason', 'Leaked in a log']],
+  },
+  {
+    name: 'POST /admin/api/oauth/generate (stale check: the question carries the fields)',
+    method: 'POST',
+    path: () => '/admin/api/oauth/generate',
+    caller: 'stale',
+    in: 'form',
+    base: () => [['scopes', 'claims:read']],
   },
   { name: 'GET /admin/api/docs-access', method: 'GET', path: () => '/admin/api/docs-access', caller: 'admin', in: 'query', base: () => [['step', 'email']] },
   {
@@ -776,22 +806,25 @@ function hostileInputSuite(): void {
   };
   const publicWorld = makeWorld(); // anonymous and API callers: its clock moves on between cases, so throttles never pile up
   const consoleWorld = makeWorld(); // signed-in callers
+  const staleWorld = makeWorld(); // a signed-in caller whose check is 11 minutes old (its clock stands still after that)
   const sessions: Partial<Record<Caller, Session>> = {};
 
   beforeAll(async () => {
-    for (const world of [publicWorld, consoleWorld]) Object.assign(world, await listen(world.ctx));
+    for (const world of [publicWorld, consoleWorld, staleWorld]) Object.assign(world, await listen(world.ctx));
     sessions.admin = await signedInSession(consoleWorld.port, 'admin@a.test');
     sessions.operator = await signedInSession(consoleWorld.port, 'operator@ops.test');
+    sessions.stale = await signedInSession(staleWorld.port, 'admin@a.test');
+    staleWorld.ctx.clock.advance(11 * 60_000);
   });
 
   afterAll(async () => {
-    for (const w of [publicWorld, consoleWorld]) {
+    for (const w of [publicWorld, consoleWorld, staleWorld]) {
       await new Promise((resolve) => w.server.close(resolve));
       await w.ctx.close();
     }
   });
 
-  const worldFor = (caller: Caller) => (caller === 'admin' || caller === 'operator' ? consoleWorld : publicWorld);
+  const worldFor = (caller: Caller) => (caller === 'stale' ? staleWorld : caller === 'admin' || caller === 'operator' ? consoleWorld : publicWorld);
 
   /** Sends one request as the caller, with its session's cookie and CSRF token where it has one. */
   async function send(
@@ -1036,7 +1069,7 @@ function hostileInputSuite(): void {
         ['1 MB body of one parameter', (p) => send(t, t.path(w().ids), [...fill({}, p), ['padding', 'z'.repeat(MB)]], { csrfInHeader: true })],
       ];
       for (const [label, run, mayAccept] of structural) cases.push(mk(label, run, { mayAccept: mayAccept ?? false }));
-      if (t.caller === 'admin' || t.caller === 'operator' || t.caller === 'anonymous') {
+      if (t.caller !== 'api') {
         cases.push(mk('CSRF token given twice', (p) => send(t, t.path(w().ids), [['_csrf', 'forged'], ...fill({}, p)])));
         cases.push(mk('CSRF token missing', (p) => send(t, t.path(w().ids), fill({}, p), { csrfInHeader: true, extraHeaders: [['X-CSRF-Token', 'forged']] })));
       }

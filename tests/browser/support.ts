@@ -117,6 +117,15 @@ export async function signIn(page: Page, base: string, email: string, password =
   await page.waitForURL(`${base}/admin/api`);
 }
 
+/** A fresh console whose first operator is `email` (company "Acme <mode>"), and a browser signed in as them on the API page. */
+export async function signedInConsole(mode: Mode, email: string): Promise<{ app: Console; browser: Browser }> {
+  requireChromium();
+  const app = await startConsole({ ADMIN_EMAIL: email, ADMIN_PASSWORD: PASSWORD, COMPANY_NAME: `Acme ${mode}` });
+  const browser = await openBrowser(mode, app.base);
+  await signIn(browser.page, app.base, email);
+  return { app, browser };
+}
+
 /** Clicks and waits for the response to the POST (htmx or a plain form) that the click sends. */
 export async function clickAndPost(page: Page, click: () => Promise<void>, urlPart: string): Promise<Response> {
   const [response] = await Promise.all([page.waitForResponse((r) => r.request().method() === 'POST' && r.url().includes(urlPart)), click()]);

@@ -22,6 +22,8 @@ function startSession(req: Request, userId: number, signedInAt: number): Promise
       if (err) return reject(err);
       req.session.userId = userId;
       req.session.signedInAt = signedInAt;
+      // Completing a sign-in is a check of the person: sensitive actions go through for the next 10 minutes.
+      req.session.checkedAt = signedInAt;
       newSessionCsrfToken(req);
       req.session.save((saveErr) => (saveErr ? reject(saveErr) : resolve()));
     });
@@ -59,8 +61,7 @@ export function authRouter(deps: AuthRouterDeps): Router {
       counted('throttled');
       // The form again, with the wait: the person can still read what happened and try later.
       res.set('Retry-After', String(attempt.retryAfter));
-      const minutes = Math.ceil(attempt.retryAfter / 60);
-      const message = `Too many sign-in attempts. Please wait ${minutes} minute${minutes === 1 ? '' : 's'} and try again.`;
+      const message = `Too many sign-in attempts. ${auth.pleaseWait(attempt.retryAfter)}`;
       return signInPage(req, res, { errors: { _form: message }, values }, 429);
     }
     if (!attempt.ok) {

@@ -25,6 +25,12 @@ export const companyNameField = z
   .max(100, 'A company name is at most 100 characters.')
   .refine((name) => !/[\u0000-\u001f\u007f]/.test(name), { message: 'A company name cannot contain control characters.' });
 
+/** The password a person already has, typed to sign in or to confirm it is them. */
+const currentPasswordField = z
+  .string({ message: 'Enter your password.' })
+  .min(1, 'Enter your password.')
+  .refine((p) => Buffer.byteLength(p, 'utf8') <= MAX_PASSWORD_BYTES, { message: `Passwords are at most ${MAX_PASSWORD_BYTES} bytes.` });
+
 export const SignInSchema = z.object({
   email: z
     .string({ message: 'Enter your email address.' })
@@ -32,10 +38,7 @@ export const SignInSchema = z.object({
     .min(1, 'Enter your email address.')
     .max(254, 'An email address is at most 254 characters.')
     .transform((e) => e.toLowerCase()),
-  password: z
-    .string({ message: 'Enter your password.' })
-    .min(1, 'Enter your password.')
-    .refine((p) => Buffer.byteLength(p, 'utf8') <= MAX_PASSWORD_BYTES, { message: `Passwords are at most ${MAX_PASSWORD_BYTES} bytes.` }),
+  password: currentPasswordField,
   // Where to go after signing in; anything but one plain string (a repeated field, say) is ignored.
   next: z
     .unknown()
@@ -43,6 +46,13 @@ export const SignInSchema = z.object({
     .transform((v) => (typeof v === 'string' ? v : undefined)),
 });
 export type SignIn = z.infer<typeof SignInSchema>;
+
+/**
+ * The re-authentication form's answer (src/http/recent-check.ts). Its field has a name no protected
+ * form uses, because it travels in the same body as the action's own fields.
+ */
+export const REAUTH_FIELD = 'reauth_password';
+export const ReauthSchema = z.object({ [REAUTH_FIELD]: currentPasswordField });
 
 const confirmed = <T extends z.ZodObject<{ password: z.ZodType<string>; confirm: z.ZodType<string> }>>(schema: T) =>
   schema.refine((v) => v.password === v.confirm, { message: 'The two passwords are not the same.', path: ['confirm'] });

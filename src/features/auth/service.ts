@@ -99,6 +99,58 @@ export async function attemptSignIn(deps: AuthDeps, throttle: SignInThrottle, ad
   return { ok: true, user };
 }
 
+/** The wait a throttled person reads, in whole minutes: "Please wait 3 minutes and try again." */
+export function pleaseWait(retryAfterSeconds: number): string {
+  const minutes = Math.ceil(retryAfterSeconds / 60);
+  return `Please wait ${minutes} minute${minutes === 1 ? '' : 's'} and try again.`;
+}
+
+/** How long a check of the person (sign-in or re-authentication) lets sensitive actions through. */
+export const RECENT_CHECK_MS = 10 * MINUTE;
+
+/**
+ * What a signed-in person answers when a sensitive action asks "is it still you?". Only the password
+ * today; a second factor (a TOTP code, a recovery code, a passkey assertion) joins as another kind,
+ * and checkAnswer must then say how it is checked (the switch is exhaustive; give it the deps it needs then).
+ */
+export type IdentityAnswer = { kind: 'password'; password: string };
+
+export type IdentityCheck = { ok: true; checkedAt: number } | { ok: false; reason: 'throttled'; retryAfter: number } | { ok: false; reason: 'invalid' };
+
+async function checkAnswer(user: repo.UserRecord, answer: IdentityAnswer): Promise<boolean> {
+  switch (answer.kind) {
+    case 'password':
+      return user.passwordHash !== null && user.disabledAt === null && bcrypt.compare(answer.password, user.passwordHash);
+  }
+}
+
+/**
+ * Re-authentication before a sensitive action ("sudo mode", docs/decisions/0016): the signed-in user
+ * answers again. Throttled with sign-in's windows (the same address and account counts), so a stolen
+ * session gets no more guesses than the sign-in form gives; a wrong answer is audited as
+ * auth.reauth_failed, a right one as auth.reauth. `checkedAt` is the time to keep in the session.
+ */
+export async function confirmIdentity(deps: AuthDeps, throttle: SignInThrottle, userId: number, answer: IdentityAnswer, actor: Actor): Promise<IdentityCheck> {
+  const user = await repo.findUserById(deps.db, userId);
+  if (!user) return { ok: false, reason: 'invalid' };
+  const address = actor.ip ?? 'unknown';
+  const retryAfter = await throttle.reserve(address, user.email);
+  if (retryAfter > 0) return { ok: false, reason: 'throttled', retryAfter };
+  const event = { companyId: user.companyId, target: user.email, details: { answer: answer.kind } };
+  if (!(await checkAnswer(user, answer))) {
+    await deps.audit.record(actor, { action: 'auth.reauth_failed', ...event });
+    return { ok: false, reason: 'invalid' };
+  }
+  await throttle.succeeded(address, user.email);
+  await deps.audit.record(actor, { action: 'auth.reauth', ...event });
+  return { ok: true, checkedAt: deps.clock.now() };
+}
+
+/** Was the person checked (signed in, or re-authenticated) recently enough for a sensitive action? */
+export function isCheckRecent(deps: Pick<AuthDeps, 'clock'>, checkedAt: number | undefined): boolean {
+  return checkedAt !== undefined && deps.clock.now() - checkedAt < RECENT_CHECK_MS;
+}
+
 export function hashPassword(deps: Pick<AuthDeps, 'bcryptCost'>, password: string): Promise<string> {
   return bcrypt.hash(password, deps.bcryptCost);
 }

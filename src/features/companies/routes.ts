@@ -1,5 +1,5 @@
 import { Router } from 'express';
-import type { Request, Response } from 'express';
+import type { Request, RequestHandler, Response } from 'express';
 import { actorFrom } from '../../http/actor';
 import { requireOperator } from '../../http/auth';
 import { reRenderOnFieldError } from '../../http/form-error';
@@ -9,7 +9,7 @@ import { CompanyScopesSchema, CreateCompanySchema, IdParam, InviteSchema } from 
 import * as companies from './service';
 
 /** Operator pages: companies, their administrators and the scopes they may grant. */
-export function companiesRouter(deps: companies.CompaniesDeps): Router {
+export function companiesRouter(deps: companies.CompaniesDeps & { recentCheck: RequestHandler }): Router {
   const router = Router();
   router.use('/operator/companies', requireOperator);
 
@@ -60,7 +60,7 @@ export function companiesRouter(deps: companies.CompaniesDeps): Router {
     await companyPage(req, res, id);
   });
 
-  router.post('/operator/companies/:id/invitations', async (req, res) => {
+  router.post('/operator/companies/:id/invitations', deps.recentCheck, async (req, res) => {
     const { id } = parseOrThrow(IdParam, req.params);
     const input = validate(InviteSchema, req.body);
     if (!input.ok) return companyPage(req, res, id, { errors: input.errors, values: input.values }, 422, 'companies/_invite.njk');

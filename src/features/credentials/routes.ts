@@ -1,5 +1,5 @@
 import { Router } from 'express';
-import type { Request, Response } from 'express';
+import type { Request, RequestHandler, Response } from 'express';
 import { actorFrom } from '../../http/actor';
 import { currentUser, requireOperator, requireUser } from '../../http/auth';
 import { HttpError } from '../../http/errors';
@@ -13,7 +13,10 @@ import { GenerateApiKeySchema, GenerateClientSchema, IdParam, RevokeSchema, Save
 import * as credentials from './service';
 import { docsAccessArea } from '../docs-access/service';
 
-export type CredentialsRouterDeps = ApiPageDeps;
+export type CredentialsRouterDeps = ApiPageDeps & {
+  /** Sudo mode before generate, save and revoke (src/http/recent-check.ts). */
+  recentCheck: RequestHandler;
+};
 
 const AREA = {
   basic: { fragment: 'credentials/_basic.njk', target: '#basic-area', anchor: 'basic-auth' },
@@ -76,7 +79,7 @@ export function credentialsRouter(deps: CredentialsRouterDeps): Router {
     }
   };
 
-  router.post('/admin/api/basic-auth/generate', async (req, res) => {
+  router.post('/admin/api/basic-auth/generate', deps.recentCheck, async (req, res) => {
     const input = validate(GenerateApiKeySchema, req.body);
     if (!input.ok) return show(req, res, 'basic', { basic: { errors: input.errors, values: input.values } }, 422);
     await generate(req, res, 'basic', { values: submittedValues(req.body) }, async () => {
@@ -85,7 +88,7 @@ export function credentialsRouter(deps: CredentialsRouterDeps): Router {
     });
   });
 
-  router.post('/admin/api/oauth/generate', async (req, res) => {
+  router.post('/admin/api/oauth/generate', deps.recentCheck, async (req, res) => {
     const { scopes } = parseOrThrow(GenerateClientSchema, req.body);
     await generate(req, res, 'oauth', { chosenScopes: scopes }, async () => {
       const generated = await credentials.generateClientCredentials(deps, currentUser(req).companyId, scopes, actorFrom(req));
@@ -101,8 +104,8 @@ export function credentialsRouter(deps: CredentialsRouterDeps): Router {
     if (result.reason === 'already_saved') return show(req, res, kind, { [kind]: { message: { kind: 'info', text: result.message } } });
     await show(req, res, kind, { [kind]: { message: { kind: 'error', text: result.message } } }, result.reason === 'expired' ? 410 : 409);
   };
-  router.post('/admin/api/basic-auth/:id/save', save('basic'));
-  router.post('/admin/api/oauth/:id/save', save('oauth'));
+  router.post('/admin/api/basic-auth/:id/save', deps.recentCheck, save('basic'));
+  router.post('/admin/api/oauth/:id/save', deps.recentCheck, save('oauth'));
 
   /** The revoke confirmation (step one), as a page or, for htmx, the form swapped into the area. */
   const confirmRevoke = (req: Request, res: Response, credential: CredentialRow, base: string, model: object = {}, status = 200) =>
@@ -129,7 +132,7 @@ export function credentialsRouter(deps: CredentialsRouterDeps): Router {
     confirmRevoke(req, res, await companyCredential(deps, currentUser(req), id), '/admin/api');
   });
 
-  router.post('/admin/api/credentials/:id/revoke', async (req, res) => {
+  router.post('/admin/api/credentials/:id/revoke', deps.recentCheck, async (req, res) => {
     const { id } = parseOrThrow(IdParam, req.params);
     const credential = await companyCredential(deps, currentUser(req), id);
     const input = validate(RevokeSchema, req.body);
@@ -153,7 +156,7 @@ export function credentialsRouter(deps: CredentialsRouterDeps): Router {
     confirmRevoke(req, res, await anyCredential(deps, id), '/operator');
   });
 
-  router.post('/operator/credentials/:id/revoke', async (req, res) => {
+  router.post('/operator/credentials/:id/revoke', deps.recentCheck, async (req, res) => {
     const { id } = parseOrThrow(IdParam, req.params);
     const credential = await anyCredential(deps, id);
     const input = validate(RevokeSchema, req.body);

@@ -1,5 +1,5 @@
 import { Router } from 'express';
-import type { Request, Response } from 'express';
+import type { Request, RequestHandler, Response } from 'express';
 import { formatUtcMinute } from '../../clock';
 import { actorFrom } from '../../http/actor';
 import { requireOperator } from '../../http/auth';
@@ -12,6 +12,8 @@ import type { SigningKeys } from './service';
 export interface SigningKeysRouterDeps {
   signingKeys: SigningKeys;
   accessTokenTtl: number;
+  /** Sudo mode before a rotation (src/http/recent-check.ts). */
+  recentCheck: RequestHandler;
 }
 
 const shortKid = (kid: string) => `${kid.slice(0, 12)}…`;
@@ -60,7 +62,7 @@ export function signingKeysRouter(deps: SigningKeysRouterDeps): Router {
 
   router.get('/operator/signing-keys', (req, res) => showKeys(req, res));
 
-  router.post('/operator/signing-keys/rotate', async (req, res) => {
+  router.post('/operator/signing-keys/rotate', deps.recentCheck, async (req, res) => {
     const result = await deps.signingKeys.rotate(actorFrom(req));
     const until =
       result.previousPublishedUntil === null
@@ -69,7 +71,7 @@ export function signingKeysRouter(deps: SigningKeysRouterDeps): Router {
     flashAndRedirect(req, res, '/operator/signing-keys', `New signing key ${shortKid(result.kid)} is active.${until}`);
   });
 
-  router.post('/operator/signing-keys/retire-now', async (req, res) => {
+  router.post('/operator/signing-keys/retire-now', deps.recentCheck, async (req, res) => {
     const input = validate(RetireNowSchema, req.body);
     if (!input.ok) return showKeys(req, res, input.errors, 422);
     const result = await deps.signingKeys.rotate(actorFrom(req), { retireNow: true });
