@@ -4,6 +4,13 @@ declare module 'express-session' {
   interface SessionData {
     userId?: number;
     signedInAt?: number;
+    /** When the user last proved who they are (a sign-in completed; sudo mode reads it). */
+    checkedAt?: number;
+    /**
+     * A correct password from a user with a second factor: not signed in yet (no access to anything)
+     * until /sign-in/second-factor accepts a code; it lapses after a few minutes.
+     */
+    pendingSignIn?: { userId: number; startedAt: number; next: string };
     flash?: { kind: 'success' | 'info' | 'warning' | 'error'; message: string }[];
     csrfToken?: string;
     /** A documentation session opened by a personal link (docs_links.id); re-checked on every request. */
