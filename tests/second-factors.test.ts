@@ -1,6 +1,7 @@
 import { MINUTE } from '../src/clock';
 import { issueInvitation } from '../src/features/auth/service';
 import { anonymousAgent, createTestContext, csrfFrom, seedCompany, signIn } from './helpers';
+import { CORPUS } from './support/hostile-corpus';
 import type { Agent, SeededUser, TestContext } from './helpers';
 import { codeAt, enrolmentIdFrom, enrolTotp, passwordStep, recoveryCodesFrom, secretFrom, signInToEnrol, signInWithCode } from './second-factors-support';
 
@@ -171,6 +172,22 @@ describe('second factors: authenticator apps (TOTP) and recovery codes', () => {
       .send({ _csrf: pending.csrf, code: codeAt(secret, ctx.clock.now() + offset * STEP) });
     expect(res.status).toBe(401);
     expect(res.text).toContain('That code does not match');
+  });
+
+  it('refuses every hostile value in the second step with a message, never a 5xx or markup reflected, and nothing signs in', async () => {
+    await enrolTotp(agent, ctx.clock.now());
+    const pending = await passwordStep(ctx.app, admin.email);
+    // The clock moves past the throttles' windows before each value (each one is counted), so every value reaches the check.
+    for (const hostile of CORPUS.filter((h) => h.text !== undefined && !h.bodyOnly)) {
+      ctx.clock.advance(16 * MINUTE);
+      const fresh = await passwordStep(ctx.app, admin.email);
+      const res = await fresh.post('/sign-in/second-factor').type('form').send({ _csrf: fresh.csrf, code: hostile.text });
+      expect([401, 422]).toContain(res.status);
+      expect(res.text).toMatch(/class="error[^"]*"[^>]*>[^<]+</);
+      if (/[<>"']/.test(hostile.text!)) expect(res.text).not.toContain(hostile.text!);
+      expect((await fresh.get('/admin/api')).status).toBe(303);
+    }
+    expect((await pending.get('/admin/api')).status).toBe(303);
   });
 
   it('lets the pending sign-in lapse after five minutes', async () => {

@@ -7,7 +7,6 @@ import * as auth from '../auth/service';
 import type { Mailer } from '../mail/service';
 import { composeMail } from '../mail/service';
 import { listScopes } from '../scopes/service';
-import { companyFactorStatus } from '../second-factors/service';
 import * as repo from './repo';
 
 export interface CompaniesDeps {
@@ -46,23 +45,19 @@ export function createCompany(deps: CompaniesDeps, name: string, actor: Actor): 
 export interface CompanyUserView extends auth.CompanyUser {
   roleLabel: 'Operator' | 'Administrator';
   statusLabel: 'Disabled' | 'Invited' | 'Active';
-  /** The user's second factors in words ("None", "1 authenticator app"), and whether there is any to reset. */
-  factors: { label: string; any: boolean };
 }
 
-function userView(user: auth.CompanyUser, factors: CompanyUserView['factors']): CompanyUserView {
+function userView(user: auth.CompanyUser): CompanyUserView {
   const statusLabel = user.disabledAt ? 'Disabled' : !user.hasPassword ? 'Invited' : 'Active';
-  return { ...user, roleLabel: user.isOperator ? 'Operator' : 'Administrator', statusLabel, factors };
+  return { ...user, roleLabel: user.isOperator ? 'Operator' : 'Administrator', statusLabel };
 }
 
 export async function getCompany(deps: CompaniesDeps, id: number) {
   const company = await repo.findCompany(deps.db, id);
   if (!company) throw notFound();
-  const factors = await companyFactorStatus(deps, id);
   return {
     ...company,
-    secondFactor: { required: factors.required, status: factors.status },
-    users: (await auth.listCompanyUsers(deps, id)).map((user) => userView(user, factors.factorsOf(user.id))),
+    users: (await auth.listCompanyUsers(deps, id)).map(userView),
     scopes: await listScopes({ db: deps.db }),
     grantedScopes: await repo.listCompanyScopes(deps.db, id),
   };

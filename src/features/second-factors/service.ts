@@ -9,6 +9,7 @@ import { FieldError, notFound } from '../../http/errors';
 import { safeEqual, seal, sha256, unseal } from '../../crypto';
 import type { Actor, AuditLog } from '../audit/service';
 import { findUserById, readSetting, writeSetting } from '../auth/service';
+import { findCompanyName } from '../companies/service';
 import type { SignInThrottle } from '../auth/service';
 import type { Mailer } from '../mail/service';
 import { composeMail } from '../mail/service';
@@ -341,27 +342,29 @@ export async function resetSecondFactors(
   return result;
 }
 
-/** A company's rule and each of its users' second factors in words, for the operator's company page. */
+/** A company's rule, and each of its users' second factors in words (by user id), for the operator's company page. */
 export async function companyFactorStatus(
   deps: { db: Database },
   companyId: number,
-): Promise<{ required: boolean; status: string; factorsOf: (userId: number) => { label: string; any: boolean } }> {
+): Promise<{ required: boolean; status: string; byUser: Record<number, { label: string; any: boolean }>; noneLabel: string }> {
   const required = await repo.isCompanyRequired(deps.db, companyId);
-  const counts = await repo.countTotpByCompanyUser(deps.db, companyId);
+  const byUser: Record<number, { label: string; any: boolean }> = {};
+  for (const [userId, n] of await repo.countTotpByCompanyUser(deps.db, companyId)) {
+    byUser[userId] = { label: `${n} authenticator app${n === 1 ? '' : 's'}`, any: true };
+  }
   return {
     required,
     status: required
       ? 'Administrators must have a second factor. Those without one add it at their next sign-in.'
       : 'Administrators may sign in with a password alone (each may still add a second factor).',
-    factorsOf: (userId) => {
-      const n = counts.get(userId) ?? 0;
-      return { label: n === 0 ? 'None' : `${n} authenticator app${n === 1 ? '' : 's'}`, any: n > 0 };
-    },
+    byUser,
+    noneLabel: 'None',
   };
 }
 
 export async function setCompanyRequired(deps: SecondFactorDeps, companyId: number, required: boolean, actor: Actor): Promise<void> {
   await transaction(deps.db, async (trx) => {
+    if ((await findCompanyName({ db: trx }, companyId)) === undefined) throw notFound();
     await repo.setCompanyRequired(trx, companyId, required, actor.userId, deps.clock.now());
     await deps.audit.record(actor, { action: 'second_factor.policy', companyId, target: 'administrators', details: { required } }, trx);
   });
