@@ -316,7 +316,7 @@ export async function regenerateRecoveryCodes(deps: SecondFactorDeps, user: Fact
  * With `companyId` (the operator's company page), a user of another company is not found.
  */
 export async function resetSecondFactors(
-  deps: SecondFactorDeps,
+  deps: Omit<SecondFactorDeps, 'sealKey'>,
   userId: number,
   actor: Actor,
   companyId?: number,
@@ -384,7 +384,7 @@ export async function setOperatorsRequired(deps: SecondFactorDeps, required: boo
 // ------------------------------------------------------------------ mail
 
 async function notifyUser(
-  deps: SecondFactorDeps,
+  deps: Pick<SecondFactorDeps, 'clock' | 'mailer' | 'publicUrl'>,
   trx: Database,
   user: FactorOwner,
   actor: Actor,
