@@ -27,9 +27,9 @@ const TOTP_COLUMNS = [
 
 // ------------------------------------------------------------------ totp_factors
 
-/** A new authenticator app waiting for its first code; any earlier unconfirmed one of the user goes. */
-export async function insertPendingTotp(db: Database, userId: number, secretSealed: string, now: number): Promise<number> {
-  await db.deleteFrom('totp_factors').where('user_id', '=', userId).where('confirmed_at', 'is', null).execute();
+/** A new authenticator app waiting for its first code; the user's enrolments started before `staleBefore` and never confirmed go. */
+export async function insertPendingTotp(db: Database, userId: number, secretSealed: string, now: number, staleBefore: number): Promise<number> {
+  await db.deleteFrom('totp_factors').where('user_id', '=', userId).where('confirmed_at', 'is', null).where('created_at', '<', staleBefore).execute();
   const row = await db
     .insertInto('totp_factors')
     .values({ user_id: userId, name: '', secret_sealed: secretSealed, created_at: now })

@@ -173,10 +173,11 @@ export interface TotpEnrolment {
   qrSvg: string;
 }
 
-/** Starts adding an authenticator app: a new secret (sealed at rest), to be confirmed with one code. */
+/** Starts adding an authenticator app: a new secret (sealed at rest), to be confirmed with one code within 15 minutes (two tabs may each have one). */
 export async function startTotpEnrolment(deps: SecondFactorDeps, user: FactorOwner): Promise<TotpEnrolment> {
   const secret = new Secret({ size: 20 }).base32;
-  const factorId = await repo.insertPendingTotp(deps.db, user.id, seal(secret, deps.sealKey), deps.clock.now());
+  const now = deps.clock.now();
+  const factorId = await repo.insertPendingTotp(deps.db, user.id, seal(secret, deps.sealKey), now, now - ENROLMENT_TTL_MS);
   return enrolmentOf(factorId, secret, user.email);
 }
 
