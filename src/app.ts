@@ -35,6 +35,9 @@ import type { Metrics } from './metrics/metrics';
 import { metricsRouter } from './metrics/routes';
 import { isPostgres } from './db/connect';
 import { registerFilters } from './views';
+import { deriveSealingKey } from './crypto';
+import { enrolmentGate, secondFactorsRouter } from './features/second-factors/routes';
+import { SEALING_PURPOSE } from './features/second-factors/service';
 
 export interface AppDeps {
   config: Config;
@@ -135,7 +138,11 @@ export function createApp(deps: AppDeps): Express {
     next();
   });
 
-  const authDeps = { db: database, clock, audit, bcryptCost: config.bcryptCost, signIns: metrics };
+  // Second factors (issue 13): whoever must have one and has none reaches nothing else until they add it.
+  const secondFactors = { db: database, clock, audit, mailer, publicUrl: config.publicUrl, sealKey: deriveSealingKey(config.sessionSecret, SEALING_PURPOSE) };
+  app.use(enrolmentGate(secondFactors));
+
+  const authDeps = { db: database, clock, audit, bcryptCost: config.bcryptCost, signIns: metrics, secondFactors };
   app.use(authRouter(authDeps));
   // Sudo mode: the sensitive actions ask for the password again when the last check is 10 minutes old.
   const recentCheck = requireRecentCheck(authDeps);
@@ -151,6 +158,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(outboxRouter({ db: database, clock, audit, mailer }));
   app.use(docsAccessRouter({ db: database, clock, audit, mailer, config }));
   app.use(signingKeysRouter({ signingKeys: platform.signingKeys, accessTokenTtl: config.accessTokenTtl, recentCheck }));
+  app.use(secondFactorsRouter(secondFactors));
 
   app.use(notFoundHandler);
   app.use(errorHandler(logger, config.isDevelopment));

@@ -6,6 +6,11 @@ declare module 'express-session' {
     signedInAt?: number;
     /** When the person last proved who they are (sign-in, re-authentication), epoch ms from the injected clock. */
     checkedAt?: number;
+    /**
+     * A correct password from a user with a second factor: not signed in yet (no access to anything)
+     * until /sign-in/second-factor accepts a code; it lapses after a few minutes.
+     */
+    pendingSignIn?: { userId: number; startedAt: number; next: string };
     flash?: { kind: 'success' | 'info' | 'warning' | 'error'; message: string }[];
     csrfToken?: string;
     /** A documentation session opened by a personal link (docs_links.id); re-checked on every request. */

@@ -4,6 +4,8 @@ import { AuditLog, SYSTEM_ACTOR } from '../src/features/audit/service';
 import { grantAccess } from '../src/features/docs-access/service';
 import { insertAccessRequest } from '../src/features/docs-access/repo';
 import { MINUTE } from '../src/clock';
+import { deriveSealingKey, seal } from '../src/crypto';
+import { SEALING_PURPOSE } from '../src/features/second-factors/service';
 import { anonymousAgent, createTestContext, seedUser, signIn } from './helpers';
 import { listRoutes } from './router-routes';
 import { seedWorld } from './world';
@@ -83,6 +85,18 @@ const EXPECTED: Record<string, Row> = {
   'GET /invitation': all('hidden'), // no valid one-time token in the URL
   'POST /invitation': { ...all('hidden'), disabled: 'signIn', apiKey: 'signIn' },
   'GET /': signedIn,
+  // The second sign-in step: without a pending sign-in (a correct password moments ago), back to the sign-in page.
+  'GET /sign-in/second-factor': { ...all('signIn'), adminA: 'ok', adminB: 'ok', operator: 'ok' },
+  'POST /sign-in/second-factor': { ...all('ok'), disabled: 'signIn', apiKey: 'signIn' },
+  'GET /account/security': signedIn,
+  'POST /account/security/totp': signedIn,
+  'POST /account/security/totp/:id/confirm': companyA, // admin A's enrolment; anyone else's is not found
+  'POST /account/security/totp/:id/remove': companyA,
+  'POST /account/security/recovery-codes': signedIn,
+  'GET /operator/security': operatorOnly,
+  'POST /operator/security': operatorOnly,
+  'POST /operator/companies/:id/second-factor': operatorOnly,
+  'POST /operator/companies/:id/users/:userId/reset-factors': operatorOnly,
 
   'GET /admin/api': signedIn,
   'POST /admin/api/basic-auth/generate': sensitive(signedIn),
@@ -139,6 +153,26 @@ interface Fixture {
   pendingClientId: number;
   accessRequestId: number;
   outboxId: number;
+  /** Admin A's authenticator apps: one waiting for its first code, one kept (added once every persona has signed in). */
+  pendingTotpId: number;
+  confirmedTotpId: number;
+}
+
+/** Admin A's two authenticator apps, written straight to the database with a properly sealed secret. */
+async function seedTotp(ctx: TestContext, adminA: number): Promise<{ pendingTotpId: number; confirmedTotpId: number }> {
+  const sealed = seal('JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP', deriveSealingKey(ctx.config.sessionSecret, SEALING_PURPOSE));
+  const insert = async (confirmedAt: number | null) => {
+    await ctx.query(
+      'INSERT INTO totp_factors (user_id, name, secret_sealed, created_at, confirmed_at) VALUES (?, ?, ?, ?, ?)',
+      adminA,
+      'Phone',
+      sealed,
+      ctx.clock.now(),
+      confirmedAt,
+    );
+    return Number(await ctx.value('SELECT MAX(id) FROM totp_factors'));
+  };
+  return { confirmedTotpId: await insert(ctx.clock.now()), pendingTotpId: await insert(null) };
 }
 
 /** The same world in every persona's database (tests/world.ts), plus a granted documentation request for admin A. */
@@ -161,6 +195,8 @@ async function seedMatrixWorld(ctx: TestContext): Promise<Fixture> {
     pendingClientId: ids.pendingClient,
     accessRequestId: ids.accessRequest,
     outboxId: ids.outbox,
+    pendingTotpId: 0,
+    confirmedTotpId: 0,
   };
 }
 
@@ -173,6 +209,8 @@ function urlFor(routePath: string, f: Fixture): string {
     '/operator/credentials/:id/revoke': { id: f.activeKeyId },
     '/operator/outbox/:id': { id: f.outboxId },
     '/operator/outbox/:id/retry': { id: f.outboxId },
+    '/account/security/totp/:id/confirm': { id: f.pendingTotpId },
+    '/account/security/totp/:id/remove': { id: f.confirmedTotpId },
   };
   const values: Record<string, number> = {
     ...(routePath.startsWith('/operator/companies/') ? { id: f.companyA, userId: f.victimUserId } : {}),
@@ -243,6 +281,9 @@ describe('access control matrix (generated from the router)', () => {
     w.stale.caller.agent = await signIn(w.stale.ctx.app, 'stale@a.test');
     w.stale.ctx.clock.advance(11 * MINUTE);
     w.apiKey.caller.authorization = `Basic ${Buffer.from(`company-a-api:${w.apiKey.fixture.apiKey}`).toString('base64')}`;
+    // After the sign-ins: admin A's app would otherwise ask for the second step.
+    for (const p of PERSONAS)
+      Object.assign(w[p].fixture, await seedTotp(w[p].ctx, (await w[p].ctx.value<number>("SELECT id FROM users WHERE email = 'admin@a.test'"))!));
   });
   afterAll(() => Promise.all(PERSONAS.map((p) => worlds[p].ctx.close())));
 

@@ -51,6 +51,10 @@ const BODIES: Record<string, Record<string, string>> = {
   'POST /operator/scopes/delete': { name: 'claims:write' },
   'POST /operator/access-requests/:id/grant': { message: 'Forged' },
   'POST /operator/access-requests/:id/deny': { message: 'Forged' },
+  'POST /sign-in/second-factor': { code: '123456' },
+  'POST /account/security/totp/:id/confirm': { name: 'Forged', code: '123456' },
+  'POST /operator/security': { required: 'on' },
+  'POST /operator/companies/:id/second-factor': { required: 'on' },
 };
 
 /** The world's things for a route's parameters; any other parameter gets 1 (the check comes before the route). */

@@ -3,6 +3,8 @@ import http from 'node:http';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { AuditLog } from '../src/features/audit/service';
+import { deriveSealingKey, seal } from '../src/crypto';
+import { SEALING_PURPOSE } from '../src/features/second-factors/service';
 import { sweepCredentials } from '../src/features/credentials/service';
 import type { Db } from '../src/db/open';
 import { PASSWORD, TEST_ENGINE, createTestContext, csrfFrom, issueInvitationSync } from './helpers';
@@ -477,6 +479,61 @@ const TARGETS: Target[] = [
     validValues: { action: ['prototype key'] },
   },
 
+  // --- second factors ---
+  {
+    name: 'POST /account/security/totp/:id/confirm',
+    method: 'POST',
+    path: (ids) => `/account/security/totp/${ids.pendingTotp}/confirm`,
+    pathParams: [':id'],
+    caller: 'admin',
+    in: 'form',
+    base: () => [
+      ['name', 'Phone'],
+      ['code', '000000'],
+    ],
+    freeText: ['name'],
+  },
+  {
+    name: 'POST /account/security/totp/:id/remove',
+    method: 'POST',
+    path: (ids) => `/account/security/totp/${ids.pendingTotp}/remove`,
+    pathParams: [':id'],
+    caller: 'admin',
+    in: 'form',
+    base: () => [],
+  },
+  {
+    name: 'POST /operator/security',
+    method: 'POST',
+    path: () => '/operator/security',
+    caller: 'operator',
+    in: 'form',
+    base: () => [['required', 'on']],
+    allOptional: true,
+    successWrites: true,
+  },
+  {
+    name: 'POST /operator/companies/:id/second-factor',
+    method: 'POST',
+    path: (ids) => `/operator/companies/${ids.companyA}/second-factor`,
+    pathParams: [':id'],
+    caller: 'operator',
+    in: 'form',
+    base: () => [['required', 'on']],
+    allOptional: true,
+    successWrites: true,
+  },
+  {
+    name: 'POST /operator/companies/:id/users/:userId/reset-factors',
+    method: 'POST',
+    path: (ids) => `/operator/companies/${ids.companyA}/users/${ids.victim}/reset-factors`,
+    pathParams: [':id', ':userId'],
+    caller: 'operator',
+    in: 'form',
+    base: () => [],
+    successWrites: true,
+  },
+
   // --- the operator's desk ---
   {
     name: 'POST /operator/companies',
@@ -802,7 +859,15 @@ function hostileInputSuite(): void {
   // the modules move to Kysely; see seedWorldSync).
   const makeWorld = (): World => {
     const ctx = createTestContext();
-    return { ctx, server: undefined as unknown as http.Server, port: 0, ...seedWorldSync(ctx) };
+    const world = { ctx, server: undefined as unknown as http.Server, port: 0, ...seedWorldSync(ctx) };
+    // An authenticator app admin A has started to add (its confirm form is a target).
+    const sealed = seal('JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP', deriveSealingKey(ctx.config.sessionSecret, SEALING_PURPOSE));
+    const pendingTotp = Number(
+      ctx.db.prepare("INSERT INTO totp_factors (user_id, name, secret_sealed, created_at) VALUES (?, '', ?, ?)").run(world.ids.adminA, sealed, ctx.clock.now())
+        .lastInsertRowid,
+    );
+    Object.assign(world.ids, { pendingTotp });
+    return world;
   };
   const publicWorld = makeWorld(); // anonymous and API callers: its clock moves on between cases, so throttles never pile up
   const consoleWorld = makeWorld(); // signed-in callers

@@ -26,7 +26,7 @@ describe('npm run cli -- <command>', () => {
   it('--help lists every command', async () => {
     const res = await runCli(['--help'], env);
     expect(res.code).toBe(EXIT.ok);
-    for (const name of ['backup', 'restore', 'create-operator', 'reset-password', 'prune', 'rotate-signing-key']) {
+    for (const name of ['backup', 'restore', 'create-operator', 'reset-password', 'reset-factors', 'prune', 'rotate-signing-key']) {
       expect(res.stdout).toMatch(new RegExp(`^  ${name} +\\S`, 'm'));
     }
   });

@@ -117,6 +117,18 @@ export interface Tables {
     revoked_at: number | null;
     last_used_at: number | null;
   };
+  totp_factors: {
+    id: Generated<number>;
+    user_id: number;
+    name: string;
+    secret_sealed: string;
+    created_at: number;
+    confirmed_at: number | null;
+    last_used_at: number | null;
+    last_step: Generated<number>;
+  };
+  recovery_codes: { id: Generated<number>; user_id: number; code_hash: Buffer; created_at: number; used_at: number | null };
+  factor_requirements: { company_id: number; required_at: number; required_by: number | null };
   throttle_windows: { key: string; window_start: number; count: number };
   schema_migrations: { name: string; applied_at: number };
 }

@@ -14,6 +14,10 @@ import { createOperator } from './create-operator';
 import { OpsError, UsageError } from './errors';
 import { DEFAULT_GENERATIONS_DAYS, prune } from './prune';
 import { resetPassword } from './reset-password';
+import { resetFactors } from './reset-factors';
+import { OutboxMailer } from '../features/mail/service';
+import { smtpTransport } from '../features/mail/smtp';
+import { createLogger } from '../log';
 import { restoreDatabase, restorePostgres } from './restore';
 
 /** What a command may touch: its output streams, standard input and the environment (tests pass their own). */
@@ -245,6 +249,35 @@ given: then it stops at once and every session of the user ends (a suspected com
   },
 );
 
+export const resetFactorsCommand = command(
+  {
+    name: 'reset-factors',
+    summary: "Remove a user's second factors (authenticator apps and recovery codes)",
+    usage: '--email <address>',
+    details: `For a user who lost their phone and their recovery codes. Every authenticator app and recovery
+code of the user is removed; they sign in with their password alone, or add a second factor at
+once where the policy requires one. Audited, and mailed to the user (the running server delivers it).`,
+  },
+  async (args, io) => {
+    const parsed = parse(args, { email: { type: 'string' } }, { min: 0, max: 0, names: '' });
+    if (parsed.help) return io.out(helpText(resetFactorsCommand));
+    const email = requiredEmail(parsed.values.email, '--email');
+    const config = loadConfig(io.env);
+    const result = await withDatabase(config, (connection) => {
+      // Queued in the outbox only: the server's mail worker delivers it (this process ends at once).
+      const outbox = new OutboxMailer(
+        connection.db,
+        systemClock,
+        createLogger('warn'),
+        config.smtpUrl ? smtpTransport(config.smtpUrl, config.mailFrom) : undefined,
+      );
+      const mailer = { send: outbox.send.bind(outbox) };
+      return resetFactors({ db: connection.db, clock: systemClock, publicUrl: config.publicUrl, mailer }, email);
+    });
+    io.out(`The second factors of ${result.email} are reset: ${result.removed} authenticator app(s) removed, and the recovery codes.\n`);
+  },
+);
+
 export const pruneCommand = command(
   {
     name: 'prune',
@@ -284,7 +317,7 @@ export const pruneCommand = command(
 );
 
 /** The operations commands, in the order `--help` lists them. */
-export const opsCommands: OpsCommand[] = [backupCommand, restoreCommand, createOperatorCommand, resetPasswordCommand, pruneCommand];
+export const opsCommands: OpsCommand[] = [backupCommand, restoreCommand, createOperatorCommand, resetPasswordCommand, resetFactorsCommand, pruneCommand];
 
 export const processIo: CliIo = {
   out: (text) => process.stdout.write(text),

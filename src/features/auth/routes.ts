@@ -4,30 +4,64 @@ import { actorFrom } from '../../http/actor';
 import { newSessionCsrfToken } from '../../http/csrf';
 import { flashAndRedirect, render } from '../../http/render';
 import { validate } from '../../http/validate';
+import { MINUTE } from '../../clock';
 import { SetPasswordSchema, SetupSchema, SignInSchema, safeNext } from './schema';
 import * as auth from './service';
 import type { SignInOutcome } from '../../metrics/outcomes';
+import { SecondStepSchema } from '../second-factors/schema';
+import { listSecondFactors, verifySecondFactor } from '../second-factors/service';
+import type { SecondFactorDeps, SecondFactorResult } from '../second-factors/service';
 
 export interface AuthRouterDeps extends auth.AuthDeps {
   /** Where each sign-in form answer is counted (the app's metrics; absent, nothing is counted). */
   signIns?: { signIn(outcome: SignInOutcome): void };
+  /** The second sign-in step's checks (src/features/second-factors). */
+  secondFactors: SecondFactorDeps;
 }
 
 const GENERIC_FAILURE = 'That email and password do not match an active account.';
+/** How long a correct password waits for its second step before the person must start again. */
+export const PENDING_SIGN_IN_MS = 5 * MINUTE;
+const SECOND_STEP_EXPIRED = 'Your sign-in waited too long for its second step. Please sign in again.';
 
-/** Ends the pre-sign-in session and starts a fresh one (new id, new CSRF token): no session fixation. */
-function startSession(req: Request, userId: number, signedInAt: number): Promise<void> {
+/** Ends the current session and starts a fresh one (new id, new CSRF token) holding `fill`'s fields: no session fixation. */
+function freshSession(req: Request, fill: () => void): Promise<void> {
   return new Promise((resolve, reject) => {
     req.session.regenerate((err) => {
       if (err) return reject(err);
-      req.session.userId = userId;
-      req.session.signedInAt = signedInAt;
-      // Completing a sign-in is a check of the person: sensitive actions go through for the next 10 minutes.
-      req.session.checkedAt = signedInAt;
+      fill();
       newSessionCsrfToken(req);
       req.session.save((saveErr) => (saveErr ? reject(saveErr) : resolve()));
     });
   });
+}
+
+/** Signs the user in: a fresh session; `checkedAt` says when they last proved who they are (sudo mode reads it). */
+function startSession(req: Request, userId: number, signedInAt: number): Promise<void> {
+  return freshSession(req, () => {
+    req.session.userId = userId;
+    req.session.signedInAt = signedInAt;
+    req.session.checkedAt = signedInAt;
+  });
+}
+
+/** A correct password from a user with a second factor: a fresh session that signs no one in, waiting for the second step. */
+function startPendingSignIn(req: Request, userId: number, now: number, next: string): Promise<void> {
+  return freshSession(req, () => {
+    req.session.pendingSignIn = { userId, startedAt: now, next };
+  });
+}
+
+const SECOND_STEP_REFUSALS: Record<'used' | 'invalid', string> = {
+  used: 'That code was already used. Wait for the next code from your app, or use a recovery code.',
+  invalid: 'That code does not match. Type the six digits your authenticator app shows now, or one of your recovery codes.',
+};
+
+/** The person's words after a second step that signed them in (a recovery code is worth a warning). */
+function secondStepDone(result: SecondFactorResult & { ok: true }): string | undefined {
+  if (result.method !== 'recovery_code') return undefined;
+  const left = result.codesLeft;
+  return `You signed in with a recovery code. ${left} unused code${left === 1 ? '' : 's'} left${left <= 3 ? ': get new ones on your Security page' : ''}.`;
 }
 
 /** The one-time link's token as the form posted it back; anything but one plain string counts as none. */
@@ -40,6 +74,38 @@ export function authRouter(deps: AuthRouterDeps): Router {
   const counted = (outcome: SignInOutcome) => deps.signIns?.signIn(outcome);
   const router = Router();
   const throttle = new auth.SignInThrottle(deps.db, deps.clock);
+  const secondStepThrottle = new auth.SignInThrottle(deps.db, deps.clock, 'second-factor');
+
+  /** After a correct password: signed in at once, or, for a user with a second factor, on to the second step. */
+  const passwordAccepted = async (req: Request, res: Response, user: auth.UserRecord, next: string) => {
+    if ((await listSecondFactors(deps, user.id)).hasAny) {
+      await startPendingSignIn(req, user.id, deps.clock.now(), next);
+      return flashAndRedirect(req, res, '/sign-in/second-factor');
+    }
+    await startSession(req, user.id, deps.clock.now());
+    await auth.recordSignIn(deps, user, actorFrom(req, user.email));
+    flashAndRedirect(req, res, next);
+  };
+
+  /** The pending sign-in, unless there is none or it waited too long. */
+  const pendingSignIn = (req: Request) => {
+    const pending = req.session.pendingSignIn;
+    return pending && pending.startedAt + PENDING_SIGN_IN_MS > deps.clock.now() ? pending : undefined;
+  };
+  const secondStepPage = (req: Request, res: Response, model: object = {}, status = 200) =>
+    render(
+      req,
+      res,
+      { page: 'auth/second-factor.njk', status },
+      {
+        title: 'Second step',
+        intro: 'Your password is right. Now type the code your authenticator app shows for this console.',
+        hint: 'Six digits from your app, or one of your recovery codes (like abcd-efgh-ijkl-mnop) if your phone is not at hand.',
+        values: {},
+        errors: {},
+        ...model,
+      },
+    );
 
   const signInPage = (req: Request, res: Response, model: object = {}, status = 200) =>
     render(req, res, { page: 'auth/sign-in.njk', status }, { title: 'Sign in', values: {}, errors: {}, ...model });
@@ -69,11 +135,41 @@ export function authRouter(deps: AuthRouterDeps): Router {
       await deps.audit.record(actorFrom(req, input.data.email), { action: 'auth.sign_in_failed', companyId: null, target: input.data.email });
       return signInPage(req, res, { errors: { _form: GENERIC_FAILURE }, values }, 401);
     }
-    const { user } = attempt;
+    counted('ok');
+    await passwordAccepted(req, res, attempt.user, safeNext(input.data.next));
+  });
+
+  router.get('/sign-in/second-factor', (req, res) => {
+    if (req.user) return res.redirect(303, '/');
+    if (!pendingSignIn(req)) return flashAndRedirect(req, res, '/sign-in', SECOND_STEP_EXPIRED, 'info');
+    secondStepPage(req, res);
+  });
+
+  router.post('/sign-in/second-factor', async (req, res) => {
+    const pending = pendingSignIn(req);
+    if (!pending) return flashAndRedirect(req, res, '/sign-in', SECOND_STEP_EXPIRED, 'info');
+    const input = validate(SecondStepSchema, req.body);
+    if (!input.ok) return secondStepPage(req, res, { errors: input.errors }, 422);
+    const user = await auth.findUserById(deps, pending.userId);
+    if (!user || user.disabledAt !== null || user.passwordHash === null) {
+      delete req.session.pendingSignIn;
+      return flashAndRedirect(req, res, '/sign-in', GENERIC_FAILURE, 'error');
+    }
+    const result = await verifySecondFactor(deps.secondFactors, secondStepThrottle, user, req.ip ?? 'unknown', input.data.code, actorFrom(req, user.email));
+    if (!result.ok && result.reason === 'throttled') {
+      res.set('Retry-After', String(result.retryAfter));
+      const minutes = Math.ceil(result.retryAfter / 60);
+      return secondStepPage(
+        req,
+        res,
+        { errors: { _form: `Too many codes tried. Please wait ${minutes} minute${minutes === 1 ? '' : 's'} and try again.` } },
+        429,
+      );
+    }
+    if (!result.ok) return secondStepPage(req, res, { errors: { code: SECOND_STEP_REFUSALS[result.reason] } }, 401);
     await startSession(req, user.id, deps.clock.now());
     await auth.recordSignIn(deps, user, actorFrom(req, user.email));
-    counted('ok');
-    flashAndRedirect(req, res, safeNext(input.data.next));
+    flashAndRedirect(req, res, safeNext(pending.next), secondStepDone(result), 'warning');
   });
 
   router.post('/sign-out', async (req, res) => {
@@ -130,6 +226,11 @@ export function authRouter(deps: AuthRouterDeps): Router {
     }
     const result = await auth.acceptInvitation(deps, input.data.token, input.data.password, actorFrom(req));
     if (!result.ok) return linkInvalid(req, res, result.reason);
+    // A new password is the first step only: a user with a second factor still passes the second.
+    if ((await listSecondFactors(deps, result.invitation.userId)).hasAny) {
+      await startPendingSignIn(req, result.invitation.userId, deps.clock.now(), '/');
+      return flashAndRedirect(req, res, '/sign-in/second-factor', 'Your password is set.');
+    }
     await startSession(req, result.invitation.userId, deps.clock.now());
     flashAndRedirect(req, res, '/', 'Your password is set. Welcome!');
   });

@@ -42,7 +42,9 @@ const PRUNE_EVERY_MS = 10 * MINUTE;
  * Sign-in attempts: 20 per source address and 5 per account in 15 minutes, counted in the database
  * so that every replica shares the windows. An attempt is counted before its password is compared,
  * in one transaction with the check (writers take turns on both engines), so a burst of parallel
- * attempts cannot all pass the check while the first ones are still in bcrypt.
+ * attempts cannot all pass the check while the first ones are still in bcrypt. The second sign-in
+ * step (an authenticator or recovery code) is counted the same way in windows of its own
+ * (`new SignInThrottle(db, clock, 'second-factor')`, the account being the user's id).
  */
 export class SignInThrottle {
   private lastPrune = 0;
@@ -50,12 +52,14 @@ export class SignInThrottle {
   constructor(
     private readonly db: Database,
     private readonly clock: Clock,
+    /** The windows' names start with it: 'sign-in' (passwords) or 'second-factor'. */
+    private readonly name = 'sign-in',
   ) {}
 
   /** Counts one attempt for the address and the account; or, when either is blocked, counts nothing and returns the seconds to wait. */
   async reserve(address: string, email: string): Promise<number> {
-    const byAddress = `sign-in:ip:${address}`;
-    const byAccount = `sign-in:account:${email}`;
+    const byAddress = `${this.name}:ip:${address}`;
+    const byAccount = `${this.name}:account:${email}`;
     const now = this.clock.now();
     await this.pruneNowAndThen(now);
     return transaction(this.db, async (trx) => {
@@ -74,8 +78,8 @@ export class SignInThrottle {
   /** The attempt succeeded: the address gets it back and the account starts afresh. */
   async succeeded(address: string, email: string): Promise<void> {
     await transaction(this.db, async (trx) => {
-      await throttleRepo.releaseAttempt(trx, `sign-in:ip:${address}`);
-      await throttleRepo.deleteWindow(trx, `sign-in:account:${email}`);
+      await throttleRepo.releaseAttempt(trx, `${this.name}:ip:${address}`);
+      await throttleRepo.deleteWindow(trx, `${this.name}:account:${email}`);
     });
   }
 
@@ -83,7 +87,7 @@ export class SignInThrottle {
   private async pruneNowAndThen(now: number): Promise<void> {
     if (now - this.lastPrune < PRUNE_EVERY_MS) return;
     this.lastPrune = now;
-    await throttleRepo.deleteWindowsStartedBefore(this.db, 'sign-in:', now - SIGN_IN_WINDOW_MS);
+    await throttleRepo.deleteWindowsStartedBefore(this.db, `${this.name}:`, now - SIGN_IN_WINDOW_MS);
   }
 }
 
@@ -301,4 +305,13 @@ export async function lockUserAccount(deps: { db: Database }, userId: number): P
 /** Expired sessions: counted (dryRun) or deleted. */
 export function pruneExpiredSessions(deps: { db: Database }, now: number, dryRun: boolean): Promise<number> {
   return dryRun ? repo.countExpiredSessions(deps.db, now) : repo.deleteExpiredSessions(deps.db, now);
+}
+
+/** A deployment-wide setting (the settings table), for the other features. */
+export function readSetting(deps: { db: Database }, key: string): Promise<string | undefined> {
+  return repo.getSetting(deps.db, key);
+}
+
+export function writeSetting(deps: { db: Database }, key: string, value: string): Promise<void> {
+  return repo.setSetting(deps.db, key, value);
 }

@@ -7,6 +7,7 @@ import { flashAndRedirect, render } from '../../http/render';
 import { parseOrThrow, submittedValues, validate } from '../../http/validate';
 import { CompanyScopesSchema, CreateCompanySchema, IdParam, InviteSchema } from './schema';
 import * as companies from './service';
+import { companyFactorStatus } from '../second-factors/service';
 
 /** Operator pages: companies, their administrators and the scopes they may grant. */
 export function companiesRouter(deps: companies.CompaniesDeps & { recentCheck: RequestHandler }): Router {
@@ -35,6 +36,7 @@ export function companiesRouter(deps: companies.CompaniesDeps & { recentCheck: R
       {
         title: 'Company',
         company: await companies.getCompany(deps, id),
+        secondFactor: await companyFactorStatus(deps, id),
         values: {},
         errors: {},
         ...model,

@@ -29,6 +29,8 @@ export interface MailModels {
     reason: string | null;
     consoleUrl: string | null;
   };
+  /** A change to the sign-in security of the recipient's own account (second factors, issue 13). */
+  security_notice: { headline: string; what: string; actor: string; at: number; ip: string | null; advice: string; consoleUrl: string };
 }
 export type MailKind = keyof MailModels;
 
@@ -44,6 +46,7 @@ const SUBJECTS: { [K in MailKind]: (model: MailModels[K]) => string } = {
   access_denied: () => 'Your request for the OAuth 2.0 API documentation',
   credential_saved: (m) => `New ${KIND_WORDS[m.credentialKind].kindLabel} saved for ${m.companyName}`,
   credential_revoked: (m) => `${KIND_WORDS[m.credentialKind].kindLabel} revoked for ${m.companyName}`,
+  security_notice: (m) => m.headline,
 };
 
 function environment(autoescape: boolean): nunjucks.Environment {

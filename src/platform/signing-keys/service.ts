@@ -1,4 +1,5 @@
 import crypto from 'node:crypto';
+import { deriveSealingKey, isSealed, seal, unseal } from '../../crypto';
 import { importJWK } from 'jose';
 import type { JWK } from 'jose';
 import type { Database } from '../../db/connect';
@@ -47,32 +48,12 @@ export interface RotationOptions {
  * outside the database: a copy of the SQLite file alone (a leaked backup) cannot mint tokens.
  */
 export function sealingKey(sessionSecret: string): Buffer {
-  return Buffer.from(crypto.hkdfSync('sha256', sessionSecret, 'api-credentials-console', 'signing-keys/v1', 32));
-}
-
-const SEALED = 'sealed:v1:';
-
-function seal(pem: string, key: Buffer): string {
-  const iv = crypto.randomBytes(12);
-  const cipher = crypto.createCipheriv('aes-256-gcm', key, iv);
-  const body = Buffer.concat([cipher.update(pem, 'utf8'), cipher.final()]);
-  return SEALED + [iv, cipher.getAuthTag(), body].map((b) => b.toString('base64url')).join('.');
+  return deriveSealingKey(sessionSecret, 'signing-keys/v1');
 }
 
 /** The PEM, or undefined when it was sealed under another SESSION_SECRET. */
-function unseal(stored: string, key: Buffer): string | undefined {
-  if (!stored.startsWith(SEALED)) return stored; // written before sealing existed
-  const [iv, tag, body] = stored
-    .slice(SEALED.length)
-    .split('.')
-    .map((part) => Buffer.from(part, 'base64url'));
-  try {
-    const decipher = crypto.createDecipheriv('aes-256-gcm', key, iv);
-    decipher.setAuthTag(tag);
-    return Buffer.concat([decipher.update(body), decipher.final()]).toString('utf8');
-  } catch {
-    return undefined;
-  }
+function unsealPem(stored: string, key: Buffer): string | undefined {
+  return isSealed(stored) ? unseal(stored, key) : stored; // unsealed: written before sealing existed
 }
 
 /**
@@ -161,7 +142,7 @@ export class SigningKeys {
       }
       const stored = await repo.findPrivatePem(this.db, kid);
       if (stored === undefined) continue; // rotated again between the two reads: read the new one
-      const pem = unseal(stored, this.sealKey);
+      const pem = unsealPem(stored, this.sealKey);
       if (pem === undefined) {
         // SESSION_SECRET changed: this key can no longer sign. Its public half stays published
         // until its tokens expire; a new key signs from now on.
