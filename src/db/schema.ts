@@ -118,5 +118,16 @@ export interface Tables {
     last_used_at: number | null;
   };
   throttle_windows: { key: string; window_start: number; count: number };
+  passkeys: {
+    id: Generated<number>;
+    user_id: number;
+    credential_id: string;
+    public_key: Buffer;
+    counter: Generated<number>;
+    transports: Generated<string>;
+    name: string;
+    created_at: number;
+    last_used_at: number | null;
+  };
   schema_migrations: { name: string; applied_at: number };
 }

@@ -15,8 +15,8 @@ export interface AuthRouterDeps extends auth.AuthDeps {
 
 const GENERIC_FAILURE = 'That email and password do not match an active account.';
 
-/** Ends the pre-sign-in session and starts a fresh one (new id, new CSRF token): no session fixation. */
-function startSession(req: Request, userId: number, signedInAt: number): Promise<void> {
+/** Ends the pre-sign-in session and starts a fresh one (new id, new CSRF token): no session fixation. Passkeys sign in with it too. */
+export function startSession(req: Request, userId: number, signedInAt: number): Promise<void> {
   return new Promise((resolve, reject) => {
     req.session.regenerate((err) => {
       if (err) return reject(err);

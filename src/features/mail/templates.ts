@@ -29,6 +29,17 @@ export interface MailModels {
     reason: string | null;
     consoleUrl: string | null;
   };
+  passkey_added: PasskeyNotice;
+  passkey_removed: PasskeyNotice;
+}
+/** A passkey added to, or removed from, the account the message goes to. */
+export interface PasskeyNotice {
+  email: string;
+  passkeyName: string;
+  actor: string;
+  at: number;
+  /** The account's passkeys page, when the deployment's public URL is known. */
+  pageUrl: string | null;
 }
 export type MailKind = keyof MailModels;
 
@@ -44,6 +55,8 @@ const SUBJECTS: { [K in MailKind]: (model: MailModels[K]) => string } = {
   access_denied: () => 'Your request for the OAuth 2.0 API documentation',
   credential_saved: (m) => `New ${KIND_WORDS[m.credentialKind].kindLabel} saved for ${m.companyName}`,
   credential_revoked: (m) => `${KIND_WORDS[m.credentialKind].kindLabel} revoked for ${m.companyName}`,
+  passkey_added: () => 'A passkey was added to your API console account',
+  passkey_removed: () => 'A passkey was removed from your API console account',
 };
 
 function environment(autoescape: boolean): nunjucks.Environment {
