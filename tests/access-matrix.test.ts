@@ -3,6 +3,7 @@ import type { Response } from 'supertest';
 import { AuditLog, SYSTEM_ACTOR } from '../src/features/audit/service';
 import { grantAccess } from '../src/features/docs-access/service';
 import { insertAccessRequest } from '../src/features/docs-access/repo';
+import { insertPasskey } from '../src/features/passkeys/repo';
 import { anonymousAgent, createTestContext, signIn } from './helpers';
 import { listRoutes } from './router-routes';
 import { seedWorld } from './world';
@@ -70,6 +71,14 @@ const EXPECTED: Record<string, Row> = {
   'GET /invitation': all('hidden'), // no valid one-time token in the URL
   'POST /invitation': { ...all('hidden'), disabled: 'signIn', apiKey: 'signIn' },
   'GET /': signedIn,
+  // Passkeys: anyone may start a passkey sign-in (the same gate as the password form); the answer is the handler's.
+  'POST /sign-in/passkey/options': publicForm,
+  'POST /sign-in/passkey': publicForm,
+  // Each user's own passkeys: admin A's passkey is hidden from everyone else, like another company's things.
+  'GET /account/passkeys': signedIn,
+  'POST /account/passkeys/options': signedIn,
+  'POST /account/passkeys': signedIn,
+  'POST /account/passkeys/:id/delete': companyA,
 
   'GET /admin/api': signedIn,
   'POST /admin/api/basic-auth/generate': signedIn,
@@ -126,6 +135,7 @@ interface Fixture {
   pendingClientId: number;
   accessRequestId: number;
   outboxId: number;
+  passkeyId: number;
 }
 
 /** The same world in every persona's database (tests/world.ts), plus a granted documentation request for admin A. */
@@ -139,6 +149,11 @@ async function seedMatrixWorld(ctx: TestContext): Promise<Fixture> {
     config: ctx.config,
   };
   await grantAccess(deps, await insertAccessRequest(ctx.database, ids.companyA, 'admin@a.test', ids.adminA, ctx.clock.now()), null, SYSTEM_ACTOR);
+  const passkeyId = await insertPasskey(
+    ctx.database,
+    { userId: ids.adminA, credentialId: 'matrix-passkey', publicKey: Buffer.from('not a real key'), counter: 0, transports: [], name: 'Laptop' },
+    ctx.clock.now(),
+  );
   return {
     companyA: ids.companyA,
     victimUserId: ids.victim,
@@ -148,6 +163,7 @@ async function seedMatrixWorld(ctx: TestContext): Promise<Fixture> {
     pendingClientId: ids.pendingClient,
     accessRequestId: ids.accessRequest,
     outboxId: ids.outbox,
+    passkeyId,
   };
 }
 
@@ -160,6 +176,7 @@ function urlFor(routePath: string, f: Fixture): string {
     '/operator/credentials/:id/revoke': { id: f.activeKeyId },
     '/operator/outbox/:id': { id: f.outboxId },
     '/operator/outbox/:id/retry': { id: f.outboxId },
+    '/account/passkeys/:id/delete': { id: f.passkeyId },
   };
   const values: Record<string, number> = {
     ...(routePath.startsWith('/operator/companies/') ? { id: f.companyA, userId: f.victimUserId } : {}),

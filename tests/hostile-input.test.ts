@@ -125,6 +125,7 @@ function queryString(fields: [string, string | Hostile][]): Buffer {
 // The world, and the callers.
 
 interface World extends SeededWorld {
+  ids: SeededWorld['ids'] & { passkey: number };
   ctx: TestContext;
   port: number;
   server: http.Server;
@@ -324,6 +325,44 @@ const TARGETS: Target[] = [
     successWrites: true,
   },
   { name: 'GET /docs/access', method: 'GET', path: () => '/docs/access', caller: 'anonymous', in: 'query', base: () => [['token', 'x'.repeat(43)]] },
+
+  // --- passkeys (administrator of company A; the add form's name is checked before the browser's ceremony) ---
+  {
+    name: 'POST /account/passkeys/options',
+    method: 'POST',
+    path: () => '/account/passkeys/options',
+    caller: 'admin',
+    in: 'form',
+    base: () => [['name', 'Work laptop']],
+    freeText: ['name'],
+  },
+  {
+    // Without script the form cannot finish (the browser's answer is missing): always the page again, with why.
+    name: 'POST /account/passkeys',
+    method: 'POST',
+    path: () => '/account/passkeys',
+    caller: 'admin',
+    in: 'form',
+    base: () => [['name', 'Work laptop']],
+  },
+  {
+    name: 'POST /account/passkeys/:id/delete',
+    method: 'POST',
+    path: (ids) => `/account/passkeys/${ids.passkey}/delete`,
+    pathParams: [':id'],
+    caller: 'admin',
+    in: 'form',
+    base: () => [],
+    successWrites: true,
+  },
+  {
+    name: 'POST /sign-in/passkey',
+    method: 'POST',
+    path: () => '/sign-in/passkey',
+    caller: 'anonymous',
+    in: 'form',
+    base: () => [['response', 'not a passkey answer']],
+  },
 
   // --- the API page (administrator of company A) ---
   { name: 'GET /admin/api', method: 'GET', path: () => '/admin/api', caller: 'admin', in: 'query', base: () => [['area', 'basic']], freeText: ['area'] },
@@ -772,7 +811,14 @@ function hostileInputSuite(): void {
   // the modules move to Kysely; see seedWorldSync).
   const makeWorld = (): World => {
     const ctx = createTestContext();
-    return { ctx, server: undefined as unknown as http.Server, port: 0, ...seedWorldSync(ctx) };
+    const seeded = seedWorldSync(ctx);
+    // Admin A's passkey, for the route that removes one (SQLite here, like seedWorldSync).
+    const passkey = Number(
+      ctx.db
+        .prepare("INSERT INTO passkeys (user_id, credential_id, public_key, name, created_at) VALUES (?, 'hostile-passkey', x'00', 'Laptop', ?)")
+        .run(seeded.ids.adminA, ctx.clock.now()).lastInsertRowid,
+    );
+    return { ctx, server: undefined as unknown as http.Server, port: 0, ...seeded, ids: { ...seeded.ids, passkey } };
   };
   const publicWorld = makeWorld(); // anonymous and API callers: its clock moves on between cases, so throttles never pile up
   const consoleWorld = makeWorld(); // signed-in callers

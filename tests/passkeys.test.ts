@@ -6,6 +6,8 @@ import type { Agent, TestContext } from './helpers';
 import { SoftAuthenticator } from './support/soft-authenticator';
 
 const ORIGIN = 'http://127.0.0.1:3000'; // the test context's PUBLIC_URL
+/** A refusal as the page script reads it: messages by field, and the console's JSON error shape (the first message). */
+const refusal = (errors: Record<string, string>) => ({ error: expect.any(String) as string, error_description: Object.values(errors)[0], errors });
 const json = (agent: Agent, url: string, body: object) => agent.post(url).set('X-CSRF-Token', agent.csrf).send(body);
 
 describe('passkeys', () => {
@@ -61,7 +63,7 @@ describe('passkeys', () => {
       const agent = await signIn(ctx.app, 'admin@a.test');
       const res = await json(agent, '/account/passkeys/options', { name });
       expect(res.status).toBe(422);
-      expect(res.body).toEqual({ errors: { name: message } });
+      expect(res.body).toEqual(refusal({ name: message }));
     });
 
     it('refuses a name the user already gave another passkey (any case)', async () => {
@@ -69,7 +71,7 @@ describe('passkeys', () => {
       await addPasskey(agent, 'Work laptop');
       const res = await json(agent, '/account/passkeys/options', { name: 'work LAPTOP' });
       expect(res.status).toBe(422);
-      expect(res.body).toEqual({ errors: { name: 'You already have a passkey named "work LAPTOP". Choose another name.' } });
+      expect(res.body).toEqual(refusal({ name: 'You already have a passkey named "work LAPTOP". Choose another name.' }));
     });
   });
 
@@ -77,18 +79,34 @@ describe('passkeys', () => {
     it('stores the passkey, lists it, audits the addition and mails the user', async () => {
       const agent = await signIn(ctx.app, 'admin@a.test');
       const credentialId = await addPasskey(agent, 'Work laptop');
-      const rows = await ctx.query<{ user_id: number; credential_id: string; name: string; counter: number; transports: string; created_at: number; last_used_at: number | null }>(
-        'SELECT user_id, credential_id, name, counter, transports, created_at, last_used_at FROM passkeys',
-      );
+      const rows = await ctx.query<{
+        user_id: number;
+        credential_id: string;
+        name: string;
+        counter: number;
+        transports: string;
+        created_at: number;
+        last_used_at: number | null;
+      }>('SELECT user_id, credential_id, name, counter, transports, created_at, last_used_at FROM passkeys');
       expect(rows).toEqual([
-        { user_id: admin.userId, credential_id: credentialId, name: 'Work laptop', counter: 0, transports: '["internal"]', created_at: ctx.clock.now(), last_used_at: null },
+        {
+          user_id: admin.userId,
+          credential_id: credentialId,
+          name: 'Work laptop',
+          counter: 0,
+          transports: '["internal"]',
+          created_at: ctx.clock.now(),
+          last_used_at: null,
+        },
       ]);
       expect(await ctx.value('SELECT length(public_key) FROM passkeys')).toBeGreaterThan(60);
       const page = await agent.get('/account/passkeys');
       expect(page.text).toContain('Passkey &quot;Work laptop&quot; added. You can sign in with it from now on.');
       expect(page.text).toContain('<td>Work laptop</td>');
       expect(page.text).toContain('You have 1 passkey.');
-      const audit = await ctx.query<{ action: string; target: string; details: string }>("SELECT action, target, details FROM audit_log WHERE action = 'passkey.add'");
+      const audit = await ctx.query<{ action: string; target: string; details: string }>(
+        "SELECT action, target, details FROM audit_log WHERE action = 'passkey.add'",
+      );
       expect(audit).toHaveLength(1);
       expect(audit[0].target).toBe('admin@a.test');
       expect(JSON.parse(audit[0].details)).toMatchObject({ name: 'Work laptop' });
@@ -109,7 +127,7 @@ describe('passkeys', () => {
       expect((await json(agent, '/account/passkeys', { name: 'Once', response })).status).toBe(200);
       const again = await json(agent, '/account/passkeys', { name: 'Twice', response: authenticator.register(options.body as { challenge: string }) });
       expect(again.status).toBe(400);
-      expect(again.body).toEqual({ errors: { _form: 'This passkey request has expired or was already used. Try again.' } });
+      expect(again.body).toEqual(refusal({ _form: 'This passkey request has expired or was already used. Try again.' }));
       expect(await ctx.value('SELECT count(*) FROM passkeys')).toBe(1);
     });
 
@@ -119,7 +137,7 @@ describe('passkeys', () => {
       ctx.clock.advance(5 * MINUTE);
       const res = await json(agent, '/account/passkeys', { name: 'Late', response: authenticator.register(options.body as { challenge: string }) });
       expect(res.status).toBe(400);
-      expect(res.body).toEqual({ errors: { _form: 'This passkey request has expired or was already used. Try again.' } });
+      expect(res.body).toEqual(refusal({ _form: 'This passkey request has expired or was already used. Try again.' }));
       expect(await ctx.value('SELECT count(*) FROM passkeys')).toBe(0);
     });
 
@@ -129,7 +147,7 @@ describe('passkeys', () => {
       const response = authenticator.register(options.body as { challenge: string }, { origin: 'https://evil.example' });
       const res = await json(agent, '/account/passkeys', { name: 'Phished', response });
       expect(res.status).toBe(400);
-      expect(res.body).toEqual({ errors: { _form: 'Your passkey could not be verified. Try again.' } });
+      expect(res.body).toEqual(refusal({ _form: 'Your passkey could not be verified. Try again.' }));
       expect(await ctx.value('SELECT count(*) FROM passkeys')).toBe(0);
     });
 
@@ -138,7 +156,7 @@ describe('passkeys', () => {
       await json(agent, '/account/passkeys/options', { name: 'Broken' });
       const res = await json(agent, '/account/passkeys', { name: 'Broken', response: 'nonsense' });
       expect(res.status).toBe(422);
-      expect(res.body).toEqual({ errors: { response: 'The browser did not send a passkey answer. Try again.' } });
+      expect(res.body).toEqual(refusal({ response: 'The browser did not send a passkey answer. Try again.' }));
     });
 
     it('without script (a plain form post) re-renders the page saying passkeys need JavaScript', async () => {
@@ -258,7 +276,7 @@ describe('passkeys', () => {
       expect(first.status).toBe(401);
       const second = await json(agent, '/sign-in/passkey', { response: authenticator.assert(credentialId, options) });
       expect(second.status).toBe(400);
-      expect(second.body).toEqual({ errors: { _form: 'This passkey request has expired or was already used. Try again.' } });
+      expect(second.body).toEqual(refusal({ _form: 'This passkey request has expired or was already used. Try again.' }));
     });
 
     it('refuses an expired challenge', async () => {
@@ -269,7 +287,7 @@ describe('passkeys', () => {
       ctx.clock.advance(5 * MINUTE + 1);
       const res = await json(agent, '/sign-in/passkey', { response: authenticator.assert(credentialId, options) });
       expect(res.status).toBe(400);
-      expect(res.body).toEqual({ errors: { _form: 'This passkey request has expired or was already used. Try again.' } });
+      expect(res.body).toEqual(refusal({ _form: 'This passkey request has expired or was already used. Try again.' }));
       expect((await agent.get('/account/passkeys')).status).toBe(303);
     });
 
@@ -280,9 +298,9 @@ describe('passkeys', () => {
       const options = await signInOptions(agent);
       const res = await json(agent, '/sign-in/passkey', { response: authenticator.assert(credentialId, options, { origin: 'https://evil.example' }) });
       expect(res.status).toBe(401);
-      expect(res.body).toEqual({
-        errors: { _form: 'That passkey did not sign you in. It may have been removed, or the account is not active. Sign in with your email and password.' },
-      });
+      expect(res.body).toEqual(
+        refusal({ _form: 'That passkey did not sign you in. It may have been removed, or the account is not active. Sign in with your email and password.' }),
+      );
       expect(await ctx.value("SELECT count(*) FROM audit_log WHERE action = 'auth.sign_in_failed' AND target = 'passkey'")).toBe(1);
       expect((await agent.get('/account/passkeys')).status).toBe(303);
     });
@@ -307,7 +325,9 @@ describe('passkeys', () => {
 
     it('shows "Sign in with a passkey" on the sign-in page, hidden until the script runs, with a <noscript> sentence', async () => {
       const res = await (await anonymousAgent(ctx.app)).get('/sign-in');
-      expect(res.text).toMatch(/<button type="button" class="secondary" data-passkey-sign-in data-passkey-only data-next="" hidden>Sign in with a passkey<\/button>/);
+      expect(res.text).toMatch(
+        /<button type="button" class="secondary" data-passkey-sign-in data-passkey-only data-next="" hidden>Sign in with a passkey<\/button>/,
+      );
       expect(res.text).toContain('<noscript><p class="hint">Signing in with a passkey needs JavaScript.');
     });
   });
@@ -317,7 +337,13 @@ describe('passkeys', () => {
       const owner = await signIn(ctx.app, 'admin@a.test');
       const credentialId = await addPasskey(owner);
       const colleague = await seedUser(ctx, admin.companyId, 'colleague@a.test');
-      const deps = { db: ctx.database, clock: ctx.clock, audit: new AuditLog(ctx.database, ctx.clock), mailer: { send: () => Promise.resolve(0) }, publicUrl: ORIGIN };
+      const deps = {
+        db: ctx.database,
+        clock: ctx.clock,
+        audit: new AuditLog(ctx.database, ctx.clock),
+        mailer: { send: () => Promise.resolve(0) },
+        publicUrl: ORIGIN,
+      };
       const options = await authenticationOptions(deps, admin.userId);
       expect(options.allowCredentials).toEqual([{ id: credentialId, type: 'public-key', transports: ['internal'] }]);
       expect(await verifyPasskeyAssertion(deps, colleague.userId, authenticator.assert(credentialId, options), options.challenge)).toBe(false);

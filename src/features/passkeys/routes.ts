@@ -30,12 +30,23 @@ export function takeChallenge(req: Request, purpose: Purpose, userId: number | n
 }
 
 const CHALLENGE_GONE = 'This passkey request has expired or was already used. Try again.';
-const NEEDS_SCRIPT_TO_ADD = 'Adding a passkey needs JavaScript: your browser talks to the passkey. Turn JavaScript on and try again, or keep using your password.';
+const NEEDS_SCRIPT_TO_ADD =
+  'Adding a passkey needs JavaScript: your browser talks to the passkey. Turn JavaScript on and try again, or keep using your password.';
 const NEEDS_SCRIPT_TO_SIGN_IN = 'Signing in with a passkey needs JavaScript. Turn JavaScript on, or sign in with your email and password.';
 const SIGN_IN_FAILED = 'That passkey did not sign you in. It may have been removed, or the account is not active. Sign in with your email and password.';
 
-/** The page script's answers: a redirect to follow, or messages by field ("_form" for the whole form). */
-const jsonErrors = (res: Response, status: number, errors: FieldErrors) => void res.status(status).json({ errors });
+/**
+ * The page script's refusals: messages by field ("_form" for the whole form), with the console's JSON
+ * error shape beside them (`error`, `error_description`: the first message).
+ */
+const jsonErrors = (res: Response, status: number, errors: FieldErrors) =>
+  void res
+    .status(status)
+    .json({
+      error: status === 422 ? 'invalid_field' : status === 401 ? 'passkey_refused' : 'bad_request',
+      error_description: Object.values(errors)[0],
+      errors,
+    });
 
 export function passkeysRouter(deps: passkeys.PasskeysDeps): Router {
   const router = Router();
@@ -79,7 +90,14 @@ export function passkeysRouter(deps: passkeys.PasskeysDeps): Router {
     const challenge = takeChallenge(req, 'register', user.id, deps.clock.now());
     if (!challenge) return jsonErrors(res, 400, { _form: CHALLENGE_GONE });
     try {
-      const added = await passkeys.addPasskey(deps, user, input.data.name, input.data.response as unknown as RegistrationResponseJSON, challenge, actorFrom(req));
+      const added = await passkeys.addPasskey(
+        deps,
+        user,
+        input.data.name,
+        input.data.response as unknown as RegistrationResponseJSON,
+        challenge,
+        actorFrom(req),
+      );
       req.session.flash = [...(req.session.flash ?? []), { kind: 'success', message: `Passkey "${added.name}" added. You can sign in with it from now on.` }];
       res.json({ redirect: PASSKEYS_PATH });
     } catch (err) {

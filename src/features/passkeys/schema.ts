@@ -12,7 +12,8 @@ export const passkeyNameField = z
     const fail = (message: string) => ctx.addIssue({ code: 'custom', message });
     if (value.length === 0) return fail('Give the passkey a name, such as "Work laptop".');
     if (/[\u0000-\u001f\u007f-\u009f]/.test(value)) return fail('A passkey name cannot contain control characters (tabs, line breaks and the like).');
-    if ([...value].length > PASSKEY_NAME_MAX) return fail(`A passkey name can have at most ${PASSKEY_NAME_MAX} characters (this one has ${[...value].length}).`);
+    if ([...value].length > PASSKEY_NAME_MAX)
+      return fail(`A passkey name can have at most ${PASSKEY_NAME_MAX} characters (this one has ${[...value].length}).`);
   });
 
 /**

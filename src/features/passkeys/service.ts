@@ -1,9 +1,4 @@
-import {
-  generateAuthenticationOptions,
-  generateRegistrationOptions,
-  verifyAuthenticationResponse,
-  verifyRegistrationResponse,
-} from '@simplewebauthn/server';
+import { generateAuthenticationOptions, generateRegistrationOptions, verifyAuthenticationResponse, verifyRegistrationResponse } from '@simplewebauthn/server';
 import type {
   AuthenticationResponseJSON,
   PublicKeyCredentialCreationOptionsJSON,
@@ -118,7 +113,14 @@ export async function addPasskey(
     if (await repo.findPasskeyByCredentialId(trx, credential.id)) throw new PasskeyRefused('This passkey is already registered.');
     const id = await repo.insertPasskey(
       trx,
-      { userId: user.id, credentialId: credential.id, publicKey: Buffer.from(credential.publicKey), counter: credential.counter, transports: credential.transports ?? [], name },
+      {
+        userId: user.id,
+        credentialId: credential.id,
+        publicKey: Buffer.from(credential.publicKey),
+        counter: credential.counter,
+        transports: credential.transports ?? [],
+        name,
+      },
       now,
     );
     await deps.audit.record(actor, { action: 'passkey.add', companyId: user.companyId, target: user.email, details: { passkeyId: id, name } }, trx);
@@ -134,7 +136,11 @@ export async function removePasskey(deps: PasskeysDeps, user: PasskeyOwner, pass
   const removed = await transaction(deps.db, async (trx) => {
     const passkey = await repo.findUserPasskey(trx, user.id, passkeyId);
     if (!passkey || !(await repo.deleteUserPasskey(trx, user.id, passkeyId))) throw notFound('We could not find that passkey among yours.');
-    await deps.audit.record(actor, { action: 'passkey.remove', companyId: user.companyId, target: user.email, details: { passkeyId, name: passkey.name } }, trx);
+    await deps.audit.record(
+      actor,
+      { action: 'passkey.remove', companyId: user.companyId, target: user.email, details: { passkeyId, name: passkey.name } },
+      trx,
+    );
     await notify(deps, trx, user, 'passkey_removed', { passkeyName: passkey.name, actor: actor.label, at: deps.clock.now() });
     return { id: passkey.id, name: passkey.name, createdAt: passkey.createdAt, lastUsedAt: passkey.lastUsedAt };
   });
@@ -158,7 +164,8 @@ async function notify(
  * offers any passkey it holds for this site; with one (the second step after a password) only theirs.
  */
 export async function authenticationOptions(deps: PasskeysDeps, userId?: number): Promise<PublicKeyCredentialRequestOptionsJSON> {
-  const allow = userId === undefined ? undefined : (await repo.listUserPasskeys(deps.db, userId)).map((p) => ({ id: p.credentialId, transports: p.transports }));
+  const allow =
+    userId === undefined ? undefined : (await repo.listUserPasskeys(deps.db, userId)).map((p) => ({ id: p.credentialId, transports: p.transports }));
   return generateAuthenticationOptions({
     rpID: relyingParty(deps.publicUrl).rpID,
     allowCredentials: allow,
@@ -168,7 +175,12 @@ export async function authenticationOptions(deps: PasskeysDeps, userId?: number)
 }
 
 /** Verifies an assertion by one stored passkey and records its use (new counter, last used). */
-async function verifyAssertion(deps: PasskeysDeps, passkey: repo.PasskeyRecord, response: AuthenticationResponseJSON, expectedChallenge: string): Promise<boolean> {
+async function verifyAssertion(
+  deps: PasskeysDeps,
+  passkey: repo.PasskeyRecord,
+  response: AuthenticationResponseJSON,
+  expectedChallenge: string,
+): Promise<boolean> {
   const { rpID, origin } = relyingParty(deps.publicUrl);
   try {
     const verification = await verifyAuthenticationResponse({
@@ -192,7 +204,12 @@ async function verifyAssertion(deps: PasskeysDeps, passkey: repo.PasskeyRecord, 
  * The second factor after a password: true when the assertion was made by one of this user's
  * passkeys for `expectedChallenge` (the one the session was given, taken out of it by the caller).
  */
-export async function verifyPasskeyAssertion(deps: PasskeysDeps, userId: number, response: AuthenticationResponseJSON, expectedChallenge: string): Promise<boolean> {
+export async function verifyPasskeyAssertion(
+  deps: PasskeysDeps,
+  userId: number,
+  response: AuthenticationResponseJSON,
+  expectedChallenge: string,
+): Promise<boolean> {
   const passkey = await repo.findPasskeyByCredentialId(deps.db, response.id);
   if (!passkey || passkey.userId !== userId) return false;
   return verifyAssertion(deps, passkey, response, expectedChallenge);
