@@ -172,11 +172,11 @@ describe('passkeys', () => {
   });
 
   describe('GET /account/passkeys', () => {
-    it('says in <noscript> that passkeys need JavaScript, and hides the add form until the script shows it', async () => {
+    it('says that passkeys need JavaScript (until the script hides it), and hides the add form until the script shows it', async () => {
       const agent = await signIn(ctx.app, 'admin@a.test');
       const res = await agent.get('/account/passkeys');
       expect(res.status).toBe(200);
-      expect(res.text).toMatch(/<noscript><p class="hint" role="note">Passkeys need JavaScript/);
+      expect(res.text).toMatch(/<p class="hint" data-passkey-no-script>Passkeys need JavaScript/);
       expect(res.text).toMatch(/<form method="post" action="\/account\/passkeys" data-passkey-register data-passkey-only hidden/);
       expect(res.text).toContain('<script src="/js/passkeys.js" defer></script>');
       expect(res.text).toContain('You have no passkeys yet.');
@@ -323,12 +323,12 @@ describe('passkeys', () => {
       expect(res.text).toContain('Signing in with a passkey needs JavaScript.');
     });
 
-    it('shows "Sign in with a passkey" on the sign-in page, hidden until the script runs, with a <noscript> sentence', async () => {
+    it('shows "Sign in with a passkey" on the sign-in page, hidden until the script runs, with a sentence for browsers without script', async () => {
       const res = await (await anonymousAgent(ctx.app)).get('/sign-in');
       expect(res.text).toMatch(
         /<button type="button" class="secondary" data-passkey-sign-in data-passkey-only data-next="" hidden>Sign in with a passkey<\/button>/,
       );
-      expect(res.text).toContain('<noscript><p class="hint">Signing in with a passkey needs JavaScript.');
+      expect(res.text).toContain('<p class="hint" data-passkey-no-script>Signing in with a passkey needs JavaScript.');
     });
   });
 

@@ -1,5 +1,5 @@
 // Passkeys: the browser's side of the WebAuthn ceremonies (the sign-in page and the passkeys page).
-// Without script the passkey controls stay hidden and a <noscript> sentence says they need it.
+// Without script the passkey controls stay hidden and a sentence (which this script hides) says they need it.
 (function () {
   'use strict';
 
@@ -67,7 +67,12 @@
   // The browser's own refusal (the person cancelled, the time ran out, no passkey for this site).
   function ceremonyFailed(container, err) {
     var cancelled = err && (err.name === 'NotAllowedError' || err.name === 'AbortError');
-    showError(container, cancelled ? 'The passkey request was cancelled or timed out. Try again when you are ready.' : 'Your browser could not use a passkey: ' + (err && err.message ? err.message : 'unknown error') + '.');
+    showError(
+      container,
+      cancelled
+        ? 'The passkey request was cancelled or timed out. Try again when you are ready.'
+        : 'Your browser could not use a passkey: ' + (err && err.message ? err.message : 'unknown error') + '.',
+    );
   }
 
   function busy(element, on) {
@@ -139,6 +144,9 @@
     });
     document.querySelectorAll('[data-passkey-unsupported]').forEach(function (element) {
       element.hidden = supported;
+    });
+    document.querySelectorAll('[data-passkey-no-script]').forEach(function (element) {
+      element.hidden = true;
     });
   }
   if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', reveal);
