@@ -1,5 +1,5 @@
 import type { Page } from 'playwright-core';
-import type { Browser, Console } from './support';
+import type { Browser, Console, Mode } from './support';
 import { PASSWORD, clickAndPost, openBrowser, requireChromium, signIn, startConsole } from './support';
 import axe from 'axe-core';
 
@@ -32,18 +32,20 @@ async function signInWithPasskey(page: Page): Promise<number> {
   return response.status();
 }
 
-describe('passkeys in Chromium with a virtual authenticator (JavaScript enabled)', () => {
+/**
+ * A console and a browser in this mode for the describe block's tests. WebAuthn's RP ID is a domain, so the
+ * console's public URL is http://localhost:PORT (a secure context). With script, Chromium gets a virtual
+ * authenticator that answers every ceremony at once, the user verified.
+ */
+function consoleAndBrowser(mode: Mode): { app: () => Console; page: () => Page } {
   let app: Console;
   let browser: Browser;
-  let page: Page;
-
   beforeAll(async () => {
     requireChromium();
-    // WebAuthn's RP ID is a domain: the console's public URL is http://localhost:PORT (a secure context).
     app = await startConsole({ ADMIN_EMAIL: EMAIL, ADMIN_PASSWORD: PASSWORD }, { host: 'localhost' });
-    browser = await openBrowser('js', app.base);
-    page = browser.page;
-    const cdp = await browser.context.newCDPSession(page);
+    browser = await openBrowser(mode, app.base);
+    if (mode === 'nojs') return;
+    const cdp = await browser.context.newCDPSession(browser.page);
     await cdp.send('WebAuthn.enable');
     await cdp.send('WebAuthn.addVirtualAuthenticator', {
       options: { protocol: 'ctap2', transport: 'internal', hasResidentKey: true, hasUserVerification: true, isUserVerified: true },
@@ -52,6 +54,17 @@ describe('passkeys in Chromium with a virtual authenticator (JavaScript enabled)
   afterAll(async () => {
     await browser?.close();
     await app?.stop();
+  });
+  return { app: () => app, page: () => browser.page };
+}
+
+describe('passkeys in Chromium with a virtual authenticator (JavaScript enabled)', () => {
+  const running = consoleAndBrowser('js');
+  let app: Console;
+  let page: Page;
+  beforeAll(() => {
+    app = running.app();
+    page = running.page();
   });
 
   it('registers a passkey, signs out, signs in with it; once removed it no longer signs in', async () => {
@@ -105,19 +118,12 @@ describe('passkeys in Chromium with a virtual authenticator (JavaScript enabled)
 });
 
 describe('passkeys without JavaScript', () => {
+  const running = consoleAndBrowser('nojs');
   let app: Console;
-  let browser: Browser;
   let page: Page;
-
-  beforeAll(async () => {
-    requireChromium();
-    app = await startConsole({ ADMIN_EMAIL: EMAIL, ADMIN_PASSWORD: PASSWORD }, { host: 'localhost' });
-    browser = await openBrowser('nojs', app.base);
-    page = browser.page;
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await app?.stop();
+  beforeAll(() => {
+    app = running.app();
+    page = running.page();
   });
 
   it('says plainly that passkeys need JavaScript, in place of the passkey buttons; the pages still work', async () => {
