@@ -78,6 +78,7 @@ const EXPECTED: Record<string, Row> = {
   'GET /account/passkeys': signedIn,
   'POST /account/passkeys/options': signedIn,
   'POST /account/passkeys': signedIn,
+  'POST /account/passkeys/:id/rename': companyA,
   'POST /account/passkeys/:id/delete': companyA,
 
   'GET /admin/api': signedIn,
@@ -176,6 +177,7 @@ function urlFor(routePath: string, f: Fixture): string {
     '/operator/credentials/:id/revoke': { id: f.activeKeyId },
     '/operator/outbox/:id': { id: f.outboxId },
     '/operator/outbox/:id/retry': { id: f.outboxId },
+    '/account/passkeys/:id/rename': { id: f.passkeyId },
     '/account/passkeys/:id/delete': { id: f.passkeyId },
   };
   const values: Record<string, number> = {

@@ -54,6 +54,7 @@ const BODIES: Record<string, Record<string, string>> = {
   'POST /operator/access-requests/:id/deny': { message: 'Forged' },
   'POST /account/passkeys/options': { name: 'Forged' },
   'POST /account/passkeys': { name: 'Forged' },
+  'POST /account/passkeys/:id/rename': { name: 'Forged' },
 };
 
 /** The world's things for a route's parameters; any other parameter gets 1 (the check comes before the route). */

@@ -346,6 +346,17 @@ const TARGETS: Target[] = [
     base: () => [['name', 'Work laptop']],
   },
   {
+    name: 'POST /account/passkeys/:id/rename',
+    method: 'POST',
+    path: (ids) => `/account/passkeys/${ids.passkey}/rename`,
+    pathParams: [':id'],
+    caller: 'admin',
+    in: 'form',
+    base: () => [['name', 'Work laptop']],
+    freeText: ['name'],
+    successWrites: true,
+  },
+  {
     name: 'POST /account/passkeys/:id/delete',
     method: 'POST',
     path: (ids) => `/account/passkeys/${ids.passkey}/delete`,

@@ -183,6 +183,60 @@ describe('passkeys', () => {
     });
   });
 
+  describe('POST /account/passkeys/:id/rename', () => {
+    it('renames the passkey and audits it; without htmx post/redirect/get, with htmx the refreshed list', async () => {
+      const agent = await signIn(ctx.app, 'admin@a.test');
+      await addPasskey(agent, 'Laptop');
+      const id = await ctx.value<number>('SELECT id FROM passkeys');
+      const res = await agent.post(`/account/passkeys/${id}/rename`).type('form').send({ _csrf: agent.csrf, name: '  Work laptop  ' });
+      expect(res.status).toBe(303);
+      expect(res.headers.location).toBe('/account/passkeys');
+      expect(await ctx.value('SELECT name FROM passkeys')).toBe('Work laptop');
+      expect((await agent.get('/account/passkeys')).text).toContain('Passkey renamed to &quot;Work laptop&quot;.');
+      const htmx = await agent.post(`/account/passkeys/${id}/rename`).set('HX-Request', 'true').type('form').send({ _csrf: agent.csrf, name: 'WORK laptop' });
+      expect(htmx.status).toBe(200);
+      expect(htmx.text.trim()).toMatch(/^<section class="card" id="passkey-list">/);
+      expect(htmx.text).toContain('Passkey renamed to &quot;WORK laptop&quot;.');
+      const audit = await ctx.query<{ details: string }>("SELECT details FROM audit_log WHERE action = 'passkey.rename' ORDER BY id");
+      expect(audit.map((a) => JSON.parse(a.details) as unknown)).toEqual([
+        { passkeyId: id, from: 'Laptop', to: 'Work laptop' },
+        { passkeyId: id, from: 'Work laptop', to: 'WORK laptop' },
+      ]);
+    });
+
+    it('re-renders the list with the rename open, what was typed, and a specific error', async () => {
+      const agent = await signIn(ctx.app, 'admin@a.test');
+      await addPasskey(agent, 'Laptop');
+      await addPasskey(agent, 'Phone');
+      const id = await ctx.value<number>("SELECT id FROM passkeys WHERE name = 'Laptop'");
+      const taken = await agent.post(`/account/passkeys/${id}/rename`).type('form').send({ _csrf: agent.csrf, name: 'phone' });
+      expect(taken.status).toBe(422);
+      expect(taken.text).toContain('You already have a passkey named &quot;phone&quot;. Choose another name.');
+      expect(taken.text).toMatch(new RegExp(`<details class="rename" open>[\\s\\S]*id="rename-${id}" name="name" value="phone"`));
+      const long = await agent
+        .post(`/account/passkeys/${id}/rename`)
+        .set('HX-Request', 'true')
+        .type('form')
+        .send({ _csrf: agent.csrf, name: 'y'.repeat(70) });
+      expect(long.status).toBe(422);
+      expect(long.text).toContain('A passkey name can have at most 60 characters (this one has 70).');
+      expect(await ctx.column('SELECT name FROM passkeys ORDER BY id')).toEqual(['Laptop', 'Phone']);
+    });
+
+    it("cannot rename another user's passkey (404, unchanged)", async () => {
+      const owner = await signIn(ctx.app, 'admin@a.test');
+      await addPasskey(owner, 'Mine');
+      const id = await ctx.value<number>('SELECT id FROM passkeys');
+      await seedUser(ctx, admin.companyId, 'colleague@a.test');
+      const other = await signIn(ctx.app, 'colleague@a.test');
+      const res = await other.post(`/account/passkeys/${id}/rename`).type('form').send({ _csrf: other.csrf, name: 'Hijacked' });
+      expect(res.status).toBe(404);
+      // Not even the name is judged: a bad one is 404 too, so nothing tells the passkey exists.
+      expect((await other.post(`/account/passkeys/${id}/rename`).type('form').send({ _csrf: other.csrf, name: '' })).status).toBe(404);
+      expect(await ctx.value('SELECT name FROM passkeys')).toBe('Mine');
+    });
+  });
+
   describe('POST /account/passkeys/:id/delete', () => {
     it('removes the passkey, audits and mails it; then it no longer signs in', async () => {
       const agent = await signIn(ctx.app, 'admin@a.test');

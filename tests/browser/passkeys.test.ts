@@ -101,7 +101,7 @@ describe('passkeys in Chromium with a virtual authenticator (JavaScript enabled)
     expect(new URL(page.url()).pathname).toBe('/sign-in');
   });
 
-  it('has no axe-core violations on /account/passkeys, with a passkey listed and with a name error shown', async () => {
+  it('has no axe-core violations on /account/passkeys, with a passkey listed and with name errors shown; renames it', async () => {
     await signIn(page, app.base, EMAIL);
     await page.goto(`${app.base}/account/passkeys`);
     await page.getByLabel('Name', { exact: true }).fill('Security key');
@@ -114,6 +114,16 @@ describe('passkeys in Chromium with a virtual authenticator (JavaScript enabled)
     await page.getByText('You already have a passkey named "security KEY". Choose another name.').waitFor();
     expect(await page.getByLabel('Name', { exact: true }).getAttribute('aria-invalid')).toBe('true');
     expect(await axeViolations(page)).toEqual([]);
+    // Rename, first with an empty name (the error by the field, the rename left open), then for real.
+    await page.getByText('Rename Security key').click();
+    await page.getByLabel('New name for Security key').fill('');
+    await clickAndPost(page, () => page.getByRole('button', { name: 'Save name of Security key' }).click(), '/rename');
+    await page.getByText('Give the passkey a name, such as "Work laptop".').first().waitFor();
+    expect(await axeViolations(page)).toEqual([]);
+    await page.getByLabel('New name for Security key').fill('YubiKey');
+    await clickAndPost(page, () => page.getByRole('button', { name: 'Save name of Security key' }).click(), '/rename');
+    await page.getByText('Passkey renamed to "YubiKey".').waitFor();
+    expect(await page.locator('#passkey-list tbody td').first().textContent()).toBe('YubiKey');
   });
 });
 

@@ -2,8 +2,17 @@ import type { FieldErrors } from '../../http/validate';
 import { PASSKEY_NAME_MAX } from './schema';
 import type { PasskeyView } from './service';
 
+export interface PasskeysPageModel {
+  /** The add form's values and errors. */
+  values?: Record<string, string>;
+  errors?: FieldErrors;
+  /** A rename that failed: shown open by its passkey, with what was typed and why. */
+  renaming?: { id: number; value: string; error: string };
+  message?: string;
+}
+
 /** The words of the passkeys page, with its list: templates only place them. */
-export function passkeysPage(list: PasskeyView[], model: { values?: Record<string, string>; errors?: FieldErrors; message?: string }) {
+export function passkeysPage(list: PasskeyView[], model: PasskeysPageModel) {
   return {
     title: 'Passkeys',
     passkeys: list,
@@ -13,6 +22,7 @@ export function passkeysPage(list: PasskeyView[], model: { values?: Record<strin
     unsupported: 'This browser cannot use passkeys. Use a current browser to add one; the passkeys you have can still be removed here.',
     values: model.values ?? {},
     errors: model.errors ?? {},
+    renaming: model.renaming,
     message: model.message,
   };
 }

@@ -85,6 +85,10 @@ export async function recordPasskeyUse(db: Database, id: number, counter: number
   await db.updateTable('passkeys').set({ counter, last_used_at: now }).where('id', '=', id).execute();
 }
 
+export async function renameUserPasskey(db: Database, userId: number, id: number, name: string): Promise<void> {
+  await db.updateTable('passkeys').set({ name }).where('id', '=', id).where('user_id', '=', userId).execute();
+}
+
 export async function deleteUserPasskey(db: Database, userId: number, id: number): Promise<boolean> {
   const result = await db.deleteFrom('passkeys').where('id', '=', id).where('user_id', '=', userId).executeTakeFirst();
   return Number(result.numDeletedRows) === 1;

@@ -4,6 +4,7 @@ import type { AuthenticationResponseJSON, RegistrationResponseJSON } from '@simp
 import { actorFrom } from '../../http/actor';
 import { currentUser, requireUser } from '../../http/auth';
 import { FieldError } from '../../http/errors';
+import { reRenderOnFieldError } from '../../http/form-error';
 import type { FieldErrors } from '../../http/validate';
 import { flashAndRedirect, isHtmx, render } from '../../http/render';
 import { parseOrThrow, submittedValues, validate } from '../../http/validate';
@@ -13,6 +14,7 @@ import { AddPasskeySchema, AssertionSchema, IdParam, RegistrationSchema } from '
 import * as passkeys from './service';
 import { PASSKEYS_PATH, PasskeyRefused } from './service';
 import { passkeysPage } from './page';
+import type { PasskeysPageModel } from './page';
 
 type Purpose = 'register' | 'sign-in' | 'second-factor';
 
@@ -40,19 +42,17 @@ const SIGN_IN_FAILED = 'That passkey did not sign you in. It may have been remov
  * error shape beside them (`error`, `error_description`: the first message).
  */
 const jsonErrors = (res: Response, status: number, errors: FieldErrors) =>
-  void res
-    .status(status)
-    .json({
-      error: status === 422 ? 'invalid_field' : status === 401 ? 'passkey_refused' : 'bad_request',
-      error_description: Object.values(errors)[0],
-      errors,
-    });
+  void res.status(status).json({
+    error: status === 422 ? 'invalid_field' : status === 401 ? 'passkey_refused' : 'bad_request',
+    error_description: Object.values(errors)[0],
+    errors,
+  });
 
 export function passkeysRouter(deps: passkeys.PasskeysDeps): Router {
   const router = Router();
   router.use(PASSKEYS_PATH, requireUser);
 
-  const page = async (req: Request, res: Response, model: { values?: Record<string, string>; errors?: FieldErrors; message?: string } = {}, status = 200) =>
+  const page = async (req: Request, res: Response, model: PasskeysPageModel = {}, status = 200) =>
     render(
       req,
       res,
@@ -105,6 +105,21 @@ export function passkeysRouter(deps: passkeys.PasskeysDeps): Router {
       if (err instanceof PasskeyRefused) return jsonErrors(res, 400, { _form: err.message });
       throw err;
     }
+  });
+
+  router.post(`${PASSKEYS_PATH}/:id/rename`, async (req, res) => {
+    const { id } = parseOrThrow(IdParam, req.params);
+    await passkeys.findOwnPasskey(deps, currentUser(req).id, id);
+    const failed = (errors: FieldErrors, status: number) =>
+      page(req, res, { renaming: { id, value: submittedValues(req.body).name ?? '', error: errors.name ?? '' } }, status);
+    const input = validate(AddPasskeySchema, req.body);
+    if (!input.ok) return failed(input.errors, 422);
+    await reRenderOnFieldError(async () => {
+      const renamed = await passkeys.renamePasskey(deps, currentUser(req), id, input.data.name, actorFrom(req));
+      const message = `Passkey renamed to "${renamed.name}".`;
+      if (isHtmx(req)) return page(req, res, { message });
+      flashAndRedirect(req, res, PASSKEYS_PATH, message);
+    }, failed);
   });
 
   router.post(`${PASSKEYS_PATH}/:id/delete`, async (req, res) => {

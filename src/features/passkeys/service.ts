@@ -62,8 +62,8 @@ export async function listPasskeys(deps: Pick<PasskeysDeps, 'db'>, userId: numbe
 }
 
 /** A name the user has not given another of their passkeys (names tell them apart on the page and in mail). */
-async function assertNameFree(db: Database, userId: number, name: string): Promise<void> {
-  const taken = (await repo.listUserPasskeys(db, userId)).some((p) => p.name.toLowerCase() === name.toLowerCase());
+async function assertNameFree(db: Database, userId: number, name: string, exceptId?: number): Promise<void> {
+  const taken = (await repo.listUserPasskeys(db, userId)).some((p) => p.id !== exceptId && p.name.toLowerCase() === name.toLowerCase());
   if (taken) throw new FieldError('name', `You already have a passkey named "${name}". Choose another name.`);
 }
 
@@ -129,6 +129,29 @@ export async function addPasskey(
   });
   deps.mailer.wake?.();
   return view;
+}
+
+/** One of the user's own passkeys; another user's (or none) is 404, before anything about the request is judged. */
+export async function findOwnPasskey(deps: Pick<PasskeysDeps, 'db'>, userId: number, passkeyId: number): Promise<PasskeyView> {
+  const passkey = await repo.findUserPasskey(deps.db, userId, passkeyId);
+  if (!passkey) throw notFound('We could not find that passkey among yours.');
+  return { id: passkey.id, name: passkey.name, createdAt: passkey.createdAt, lastUsedAt: passkey.lastUsedAt };
+}
+
+/** Renames one of the user's own passkeys (another user's is not found); audited. */
+export async function renamePasskey(deps: PasskeysDeps, user: PasskeyOwner, passkeyId: number, name: string, actor: Actor): Promise<PasskeyView> {
+  return transaction(deps.db, async (trx) => {
+    const passkey = await repo.findUserPasskey(trx, user.id, passkeyId);
+    if (!passkey) throw notFound('We could not find that passkey among yours.');
+    await assertNameFree(trx, user.id, name, passkeyId);
+    await repo.renameUserPasskey(trx, user.id, passkeyId, name);
+    await deps.audit.record(
+      actor,
+      { action: 'passkey.rename', companyId: user.companyId, target: user.email, details: { passkeyId, from: passkey.name, to: name } },
+      trx,
+    );
+    return { id: passkey.id, name, createdAt: passkey.createdAt, lastUsedAt: passkey.lastUsedAt };
+  });
 }
 
 /** Removes one of the user's own passkeys (another user's is not found); audited and mailed. */
