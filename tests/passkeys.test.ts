@@ -359,6 +359,19 @@ describe('passkeys', () => {
       expect((await agent.get('/account/passkeys')).status).toBe(303);
     });
 
+    it('refuses a signature counter that did not move on (a cloned authenticator)', async () => {
+      const owner = await signIn(ctx.app, 'admin@a.test');
+      const credentialId = await addPasskey(owner);
+      const first = await anonymousAgent(ctx.app);
+      expect((await json(first, '/sign-in/passkey', { response: authenticator.assert(credentialId, await signInOptions(first), { counter: 5 }) })).status).toBe(
+        200,
+      );
+      const clone = await anonymousAgent(ctx.app);
+      const res = await json(clone, '/sign-in/passkey', { response: authenticator.assert(credentialId, await signInOptions(clone), { counter: 5 }) });
+      expect(res.status).toBe(401);
+      expect(await ctx.value('SELECT counter FROM passkeys')).toBe(5);
+    });
+
     it('refuses a disabled user, as the password sign-in does', async () => {
       const owner = await signIn(ctx.app, 'admin@a.test');
       const credentialId = await addPasskey(owner);

@@ -58,7 +58,9 @@ export class SoftAuthenticator {
         ['authData', authData],
       ]),
     );
-    const clientDataJSON = Buffer.from(JSON.stringify({ type: 'webauthn.create', challenge: options.challenge, origin: overrides.origin ?? this.origin, crossOrigin: false }));
+    const clientDataJSON = Buffer.from(
+      JSON.stringify({ type: 'webauthn.create', challenge: options.challenge, origin: overrides.origin ?? this.origin, crossOrigin: false }),
+    );
     const id = b64url(credentialId);
     this.keys.set(id, { privateKey, counter: 0 });
     return {
@@ -71,12 +73,14 @@ export class SoftAuthenticator {
   }
 
   /** The answer to navigator.credentials.get() by the passkey `credentialId`, for these options' challenge. */
-  assert(credentialId: string, options: { challenge: string }, overrides: { origin?: string } = {}): AuthenticationResponseJSON {
+  assert(credentialId: string, options: { challenge: string }, overrides: { origin?: string; counter?: number } = {}): AuthenticationResponseJSON {
     const key = this.keys.get(credentialId);
     if (!key) throw new Error(`no passkey ${credentialId} on this authenticator`);
-    key.counter += 1;
+    key.counter = overrides.counter ?? key.counter + 1; // a given counter: a clone of the authenticator, say
     const authData = Buffer.concat([sha256(this.rpID), Buffer.from([UP | UV]), uint32(key.counter)]);
-    const clientDataJSON = Buffer.from(JSON.stringify({ type: 'webauthn.get', challenge: options.challenge, origin: overrides.origin ?? this.origin, crossOrigin: false }));
+    const clientDataJSON = Buffer.from(
+      JSON.stringify({ type: 'webauthn.get', challenge: options.challenge, origin: overrides.origin ?? this.origin, crossOrigin: false }),
+    );
     const signature = crypto.sign('sha256', Buffer.concat([authData, sha256(clientDataJSON)]), key.privateKey);
     return {
       id: credentialId,

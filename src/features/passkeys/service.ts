@@ -205,6 +205,7 @@ async function verifyAssertion(
   expectedChallenge: string,
 ): Promise<boolean> {
   const { rpID, origin } = relyingParty(deps.publicUrl);
+  let newCounter: number;
   try {
     const verification = await verifyAuthenticationResponse({
       response,
@@ -215,12 +216,13 @@ async function verifyAssertion(
       requireUserVerification: true,
     });
     if (!verification.verified) return false;
-    await repo.recordPasskeyUse(deps.db, passkey.id, verification.authenticationInfo.newCounter, deps.clock.now());
-    return true;
+    newCounter = verification.authenticationInfo.newCounter;
   } catch {
     // A wrong origin, challenge or signature, a counter that went backwards (a cloned authenticator), a malformed answer.
     return false;
   }
+  await repo.recordPasskeyUse(deps.db, passkey.id, newCounter, deps.clock.now());
+  return true;
 }
 
 /**
