@@ -113,7 +113,12 @@ export function hashPassword(deps: Pick<AuthDeps, 'bcryptCost'>, password: strin
 }
 
 /** A sign-in: the user's last sign-in time and the audit entry (with how they proved it, e.g. { method: 'passkey' }). */
-export async function recordSignIn(deps: Pick<AuthDeps, 'db' | 'clock' | 'audit'>, user: repo.UserRecord, actor: Actor, details?: Record<string, unknown>): Promise<void> {
+export async function recordSignIn(
+  deps: Pick<AuthDeps, 'db' | 'clock' | 'audit'>,
+  user: repo.UserRecord,
+  actor: Actor,
+  details?: Record<string, unknown>,
+): Promise<void> {
   await repo.recordSignIn(deps.db, user.id, deps.clock.now());
   await deps.audit.record(actor, { action: 'auth.sign_in', companyId: user.companyId, target: user.email, ...(details ? { details } : {}) });
 }
