@@ -26,6 +26,7 @@ import { sweepCredentials } from './features/credentials/service';
 import { CredentialVerifier, LastUsedTracker } from './features/credentials/verify';
 import { credentialsRouter } from './features/credentials/routes';
 import { scopesRouter } from './features/scopes/routes';
+import { passkeysRouter } from './features/passkeys/routes';
 import { createPlatformApi } from './platform';
 import { createSecurityHeaders, headersSetBy, serveFirst } from './http/security-headers';
 import { signingKeysRouter } from './platform/signing-keys/routes';
@@ -146,6 +147,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(authRouter(authDeps));
   // Sudo mode: the sensitive actions ask for the password again when the last check is 10 minutes old.
   const recentCheck = requireRecentCheck(authDeps);
+  app.use(passkeysRouter({ db: database, clock, audit, mailer, publicUrl: config.publicUrl }));
   app.get('/', requireUser, (req, res) => {
     // A redirect shows no page: the flash message (e.g. "The console is set up") waits for the next one.
     if (res.locals.flashes) req.session.flash = res.locals.flashes as typeof req.session.flash;

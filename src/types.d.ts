@@ -15,5 +15,9 @@ declare module 'express-session' {
     csrfToken?: string;
     /** A documentation session opened by a personal link (docs_links.id); re-checked on every request. */
     docsLinkId?: number;
+    /** When the user last proved who they are (a sign-in; later, a re-authentication), by the clock. */
+    checkedAt?: number;
+    /** The passkey ceremony under way: its challenge, single-use, for this purpose and user, until expiresAt. */
+    passkeyChallenge?: { challenge: string; purpose: 'register' | 'sign-in' | 'second-factor'; userId: number | null; expiresAt: number };
   }
 }

@@ -6,6 +6,7 @@ import { insertAccessRequest } from '../src/features/docs-access/repo';
 import { MINUTE } from '../src/clock';
 import { deriveSealingKey, seal } from '../src/crypto';
 import { SEALING_PURPOSE } from '../src/features/second-factors/service';
+import { insertPasskey } from '../src/features/passkeys/repo';
 import { anonymousAgent, createTestContext, seedUser, signIn } from './helpers';
 import { listRoutes } from './router-routes';
 import { seedWorld } from './world';
@@ -97,6 +98,15 @@ const EXPECTED: Record<string, Row> = {
   'POST /operator/security': operatorOnly,
   'POST /operator/companies/:id/second-factor': operatorOnly,
   'POST /operator/companies/:id/users/:userId/reset-factors': operatorOnly,
+  // Passkeys: anyone may start a passkey sign-in (the same gate as the password form); the answer is the handler's.
+  'POST /sign-in/passkey/options': publicForm,
+  'POST /sign-in/passkey': publicForm,
+  // Each user's own passkeys: admin A's passkey is hidden from everyone else, like another company's things.
+  'GET /account/passkeys': signedIn,
+  'POST /account/passkeys/options': signedIn,
+  'POST /account/passkeys': signedIn,
+  'POST /account/passkeys/:id/rename': companyA,
+  'POST /account/passkeys/:id/delete': companyA,
 
   'GET /admin/api': signedIn,
   'POST /admin/api/basic-auth/generate': sensitive(signedIn),
@@ -156,6 +166,7 @@ interface Fixture {
   /** Admin A's authenticator apps: one waiting for its first code, one kept (added once every persona has signed in). */
   pendingTotpId: number;
   confirmedTotpId: number;
+  passkeyId: number;
 }
 
 /** Admin A's two authenticator apps, written straight to the database with a properly sealed secret. */
@@ -186,6 +197,11 @@ async function seedMatrixWorld(ctx: TestContext): Promise<Fixture> {
     config: ctx.config,
   };
   await grantAccess(deps, await insertAccessRequest(ctx.database, ids.companyA, 'admin@a.test', ids.adminA, ctx.clock.now()), null, SYSTEM_ACTOR);
+  const passkeyId = await insertPasskey(
+    ctx.database,
+    { userId: ids.adminA, credentialId: 'matrix-passkey', publicKey: Buffer.from('not a real key'), counter: 0, transports: [], name: 'Laptop' },
+    ctx.clock.now(),
+  );
   return {
     companyA: ids.companyA,
     victimUserId: ids.victim,
@@ -197,6 +213,7 @@ async function seedMatrixWorld(ctx: TestContext): Promise<Fixture> {
     outboxId: ids.outbox,
     pendingTotpId: 0,
     confirmedTotpId: 0,
+    passkeyId,
   };
 }
 
@@ -211,6 +228,8 @@ function urlFor(routePath: string, f: Fixture): string {
     '/operator/outbox/:id/retry': { id: f.outboxId },
     '/account/security/totp/:id/confirm': { id: f.pendingTotpId },
     '/account/security/totp/:id/remove': { id: f.confirmedTotpId },
+    '/account/passkeys/:id/rename': { id: f.passkeyId },
+    '/account/passkeys/:id/delete': { id: f.passkeyId },
   };
   const values: Record<string, number> = {
     ...(routePath.startsWith('/operator/companies/') ? { id: f.companyA, userId: f.victimUserId } : {}),

@@ -3,6 +3,7 @@ import { createTestContext, PASSWORD, signIn } from './helpers';
 import type { Agent } from './helpers';
 import { listRoutes } from './router-routes';
 import { seedWorld } from './world';
+import { insertPasskey } from '../src/features/passkeys/repo';
 import type { World } from './world';
 
 /**
@@ -55,10 +56,13 @@ const BODIES: Record<string, Record<string, string>> = {
   'POST /account/security/totp/:id/confirm': { name: 'Forged', code: '123456' },
   'POST /operator/security': { required: 'on' },
   'POST /operator/companies/:id/second-factor': { required: 'on' },
+  'POST /account/passkeys/options': { name: 'Forged' },
+  'POST /account/passkeys': { name: 'Forged' },
+  'POST /account/passkeys/:id/rename': { name: 'Forged' },
 };
 
 /** The world's things for a route's parameters; any other parameter gets 1 (the check comes before the route). */
-function urlFor(routePath: string, ids: World['ids']): string {
+function urlFor(routePath: string, ids: World['ids'] & { passkey?: number }): string {
   const byPrefix: [RegExp, Record<string, number>][] = [
     [/^\/admin\/api\/basic-auth\//, { id: ids.pendingKey }],
     [/^\/admin\/api\/oauth\//, { id: ids.pendingClient }],
@@ -66,6 +70,7 @@ function urlFor(routePath: string, ids: World['ids']): string {
     [/^\/operator\/companies\//, { id: ids.companyA, userId: ids.victim }],
     [/^\/operator\/outbox\//, { id: ids.outbox }],
     [/^\/operator\/access-requests\//, { id: ids.accessRequest }],
+    [/^\/account\/passkeys\//, { id: ids.passkey ?? 1 }],
   ];
   const values = byPrefix.find(([prefix]) => prefix.test(routePath))?.[1] ?? {};
   return routePath.replace(/:(\w+)/g, (_, name: string) => String(values[name] ?? 1));
@@ -77,12 +82,19 @@ describe('CSRF refusals (generated from the router)', () => {
   const routes = listRoutes(ctx.app);
   const checked = routes.filter((route) => UNSAFE.test(route) && !(route in EXEMPT));
   let operator: Agent;
+  let passkey: number;
 
   beforeAll(async () => {
     world = await seedWorld(ctx);
     // Admin A made an operator: every console route is open to this caller, and every thing in the world is theirs.
     await ctx.query('UPDATE users SET is_operator = 1 WHERE id = ?', world.ids.adminA);
     operator = await signIn(ctx.app, 'admin@a.test');
+    // A passkey of the caller's, for the route that would remove it.
+    passkey = await insertPasskey(
+      ctx.database,
+      { userId: world.ids.adminA, credentialId: 'csrf-passkey', publicKey: Buffer.from('not a real key'), counter: 0, transports: [], name: 'Laptop' },
+      ctx.clock.now(),
+    );
   });
   afterAll(() => ctx.close());
 
@@ -96,7 +108,10 @@ describe('CSRF refusals (generated from the router)', () => {
   function send(route: string, body: Record<string, string>, headers: Record<string, string>): request.Test {
     const [method, routePath] = route.split(' ');
     const verb = (method === 'ALL' ? 'post' : method.toLowerCase()) as 'post' | 'put' | 'patch' | 'delete';
-    return operator[verb](urlFor(routePath, world.ids)).set(headers).type('form').send(body);
+    return operator[verb](urlFor(routePath, { ...world.ids, passkey }))
+      .set(headers)
+      .type('form')
+      .send(body);
   }
 
   it('checks every state-changing console route, and exempts only platform API routes that exist', () => {

@@ -127,6 +127,7 @@ function queryString(fields: [string, string | Hostile][]): Buffer {
 // The world, and the callers.
 
 interface World extends SeededWorld {
+  ids: SeededWorld['ids'] & { pendingTotp: number; passkey: number };
   ctx: TestContext;
   port: number;
   server: http.Server;
@@ -327,6 +328,55 @@ const TARGETS: Target[] = [
     successWrites: true,
   },
   { name: 'GET /docs/access', method: 'GET', path: () => '/docs/access', caller: 'anonymous', in: 'query', base: () => [['token', 'x'.repeat(43)]] },
+
+  // --- passkeys (administrator of company A; the add form's name is checked before the browser's ceremony) ---
+  {
+    name: 'POST /account/passkeys/options',
+    method: 'POST',
+    path: () => '/account/passkeys/options',
+    caller: 'admin',
+    in: 'form',
+    base: () => [['name', 'Work laptop']],
+    freeText: ['name'],
+  },
+  {
+    // Without script the form cannot finish (the browser's answer is missing): always the page again, with why.
+    name: 'POST /account/passkeys',
+    method: 'POST',
+    path: () => '/account/passkeys',
+    caller: 'admin',
+    in: 'form',
+    base: () => [['name', 'Work laptop']],
+  },
+  {
+    name: 'POST /account/passkeys/:id/rename',
+    method: 'POST',
+    path: (ids) => `/account/passkeys/${ids.passkey}/rename`,
+    pathParams: [':id'],
+    caller: 'admin',
+    in: 'form',
+    base: () => [['name', 'Work laptop']],
+    freeText: ['name'],
+    successWrites: true,
+  },
+  {
+    name: 'POST /account/passkeys/:id/delete',
+    method: 'POST',
+    path: (ids) => `/account/passkeys/${ids.passkey}/delete`,
+    pathParams: [':id'],
+    caller: 'admin',
+    in: 'form',
+    base: () => [],
+    successWrites: true,
+  },
+  {
+    name: 'POST /sign-in/passkey',
+    method: 'POST',
+    path: () => '/sign-in/passkey',
+    caller: 'anonymous',
+    in: 'form',
+    base: () => [['response', 'not a passkey answer']],
+  },
 
   // --- the API page (administrator of company A) ---
   { name: 'GET /admin/api', method: 'GET', path: () => '/admin/api', caller: 'admin', in: 'query', base: () => [['area', 'basic']], freeText: ['area'] },
@@ -859,15 +909,20 @@ function hostileInputSuite(): void {
   // the modules move to Kysely; see seedWorldSync).
   const makeWorld = (): World => {
     const ctx = createTestContext();
-    const world = { ctx, server: undefined as unknown as http.Server, port: 0, ...seedWorldSync(ctx) };
+    const seeded = seedWorldSync(ctx);
     // An authenticator app admin A has started to add (its confirm form is a target).
     const sealed = seal('JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP', deriveSealingKey(ctx.config.sessionSecret, SEALING_PURPOSE));
     const pendingTotp = Number(
-      ctx.db.prepare("INSERT INTO totp_factors (user_id, name, secret_sealed, created_at) VALUES (?, '', ?, ?)").run(world.ids.adminA, sealed, ctx.clock.now())
+      ctx.db.prepare("INSERT INTO totp_factors (user_id, name, secret_sealed, created_at) VALUES (?, '', ?, ?)").run(seeded.ids.adminA, sealed, ctx.clock.now())
         .lastInsertRowid,
     );
-    Object.assign(world.ids, { pendingTotp });
-    return world;
+    // Admin A's passkey, for the route that removes one (SQLite here, like seedWorldSync).
+    const passkey = Number(
+      ctx.db
+        .prepare("INSERT INTO passkeys (user_id, credential_id, public_key, name, created_at) VALUES (?, 'hostile-passkey', x'00', 'Laptop', ?)")
+        .run(seeded.ids.adminA, ctx.clock.now()).lastInsertRowid,
+    );
+    return { ctx, server: undefined as unknown as http.Server, port: 0, ...seeded, ids: { ...seeded.ids, pendingTotp, passkey } };
   };
   const publicWorld = makeWorld(); // anonymous and API callers: its clock moves on between cases, so throttles never pile up
   const consoleWorld = makeWorld(); // signed-in callers

@@ -130,5 +130,16 @@ export interface Tables {
   recovery_codes: { id: Generated<number>; user_id: number; code_hash: Buffer; created_at: number; used_at: number | null };
   factor_requirements: { company_id: number; required_at: number; required_by: number | null };
   throttle_windows: { key: string; window_start: number; count: number };
+  passkeys: {
+    id: Generated<number>;
+    user_id: number;
+    credential_id: string;
+    public_key: Buffer;
+    counter: Generated<number>;
+    transports: Generated<string>;
+    name: string;
+    created_at: number;
+    last_used_at: number | null;
+  };
   schema_migrations: { name: string; applied_at: number };
 }

@@ -109,11 +109,12 @@ describe('accessibility of every page, with JavaScript enabled', () => {
       async () => {
         await signedOut();
         await goto('/sign-in');
-        await page.getByRole('button', { name: 'Sign in' }).click();
+        await page.getByRole('button', { name: 'Sign in', exact: true }).click();
         await page.locator('#f-email-error:not(:empty)').waitFor();
       },
     ],
     ['API page, collapsed', () => signedIn()],
+    ['passkeys page, none yet', pageAt('/account/passkeys', signedIn)],
     [
       'API page, every area expanded',
       async () => {

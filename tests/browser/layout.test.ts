@@ -57,7 +57,7 @@ const PAGES: ConsolePage[] = [
     who: 'signed out',
     open: async (page, base) => {
       await page.goto(`${base}/sign-in`);
-      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.getByRole('button', { name: 'Sign in', exact: true }).click();
       await page.locator('#f-email-error:not(:empty)').waitFor();
     },
   },

@@ -85,14 +85,14 @@ describe.each(MODES)('first start and sign-in with JavaScript %s', (_label, mode
 
     await page.getByLabel('Email', { exact: true }).fill(email);
     await page.getByLabel('Password', { exact: true }).fill('not the password');
-    const res = await clickAndPost(page, () => page.getByRole('button', { name: 'Sign in' }).click(), '/sign-in');
+    const res = await clickAndPost(page, () => page.getByRole('button', { name: 'Sign in', exact: true }).click(), '/sign-in');
     expect(res.status()).toBe(401);
     expect(await page.getByRole('alert').innerText()).toBe('That email and password do not match an active account.');
     expect(await page.getByLabel('Email', { exact: true }).inputValue()).toBe(email);
     await axeClean(); // errors shown
 
     await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
     await page.waitForURL(`${app.base}/admin/api`);
     expect(await page.getByRole('heading', { level: 1 }).innerText()).toBe('API');
   });

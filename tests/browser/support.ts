@@ -54,13 +54,14 @@ export interface Console {
 
 /**
  * Builds once (skipped when dist/ is current), then starts `node dist/src/server.js` on a fresh DATA_DIR and a free
- * port; on a PostgreSQL run (TEST_ENGINE=postgres), on a fresh database of the run's cluster too.
+ * port; on a PostgreSQL run (TEST_ENGINE=postgres), on a fresh database of the run's cluster too. `host` names the
+ * loopback in the public URL: passkeys need `localhost` (WebAuthn takes a domain, never an IP address, as RP ID).
  */
-export async function startConsole(env: Record<string, string> = {}): Promise<Console> {
+export async function startConsole(env: Record<string, string> = {}, { host = '127.0.0.1' }: { host?: '127.0.0.1' | 'localhost' } = {}): Promise<Console> {
   ensureBuilt();
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'console-browser-'));
   const port = await freePort();
-  const base = `http://127.0.0.1:${port}`;
+  const base = `http://${host}:${port}`;
   const server = await startServer({ DATA_DIR: dataDir, ...databaseEnvFor(dataDir), PUBLIC_URL: base, BCRYPT_COST: '10', LOG_LEVEL: 'info', ...env }, port);
   return {
     server,
@@ -113,7 +114,7 @@ export async function signIn(page: Page, base: string, email: string, password =
   await page.goto(`${base}/sign-in`);
   await page.getByLabel('Email', { exact: true }).fill(email);
   await page.getByLabel('Password', { exact: true }).fill(password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
   await page.waitForURL(`${base}/admin/api`);
 }
 

@@ -37,7 +37,7 @@ function freshSession(req: Request, fill: () => void): Promise<void> {
 }
 
 /** Signs the user in: a fresh session; `checkedAt` says when they last proved who they are (sudo mode reads it). */
-function startSession(req: Request, userId: number, signedInAt: number): Promise<void> {
+export function startSession(req: Request, userId: number, signedInAt: number): Promise<void> {
   return freshSession(req, () => {
     req.session.userId = userId;
     req.session.signedInAt = signedInAt;

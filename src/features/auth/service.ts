@@ -22,10 +22,19 @@ export interface AuthDeps {
 // A real hash to compare against when the account does not exist, so timing does not reveal it.
 let dummyHash: string | undefined;
 
+/**
+ * Whether an account may sign in at all, whatever proves it is theirs (a password, a passkey): not
+ * disabled, and set up (an invited user has chosen a password). The signed-in user's lookup on every
+ * request asks the same (createSignedInUserLookup).
+ */
+export function maySignIn(user: repo.UserRecord): user is repo.UserRecord & { passwordHash: string } {
+  return user.passwordHash !== null && user.disabledAt === null;
+}
+
 /** Checks an email and password; undefined for any failure (unknown, disabled, not yet set, wrong). */
 export async function verifyPassword(deps: AuthDeps, email: string, password: string): Promise<repo.UserRecord | undefined> {
   const user = await repo.findUserByEmail(deps.db, email);
-  if (!user || !user.passwordHash || user.disabledAt !== null) {
+  if (!user || !maySignIn(user)) {
     dummyHash ??= await bcrypt.hash('not a password', deps.bcryptCost);
     await bcrypt.compare(password, dummyHash);
     return undefined;
@@ -159,9 +168,15 @@ export function hashPassword(deps: Pick<AuthDeps, 'bcryptCost'>, password: strin
   return bcrypt.hash(password, deps.bcryptCost);
 }
 
-export async function recordSignIn(deps: AuthDeps, user: repo.UserRecord, actor: Actor): Promise<void> {
+/** A sign-in: the user's last sign-in time and the audit entry (with how they proved it, e.g. { method: 'passkey' }). */
+export async function recordSignIn(
+  deps: Pick<AuthDeps, 'db' | 'clock' | 'audit'>,
+  user: repo.UserRecord,
+  actor: Actor,
+  details?: Record<string, unknown>,
+): Promise<void> {
   await repo.recordSignIn(deps.db, user.id, deps.clock.now());
-  await deps.audit.record(actor, { action: 'auth.sign_in', companyId: user.companyId, target: user.email });
+  await deps.audit.record(actor, { action: 'auth.sign_in', companyId: user.companyId, target: user.email, ...(details ? { details } : {}) });
 }
 
 /** Creates the first company and its operator. Fails if anyone exists already (first start only). */

@@ -31,6 +31,17 @@ export interface MailModels {
   };
   /** A change to the sign-in security of the recipient's own account (second factors, issue 13). */
   security_notice: { headline: string; what: string; actor: string; at: number; ip: string | null; advice: string; consoleUrl: string };
+  passkey_added: PasskeyNotice;
+  passkey_removed: PasskeyNotice;
+}
+/** A passkey added to, or removed from, the account the message goes to. */
+export interface PasskeyNotice {
+  email: string;
+  passkeyName: string;
+  actor: string;
+  at: number;
+  /** The account's passkeys page, when the deployment's public URL is known. */
+  pageUrl: string | null;
 }
 export type MailKind = keyof MailModels;
 
@@ -47,6 +58,8 @@ const SUBJECTS: { [K in MailKind]: (model: MailModels[K]) => string } = {
   credential_saved: (m) => `New ${KIND_WORDS[m.credentialKind].kindLabel} saved for ${m.companyName}`,
   credential_revoked: (m) => `${KIND_WORDS[m.credentialKind].kindLabel} revoked for ${m.companyName}`,
   security_notice: (m) => m.headline,
+  passkey_added: () => 'A passkey was added to your API console account',
+  passkey_removed: () => 'A passkey was removed from your API console account',
 };
 
 function environment(autoescape: boolean): nunjucks.Environment {
