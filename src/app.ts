@@ -147,7 +147,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(authRouter(authDeps));
   // Sudo mode: the sensitive actions ask for the password again when the last check is 10 minutes old.
   const recentCheck = requireRecentCheck(authDeps);
-  app.use(passkeysRouter({ db: database, clock, audit, mailer, publicUrl: config.publicUrl }));
+  app.use(passkeysRouter({ db: database, clock, audit, mailer, publicUrl: config.publicUrl, recentCheck }));
   app.get('/', requireUser, (req, res) => {
     // A redirect shows no page: the flash message (e.g. "The console is set up") waits for the next one.
     if (res.locals.flashes) req.session.flash = res.locals.flashes as typeof req.session.flash;
@@ -160,7 +160,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(outboxRouter({ db: database, clock, audit, mailer }));
   app.use(docsAccessRouter({ db: database, clock, audit, mailer, config }));
   app.use(signingKeysRouter({ signingKeys: platform.signingKeys, accessTokenTtl: config.accessTokenTtl, recentCheck }));
-  app.use(secondFactorsRouter(secondFactors));
+  app.use(secondFactorsRouter({ ...secondFactors, recentCheck }));
 
   app.use(notFoundHandler);
   app.use(errorHandler(logger, config.isDevelopment));

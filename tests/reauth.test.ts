@@ -1,7 +1,10 @@
 import type { Response } from 'supertest';
 import { MINUTE } from '../src/clock';
+import { deriveSealingKey, seal } from '../src/crypto';
 import { API_KEY_PREFIX, isWellFormed } from '../src/features/credentials/secrets';
+import { SEALING_PURPOSE } from '../src/features/second-factors/service';
 import { PASSWORD, createTestContext, csrfFrom, signIn } from './helpers';
+import { codeAt } from './second-factors-support';
 import type { Agent, TestContext } from './helpers';
 import { fieldValue, generateApiKey, htmx, saveIdIn } from './credentials-helpers';
 import { seedWorld } from './world';
@@ -30,6 +33,39 @@ interface Action {
   effect: (ctx: TestContext, w: World) => Promise<unknown>;
   /** The effect once done with the action's body. */
   done: (w: World) => unknown;
+  /** What the action needs that the world lacks, written once the person has signed in (a factor there would make the sign-in ask for it). */
+  prepare?: (ctx: TestContext, w: World) => Promise<void>;
+}
+
+/** Admin A's own factors written by `prepare`, by kind: their ids for the actions' paths. */
+const own: { totp?: number; passkey?: number } = {};
+const AUTHENTICATOR_KEY = 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP';
+
+/** Admin A's authenticator app "Phone" with a known key, straight into the database. */
+async function seedAuthenticator(ctx: TestContext, w: World): Promise<void> {
+  const sealed = seal(AUTHENTICATOR_KEY, deriveSealingKey(ctx.config.sessionSecret, SEALING_PURPOSE));
+  const now = ctx.clock.now();
+  await ctx.query(
+    'INSERT INTO totp_factors (user_id, name, secret_sealed, created_at, confirmed_at) VALUES (?, ?, ?, ?, ?)',
+    w.ids.adminA,
+    'Phone',
+    sealed,
+    now,
+    now,
+  );
+  own.totp = Number(await ctx.value('SELECT MAX(id) FROM totp_factors'));
+}
+
+async function seedPasskey(ctx: TestContext, w: World): Promise<void> {
+  await ctx.query(
+    'INSERT INTO passkeys (user_id, credential_id, public_key, name, created_at) VALUES (?, ?, ?, ?, ?)',
+    w.ids.adminA,
+    'reauth-passkey',
+    Buffer.from('not a real key'),
+    'Laptop',
+    ctx.clock.now(),
+  );
+  own.passkey = Number(await ctx.value('SELECT MAX(id) FROM passkeys'));
 }
 
 const one = async (ctx: TestContext, text: string, ...params: unknown[]) => (await ctx.query(text, ...params))[0] ?? null;
@@ -132,6 +168,52 @@ const ACTIONS: Action[] = [
     effect: (ctx) => one(ctx, "SELECT status FROM signing_keys WHERE retired_by = 'operator@ops.test'"),
     done: () => ({ status: 'retired' }),
   },
+  {
+    name: 'Add an authenticator app',
+    as: 'admin@a.test',
+    path: () => '/account/security/totp',
+    body: {},
+    hxTarget: 'security-panel',
+    plainStatus: 201,
+    htmxStatus: 201,
+    effect: (ctx, w) => one(ctx, 'SELECT COUNT(*) AS n FROM totp_factors WHERE user_id = ?', w.ids.adminA),
+    done: () => ({ n: 1 }),
+  },
+  {
+    name: 'Remove an authenticator app',
+    as: 'admin@a.test',
+    path: () => `/account/security/totp/${own.totp}/remove`,
+    body: {},
+    plainStatus: 303,
+    htmxStatus: 303,
+    effect: (ctx, w) => one(ctx, 'SELECT COUNT(*) AS n FROM totp_factors WHERE user_id = ?', w.ids.adminA),
+    done: () => ({ n: 0 }),
+    prepare: seedAuthenticator,
+  },
+  {
+    name: 'New recovery codes',
+    as: 'admin@a.test',
+    path: () => '/account/security/recovery-codes',
+    body: {},
+    hxTarget: 'security-panel',
+    plainStatus: 200,
+    htmxStatus: 200,
+    effect: (ctx, w) => one(ctx, 'SELECT COUNT(*) AS n FROM recovery_codes WHERE user_id = ?', w.ids.adminA),
+    done: () => ({ n: 10 }),
+    prepare: seedAuthenticator,
+  },
+  {
+    name: 'Remove a passkey',
+    as: 'admin@a.test',
+    path: () => `/account/passkeys/${own.passkey}/delete`,
+    body: {},
+    hxTarget: 'passkey-list',
+    plainStatus: 303,
+    htmxStatus: 200,
+    effect: (ctx, w) => one(ctx, 'SELECT COUNT(*) AS n FROM passkeys WHERE user_id = ?', w.ids.adminA),
+    done: () => ({ n: 0 }),
+    prepare: seedPasskey,
+  },
 ];
 
 /** Numbers from PostgreSQL's bigint arrive as strings: compare the effect as plain values. */
@@ -156,7 +238,11 @@ describe('sudo mode: sensitive actions need a check of the person within 10 minu
   });
   afterEach(() => ctx.close());
 
-  const agentFor = (a: Action) => signIn(ctx.app, a.as);
+  const agentFor = async (a: Action) => {
+    const agent = await signIn(ctx.app, a.as);
+    await a.prepare?.(ctx, world);
+    return agent;
+  };
   const post = (agent: Agent, a: Action, extra: Record<string, string> = {}, headers: Record<string, string> = {}) =>
     agent
       .post(a.path(world))
@@ -346,6 +432,81 @@ describe('sudo mode: sensitive actions need a check of the person within 10 minu
       }
       const plainPost = await post(agent, generate);
       expect(plainPost.text).toContain('<a href="/admin/api">Cancel</a>');
+    });
+
+    it('offers an authenticator code instead of the password only to someone with an authenticator app', async () => {
+      const agent = await agentFor(generate);
+      ctx.clock.advance(STALE);
+      const without = await post(agent, generate);
+      expect(without.text).not.toContain('name="reauth_code"');
+      await seedAuthenticator(ctx, world);
+      const withApp = await post(agent, generate);
+      expect(withApp.status).toBe(401);
+      expect(withApp.text).toMatch(/<input id="f-reauth_code" name="reauth_code" type="text" value=""/);
+      expect(withApp.text).toContain('Or a code from your authenticator app');
+    });
+
+    it('accepts a current authenticator code instead of the password, once: the same code in another session is refused', async () => {
+      const first = await agentFor(generate);
+      const second = await signIn(ctx.app, generate.as);
+      await seedAuthenticator(ctx, world);
+      ctx.clock.advance(STALE);
+      const code = codeAt(AUTHENTICATOR_KEY, ctx.clock.now());
+      const accepted = await post(first, generate, { reauth_code: code });
+      expect(accepted.status).toBe(200);
+      expect(await one(ctx, "SELECT status FROM credentials WHERE identifier = 'chosen-name'")).toEqual({ status: 'pending' });
+      const replayed = await post(second, generate, { username: 'second-name', reauth_code: code });
+      expect(replayed.status).toBe(401);
+      expect(replayed.text).toContain('That code does not match, or it was already used.');
+      expect(hidden(replayed.text, 'username')).toEqual(['second-name']);
+      expect(await one(ctx, "SELECT id FROM credentials WHERE identifier = 'second-name'")).toBeNull();
+      const audit = await ctx.query<{ action: string; details: string }>("SELECT action, details FROM audit_log WHERE action LIKE 'auth.reauth%' ORDER BY id");
+      expect(audit.map((r) => [r.action, JSON.parse(r.details) as unknown])).toEqual([
+        ['auth.reauth', { answer: 'authenticator_code' }],
+        ['auth.reauth_failed', { answer: 'authenticator_code' }],
+      ]);
+    });
+
+    it('refuses an authenticator code that is not six digits with 422, without counting a guess', async () => {
+      const agent = await agentFor(generate);
+      await seedAuthenticator(ctx, world);
+      ctx.clock.advance(STALE);
+      const res = await post(agent, generate, { reauth_code: '12345x' });
+      expect(res.status).toBe(422);
+      expect(res.text).toContain('An authenticator code is the six digits your app shows now.');
+      expect(await ctx.query("SELECT id FROM audit_log WHERE action LIKE 'auth.reauth%'")).toEqual([]);
+    });
+
+    it('asks a script’s JSON request (adding a passkey) in JSON, and lets it through with the password', async () => {
+      const agent = await agentFor(generate);
+      ctx.clock.advance(STALE);
+      const json = (body: object) => agent.post('/account/passkeys/options').set('X-CSRF-Token', agent.csrf).send(body);
+      const asked = await json({ name: 'Laptop' });
+      expect(asked.status).toBe(401);
+      expect(asked.body).toEqual({
+        error: 'reauthentication_required',
+        error_description: expect.stringContaining('Confirm it’s you') as unknown,
+        errors: { reauth_password: expect.stringContaining('enter your password') as unknown },
+      });
+      const wrong = await json({ name: 'Laptop', reauth_password: 'not my password' });
+      expect(wrong.status).toBe(401);
+      expect(wrong.body).toMatchObject({
+        error: 'reauthentication_required',
+        errors: { reauth_password: 'That is not your password. Nothing was done; try again.' },
+      });
+      const answered = await json({ name: 'Laptop', reauth_password: PASSWORD });
+      expect(answered.status).toBe(200);
+      expect(typeof (answered.body as { challenge?: unknown }).challenge).toBe('string');
+    });
+
+    it('shows the passkey add form’s password field when the check is old, not when it is fresh', async () => {
+      const agent = await agentFor(generate);
+      const fresh = await agent.get('/account/passkeys');
+      expect(fresh.text).toMatch(/<div data-reauth-field hidden>/);
+      ctx.clock.advance(STALE);
+      const stale = await agent.get('/account/passkeys');
+      expect(stale.text).toMatch(/<div data-reauth-field>/);
+      expect(stale.text).toContain('name="reauth_password"');
     });
 
     it('ignores an HX-Target that is not a plain element id (the question takes the main area)', async () => {

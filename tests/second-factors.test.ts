@@ -1,6 +1,6 @@
 import { MINUTE } from '../src/clock';
 import { issueInvitation } from '../src/features/auth/service';
-import { anonymousAgent, createTestContext, csrfFrom, seedCompany, signIn } from './helpers';
+import { PASSWORD, anonymousAgent, createTestContext, csrfFrom, seedCompany, signIn } from './helpers';
 import { CORPUS } from './support/hostile-corpus';
 import type { Agent, SeededUser, TestContext } from './helpers';
 import { codeAt, enrolmentIdFrom, enrolTotp, passwordStep, recoveryCodesFrom, secretFrom, signInToEnrol, signInWithCode } from './second-factors-support';
@@ -78,10 +78,11 @@ describe('second factors: authenticator apps (TOTP) and recovery codes', () => {
 
     const start = await agent.post('/account/security/totp').type('form').send({ _csrf: agent.csrf });
     ctx.clock.advance(16 * MINUTE);
+    // 16 minutes on, sudo mode asks for the password too (tests/reauth.test.ts); it is given.
     const late = await agent
       .post(`/account/security/totp/${enrolmentIdFrom(start.text)}/confirm`)
       .type('form')
-      .send({ _csrf: agent.csrf, name: 'Late', code: codeAt(secretFrom(start.text), ctx.clock.now()) });
+      .send({ _csrf: agent.csrf, name: 'Late', code: codeAt(secretFrom(start.text), ctx.clock.now()), reauth_password: PASSWORD });
     expect(late.status).toBe(404);
     expect(late.text).toContain('This enrolment is no longer open');
   });

@@ -85,12 +85,20 @@
     if (!form || !supported) return;
     event.preventDefault();
     var name = form.querySelector('[name="name"]').value;
+    // Sudo mode: the password rides along when the form asks for it (an old check; the server says so too).
+    var reauth = form.querySelector('[data-reauth-field]');
+    var password = reauth && !reauth.hidden ? reauth.querySelector('input').value : '';
+    var options = password ? { name: name, reauth_password: password } : { name: name };
     showError(form, '');
     showFieldError(form, 'name', '');
+    if (reauth) showFieldError(form, 'reauth_password', '');
     busy(form, true);
-    post(form.getAttribute('action') + '/options', { name: name })
+    post(form.getAttribute('action') + '/options', options)
       .then(function (result) {
+        if (reauth) reauth.querySelector('input').value = '';
+        if (result.body && result.body.error === 'reauthentication_required' && reauth) reauth.hidden = false;
         if (result.status !== 200) return handle(form, result);
+        if (reauth) reauth.hidden = true;
         return webauthn.startRegistration({ optionsJSON: result.body }).then(
           function (response) {
             return post(form.getAttribute('action'), { name: name, response: response }).then(function (answer) {

@@ -1,6 +1,8 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import * as auth from '../features/auth/service';
-import { REAUTH_FIELD, ReauthSchema, safeNext } from '../features/auth/schema';
+import { REAUTH_CODE_FIELD, REAUTH_FIELD, ReauthSchema, safeNext } from '../features/auth/schema';
+import { hasAuthenticatorApp, spendAuthenticatorCode } from '../features/second-factors/service';
+import type { SecondFactorDeps } from '../features/second-factors/service';
 import { actorFrom } from './actor';
 import { currentUser } from './auth';
 import { isHtmx, render } from './render';
@@ -14,12 +16,18 @@ const WORDS = {
   title: 'Confirm it’s you',
   explanation:
     'This action needs a recent check that it is you. Enter your password and it goes on at once, with everything you entered: nothing is lost. The check then lasts 10 minutes.',
+  passwordLabel: 'Password',
+  codeLabel: 'Or a code from your authenticator app',
+  codeHint: 'Six digits, instead of the password.',
   button: 'Confirm and continue',
   cancel: 'Cancel',
 };
 
 const MESSAGES = {
+  /** The answer to a script's JSON request (adding a passkey): the page shows it beside the password field. */
+  needed: 'Confirm it’s you: enter your password (your last check is more than 10 minutes old), then try again.',
   wrong: 'That is not your password. Nothing was done; try again.',
+  wrongCode: 'That code does not match, or it was already used. Nothing was done; wait for the next code and try again.',
   throttled: (retryAfter: number) => `Too many password attempts. ${auth.pleaseWait(retryAfter)} Nothing was done.`,
 };
 
@@ -27,7 +35,7 @@ const MESSAGES = {
 function carriedFields(body: unknown): { name: string; value: string }[] {
   if (!body || typeof body !== 'object') return [];
   return Object.entries(body as Record<string, unknown>).flatMap(([name, value]) => {
-    if (name === '_csrf' || name === REAUTH_FIELD) return [];
+    if (name === '_csrf' || name === REAUTH_FIELD || name === REAUTH_CODE_FIELD) return [];
     const values = Array.isArray(value) ? value : [value];
     return values.filter((v): v is string => typeof v === 'string').map((v) => ({ name, value: v }));
   });
@@ -44,10 +52,17 @@ function cancelUrl(req: Request): string {
 }
 
 /**
- * Asks for the password: a page without script; for htmx, the same form swapped into the element the
- * action targeted (it keeps that element's id, so the action's own answer replaces it afterwards).
+ * Asks for the password (or, for someone with an authenticator app, its code): a page without script;
+ * for htmx, the same form swapped into the element the action targeted (it keeps that element's id,
+ * so the action's own answer replaces it afterwards); for a script's JSON request, JSON in the
+ * console's error shape, with the message under the field it is about.
  */
-function ask(req: Request, res: Response, errors: FieldErrors, status: number): void {
+function ask(req: Request, res: Response, errors: FieldErrors, status: number, offerCode: boolean): void {
+  if (req.is('application/json')) {
+    const shown = Object.keys(errors).length ? errors : { [REAUTH_FIELD]: MESSAGES.needed };
+    res.status(status).json({ error: 'reauthentication_required', error_description: Object.values(shown)[0], errors: shown });
+    return;
+  }
   const requested = req.get('HX-Target');
   const targetId = isHtmx(req) && requested && TARGET_ID.test(requested) ? requested : undefined;
   if (isHtmx(req)) {
@@ -63,6 +78,7 @@ function ask(req: Request, res: Response, errors: FieldErrors, status: number): 
       reauth: {
         ...WORDS,
         field: REAUTH_FIELD,
+        codeField: offerCode ? REAUTH_CODE_FIELD : undefined,
         action: req.originalUrl,
         carried: carriedFields(req.body),
         cancelUrl: cancelUrl(req),
@@ -78,29 +94,40 @@ function ask(req: Request, res: Response, errors: FieldErrors, status: number): 
  * Sudo mode (docs/decisions/0016-re-authentication-before-sensitive-actions.md): the guard in front of
  * each sensitive POST. A person checked within the last 10 minutes goes straight through. Otherwise
  * the answer is 401 and a password form that carries every field of the action and posts back to the
- * action's own URL with one more field, `reauth_password`; this guard checks it (whenever it is
+ * action's own URL with one more field, `reauth_password` (or `reauth_code`, an authenticator code); this guard checks it (whenever it is
  * present) and, when right, lets the action run in the same request with what was first typed.
  * Routes list it after their access check: `router.post(path, recentCheck, handler)`.
  */
-export function requireRecentCheck(deps: auth.AuthDeps): RequestHandler {
+export function requireRecentCheck(deps: auth.AuthDeps & { secondFactors: SecondFactorDeps }): RequestHandler {
   const throttle = new auth.SignInThrottle(deps.db, deps.clock);
   return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
     const body = req.body as Record<string, unknown> | undefined;
-    if (!body || !Object.hasOwn(body, REAUTH_FIELD)) {
+    const user = currentUser(req);
+    const offerCode = () => hasAuthenticatorApp(deps, user.id);
+    if (!body || !(Object.hasOwn(body, REAUTH_FIELD) || Object.hasOwn(body, REAUTH_CODE_FIELD))) {
       if (auth.isCheckRecent(deps, req.session.checkedAt)) return next();
-      return ask(req, res, {}, 401);
+      return ask(req, res, {}, 401, await offerCode());
     }
     const input = validate(ReauthSchema, body);
-    if (!input.ok) return ask(req, res, input.errors, 422);
-    const answer = { kind: 'password', password: input.data[REAUTH_FIELD] } as const;
-    const check = await auth.confirmIdentity(deps, throttle, currentUser(req).id, answer, actorFrom(req));
+    if (!input.ok) return ask(req, res, input.errors, 422, await offerCode());
+    const password = input.data[REAUTH_FIELD];
+    const answer: auth.IdentityAnswer =
+      password !== ''
+        ? { kind: 'password', password }
+        : { kind: 'authenticator_code', spend: () => spendAuthenticatorCode(deps.secondFactors, user, input.data[REAUTH_CODE_FIELD]) };
+    const check = await auth.confirmIdentity(deps, throttle, user.id, answer, actorFrom(req));
     if (!check.ok && check.reason === 'throttled') {
       res.set('Retry-After', String(check.retryAfter));
-      return ask(req, res, { _form: MESSAGES.throttled(check.retryAfter) }, 429);
+      return ask(req, res, { _form: MESSAGES.throttled(check.retryAfter) }, 429, await offerCode());
     }
-    if (!check.ok) return ask(req, res, { [REAUTH_FIELD]: MESSAGES.wrong }, 401);
+    if (!check.ok) {
+      const errors: FieldErrors = answer.kind === 'password' ? { [REAUTH_FIELD]: MESSAGES.wrong } : { [REAUTH_CODE_FIELD]: MESSAGES.wrongCode };
+      return ask(req, res, errors, 401, await offerCode());
+    }
     req.session.checkedAt = check.checkedAt;
-    delete body[REAUTH_FIELD]; // the action reads its own fields only
+    // The action reads its own fields only.
+    delete body[REAUTH_FIELD];
+    delete body[REAUTH_CODE_FIELD];
     next();
   };
 }

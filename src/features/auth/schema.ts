@@ -52,7 +52,24 @@ export type SignIn = z.infer<typeof SignInSchema>;
  * form uses, because it travels in the same body as the action's own fields.
  */
 export const REAUTH_FIELD = 'reauth_password';
-export const ReauthSchema = z.object({ [REAUTH_FIELD]: currentPasswordField });
+/** The other answer, for someone with an authenticator app: its current six-digit code. */
+export const REAUTH_CODE_FIELD = 'reauth_code';
+/** A field that may be left empty: anything but one plain string counts as empty. */
+const optionalText = z
+  .unknown()
+  .optional()
+  .transform((v) => (typeof v === 'string' ? v : ''));
+export const ReauthSchema = z
+  .object({ [REAUTH_FIELD]: optionalText, [REAUTH_CODE_FIELD]: optionalText.transform((v) => v.replace(/\s+/g, '')) })
+  .superRefine((v, ctx) => {
+    if (v[REAUTH_FIELD] === '' && v[REAUTH_CODE_FIELD] === '') {
+      ctx.addIssue({ code: 'custom', path: [REAUTH_FIELD], message: 'Enter your password.' });
+    } else if (v[REAUTH_CODE_FIELD] !== '' && !/^\d{6}$/.test(v[REAUTH_CODE_FIELD])) {
+      ctx.addIssue({ code: 'custom', path: [REAUTH_CODE_FIELD], message: 'An authenticator code is the six digits your app shows now.' });
+    } else if (Buffer.byteLength(v[REAUTH_FIELD], 'utf8') > MAX_PASSWORD_BYTES) {
+      ctx.addIssue({ code: 'custom', path: [REAUTH_FIELD], message: `Passwords are at most ${MAX_PASSWORD_BYTES} bytes.` });
+    }
+  });
 
 const confirmed = <T extends z.ZodObject<{ password: z.ZodType<string>; confirm: z.ZodType<string> }>>(schema: T) =>
   schema.refine((v) => v.password === v.confirm, { message: 'The two passwords are not the same.', path: ['confirm'] });

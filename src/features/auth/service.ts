@@ -122,18 +122,21 @@ export function pleaseWait(retryAfterSeconds: number): string {
 export const RECENT_CHECK_MS = 10 * MINUTE;
 
 /**
- * What a signed-in person answers when a sensitive action asks "is it still you?". Only the password
- * today; a second factor (a TOTP code, a recovery code, a passkey assertion) joins as another kind,
- * and checkAnswer must then say how it is checked (the switch is exhaustive; give it the deps it needs then).
+ * What a signed-in person answers when a sensitive action asks "is it still you?": the password, or
+ * a code from one of their authenticator apps. The code is checked by the second-factors feature
+ * (which imports this one), so the caller passes its check in `spend`: it accepts a code once only.
  */
-export type IdentityAnswer = { kind: 'password'; password: string };
+export type IdentityAnswer = { kind: 'password'; password: string } | { kind: 'authenticator_code'; spend: () => Promise<boolean> };
 
 export type IdentityCheck = { ok: true; checkedAt: number } | { ok: false; reason: 'throttled'; retryAfter: number } | { ok: false; reason: 'invalid' };
 
 async function checkAnswer(user: repo.UserRecord, answer: IdentityAnswer): Promise<boolean> {
+  if (!maySignIn(user)) return false;
   switch (answer.kind) {
     case 'password':
-      return user.passwordHash !== null && user.disabledAt === null && bcrypt.compare(answer.password, user.passwordHash);
+      return bcrypt.compare(answer.password, user.passwordHash);
+    case 'authenticator_code':
+      return answer.spend();
   }
 }
 

@@ -1,4 +1,5 @@
 import type { FieldErrors } from '../../http/validate';
+import { REAUTH_FIELD } from '../auth/schema';
 import { PASSKEY_NAME_MAX } from './schema';
 import type { PasskeyView } from './service';
 
@@ -9,6 +10,8 @@ export interface PasskeysPageModel {
   /** A rename that failed: shown open by its passkey, with what was typed and why. */
   renaming?: { id: number; value: string; error: string };
   message?: string;
+  /** The last check of the person is over 10 minutes old: the add form asks for the password too (sudo mode). */
+  needsCheck?: boolean;
 }
 
 /** The words of the passkeys page, with its list: templates only place them. */
@@ -24,5 +27,11 @@ export function passkeysPage(list: PasskeyView[], model: PasskeysPageModel) {
     errors: model.errors ?? {},
     renaming: model.renaming,
     message: model.message,
+    reauth: {
+      field: REAUTH_FIELD,
+      label: 'Your password',
+      hint: 'Adding a passkey needs a check that it is you within the last 10 minutes.',
+      visible: model.needsCheck === true,
+    },
   };
 }

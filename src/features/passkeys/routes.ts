@@ -1,5 +1,5 @@
 import { Router } from 'express';
-import type { Request, Response } from 'express';
+import type { Request, RequestHandler, Response } from 'express';
 import type { AuthenticationResponseJSON, RegistrationResponseJSON } from '@simplewebauthn/server';
 import { actorFrom } from '../../http/actor';
 import { currentUser, requireUser } from '../../http/auth';
@@ -9,6 +9,7 @@ import type { FieldErrors } from '../../http/validate';
 import { flashAndRedirect, isHtmx, render } from '../../http/render';
 import { parseOrThrow, submittedValues, validate } from '../../http/validate';
 import { startSession } from '../auth/routes';
+import { isCheckRecent } from '../auth/service';
 import { safeNext } from '../auth/schema';
 import { AddPasskeySchema, AssertionSchema, IdParam, RegistrationSchema } from './schema';
 import * as passkeys from './service';
@@ -48,7 +49,7 @@ const jsonErrors = (res: Response, status: number, errors: FieldErrors) =>
     errors,
   });
 
-export function passkeysRouter(deps: passkeys.PasskeysDeps): Router {
+export function passkeysRouter(deps: passkeys.PasskeysDeps & { recentCheck: RequestHandler }): Router {
   const router = Router();
   router.use(PASSKEYS_PATH, requireUser);
 
@@ -60,10 +61,10 @@ export function passkeysRouter(deps: passkeys.PasskeysDeps): Router {
       passkeysPage(await passkeys.listPasskeys(deps, currentUser(req).id), model),
     );
 
-  router.get(PASSKEYS_PATH, (req, res) => page(req, res));
+  router.get(PASSKEYS_PATH, (req, res) => page(req, res, { needsCheck: !isCheckRecent(deps, req.session.checkedAt) }));
 
   // Step 1 of adding: the name is checked, then the browser gets the options for navigator.credentials.create().
-  router.post(`${PASSKEYS_PATH}/options`, async (req, res) => {
+  router.post(`${PASSKEYS_PATH}/options`, deps.recentCheck, async (req, res) => {
     const input = validate(AddPasskeySchema, req.body);
     if (!input.ok) return jsonErrors(res, 422, input.errors);
     const user = currentUser(req);
@@ -122,7 +123,7 @@ export function passkeysRouter(deps: passkeys.PasskeysDeps): Router {
     }, failed);
   });
 
-  router.post(`${PASSKEYS_PATH}/:id/delete`, async (req, res) => {
+  router.post(`${PASSKEYS_PATH}/:id/delete`, deps.recentCheck, async (req, res) => {
     const { id } = parseOrThrow(IdParam, req.params);
     const removed = await passkeys.removePasskey(deps, currentUser(req), id, actorFrom(req));
     const message = `Passkey "${removed.name}" removed. It no longer signs you in.`;

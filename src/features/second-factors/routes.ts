@@ -1,5 +1,5 @@
 import { Router } from 'express';
-import type { NextFunction, Request, Response } from 'express';
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { actorFrom } from '../../http/actor';
 import { currentUser, requireOperator, requireUser } from '../../http/auth';
 import { forbidden } from '../../http/errors';
@@ -16,9 +16,10 @@ const PANEL = { page: 'second-factors/security.njk', fragment: 'second-factors/_
 
 /**
  * The signed-in user's second factors (/account/security), the operators' policy page and company
- * actions, all console routes: session, CSRF, each form working with and without htmx.
+ * actions, all console routes: session, CSRF, each form working with and without htmx. Adding or
+ * removing a factor, and new recovery codes, need a check within 10 minutes (sudo mode, recentCheck).
  */
-export function secondFactorsRouter(deps: factors.SecondFactorDeps): Router {
+export function secondFactorsRouter(deps: factors.SecondFactorDeps & { recentCheck: RequestHandler }): Router {
   const router = Router();
   router.use('/account/security', requireUser);
   router.use('/operator/security', requireOperator);
@@ -29,12 +30,12 @@ export function secondFactorsRouter(deps: factors.SecondFactorDeps): Router {
   router.get('/account/security', (req, res) => securityPage(req, res));
 
   // Adding an authenticator app: the secret and its QR code exist only in the answers to these POSTs (no-store).
-  router.post('/account/security/totp', async (req, res) => {
+  router.post('/account/security/totp', deps.recentCheck, async (req, res) => {
     const enrolment = await factors.startTotpEnrolment(deps, currentUser(req));
     render(req, res, { ...PANEL, status: 201, noStore: true }, enrolmentModel(enrolment, { name: 'Authenticator app' }, {}));
   });
 
-  router.post('/account/security/totp/:id/confirm', async (req, res) => {
+  router.post('/account/security/totp/:id/confirm', deps.recentCheck, async (req, res) => {
     const { id } = parseOrThrow(IdParam, req.params);
     const user = currentUser(req);
     const again = async (errors: Record<string, string>, status: number) =>
@@ -53,7 +54,7 @@ export function secondFactorsRouter(deps: factors.SecondFactorDeps): Router {
     }, again);
   });
 
-  router.post('/account/security/totp/:id/remove', async (req, res) => {
+  router.post('/account/security/totp/:id/remove', deps.recentCheck, async (req, res) => {
     const { id } = parseOrThrow(IdParam, req.params);
     const result = await factors.removeTotp(deps, currentUser(req), id, actorFrom(req));
     if (!result.ok) {
@@ -68,7 +69,7 @@ export function secondFactorsRouter(deps: factors.SecondFactorDeps): Router {
     flashAndRedirect(req, res, '/account/security', `The authenticator app “${result.name}” is removed.`);
   });
 
-  router.post('/account/security/recovery-codes', async (req, res) => {
+  router.post('/account/security/recovery-codes', deps.recentCheck, async (req, res) => {
     await reRenderOnFieldError(
       async () => {
         const codes = await factors.regenerateRecoveryCodes(deps, currentUser(req), actorFrom(req));

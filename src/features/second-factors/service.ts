@@ -130,6 +130,19 @@ export async function verifySecondFactor(
   return result;
 }
 
+/**
+ * Sudo mode's other answer (src/http/recent-check.ts): a current code of one of the user's
+ * authenticator apps, spent like a sign-in code (a replay is refused). The caller throttles and audits.
+ */
+export async function spendAuthenticatorCode(deps: SecondFactorDeps, user: FactorOwner, code: string): Promise<boolean> {
+  return isTotpShape(code) && (await checkTotp(deps, user, code)).ok;
+}
+
+/** Whether the user has an authenticator app, so sudo mode's question may offer its code. */
+export async function hasAuthenticatorApp(deps: { db: Database }, userId: number): Promise<boolean> {
+  return (await repo.listConfirmedTotp(deps.db, userId)).length > 0;
+}
+
 async function checkTotp(deps: SecondFactorDeps, user: FactorOwner, code: string): Promise<SecondFactorResult> {
   const now = deps.clock.now();
   for (const factor of await repo.listConfirmedTotp(deps.db, user.id)) {
