@@ -21,7 +21,7 @@ import type { Mailer } from './features/mail/service';
 import { createMailer } from './features/mail/smtp';
 import { outboxRouter } from './features/mail/routes';
 import { docsAccessRouter } from './features/docs-access/routes';
-import { sweepCredentials } from './features/credentials/service';
+import { runCredentialHousekeeping } from './features/credentials/service';
 import { CredentialVerifier, LastUsedTracker } from './features/credentials/verify';
 import { credentialsRouter } from './features/credentials/routes';
 import { scopesRouter } from './features/scopes/routes';
@@ -63,9 +63,12 @@ export function createApp(deps: AppDeps): Express {
   lastUsed.start();
   const verifier = new CredentialVerifier(deps.database, clock, lastUsed);
   const credentialsDeps = { db: deps.database, clock, audit, mailer, publicUrl: config.publicUrl };
-  // Unsaved generations lapse and overlaps end on their own; verification checks times itself.
-  // A failed sweep is logged and the next one tries again.
-  const sweeper = setInterval(() => void sweepCredentials(credentialsDeps).catch((err: unknown) => logger.error({ err }, 'credential sweep failed')), 30_000);
+  // Unsaved generations lapse, lifetimes and overlaps end on their own (verification checks times
+  // itself), and expiry warnings go out. A failed sweep is logged and the next one tries again.
+  const sweeper = setInterval(
+    () => void runCredentialHousekeeping(credentialsDeps).catch((err: unknown) => logger.error({ err }, 'credential sweep failed')),
+    30_000,
+  );
   sweeper.unref();
   onClose(app, async () => {
     clearInterval(sweeper);

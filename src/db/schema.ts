@@ -6,7 +6,7 @@ import type { Generated } from 'kysely';
  * integer milliseconds since the epoch (UTC); flags are 0/1 integers; digests are bytes.
  */
 export interface Tables {
-  companies: { id: Generated<number>; name: string; created_at: number };
+  companies: { id: Generated<number>; name: string; created_at: number; max_credential_lifetime_days: number | null };
   users: {
     id: Generated<number>;
     company_id: number;
@@ -81,6 +81,7 @@ export interface Tables {
     last_used_at: number | null;
   };
   api_usernames: { username: string; company_id: number; claimed_at: number };
+  credential_expiry_warnings: { credential_id: number; days_before: 1 | 7 | 14; sent_at: number };
   signing_keys: {
     kid: string;
     alg: 'ES256';

@@ -1,3 +1,4 @@
+import { formatUtcMinute } from '../clock';
 import type { Database } from '../db/connect';
 import type { CredentialCheck, CredentialIdentity, CredentialVerifier } from '../features/credentials/verify';
 import type { AuthFailures } from './failures';
@@ -107,10 +108,23 @@ export class ApiAuthenticator {
     if (!verdict.ok) return verdict.reason === 'forged' && source !== undefined ? this.counted(source, verdict) : verdict;
     if (state.revoked) return REVOKED;
     const identity = this.verifier.workingClient(state.client);
-    if (!identity || identity.identifier !== claims.client_id) return REVOKED;
+    if (!identity) return this.clientEnded(state.client);
+    if (identity.identifier !== claims.client_id) return REVOKED;
     const held = new Set(identity.scopes);
     const scopes = claims.scope === '' ? [] : claims.scope.split(' ').filter((s) => held.has(s));
     return { ok: true, caller: { identity, scopes, token: claims } };
+  }
+
+  /** A genuine token whose client stopped working: the end of the client's lifetime is told, anything else is "revoked". */
+  private clientEnded(client: TokenState['client']): Unusable {
+    const expiredAt = this.verifier.clientExpiry(client);
+    if (expiredAt === undefined) return REVOKED;
+    return {
+      ok: false,
+      reason: 'ended',
+      how: 'expired',
+      description: `The client credentials this access token was issued to expired on ${formatUtcMinute(expiredAt)}: request a new token with new client credentials.`,
+    };
   }
 
   /** A guess whose source's window was just read and does not block: counted. */

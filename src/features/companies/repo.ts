@@ -81,3 +81,13 @@ export async function countCompaniesGrantingScope(db: Database, scope: string): 
     .executeTakeFirstOrThrow();
   return row.n;
 }
+
+/** The longest credential lifetime the company allows, in days; null: no maximum. */
+export async function findMaxCredentialLifetime(db: Database, companyId: number): Promise<number | null> {
+  const row = await db.selectFrom('companies').select('max_credential_lifetime_days as days').where('id', '=', companyId).executeTakeFirst();
+  return row?.days ?? null;
+}
+
+export async function setMaxCredentialLifetime(db: Database, companyId: number, days: number | null): Promise<void> {
+  await db.updateTable('companies').set({ max_credential_lifetime_days: days }).where('id', '=', companyId).execute();
+}

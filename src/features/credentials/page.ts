@@ -5,8 +5,9 @@ import type { Actor } from '../audit/service';
 import { listCompanyScopeDetails } from '../scopes/service';
 import * as repo from './repo';
 import type { CredentialKind, CredentialRow, CredentialStatus } from './repo';
+import { DAY, formatUtcMinute } from '../../clock';
 import type { CredentialsDeps, Generated } from './service';
-import { credentialState, revokeCredential } from './service';
+import { credentialState, lifetimeDefault, lifetimePolicy, revokeCredential } from './service';
 import { OVERLAP_CHOICES } from './schema';
 
 /** What the API page's views need besides the credentials service. */
@@ -32,6 +33,8 @@ export interface KindWords {
   endedCaption: string;
   /** The credential a Save replaces, in "When I save, the … in use now keeps working for". */
   replacedNoun: string;
+  /** The credential itself in a sentence ("The API key", "The client credentials"). */
+  theNoun: string;
   /** OAuth 2.0 clients carry scopes; API keys have none to show. */
   showsScopes: boolean;
 }
@@ -46,6 +49,7 @@ const KIND_WORDS: Record<CredentialKind, KindWords> = {
     noneInUse: 'Your company has no API key in use.',
     endedCaption: 'Recently ended API keys',
     replacedNoun: 'key',
+    theNoun: 'The API key',
     showsScopes: false,
   },
   oauth: {
@@ -57,6 +61,7 @@ const KIND_WORDS: Record<CredentialKind, KindWords> = {
     noneInUse: 'Your company has no client credentials in use.',
     endedCaption: 'Recently ended client credentials',
     replacedNoun: 'client',
+    theNoun: 'The client credentials',
     showsScopes: true,
   },
 };
@@ -75,6 +80,10 @@ export interface CredentialView extends CredentialRow, KindWords {
   statusLabel: string;
   /** The end of its overlap while it is in one (then it still works), else null. */
   worksUntil: number | null;
+  /** A saved credential's expiry (the end of its lifetime), or null: it never expires, or it is not saved. */
+  lifetimeEnd: number | null;
+  /** In its overlap: "End overlap now" is offered. */
+  canEndOverlap: boolean;
   createdByLabel: string;
   savedByLabel: string;
   revokedByLabel: string;
@@ -86,6 +95,8 @@ function credentialView<C extends CredentialRow>(c: C): C & CredentialView {
     ...KIND_WORDS[c.kind],
     statusLabel: STATUS_LABEL[c.status],
     worksUntil: c.status === 'retiring' ? c.retiresAt : null,
+    lifetimeEnd: c.savedAt === null ? null : c.expiresAt,
+    canEndOverlap: c.status === 'retiring',
     createdByLabel: c.createdByEmail ?? 'a removed user',
     savedByLabel: c.savedByEmail ?? 'a removed user',
     revokedByLabel: c.revokedByEmail ?? 'An operator',
@@ -108,6 +119,10 @@ export interface AreaModel {
   errors: FieldErrors;
   values: Record<string, string>;
   overlapChoices: typeof OVERLAP_CHOICES;
+  /** The lifetimes the company allows at Save, the default checked. */
+  lifetimeChoices: { value: string; label: string; checked: boolean }[];
+  /** A warning for each working credential that expires within 14 days (the banner). */
+  expiryWarnings: string[];
 }
 
 export interface BasicAreaModel extends AreaModel {
@@ -123,11 +138,36 @@ export interface OauthAreaModel extends AreaModel {
 
 export type AreaExtras = Partial<Pick<AreaModel, 'generated' | 'message' | 'errors' | 'values' | 'open'>>;
 
+/** How far ahead of a credential's expiry the API page warns about it. */
+export const EXPIRY_BANNER_MS = 14 * DAY;
+
+/** The Save form's lifetime choice: what the company allows, its default checked. */
+async function lifetimeChoices(deps: CredentialsDeps, companyId: number): Promise<AreaModel['lifetimeChoices']> {
+  const policy = await lifetimePolicy(deps, companyId);
+  const chosen = lifetimeDefault(policy);
+  return policy.allowed.map((days) => ({
+    value: days === null ? 'none' : String(days),
+    label: days === null ? 'Never expires' : `${days} days`,
+    checked: days === chosen,
+  }));
+}
+
+/** The banner's words for each working credential whose expiry is 14 days away or less. */
+function expiryWarnings(working: CredentialView[], now: number): string[] {
+  return working
+    .filter((c) => c.expiresAt !== null && c.expiresAt > now && c.expiresAt - now <= EXPIRY_BANNER_MS && (c.worksUntil === null || c.expiresAt < c.worksUntil))
+    .map((c) => {
+      const days = Math.ceil((c.expiresAt! - now) / DAY);
+      return `${c.theNoun} ${c.identifier} (${c.secretPrefix}…) expires on ${formatUtcMinute(c.expiresAt!)}, in ${days} day${days === 1 ? '' : 's'}. Generate and save a new one before then, with your development team, so that your services keep working.`;
+    });
+}
+
 async function area(deps: ApiPageDeps, companyId: number, kind: CredentialKind, extras: AreaExtras): Promise<AreaModel> {
   await deps.flushLastUsed?.();
   const state = await credentialState(deps, companyId, kind);
   const working = (state.active ? [state.active, ...state.retiring] : state.retiring).map(credentialView);
-  const open = extras.open ?? Boolean(extras.generated || extras.message || (extras.errors && Object.keys(extras.errors).length));
+  const warnings = expiryWarnings(working, deps.clock.now());
+  const open = extras.open ?? Boolean(extras.generated || extras.message || warnings.length || (extras.errors && Object.keys(extras.errors).length));
   return {
     kind,
     words: KIND_WORDS[kind],
@@ -137,6 +177,8 @@ async function area(deps: ApiPageDeps, companyId: number, kind: CredentialKind, 
     errors: {},
     values: {},
     overlapChoices: OVERLAP_CHOICES,
+    lifetimeChoices: await lifetimeChoices(deps, companyId),
+    expiryWarnings: warnings,
     ...extras,
     open,
   };

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { credentialLifetimeField } from '../companies/schema';
 import { OVERLAPS } from './service';
 
 export const USERNAME_MIN = 3;
@@ -50,6 +51,8 @@ const overlapNames = Object.keys(OVERLAPS) as [keyof typeof OVERLAPS, ...(keyof 
 
 export const SaveSchema = z.object({
   overlap: z.enum(overlapNames, { message: 'Choose how long the previous credential keeps working: none, 1 hour, 24 hours or 7 days.' }).default('none'),
+  /** Absent: the company's default (see lifetimeDefault). */
+  lifetime: credentialLifetimeField('Choose a lifetime: 30, 90, 180 or 365 days, or never expires.').optional(),
 });
 export type Save = z.infer<typeof SaveSchema>;
 

@@ -17,8 +17,11 @@ export interface CredentialIdentity {
   scopes: string[];
 }
 
-/** How a credential that matched the secret, but works no more, came to stop working. */
-export type EndedHow = 'replaced' | 'revoked' | 'expired' | 'unsaved';
+/**
+ * How a credential that matched the secret, but works no more, came to stop working: `expired` before
+ * it was saved, `lifetime` at the end of the lifetime chosen at Save.
+ */
+export type EndedHow = 'replaced' | 'revoked' | 'expired' | 'lifetime' | 'unsaved';
 
 /**
  * The verdict on a presented identifier and secret. `malformed` and `unknown` are failed guesses
@@ -62,6 +65,8 @@ export function endedDescription(kind: CredentialKind, how: EndedHow, at: number
       return `This ${noun} was revoked${on}.`;
     case 'expired':
       return `This ${noun} expired${on} before it was saved.`;
+    case 'lifetime':
+      return `This ${noun} expired${on}, at the end of the lifetime chosen when it was saved: generate and save a new one on the API page.`;
     case 'unsaved':
       return `This ${noun} has not been saved yet: it works once an administrator saves it on the API page.`;
   }
@@ -83,8 +88,10 @@ export class CredentialVerifier {
     this.lookups = createCredentialLookups(db);
   }
 
+  /** Active, or in its overlap; and in either case before the end of its lifetime (compared here, not left to the sweep). */
   private isWorking(row: CredentialCandidate, now: number): boolean {
-    return row.status === 'active' || (row.status === 'retiring' && row.retiresAt !== null && row.retiresAt > now);
+    const inLifetime = row.expiresAt === null || row.expiresAt > now;
+    return inLifetime && (row.status === 'active' || (row.status === 'retiring' && row.retiresAt !== null && row.retiresAt > now));
   }
 
   /**
@@ -99,8 +106,14 @@ export class CredentialVerifier {
       case 'pending':
         return row.expiresAt !== null && row.expiresAt <= now ? { how: 'expired', at: row.expiresAt } : { how: 'unsaved', at: null };
       case 'expired':
-        return { how: 'expired', at: earliest(row.expiresAt, row.endedAt) };
-      default: // retired, or retiring past its overlap
+        return { how: row.savedAt === null ? 'expired' : 'lifetime', at: earliest(row.expiresAt, row.endedAt) };
+      case 'active':
+        return { how: 'lifetime', at: row.expiresAt };
+      case 'retiring': // past its overlap or its lifetime, whichever came first
+        return row.expiresAt !== null && (row.retiresAt === null || row.expiresAt < row.retiresAt)
+          ? { how: 'lifetime', at: row.expiresAt }
+          : { how: 'replaced', at: row.retiresAt };
+      default: // retired
         return { how: 'replaced', at: earliest(row.retiresAt, row.endedAt) };
     }
   }
@@ -173,6 +186,13 @@ export class CredentialVerifier {
     if (!row || row.kind !== 'oauth' || !this.isWorking(row, now)) return undefined;
     this.lastUsed.touch(row.id, now);
     return this.identity(row, 'oauth');
+  }
+
+  /** When a token's client (a row workingClient refused) reached the end of its lifetime; undefined if it stopped otherwise. */
+  clientExpiry(row: CredentialCandidate | undefined): number | undefined {
+    if (!row || row.kind !== 'oauth') return undefined;
+    const ended = this.howEnded(row, this.clock.now());
+    return ended.how === 'lifetime' && ended.at !== null ? ended.at : undefined;
   }
 }
 

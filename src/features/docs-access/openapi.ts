@@ -41,7 +41,7 @@ export function buildOpenApi(config: Pick<Config, 'publicUrl' | 'accessTokenTtl'
   // The answers every client-authenticated endpoint shares.
   const clientErrors = {
     '401': errorResponse(
-      'Client authentication failed: unknown client, wrong secret, or none sent; for a secret that was replaced, revoked or expired, `error_description` says which and when.',
+      'Client authentication failed: unknown client, wrong secret, or none sent; for a secret that was replaced, revoked or expired (unsaved, or at the end of the lifetime chosen when it was saved), `error_description` says which and when.',
       ['invalid_client'],
       'Client authentication failed.',
       {
@@ -65,7 +65,7 @@ export function buildOpenApi(config: Pick<Config, 'publicUrl' | 'accessTokenTtl'
 
   const callerUnauthorized = (extraCodes: string[] = []) =>
     errorResponse(
-      'No credentials, or credentials that do not work: an unknown, revoked or replaced API key (`unauthorized`; for a replaced, revoked or expired key, `error_description` and the Basic challenge say which and when), or an invalid, expired or revoked access token (`invalid_token`).',
+      'No credentials, or credentials that do not work: an unknown, revoked, replaced or expired API key (`unauthorized`; for a replaced, revoked or expired key, `error_description` and the Basic challenge say which and when), or an invalid, expired or revoked access token (`invalid_token`; for a token whose client credentials reached the end of their lifetime, `error_description` and the Bearer challenge say when).',
       ['unauthorized', 'invalid_token', ...extraCodes],
       'Authentication is required: send Authorization: Basic (API username and key) or Bearer (an access token).',
       { 'WWW-Authenticate': WWW_AUTHENTICATE, 'Cache-Control': NO_STORE },

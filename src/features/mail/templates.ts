@@ -4,31 +4,29 @@ import { registerFilters } from '../../views';
 
 export type CredentialKindName = 'basic' | 'oauth';
 
+/** What every message about a credential names: never its secret, only the identifier and public prefix. */
+export interface CredentialAbout {
+  companyName: string;
+  credentialKind: CredentialKindName;
+  identifier: string;
+  secretPrefix: string;
+  /** The API page, for the administrator's next step. */
+  consoleUrl: string | null;
+}
+
 /** What each message says; the templates in views/mail/<kind>.{txt,html}.njk get this, with the words of a credential's kind. */
 export interface MailModels {
   invitation: { companyName: string; inviter: string; link: string; expiresAt: number };
   access_granted: { companyName: string; email: string; link: string; expiresAt: number; message: string | null; docsUrl: string };
   access_denied: { companyName: string; email: string; message: string | null };
-  credential_saved: {
-    companyName: string;
-    credentialKind: CredentialKindName;
-    identifier: string;
-    secretPrefix: string;
+  credential_saved: CredentialAbout & {
     actor: string;
     at: number;
     replaced: { identifier: string; secretPrefix: string; retiresAt: number | null } | null;
-    consoleUrl: string | null;
   };
-  credential_revoked: {
-    companyName: string;
-    credentialKind: CredentialKindName;
-    identifier: string;
-    secretPrefix: string;
-    actor: string;
-    at: number;
-    reason: string | null;
-    consoleUrl: string | null;
-  };
+  credential_revoked: CredentialAbout & { actor: string; at: number; reason: string | null };
+  credential_expiring: CredentialAbout & { expiresAt: number; daysLeft: number };
+  credential_overlap_ended: CredentialAbout & { actor: string; at: number; plannedEnd: number | null };
 }
 export type MailKind = keyof MailModels;
 
@@ -44,6 +42,8 @@ const SUBJECTS: { [K in MailKind]: (model: MailModels[K]) => string } = {
   access_denied: () => 'Your request for the OAuth 2.0 API documentation',
   credential_saved: (m) => `New ${KIND_WORDS[m.credentialKind].kindLabel} saved for ${m.companyName}`,
   credential_revoked: (m) => `${KIND_WORDS[m.credentialKind].kindLabel} revoked for ${m.companyName}`,
+  credential_expiring: (m) => `${KIND_WORDS[m.credentialKind].kindLabel} of ${m.companyName} expires in ${m.daysLeft} day${m.daysLeft === 1 ? '' : 's'}`,
+  credential_overlap_ended: (m) => `Overlap ended early: ${KIND_WORDS[m.credentialKind].kindLabel} replaced for ${m.companyName}`,
 };
 
 function environment(autoescape: boolean): nunjucks.Environment {

@@ -31,12 +31,19 @@ const badApiKey = () => new HttpError(401, 'unauthorized', 'The API username or 
 const endedApiKey = (description: string) =>
   new HttpError(401, 'unauthorized', description, { 'WWW-Authenticate': `Basic realm="API", error_description="${description}", Bearer realm="API"` });
 /**
- * Every refused token gets the same answer, on purpose. `ended` says, for the metrics only, whether it
- * was one of ours that expired or was revoked (src/metrics/outcomes.ts).
+ * Every refused token gets the same answer, on purpose, but one: a genuine token whose client reached
+ * the end of its lifetime is told so (only its holder can send it, as with an ended API key). `ended`
+ * says, for the metrics, whether it was one of ours that expired or was revoked (src/metrics/outcomes.ts).
  */
 export class BadToken extends HttpError {
-  constructor(readonly ended?: 'expired' | 'revoked') {
-    super(401, 'invalid_token', 'The access token is invalid, expired or revoked.', { 'WWW-Authenticate': INVALID_TOKEN_CHALLENGE });
+  constructor(
+    readonly ended?: 'expired' | 'revoked',
+    /** Only for a genuine token whose client's lifetime ended: its holder is told when (in the challenge too). */
+    description?: string,
+  ) {
+    super(401, 'invalid_token', description ?? 'The access token is invalid, expired or revoked.', {
+      'WWW-Authenticate': description ? `Bearer realm="API", error="invalid_token", error_description="${description}"` : INVALID_TOKEN_CHALLENGE,
+    });
   }
 }
 
@@ -88,7 +95,7 @@ export function verifyHandlers(deps: VerifyHandlerDeps): { me: FastHandler; veri
         const check = await authenticator.checkAccessToken(source, presented.token);
         if (check.ok) return check.caller;
         if (check.reason === 'throttled') throw throttled(check.retryAfter, forwardAuth);
-        throw new BadToken(check.reason === 'ended' ? check.how : undefined);
+        throw check.reason === 'ended' ? new BadToken(check.how, check.description) : new BadToken();
       }
       case 'malformed-basic':
       case 'malformed-bearer': {
