@@ -41,6 +41,7 @@ const BODIES: Record<string, Record<string, string>> = {
   'POST /admin/api/basic-auth/:id/save': { overlap: 'none' },
   'POST /admin/api/oauth/:id/save': { overlap: 'none' },
   'POST /admin/api/credentials/:id/revoke': { reason: 'Forged by another site' },
+  'POST /admin/api/credentials/:id/allowlist': { allowlist: '198.51.100.0/24' },
   'POST /admin/api/docs-access': { email: 'forged@a.test' },
   'POST /operator/companies': { name: 'Forged company' },
   'POST /operator/companies/:id/invitations': { email: 'forged@a.test' },

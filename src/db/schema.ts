@@ -6,7 +6,7 @@ import type { Generated } from 'kysely';
  * integer milliseconds since the epoch (UTC); flags are 0/1 integers; digests are bytes.
  */
 export interface Tables {
-  companies: { id: Generated<number>; name: string; created_at: number };
+  companies: { id: Generated<number>; name: string; created_at: number; leak_policy: Generated<'revoke' | 'report'> };
   users: {
     id: Generated<number>;
     company_id: number;
@@ -79,6 +79,7 @@ export interface Tables {
     revoked_by: number | null;
     revoke_reason: string | null;
     last_used_at: number | null;
+    allowed_ranges: Generated<string>;
   };
   api_usernames: { username: string; company_id: number; claimed_at: number };
   signing_keys: {

@@ -7,6 +7,7 @@ import type { AuditLog } from '../features/audit/service';
 import type { CredentialVerifier } from '../features/credentials/verify';
 import { SigningKeys, sealingKey } from './signing-keys/service';
 import { AuthFailures } from './failures';
+import { AddressRefusals } from './refusals';
 import type { PlatformMetrics } from '../metrics/metrics';
 import type { PlatformEndpoint } from '../metrics/outcomes';
 import { observer } from './observe';
@@ -63,7 +64,7 @@ export function createPlatformApi(deps: PlatformApiDeps): PlatformApi {
   const urls = oauthEndpoints(config.publicUrl);
   const tokens = new AccessTokens(signingKeys, clock, urls.issuer, urls.audience, config.accessTokenTtl);
   const failures = deps.failures ?? new AuthFailures(db, clock);
-  const authenticator = new ApiAuthenticator(db, verifier, tokens, failures);
+  const authenticator = new ApiAuthenticator(db, verifier, tokens, failures, new AddressRefusals(audit, clock, deps.logger));
   const { headers, logger } = deps;
   const oauth = oauthHandlers({ db, publicUrl: config.publicUrl, tokens, authenticator, signingKeys, headers });
   const verify = verifyHandlers({ authenticator, logger, trustsProxy: config.trustProxy !== false, headers });

@@ -78,6 +78,15 @@ export interface CredentialView extends CredentialRow, KindWords {
   createdByLabel: string;
   savedByLabel: string;
   revokedByLabel: string;
+  /** The IP allowlist as the form shows it (one range per line) and in a few words. */
+  allowlistText: string;
+  allowlistSummary: string;
+}
+
+export function allowlistSummaryOf(allowedRanges: string): string {
+  if (allowedRanges === '') return 'Any address may use it.';
+  const ranges = allowedRanges.split(' ');
+  return ranges.length === 1 ? `Only from ${ranges[0]}.` : `Only from ${ranges.length} ranges.`;
 }
 
 function credentialView<C extends CredentialRow>(c: C): C & CredentialView {
@@ -89,6 +98,8 @@ function credentialView<C extends CredentialRow>(c: C): C & CredentialView {
     createdByLabel: c.createdByEmail ?? 'a removed user',
     savedByLabel: c.savedByEmail ?? 'a removed user',
     revokedByLabel: c.revokedByEmail ?? 'An operator',
+    allowlistText: c.allowedRanges.split(' ').join('\n'),
+    allowlistSummary: allowlistSummaryOf(c.allowedRanges),
   };
 }
 
@@ -108,6 +119,8 @@ export interface AreaModel {
   errors: FieldErrors;
   values: Record<string, string>;
   overlapChoices: typeof OVERLAP_CHOICES;
+  /** An allowlist form that was refused: which credential's, why, and what was typed. */
+  allowlist?: { id: number; error: string; value: string };
 }
 
 export interface BasicAreaModel extends AreaModel {
@@ -121,7 +134,7 @@ export interface OauthAreaModel extends AreaModel {
   scopeChoices: { name: string; description: string; checked: boolean }[];
 }
 
-export type AreaExtras = Partial<Pick<AreaModel, 'generated' | 'message' | 'errors' | 'values' | 'open'>>;
+export type AreaExtras = Partial<Pick<AreaModel, 'generated' | 'message' | 'errors' | 'values' | 'open' | 'allowlist'>>;
 
 async function area(deps: ApiPageDeps, companyId: number, kind: CredentialKind, extras: AreaExtras): Promise<AreaModel> {
   await deps.flushLastUsed?.();

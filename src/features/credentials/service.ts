@@ -107,6 +107,8 @@ async function insertPending(
     createdBy: actor.userId,
     createdAt: now,
     expiresAt: now + PENDING_TTL_MS,
+    // A new generation keeps the allowlist of the credential it replaces: a rotation opens no address.
+    allowedRanges: active?.allowedRanges ?? '',
   });
   await deps.audit.record(
     actor,
