@@ -61,6 +61,9 @@ const EXPECTED: Record<string, Row> = {
   'ALL /.well-known/jwks.json': all('methodNotAllowed'),
   'GET /api/v1/me': apiOnly,
   'ALL /auth/verify': apiOnly,
+  // Leak reports: anyone may send one (no credentials); the matrix's form body gets the handler's 415.
+  'POST /api/v1/credentials/leaked': publicPage,
+  'ALL /api/v1/credentials/leaked': all('methodNotAllowed'),
 
   'GET /sign-in': publicPage,
   'POST /sign-in': publicForm,
@@ -93,6 +96,7 @@ const EXPECTED: Record<string, Row> = {
   'POST /operator/companies/:id/users/:userId/disable': operatorOnly,
   'POST /operator/companies/:id/users/:userId/enable': operatorOnly,
   'POST /operator/companies/:id/scopes': operatorOnly,
+  'POST /operator/companies/:id/leak-policy': operatorOnly,
   'GET /operator/credentials': operatorOnly,
   'GET /operator/credentials/:id/revoke': operatorOnly,
   'POST /operator/credentials/:id/revoke': operatorOnly,

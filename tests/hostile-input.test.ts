@@ -524,6 +524,16 @@ const TARGETS: Target[] = [
     successWrites: true,
   },
   {
+    name: 'POST /operator/companies/:id/leak-policy',
+    method: 'POST',
+    path: (ids) => `/operator/companies/${ids.companyA}/leak-policy`,
+    pathParams: [':id'],
+    caller: 'operator',
+    in: 'form',
+    base: () => [['policy', 'report']],
+    successWrites: true,
+  },
+  {
     name: 'GET /operator/credentials/:id/revoke',
     method: 'GET',
     path: (ids) => `/operator/credentials/${ids.activeClient}/revoke`,

@@ -5,7 +5,7 @@ import { requireOperator } from '../../http/auth';
 import { reRenderOnFieldError } from '../../http/form-error';
 import { flashAndRedirect, render } from '../../http/render';
 import { parseOrThrow, submittedValues, validate } from '../../http/validate';
-import { CompanyScopesSchema, CreateCompanySchema, IdParam, InviteSchema } from './schema';
+import { CompanyScopesSchema, CreateCompanySchema, IdParam, InviteSchema, LeakPolicySchema } from './schema';
 import * as companies from './service';
 
 /** Operator pages: companies, their administrators and the scopes they may grant. */
@@ -102,6 +102,19 @@ export function companiesRouter(deps: companies.CompaniesDeps): Router {
         flashAndRedirect(req, res, `/operator/companies/${id}`, 'Allowed scopes saved.');
       },
       (errors, status) => companyPage(req, res, id, { errors }, status),
+    );
+  });
+
+  router.post('/operator/companies/:id/leak-policy', async (req, res) => {
+    const { id } = parseOrThrow(IdParam, req.params);
+    const input = validate(LeakPolicySchema, req.body);
+    if (!input.ok) return companyPage(req, res, id, { errors: input.errors }, 422);
+    await companies.setLeakPolicy(deps, id, input.data.policy, actorFrom(req));
+    flashAndRedirect(
+      req,
+      res,
+      `/operator/companies/${id}`,
+      input.data.policy === 'revoke' ? 'Leaked credentials will be revoked at once.' : 'Leaked credentials will only be reported.',
     );
   });
 

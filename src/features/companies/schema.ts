@@ -18,3 +18,7 @@ export const CompanyScopesSchema = z.object({
     .optional()
     .transform((v) => (v === undefined ? [] : Array.isArray(v) ? v : [v])),
 });
+
+export const LeakPolicySchema = z.object({
+  policy: z.enum(['revoke', 'report'], { message: 'Choose what a leak report does: revoke at once, or only tell the administrators.' }),
+});

@@ -210,7 +210,8 @@ export async function saveCredential(
   return result;
 }
 
-const apiPageUrl = (deps: CredentialsDeps): string | null => (deps.publicUrl ? `${deps.publicUrl}/admin/api` : null);
+/** The API page's absolute address for notifications, when PUBLIC_URL is known. */
+export const apiPageUrl = (deps: CredentialsDeps): string | null => (deps.publicUrl ? `${deps.publicUrl}/admin/api` : null);
 
 /** Revoke: a working credential (active or in its overlap) stops at once. */
 export async function revokeCredential(deps: CredentialsDeps, companyId: number, id: number, reason: string, actor: Actor): Promise<CredentialRow> {

@@ -270,13 +270,15 @@ export function composeMail<K extends MailKind>(kind: K, to: string, companyId: 
   return { to, companyId, kind, subject: rendered.subject, text: rendered.text, html: rendered.html, secrets };
 }
 
-export type CredentialNotice<K extends 'credential_saved' | 'credential_revoked'> = Omit<MailModels[K], 'companyName'>;
+/** The messages about one of the company's credentials, which go to all of its administrators. */
+export type CredentialNoticeKind = 'credential_saved' | 'credential_revoked' | 'credential_leaked';
+export type CredentialNotice<K extends CredentialNoticeKind> = Omit<MailModels[K], 'companyName'>;
 
 /**
  * Tells every administrator of the company that a credential was saved or revoked (never its
  * secret: the identifier and public prefix only). Returns the outbox ids.
  */
-export async function notifyCompanyAdmins<K extends 'credential_saved' | 'credential_revoked'>(
+export async function notifyCompanyAdmins<K extends CredentialNoticeKind>(
   deps: { db: Database; mailer: Mailer },
   companyId: number,
   kind: K,

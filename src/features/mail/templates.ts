@@ -29,6 +29,18 @@ export interface MailModels {
     reason: string | null;
     consoleUrl: string | null;
   };
+  credential_leaked: {
+    companyName: string;
+    credentialKind: CredentialKindName;
+    identifier: string;
+    secretPrefix: string;
+    at: number;
+    /** Where the reporter found it, as they sent it (shown as text, never as a link: anyone can report). */
+    url: string | null;
+    /** true: revoked at once (the company's policy); false: only reported, it still works. */
+    revoked: boolean;
+    consoleUrl: string | null;
+  };
 }
 export type MailKind = keyof MailModels;
 
@@ -44,6 +56,7 @@ const SUBJECTS: { [K in MailKind]: (model: MailModels[K]) => string } = {
   access_denied: () => 'Your request for the OAuth 2.0 API documentation',
   credential_saved: (m) => `New ${KIND_WORDS[m.credentialKind].kindLabel} saved for ${m.companyName}`,
   credential_revoked: (m) => `${KIND_WORDS[m.credentialKind].kindLabel} revoked for ${m.companyName}`,
+  credential_leaked: (m) => `${KIND_WORDS[m.credentialKind].kindLabel} reported as leaked${m.revoked ? ' and revoked' : ''} for ${m.companyName}`,
 };
 
 function environment(autoescape: boolean): nunjucks.Environment {
