@@ -101,6 +101,9 @@ describe('POST /admin/api/credentials/:id/allowlist', () => {
     expect(res.text).toContain('10.0.0.0/33 is not a valid range: an IPv4 prefix is at most /32.');
     expect(res.text).toContain('>10.0.0.0/8\n10.0.0.0/33</textarea>');
     expect(res.text).toContain('aria-invalid="true"');
+    // The area and the list's own disclosure are open, so the message is seen without script too.
+    expect(res.text).toContain('<details class="allowlist" open>');
+    if (!('HX-Request' in headers)) expect(res.text).toContain('<details class="area" id="basic-auth" open>');
   });
 
   it('leaves another company’s credential alone (404)', async () => {

@@ -140,7 +140,7 @@ async function area(deps: ApiPageDeps, companyId: number, kind: CredentialKind, 
   await deps.flushLastUsed?.();
   const state = await credentialState(deps, companyId, kind);
   const working = (state.active ? [state.active, ...state.retiring] : state.retiring).map(credentialView);
-  const open = extras.open ?? Boolean(extras.generated || extras.message || (extras.errors && Object.keys(extras.errors).length));
+  const open = extras.open ?? Boolean(extras.generated || extras.message || extras.allowlist || (extras.errors && Object.keys(extras.errors).length));
   return {
     kind,
     words: KIND_WORDS[kind],
