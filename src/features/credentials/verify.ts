@@ -47,6 +47,9 @@ export interface AddressRefused {
   address: string;
 }
 
+/** A working credential's verdict at the caller's address. */
+export type WorkingFrom = { ok: true; identity: CredentialIdentity } | AddressRefused;
+
 /** Why a request from `address` may not use the credential. Only the secret's holder gets this far: naming the address reveals nothing. */
 export function addressRefusedDescription(refused: AddressRefused): string {
   const noun = refused.identity.kind === 'basic' ? 'API key' : 'client';
@@ -168,7 +171,7 @@ export class CredentialVerifier {
    * A working credential's verdict at the caller's address (undefined: no address to check, as for a
    * token being introspected): its identity and its use noted, or refused by its IP allowlist, unused.
    */
-  private allowedFrom(row: CredentialCandidate, kind: CredentialKind, now: number, address: string | undefined): CredentialCheck {
+  private allowedFrom(row: CredentialCandidate, kind: CredentialKind, now: number, address: string | undefined): WorkingFrom {
     const identity = this.identity(row, kind);
     if (address !== undefined && !addressAllowed(row.allowedRanges, address)) return { ok: false, reason: 'address', identity, address };
     this.lastUsed.touch(row.id, now);
@@ -208,13 +211,10 @@ export class CredentialVerifier {
   }
 
   /** workingClient for a token used from `address`: refused (and its use not noted) when the client's IP allowlist lacks it. */
-  workingClientFrom(
-    row: CredentialCandidate | undefined,
-    address: string | undefined,
-  ): { ok: true; identity: CredentialIdentity } | AddressRefused | undefined {
+  workingClientFrom(row: CredentialCandidate | undefined, address: string | undefined): WorkingFrom | undefined {
     const now = this.clock.now();
     if (!row || row.kind !== 'oauth' || !this.isWorking(row, now)) return undefined;
-    return this.allowedFrom(row, 'oauth', now, address) as { ok: true; identity: CredentialIdentity } | AddressRefused;
+    return this.allowedFrom(row, 'oauth', now, address);
   }
 }
 
