@@ -115,6 +115,8 @@ describe('POST /api/v1/credentials/leaked', () => {
     expect(basicMail.text).toContain('it stopped working');
     expect(basicMail.html).toContain('<code>https://paste.example/abc</code>');
     expect(basicMail.text).not.toContain(key.key);
+    const admin = await signIn(ctx.app, 'admin@leaky.test');
+    expect((await admin.get('/admin/api')).text).toContain('The console: Reported as leaked, found at https://paste.example/abc');
   });
 
   it('only reports under the report policy: the key keeps working, and the mail says so', async () => {

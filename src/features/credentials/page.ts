@@ -97,7 +97,8 @@ function credentialView<C extends CredentialRow>(c: C): C & CredentialView {
     worksUntil: c.status === 'retiring' ? c.retiresAt : null,
     createdByLabel: c.createdByEmail ?? 'a removed user',
     savedByLabel: c.savedByEmail ?? 'a removed user',
-    revokedByLabel: c.revokedByEmail ?? 'An operator',
+    // No person: revoked by the console itself (a leak report, decision 0020); people are disabled, never deleted.
+    revokedByLabel: c.revokedByEmail ?? 'The console',
     allowlistText: c.allowedRanges.split(' ').join('\n'),
     allowlistSummary: allowlistSummaryOf(c.allowedRanges),
   };
