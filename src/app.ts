@@ -93,6 +93,7 @@ export function createApp(deps: AppDeps): Express {
     config,
     audit,
     verifier,
+    mailer,
     logger,
     headers: headersSetBy(securityHeaders),
     trustProxy: app.get('trust proxy fn') as (address: string, hop: number) => boolean,

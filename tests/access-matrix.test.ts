@@ -61,6 +61,9 @@ const EXPECTED: Record<string, Row> = {
   'ALL /.well-known/jwks.json': all('methodNotAllowed'),
   'GET /api/v1/me': apiOnly,
   'ALL /auth/verify': apiOnly,
+  // Leak reports: anyone may send one (no credentials); the matrix's form body gets the handler's 415.
+  'POST /api/v1/credentials/leaked': publicPage,
+  'ALL /api/v1/credentials/leaked': all('methodNotAllowed'),
 
   'GET /sign-in': publicPage,
   'POST /sign-in': publicForm,
@@ -80,6 +83,7 @@ const EXPECTED: Record<string, Row> = {
   'POST /admin/api/credentials/:id/revoke': companyA,
   'GET /admin/api/credentials/:id/end-overlap': companyA,
   'POST /admin/api/credentials/:id/end-overlap': companyA,
+  'POST /admin/api/credentials/:id/allowlist': companyA,
   'GET /admin/api/docs-access': signedIn,
   'POST /admin/api/docs-access/next': signedIn,
   'POST /admin/api/docs-access/back': signedIn,
@@ -95,6 +99,7 @@ const EXPECTED: Record<string, Row> = {
   'POST /operator/companies/:id/users/:userId/enable': operatorOnly,
   'POST /operator/companies/:id/scopes': operatorOnly,
   'POST /operator/companies/:id/credential-lifetime': operatorOnly,
+  'POST /operator/companies/:id/leak-policy': operatorOnly,
   'GET /operator/credentials': operatorOnly,
   'GET /operator/credentials/:id/revoke': operatorOnly,
   'POST /operator/credentials/:id/revoke': operatorOnly,
@@ -161,6 +166,7 @@ function urlFor(routePath: string, f: Fixture): string {
     '/admin/api/oauth/:id/save': { id: f.pendingClientId },
     '/admin/api/credentials/:id/revoke': { id: f.activeKeyId },
     '/admin/api/credentials/:id/end-overlap': { id: f.activeKeyId },
+    '/admin/api/credentials/:id/allowlist': { id: f.activeKeyId },
     '/operator/credentials/:id/revoke': { id: f.activeKeyId },
     '/operator/outbox/:id': { id: f.outboxId },
     '/operator/outbox/:id/retry': { id: f.outboxId },

@@ -409,6 +409,18 @@ const TARGETS: Target[] = [
     in: 'form',
     base: () => [],
   },
+  {
+    name: 'POST /admin/api/credentials/:id/allowlist',
+    method: 'POST',
+    path: (ids) => `/admin/api/credentials/${ids.activeKey}/allowlist`,
+    pathParams: [':id'],
+    caller: 'admin',
+    in: 'form',
+    base: () => [['allowlist', '203.0.113.0/24']],
+    // An empty list (blank or only separators) is valid: it allows every address again.
+    validValues: { allowlist: ['empty', 'whitespace', 'line breaks'] },
+    successWrites: true,
+  },
   { name: 'GET /admin/api/docs-access', method: 'GET', path: () => '/admin/api/docs-access', caller: 'admin', in: 'query', base: () => [['step', 'email']] },
   {
     name: 'POST /admin/api/docs-access/next',
@@ -540,6 +552,16 @@ const TARGETS: Target[] = [
     caller: 'operator',
     in: 'form',
     base: () => [['maxLifetime', '90']],
+    successWrites: true,
+  },
+  {
+    name: 'POST /operator/companies/:id/leak-policy',
+    method: 'POST',
+    path: (ids) => `/operator/companies/${ids.companyA}/leak-policy`,
+    pathParams: [':id'],
+    caller: 'operator',
+    in: 'form',
+    base: () => [['policy', 'report']],
     successWrites: true,
   },
   {

@@ -18,8 +18,14 @@ export async function listCompanies(db: Database): Promise<CompanySummary[]> {
     .execute();
 }
 
-export async function findCompany(db: Database, id: number): Promise<{ id: number; name: string; createdAt: number } | undefined> {
-  return db.selectFrom('companies').select(['id', 'name', 'created_at as createdAt']).where('id', '=', id).executeTakeFirst();
+export type LeakPolicy = 'revoke' | 'report';
+
+export async function findCompany(db: Database, id: number): Promise<{ id: number; name: string; createdAt: number; leakPolicy: LeakPolicy } | undefined> {
+  return db.selectFrom('companies').select(['id', 'name', 'created_at as createdAt', 'leak_policy as leakPolicy']).where('id', '=', id).executeTakeFirst();
+}
+
+export async function updateLeakPolicy(db: Database, id: number, policy: LeakPolicy): Promise<void> {
+  await db.updateTable('companies').set({ leak_policy: policy }).where('id', '=', id).execute();
 }
 
 export async function companyNameTaken(db: Database, name: string): Promise<boolean> {

@@ -5,7 +5,7 @@ import { requireOperator } from '../../http/auth';
 import { reRenderOnFieldError } from '../../http/form-error';
 import { flashAndRedirect, render } from '../../http/render';
 import { parseOrThrow, submittedValues, validate } from '../../http/validate';
-import { CompanyScopesSchema, CreateCompanySchema, CredentialLifetimePolicySchema, IdParam, InviteSchema } from './schema';
+import { CompanyScopesSchema, CreateCompanySchema, CredentialLifetimePolicySchema, IdParam, InviteSchema, LeakPolicySchema } from './schema';
 import * as companies from './service';
 
 /** Operator pages: companies, their administrators and the scopes they may grant. */
@@ -115,6 +115,19 @@ export function companiesRouter(deps: companies.CompaniesDeps): Router {
         ? 'Credential lifetime saved: no maximum.'
         : `Credential lifetime saved: at most ${input.data.maxLifetime} days for credentials saved from now on.`;
     flashAndRedirect(req, res, `/operator/companies/${id}`, text);
+  });
+
+  router.post('/operator/companies/:id/leak-policy', async (req, res) => {
+    const { id } = parseOrThrow(IdParam, req.params);
+    const input = validate(LeakPolicySchema, req.body);
+    if (!input.ok) return companyPage(req, res, id, { errors: input.errors }, 422);
+    await companies.setLeakPolicy(deps, id, input.data.policy, actorFrom(req));
+    flashAndRedirect(
+      req,
+      res,
+      `/operator/companies/${id}`,
+      input.data.policy === 'revoke' ? 'Leaked credentials will be revoked at once.' : 'Leaked credentials will only be reported.',
+    );
   });
 
   return router;

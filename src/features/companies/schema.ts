@@ -31,3 +31,7 @@ export const credentialLifetimeField = (message: string) =>
 export const CredentialLifetimePolicySchema = z.object({
   maxLifetime: credentialLifetimeField('Choose a maximum lifetime: 30, 90, 180 or 365 days, or no maximum.'),
 });
+
+export const LeakPolicySchema = z.object({
+  policy: z.enum(['revoke', 'report'], { message: 'Choose what a leak report does: revoke at once, or only tell the administrators.' }),
+});

@@ -78,7 +78,23 @@ export async function getCompany(deps: CompaniesDeps, id: number) {
     users: (await auth.listCompanyUsers(deps, id)).map(userView),
     scopes: await listScopes({ db: deps.db }),
     grantedScopes: await repo.listCompanyScopes(deps.db, id),
+    leakPolicyChoices: LEAK_POLICY_CHOICES.map((c) => ({ ...c, checked: c.value === company.leakPolicy })),
   };
+}
+
+/** What a leak report (POST /api/v1/credentials/leaked) does to this company's credentials, in the operator's words. */
+const LEAK_POLICY_CHOICES: { value: repo.LeakPolicy; label: string }[] = [
+  { value: 'revoke', label: 'Revoke at once, and tell the administrators (recommended)' },
+  { value: 'report', label: 'Only tell the administrators: the credential keeps working until they revoke it' },
+];
+
+export async function setLeakPolicy(deps: CompaniesDeps, companyId: number, policy: repo.LeakPolicy, actor: Actor): Promise<void> {
+  await transaction(deps.db, async (trx) => {
+    const company = await repo.findCompany(trx, companyId);
+    if (!company) throw notFound();
+    await repo.updateLeakPolicy(trx, companyId, policy);
+    await deps.audit.record(actor, { action: 'company.leak_policy', companyId, details: { before: company.leakPolicy, after: policy } }, trx);
+  });
 }
 
 export interface InvitationLink {

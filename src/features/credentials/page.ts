@@ -87,6 +87,15 @@ export interface CredentialView extends CredentialRow, KindWords {
   createdByLabel: string;
   savedByLabel: string;
   revokedByLabel: string;
+  /** The IP allowlist as the form shows it (one range per line) and in a few words. */
+  allowlistText: string;
+  allowlistSummary: string;
+}
+
+export function allowlistSummaryOf(allowedRanges: string): string {
+  if (allowedRanges === '') return 'Any address may use it.';
+  const ranges = allowedRanges.split(' ');
+  return ranges.length === 1 ? `Only from ${ranges[0]}.` : `Only from ${ranges.length} ranges.`;
 }
 
 function credentialView<C extends CredentialRow>(c: C): C & CredentialView {
@@ -99,7 +108,10 @@ function credentialView<C extends CredentialRow>(c: C): C & CredentialView {
     canEndOverlap: c.status === 'retiring',
     createdByLabel: c.createdByEmail ?? 'a removed user',
     savedByLabel: c.savedByEmail ?? 'a removed user',
-    revokedByLabel: c.revokedByEmail ?? 'An operator',
+    // No person: revoked by the console itself (a leak report, decision 0020); people are disabled, never deleted.
+    revokedByLabel: c.revokedByEmail ?? 'The console',
+    allowlistText: c.allowedRanges.split(' ').join('\n'),
+    allowlistSummary: allowlistSummaryOf(c.allowedRanges),
   };
 }
 
@@ -123,6 +135,8 @@ export interface AreaModel {
   lifetimeChoices: { value: string; label: string; checked: boolean }[];
   /** A warning for each working credential that expires within 14 days (the banner). */
   expiryWarnings: string[];
+  /** An allowlist form that was refused: which credential's, why, and what was typed. */
+  allowlist?: { id: number; error: string; value: string };
 }
 
 export interface BasicAreaModel extends AreaModel {
@@ -136,7 +150,7 @@ export interface OauthAreaModel extends AreaModel {
   scopeChoices: { name: string; description: string; checked: boolean }[];
 }
 
-export type AreaExtras = Partial<Pick<AreaModel, 'generated' | 'message' | 'errors' | 'values' | 'open'>>;
+export type AreaExtras = Partial<Pick<AreaModel, 'generated' | 'message' | 'errors' | 'values' | 'open' | 'allowlist'>>;
 
 /** How far ahead of a credential's expiry the API page warns about it. */
 export const EXPIRY_BANNER_MS = 14 * DAY;
@@ -167,7 +181,8 @@ async function area(deps: ApiPageDeps, companyId: number, kind: CredentialKind, 
   const state = await credentialState(deps, companyId, kind);
   const working = (state.active ? [state.active, ...state.retiring] : state.retiring).map(credentialView);
   const warnings = expiryWarnings(working, deps.clock.now());
-  const open = extras.open ?? Boolean(extras.generated || extras.message || warnings.length || (extras.errors && Object.keys(extras.errors).length));
+  const open =
+    extras.open ?? Boolean(extras.generated || extras.message || extras.allowlist || warnings.length || (extras.errors && Object.keys(extras.errors).length));
   return {
     kind,
     words: KIND_WORDS[kind],

@@ -29,6 +29,8 @@ export interface CredentialRow {
   revokedByEmail: string | null;
   revokeReason: string | null;
   lastUsedAt: number | null;
+  /** Canonical CIDR ranges, space-separated; '' allows every address (ranges.ts). */
+  allowedRanges: string;
 }
 
 /** Every column of a credential as the pages show it, with the emails of the people who made, saved and revoked it. */
@@ -59,6 +61,7 @@ function selectRows(db: Database) {
       'ru.email as revokedByEmail',
       'c.revoke_reason as revokeReason',
       'c.last_used_at as lastUsedAt',
+      'c.allowed_ranges as allowedRanges',
     ]);
 }
 
@@ -73,6 +76,8 @@ export interface NewCredential {
   createdBy: number | null;
   createdAt: number;
   expiresAt: number;
+  /** Canonical ranges (ranges.ts); none: every address. */
+  allowedRanges?: string;
 }
 
 export async function insertPendingCredential(db: Database, c: NewCredential): Promise<number> {
@@ -90,6 +95,7 @@ export async function insertPendingCredential(db: Database, c: NewCredential): P
       created_by: c.createdBy,
       created_at: c.createdAt,
       expires_at: c.expiresAt,
+      allowed_ranges: c.allowedRanges ?? '',
     })
     .returning('id')
     .executeTakeFirstOrThrow();
@@ -168,6 +174,33 @@ export async function endCredential(db: Database, id: number, status: 'retired' 
 
 export async function revokeCredential(db: Database, id: number, revokedBy: number | null, reason: string, now: number): Promise<void> {
   await db.updateTable('credentials').set({ status: 'revoked', ended_at: now, revoked_by: revokedBy, revoke_reason: reason }).where('id', '=', id).execute();
+}
+
+export async function setAllowedRanges(db: Database, id: number, allowedRanges: string): Promise<void> {
+  await db.updateTable('credentials').set({ allowed_ranges: allowedRanges }).where('id', '=', id).execute();
+}
+
+/** A credential a leak report found by its secret's digest, with what its company's policy says to do. */
+export interface LeakedCredential {
+  id: number;
+  companyId: number;
+  kind: CredentialKind;
+  identifier: string;
+  secretPrefix: string;
+  status: CredentialStatus;
+  leakPolicy: 'revoke' | 'report';
+}
+
+/** Every credential whose secret has one of these digests (the unique index finds each), in one query. */
+export async function findCredentialsBySecretHashes(db: Database, secretHashes: Buffer[]): Promise<LeakedCredential[]> {
+  if (secretHashes.length === 0) return [];
+  return db
+    .selectFrom('credentials as c')
+    .innerJoin('companies as co', 'co.id', 'c.company_id')
+    .select(['c.id', 'c.company_id as companyId', 'c.kind', 'c.identifier', 'c.secret_prefix as secretPrefix', 'c.status', 'co.leak_policy as leakPolicy'])
+    .where('c.secret_hash', 'in', secretHashes)
+    .orderBy('c.id')
+    .execute();
 }
 
 /** Is there anything for the sweep to do? One indexed read, so most sweeps take no write lock. */
@@ -360,6 +393,7 @@ export interface CredentialCandidate {
   endedAt: number | null;
   /** Tells a saved credential's expiry from an unsaved one's lapse. */
   savedAt: number | null;
+  allowedRanges: string;
 }
 
 /** A throttle window read in the same query as the credential (src/http/throttle-repo.ts): its count and start. */
@@ -409,6 +443,7 @@ export function candidateColumns(db: Database) {
     'c.expires_at as expiresAt',
     'c.ended_at as endedAt',
     'c.saved_at as savedAt',
+    'c.allowed_ranges as allowedRanges',
   ] as const;
 }
 

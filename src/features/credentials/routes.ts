@@ -8,8 +8,9 @@ import { flashAndRedirect, isHtmx, render } from '../../http/render';
 import { parseOrThrow, submittedValues, validate } from '../../http/validate';
 import type { CredentialKind, CredentialRow } from './service';
 import type { ApiPageDeps, AreaExtras, CredentialView } from './page';
-import { anyCredential, basicArea, companyCredential, listWorkingCredentials, oauthArea, revokeAnyCredential } from './page';
-import { GenerateApiKeySchema, GenerateClientSchema, IdParam, RevokeSchema, SaveSchema } from './schema';
+import { allowlistSummaryOf, anyCredential, basicArea, companyCredential, listWorkingCredentials, oauthArea, revokeAnyCredential } from './page';
+import { AllowlistSchema, GenerateApiKeySchema, GenerateClientSchema, IdParam, RevokeSchema, SaveSchema } from './schema';
+import { setAllowlist } from './allowlist';
 import * as credentials from './service';
 import { docsAccessArea } from '../docs-access/service';
 
@@ -181,6 +182,22 @@ export function credentialsRouter(deps: CredentialsRouterDeps): Router {
       return confirmEndOverlap(req, res, await companyCredential(deps, currentUser(req), id), { errors: { _form: err.message } }, 409);
     }
     await done(req, res, credential.kind, `${noun(credential)} ${credential.identifier} (${credential.secretPrefix}…) stopped working: its overlap ended now.`);
+  });
+
+  router.post('/admin/api/credentials/:id/allowlist', async (req, res) => {
+    const { id } = parseOrThrow(IdParam, req.params);
+    const credential = await companyCredential(deps, currentUser(req), id);
+    const input = validate(AllowlistSchema, req.body);
+    const refused = (error: string, status: number) =>
+      show(req, res, credential.kind, { [credential.kind]: { allowlist: { id, error, value: submittedValues(req.body).allowlist ?? '' } } }, status);
+    if (!input.ok) return refused(input.errors.allowlist ?? Object.values(input.errors)[0], 422);
+    try {
+      const saved = await setAllowlist(deps, credential.companyId, id, input.data.allowlist, actorFrom(req));
+      await done(req, res, credential.kind, `IP allowlist of ${credential.identifier} saved. ${allowlistSummaryOf(saved.allowedRanges)}`);
+    } catch (err) {
+      if (!(err instanceof HttpError) || err.status !== 409) throw err;
+      await refused(err.message, 409);
+    }
   });
 
   router.get('/operator/credentials', async (req, res) => {

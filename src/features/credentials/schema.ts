@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { credentialLifetimeField } from '../companies/schema';
+import { parseAllowlist } from './ranges';
 import { OVERLAPS } from './service';
 
 export const USERNAME_MIN = 3;
@@ -76,3 +77,17 @@ export const OVERLAP_CHOICES: { value: keyof typeof OVERLAPS; label: string }[] 
   { value: '24h', label: '24 hours' },
   { value: '7d', label: '7 days' },
 ];
+
+/** The IP allowlist form: ranges one per line (or separated by spaces or commas), checked and made canonical by ranges.ts. */
+export const AllowlistSchema = z.object({
+  allowlist: z
+    .string({ message: 'Enter the allowed ranges, one per line, or leave the field empty to allow every address.' })
+    .max(10_000, 'The list is too long: an allowlist holds at most 50 ranges.')
+    .transform((text, ctx) => {
+      const parsed = parseAllowlist(text);
+      if (parsed.ok) return parsed.allowlist;
+      ctx.addIssue({ code: 'custom', message: parsed.message });
+      return z.NEVER;
+    }),
+});
+export type Allowlist = z.infer<typeof AllowlistSchema>;

@@ -114,6 +114,8 @@ async function insertPending(
     createdBy: actor.userId,
     createdAt: now,
     expiresAt: now + PENDING_TTL_MS,
+    // A new generation keeps the allowlist of the credential it replaces: a rotation opens no address.
+    allowedRanges: active?.allowedRanges ?? '',
   });
   await deps.audit.record(
     actor,
@@ -222,7 +224,8 @@ export async function saveCredential(
   return result;
 }
 
-const apiPageUrl = (deps: CredentialsDeps): string | null => (deps.publicUrl ? `${deps.publicUrl}/admin/api` : null);
+/** The API page's absolute address for notifications, when PUBLIC_URL is known. */
+export const apiPageUrl = (deps: CredentialsDeps): string | null => (deps.publicUrl ? `${deps.publicUrl}/admin/api` : null);
 
 /** What a notice about `c` names (no secret): its kind, identifier, public prefix, and the API page. */
 const about = (deps: CredentialsDeps, c: CredentialRow) => ({

@@ -5,6 +5,7 @@ import { formatUtcMinute } from '../../clock';
 import { safeEqual, sha256 } from '../../crypto';
 import { createCredentialLookups, recordLastUsed } from './repo';
 import type { CredentialCandidate, CredentialKind, CredentialLookups, WindowAlong } from './repo';
+import { addressAllowed } from './ranges';
 import { API_KEY_PREFIX, CLIENT_SECRET_PREFIX, isWellFormed } from './secrets';
 
 /** Who a verified credential belongs to. */
@@ -35,7 +36,28 @@ export type CredentialCheck =
   | { ok: false; reason: 'malformed' | 'unknown' | 'mismatched' }
   | { ok: false; reason: 'ended'; how: EndedHow; at: number | null }
   /** The caller's throttle window (see ThrottleGate) blocks it: nothing about the secret is told. */
-  | { ok: false; reason: 'throttled'; retryAfter: number };
+  | { ok: false; reason: 'throttled'; retryAfter: number }
+  | AddressRefused;
+
+/**
+ * A working credential used from an address its IP allowlist does not hold. Not a guess (the secret
+ * is real): the holder is told, and the refusal is audited (src/platform/refusals.ts).
+ */
+export interface AddressRefused {
+  ok: false;
+  reason: 'address';
+  identity: CredentialIdentity;
+  address: string;
+}
+
+/** A working credential's verdict at the caller's address. */
+export type WorkingFrom = { ok: true; identity: CredentialIdentity } | AddressRefused;
+
+/** Why a request from `address` may not use the credential. Only the secret's holder gets this far: naming the address reveals nothing. */
+export function addressRefusedDescription(refused: AddressRefused): string {
+  const noun = refused.identity.kind === 'basic' ? 'API key' : 'client';
+  return `This ${noun} may not be used from ${refused.address}: the address is not in its IP allowlist.`;
+}
 
 /**
  * A failure throttle read in the same query as the credential (the platform API's, src/platform/failures.ts):
@@ -134,7 +156,14 @@ export class CredentialVerifier {
    * With a gate, the caller's throttle window is read in the same query, and a blocked caller learns
    * nothing (not even a match). A malformed secret is refused before any read: its caller checks the throttle.
    */
-  private async verify(kind: CredentialKind, prefix: string, identifier: string, secret: string, gate?: ThrottleGate): Promise<CredentialCheck> {
+  private async verify(
+    kind: CredentialKind,
+    prefix: string,
+    identifier: string,
+    secret: string,
+    gate?: ThrottleGate,
+    address?: string,
+  ): Promise<CredentialCheck> {
     // A string that is not one of our secrets (shape or checksum) is refused before any lookup.
     if (identifier.length === 0 || identifier.length > 128 || !isWellFormed(secret, prefix)) return { ok: false, reason: 'malformed' };
     const digest = sha256(secret);
@@ -147,11 +176,19 @@ export class CredentialVerifier {
       // Compare against every candidate (at most two during an overlap), in constant time.
       if (safeEqual(row.secretHash, digest) && this.isWorking(row, now)) match = row;
     }
-    if (match) {
-      this.lastUsed.touch(match.id, now);
-      return { ok: true, identity: this.identity(match, kind) };
-    }
+    if (match) return this.allowedFrom(match, kind, now, address);
     return this.whyRefused(kind, identifier, digest, now);
+  }
+
+  /**
+   * A working credential's verdict at the caller's address (undefined: no address to check, as for a
+   * token being introspected): its identity and its use noted, or refused by its IP allowlist, unused.
+   */
+  private allowedFrom(row: CredentialCandidate, kind: CredentialKind, now: number, address: string | undefined): WorkingFrom {
+    const identity = this.identity(row, kind);
+    if (address !== undefined && !addressAllowed(row.allowedRanges, address)) return { ok: false, reason: 'address', identity, address };
+    this.lastUsed.touch(row.id, now);
+    return { ok: true, identity };
   }
 
   /** A refused secret: one we never issued (a guess), or a real one sent with another identifier, or one that stopped working. */
@@ -162,14 +199,14 @@ export class CredentialVerifier {
     return { ok: false, reason: 'ended', ...this.howEnded(row, now) };
   }
 
-  /** Basic Auth: API username + API key. */
-  verifyApiKey(username: string, key: string, gate?: ThrottleGate): Promise<CredentialCheck> {
-    return this.verify('basic', API_KEY_PREFIX, username, key, gate);
+  /** Basic Auth: API username + API key, used from `address` (checked against the key's IP allowlist). */
+  verifyApiKey(username: string, key: string, gate?: ThrottleGate, address?: string): Promise<CredentialCheck> {
+    return this.verify('basic', API_KEY_PREFIX, username, key, gate, address);
   }
 
-  /** OAuth 2.0 client authentication: Client ID + client secret. */
-  verifyClientSecret(clientId: string, secret: string, gate?: ThrottleGate): Promise<CredentialCheck> {
-    return this.verify('oauth', CLIENT_SECRET_PREFIX, clientId, secret, gate);
+  /** OAuth 2.0 client authentication: Client ID + client secret, from `address` (the client's IP allowlist). */
+  verifyClientSecret(clientId: string, secret: string, gate?: ThrottleGate, address?: string): Promise<CredentialCheck> {
+    return this.verify('oauth', CLIENT_SECRET_PREFIX, clientId, secret, gate, address);
   }
 
   /** The client behind an access token, if it still works (not replaced after its overlap, not revoked). */
@@ -182,10 +219,15 @@ export class CredentialVerifier {
    * along with the token's other state, in one query): its identity while it works, and its use noted.
    */
   workingClient(row: CredentialCandidate | undefined): CredentialIdentity | undefined {
+    const check = this.workingClientFrom(row, undefined);
+    return check?.ok ? check.identity : undefined;
+  }
+
+  /** workingClient for a token used from `address`: refused (and its use not noted) when the client's IP allowlist lacks it. */
+  workingClientFrom(row: CredentialCandidate | undefined, address: string | undefined): WorkingFrom | undefined {
     const now = this.clock.now();
     if (!row || row.kind !== 'oauth' || !this.isWorking(row, now)) return undefined;
-    this.lastUsed.touch(row.id, now);
-    return this.identity(row, 'oauth');
+    return this.allowedFrom(row, 'oauth', now, address);
   }
 
   /** When a token's client (a row workingClient refused) reached the end of its lifetime; undefined if it stopped otherwise. */

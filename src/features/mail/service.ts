@@ -270,8 +270,8 @@ export function composeMail<K extends MailKind>(kind: K, to: string, companyId: 
   return { to, companyId, kind, subject: rendered.subject, text: rendered.text, html: rendered.html, secrets };
 }
 
-/** The messages about a company's credentials, sent to all its administrators. */
-export type CredentialNoticeKind = 'credential_saved' | 'credential_revoked' | 'credential_expiring' | 'credential_overlap_ended';
+/** The messages about one of the company's credentials, which go to all of its administrators. */
+export type CredentialNoticeKind = 'credential_saved' | 'credential_revoked' | 'credential_expiring' | 'credential_overlap_ended' | 'credential_leaked';
 export type CredentialNotice<K extends CredentialNoticeKind> = Omit<MailModels[K], 'companyName'>;
 
 /**

@@ -27,6 +27,13 @@ export interface MailModels {
   credential_revoked: CredentialAbout & { actor: string; at: number; reason: string | null };
   credential_expiring: CredentialAbout & { expiresAt: number; daysLeft: number };
   credential_overlap_ended: CredentialAbout & { actor: string; at: number; plannedEnd: number | null };
+  credential_leaked: CredentialAbout & {
+    at: number;
+    /** Where the reporter found it, as they sent it (shown as text, never as a link: anyone can report). */
+    url: string | null;
+    /** true: revoked at once (the company's policy); false: only reported, it still works. */
+    revoked: boolean;
+  };
 }
 export type MailKind = keyof MailModels;
 
@@ -44,6 +51,7 @@ const SUBJECTS: { [K in MailKind]: (model: MailModels[K]) => string } = {
   credential_revoked: (m) => `${KIND_WORDS[m.credentialKind].kindLabel} revoked for ${m.companyName}`,
   credential_expiring: (m) => `${KIND_WORDS[m.credentialKind].kindLabel} of ${m.companyName} expires in ${m.daysLeft} day${m.daysLeft === 1 ? '' : 's'}`,
   credential_overlap_ended: (m) => `Overlap ended early: ${KIND_WORDS[m.credentialKind].kindLabel} replaced for ${m.companyName}`,
+  credential_leaked: (m) => `${KIND_WORDS[m.credentialKind].kindLabel} reported as leaked${m.revoked ? ' and revoked' : ''} for ${m.companyName}`,
 };
 
 function environment(autoescape: boolean): nunjucks.Environment {

@@ -1,6 +1,7 @@
 import { HttpError } from '../../http/errors';
 import type { Logger } from '../../log';
-import { endedDescription } from '../../features/credentials/verify';
+import { addressRefusedDescription, endedDescription } from '../../features/credentials/verify';
+import type { AddressRefused } from '../../features/credentials/verify';
 import { parseAuthorization } from '../authorization-header';
 import type { ApiAuthenticator, Caller } from '../authenticator';
 import { missingScopes } from '../authenticator';
@@ -47,6 +48,9 @@ export class BadToken extends HttpError {
   }
 }
 
+/** A working credential from an address its IP allowlist lacks: 403 (nginx's auth_request passes a 403 on). */
+export const addressNotAllowed = (refused: AddressRefused) => new HttpError(403, 'address_not_allowed', addressRefusedDescription(refused));
+
 /**
  * Throttled callers get 429 with Retry-After, except on forward-auth: nginx's auth_request treats
  * anything but 2xx, 401 and 403 as a server error, so there it is 401 with Retry-After.
@@ -89,12 +93,14 @@ export function verifyHandlers(deps: VerifyHandlerDeps): { me: FastHandler; veri
         if (check.ok) return check.caller;
         if (check.reason === 'throttled') throw throttled(check.retryAfter, forwardAuth);
         if (check.reason === 'ended') throw endedApiKey(endedDescription('basic', check.how, check.at));
+        if (check.reason === 'address') throw addressNotAllowed(check);
         throw badApiKey();
       }
       case 'bearer': {
         const check = await authenticator.checkAccessToken(source, presented.token);
         if (check.ok) return check.caller;
         if (check.reason === 'throttled') throw throttled(check.retryAfter, forwardAuth);
+        if (check.reason === 'address') throw addressNotAllowed(check);
         throw check.reason === 'ended' ? new BadToken(check.how, check.description) : new BadToken();
       }
       case 'malformed-basic':
