@@ -3,6 +3,8 @@ import type { CurrentUser } from '../../http/auth';
 import { notFound } from '../../http/errors';
 import type { Actor } from '../audit/service';
 import { listCompanyScopeDetails } from '../scopes/service';
+import { usagePanels } from '../usage/service';
+import type { UsagePanel } from '../usage/service';
 import * as repo from './repo';
 import type { CredentialKind, CredentialRow, CredentialStatus } from './repo';
 import type { CredentialsDeps, Generated } from './service';
@@ -14,6 +16,8 @@ export interface ApiPageDeps extends CredentialsDeps {
   publicUrl: string;
   /** Writes the coalesced last-used times, so the page shows the latest. */
   flushLastUsed?: () => Promise<unknown>;
+  /** Writes the uses counted in memory, so the usage charts show the latest. */
+  flushUsage?: () => Promise<unknown>;
 }
 
 export interface AreaMessage {
@@ -100,6 +104,8 @@ export interface AreaModel {
   active?: CredentialView;
   /** The working credentials (active first, then those in their overlap), each with its own last use. */
   working: CredentialView[];
+  /** Each working credential's use (side by side during an overlap: the old one's last use and last caller). */
+  usage: { credential: CredentialView; panel: UsagePanel }[];
   /** Recently ended ones, newest first. */
   history: CredentialView[];
   open: boolean;
@@ -125,14 +131,17 @@ export type AreaExtras = Partial<Pick<AreaModel, 'generated' | 'message' | 'erro
 
 async function area(deps: ApiPageDeps, companyId: number, kind: CredentialKind, extras: AreaExtras): Promise<AreaModel> {
   await deps.flushLastUsed?.();
+  await deps.flushUsage?.();
   const state = await credentialState(deps, companyId, kind);
   const working = (state.active ? [state.active, ...state.retiring] : state.retiring).map(credentialView);
+  const panels = await usagePanels(deps, working, (c) => `${KIND_WORDS[c.kind].secretLabel} ${c.secretPrefix}…`);
   const open = extras.open ?? Boolean(extras.generated || extras.message || (extras.errors && Object.keys(extras.errors).length));
   return {
     kind,
     words: KIND_WORDS[kind],
     active: state.active && credentialView(state.active),
     working,
+    usage: working.map((credential, i) => ({ credential, panel: panels[i] })),
     history: state.history.map(credentialView),
     errors: {},
     values: {},
