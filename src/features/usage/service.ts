@@ -84,6 +84,9 @@ const startOfDay = (ms: number): number => ms - (((ms % DAY) + DAY) % DAY);
 const dayLabel = (ms: number): string => new Date(ms).toISOString().slice(0, 10);
 const plural = (n: number, one: string, many: string): string => `${n} ${n === 1 ? one : many}`;
 
+/** An IPv4 address as people write it: node gives a dual-stack socket's IPv4 callers as ::ffff:a.b.c.d. */
+const shownAddress = (address: string): string => address.replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/i, '');
+
 /** Periods of `length` ms from `first` on, each with its counts summed from `hours`. */
 function bucket(hours: HourUsage[], first: number, count: number, length: number): HourUsage[] {
   const buckets = Array.from({ length: count }, (_, i) => ({ hour: first + i * length, basic: 0, token: 0, bearer: 0 }));
@@ -126,7 +129,7 @@ function series(credential: UsedCredential, hours: HourUsage[], first: number, c
 
 /**
  * The usage panels of the given credentials: the last 30 days per UTC day (today last) and the last
- * 24 hours per hour (this hour last), each as a bar chart of all successful uses and a table by kind
+ * 24 hours per hour (this hour last; its words say "the last day", as "24 hours" names an overlap choice), each as a bar chart of all successful uses and a table by kind
  * of use, with the last caller. 720 hourly bars would be unreadable; a day and an hour are the two
  * questions an administrator asks ("is it used at all?", "has the old key gone quiet?").
  */
@@ -149,7 +152,7 @@ export async function usagePanels(deps: UsageDeps, credentials: UsedCredential[]
       credentialId: credential.id,
       heading,
       lastUsedAt: credential.lastUsedAt,
-      lastCaller: caller && { at: caller.at, address: caller.address, userAgent: caller.userAgent },
+      lastCaller: caller && { at: caller.at, address: shownAddress(caller.address), userAgent: caller.userAgent },
       summary: total === 0 ? 'Not used in the last 30 days.' : `${plural(total, 'successful use', 'successful uses')} in the last 30 days.`,
       columns,
       perDay: {
@@ -159,11 +162,11 @@ export async function usagePanels(deps: UsageDeps, credentials: UsedCredential[]
       perHour: {
         chart: chart(
           `usage-${credential.id}-hours`,
-          'Per hour, last 24 hours',
-          `Uses of ${heading} per hour over the last 24 hours: ${lastHours.reduce((a, h) => a + h.total, 0)} in all.`,
+          'Per hour, the last day (24 bars)',
+          `Uses of ${heading} per hour over the last day: ${lastHours.reduce((a, h) => a + h.total, 0)} in all.`,
           lastHours,
         ),
-        table: { caption: `${heading}: uses per hour, last 24 hours`, periodLabel: 'Hour starting', rows: lastHours },
+        table: { caption: `${heading}: uses per hour, the last day`, periodLabel: 'Hour starting', rows: lastHours },
       },
     };
   });
