@@ -153,6 +153,28 @@ describe('credential usage', () => {
     }
   });
 
+  it('keeps the counts of a flush that failed, and writes them with the next one', async () => {
+    const { companyId } = await company();
+    const key = await createApiKey(ctx, companyId, `usage-retry-${made}`);
+    const tracker = new UsageTracker(ctx.database, ctx.clock);
+    ctx.clock.set(Date.UTC(2026, 10, 8, 14, 40));
+    tracker.count(key.credentialId, 'basic', '198.51.100.1', 'first/1');
+    const failing = jest.spyOn(ctx.database, 'transaction').mockImplementationOnce(() => {
+      throw new Error('the database is away');
+    });
+    await expect(tracker.flush()).rejects.toThrow('the database is away');
+    failing.mockRestore();
+    ctx.clock.advance(30 * MINUTE); // the next hour
+    tracker.count(key.credentialId, 'basic', '198.51.100.2', 'second/1');
+    tracker.count(key.credentialId, 'basic', '198.51.100.2', 'second/1');
+    expect(await tracker.flush()).toBe(1);
+    expect(asNumbers(await usageRows(key.credentialId))).toEqual([
+      { hour: Date.UTC(2026, 10, 8, 14), basic: 1, token: 0, bearer: 0 },
+      { hour: Date.UTC(2026, 10, 8, 15), basic: 2, token: 0, bearer: 0 },
+    ]);
+    expect(await ctx.value('SELECT address FROM credential_callers WHERE credential_id = ?', key.credentialId)).toBe('198.51.100.2');
+  });
+
   it('prunes hours older than 30 days', async () => {
     const { companyId } = await company();
     const key = await createApiKey(ctx, companyId, `usage-prune-${made}`);
@@ -198,7 +220,7 @@ describe('credential usage', () => {
     expect(barValues(html, hours)).toEqual(tableTotals(html, hours));
     expect(barValues(html, days).slice(-2)).toEqual([3, 2]);
     expect(barValues(html, hours).slice(-2)).toEqual([3, 2]);
-    expect(html).toContain('<th scope="row">2026-11-06</th><td>2</td><td data-total>2</td>');
+    expect(html).toContain('<th scope="row">2026-11-06</th><td data-label="API key checks">2</td><td data-label="Total" data-total>2</td>');
     expect(html).toContain('5 successful uses in the last 30 days.');
   });
 
@@ -247,5 +269,5 @@ function tableTotals(html: string, chartId: string): number[] {
   const start = html.indexOf(`data-table="${chartId}"`);
   expect(start).toBeGreaterThanOrEqual(0);
   const table = html.slice(start, html.indexOf('</table>', start));
-  return [...table.matchAll(/<td data-total>(\d+)<\/td>/g)].map((m) => Number(m[1]));
+  return [...table.matchAll(/<td data-label="Total" data-total>(\d+)<\/td>/g)].map((m) => Number(m[1]));
 }
