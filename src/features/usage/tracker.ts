@@ -39,6 +39,13 @@ interface Batch {
 export const startOfHour = (ms: number): number => ms - (((ms % HOUR) + HOUR) % HOUR);
 const emptyHour = (hour: number): HourUsage => ({ hour, basic: 0, token: 0, bearer: 0 });
 
+/** One more use of a kind: plain property increments (a keyed `h[use]++` measured several times slower). */
+function addUse(h: HourUsage, use: UseKind): void {
+  if (use === 'basic') h.basic++;
+  else if (use === 'token') h.token++;
+  else h.bearer++;
+}
+
 /**
  * Each credential's successful uses per hour and its last caller, without a database write per
  * request: counted in memory (an increment on the credential's entry; an allocation only for a
@@ -64,12 +71,12 @@ export class UsageTracker extends WriteBehind<Batch> {
     const entry = this.pending.get(credentialId);
     if (entry === undefined) {
       const current = emptyHour(startOfHour(at));
-      current[use] = 1;
+      addUse(current, use);
       this.pending.set(credentialId, { current, earlier: undefined, at, address, userAgent });
       return;
     }
     if (at < entry.current.hour || at >= entry.current.hour + HOUR) this.turnHour(entry, startOfHour(at));
-    entry.current[use]++;
+    addUse(entry.current, use);
     if (at >= entry.at) {
       entry.at = at;
       entry.address = address;
