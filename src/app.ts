@@ -24,6 +24,7 @@ import { docsAccessRouter } from './features/docs-access/routes';
 import { runCredentialHousekeeping } from './features/credentials/service';
 import { CredentialVerifier, LastUsedTracker } from './features/credentials/verify';
 import { credentialsRouter } from './features/credentials/routes';
+import { UsageTracker } from './features/usage/tracker';
 import { scopesRouter } from './features/scopes/routes';
 import { createPlatformApi } from './platform';
 import { createSecurityHeaders, headersSetBy, serveFirst } from './http/security-headers';
@@ -62,6 +63,9 @@ export function createApp(deps: AppDeps): Express {
   const lastUsed = new LastUsedTracker(deps.database);
   lastUsed.start();
   const verifier = new CredentialVerifier(deps.database, clock, lastUsed);
+  // Each credential's uses per hour and its last caller, counted like the last-used times (features/usage).
+  const usage = new UsageTracker(deps.database, clock);
+  usage.start();
   const credentialsDeps = { db: deps.database, clock, audit, mailer, publicUrl: config.publicUrl };
   // Unsaved generations lapse, lifetimes and overlaps end on their own (verification checks times
   // itself), and expiry warnings go out. A failed sweep is logged and the next one tries again.
@@ -73,6 +77,7 @@ export function createApp(deps: AppDeps): Express {
   onClose(app, async () => {
     clearInterval(sweeper);
     await lastUsed.stop();
+    await usage.stop();
   });
 
   app.disable('x-powered-by');
@@ -94,6 +99,7 @@ export function createApp(deps: AppDeps): Express {
     audit,
     verifier,
     mailer,
+    usage,
     logger,
     headers: headersSetBy(securityHeaders),
     trustProxy: app.get('trust proxy fn') as (address: string, hop: number) => boolean,
@@ -147,7 +153,7 @@ export function createApp(deps: AppDeps): Express {
   });
   app.use(companiesRouter({ db: database, clock, audit, mailer, publicUrl: config.publicUrl }));
   app.use(auditRouter({ db: database }));
-  app.use(credentialsRouter({ ...credentialsDeps, publicUrl: config.publicUrl, flushLastUsed: () => lastUsed.flush() }));
+  app.use(credentialsRouter({ ...credentialsDeps, publicUrl: config.publicUrl, flushLastUsed: () => lastUsed.flush(), flushUsage: () => usage.flush() }));
   app.use(scopesRouter({ db: database, clock, audit }));
   app.use(outboxRouter({ db: database, clock, audit, mailer }));
   app.use(docsAccessRouter({ db: database, clock, audit, mailer, config }));

@@ -126,5 +126,13 @@ export interface Tables {
     last_used_at: number | null;
   };
   throttle_windows: { key: string; window_start: number; count: number };
+  credential_usage: {
+    credential_id: number;
+    hour: number;
+    basic_checks: Generated<number>;
+    tokens_issued: Generated<number>;
+    bearer_checks: Generated<number>;
+  };
+  credential_callers: { credential_id: number; used_at: number; address: string; user_agent: Generated<string> };
   schema_migrations: { name: string; applied_at: number };
 }

@@ -6,6 +6,7 @@ import type { Logger } from '../log';
 import type { AuditLog } from '../features/audit/service';
 import type { Mailer } from '../features/mail/service';
 import type { CredentialVerifier } from '../features/credentials/verify';
+import type { UsageTracker } from '../features/usage/tracker';
 import { SigningKeys, sealingKey } from './signing-keys/service';
 import { AuthFailures } from './failures';
 import { AddressRefusals } from './refusals';
@@ -32,6 +33,8 @@ export interface PlatformApiDeps {
   verifier: CredentialVerifier;
   /** For leak reports: the affected companies' administrators are mailed. */
   mailer: Mailer;
+  /** Each credential's successful uses and last caller, counted in memory (src/features/usage). */
+  usage: Pick<UsageTracker, 'count'>;
   logger: Logger;
   failures?: AuthFailures;
   /** The headers every answer carries (the app's security headers), for the fast path. */
@@ -70,9 +73,9 @@ export function createPlatformApi(deps: PlatformApiDeps): PlatformApi {
   const tokens = new AccessTokens(signingKeys, clock, urls.issuer, urls.audience, config.accessTokenTtl);
   const failures = deps.failures ?? new AuthFailures(db, clock);
   const authenticator = new ApiAuthenticator(db, verifier, tokens, failures, new AddressRefusals(audit, clock, deps.logger));
-  const { headers, logger } = deps;
-  const oauth = oauthHandlers({ db, publicUrl: config.publicUrl, tokens, authenticator, signingKeys, headers });
-  const verify = verifyHandlers({ authenticator, logger, trustsProxy: config.trustProxy !== false, headers });
+  const { headers, logger, usage } = deps;
+  const oauth = oauthHandlers({ db, publicUrl: config.publicUrl, tokens, authenticator, signingKeys, usage, headers });
+  const verify = verifyHandlers({ authenticator, usage, logger, trustsProxy: config.trustProxy !== false, headers });
   const observe = deps.metrics ? observer(deps.metrics) : undefined;
   const fast = createFastPath<PlatformEndpoint>({
     routes: {

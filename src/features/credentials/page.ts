@@ -3,6 +3,8 @@ import type { CurrentUser } from '../../http/auth';
 import { notFound } from '../../http/errors';
 import type { Actor } from '../audit/service';
 import { listCompanyScopeDetails } from '../scopes/service';
+import { usagePanels } from '../usage/service';
+import type { UsagePanel } from '../usage/service';
 import * as repo from './repo';
 import type { CredentialKind, CredentialRow, CredentialStatus } from './repo';
 import { DAY, formatUtcMinute } from '../../clock';
@@ -15,6 +17,8 @@ export interface ApiPageDeps extends CredentialsDeps {
   publicUrl: string;
   /** Writes the coalesced last-used times, so the page shows the latest. */
   flushLastUsed?: () => Promise<unknown>;
+  /** Writes the uses counted in memory, so the usage charts show the latest. */
+  flushUsage?: () => Promise<unknown>;
 }
 
 export interface AreaMessage {
@@ -123,6 +127,8 @@ export interface AreaModel {
   active?: CredentialView;
   /** The working credentials (active first, then those in their overlap), each with its own last use. */
   working: CredentialView[];
+  /** Each working credential's use (side by side during an overlap: the old one's last use and last caller). */
+  usage: { credential: CredentialView; panel: UsagePanel }[];
   /** Recently ended ones, newest first. */
   history: CredentialView[];
   open: boolean;
@@ -178,9 +184,11 @@ function expiryWarnings(working: CredentialView[], now: number): string[] {
 
 async function area(deps: ApiPageDeps, companyId: number, kind: CredentialKind, extras: AreaExtras): Promise<AreaModel> {
   await deps.flushLastUsed?.();
+  await deps.flushUsage?.();
   const state = await credentialState(deps, companyId, kind);
   const working = (state.active ? [state.active, ...state.retiring] : state.retiring).map(credentialView);
   const warnings = expiryWarnings(working, deps.clock.now());
+  const panels = await usagePanels(deps, working, (c) => `${KIND_WORDS[c.kind].secretLabel} ${c.secretPrefix}…`);
   const open =
     extras.open ?? Boolean(extras.generated || extras.message || extras.allowlist || warnings.length || (extras.errors && Object.keys(extras.errors).length));
   return {
@@ -188,6 +196,7 @@ async function area(deps: ApiPageDeps, companyId: number, kind: CredentialKind, 
     words: KIND_WORDS[kind],
     active: state.active && credentialView(state.active),
     working,
+    usage: working.map((credential, i) => ({ credential, panel: panels[i] })),
     history: state.history.map(credentialView),
     errors: {},
     values: {},

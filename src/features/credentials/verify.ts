@@ -1,5 +1,5 @@
 import type { Database } from '../../db/connect';
-import { skipped, transactionOnce } from '../../db/connect';
+import { WriteBehind } from '../../db/write-behind';
 import type { Clock } from '../../clock';
 import { formatUtcMinute } from '../../clock';
 import { safeEqual, sha256 } from '../../crypto';
@@ -243,55 +243,35 @@ const LAST_USED_JOB = 0x6c617374; // 'last'
 
 /**
  * Last-used times without a database write per request: kept in memory, written in one
- * transaction every few seconds and at shutdown. Each replica keeps its own; their flushes take
- * turns, and a time in the database only ever moves forward (recordLastUsed).
+ * transaction every few seconds and at shutdown (WriteBehind). Each replica keeps its own; their
+ * flushes take turns, and a time in the database only ever moves forward (recordLastUsed).
  */
-export class LastUsedTracker {
+export class LastUsedTracker extends WriteBehind<Map<number, number>> {
   private pending = new Map<number, number>();
-  private timer?: NodeJS.Timeout;
 
-  constructor(private db: Database) {}
+  constructor(db: Database) {
+    super(db, LAST_USED_JOB);
+  }
 
   touch(credentialId: number, at: number): void {
     const seen = this.pending.get(credentialId);
     if (seen === undefined || at > seen) this.pending.set(credentialId, at);
   }
 
-  /**
-   * Writes the coalesced times; returns how many credentials were updated. While another replica
-   * flushes (PostgreSQL), or if the write fails, the times stay for the next flush.
-   */
-  async flush(): Promise<number> {
-    if (this.pending.size === 0) return 0;
+  protected take(): Map<number, number> | undefined {
+    if (this.pending.size === 0) return undefined;
     const batch = this.pending;
     this.pending = new Map();
-    try {
-      const result = await transactionOnce(this.db, LAST_USED_JOB, async (trx) => {
-        for (const [id, at] of batch) await recordLastUsed(trx, id, at);
-      });
-      if (result !== skipped) return batch.size;
-    } catch (err) {
-      this.keep(batch);
-      throw err;
-    }
-    this.keep(batch);
-    return 0;
+    return batch;
   }
 
-  /** Puts unwritten times back, keeping the later one where a request touched the credential since. */
-  private keep(batch: ReadonlyMap<number, number>): void {
+  protected async write(trx: Database, batch: Map<number, number>): Promise<number> {
+    for (const [id, at] of batch) await recordLastUsed(trx, id, at);
+    return batch.size;
+  }
+
+  /** Keeps the later time where a request touched the credential since. */
+  protected putBack(batch: ReadonlyMap<number, number>): void {
     for (const [id, at] of batch) this.touch(id, at);
-  }
-
-  start(intervalMs = 5000): void {
-    // A failed flush keeps its times (see flush): the next interval writes them.
-    this.timer ??= setInterval(() => void this.flush().catch(() => undefined), intervalMs);
-    this.timer.unref();
-  }
-
-  async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = undefined;
-    await this.flush();
   }
 }

@@ -1,5 +1,6 @@
 import { HttpError } from '../../http/errors';
 import type { Logger } from '../../log';
+import type { UsageTracker } from '../../features/usage/tracker';
 import { addressRefusedDescription, endedDescription } from '../../features/credentials/verify';
 import type { AddressRefused } from '../../features/credentials/verify';
 import { parseAuthorization } from '../authorization-header';
@@ -12,6 +13,8 @@ import { requiredScopes } from './schema';
 
 export interface VerifyHandlerDeps {
   authenticator: ApiAuthenticator;
+  /** Counts each successful API key check and accepted access token (in memory; see features/usage). */
+  usage: Pick<UsageTracker, 'count'>;
   logger: Logger;
   /** Whether TRUST_PROXY is set (a proxy's X-Forwarded-For is believed). */
   trustsProxy: boolean;
@@ -65,7 +68,7 @@ const throttled = (wait: number, forwardAuth: boolean) =>
 
 /** The platform API's own answers: who is calling (/api/v1/me) and forward-auth for reverse proxies (/auth/verify). */
 export function verifyHandlers(deps: VerifyHandlerDeps): { me: FastHandler; verify: FastHandler } {
-  const { authenticator } = deps;
+  const { authenticator, usage } = deps;
   let warnedUntrustedProxy = false;
 
   /**
@@ -90,7 +93,10 @@ export function verifyHandlers(deps: VerifyHandlerDeps): { me: FastHandler; veri
         throw noCredentials();
       case 'basic': {
         const check = await authenticator.checkApiKey(source, presented.userId, presented.password);
-        if (check.ok) return check.caller;
+        if (check.ok) {
+          usage.count(check.caller.identity.credentialId, 'basic', source, req.headers['user-agent']);
+          return check.caller;
+        }
         if (check.reason === 'throttled') throw throttled(check.retryAfter, forwardAuth);
         if (check.reason === 'ended') throw endedApiKey(endedDescription('basic', check.how, check.at));
         if (check.reason === 'address') throw addressNotAllowed(check);
@@ -98,7 +104,10 @@ export function verifyHandlers(deps: VerifyHandlerDeps): { me: FastHandler; veri
       }
       case 'bearer': {
         const check = await authenticator.checkAccessToken(source, presented.token);
-        if (check.ok) return check.caller;
+        if (check.ok) {
+          usage.count(check.caller.identity.credentialId, 'bearer', source, req.headers['user-agent']);
+          return check.caller;
+        }
         if (check.reason === 'throttled') throw throttled(check.retryAfter, forwardAuth);
         if (check.reason === 'address') throw addressNotAllowed(check);
         throw check.reason === 'ended' ? new BadToken(check.how, check.description) : new BadToken();
