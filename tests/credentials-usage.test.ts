@@ -100,6 +100,47 @@ describe('credential usage', () => {
     expect(asNumbers(await usageRows(other.credentialId))).toEqual([{ hour: Date.UTC(2026, 10, 3, 12), basic: 0, token: 1, bearer: 0 }]);
   });
 
+  it('does not count a call the IP allowlist refuses, nor take it as the last use or the last caller', async () => {
+    const { companyId, agent } = await company();
+    const key = await createApiKey(ctx, companyId, `usage-allowlist-${made}`);
+    const client = await createClient(ctx, companyId);
+    const admin = await agent();
+    for (const id of [key.credentialId, client.credentialId]) {
+      const saved = await admin.post(`/admin/api/credentials/${id}/allowlist`).type('form').send({ _csrf: admin.csrf, allowlist: '198.51.100.0/24' });
+      expect(saved.status).toBe(303);
+    }
+    const tokenFrom = (from: string) =>
+      request(ctx.app)
+        .post('/oauth/token')
+        .set('Authorization', clientBasic(client.clientId, client.secret))
+        .set('X-Forwarded-For', from)
+        .set('User-Agent', from === '198.51.100.7' ? 'allowed/1.0' : 'elsewhere/1.0')
+        .type('form')
+        .send({ grant_type: 'client_credentials' });
+    ctx.clock.set(Date.UTC(2026, 10, 5, 8, 50));
+    const allowedAt = ctx.clock.now();
+    const issued = await tokenFrom('198.51.100.7'); // the client's one use, from an allowed address
+    expect(issued.status).toBe(200);
+    const bearer = `Bearer ${(issued.body as { access_token: string }).access_token}`;
+
+    ctx.clock.advance(15 * MINUTE); // 09:05: a use counted now would land in another hour, and move the last use (the token still works)
+    expect((await me(keyAuth(key), '203.0.113.9', 'elsewhere/1.0')).status).toBe(403);
+    const verified = await request(ctx.app).get('/auth/verify').set('Authorization', keyAuth(key)).set('X-Forwarded-For', '203.0.113.9');
+    expect(verified.status).toBe(403);
+    expect((await tokenFrom('203.0.113.9')).status).toBe(401);
+    expect((await me(bearer, '203.0.113.9', 'elsewhere/1.0')).status).toBe(403);
+    await apiPage(agent); // writes whatever was counted and touched
+
+    expect(await usageRows(key.credentialId)).toEqual([]);
+    expect(await ctx.value('SELECT last_used_at FROM credentials WHERE id = ?', key.credentialId)).toBeNull();
+    expect(await ctx.query('SELECT address FROM credential_callers WHERE credential_id = ?', key.credentialId)).toEqual([]);
+    expect(asNumbers(await usageRows(client.credentialId))).toEqual([{ hour: Date.UTC(2026, 10, 5, 8), basic: 0, token: 1, bearer: 0 }]);
+    expect(Number(await ctx.value('SELECT last_used_at FROM credentials WHERE id = ?', client.credentialId))).toBe(allowedAt);
+    expect(await ctx.query('SELECT address, user_agent FROM credential_callers WHERE credential_id = ?', client.credentialId)).toEqual([
+      { address: '198.51.100.7', user_agent: 'allowed/1.0' },
+    ]);
+  });
+
   it('writes nothing to the database per request: uses are counted in memory', async () => {
     const { companyId, agent } = await company();
     const key = await createApiKey(ctx, companyId, `usage-quiet-${made}`);

@@ -31,6 +31,7 @@ export function oauthHandlers(deps: OAuthHandlerDeps): { token: FastHandler; met
       if (input.grant_type !== 'client_credentials') throw unsupportedGrantType(input.grant_type);
       const client = await authenticateClient(deps.authenticator, source, req.headers.authorization, form);
       const issued = await issueAccessToken(deps, client, input.scope);
+      // A use: the client passed its secret, lifetime and IP allowlist checks, and got a token.
       deps.usage.count(client.credentialId, 'token', source, req.headers['user-agent']);
       reply(res, 200, deps.headers, { ...NO_STORE, 'Content-Type': JSON_TYPE }, JSON.stringify(issued));
     } catch (err) {

@@ -93,6 +93,7 @@ export function verifyHandlers(deps: VerifyHandlerDeps): { me: FastHandler; veri
         throw noCredentials();
       case 'basic': {
         const check = await authenticator.checkApiKey(source, presented.userId, presented.password);
+        // Only a use once the secret, its lifetime and its IP allowlist all passed (the verifier noted its last use).
         if (check.ok) {
           usage.count(check.caller.identity.credentialId, 'basic', source, req.headers['user-agent']);
           return check.caller;
