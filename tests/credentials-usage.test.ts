@@ -3,7 +3,9 @@ import { DAY, HOUR, MINUTE } from '../src/clock';
 import { UsageTracker, USER_AGENT_MAX } from '../src/features/usage/tracker';
 import { createTestContext, mistyped, seedCompany, signIn, spyOnQueries } from './helpers';
 import type { TestContext } from './helpers';
-import { clientBasic, createApiKey, createClient, obtainToken, revoke } from './oauth-support';
+import { generateApiKeyFor, generateClientCredentials, saveCredential } from '../src/features/credentials/service';
+import { SYSTEM_ACTOR } from '../src/features/audit/service';
+import { clientBasic, createApiKey, createClient, credentialsDeps, obtainToken, revoke } from './oauth-support';
 import type { TestApiKey, TestClient } from './oauth-support';
 
 const basic = (username: string, key: string) => `Basic ${Buffer.from(`${username}:${key}`).toString('base64')}`;
@@ -139,6 +141,30 @@ describe('credential usage', () => {
     expect(await ctx.query('SELECT address, user_agent FROM credential_callers WHERE credential_id = ?', client.credentialId)).toEqual([
       { address: '198.51.100.7', user_agent: 'allowed/1.0' },
     ]);
+  });
+
+  it('does not count a call with a credential past its lifetime, nor take it as its last use', async () => {
+    const { companyId, agent } = await company();
+    const deps = credentialsDeps(ctx);
+    ctx.clock.set(Date.UTC(2026, 9, 1, 12, 0));
+    const key = await generateApiKeyFor(deps, companyId, `usage-expired-${made}`, SYSTEM_ACTOR);
+    expect((await saveCredential(deps, companyId, 'basic', key.credential.id, 'none', SYSTEM_ACTOR, 30)).ok).toBe(true);
+    const client = await generateClientCredentials(deps, companyId, undefined, SYSTEM_ACTOR);
+    expect((await saveCredential(deps, companyId, 'oauth', client.credential.id, 'none', SYSTEM_ACTOR, 30)).ok).toBe(true);
+    ctx.clock.advance(30 * DAY + MINUTE); // past both lifetimes, before any sweep marks them expired
+    expect((await me(basic(key.credential.identifier, key.secret))).status).toBe(401);
+    const token = await request(ctx.app)
+      .post('/oauth/token')
+      .set('Authorization', clientBasic(client.credential.identifier, client.secret))
+      .type('form')
+      .send({ grant_type: 'client_credentials' });
+    expect(token.status).toBe(401);
+    await apiPage(agent);
+    for (const id of [key.credential.id, client.credential.id]) {
+      expect(await usageRows(id)).toEqual([]);
+      expect(await ctx.value('SELECT last_used_at FROM credentials WHERE id = ?', id)).toBeNull();
+      expect(await ctx.query('SELECT address FROM credential_callers WHERE credential_id = ?', id)).toEqual([]);
+    }
   });
 
   it('writes nothing to the database per request: uses are counted in memory', async () => {
