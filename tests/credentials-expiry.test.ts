@@ -319,8 +319,30 @@ describe('End overlap now', () => {
 
   it('the API page offers it for the key in its overlap only', async () => {
     const page = await admin.get('/admin/api');
-    expect(page.text).toContain(`<form method="get" action="/admin/api/credentials/${old.id}/end-overlap"`);
+    expect(page.text).toContain(`<form class="end-overlap" method="get" action="/admin/api/credentials/${old.id}/end-overlap"`);
     expect(page.text).not.toContain(`/admin/api/credentials/${current.id}/end-overlap`);
+  });
+
+  it('the API page shows the overlap as one block: what it means, both keys’ use side by side, End overlap now in the old key’s panel', async () => {
+    const until = Number(await ctx.value('SELECT retires_at FROM credentials WHERE id = ?', old.id));
+    for (const headers of [{}, htmx]) {
+      const page = await admin.get('/admin/api').set(headers);
+      expect(page.status).toBe(200);
+      const start = page.text.indexOf('<div class="overlap-view" id="overlap-basic">');
+      expect(start).toBeGreaterThanOrEqual(0);
+      const target = page.text.indexOf('<div id="revoke-basic"></div>', start); // the confirmation lands inside the block
+      expect(target).toBeGreaterThan(start);
+      expect(page.text.slice(target + '<div id="revoke-basic"></div>'.length).trimStart()).toMatch(/^<\/div>/);
+      const block = page.text.slice(start, target);
+      expect(block).toContain(`The previous key keeps working: acme-api (${old.key.slice(0, 10)}…) until ${formatUtcMinute(until)}.`);
+      expect(block).toContain('class="usage-panels usage-overlap"');
+      const newPanel = block.indexOf(`data-credential="${current.id}"`);
+      const oldPanel = block.indexOf(`data-credential="${old.id}"`);
+      expect(newPanel).toBeGreaterThan(0);
+      expect(oldPanel).toBeGreaterThan(newPanel);
+      expect(block.slice(oldPanel)).toContain(`<form class="end-overlap" method="get" action="/admin/api/credentials/${old.id}/end-overlap"`);
+      expect(page.text.match(/action="\/admin\/api\/credentials\/\d+\/end-overlap"/g)).toHaveLength(1);
+    }
   });
 
   it('without script: a confirmation page, then the old key stops at once (audited, mailed), the new one works', async () => {

@@ -129,6 +129,8 @@ export interface AreaModel {
   working: CredentialView[];
   /** Each working credential's use (side by side during an overlap: the old one's last use and last caller). */
   usage: { credential: CredentialView; panel: UsagePanel }[];
+  /** During an overlap: what the block of the old and new credentials' use (and End overlap now) says, else null. */
+  overlap: { summary: string } | null;
   /** Recently ended ones, newest first. */
   history: CredentialView[];
   open: boolean;
@@ -172,6 +174,22 @@ async function lifetimeChoices(deps: CredentialsDeps, companyId: number): Promis
   }));
 }
 
+/**
+ * During an overlap, the words above the old and new credentials' use shown side by side: until when
+ * the previous one works, and what its going quiet means (End overlap now sits in its panel).
+ */
+function overlapView(working: CredentialView[]): AreaModel['overlap'] {
+  const previous = working.filter((c) => c.canEndOverlap);
+  if (previous.length === 0 || previous.length === working.length) return null;
+  const noun = previous[0].replacedNoun;
+  const until = (c: CredentialView) => `${c.identifier} (${c.secretPrefix}…) until ${formatUtcMinute(c.worksUntil!)}`;
+  const summary =
+    previous.length === 1
+      ? `The previous ${noun} keeps working: ${until(previous[0])}. Its use and the new ${noun}'s are side by side below: once it goes quiet, your services have moved to the new ${noun}, and End overlap now stops it at once.`
+      : `The previous ${noun}s keep working: ${previous.map(until).join('; ')}. Their use and the new ${noun}'s are side by side below: once one goes quiet, your services have moved off it, and End overlap now stops it at once.`;
+  return { summary };
+}
+
 /** The banner's words for each working credential whose expiry is 14 days away or less. */
 function expiryWarnings(working: CredentialView[], now: number): string[] {
   return working
@@ -197,6 +215,7 @@ async function area(deps: ApiPageDeps, companyId: number, kind: CredentialKind, 
     active: state.active && credentialView(state.active),
     working,
     usage: working.map((credential, i) => ({ credential, panel: panels[i] })),
+    overlap: overlapView(working),
     history: state.history.map(credentialView),
     errors: {},
     values: {},
