@@ -55,7 +55,6 @@ export function createApp(deps: AppDeps): Express {
   const audit = new AuditLog(database, clock);
   const mailer = deps.mailer ?? createMailer(config, database, clock, logger);
   const app = express();
-  onClose(app, () => mailer.close?.());
   const metrics = deps.metrics ?? createMetrics({ enabled: config.metricsToken !== undefined, engine: isPostgres(database) ? 'postgres' : 'sqlite' });
   metrics.watchDatabase(database, clock);
 
@@ -106,6 +105,9 @@ export function createApp(deps: AppDeps): Express {
     metrics: metrics.enabled ? metrics.platform : undefined,
   });
   onClose(app, () => platform.ready.catch(() => undefined)); // never close the database under its start-up work
+  // Registered last, so it runs first on close: no delivery starts while the hooks above wait on the database
+  // (the usage flush's prune, the last-used flush); what is queued stays queued for the next start.
+  onClose(app, () => mailer.close?.());
   serveFirst(app, platform.fast);
   app.locals.fastRoutes = platform.fast.routes; // the app's routes are Express's and these (tests list them)
   app.use(platform.router);
