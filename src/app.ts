@@ -22,9 +22,10 @@ import type { Mailer } from './features/mail/service';
 import { createMailer } from './features/mail/smtp';
 import { outboxRouter } from './features/mail/routes';
 import { docsAccessRouter } from './features/docs-access/routes';
-import { sweepCredentials } from './features/credentials/service';
+import { runCredentialHousekeeping } from './features/credentials/service';
 import { CredentialVerifier, LastUsedTracker } from './features/credentials/verify';
 import { credentialsRouter } from './features/credentials/routes';
+import { UsageTracker } from './features/usage/tracker';
 import { scopesRouter } from './features/scopes/routes';
 import { passkeysRouter } from './features/passkeys/routes';
 import { createPlatformApi } from './platform';
@@ -59,7 +60,6 @@ export function createApp(deps: AppDeps): Express {
   const audit = new AuditLog(database, clock);
   const mailer = deps.mailer ?? createMailer(config, database, clock, logger);
   const app = express();
-  onClose(app, () => mailer.close?.());
   const metrics = deps.metrics ?? createMetrics({ enabled: config.metricsToken !== undefined, engine: isPostgres(database) ? 'postgres' : 'sqlite' });
   metrics.watchDatabase(database, clock);
 
@@ -67,14 +67,21 @@ export function createApp(deps: AppDeps): Express {
   const lastUsed = new LastUsedTracker(deps.database);
   lastUsed.start();
   const verifier = new CredentialVerifier(deps.database, clock, lastUsed);
+  // Each credential's uses per hour and its last caller, counted like the last-used times (features/usage).
+  const usage = new UsageTracker(deps.database, clock);
+  usage.start();
   const credentialsDeps = { db: deps.database, clock, audit, mailer, publicUrl: config.publicUrl };
-  // Unsaved generations lapse and overlaps end on their own; verification checks times itself.
-  // A failed sweep is logged and the next one tries again.
-  const sweeper = setInterval(() => void sweepCredentials(credentialsDeps).catch((err: unknown) => logger.error({ err }, 'credential sweep failed')), 30_000);
+  // Unsaved generations lapse, lifetimes and overlaps end on their own (verification checks times
+  // itself), and expiry warnings go out. A failed sweep is logged and the next one tries again.
+  const sweeper = setInterval(
+    () => void runCredentialHousekeeping(credentialsDeps).catch((err: unknown) => logger.error({ err }, 'credential sweep failed')),
+    30_000,
+  );
   sweeper.unref();
   onClose(app, async () => {
     clearInterval(sweeper);
     await lastUsed.stop();
+    await usage.stop();
   });
 
   app.disable('x-powered-by');
@@ -95,12 +102,17 @@ export function createApp(deps: AppDeps): Express {
     config,
     audit,
     verifier,
+    mailer,
+    usage,
     logger,
     headers: headersSetBy(securityHeaders),
     trustProxy: app.get('trust proxy fn') as (address: string, hop: number) => boolean,
     metrics: metrics.enabled ? metrics.platform : undefined,
   });
   onClose(app, () => platform.ready.catch(() => undefined)); // never close the database under its start-up work
+  // Registered last, so it runs first on close: no delivery starts while the hooks above wait on the database
+  // (the usage flush's prune, the last-used flush); what is queued stays queued for the next start.
+  onClose(app, () => mailer.close?.());
   serveFirst(app, platform.fast);
   app.locals.fastRoutes = platform.fast.routes; // the app's routes are Express's and these (tests list them)
   app.use(platform.router);
@@ -155,7 +167,9 @@ export function createApp(deps: AppDeps): Express {
   });
   app.use(companiesRouter({ db: database, clock, audit, mailer, publicUrl: config.publicUrl, recentCheck }));
   app.use(auditRouter({ db: database }));
-  app.use(credentialsRouter({ ...credentialsDeps, publicUrl: config.publicUrl, flushLastUsed: () => lastUsed.flush(), recentCheck }));
+  app.use(
+    credentialsRouter({ ...credentialsDeps, publicUrl: config.publicUrl, flushLastUsed: () => lastUsed.flush(), flushUsage: () => usage.flush(), recentCheck }),
+  );
   app.use(scopesRouter({ db: database, clock, audit }));
   app.use(outboxRouter({ db: database, clock, audit, mailer }));
   app.use(docsAccessRouter({ db: database, clock, audit, mailer, config }));

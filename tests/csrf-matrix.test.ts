@@ -31,6 +31,8 @@ const EXEMPT: Record<string, string> = {
   'ALL /.well-known/oauth-authorization-server': '405 for other methods',
   'ALL /.well-known/jwks.json': '405 for other methods',
   'ALL /auth/verify': 'forward-auth: Basic or Bearer on every call, any method the proxied API takes',
+  'POST /api/v1/credentials/leaked': 'leak reports: public, no cookie read, JSON only (decision 0020)',
+  'ALL /api/v1/credentials/leaked': '405 for other methods',
 };
 const PLATFORM_API = /^[A-Z]+ \/(oauth|api\/v1|auth\/verify|\.well-known)(\/|$)/;
 
@@ -42,10 +44,14 @@ const BODIES: Record<string, Record<string, string>> = {
   'POST /admin/api/basic-auth/:id/save': { overlap: 'none' },
   'POST /admin/api/oauth/:id/save': { overlap: 'none' },
   'POST /admin/api/credentials/:id/revoke': { reason: 'Forged by another site' },
+  'POST /admin/api/credentials/:id/end-overlap': {},
+  'POST /admin/api/credentials/:id/allowlist': { allowlist: '198.51.100.0/24' },
   'POST /admin/api/docs-access': { email: 'forged@a.test' },
   'POST /operator/companies': { name: 'Forged company' },
   'POST /operator/companies/:id/invitations': { email: 'forged@a.test' },
   'POST /operator/companies/:id/scopes': { scopes: 'claims:read' },
+  'POST /operator/companies/:id/credential-lifetime': { maxLifetime: '30' },
+  'POST /operator/companies/:id/leak-policy': { policy: 'report' },
   'POST /operator/credentials/:id/revoke': { reason: 'Forged by another site' },
   'POST /operator/scopes': { name: 'forged:read', description: 'Forged' },
   'POST /operator/scopes/describe': { name: 'claims:read', description: 'Forged' },

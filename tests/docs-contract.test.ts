@@ -3,11 +3,13 @@ import http from 'node:http';
 import type net from 'node:net';
 import Ajv2020 from 'ajv/dist/2020';
 import { MINUTE } from '../src/clock';
+import { SYSTEM_ACTOR } from '../src/features/audit/service';
+import { setAllowlist } from '../src/features/credentials/allowlist';
 import { ROOT } from '../src/paths';
 import type { JsonSchema, OpenApiDocument, OpenApiOperation } from '../src/features/docs-access/openapi';
 import { createTestContext, seedCompany, signIn } from './helpers';
 import type { Agent } from './helpers';
-import { clientBasic, createApiKey, createClient } from './oauth-support';
+import { clientBasic, createApiKey, createClient, credentialsDeps } from './oauth-support';
 import type { TestApiKey, TestClient } from './oauth-support';
 
 /**
@@ -51,8 +53,11 @@ interface Call {
   headers?: Record<string, string>;
   query?: Record<string, string>;
   form?: Record<string, string>;
-  /** A raw body instead of `form` (too large, say); sent as application/x-www-form-urlencoded. */
+  /** A raw body instead of `form` (too large, say); sent as application/x-www-form-urlencoded, or as `contentType`. */
   rawBody?: string;
+  /** A JSON body (the leak report). */
+  json?: unknown;
+  contentType?: string;
 }
 
 interface Scenario {
@@ -76,6 +81,8 @@ describe('the OpenAPI document and the running app', () => {
   let narrowClient: TestClient;
   let otherClient: TestClient;
   let apiKey: TestApiKey;
+  let fencedKey: TestApiKey;
+  let fencedClient: TestClient;
   const ajv = new Ajv2020({ allErrors: true, strict: true });
   const operations = new Map<string, { path: string; method: string; op: OpenApiOperation }>();
   const tokens: Record<string, string> = {};
@@ -93,6 +100,12 @@ describe('the OpenAPI document and the running app', () => {
     narrowClient = await createClient(ctx, globex.companyId, ['claims:read']);
     otherClient = narrowClient;
     apiKey = await createApiKey(ctx, acme.companyId, 'acme-billing');
+    // Allowed only from a documentation range: this test's requests (from 127.0.0.1) are refused.
+    const initech = await seedCompany(ctx, 'Initech', 'admin@initech.test');
+    fencedKey = await createApiKey(ctx, initech.companyId, 'initech-fenced');
+    fencedClient = await createClient(ctx, initech.companyId, ['claims:read']);
+    for (const id of [fencedKey.credentialId, fencedClient.credentialId])
+      await setAllowlist(credentialsDeps(ctx), initech.companyId, id, '203.0.113.0/24', SYSTEM_ACTOR);
 
     // The document as a reader gets it: request access, have it granted, fetch openapi.json.
     reader = await signIn(ctx.app, 'admin@acme.test');
@@ -135,7 +148,16 @@ describe('the OpenAPI document and the running app', () => {
       scopes,
     );
     expect(JSON.stringify(doc.components.schemas.TokenResponse)).toContain('900 on this deployment');
-    expect([...operations.keys()].sort()).toEqual(['getJwks', 'getMe', 'getServerMetadata', 'introspectToken', 'requestToken', 'revokeToken', 'verifyRequest']);
+    expect([...operations.keys()].sort()).toEqual([
+      'getJwks',
+      'getMe',
+      'getServerMetadata',
+      'introspectToken',
+      'reportLeakedCredentials',
+      'requestToken',
+      'revokeToken',
+      'verifyRequest',
+    ]);
   });
 
   it('gives examples that match their own schemas', () => {
@@ -379,6 +401,54 @@ describe('the OpenAPI document and the running app', () => {
       call: () => ({ headers: { Authorization: `Bearer ${tokens.narrow}` }, query: { scope: 'claims:write' } }),
       expectBody: errorIs('insufficient_scope'),
     },
+    {
+      name: 'an API key from an address outside its IP allowlist',
+      operationId: 'verifyRequest',
+      status: 403,
+      call: () => ({ headers: apiBasic(fencedKey.username, fencedKey.key) }),
+      expectBody: errorIs('address_not_allowed'),
+    },
+    {
+      name: 'an API key from an address outside its IP allowlist',
+      operationId: 'getMe',
+      status: 403,
+      call: () => ({ headers: apiBasic(fencedKey.username, fencedKey.key) }),
+      expectBody: errorIs('address_not_allowed'),
+    },
+    {
+      name: 'a client from an address outside its IP allowlist',
+      operationId: 'requestToken',
+      status: 401,
+      call: () => ({ headers: basicFor(fencedClient), form: { grant_type: 'client_credentials' } }),
+      expectBody: (b) => expect(b).toMatchObject({ error: 'invalid_client', error_description: expect.stringContaining('not in its IP allowlist') }),
+    },
+
+    {
+      name: 'a report with one of our keys, a mistyped one and a foreign string',
+      operationId: 'reportLeakedCredentials',
+      status: 202,
+      prepare: afterThrottle,
+      call: () => ({ json: { credentials: [fencedKey.key, `${fencedKey.key.slice(0, -1)}x`, 'ghp_notours'], url: 'https://example.com/leak' } }),
+    },
+    { name: 'no credentials member', operationId: 'reportLeakedCredentials', status: 400, call: () => ({ json: { url: 'https://example.com/' } }) },
+    {
+      name: 'a body over 64 KiB',
+      operationId: 'reportLeakedCredentials',
+      status: 413,
+      call: () => ({ rawBody: JSON.stringify({ credentials: ['x'.repeat(70_000)] }), contentType: 'application/json' }),
+    },
+    { name: 'a form instead of JSON', operationId: 'reportLeakedCredentials', status: 415, call: () => ({ form: { credentials: 'cxk_x' } }) },
+    {
+      name: 'too many reports from this address',
+      operationId: 'reportLeakedCredentials',
+      status: 429,
+      prepare: async () => {
+        afterThrottle();
+        for (let i = 0; i < 10; i++)
+          await fetch(`${base}/api/v1/credentials/leaked`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{}' });
+      },
+      call: () => ({ json: { credentials: ['cxk_x'] } }),
+    },
   ];
 
   async function send(s: Scenario): Promise<{ status: number; headers: Headers; text: string }> {
@@ -387,9 +457,9 @@ describe('the OpenAPI document and the running app', () => {
     const c = s.call();
     const url = new URL(`${base}${target.path}`);
     for (const [k, v] of Object.entries(c.query ?? {})) url.searchParams.set(k, v);
-    const body = c.rawBody ?? (c.form ? new URLSearchParams(c.form).toString() : undefined);
+    const body = c.json !== undefined ? JSON.stringify(c.json) : (c.rawBody ?? (c.form ? new URLSearchParams(c.form).toString() : undefined));
     const headers: Record<string, string> = { ...c.headers };
-    if (body !== undefined) headers['Content-Type'] = 'application/x-www-form-urlencoded';
+    if (body !== undefined) headers['Content-Type'] = c.contentType ?? (c.json !== undefined ? 'application/json' : 'application/x-www-form-urlencoded');
     const res = await fetch(url, { method: target.method.toUpperCase(), headers, body });
     return { status: res.status, headers: res.headers, text: await res.text() };
   }
@@ -440,6 +510,12 @@ describe('the OpenAPI document and the running app', () => {
       if (!media) return ['the operation documents no form body'];
       const validateForm = ajv.compile(inline(doc, media.schema) as JsonSchema);
       if (!validateForm(c.form)) problems.push(`the form sent is not the documented one: ${ajv.errorsText(validateForm.errors)}`);
+    }
+    if (c.json !== undefined && s.status < 300) {
+      const media = op.requestBody?.content['application/json'];
+      if (!media) return ['the operation documents no JSON body'];
+      const validateJson = ajv.compile(inline(doc, media.schema) as JsonSchema);
+      if (!validateJson(c.json)) problems.push(`the JSON sent is not the documented one: ${ajv.errorsText(validateJson.errors)}`);
     }
     for (const name of Object.keys(c.query ?? {})) {
       if (!(op.parameters ?? []).some((p) => p.in === 'query' && p.name === name)) problems.push(`query parameter ${name} is not documented`);

@@ -119,6 +119,23 @@ function formBody(fields: [string, string | Hostile][]): Buffer {
   return Buffer.concat(parts);
 }
 
+/** The fields as a JSON object, byte by byte (a raw value's bytes stay raw inside its string); `arrays`: fields sent as a one-item array. */
+function jsonBody(fields: [string, string | Hostile][], arrays: string[] = []): Buffer {
+  const parts: Buffer[] = [Buffer.from('{')];
+  fields.forEach(([name, value], i) => {
+    if (i) parts.push(Buffer.from(','));
+    const text =
+      typeof value === 'string'
+        ? Buffer.from(JSON.stringify(value))
+        : value.raw
+          ? Buffer.concat([Buffer.from('"'), value.raw, Buffer.from('"')])
+          : Buffer.from(JSON.stringify(value.text));
+    parts.push(Buffer.from(`${JSON.stringify(name)}:`), ...(arrays.includes(name) ? [Buffer.from('['), text, Buffer.from(']')] : [text]));
+  });
+  parts.push(Buffer.from('}'));
+  return Buffer.concat(parts);
+}
+
 function queryString(fields: [string, string | Hostile][]): Buffer {
   return fields.length ? Buffer.concat([Buffer.from('?'), formBody(fields)]) : Buffer.alloc(0);
 }
@@ -215,7 +232,10 @@ interface Target {
   fields?: string[];
   /** Path parameters to attack, by name in the path (":id"). */
   pathParams?: string[];
-  in: 'form' | 'query' | 'oauth';
+  /** json: a JSON API (no session, no CSRF), its fields sent as one JSON object. */
+  in: 'form' | 'query' | 'oauth' | 'json';
+  /** For `in: 'json'`: the fields the API takes as an array of strings (each case sends one value in it). */
+  jsonArrays?: string[];
   /** Fields where a hostile-looking value can be valid: the request may succeed (and then must be shown escaped). */
   freeText?: string[];
   /** How the API authenticates when the case is not about that (a valid Basic header). */
@@ -406,7 +426,10 @@ const TARGETS: Target[] = [
     pathParams: [':id'],
     caller: 'admin',
     in: 'form',
-    base: () => [['overlap', 'none']],
+    base: () => [
+      ['overlap', 'none'],
+      ['lifetime', '90'],
+    ],
     allOptional: true,
     successWrites: true,
   },
@@ -417,7 +440,10 @@ const TARGETS: Target[] = [
     pathParams: [':id'],
     caller: 'admin',
     in: 'form',
-    base: () => [['overlap', '1h']],
+    base: () => [
+      ['overlap', '1h'],
+      ['lifetime', '365'],
+    ],
     allOptional: true,
     successWrites: true,
   },
@@ -469,6 +495,36 @@ const TARGETS: Target[] = [
     caller: 'stale',
     in: 'form',
     base: () => [['scopes', 'claims:read']],
+  },
+  {
+    name: 'GET /admin/api/credentials/:id/end-overlap',
+    method: 'GET',
+    path: (ids) => `/admin/api/credentials/${ids.activeKey}/end-overlap`,
+    pathParams: [':id'],
+    caller: 'admin',
+    in: 'query',
+    base: () => [],
+  },
+  {
+    name: 'POST /admin/api/credentials/:id/end-overlap',
+    method: 'POST',
+    path: (ids) => `/admin/api/credentials/${ids.activeKey}/end-overlap`,
+    pathParams: [':id'],
+    caller: 'admin',
+    in: 'form',
+    base: () => [],
+  },
+  {
+    name: 'POST /admin/api/credentials/:id/allowlist',
+    method: 'POST',
+    path: (ids) => `/admin/api/credentials/${ids.activeKey}/allowlist`,
+    pathParams: [':id'],
+    caller: 'admin',
+    in: 'form',
+    base: () => [['allowlist', '203.0.113.0/24']],
+    // An empty list (blank or only separators) is valid: it allows every address again.
+    validValues: { allowlist: ['empty', 'whitespace', 'line breaks'] },
+    successWrites: true,
   },
   { name: 'GET /admin/api/docs-access', method: 'GET', path: () => '/admin/api/docs-access', caller: 'admin', in: 'query', base: () => [['step', 'email']] },
   {
@@ -646,6 +702,26 @@ const TARGETS: Target[] = [
     in: 'form',
     base: () => [['scopes', 'claims:read']],
     allOptional: true,
+    successWrites: true,
+  },
+  {
+    name: 'POST /operator/companies/:id/credential-lifetime',
+    method: 'POST',
+    path: (ids) => `/operator/companies/${ids.companyA}/credential-lifetime`,
+    pathParams: [':id'],
+    caller: 'operator',
+    in: 'form',
+    base: () => [['maxLifetime', '90']],
+    successWrites: true,
+  },
+  {
+    name: 'POST /operator/companies/:id/leak-policy',
+    method: 'POST',
+    path: (ids) => `/operator/companies/${ids.companyA}/leak-policy`,
+    pathParams: [':id'],
+    caller: 'operator',
+    in: 'form',
+    base: () => [['policy', 'report']],
     successWrites: true,
   },
   {
@@ -868,6 +944,20 @@ const TARGETS: Target[] = [
     freeText: ['token', 'token_type_hint'],
   },
   {
+    // A public JSON API (decision 0020): any string may be reported, so every one is accepted alike; none here is ours.
+    name: 'POST /api/v1/credentials/leaked',
+    method: 'POST',
+    path: () => '/api/v1/credentials/leaked',
+    caller: 'api',
+    in: 'json',
+    jsonArrays: ['credentials'],
+    base: () => [
+      ['credentials', 'ak_not_one_of_ours'],
+      ['url', 'https://example.com/leak'],
+    ],
+    freeText: ['credentials'],
+  },
+  {
     name: 'GET /auth/verify',
     method: 'GET',
     path: () => '/auth/verify',
@@ -966,8 +1056,8 @@ function hostileInputSuite(): void {
     }
     const withCsrf: [string, string | Hostile][] = session && !opts.csrfInHeader ? [['_csrf', session.csrf], ...fields] : fields;
     if (session && opts.csrfInHeader) headers.push(['X-CSRF-Token', session.csrf]);
-    const body = opts.body ?? formBody(withCsrf);
-    const contentType = opts.contentType === undefined ? 'application/x-www-form-urlencoded' : opts.contentType;
+    const body = opts.body ?? (t.in === 'json' ? jsonBody(withCsrf, t.jsonArrays) : formBody(withCsrf));
+    const contentType = opts.contentType === undefined ? (t.in === 'json' ? 'application/json' : 'application/x-www-form-urlencoded') : opts.contentType;
     if (contentType !== null) headers.push(['Content-Type', contentType]);
     return rawRequest(w.port, 'POST', pathText, [...headers, ...(opts.extraHeaders ?? [])], body);
   }
@@ -1180,11 +1270,11 @@ function hostileInputSuite(): void {
           'unknown Content-Encoding',
           () => send(t, t.path(w().ids), [], { body: Buffer.from('x=1'), csrfInHeader: true, extraHeaders: [['Content-Encoding', 'x-hostile']] }),
         ],
-        // RFC 6749 3.2: the authorization server ignores parameters it does not know.
+        // RFC 6749 3.2: the authorization server ignores parameters it does not know; so does a JSON API its members.
         [
           '300 parameters',
           (p) => send(t, t.path(w().ids), [...fill({}, p), ...Array.from({ length: 300 }, (_, i): [string, string] => [`p${i}`, 'x'])], { csrfInHeader: true }),
-          t.in === 'oauth',
+          t.in === 'oauth' || t.in === 'json',
         ],
         ['1 MB body of one parameter', (p) => send(t, t.path(w().ids), [...fill({}, p), ['padding', 'z'.repeat(MB)]], { csrfInHeader: true })],
       ];

@@ -7,22 +7,8 @@ import { createTestContext, mistyped, seedCompany } from './helpers';
 import type { SeededUser } from './helpers';
 import { createApiKey, createClient, freePort, obtainToken, revoke } from './oauth-support';
 import type { TestApiKey, TestClient } from './oauth-support';
-import { findNginx, startNginx } from './support/nginx';
+import { documentedSnippet, findNginx, startNginx } from './support/nginx';
 import type { Nginx } from './support/nginx';
-
-/** The nginx snippet of docs/forward-auth.md, pointed at this test's ports. */
-function documentedSnippet(consolePort: number, apiPort: number, listenPort: number): string {
-  const doc = fs.readFileSync(path.join(__dirname, '..', 'docs', 'forward-auth.md'), 'utf8');
-  const snippet = /```nginx\n([\s\S]*?)```/.exec(doc)?.[1];
-  if (!snippet) throw new Error('docs/forward-auth.md has no ```nginx block');
-  for (const expected of ['server 127.0.0.1:3000;', 'server 127.0.0.1:8080;', 'listen 80;']) {
-    if (!snippet.includes(expected)) throw new Error(`the documented nginx snippet no longer contains "${expected}"`);
-  }
-  return snippet
-    .replace('server 127.0.0.1:3000;', `server 127.0.0.1:${consolePort};`)
-    .replace('server 127.0.0.1:8080;', `server 127.0.0.1:${apiPort};`)
-    .replace('listen 80;', `listen 127.0.0.1:${listenPort};`);
-}
 
 interface Seen {
   method: string;

@@ -34,7 +34,7 @@ interface Action {
   /** The effect once done with the action's body. */
   done: (w: World) => unknown;
   /** What the action needs that the world lacks, written once the person has signed in (a factor there would make the sign-in ask for it). */
-  prepare?: (ctx: TestContext, w: World) => Promise<void>;
+  prepare?: (ctx: TestContext, w: World, agent: Agent) => Promise<void>;
 }
 
 /** Admin A's own factors written by `prepare`, by kind: their ids for the actions' paths. */
@@ -169,6 +169,33 @@ const ACTIONS: Action[] = [
     done: () => ({ status: 'retired' }),
   },
   {
+    name: 'End overlap now',
+    as: 'admin@a.test',
+    path: (w) => `/admin/api/credentials/${w.ids.activeKey}/end-overlap`,
+    body: {},
+    hxTarget: 'revoke-basic',
+    plainStatus: 303,
+    htmxStatus: 200,
+    effect: (ctx, w) => one(ctx, 'SELECT status FROM credentials WHERE id = ?', w.ids.activeKey),
+    done: () => ({ status: 'retired' }),
+    // Saving the pending key with a 24-hour overlap (the check is fresh: just signed in) puts the active one in its overlap.
+    prepare: async (_ctx, w, agent) => {
+      const saved = await agent.post(`/admin/api/basic-auth/${w.ids.pendingKey}/save`).type('form').send({ _csrf: agent.csrf, overlap: '24h' });
+      if (saved.status !== 303) throw new Error(`Save answered ${saved.status}`);
+    },
+  },
+  {
+    name: 'Edit an IP allowlist',
+    as: 'admin@a.test',
+    path: (w) => `/admin/api/credentials/${w.ids.activeKey}/allowlist`,
+    body: { allowlist: '203.0.113.0/24' },
+    hxTarget: 'basic-area',
+    plainStatus: 303,
+    htmxStatus: 200,
+    effect: (ctx, w) => one(ctx, 'SELECT allowed_ranges FROM credentials WHERE id = ?', w.ids.activeKey),
+    done: () => ({ allowed_ranges: '203.0.113.0/24' }),
+  },
+  {
     name: 'Add an authenticator app',
     as: 'admin@a.test',
     path: () => '/account/security/totp',
@@ -240,7 +267,7 @@ describe('sudo mode: sensitive actions need a check of the person within 10 minu
 
   const agentFor = async (a: Action) => {
     const agent = await signIn(ctx.app, a.as);
-    await a.prepare?.(ctx, world);
+    await a.prepare?.(ctx, world, agent);
     return agent;
   };
   const post = (agent: Agent, a: Action, extra: Record<string, string> = {}, headers: Record<string, string> = {}) =>

@@ -6,7 +6,13 @@ import type { Generated } from 'kysely';
  * integer milliseconds since the epoch (UTC); flags are 0/1 integers; digests are bytes.
  */
 export interface Tables {
-  companies: { id: Generated<number>; name: string; created_at: number };
+  companies: {
+    id: Generated<number>;
+    name: string;
+    created_at: number;
+    max_credential_lifetime_days: number | null;
+    leak_policy: Generated<'revoke' | 'report'>;
+  };
   users: {
     id: Generated<number>;
     company_id: number;
@@ -79,8 +85,10 @@ export interface Tables {
     revoked_by: number | null;
     revoke_reason: string | null;
     last_used_at: number | null;
+    allowed_ranges: Generated<string>;
   };
   api_usernames: { username: string; company_id: number; claimed_at: number };
+  credential_expiry_warnings: { credential_id: number; days_before: 1 | 7 | 14; sent_at: number };
   signing_keys: {
     kid: string;
     alg: 'ES256';
@@ -141,5 +149,13 @@ export interface Tables {
     created_at: number;
     last_used_at: number | null;
   };
+  credential_usage: {
+    credential_id: number;
+    hour: number;
+    basic_checks: Generated<number>;
+    tokens_issued: Generated<number>;
+    bearer_checks: Generated<number>;
+  };
+  credential_callers: { credential_id: number; used_at: number; address: string; user_agent: Generated<string> };
   schema_migrations: { name: string; applied_at: number };
 }

@@ -1,6 +1,8 @@
+import { formatUtcMinute } from '../clock';
 import type { Database } from '../db/connect';
-import type { CredentialCheck, CredentialIdentity, CredentialVerifier } from '../features/credentials/verify';
+import type { AddressRefused, CredentialCheck, CredentialIdentity, CredentialVerifier } from '../features/credentials/verify';
 import type { AuthFailures } from './failures';
+import type { AddressRefusals } from './refusals';
 import { tokenStateReader } from './oauth/repo';
 import type { TokenState } from './oauth/repo';
 import type { AccessTokenClaims, AccessTokens, Unusable } from './oauth/tokens';
@@ -24,7 +26,8 @@ export type TokenCheck =
   | { ok: true; caller: Caller }
   /** forged: not a token we signed (counts as a failed attempt); ended: ours, but expired, or revoked (the token, its key unpublished, or its client stopped working). */
   | Unusable
-  | Throttled;
+  | Throttled
+  | AddressRefused;
 
 /** An API key's or client secret's verdict: the caller, or why not (see CredentialCheck: only guesses are failures). */
 export type SecretCheck = { ok: true; caller: Caller } | Exclude<CredentialCheck, { ok: true }>;
@@ -49,18 +52,19 @@ export class ApiAuthenticator {
     private verifier: CredentialVerifier,
     readonly tokens: AccessTokens,
     readonly failures: AuthFailures,
+    private refusals: AddressRefusals,
   ) {
     this.readTokenState = tokenStateReader(db);
   }
 
   /** Basic Auth on /api/v1/me and /auth/verify: API username and key. */
   checkApiKey(source: string, username: string, key: string): Promise<SecretCheck> {
-    return this.checkSecret(source, this.verifier.verifyApiKey(username, key, this.failures.gate(source)));
+    return this.checkSecret(source, this.verifier.verifyApiKey(username, key, this.failures.gate(source), source));
   }
 
   /** Client authentication at the token, introspection and revocation endpoints: Client ID and client secret. */
   checkClientSecret(source: string, clientId: string, secret: string): Promise<SecretCheck> {
-    return this.checkSecret(source, this.verifier.verifyClientSecret(clientId, secret, this.failures.gate(source)));
+    return this.checkSecret(source, this.verifier.verifyClientSecret(clientId, secret, this.failures.gate(source), source));
   }
 
   private async checkSecret(source: string, checking: Promise<CredentialCheck>): Promise<SecretCheck> {
@@ -70,6 +74,7 @@ export class ApiAuthenticator {
     // A malformed secret was refused before any read; an unknown one came back with the window, not blocking.
     if (check.reason === 'malformed') return this.guessed(source, check);
     if (check.reason === 'unknown') return this.counted(source, check);
+    if (check.reason === 'address') await this.refusals.note(check);
     return check;
   }
 
@@ -106,11 +111,30 @@ export class ApiAuthenticator {
     const verdict = this.tokens.withinBounds(token, signed, state.key);
     if (!verdict.ok) return verdict.reason === 'forged' && source !== undefined ? this.counted(source, verdict) : verdict;
     if (state.revoked) return REVOKED;
-    const identity = this.verifier.workingClient(state.client);
-    if (!identity || identity.identifier !== claims.client_id) return REVOKED;
+    // A token is checked against its client's IP allowlist at each use (not when introspected: source undefined).
+    const client = this.verifier.workingClientFrom(state.client, source);
+    if (!client) return this.clientEnded(state.client);
+    if (client.identity.identifier !== claims.client_id) return REVOKED;
+    if (!client.ok) {
+      await this.refusals.note(client);
+      return client;
+    }
+    const { identity } = client;
     const held = new Set(identity.scopes);
     const scopes = claims.scope === '' ? [] : claims.scope.split(' ').filter((s) => held.has(s));
     return { ok: true, caller: { identity, scopes, token: claims } };
+  }
+
+  /** A genuine token whose client stopped working: the end of the client's lifetime is told, anything else is "revoked". */
+  private clientEnded(client: TokenState['client']): Unusable {
+    const expiredAt = this.verifier.clientExpiry(client);
+    if (expiredAt === undefined) return REVOKED;
+    return {
+      ok: false,
+      reason: 'ended',
+      how: 'expired',
+      description: `The client credentials this access token was issued to expired on ${formatUtcMinute(expiredAt)}: request a new token with new client credentials.`,
+    };
   }
 
   /** A guess whose source's window was just read and does not block: counted. */

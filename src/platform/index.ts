@@ -4,9 +4,14 @@ import type { Config } from '../config';
 import type { Database } from '../db/connect';
 import type { Logger } from '../log';
 import type { AuditLog } from '../features/audit/service';
+import type { Mailer } from '../features/mail/service';
 import type { CredentialVerifier } from '../features/credentials/verify';
+import type { UsageTracker } from '../features/usage/tracker';
 import { SigningKeys, sealingKey } from './signing-keys/service';
 import { AuthFailures } from './failures';
+import { AddressRefusals } from './refusals';
+import { leakReportRouter } from './leaks/routes';
+import { LeakReportThrottle } from './leaks/throttle';
 import type { PlatformMetrics } from '../metrics/metrics';
 import type { PlatformEndpoint } from '../metrics/outcomes';
 import { observer } from './observe';
@@ -26,6 +31,10 @@ export interface PlatformApiDeps {
   config: Config;
   audit: AuditLog;
   verifier: CredentialVerifier;
+  /** For leak reports: the affected companies' administrators are mailed. */
+  mailer: Mailer;
+  /** Each credential's successful uses and last caller, counted in memory (src/features/usage). */
+  usage: Pick<UsageTracker, 'count'>;
   logger: Logger;
   failures?: AuthFailures;
   /** The headers every answer carries (the app's security headers), for the fast path. */
@@ -63,10 +72,10 @@ export function createPlatformApi(deps: PlatformApiDeps): PlatformApi {
   const urls = oauthEndpoints(config.publicUrl);
   const tokens = new AccessTokens(signingKeys, clock, urls.issuer, urls.audience, config.accessTokenTtl);
   const failures = deps.failures ?? new AuthFailures(db, clock);
-  const authenticator = new ApiAuthenticator(db, verifier, tokens, failures);
-  const { headers, logger } = deps;
-  const oauth = oauthHandlers({ db, publicUrl: config.publicUrl, tokens, authenticator, signingKeys, headers });
-  const verify = verifyHandlers({ authenticator, logger, trustsProxy: config.trustProxy !== false, headers });
+  const authenticator = new ApiAuthenticator(db, verifier, tokens, failures, new AddressRefusals(audit, clock, deps.logger));
+  const { headers, logger, usage } = deps;
+  const oauth = oauthHandlers({ db, publicUrl: config.publicUrl, tokens, authenticator, signingKeys, usage, headers });
+  const verify = verifyHandlers({ authenticator, usage, logger, trustsProxy: config.trustProxy !== false, headers });
   const observe = deps.metrics ? observer(deps.metrics) : undefined;
   const fast = createFastPath<PlatformEndpoint>({
     routes: {
@@ -93,6 +102,8 @@ export function createPlatformApi(deps: PlatformApiDeps): PlatformApi {
       next();
     }, next);
   });
+  const credentials = { db, clock, audit, mailer: deps.mailer, publicUrl: config.publicUrl };
+  router.use(leakReportRouter({ credentials, throttle: new LeakReportThrottle(db, clock) }));
   router.use(oauthRouter({ db, clock, audit, verifier, authenticator, tokens, publicUrl: config.publicUrl, observe }));
   return { fast, router, signingKeys, tokens, ready };
 }

@@ -87,3 +87,17 @@ export function startNginx({ binary, dir, http, name, workerConnections = 64 }: 
     },
   };
 }
+
+/** The nginx snippet of docs/forward-auth.md, pointed at this test's ports. */
+export function documentedSnippet(consolePort: number, apiPort: number, listenPort: number): string {
+  const doc = fs.readFileSync(path.join(__dirname, '..', '..', 'docs', 'forward-auth.md'), 'utf8');
+  const snippet = /```nginx\n([\s\S]*?)```/.exec(doc)?.[1];
+  if (!snippet) throw new Error('docs/forward-auth.md has no ```nginx block');
+  for (const expected of ['server 127.0.0.1:3000;', 'server 127.0.0.1:8080;', 'listen 80;']) {
+    if (!snippet.includes(expected)) throw new Error(`the documented nginx snippet no longer contains "${expected}"`);
+  }
+  return snippet
+    .replace('server 127.0.0.1:3000;', `server 127.0.0.1:${consolePort};`)
+    .replace('server 127.0.0.1:8080;', `server 127.0.0.1:${apiPort};`)
+    .replace('listen 80;', `listen 127.0.0.1:${listenPort};`);
+}

@@ -18,8 +18,14 @@ export async function listCompanies(db: Database): Promise<CompanySummary[]> {
     .execute();
 }
 
-export async function findCompany(db: Database, id: number): Promise<{ id: number; name: string; createdAt: number } | undefined> {
-  return db.selectFrom('companies').select(['id', 'name', 'created_at as createdAt']).where('id', '=', id).executeTakeFirst();
+export type LeakPolicy = 'revoke' | 'report';
+
+export async function findCompany(db: Database, id: number): Promise<{ id: number; name: string; createdAt: number; leakPolicy: LeakPolicy } | undefined> {
+  return db.selectFrom('companies').select(['id', 'name', 'created_at as createdAt', 'leak_policy as leakPolicy']).where('id', '=', id).executeTakeFirst();
+}
+
+export async function updateLeakPolicy(db: Database, id: number, policy: LeakPolicy): Promise<void> {
+  await db.updateTable('companies').set({ leak_policy: policy }).where('id', '=', id).execute();
 }
 
 export async function companyNameTaken(db: Database, name: string): Promise<boolean> {
@@ -80,4 +86,14 @@ export async function countCompaniesGrantingScope(db: Database, scope: string): 
     .where('scope', '=', scope)
     .executeTakeFirstOrThrow();
   return row.n;
+}
+
+/** The longest credential lifetime the company allows, in days; null: no maximum. */
+export async function findMaxCredentialLifetime(db: Database, companyId: number): Promise<number | null> {
+  const row = await db.selectFrom('companies').select('max_credential_lifetime_days as days').where('id', '=', companyId).executeTakeFirst();
+  return row?.days ?? null;
+}
+
+export async function setMaxCredentialLifetime(db: Database, companyId: number, days: number | null): Promise<void> {
+  await db.updateTable('companies').set({ max_credential_lifetime_days: days }).where('id', '=', companyId).execute();
 }

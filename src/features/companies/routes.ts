@@ -5,7 +5,7 @@ import { requireOperator } from '../../http/auth';
 import { reRenderOnFieldError } from '../../http/form-error';
 import { flashAndRedirect, render } from '../../http/render';
 import { parseOrThrow, submittedValues, validate } from '../../http/validate';
-import { CompanyScopesSchema, CreateCompanySchema, IdParam, InviteSchema } from './schema';
+import { CompanyScopesSchema, CreateCompanySchema, CredentialLifetimePolicySchema, IdParam, InviteSchema, LeakPolicySchema } from './schema';
 import * as companies from './service';
 import { companyFactorStatus } from '../second-factors/service';
 
@@ -104,6 +104,31 @@ export function companiesRouter(deps: companies.CompaniesDeps & { recentCheck: R
         flashAndRedirect(req, res, `/operator/companies/${id}`, 'Allowed scopes saved.');
       },
       (errors, status) => companyPage(req, res, id, { errors }, status),
+    );
+  });
+
+  router.post('/operator/companies/:id/credential-lifetime', async (req, res) => {
+    const { id } = parseOrThrow(IdParam, req.params);
+    const input = validate(CredentialLifetimePolicySchema, req.body);
+    if (!input.ok) return companyPage(req, res, id, { errors: input.errors, values: input.values }, 422);
+    await companies.setMaxCredentialLifetime(deps, id, input.data.maxLifetime, actorFrom(req));
+    const text =
+      input.data.maxLifetime === null
+        ? 'Credential lifetime saved: no maximum.'
+        : `Credential lifetime saved: at most ${input.data.maxLifetime} days for credentials saved from now on.`;
+    flashAndRedirect(req, res, `/operator/companies/${id}`, text);
+  });
+
+  router.post('/operator/companies/:id/leak-policy', async (req, res) => {
+    const { id } = parseOrThrow(IdParam, req.params);
+    const input = validate(LeakPolicySchema, req.body);
+    if (!input.ok) return companyPage(req, res, id, { errors: input.errors }, 422);
+    await companies.setLeakPolicy(deps, id, input.data.policy, actorFrom(req));
+    flashAndRedirect(
+      req,
+      res,
+      `/operator/companies/${id}`,
+      input.data.policy === 'revoke' ? 'Leaked credentials will be revoked at once.' : 'Leaked credentials will only be reported.',
     );
   });
 

@@ -56,15 +56,45 @@ export function userView(user: auth.CompanyUser): CompanyUserView {
   return { ...user, roleLabel: user.isOperator ? 'Operator' : 'Administrator', statusLabel, toggle };
 }
 
+/** The lifetimes an administrator may give a credential at Save, in days (or none, where the company allows it). */
+export const CREDENTIAL_LIFETIME_DAYS = [30, 90, 180, 365] as const;
+export type CredentialLifetimeDays = (typeof CREDENTIAL_LIFETIME_DAYS)[number];
+
+/** The operator's choice of a company's maximum credential lifetime, in words, with the current one checked. */
+function lifetimePolicyChoices(max: number | null): { value: string; label: string; checked: boolean }[] {
+  return [
+    { value: 'none', label: 'No maximum: administrators may also save credentials that never expire', checked: max === null },
+    ...CREDENTIAL_LIFETIME_DAYS.map((days) => ({ value: String(days), label: `${days} days`, checked: max === days })),
+  ];
+}
+
 export async function getCompany(deps: CompaniesDeps, id: number) {
   const company = await repo.findCompany(deps.db, id);
   if (!company) throw notFound();
+  const maxLifetime = await repo.findMaxCredentialLifetime(deps.db, id);
   return {
     ...company,
+    lifetimePolicyChoices: lifetimePolicyChoices(maxLifetime),
     users: (await auth.listCompanyUsers(deps, id)).map(userView),
     scopes: await listScopes({ db: deps.db }),
     grantedScopes: await repo.listCompanyScopes(deps.db, id),
+    leakPolicyChoices: LEAK_POLICY_CHOICES.map((c) => ({ ...c, checked: c.value === company.leakPolicy })),
   };
+}
+
+/** What a leak report (POST /api/v1/credentials/leaked) does to this company's credentials, in the operator's words. */
+const LEAK_POLICY_CHOICES: { value: repo.LeakPolicy; label: string }[] = [
+  { value: 'revoke', label: 'Revoke at once, and tell the administrators (recommended)' },
+  { value: 'report', label: 'Only tell the administrators: the credential keeps working until they revoke it' },
+];
+
+export async function setLeakPolicy(deps: CompaniesDeps, companyId: number, policy: repo.LeakPolicy, actor: Actor): Promise<void> {
+  await transaction(deps.db, async (trx) => {
+    const company = await repo.findCompany(trx, companyId);
+    if (!company) throw notFound();
+    await repo.updateLeakPolicy(trx, companyId, policy);
+    await deps.audit.record(actor, { action: 'company.leak_policy', companyId, details: { before: company.leakPolicy, after: policy } }, trx);
+  });
 }
 
 export interface InvitationLink {
@@ -155,7 +185,24 @@ export async function setCompanyScopes(deps: CompaniesDeps, companyId: number, s
   });
 }
 
+/**
+ * The longest lifetime the company's administrators may give a credential at Save (null: no maximum,
+ * "never expires" allowed). Credentials already saved keep the expiry they were saved with.
+ */
+export async function setMaxCredentialLifetime(deps: CompaniesDeps, companyId: number, days: CredentialLifetimeDays | null, actor: Actor): Promise<void> {
+  await transaction(deps.db, async (trx) => {
+    if (!(await repo.findCompany(trx, companyId))) throw notFound();
+    await repo.setMaxCredentialLifetime(trx, companyId, days);
+    await deps.audit.record(actor, { action: 'company.credential_lifetime', companyId, details: { maxDays: days } }, trx);
+  });
+}
+
 // ------------------------------------------------------------------ for the other features and the CLI
+
+/** The company's maximum credential lifetime in days; null: no maximum. */
+export function findMaxCredentialLifetime(deps: { db: Database }, companyId: number): Promise<number | null> {
+  return repo.findMaxCredentialLifetime(deps.db, companyId);
+}
 
 export function findCompanyByName(deps: { db: Database }, name: string): Promise<{ id: number; name: string } | undefined> {
   return repo.findCompanyByName(deps.db, name);

@@ -3,10 +3,13 @@ import type { CurrentUser } from '../../http/auth';
 import { notFound } from '../../http/errors';
 import type { Actor } from '../audit/service';
 import { listCompanyScopeDetails } from '../scopes/service';
+import { usagePanels } from '../usage/service';
+import type { UsagePanel } from '../usage/service';
 import * as repo from './repo';
 import type { CredentialKind, CredentialRow, CredentialStatus } from './repo';
+import { DAY, formatUtcMinute } from '../../clock';
 import type { CredentialsDeps, Generated } from './service';
-import { credentialState, revokeCredential } from './service';
+import { credentialState, lifetimeDefault, lifetimePolicy, revokeCredential } from './service';
 import { OVERLAP_CHOICES } from './schema';
 
 /** What the API page's views need besides the credentials service. */
@@ -14,6 +17,8 @@ export interface ApiPageDeps extends CredentialsDeps {
   publicUrl: string;
   /** Writes the coalesced last-used times, so the page shows the latest. */
   flushLastUsed?: () => Promise<unknown>;
+  /** Writes the uses counted in memory, so the usage charts show the latest. */
+  flushUsage?: () => Promise<unknown>;
 }
 
 export interface AreaMessage {
@@ -32,6 +37,8 @@ export interface KindWords {
   endedCaption: string;
   /** The credential a Save replaces, in "When I save, the … in use now keeps working for". */
   replacedNoun: string;
+  /** The credential itself in a sentence ("The API key", "The client credentials"). */
+  theNoun: string;
   /** OAuth 2.0 clients carry scopes; API keys have none to show. */
   showsScopes: boolean;
 }
@@ -46,6 +53,7 @@ const KIND_WORDS: Record<CredentialKind, KindWords> = {
     noneInUse: 'Your company has no API key in use.',
     endedCaption: 'Recently ended API keys',
     replacedNoun: 'key',
+    theNoun: 'The API key',
     showsScopes: false,
   },
   oauth: {
@@ -57,6 +65,7 @@ const KIND_WORDS: Record<CredentialKind, KindWords> = {
     noneInUse: 'Your company has no client credentials in use.',
     endedCaption: 'Recently ended client credentials',
     replacedNoun: 'client',
+    theNoun: 'The client credentials',
     showsScopes: true,
   },
 };
@@ -75,9 +84,22 @@ export interface CredentialView extends CredentialRow, KindWords {
   statusLabel: string;
   /** The end of its overlap while it is in one (then it still works), else null. */
   worksUntil: number | null;
+  /** A saved credential's expiry (the end of its lifetime), or null: it never expires, or it is not saved. */
+  lifetimeEnd: number | null;
+  /** In its overlap: "End overlap now" is offered. */
+  canEndOverlap: boolean;
   createdByLabel: string;
   savedByLabel: string;
   revokedByLabel: string;
+  /** The IP allowlist as the form shows it (one range per line) and in a few words. */
+  allowlistText: string;
+  allowlistSummary: string;
+}
+
+export function allowlistSummaryOf(allowedRanges: string): string {
+  if (allowedRanges === '') return 'Any address may use it.';
+  const ranges = allowedRanges.split(' ');
+  return ranges.length === 1 ? `Only from ${ranges[0]}.` : `Only from ${ranges.length} ranges.`;
 }
 
 function credentialView<C extends CredentialRow>(c: C): C & CredentialView {
@@ -86,9 +108,14 @@ function credentialView<C extends CredentialRow>(c: C): C & CredentialView {
     ...KIND_WORDS[c.kind],
     statusLabel: STATUS_LABEL[c.status],
     worksUntil: c.status === 'retiring' ? c.retiresAt : null,
+    lifetimeEnd: c.savedAt === null ? null : c.expiresAt,
+    canEndOverlap: c.status === 'retiring',
     createdByLabel: c.createdByEmail ?? 'a removed user',
     savedByLabel: c.savedByEmail ?? 'a removed user',
-    revokedByLabel: c.revokedByEmail ?? 'An operator',
+    // No person: revoked by the console itself (a leak report, decision 0020); people are disabled, never deleted.
+    revokedByLabel: c.revokedByEmail ?? 'The console',
+    allowlistText: c.allowedRanges.split(' ').join('\n'),
+    allowlistSummary: allowlistSummaryOf(c.allowedRanges),
   };
 }
 
@@ -100,6 +127,10 @@ export interface AreaModel {
   active?: CredentialView;
   /** The working credentials (active first, then those in their overlap), each with its own last use. */
   working: CredentialView[];
+  /** Each working credential's use (side by side during an overlap: the old one's last use and last caller). */
+  usage: { credential: CredentialView; panel: UsagePanel }[];
+  /** During an overlap: what the block of the old and new credentials' use (and End overlap now) says, else null. */
+  overlap: { summary: string } | null;
   /** Recently ended ones, newest first. */
   history: CredentialView[];
   open: boolean;
@@ -108,6 +139,12 @@ export interface AreaModel {
   errors: FieldErrors;
   values: Record<string, string>;
   overlapChoices: typeof OVERLAP_CHOICES;
+  /** The lifetimes the company allows at Save, the default checked. */
+  lifetimeChoices: { value: string; label: string; checked: boolean }[];
+  /** A warning for each working credential that expires within 14 days (the banner). */
+  expiryWarnings: string[];
+  /** An allowlist form that was refused: which credential's, why, and what was typed. */
+  allowlist?: { id: number; error: string; value: string };
 }
 
 export interface BasicAreaModel extends AreaModel {
@@ -121,22 +158,70 @@ export interface OauthAreaModel extends AreaModel {
   scopeChoices: { name: string; description: string; checked: boolean }[];
 }
 
-export type AreaExtras = Partial<Pick<AreaModel, 'generated' | 'message' | 'errors' | 'values' | 'open'>>;
+export type AreaExtras = Partial<Pick<AreaModel, 'generated' | 'message' | 'errors' | 'values' | 'open' | 'allowlist'>>;
+
+/** How far ahead of a credential's expiry the API page warns about it. */
+export const EXPIRY_BANNER_MS = 14 * DAY;
+
+/** The Save form's lifetime choice: what the company allows, its default checked. */
+async function lifetimeChoices(deps: CredentialsDeps, companyId: number): Promise<AreaModel['lifetimeChoices']> {
+  const policy = await lifetimePolicy(deps, companyId);
+  const chosen = lifetimeDefault(policy);
+  return policy.allowed.map((days) => ({
+    value: days === null ? 'none' : String(days),
+    label: days === null ? 'Never expires' : `${days} days`,
+    checked: days === chosen,
+  }));
+}
+
+/**
+ * During an overlap, the words above the old and new credentials' use shown side by side: until when
+ * the previous one works, and what its going quiet means (End overlap now sits in its panel).
+ */
+function overlapView(working: CredentialView[]): AreaModel['overlap'] {
+  const previous = working.filter((c) => c.canEndOverlap);
+  if (previous.length === 0 || previous.length === working.length) return null;
+  const noun = previous[0].replacedNoun;
+  const until = (c: CredentialView) => `${c.identifier} (${c.secretPrefix}…) until ${formatUtcMinute(c.worksUntil!)}`;
+  const summary =
+    previous.length === 1
+      ? `The previous ${noun} keeps working: ${until(previous[0])}. Its use and the new ${noun}'s are side by side below: once it goes quiet, your services have moved to the new ${noun}, and End overlap now stops it at once.`
+      : `The previous ${noun}s keep working: ${previous.map(until).join('; ')}. Their use and the new ${noun}'s are side by side below: once one goes quiet, your services have moved off it, and End overlap now stops it at once.`;
+  return { summary };
+}
+
+/** The banner's words for each working credential whose expiry is 14 days away or less. */
+function expiryWarnings(working: CredentialView[], now: number): string[] {
+  return working
+    .filter((c) => c.expiresAt !== null && c.expiresAt > now && c.expiresAt - now <= EXPIRY_BANNER_MS && (c.worksUntil === null || c.expiresAt < c.worksUntil))
+    .map((c) => {
+      const days = Math.ceil((c.expiresAt! - now) / DAY);
+      return `${c.theNoun} ${c.identifier} (${c.secretPrefix}…) expires on ${formatUtcMinute(c.expiresAt!)}, in ${days} day${days === 1 ? '' : 's'}. Generate and save a new one before then, with your development team, so that your services keep working.`;
+    });
+}
 
 async function area(deps: ApiPageDeps, companyId: number, kind: CredentialKind, extras: AreaExtras): Promise<AreaModel> {
   await deps.flushLastUsed?.();
+  await deps.flushUsage?.();
   const state = await credentialState(deps, companyId, kind);
   const working = (state.active ? [state.active, ...state.retiring] : state.retiring).map(credentialView);
-  const open = extras.open ?? Boolean(extras.generated || extras.message || (extras.errors && Object.keys(extras.errors).length));
+  const warnings = expiryWarnings(working, deps.clock.now());
+  const panels = await usagePanels(deps, working, (c) => `${KIND_WORDS[c.kind].secretLabel} ${c.secretPrefix}…`);
+  const open =
+    extras.open ?? Boolean(extras.generated || extras.message || extras.allowlist || warnings.length || (extras.errors && Object.keys(extras.errors).length));
   return {
     kind,
     words: KIND_WORDS[kind],
     active: state.active && credentialView(state.active),
     working,
+    usage: working.map((credential, i) => ({ credential, panel: panels[i] })),
+    overlap: overlapView(working),
     history: state.history.map(credentialView),
     errors: {},
     values: {},
     overlapChoices: OVERLAP_CHOICES,
+    lifetimeChoices: await lifetimeChoices(deps, companyId),
+    expiryWarnings: warnings,
     ...extras,
     open,
   };

@@ -29,6 +29,8 @@ export interface CredentialRow {
   revokedByEmail: string | null;
   revokeReason: string | null;
   lastUsedAt: number | null;
+  /** Canonical CIDR ranges, space-separated; '' allows every address (ranges.ts). */
+  allowedRanges: string;
 }
 
 /** Every column of a credential as the pages show it, with the emails of the people who made, saved and revoked it. */
@@ -59,6 +61,7 @@ function selectRows(db: Database) {
       'ru.email as revokedByEmail',
       'c.revoke_reason as revokeReason',
       'c.last_used_at as lastUsedAt',
+      'c.allowed_ranges as allowedRanges',
     ]);
 }
 
@@ -73,6 +76,8 @@ export interface NewCredential {
   createdBy: number | null;
   createdAt: number;
   expiresAt: number;
+  /** Canonical ranges (ranges.ts); none: every address. */
+  allowedRanges?: string;
 }
 
 export async function insertPendingCredential(db: Database, c: NewCredential): Promise<number> {
@@ -90,6 +95,7 @@ export async function insertPendingCredential(db: Database, c: NewCredential): P
       created_by: c.createdBy,
       created_at: c.createdAt,
       expires_at: c.expiresAt,
+      allowed_ranges: c.allowedRanges ?? '',
     })
     .returning('id')
     .executeTakeFirstOrThrow();
@@ -119,12 +125,12 @@ export async function listRetiringCredentials(db: Database, companyId: number, k
     .execute();
 }
 
-/** Recent history (ended credentials) for the API page, newest first. */
+/** Recent history (ended credentials that were saved: replaced, revoked, expired) for the API page, newest first. */
 export async function listEndedCredentials(db: Database, companyId: number, kind: CredentialKind, limit: number): Promise<CredentialRow[]> {
   return selectRows(db)
     .where('c.company_id', '=', companyId)
     .where('c.kind', '=', kind)
-    .where('c.status', 'in', ['retired', 'revoked'])
+    .where((eb) => eb.or([eb('c.status', 'in', ['retired', 'revoked']), eb.and([eb('c.status', '=', 'expired'), eb('c.saved_at', 'is not', null)])]))
     .orderBy('c.ended_at', 'desc')
     .limit(limit)
     .execute();
@@ -143,10 +149,11 @@ export async function listAllWorkingCredentials(db: Database): Promise<(Credenti
     .execute();
 }
 
-export async function activateCredential(db: Database, id: number, savedBy: number | null, now: number): Promise<void> {
+/** Save: the credential works from now until `expiresAt`, the end of the lifetime chosen (null: it never expires). */
+export async function activateCredential(db: Database, id: number, savedBy: number | null, now: number, expiresAt: number | null = null): Promise<void> {
   await db
     .updateTable('credentials')
-    .set({ status: 'active', saved_by: savedBy, saved_at: now, expires_at: null })
+    .set({ status: 'active', saved_by: savedBy, saved_at: now, expires_at: expiresAt })
     .where('id', '=', id)
     .where('status', '=', 'pending')
     .execute();
@@ -169,6 +176,33 @@ export async function revokeCredential(db: Database, id: number, revokedBy: numb
   await db.updateTable('credentials').set({ status: 'revoked', ended_at: now, revoked_by: revokedBy, revoke_reason: reason }).where('id', '=', id).execute();
 }
 
+export async function setAllowedRanges(db: Database, id: number, allowedRanges: string): Promise<void> {
+  await db.updateTable('credentials').set({ allowed_ranges: allowedRanges }).where('id', '=', id).execute();
+}
+
+/** A credential a leak report found by its secret's digest, with what its company's policy says to do. */
+export interface LeakedCredential {
+  id: number;
+  companyId: number;
+  kind: CredentialKind;
+  identifier: string;
+  secretPrefix: string;
+  status: CredentialStatus;
+  leakPolicy: 'revoke' | 'report';
+}
+
+/** Every credential whose secret has one of these digests (the unique index finds each), in one query. */
+export async function findCredentialsBySecretHashes(db: Database, secretHashes: Buffer[]): Promise<LeakedCredential[]> {
+  if (secretHashes.length === 0) return [];
+  return db
+    .selectFrom('credentials as c')
+    .innerJoin('companies as co', 'co.id', 'c.company_id')
+    .select(['c.id', 'c.company_id as companyId', 'c.kind', 'c.identifier', 'c.secret_prefix as secretPrefix', 'c.status', 'co.leak_policy as leakPolicy'])
+    .where('c.secret_hash', 'in', secretHashes)
+    .orderBy('c.id')
+    .execute();
+}
+
 /** Is there anything for the sweep to do? One indexed read, so most sweeps take no write lock. */
 export async function hasLapsedCredentials(db: Database, now: number): Promise<boolean> {
   const row = await db
@@ -177,6 +211,7 @@ export async function hasLapsedCredentials(db: Database, now: number): Promise<b
         .or([
           eb.exists(eb.selectFrom('credentials').select('id').where('status', '=', 'pending').where('expires_at', '<=', now)),
           eb.exists(eb.selectFrom('credentials').select('id').where('status', '=', 'retiring').where('retires_at', '<=', now)),
+          eb.exists(eb.selectFrom('credentials').select('id').where('status', 'in', ['active', 'retiring']).where('expires_at', '<=', now)),
         ])
         .as('lapsed'),
     )
@@ -190,6 +225,57 @@ export async function listLapsedPending(db: Database, now: number): Promise<Cred
 
 export async function listLapsedRetiring(db: Database, now: number): Promise<CredentialRow[]> {
   return selectRows(db).where('c.status', '=', 'retiring').where('c.retires_at', '<=', now).execute();
+}
+
+/** Saved credentials whose lifetime has ended (expires_at) but that are still marked working. */
+export async function listLapsedLifetimes(db: Database, now: number): Promise<CredentialRow[]> {
+  return selectRows(db).where('c.status', 'in', ['active', 'retiring']).where('c.expires_at', '<=', now).execute();
+}
+
+/**
+ * Active credentials with an expiry warning due at `now` that was not sent yet: `thresholds` are the
+ * warnings' days before expiry, ascending (1, 7, 14); the one due is the smallest threshold the
+ * remaining time is within, and a warning already recorded for it or a smaller one means none is due.
+ */
+function warningDue(now: number, thresholds: readonly number[]) {
+  const day = 24 * 60 * 60 * 1000;
+  const cases = thresholds.map((days) => sql`when c.expires_at <= ${now + days * day} then ${sql.lit(days)}`);
+  const dueDays = sql<1 | 7 | 14>`case ${sql.join(cases, sql` `)} end`;
+  return (eb: ExpressionBuilder<Tables & { c: Tables['credentials'] }, 'c'>) =>
+    eb.and([
+      eb('c.status', '=', 'active'),
+      eb('c.expires_at', '>', now),
+      eb('c.expires_at', '<=', now + Math.max(...thresholds) * day),
+      eb.not(
+        eb.exists(
+          eb
+            .selectFrom('credential_expiry_warnings as w')
+            .select('w.credential_id')
+            .whereRef('w.credential_id', '=', 'c.id')
+            .where('w.days_before', '<=', dueDays),
+        ),
+      ),
+    ]);
+}
+
+/** Is any expiry warning due? One read, so most sweeps take no write lock. */
+export async function hasExpiryWarningsDue(db: Database, now: number, thresholds: readonly number[]): Promise<boolean> {
+  const row = await db.selectFrom('credentials as c').select('c.id').where(warningDue(now, thresholds)).limit(1).executeTakeFirst();
+  return row !== undefined;
+}
+
+export async function listExpiryWarningsDue(db: Database, now: number, thresholds: readonly number[]): Promise<CredentialRow[]> {
+  return selectRows(db).where(warningDue(now, thresholds)).orderBy('c.expires_at').execute();
+}
+
+/** Records that the warning `daysBefore` was sent; false if it already was (another replica, a second sweep). */
+export async function recordExpiryWarning(db: Database, credentialId: number, daysBefore: 1 | 7 | 14, now: number): Promise<boolean> {
+  const result = await db
+    .insertInto('credential_expiry_warnings')
+    .values({ credential_id: credentialId, days_before: daysBefore, sent_at: now })
+    .onConflict((oc) => oc.columns(['credential_id', 'days_before']).doNothing())
+    .executeTakeFirst();
+  return Number(result.numInsertedOrUpdatedRows ?? 0) > 0;
 }
 
 /** Unsaved generations of one kind that can still be saved, and when the first of them lapses (for the cap). */
@@ -302,8 +388,12 @@ export interface CredentialCandidate {
   companyScopes: string | null;
   status: string;
   retiresAt: number | null;
+  /** Before Save, when the unsaved generation lapses; after, the end of its lifetime (null: none). */
   expiresAt: number | null;
   endedAt: number | null;
+  /** Tells a saved credential's expiry from an unsaved one's lapse. */
+  savedAt: number | null;
+  allowedRanges: string;
 }
 
 /** A throttle window read in the same query as the credential (src/http/throttle-repo.ts): its count and start. */
@@ -352,6 +442,8 @@ export function candidateColumns(db: Database) {
     'c.retires_at as retiresAt',
     'c.expires_at as expiresAt',
     'c.ended_at as endedAt',
+    'c.saved_at as savedAt',
+    'c.allowed_ranges as allowedRanges',
   ] as const;
 }
 
@@ -401,13 +493,14 @@ export async function recordLastUsed(db: Database, id: number, at: number): Prom
 
 /**
  * How many credentials there are of each kind and status, as verification sees them at `now`: a
- * pending generation past its expiry counts as expired and an overlap past its end as retired, even
+ * pending generation or a saved credential past its expiry counts as expired and an overlap past its end as retired, even
  * before the sweep (every 30 s) has written that. One grouped count, read at each metrics scrape.
  */
 export async function countCredentialsByStatus(db: Database, now: number): Promise<{ kind: CredentialKind; status: CredentialStatus; count: number }[]> {
   const statusAt = sql<CredentialStatus>`case
     when status = 'pending' and expires_at <= ${now} then 'expired'
-    when status = 'retiring' and retires_at <= ${now} then 'retired'
+    when status = 'retiring' and retires_at <= ${now} and (expires_at is null or retires_at <= expires_at) then 'retired'
+    when status in ('active', 'retiring') and expires_at <= ${now} then 'expired'
     else status end`;
   return db
     .selectFrom((eb) =>

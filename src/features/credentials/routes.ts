@@ -7,9 +7,10 @@ import { reRenderOnFieldError } from '../../http/form-error';
 import { flashAndRedirect, isHtmx, render } from '../../http/render';
 import { parseOrThrow, submittedValues, validate } from '../../http/validate';
 import type { CredentialKind, CredentialRow } from './service';
-import type { ApiPageDeps, AreaExtras } from './page';
-import { anyCredential, basicArea, companyCredential, listWorkingCredentials, oauthArea, revokeAnyCredential } from './page';
-import { GenerateApiKeySchema, GenerateClientSchema, IdParam, RevokeSchema, SaveSchema } from './schema';
+import type { ApiPageDeps, AreaExtras, CredentialView } from './page';
+import { allowlistSummaryOf, anyCredential, basicArea, companyCredential, listWorkingCredentials, oauthArea, revokeAnyCredential } from './page';
+import { AllowlistSchema, GenerateApiKeySchema, GenerateClientSchema, IdParam, RevokeSchema, SaveSchema } from './schema';
+import { setAllowlist } from './allowlist';
 import * as credentials from './service';
 import { docsAccessArea } from '../docs-access/service';
 
@@ -98,11 +99,17 @@ export function credentialsRouter(deps: CredentialsRouterDeps): Router {
 
   const save = (kind: CredentialKind) => async (req: Request, res: Response) => {
     const { id } = parseOrThrow(IdParam, req.params);
-    const { overlap } = parseOrThrow(SaveSchema, req.body);
-    const result = await credentials.saveCredential(deps, currentUser(req).companyId, kind, id, overlap, actorFrom(req));
-    if (result.ok) return done(req, res, kind, SAVED[kind]);
-    if (result.reason === 'already_saved') return show(req, res, kind, { [kind]: { message: { kind: 'info', text: result.message } } });
-    await show(req, res, kind, { [kind]: { message: { kind: 'error', text: result.message } } }, result.reason === 'expired' ? 410 : 409);
+    const { overlap, lifetime } = parseOrThrow(SaveSchema, req.body);
+    // A lifetime the company does not allow (the form offers none such): said in the area, nothing saved.
+    await reRenderOnFieldError(
+      async () => {
+        const result = await credentials.saveCredential(deps, currentUser(req).companyId, kind, id, overlap, actorFrom(req), lifetime);
+        if (result.ok) return done(req, res, kind, SAVED[kind]);
+        if (result.reason === 'already_saved') return show(req, res, kind, { [kind]: { message: { kind: 'info', text: result.message } } });
+        await show(req, res, kind, { [kind]: { message: { kind: 'error', text: result.message } } }, result.reason === 'expired' ? 410 : 409);
+      },
+      (errors, status) => show(req, res, kind, { [kind]: { message: { kind: 'error', text: Object.values(errors).join(' ') } } }, status),
+    );
   };
   router.post('/admin/api/basic-auth/:id/save', deps.recentCheck, save('basic'));
   router.post('/admin/api/oauth/:id/save', deps.recentCheck, save('oauth'));
@@ -144,6 +151,56 @@ export function credentialsRouter(deps: CredentialsRouterDeps): Router {
       return confirmRevoke(req, res, await companyCredential(deps, currentUser(req), id), '/admin/api', { errors: { _form: err.message } }, 409);
     }
     await done(req, res, credential.kind, `${noun(credential)} ${credential.identifier} revoked. It stopped working at once.`);
+  });
+
+  /** End overlap now, step one: what stops working, as a page or (htmx) swapped into the area. */
+  const confirmEndOverlap = (req: Request, res: Response, credential: CredentialView, model: object = {}, status = 200) =>
+    render(
+      req,
+      res,
+      { page: 'credentials/end-overlap.njk', fragment: 'credentials/_end-overlap.njk', status },
+      {
+        title: 'End overlap now',
+        credential,
+        action: `/admin/api/credentials/${credential.id}/end-overlap`,
+        cancelUrl: `/admin/api?area=${credential.kind}`,
+        inline: isHtmx(req),
+        errors: {},
+        ...model,
+      },
+    );
+
+  router.get('/admin/api/credentials/:id/end-overlap', async (req, res) => {
+    const { id } = parseOrThrow(IdParam, req.params);
+    confirmEndOverlap(req, res, await companyCredential(deps, currentUser(req), id));
+  });
+
+  router.post('/admin/api/credentials/:id/end-overlap', deps.recentCheck, async (req, res) => {
+    const { id } = parseOrThrow(IdParam, req.params);
+    const credential = await companyCredential(deps, currentUser(req), id);
+    try {
+      await credentials.endOverlapNow(deps, credential.companyId, id, actorFrom(req));
+    } catch (err) {
+      if (!(err instanceof HttpError) || err.status !== 409) throw err;
+      return confirmEndOverlap(req, res, await companyCredential(deps, currentUser(req), id), { errors: { _form: err.message } }, 409);
+    }
+    await done(req, res, credential.kind, `${noun(credential)} ${credential.identifier} (${credential.secretPrefix}…) stopped working: its overlap ended now.`);
+  });
+
+  router.post('/admin/api/credentials/:id/allowlist', deps.recentCheck, async (req, res) => {
+    const { id } = parseOrThrow(IdParam, req.params);
+    const credential = await companyCredential(deps, currentUser(req), id);
+    const input = validate(AllowlistSchema, req.body);
+    const refused = (error: string, status: number) =>
+      show(req, res, credential.kind, { [credential.kind]: { allowlist: { id, error, value: submittedValues(req.body).allowlist ?? '' } } }, status);
+    if (!input.ok) return refused(input.errors.allowlist ?? Object.values(input.errors)[0], 422);
+    try {
+      const saved = await setAllowlist(deps, credential.companyId, id, input.data.allowlist, actorFrom(req));
+      await done(req, res, credential.kind, `IP allowlist of ${credential.identifier} saved. ${allowlistSummaryOf(saved.allowedRanges)}`);
+    } catch (err) {
+      if (!(err instanceof HttpError) || err.status !== 409) throw err;
+      await refused(err.message, 409);
+    }
   });
 
   router.get('/operator/credentials', async (req, res) => {

@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { credentialLifetimeField } from '../companies/schema';
+import { parseAllowlist } from './ranges';
 import { OVERLAPS } from './service';
 
 export const USERNAME_MIN = 3;
@@ -50,6 +52,8 @@ const overlapNames = Object.keys(OVERLAPS) as [keyof typeof OVERLAPS, ...(keyof 
 
 export const SaveSchema = z.object({
   overlap: z.enum(overlapNames, { message: 'Choose how long the previous credential keeps working: none, 1 hour, 24 hours or 7 days.' }).default('none'),
+  /** Absent: the company's default (see lifetimeDefault). */
+  lifetime: credentialLifetimeField('Choose a lifetime: 30, 90, 180 or 365 days, or never expires.').optional(),
 });
 export type Save = z.infer<typeof SaveSchema>;
 
@@ -73,3 +77,17 @@ export const OVERLAP_CHOICES: { value: keyof typeof OVERLAPS; label: string }[] 
   { value: '24h', label: '24 hours' },
   { value: '7d', label: '7 days' },
 ];
+
+/** The IP allowlist form: ranges one per line (or separated by spaces or commas), checked and made canonical by ranges.ts. */
+export const AllowlistSchema = z.object({
+  allowlist: z
+    .string({ message: 'Enter the allowed ranges, one per line, or leave the field empty to allow every address.' })
+    .max(10_000, 'The list is too long: an allowlist holds at most 50 ranges.')
+    .transform((text, ctx) => {
+      const parsed = parseAllowlist(text);
+      if (parsed.ok) return parsed.allowlist;
+      ctx.addIssue({ code: 'custom', message: parsed.message });
+      return z.NEVER;
+    }),
+});
+export type Allowlist = z.infer<typeof AllowlistSchema>;

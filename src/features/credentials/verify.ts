@@ -1,10 +1,11 @@
 import type { Database } from '../../db/connect';
-import { skipped, transactionOnce } from '../../db/connect';
+import { WriteBehind } from '../../db/write-behind';
 import type { Clock } from '../../clock';
 import { formatUtcMinute } from '../../clock';
 import { safeEqual, sha256 } from '../../crypto';
 import { createCredentialLookups, recordLastUsed } from './repo';
 import type { CredentialCandidate, CredentialKind, CredentialLookups, WindowAlong } from './repo';
+import { addressAllowed } from './ranges';
 import { API_KEY_PREFIX, CLIENT_SECRET_PREFIX, isWellFormed } from './secrets';
 
 /** Who a verified credential belongs to. */
@@ -17,8 +18,11 @@ export interface CredentialIdentity {
   scopes: string[];
 }
 
-/** How a credential that matched the secret, but works no more, came to stop working. */
-export type EndedHow = 'replaced' | 'revoked' | 'expired' | 'unsaved';
+/**
+ * How a credential that matched the secret, but works no more, came to stop working: `expired` before
+ * it was saved, `lifetime` at the end of the lifetime chosen at Save.
+ */
+export type EndedHow = 'replaced' | 'revoked' | 'expired' | 'lifetime' | 'unsaved';
 
 /**
  * The verdict on a presented identifier and secret. `malformed` and `unknown` are failed guesses
@@ -32,7 +36,28 @@ export type CredentialCheck =
   | { ok: false; reason: 'malformed' | 'unknown' | 'mismatched' }
   | { ok: false; reason: 'ended'; how: EndedHow; at: number | null }
   /** The caller's throttle window (see ThrottleGate) blocks it: nothing about the secret is told. */
-  | { ok: false; reason: 'throttled'; retryAfter: number };
+  | { ok: false; reason: 'throttled'; retryAfter: number }
+  | AddressRefused;
+
+/**
+ * A working credential used from an address its IP allowlist does not hold. Not a guess (the secret
+ * is real): the holder is told, and the refusal is audited (src/platform/refusals.ts).
+ */
+export interface AddressRefused {
+  ok: false;
+  reason: 'address';
+  identity: CredentialIdentity;
+  address: string;
+}
+
+/** A working credential's verdict at the caller's address. */
+export type WorkingFrom = { ok: true; identity: CredentialIdentity } | AddressRefused;
+
+/** Why a request from `address` may not use the credential. Only the secret's holder gets this far: naming the address reveals nothing. */
+export function addressRefusedDescription(refused: AddressRefused): string {
+  const noun = refused.identity.kind === 'basic' ? 'API key' : 'client';
+  return `This ${noun} may not be used from ${refused.address}: the address is not in its IP allowlist.`;
+}
 
 /**
  * A failure throttle read in the same query as the credential (the platform API's, src/platform/failures.ts):
@@ -62,6 +87,8 @@ export function endedDescription(kind: CredentialKind, how: EndedHow, at: number
       return `This ${noun} was revoked${on}.`;
     case 'expired':
       return `This ${noun} expired${on} before it was saved.`;
+    case 'lifetime':
+      return `This ${noun} expired${on}, at the end of the lifetime chosen when it was saved: generate and save a new one on the API page.`;
     case 'unsaved':
       return `This ${noun} has not been saved yet: it works once an administrator saves it on the API page.`;
   }
@@ -83,8 +110,10 @@ export class CredentialVerifier {
     this.lookups = createCredentialLookups(db);
   }
 
+  /** Active, or in its overlap; and in either case before the end of its lifetime (compared here, not left to the sweep). */
   private isWorking(row: CredentialCandidate, now: number): boolean {
-    return row.status === 'active' || (row.status === 'retiring' && row.retiresAt !== null && row.retiresAt > now);
+    const inLifetime = row.expiresAt === null || row.expiresAt > now;
+    return inLifetime && (row.status === 'active' || (row.status === 'retiring' && row.retiresAt !== null && row.retiresAt > now));
   }
 
   /**
@@ -99,8 +128,14 @@ export class CredentialVerifier {
       case 'pending':
         return row.expiresAt !== null && row.expiresAt <= now ? { how: 'expired', at: row.expiresAt } : { how: 'unsaved', at: null };
       case 'expired':
-        return { how: 'expired', at: earliest(row.expiresAt, row.endedAt) };
-      default: // retired, or retiring past its overlap
+        return { how: row.savedAt === null ? 'expired' : 'lifetime', at: earliest(row.expiresAt, row.endedAt) };
+      case 'active':
+        return { how: 'lifetime', at: row.expiresAt };
+      case 'retiring': // past its overlap or its lifetime, whichever came first
+        return row.expiresAt !== null && (row.retiresAt === null || row.expiresAt < row.retiresAt)
+          ? { how: 'lifetime', at: row.expiresAt }
+          : { how: 'replaced', at: row.retiresAt };
+      default: // retired
         return { how: 'replaced', at: earliest(row.retiresAt, row.endedAt) };
     }
   }
@@ -121,7 +156,14 @@ export class CredentialVerifier {
    * With a gate, the caller's throttle window is read in the same query, and a blocked caller learns
    * nothing (not even a match). A malformed secret is refused before any read: its caller checks the throttle.
    */
-  private async verify(kind: CredentialKind, prefix: string, identifier: string, secret: string, gate?: ThrottleGate): Promise<CredentialCheck> {
+  private async verify(
+    kind: CredentialKind,
+    prefix: string,
+    identifier: string,
+    secret: string,
+    gate?: ThrottleGate,
+    address?: string,
+  ): Promise<CredentialCheck> {
     // A string that is not one of our secrets (shape or checksum) is refused before any lookup.
     if (identifier.length === 0 || identifier.length > 128 || !isWellFormed(secret, prefix)) return { ok: false, reason: 'malformed' };
     const digest = sha256(secret);
@@ -134,11 +176,19 @@ export class CredentialVerifier {
       // Compare against every candidate (at most two during an overlap), in constant time.
       if (safeEqual(row.secretHash, digest) && this.isWorking(row, now)) match = row;
     }
-    if (match) {
-      this.lastUsed.touch(match.id, now);
-      return { ok: true, identity: this.identity(match, kind) };
-    }
+    if (match) return this.allowedFrom(match, kind, now, address);
     return this.whyRefused(kind, identifier, digest, now);
+  }
+
+  /**
+   * A working credential's verdict at the caller's address (undefined: no address to check, as for a
+   * token being introspected): its identity and its use noted, or refused by its IP allowlist, unused.
+   */
+  private allowedFrom(row: CredentialCandidate, kind: CredentialKind, now: number, address: string | undefined): WorkingFrom {
+    const identity = this.identity(row, kind);
+    if (address !== undefined && !addressAllowed(row.allowedRanges, address)) return { ok: false, reason: 'address', identity, address };
+    this.lastUsed.touch(row.id, now);
+    return { ok: true, identity };
   }
 
   /** A refused secret: one we never issued (a guess), or a real one sent with another identifier, or one that stopped working. */
@@ -149,14 +199,14 @@ export class CredentialVerifier {
     return { ok: false, reason: 'ended', ...this.howEnded(row, now) };
   }
 
-  /** Basic Auth: API username + API key. */
-  verifyApiKey(username: string, key: string, gate?: ThrottleGate): Promise<CredentialCheck> {
-    return this.verify('basic', API_KEY_PREFIX, username, key, gate);
+  /** Basic Auth: API username + API key, used from `address` (checked against the key's IP allowlist). */
+  verifyApiKey(username: string, key: string, gate?: ThrottleGate, address?: string): Promise<CredentialCheck> {
+    return this.verify('basic', API_KEY_PREFIX, username, key, gate, address);
   }
 
-  /** OAuth 2.0 client authentication: Client ID + client secret. */
-  verifyClientSecret(clientId: string, secret: string, gate?: ThrottleGate): Promise<CredentialCheck> {
-    return this.verify('oauth', CLIENT_SECRET_PREFIX, clientId, secret, gate);
+  /** OAuth 2.0 client authentication: Client ID + client secret, from `address` (the client's IP allowlist). */
+  verifyClientSecret(clientId: string, secret: string, gate?: ThrottleGate, address?: string): Promise<CredentialCheck> {
+    return this.verify('oauth', CLIENT_SECRET_PREFIX, clientId, secret, gate, address);
   }
 
   /** The client behind an access token, if it still works (not replaced after its overlap, not revoked). */
@@ -169,10 +219,22 @@ export class CredentialVerifier {
    * along with the token's other state, in one query): its identity while it works, and its use noted.
    */
   workingClient(row: CredentialCandidate | undefined): CredentialIdentity | undefined {
+    const check = this.workingClientFrom(row, undefined);
+    return check?.ok ? check.identity : undefined;
+  }
+
+  /** workingClient for a token used from `address`: refused (and its use not noted) when the client's IP allowlist lacks it. */
+  workingClientFrom(row: CredentialCandidate | undefined, address: string | undefined): WorkingFrom | undefined {
     const now = this.clock.now();
     if (!row || row.kind !== 'oauth' || !this.isWorking(row, now)) return undefined;
-    this.lastUsed.touch(row.id, now);
-    return this.identity(row, 'oauth');
+    return this.allowedFrom(row, 'oauth', now, address);
+  }
+
+  /** When a token's client (a row workingClient refused) reached the end of its lifetime; undefined if it stopped otherwise. */
+  clientExpiry(row: CredentialCandidate | undefined): number | undefined {
+    if (!row || row.kind !== 'oauth') return undefined;
+    const ended = this.howEnded(row, this.clock.now());
+    return ended.how === 'lifetime' && ended.at !== null ? ended.at : undefined;
   }
 }
 
@@ -181,55 +243,35 @@ const LAST_USED_JOB = 0x6c617374; // 'last'
 
 /**
  * Last-used times without a database write per request: kept in memory, written in one
- * transaction every few seconds and at shutdown. Each replica keeps its own; their flushes take
- * turns, and a time in the database only ever moves forward (recordLastUsed).
+ * transaction every few seconds and at shutdown (WriteBehind). Each replica keeps its own; their
+ * flushes take turns, and a time in the database only ever moves forward (recordLastUsed).
  */
-export class LastUsedTracker {
+export class LastUsedTracker extends WriteBehind<Map<number, number>> {
   private pending = new Map<number, number>();
-  private timer?: NodeJS.Timeout;
 
-  constructor(private db: Database) {}
+  constructor(db: Database) {
+    super(db, LAST_USED_JOB);
+  }
 
   touch(credentialId: number, at: number): void {
     const seen = this.pending.get(credentialId);
     if (seen === undefined || at > seen) this.pending.set(credentialId, at);
   }
 
-  /**
-   * Writes the coalesced times; returns how many credentials were updated. While another replica
-   * flushes (PostgreSQL), or if the write fails, the times stay for the next flush.
-   */
-  async flush(): Promise<number> {
-    if (this.pending.size === 0) return 0;
+  protected take(): Map<number, number> | undefined {
+    if (this.pending.size === 0) return undefined;
     const batch = this.pending;
     this.pending = new Map();
-    try {
-      const result = await transactionOnce(this.db, LAST_USED_JOB, async (trx) => {
-        for (const [id, at] of batch) await recordLastUsed(trx, id, at);
-      });
-      if (result !== skipped) return batch.size;
-    } catch (err) {
-      this.keep(batch);
-      throw err;
-    }
-    this.keep(batch);
-    return 0;
+    return batch;
   }
 
-  /** Puts unwritten times back, keeping the later one where a request touched the credential since. */
-  private keep(batch: ReadonlyMap<number, number>): void {
+  protected async write(trx: Database, batch: Map<number, number>): Promise<number> {
+    for (const [id, at] of batch) await recordLastUsed(trx, id, at);
+    return batch.size;
+  }
+
+  /** Keeps the later time where a request touched the credential since. */
+  protected putBack(batch: ReadonlyMap<number, number>): void {
     for (const [id, at] of batch) this.touch(id, at);
-  }
-
-  start(intervalMs = 5000): void {
-    // A failed flush keeps its times (see flush): the next interval writes them.
-    this.timer ??= setInterval(() => void this.flush().catch(() => undefined), intervalMs);
-    this.timer.unref();
-  }
-
-  async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = undefined;
-    await this.flush();
   }
 }

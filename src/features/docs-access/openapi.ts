@@ -6,6 +6,7 @@
 import type { Config } from '../../config';
 import type { JsonSchema, OpenApiDocument, ScopeInfo } from './openapi-components';
 import { NO_STORE, RETRY_AFTER, WWW_AUTHENTICATE, componentSchemas, errorResponse, header, jsonBody, schemaRef } from './openapi-components';
+import { leakReportPath } from './openapi-leaks';
 
 export type { JsonSchema, OpenApiDocument, OpenApiHeader, OpenApiOperation, OpenApiParameter, OpenApiResponse, ScopeInfo } from './openapi-components';
 
@@ -41,7 +42,7 @@ export function buildOpenApi(config: Pick<Config, 'publicUrl' | 'accessTokenTtl'
   // The answers every client-authenticated endpoint shares.
   const clientErrors = {
     '401': errorResponse(
-      'Client authentication failed: unknown client, wrong secret, or none sent; for a secret that was replaced, revoked or expired, `error_description` says which and when.',
+      'Client authentication failed: unknown client, wrong secret, or none sent; for a secret that was replaced, revoked or expired (unsaved, or at the end of the lifetime chosen when it was saved), `error_description` says which and when, and for a client used from an address outside its IP allowlist, that the address is not allowed.',
       ['invalid_client'],
       'Client authentication failed.',
       {
@@ -65,11 +66,18 @@ export function buildOpenApi(config: Pick<Config, 'publicUrl' | 'accessTokenTtl'
 
   const callerUnauthorized = (extraCodes: string[] = []) =>
     errorResponse(
-      'No credentials, or credentials that do not work: an unknown, revoked or replaced API key (`unauthorized`; for a replaced, revoked or expired key, `error_description` and the Basic challenge say which and when), or an invalid, expired or revoked access token (`invalid_token`).',
+      'No credentials, or credentials that do not work: an unknown, revoked, replaced or expired API key (`unauthorized`; for a replaced, revoked or expired key, `error_description` and the Basic challenge say which and when), or an invalid, expired or revoked access token (`invalid_token`; for a token whose client credentials reached the end of their lifetime, `error_description` and the Bearer challenge say when).',
       ['unauthorized', 'invalid_token', ...extraCodes],
       'Authentication is required: send Authorization: Basic (API username and key) or Bearer (an access token).',
       { 'WWW-Authenticate': WWW_AUTHENTICATE, 'Cache-Control': NO_STORE },
     );
+
+  const addressNotAllowed = errorResponse(
+    'The credential works, but not from the caller’s address: the address is not in its IP allowlist (set on the API page). Behind a proxy, the address is the one the trusted proxy reports (`TRUST_PROXY`).',
+    ['address_not_allowed'],
+    'This API key may not be used from 203.0.113.9: the address is not in its IP allowlist.',
+    { 'Cache-Control': NO_STORE },
+  );
 
   return {
     openapi: '3.1.0',
@@ -85,6 +93,7 @@ export function buildOpenApi(config: Pick<Config, 'publicUrl' | 'accessTokenTtl'
     tags: [
       { name: 'OAuth 2.0', description: 'The authorization server: metadata, tokens, keys, introspection and revocation.' },
       { name: 'Platform API', description: 'Endpoints your credentials call.' },
+      { name: 'Leak reports', description: 'For anyone who found one of our credentials where it should not be.' },
       { name: 'Forward auth', description: 'For a reverse proxy in front of your own APIs (nginx `auth_request`, Traefik ForwardAuth, Caddy `forward_auth`).' },
     ],
     paths: {
@@ -201,6 +210,7 @@ export function buildOpenApi(config: Pick<Config, 'publicUrl' | 'accessTokenTtl'
           responses: {
             '200': { description: 'The caller.', headers: { 'Cache-Control': NO_STORE }, content: jsonBody(schemaRef('Me')) },
             '401': callerUnauthorized(),
+            '403': addressNotAllowed,
             '429': errorResponse(
               'Too many failed authentications from this address (unknown or malformed keys and forged tokens; never replaced or revoked ones); wait and retry.',
               ['too_many_requests'],
@@ -217,6 +227,7 @@ export function buildOpenApi(config: Pick<Config, 'publicUrl' | 'accessTokenTtl'
           ],
         },
       },
+      ...leakReportPath(base),
       '/auth/verify': {
         get: {
           operationId: 'verifyRequest',
@@ -251,10 +262,15 @@ export function buildOpenApi(config: Pick<Config, 'publicUrl' | 'accessTokenTtl'
               'Cache-Control': NO_STORE,
             }),
             '401': callerUnauthorized(['too_many_requests']),
-            '403': errorResponse(`The credential works but lacks a required scope.`, ['insufficient_scope'], `This request needs the scope ${firstScope}.`, {
-              'WWW-Authenticate': WWW_AUTHENTICATE,
-              'Cache-Control': NO_STORE,
-            }),
+            '403': errorResponse(
+              'The credential works but lacks a required scope (`insufficient_scope`, with a `WWW-Authenticate` challenge naming it), or may not be used from the caller’s address (`address_not_allowed`: not in its IP allowlist).',
+              ['insufficient_scope', 'address_not_allowed'],
+              `This request needs the scope ${firstScope}.`,
+              {
+                'WWW-Authenticate': { ...WWW_AUTHENTICATE, required: false },
+                'Cache-Control': NO_STORE,
+              },
+            ),
           },
           'x-codeSamples': [
             {

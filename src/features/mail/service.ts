@@ -270,13 +270,17 @@ export function composeMail<K extends MailKind>(kind: K, to: string, companyId: 
   return { to, companyId, kind, subject: rendered.subject, text: rendered.text, html: rendered.html, secrets };
 }
 
-export type CredentialNotice<K extends 'credential_saved' | 'credential_revoked'> = Omit<MailModels[K], 'companyName'>;
+/** The messages about one of the company's credentials, which go to all of its administrators. */
+export type CredentialNoticeKind = 'credential_saved' | 'credential_revoked' | 'credential_expiring' | 'credential_overlap_ended' | 'credential_leaked';
+export type CredentialNotice<K extends CredentialNoticeKind> = Omit<MailModels[K], 'companyName'>;
 
 /**
- * Tells every administrator of the company that a credential was saved or revoked (never its
- * secret: the identifier and public prefix only). Returns the outbox ids.
+ * Tells every administrator of the company what became of a credential (saved, revoked, expiring,
+ * overlap ended; never its secret: the identifier and public prefix only). Returns the outbox ids.
+ * `deps.db` may be a transaction: the messages are then stored in it (and the caller wakes the mailer
+ * once it has committed).
  */
-export async function notifyCompanyAdmins<K extends 'credential_saved' | 'credential_revoked'>(
+export async function notifyCompanyAdmins<K extends CredentialNoticeKind>(
   deps: { db: Database; mailer: Mailer },
   companyId: number,
   kind: K,
@@ -285,6 +289,6 @@ export async function notifyCompanyAdmins<K extends 'credential_saved' | 'creden
   const companyName = (await findCompanyName(deps, companyId)) ?? '';
   const model = { ...notice, companyName } as MailModels[K];
   const ids: number[] = [];
-  for (const to of await listCompanyRecipients(deps, companyId)) ids.push(await deps.mailer.send(composeMail(kind, to, companyId, model)));
+  for (const to of await listCompanyRecipients(deps, companyId)) ids.push(await deps.mailer.send(composeMail(kind, to, companyId, model), deps.db));
   return ids;
 }

@@ -4,30 +4,35 @@ import { registerFilters } from '../../views';
 
 export type CredentialKindName = 'basic' | 'oauth';
 
+/** What every message about a credential names: never its secret, only the identifier and public prefix. */
+export interface CredentialAbout {
+  companyName: string;
+  credentialKind: CredentialKindName;
+  identifier: string;
+  secretPrefix: string;
+  /** The API page, for the administrator's next step. */
+  consoleUrl: string | null;
+}
+
 /** What each message says; the templates in views/mail/<kind>.{txt,html}.njk get this, with the words of a credential's kind. */
 export interface MailModels {
   invitation: { companyName: string; inviter: string; link: string; expiresAt: number };
   access_granted: { companyName: string; email: string; link: string; expiresAt: number; message: string | null; docsUrl: string };
   access_denied: { companyName: string; email: string; message: string | null };
-  credential_saved: {
-    companyName: string;
-    credentialKind: CredentialKindName;
-    identifier: string;
-    secretPrefix: string;
+  credential_saved: CredentialAbout & {
     actor: string;
     at: number;
     replaced: { identifier: string; secretPrefix: string; retiresAt: number | null } | null;
-    consoleUrl: string | null;
   };
-  credential_revoked: {
-    companyName: string;
-    credentialKind: CredentialKindName;
-    identifier: string;
-    secretPrefix: string;
-    actor: string;
+  credential_revoked: CredentialAbout & { actor: string; at: number; reason: string | null };
+  credential_expiring: CredentialAbout & { expiresAt: number; daysLeft: number };
+  credential_overlap_ended: CredentialAbout & { actor: string; at: number; plannedEnd: number | null };
+  credential_leaked: CredentialAbout & {
     at: number;
-    reason: string | null;
-    consoleUrl: string | null;
+    /** Where the reporter found it, as they sent it (shown as text, never as a link: anyone can report). */
+    url: string | null;
+    /** true: revoked at once (the company's policy); false: only reported, it still works. */
+    revoked: boolean;
   };
   /** A change to the sign-in security of the recipient's own account (second factors, issue 13). */
   security_notice: { headline: string; what: string; actor: string; at: number; ip: string | null; advice: string; consoleUrl: string };
@@ -60,6 +65,9 @@ const SUBJECTS: { [K in MailKind]: (model: MailModels[K]) => string } = {
   security_notice: (m) => m.headline,
   passkey_added: () => 'A passkey was added to your API console account',
   passkey_removed: () => 'A passkey was removed from your API console account',
+  credential_expiring: (m) => `${KIND_WORDS[m.credentialKind].kindLabel} of ${m.companyName} expires in ${m.daysLeft} day${m.daysLeft === 1 ? '' : 's'}`,
+  credential_overlap_ended: (m) => `Overlap ended early: ${KIND_WORDS[m.credentialKind].kindLabel} replaced for ${m.companyName}`,
+  credential_leaked: (m) => `${KIND_WORDS[m.credentialKind].kindLabel} reported as leaked${m.revoked ? ' and revoked' : ''} for ${m.companyName}`,
 };
 
 function environment(autoescape: boolean): nunjucks.Environment {

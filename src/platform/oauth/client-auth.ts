@@ -1,6 +1,6 @@
 import { HttpError } from '../../http/errors';
 import type { CredentialIdentity } from '../../features/credentials/verify';
-import { endedDescription } from '../../features/credentials/verify';
+import { addressRefusedDescription, endedDescription } from '../../features/credentials/verify';
 import type { ApiAuthenticator } from '../authenticator';
 import { clientCredentials, parseAuthorization } from '../authorization-header';
 import { TOKEN_ENDPOINT_CHALLENGE, invalidClient, invalidRequest, tooManyFailures } from '../errors';
@@ -98,5 +98,7 @@ export async function authenticateClient(
   if (check.ok) return check.caller.identity;
   if (check.reason === 'throttled') throw tooManyFailures(check.retryAfter);
   if (check.reason === 'ended') throw invalidClient(endedDescription('oauth', check.how, check.at));
+  // RFC 6749 5.2 has no error for "not from here"; invalid_client (the client may not authenticate) is the nearest.
+  if (check.reason === 'address') throw invalidClient(addressRefusedDescription(check));
   throw invalidClient();
 }

@@ -1,4 +1,5 @@
 import type { SigningKeys } from '../signing-keys/service';
+import type { UsageTracker } from '../../features/usage/tracker';
 import type { ApiAuthenticator } from '../authenticator';
 import type { FastHandler } from '../fast-path';
 import { JSON_TYPE, reply } from '../fast-path';
@@ -12,6 +13,8 @@ import { issueAccessToken, serverMetadata } from './service';
 export interface OAuthHandlerDeps extends Pick<OAuthDeps, 'db' | 'publicUrl' | 'tokens'> {
   authenticator: ApiAuthenticator;
   signingKeys: SigningKeys;
+  /** Counts each access token issued (in memory; see features/usage). */
+  usage: Pick<UsageTracker, 'count'>;
   /** The headers every answer carries (see fast-path.ts). */
   headers: Record<string, string>;
 }
@@ -27,7 +30,10 @@ export function oauthHandlers(deps: OAuthHandlerDeps): { token: FastHandler; met
       const input = parseOAuthRequest(TokenRequestSchema, form);
       if (input.grant_type !== 'client_credentials') throw unsupportedGrantType(input.grant_type);
       const client = await authenticateClient(deps.authenticator, source, req.headers.authorization, form);
-      reply(res, 200, deps.headers, { ...NO_STORE, 'Content-Type': JSON_TYPE }, JSON.stringify(await issueAccessToken(deps, client, input.scope)));
+      const issued = await issueAccessToken(deps, client, input.scope);
+      // A use: the client passed its secret, lifetime and IP allowlist checks, and got a token.
+      deps.usage.count(client.credentialId, 'token', source, req.headers['user-agent']);
+      reply(res, 200, deps.headers, { ...NO_STORE, 'Content-Type': JSON_TYPE }, JSON.stringify(issued));
     } catch (err) {
       res.setHeader('Pragma', 'no-cache'); // the error answer adds Cache-Control: no-store
       throw err;

@@ -27,7 +27,10 @@ export interface IssuedToken {
 /** forged: not a token we could have signed (counts as a failed attempt); ended: ours, but expired or its key was unpublished. */
 export type TokenVerdict = { ok: true; claims: AccessTokenClaims } | Unusable;
 /** forged: not ours (a failed guess); ended: ours, but expired, or revoked (the token, its key or its client). */
-export type Unusable = { ok: false; reason: 'forged' } | { ok: false; reason: 'ended'; how: 'expired' | 'revoked' };
+export type Unusable =
+  | { ok: false; reason: 'forged' }
+  /** `description`: what its holder is told, when the answer says more than "invalid, expired or revoked" (its client's lifetime ended). */
+  | { ok: false; reason: 'ended'; how: 'expired' | 'revoked'; description?: string };
 
 /** A token whose signature, header and claims were checked (see AccessTokens.signed). */
 export interface SignedToken {

@@ -1,6 +1,8 @@
 import { HttpError } from '../../http/errors';
 import type { Logger } from '../../log';
-import { endedDescription } from '../../features/credentials/verify';
+import type { UsageTracker } from '../../features/usage/tracker';
+import { addressRefusedDescription, endedDescription } from '../../features/credentials/verify';
+import type { AddressRefused } from '../../features/credentials/verify';
 import { parseAuthorization } from '../authorization-header';
 import type { ApiAuthenticator, Caller } from '../authenticator';
 import { missingScopes } from '../authenticator';
@@ -11,6 +13,8 @@ import { requiredScopes } from './schema';
 
 export interface VerifyHandlerDeps {
   authenticator: ApiAuthenticator;
+  /** Counts each successful API key check and accepted access token (in memory; see features/usage). */
+  usage: Pick<UsageTracker, 'count'>;
   logger: Logger;
   /** Whether TRUST_PROXY is set (a proxy's X-Forwarded-For is believed). */
   trustsProxy: boolean;
@@ -31,14 +35,24 @@ const badApiKey = () => new HttpError(401, 'unauthorized', 'The API username or 
 const endedApiKey = (description: string) =>
   new HttpError(401, 'unauthorized', description, { 'WWW-Authenticate': `Basic realm="API", error_description="${description}", Bearer realm="API"` });
 /**
- * Every refused token gets the same answer, on purpose. `ended` says, for the metrics only, whether it
- * was one of ours that expired or was revoked (src/metrics/outcomes.ts).
+ * Every refused token gets the same answer, on purpose, but one: a genuine token whose client reached
+ * the end of its lifetime is told so (only its holder can send it, as with an ended API key). `ended`
+ * says, for the metrics, whether it was one of ours that expired or was revoked (src/metrics/outcomes.ts).
  */
 export class BadToken extends HttpError {
-  constructor(readonly ended?: 'expired' | 'revoked') {
-    super(401, 'invalid_token', 'The access token is invalid, expired or revoked.', { 'WWW-Authenticate': INVALID_TOKEN_CHALLENGE });
+  constructor(
+    readonly ended?: 'expired' | 'revoked',
+    /** Only for a genuine token whose client's lifetime ended: its holder is told when (in the challenge too). */
+    description?: string,
+  ) {
+    super(401, 'invalid_token', description ?? 'The access token is invalid, expired or revoked.', {
+      'WWW-Authenticate': description ? `Bearer realm="API", error="invalid_token", error_description="${description}"` : INVALID_TOKEN_CHALLENGE,
+    });
   }
 }
+
+/** A working credential from an address its IP allowlist lacks: 403 (nginx's auth_request passes a 403 on). */
+export const addressNotAllowed = (refused: AddressRefused) => new HttpError(403, 'address_not_allowed', addressRefusedDescription(refused));
 
 /**
  * Throttled callers get 429 with Retry-After, except on forward-auth: nginx's auth_request treats
@@ -54,7 +68,7 @@ const throttled = (wait: number, forwardAuth: boolean) =>
 
 /** The platform API's own answers: who is calling (/api/v1/me) and forward-auth for reverse proxies (/auth/verify). */
 export function verifyHandlers(deps: VerifyHandlerDeps): { me: FastHandler; verify: FastHandler } {
-  const { authenticator } = deps;
+  const { authenticator, usage } = deps;
   let warnedUntrustedProxy = false;
 
   /**
@@ -79,16 +93,25 @@ export function verifyHandlers(deps: VerifyHandlerDeps): { me: FastHandler; veri
         throw noCredentials();
       case 'basic': {
         const check = await authenticator.checkApiKey(source, presented.userId, presented.password);
-        if (check.ok) return check.caller;
+        // Only a use once the secret, its lifetime and its IP allowlist all passed (the verifier noted its last use).
+        if (check.ok) {
+          usage.count(check.caller.identity.credentialId, 'basic', source, req.headers['user-agent']);
+          return check.caller;
+        }
         if (check.reason === 'throttled') throw throttled(check.retryAfter, forwardAuth);
         if (check.reason === 'ended') throw endedApiKey(endedDescription('basic', check.how, check.at));
+        if (check.reason === 'address') throw addressNotAllowed(check);
         throw badApiKey();
       }
       case 'bearer': {
         const check = await authenticator.checkAccessToken(source, presented.token);
-        if (check.ok) return check.caller;
+        if (check.ok) {
+          usage.count(check.caller.identity.credentialId, 'bearer', source, req.headers['user-agent']);
+          return check.caller;
+        }
         if (check.reason === 'throttled') throw throttled(check.retryAfter, forwardAuth);
-        throw new BadToken(check.reason === 'ended' ? check.how : undefined);
+        if (check.reason === 'address') throw addressNotAllowed(check);
+        throw check.reason === 'ended' ? new BadToken(check.how, check.description) : new BadToken();
       }
       case 'malformed-basic':
       case 'malformed-bearer': {
