@@ -9,12 +9,15 @@ export interface PasskeysPageModel {
   /** A rename that failed: shown open by its passkey, with what was typed and why. */
   renaming?: { id: number; value: string; error: string };
   message?: string;
+  /** Why an action on the list was refused (shown where `message` would be). */
+  refusal?: string;
 }
 
 /** The words of the passkeys page, with its list: templates only place them. */
 export function passkeysPage(list: PasskeyView[], model: PasskeysPageModel) {
   return {
     title: 'Passkeys',
+    back: { label: 'Back to Security', url: '/account/security' },
     passkeys: list,
     count: list.length === 0 ? 'You have no passkeys yet.' : list.length === 1 ? 'You have 1 passkey.' : `You have ${list.length} passkeys.`,
     nameHint: `Up to ${PASSKEY_NAME_MAX} characters, so you can tell your passkeys apart, such as "Work laptop" or "YubiKey".`,
@@ -24,5 +27,6 @@ export function passkeysPage(list: PasskeyView[], model: PasskeysPageModel) {
     errors: model.errors ?? {},
     renaming: model.renaming,
     message: model.message,
+    refusal: model.refusal,
   };
 }

@@ -120,8 +120,11 @@ export function secondFactorsRouter(deps: factors.SecondFactorDeps): Router {
   return router;
 }
 
-/** Paths a user who must enrol may still reach: signing in and out, the one-time links, and enrolment itself. */
-const OPEN_WHILE_ENROLLING = [/^\/sign-in(\/|$)/, /^\/sign-out$/, /^\/setup$/, /^\/invitation$/, /^\/account\/security(\/|$)/];
+/**
+ * Paths a user who must enrol may still reach: signing in and out (with a password or a passkey, both
+ * steps), the one-time links, and enrolment itself (an authenticator app on Security, or a passkey).
+ */
+const OPEN_WHILE_ENROLLING = [/^\/sign-in(\/|$)/, /^\/sign-out$/, /^\/setup$/, /^\/invitation$/, /^\/account\/security(\/|$)/, /^\/account\/passkeys(\/|$)/];
 
 /**
  * The policy, on every console route: a signed-in user who must have a second factor and has none goes

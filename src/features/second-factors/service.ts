@@ -13,6 +13,8 @@ import { findCompanyName } from '../companies/service';
 import type { SignInThrottle } from '../auth/service';
 import type { Mailer } from '../mail/service';
 import { composeMail } from '../mail/service';
+import { listPasskeys, verifyPasskeyAssertion } from '../passkeys/service';
+import type { PasskeyView, PasskeysDeps } from '../passkeys/service';
 import * as repo from './repo';
 
 export interface SecondFactorDeps {
@@ -54,9 +56,10 @@ export interface TotpFactorView {
   lastUsedAt: number | null;
 }
 
-/** The one answer to "which second factors does this user have" (passkeys join here at merge). */
+/** The one answer to "which second factors does this user have": authenticator apps and passkeys (asked of the passkeys service). */
 export interface UserSecondFactors {
   totp: TotpFactorView[];
+  passkeys: PasskeyView[];
   recoveryCodesLeft: number;
   /** At least one factor that the second sign-in step can ask for (recovery codes alone are not one). */
   hasAny: boolean;
@@ -64,20 +67,34 @@ export interface UserSecondFactors {
 
 export async function listSecondFactors(deps: { db: Database }, userId: number): Promise<UserSecondFactors> {
   const totp = (await repo.listConfirmedTotp(deps.db, userId)).map(({ id, name, createdAt, lastUsedAt }) => ({ id, name, createdAt, lastUsedAt }));
+  const passkeys = await listPasskeys(deps, userId);
   const recoveryCodesLeft = (await repo.listUnusedRecoveryCodes(deps.db, userId)).length;
-  return { totp, recoveryCodesLeft, hasAny: totp.length > 0 };
+  return { totp, passkeys, recoveryCodesLeft, hasAny: totp.length > 0 || passkeys.length > 0 };
 }
 
-/** The policy asks this user for a second factor and they have none: they must enrol before anything else. */
+/** The policy asks this user for a second factor and they have none (no authenticator app, no passkey): they must enrol before anything else. */
 export async function mustEnrol(deps: { db: Database }, userId: number): Promise<boolean> {
   const state = await repo.readEnrolmentState(deps.db, userId);
-  return state !== undefined && state.required && !state.hasTotp;
+  return state !== undefined && state.required && !state.hasTotp && (await listPasskeys(deps, userId)).length === 0;
+}
+
+/**
+ * Whether one factor of this kind may go: not when the policy asks this user for a second factor and
+ * it is the last one they have, counting authenticator apps and passkeys together. Called inside the
+ * removal's transaction (`db` is the transaction), before the factor is deleted.
+ */
+export async function lastFactorRequired(db: Database, userId: number): Promise<boolean> {
+  const state = await repo.readEnrolmentState(db, userId);
+  if (!state?.required) return false;
+  const factors = (await repo.listConfirmedTotp(db, userId)).length + (await listPasskeys({ db }, userId)).length;
+  return factors <= 1;
 }
 
 // ------------------------------------------------------------------ the second sign-in step
 
 export type SecondFactorResult =
   | { ok: true; method: 'totp'; factorId: number }
+  | { ok: true; method: 'passkey' }
   | { ok: true; method: 'recovery_code'; codesLeft: number }
   | { ok: false; reason: 'throttled'; retryAfter: number }
   /** A right code of a time step already spent: accepted once only. */
@@ -117,13 +134,46 @@ export async function verifySecondFactor(
   answer: string,
   actor: Actor,
 ): Promise<SecondFactorResult> {
+  return throttledStep(deps, throttle, user, address, actor, async () =>
+    isTotpShape(answer)
+      ? checkTotp(deps, user, answer)
+      : isRecoveryShape(answer)
+        ? spendRecoveryCode(deps, user, answer, actor)
+        : ({ ok: false, reason: 'invalid' } as const),
+  );
+}
+
+/**
+ * The second step with a passkey: true only for an assertion made by one of this user's passkeys for
+ * `expectedChallenge` (the one the pending sign-in's session was given). Counted by the same throttle as
+ * codes, and a refused assertion is audited like a wrong code.
+ */
+export async function verifyPasskeyStep(
+  deps: PasskeysDeps,
+  throttle: SignInThrottle,
+  user: FactorOwner,
+  address: string,
+  response: Parameters<typeof verifyPasskeyAssertion>[2],
+  expectedChallenge: string,
+  actor: Actor,
+): Promise<SecondFactorResult> {
+  return throttledStep(deps, throttle, user, address, actor, async () =>
+    (await verifyPasskeyAssertion(deps, user.id, response, expectedChallenge)) ? { ok: true, method: 'passkey' } : { ok: false, reason: 'invalid' },
+  );
+}
+
+/** One answer to the second step: counted before it is checked (per address and per account); a refusal is audited. */
+async function throttledStep(
+  deps: { audit: AuditLog },
+  throttle: SignInThrottle,
+  user: FactorOwner,
+  address: string,
+  actor: Actor,
+  check: () => Promise<SecondFactorResult>,
+): Promise<SecondFactorResult> {
   const retryAfter = await throttle.reserve(address, String(user.id));
   if (retryAfter > 0) return { ok: false, reason: 'throttled', retryAfter };
-  const result = isTotpShape(answer)
-    ? await checkTotp(deps, user, answer)
-    : isRecoveryShape(answer)
-      ? await spendRecoveryCode(deps, user, answer, actor)
-      : ({ ok: false, reason: 'invalid' } as const);
+  const result = await check();
   if (result.ok) await throttle.succeeded(address, String(user.id));
   else
     await deps.audit.record(actor, { action: 'auth.second_factor_failed', companyId: user.companyId, target: user.email, details: { reason: result.reason } });
@@ -236,14 +286,13 @@ export async function confirmTotpEnrolment(
 
 export type RemoveResult = { ok: true; name: string } | { ok: false; reason: 'required' };
 
-/** Removes one authenticator app; the last one may not go while the policy asks for a second factor. */
+/** Removes one authenticator app; the user's last factor (apps and passkeys counted) may not go while the policy asks for one. */
 export async function removeTotp(deps: SecondFactorDeps, user: FactorOwner, factorId: number, actor: Actor): Promise<RemoveResult> {
   const result = await transaction(deps.db, async (trx): Promise<RemoveResult> => {
     const factor = await repo.findTotp(trx, user.id, factorId);
     if (!factor || factor.confirmedAt === null) throw notFound();
     const factors = await repo.listConfirmedTotp(trx, user.id);
-    const state = await repo.readEnrolmentState(trx, user.id);
-    if (factors.length === 1 && state?.required) return { ok: false, reason: 'required' };
+    if (await lastFactorRequired(trx, user.id)) return { ok: false, reason: 'required' };
     await repo.deleteTotp(trx, user.id, factorId);
     // Recovery codes back up a factor: with none left, they go too.
     if (factors.length === 1) await repo.deleteRecoveryCodes(trx, user.id);
