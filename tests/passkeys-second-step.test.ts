@@ -1,6 +1,6 @@
 import { MINUTE } from '../src/clock';
 import { listSecondFactors, mustEnrol } from '../src/features/second-factors/service';
-import { anonymousAgent, csrfFrom, seedUser, signIn } from './helpers';
+import { anonymousAgent, csrfFrom, seedCompany, seedUser, signIn } from './helpers';
 import type { Agent } from './helpers';
 import { enrolTotp, passwordStep, signInToEnrol } from './second-factors-support';
 import { addPasskeyWith, eachPasskeyWorld, json } from './support/passkeys';
@@ -94,6 +94,21 @@ describe('passkeys as a second factor', () => {
       await agent.post(`/account/security/totp/${totpId}/remove`).type('form').send({ _csrf: agent.csrf });
       expect(await w.ctx.value('SELECT count(*) FROM totp_factors WHERE confirmed_at IS NOT NULL')).toBe(0);
     });
+  });
+
+  it("an operator's reset of a user's second factors removes their passkeys too (a lost phone): the password alone signs in again", async () => {
+    await withPasskey('admin@a.test');
+    await seedCompany(w.ctx, 'Operators', 'ops@ops.test', { operator: true });
+    const operator = await signIn(w.ctx.app, 'ops@ops.test');
+    const res = await operator
+      .post(`/operator/companies/${w.admin.companyId}/users/${w.admin.userId}/reset-factors`)
+      .type('form')
+      .send({ _csrf: operator.csrf });
+    expect(res.status).toBe(303);
+    expect(await w.ctx.value('SELECT count(*) FROM passkeys')).toBe(0);
+    const details = await w.ctx.value<string>("SELECT details FROM audit_log WHERE action = 'second_factor.reset'");
+    expect(JSON.parse(details!)).toEqual({ removed: 0, passkeys: 1, recoveryCodes: 0 });
+    expect((await (await signIn(w.ctx.app, 'admin@a.test')).get('/audit')).status).toBe(200);
   });
 
   describe('the second step page', () => {

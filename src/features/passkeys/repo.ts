@@ -89,6 +89,12 @@ export async function renameUserPasskey(db: Database, userId: number, id: number
   await db.updateTable('passkeys').set({ name }).where('id', '=', id).where('user_id', '=', userId).execute();
 }
 
+/** Every passkey of a user (an operator's reset); how many there were. */
+export async function deleteAllUserPasskeys(db: Database, userId: number): Promise<number> {
+  const result = await db.deleteFrom('passkeys').where('user_id', '=', userId).executeTakeFirst();
+  return Number(result.numDeletedRows);
+}
+
 export async function deleteUserPasskey(db: Database, userId: number, id: number): Promise<boolean> {
   const result = await db.deleteFrom('passkeys').where('id', '=', id).where('user_id', '=', userId).executeTakeFirst();
   return Number(result.numDeletedRows) === 1;

@@ -188,6 +188,14 @@ export async function removePasskey(
   return removed;
 }
 
+/**
+ * Every passkey of a user, for an operator's reset of their second factors (second-factors'
+ * resetSecondFactors, inside its transaction, which audits and mails the reset as a whole).
+ */
+export async function removeAllPasskeys(deps: Pick<PasskeysDeps, 'db'>, userId: number): Promise<number> {
+  return repo.deleteAllUserPasskeys(deps.db, userId);
+}
+
 async function notify(
   deps: PasskeysDeps,
   trx: Database,

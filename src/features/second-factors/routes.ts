@@ -108,12 +108,12 @@ export function secondFactorsRouter(deps: factors.SecondFactorDeps): Router {
   router.post('/operator/companies/:id/users/:userId/reset-factors', requireOperator, async (req, res) => {
     const { id } = parseOrThrow(IdParam, req.params);
     const { id: userId } = parseOrThrow(IdParam, { id: req.params.userId });
-    const { email, removed } = await factors.resetSecondFactors(deps, userId, actorFrom(req), id);
+    const { email, removed, passkeys } = await factors.resetSecondFactors(deps, userId, actorFrom(req), id);
     flashAndRedirect(
       req,
       res,
       `/operator/companies/${id}`,
-      `The second factors of ${email} are reset (${removed} authenticator app${removed === 1 ? '' : 's'} removed, recovery codes too).`,
+      `The second factors of ${email} are reset (${removed} authenticator app${removed === 1 ? '' : 's'} and ${passkeys} passkey${passkeys === 1 ? '' : 's'} removed, recovery codes too).`,
     );
   });
 

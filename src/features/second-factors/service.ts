@@ -13,7 +13,7 @@ import { findCompanyName } from '../companies/service';
 import type { SignInThrottle } from '../auth/service';
 import type { Mailer } from '../mail/service';
 import { composeMail } from '../mail/service';
-import { listPasskeys, verifyPasskeyAssertion } from '../passkeys/service';
+import { listPasskeys, removeAllPasskeys, verifyPasskeyAssertion } from '../passkeys/service';
 import type { PasskeyView, PasskeysDeps } from '../passkeys/service';
 import * as repo from './repo';
 
@@ -362,7 +362,8 @@ export async function regenerateRecoveryCodes(deps: SecondFactorDeps, user: Fact
 // ------------------------------------------------------------------ operators: reset and policy
 
 /**
- * Removes every second factor and recovery code of a user (a lost phone); audited and mailed to the user.
+ * Removes every second factor (authenticator apps and passkeys) and recovery code of a user (a lost
+ * phone); audited and mailed to the user.
  * With `companyId` (the operator's company page), a user of another company is not found.
  */
 export async function resetSecondFactors(
@@ -370,23 +371,24 @@ export async function resetSecondFactors(
   userId: number,
   actor: Actor,
   companyId?: number,
-): Promise<{ email: string; removed: number }> {
+): Promise<{ email: string; removed: number; passkeys: number }> {
   const result = await transaction(deps.db, async (trx) => {
     const user = await findUserById({ db: trx }, userId);
     if (!user || (companyId !== undefined && user.companyId !== companyId)) throw notFound();
     const removed = await repo.deleteAllTotp(trx, user.id);
+    const passkeys = await removeAllPasskeys({ db: trx }, user.id);
     const codes = await repo.deleteRecoveryCodes(trx, user.id);
     await deps.audit.record(
       actor,
-      { action: 'second_factor.reset', companyId: user.companyId, target: user.email, details: { removed, recoveryCodes: codes } },
+      { action: 'second_factor.reset', companyId: user.companyId, target: user.email, details: { removed, passkeys, recoveryCodes: codes } },
       trx,
     );
     await notifyUser(deps, trx, user, actor, {
       headline: 'The second factors of your account were reset',
-      what: `Every authenticator app and recovery code of your account ${user.email} was removed. Your password alone signs you in until you add a second factor again; if a second factor is required, you add one at your next sign-in.`,
+      what: `Every authenticator app, passkey and recovery code of your account ${user.email} was removed. Your password alone signs you in until you add a second factor again; if a second factor is required, you add one at your next sign-in.`,
       advice: 'If you did not ask for this, tell your operator at once.',
     });
-    return { email: user.email, removed };
+    return { email: user.email, removed, passkeys };
   });
   deps.mailer.wake?.();
   return result;
