@@ -68,12 +68,12 @@ describe.each(MODES)('authenticator app with JavaScript %s', (_label, mode) => {
     await page.waitForURL(`${app.base}/sign-in`);
     await page.getByLabel('Email', { exact: true }).fill(email);
     await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
     await page.waitForURL(`${app.base}/sign-in/second-factor`);
     await accessible();
     const enrolledStep = Math.floor(now / STEP);
     await page.getByLabel('Authenticator code or recovery code').fill(codeAt(secret, (enrolledStep + 1) * STEP));
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
     await page.waitForURL(`${app.base}/admin/api`);
   });
 
