@@ -96,10 +96,12 @@ describe('passkeys as a second factor', () => {
     });
   });
 
-  it("an operator's reset of a user's second factors removes their passkeys too (a lost phone): the password alone signs in again", async () => {
+  it("an operator sees a user's passkeys on the company page, and a reset removes them too (a lost phone): the password alone signs in again", async () => {
     await withPasskey('admin@a.test');
     await seedCompany(w.ctx, 'Operators', 'ops@ops.test', { operator: true });
     const operator = await signIn(w.ctx.app, 'ops@ops.test');
+    // The company page counts the passkey among the user's second factors.
+    expect((await operator.get(`/operator/companies/${w.admin.companyId}`)).text).toContain('1 passkey');
     const res = await operator
       .post(`/operator/companies/${w.admin.companyId}/users/${w.admin.userId}/reset-factors`)
       .type('form')

@@ -50,6 +50,18 @@ export async function countUserPasskeys(db: Database, userId: number): Promise<n
   return Number(row.n);
 }
 
+/** How many passkeys each user of a company has (users without one are left out). */
+export async function countPasskeysByCompanyUser(db: Database, companyId: number): Promise<Map<number, number>> {
+  const rows = await db
+    .selectFrom('passkeys as p')
+    .innerJoin('users as u', 'u.id', 'p.user_id')
+    .select((eb) => ['p.user_id as userId', eb.fn.countAll<number>().as('n')])
+    .where('u.company_id', '=', companyId)
+    .groupBy('p.user_id')
+    .execute();
+  return new Map(rows.map((r) => [r.userId, Number(r.n)]));
+}
+
 export async function findPasskeyByCredentialId(db: Database, credentialId: string): Promise<PasskeyRecord | undefined> {
   return toRecord(await db.selectFrom('passkeys').select(COLUMNS).where('credential_id', '=', credentialId).executeTakeFirst());
 }

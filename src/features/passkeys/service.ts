@@ -57,6 +57,11 @@ export async function hasPasskeys(deps: Pick<PasskeysDeps, 'db'>, userId: number
   return (await repo.countUserPasskeys(deps.db, userId)) > 0;
 }
 
+/** How many passkeys each user of a company has, by user id (the operator's company page). */
+export async function countPasskeysByCompanyUser(deps: Pick<PasskeysDeps, 'db'>, companyId: number): Promise<Map<number, number>> {
+  return repo.countPasskeysByCompanyUser(deps.db, companyId);
+}
+
 export async function listPasskeys(deps: Pick<PasskeysDeps, 'db'>, userId: number): Promise<PasskeyView[]> {
   return (await repo.listUserPasskeys(deps.db, userId)).map(({ id, name, createdAt, lastUsedAt }) => ({ id, name, createdAt, lastUsedAt }));
 }

@@ -13,7 +13,7 @@ import { findCompanyName } from '../companies/service';
 import type { SignInThrottle } from '../auth/service';
 import type { Mailer } from '../mail/service';
 import { composeMail } from '../mail/service';
-import { listPasskeys, removeAllPasskeys, verifyPasskeyAssertion } from '../passkeys/service';
+import { countPasskeysByCompanyUser, listPasskeys, removeAllPasskeys, verifyPasskeyAssertion } from '../passkeys/service';
 import type { PasskeyView, PasskeysDeps } from '../passkeys/service';
 import * as repo from './repo';
 
@@ -400,9 +400,19 @@ export async function companyFactorStatus(
   companyId: number,
 ): Promise<{ required: boolean; status: string; byUser: Record<number, { label: string; any: boolean }>; noneLabel: string }> {
   const required = await repo.isCompanyRequired(deps.db, companyId);
+  const apps = await repo.countTotpByCompanyUser(deps.db, companyId);
+  const passkeys = await countPasskeysByCompanyUser(deps, companyId);
   const byUser: Record<number, { label: string; any: boolean }> = {};
-  for (const [userId, n] of await repo.countTotpByCompanyUser(deps.db, companyId)) {
-    byUser[userId] = { label: `${n} authenticator app${n === 1 ? '' : 's'}`, any: true };
+  for (const userId of new Set([...apps.keys(), ...passkeys.keys()])) {
+    const kinds = [
+      [apps.get(userId) ?? 0, 'authenticator app'],
+      [passkeys.get(userId) ?? 0, 'passkey'],
+    ] as const;
+    const label = kinds
+      .filter(([n]) => n > 0)
+      .map(([n, kind]) => `${n} ${kind}${n === 1 ? '' : 's'}`)
+      .join(', ');
+    byUser[userId] = { label, any: true };
   }
   return {
     required,
