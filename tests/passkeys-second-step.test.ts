@@ -200,6 +200,17 @@ describe('passkeys as a second factor', () => {
       expect((await agent.get('/audit')).headers.location).toMatch(/^\/sign-in/);
     });
 
+    it('refuses a user disabled while their sign-in waited for its second step', async () => {
+      const credentialId = await withPasskey('admin@a.test');
+      const agent = await passwordStep(w.ctx.app, 'admin@a.test');
+      const options = await secondStepOptions(agent);
+      await w.ctx.query('UPDATE users SET disabled_at = ? WHERE id = ?', w.ctx.clock.now(), w.admin.userId);
+      const res = await json(agent, '/sign-in/second-factor/passkey', { response: w.authenticator.assert(credentialId, options) });
+      expect(res.status).toBe(401);
+      expect(res.body).toMatchObject({ redirect: '/sign-in', error_description: 'That email and password do not match an active account.' });
+      expect(await w.ctx.value<number | null>('SELECT last_used_at FROM passkeys')).toBeNull();
+    });
+
     it('counts refused assertions with the second step throttle, like codes', async () => {
       await withPasskey('admin@a.test');
       await seedUser(w.ctx, w.admin.companyId, 'colleague@a.test');

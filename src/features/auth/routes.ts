@@ -20,7 +20,7 @@ export interface AuthRouterDeps extends auth.AuthDeps {
   secondFactors: SecondFactorDeps;
 }
 
-const GENERIC_FAILURE = 'That email and password do not match an active account.';
+export const GENERIC_FAILURE = 'That email and password do not match an active account.';
 /** How long a correct password waits for its second step before the person must start again. */
 export const PENDING_SIGN_IN_MS = 5 * MINUTE;
 export const SECOND_STEP_EXPIRED = 'Your sign-in waited too long for its second step. Please sign in again.';

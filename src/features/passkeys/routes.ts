@@ -8,7 +8,7 @@ import { reRenderOnFieldError } from '../../http/form-error';
 import type { FieldErrors } from '../../http/validate';
 import { flashAndRedirect, isHtmx, render } from '../../http/render';
 import { parseOrThrow, submittedValues, validate } from '../../http/validate';
-import { finishSecondStep, pendingSignInOf, SECOND_STEP_EXPIRED, SECOND_STEP_THROTTLE, startSession } from '../auth/routes';
+import { finishSecondStep, GENERIC_FAILURE, pendingSignInOf, SECOND_STEP_EXPIRED, SECOND_STEP_THROTTLE, startSession } from '../auth/routes';
 import { safeNext } from '../auth/schema';
 import { findUserById, maySignIn, pleaseWait, SignInThrottle } from '../auth/service';
 import { lastFactorRequired, verifyPasskeyStep } from '../second-factors/service';
@@ -173,11 +173,14 @@ export function passkeysRouter(deps: passkeys.PasskeysDeps): Router {
   // Only while a sign-in waits for its second step; counted by the same throttle as codes.
   const secondStepThrottle = new SignInThrottle(deps.db, deps.clock, SECOND_STEP_THROTTLE);
 
-  /** No pending sign-in (none, or it waited too long): refused, and the script is sent back to the sign-in page, which says why. */
-  const secondStepGone = (req: Request, res: Response) => {
-    if (req.session.pendingSignIn) req.session.flash = [...(req.session.flash ?? []), { kind: 'info', message: SECOND_STEP_EXPIRED }];
+  /**
+   * No pending sign-in (none, it waited too long, or the account may no longer sign in): refused, and the
+   * script is sent back to the sign-in page, which says why.
+   */
+  const secondStepGone = (req: Request, res: Response, message = SECOND_STEP_EXPIRED) => {
+    if (req.session.pendingSignIn) req.session.flash = [...(req.session.flash ?? []), { kind: 'info', message }];
     delete req.session.pendingSignIn;
-    res.status(401).json({ error: 'sign_in_expired', error_description: SECOND_STEP_EXPIRED, errors: { _form: SECOND_STEP_EXPIRED }, redirect: '/sign-in' });
+    res.status(401).json({ error: 'sign_in_expired', error_description: message, errors: { _form: message }, redirect: '/sign-in' });
   };
 
   router.post('/sign-in/second-factor/passkey/options', async (req, res) => {
@@ -199,7 +202,7 @@ export function passkeysRouter(deps: passkeys.PasskeysDeps): Router {
     const challenge = takeChallenge(req, 'second-factor', pending.userId, now);
     if (!challenge) return jsonErrors(res, 400, { _form: CHALLENGE_GONE });
     const user = await findUserById(deps, pending.userId);
-    if (!user || !maySignIn(user)) return secondStepGone(req, res);
+    if (!user || !maySignIn(user)) return secondStepGone(req, res, GENERIC_FAILURE);
     const response = input.data.response as unknown as AuthenticationResponseJSON;
     const result = await verifyPasskeyStep(deps, secondStepThrottle, user, req.ip ?? 'unknown', response, challenge, actorFrom(req, user.email));
     if (!result.ok && result.reason === 'throttled') {
