@@ -50,6 +50,8 @@ const signedIn: Row = { signedOut: 'signIn', adminA: 'ok', adminB: 'ok', operato
 const operatorOnly: Row = { ...signedIn, adminA: 'hidden', adminB: 'hidden' };
 /** A thing of company A: only A's administrators; B and the operator (another company) get 404. */
 const companyA: Row = { ...signedIn, adminB: 'hidden', operator: 'hidden' };
+/** Admin A's own things (second factors): everyone else is 404, even the operator of company A (stale). */
+const adminAOwn: Row = { ...companyA, stale: 'hidden' };
 /**
  * Public pages. Their form posts need the session's CSRF token: an API caller has no session, and a
  * disabled user's session ended with the account, so both are refused (403) before anything happens.
@@ -93,12 +95,12 @@ const EXPECTED: Record<string, Row> = {
   'POST /invitation': { ...all('hidden'), disabled: 'signIn', apiKey: 'signIn' },
   'GET /': signedIn,
   // The second sign-in step: without a pending sign-in (a correct password moments ago), back to the sign-in page.
-  'GET /sign-in/second-factor': { ...all('signIn'), adminA: 'ok', adminB: 'ok', operator: 'ok' },
+  'GET /sign-in/second-factor': { ...all('signIn'), adminA: 'ok', adminB: 'ok', operator: 'ok', stale: 'ok' },
   'POST /sign-in/second-factor': { ...all('ok'), disabled: 'signIn', apiKey: 'signIn' },
   'GET /account/security': signedIn,
   'POST /account/security/totp': signedIn,
-  'POST /account/security/totp/:id/confirm': companyA, // admin A's enrolment; anyone else's is not found
-  'POST /account/security/totp/:id/remove': companyA,
+  'POST /account/security/totp/:id/confirm': adminAOwn, // admin A's enrolment; anyone else's is not found
+  'POST /account/security/totp/:id/remove': adminAOwn,
   'POST /account/security/recovery-codes': signedIn,
   'GET /operator/security': operatorOnly,
   'POST /operator/security': operatorOnly,
@@ -113,8 +115,8 @@ const EXPECTED: Record<string, Row> = {
   'GET /account/passkeys': signedIn,
   'POST /account/passkeys/options': signedIn,
   'POST /account/passkeys': signedIn,
-  'POST /account/passkeys/:id/rename': companyA,
-  'POST /account/passkeys/:id/delete': companyA,
+  'POST /account/passkeys/:id/rename': adminAOwn,
+  'POST /account/passkeys/:id/delete': adminAOwn,
 
   'GET /admin/api': signedIn,
   'POST /admin/api/basic-auth/generate': sensitive(signedIn),
