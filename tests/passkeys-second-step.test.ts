@@ -89,6 +89,7 @@ describe('passkeys as a second factor', () => {
       const refused = await agent.post(`/account/security/totp/${totpId}/remove`).type('form').send({ _csrf: agent.csrf });
       expect(await w.ctx.value('SELECT count(*) FROM totp_factors WHERE confirmed_at IS NOT NULL')).toBe(1);
       expect(refused.headers.location).toBe('/account/security');
+      expect((await agent.get('/account/security')).text).toContain('add another authenticator app or a passkey before you remove this one');
 
       await addPasskey(agent);
       await agent.post(`/account/security/totp/${totpId}/remove`).type('form').send({ _csrf: agent.csrf });

@@ -61,7 +61,7 @@ export function secondFactorsRouter(deps: factors.SecondFactorDeps): Router {
         req,
         res,
         '/account/security',
-        'A second factor is required for your account: add another authenticator app before you remove this one.',
+        'A second factor is required for your account: add another authenticator app or a passkey before you remove this one.',
         'error',
       );
     }

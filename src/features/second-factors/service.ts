@@ -79,8 +79,8 @@ export async function mustEnrol(deps: { db: Database }, userId: number): Promise
 }
 
 /**
- * Whether one factor of this kind may go: not when the policy asks this user for a second factor and
- * it is the last one they have, counting authenticator apps and passkeys together. Called inside the
+ * True when the factor about to go (an authenticator app or a passkey) is the user's last one and the
+ * policy asks them for a second factor: apps and passkeys are counted together. Called inside the
  * removal's transaction (`db` is the transaction), before the factor is deleted.
  */
 export async function lastFactorRequired(db: Database, userId: number): Promise<boolean> {
