@@ -58,6 +58,12 @@ const ownOfAdminA: Row = { ...companyA, stale: 'hidden' };
  */
 const publicPage: Row = all('ok');
 const publicForm: Row = { ...all('ok'), disabled: 'signIn', apiKey: 'signIn' };
+/**
+ * The second sign-in step's passkey routes: only a session whose password was right and waits for its
+ * second step gets in; none of these callers has one (signed in or not), so all are refused (401, or CSRF's 403).
+ * tests/passkeys-second-step.test.ts checks the pending user's own way through.
+ */
+const pendingSignInOnly: Row = all('signIn');
 /** Sensitive actions (sudo mode): whoever may reach them, but with a check older than 10 minutes, is asked for the password first. */
 const sensitive = (row: Row): Row => ({ ...row, stale: 'reauth' });
 /** The platform API: only the API key (Basic) gets in; cookies authenticate nothing there. */
@@ -106,6 +112,8 @@ const EXPECTED: Record<string, Row> = {
   // Passkeys: anyone may start a passkey sign-in (the same gate as the password form); the answer is the handler's.
   'POST /sign-in/passkey/options': publicForm,
   'POST /sign-in/passkey': publicForm,
+  'POST /sign-in/second-factor/passkey/options': pendingSignInOnly,
+  'POST /sign-in/second-factor/passkey': pendingSignInOnly,
   // Each user's own passkeys: admin A's passkey is hidden from everyone else, like another company's things.
   'GET /account/passkeys': signedIn,
   'POST /account/passkeys/options': sensitive(signedIn),
@@ -196,6 +204,16 @@ async function seedTotp(ctx: TestContext, adminA: number): Promise<{ pendingTotp
   return { confirmedTotpId: await insert(ctx.clock.now()), pendingTotpId: await insert(null) };
 }
 
+/** Admin A's passkey (a second factor too, so added after the sign-ins, like the authenticator apps). */
+async function seedPasskey(ctx: TestContext, adminA: number): Promise<{ passkeyId: number }> {
+  const passkeyId = await insertPasskey(
+    ctx.database,
+    { userId: adminA, credentialId: 'matrix-passkey', publicKey: Buffer.from('not a real key'), counter: 0, transports: [], name: 'Laptop' },
+    ctx.clock.now(),
+  );
+  return { passkeyId };
+}
+
 /** The same world in every persona's database (tests/world.ts), plus a granted documentation request for admin A. */
 async function seedMatrixWorld(ctx: TestContext): Promise<Fixture> {
   const { ids, secrets } = await seedWorld(ctx);
@@ -207,11 +225,6 @@ async function seedMatrixWorld(ctx: TestContext): Promise<Fixture> {
     config: ctx.config,
   };
   await grantAccess(deps, await insertAccessRequest(ctx.database, ids.companyA, 'admin@a.test', ids.adminA, ctx.clock.now()), null, SYSTEM_ACTOR);
-  const passkeyId = await insertPasskey(
-    ctx.database,
-    { userId: ids.adminA, credentialId: 'matrix-passkey', publicKey: Buffer.from('not a real key'), counter: 0, transports: [], name: 'Laptop' },
-    ctx.clock.now(),
-  );
   return {
     companyA: ids.companyA,
     victimUserId: ids.victim,
@@ -223,7 +236,7 @@ async function seedMatrixWorld(ctx: TestContext): Promise<Fixture> {
     outboxId: ids.outbox,
     pendingTotpId: 0,
     confirmedTotpId: 0,
-    passkeyId,
+    passkeyId: 0,
   };
 }
 
@@ -312,9 +325,11 @@ describe('access control matrix (generated from the router)', () => {
     w.stale.caller.agent = await signIn(w.stale.ctx.app, 'stale@a.test');
     w.stale.ctx.clock.advance(11 * MINUTE);
     w.apiKey.caller.authorization = `Basic ${Buffer.from(`company-a-api:${w.apiKey.fixture.apiKey}`).toString('base64')}`;
-    // After the sign-ins: admin A's app would otherwise ask for the second step.
-    for (const p of PERSONAS)
-      Object.assign(w[p].fixture, await seedTotp(w[p].ctx, (await w[p].ctx.value<number>("SELECT id FROM users WHERE email = 'admin@a.test'"))!));
+    // After the sign-ins: admin A's app and passkey would otherwise ask for the second step.
+    for (const p of PERSONAS) {
+      const adminA = (await w[p].ctx.value<number>("SELECT id FROM users WHERE email = 'admin@a.test'"))!;
+      Object.assign(w[p].fixture, await seedTotp(w[p].ctx, adminA), await seedPasskey(w[p].ctx, adminA));
+    }
   });
   afterAll(() => Promise.all(PERSONAS.map((p) => worlds[p].ctx.close())));
 

@@ -397,6 +397,23 @@ const TARGETS: Target[] = [
     in: 'form',
     base: () => [['response', 'not a passkey answer']],
   },
+  {
+    // The second step's passkey routes: without a sign-in waiting for its second step, refused whatever the input.
+    name: 'POST /sign-in/second-factor/passkey/options',
+    method: 'POST',
+    path: () => '/sign-in/second-factor/passkey/options',
+    caller: 'anonymous',
+    in: 'form',
+    base: () => [],
+  },
+  {
+    name: 'POST /sign-in/second-factor/passkey',
+    method: 'POST',
+    path: () => '/sign-in/second-factor/passkey',
+    caller: 'anonymous',
+    in: 'form',
+    base: () => [['response', 'not a passkey answer']],
+  },
 
   // --- the API page (administrator of company A) ---
   { name: 'GET /admin/api', method: 'GET', path: () => '/admin/api', caller: 'admin', in: 'query', base: () => [['area', 'basic']], freeText: ['area'] },
@@ -1006,12 +1023,9 @@ function hostileInputSuite(): void {
       ctx.db.prepare("INSERT INTO totp_factors (user_id, name, secret_sealed, created_at) VALUES (?, '', ?, ?)").run(seeded.ids.adminA, sealed, ctx.clock.now())
         .lastInsertRowid,
     );
-    // Admin A's passkey, for the route that removes one (SQLite here, like seedWorldSync).
-    const passkey = Number(
-      ctx.db
-        .prepare("INSERT INTO passkeys (user_id, credential_id, public_key, name, created_at) VALUES (?, 'hostile-passkey', x'00', 'Laptop', ?)")
-        .run(seeded.ids.adminA, ctx.clock.now()).lastInsertRowid,
-    );
+    // Admin A's passkey, for the route that removes one: its id is fixed now (the cases are made from the ids),
+    // its row is added after the sign-ins (a passkey is a second factor: before them, admin A would meet the second step).
+    const passkey = 1;
     return { ctx, server: undefined as unknown as http.Server, port: 0, ...seeded, ids: { ...seeded.ids, pendingTotp, passkey } };
   };
   const publicWorld = makeWorld(); // anonymous and API callers: its clock moves on between cases, so throttles never pile up
@@ -1024,6 +1038,11 @@ function hostileInputSuite(): void {
     sessions.admin = await signedInSession(consoleWorld.port, 'admin@a.test');
     sessions.operator = await signedInSession(consoleWorld.port, 'operator@ops.test');
     sessions.stale = await signedInSession(staleWorld.port, 'admin@a.test');
+    for (const world of [publicWorld, consoleWorld, staleWorld]) {
+      world.ctx.db
+        .prepare("INSERT INTO passkeys (id, user_id, credential_id, public_key, name, created_at) VALUES (?, ?, 'hostile-passkey', x'00', 'Laptop', ?)")
+        .run(world.ids.passkey, world.ids.adminA, world.ctx.clock.now());
+    }
     staleWorld.ctx.clock.advance(11 * 60_000);
   });
 

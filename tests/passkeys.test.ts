@@ -1,14 +1,13 @@
 import { MINUTE } from '../src/clock';
 import { AuditLog } from '../src/features/audit/service';
 import { hasPasskeys, verifyPasskeyAssertion, authenticationOptions } from '../src/features/passkeys/service';
-import { anonymousAgent, createTestContext, csrfFrom, seedCompany, seedUser, signIn } from './helpers';
+import { anonymousAgent, csrfFrom, seedCompany, seedUser, signIn } from './helpers';
 import type { Agent, TestContext } from './helpers';
-import { SoftAuthenticator } from './support/soft-authenticator';
+import { addPasskeyWith, json, ORIGIN, passkeyWorld } from './support/passkeys';
+import type { SoftAuthenticator } from './support/soft-authenticator';
 
-const ORIGIN = 'http://127.0.0.1:3000'; // the test context's PUBLIC_URL
 /** A refusal as the page script reads it: messages by field, and the console's JSON error shape (the first message). */
 const refusal = (errors: Record<string, string>) => ({ error: expect.any(String) as string, error_description: Object.values(errors)[0], errors });
-const json = (agent: Agent, url: string, body: object) => agent.post(url).set('X-CSRF-Token', agent.csrf).send(body);
 
 describe('passkeys', () => {
   let ctx: TestContext;
@@ -16,22 +15,12 @@ describe('passkeys', () => {
   let admin: { companyId: number; userId: number };
 
   beforeEach(async () => {
-    ctx = createTestContext();
-    admin = await seedCompany(ctx, 'Company A', 'admin@a.test');
-    authenticator = new SoftAuthenticator(ORIGIN, '127.0.0.1');
+    ({ ctx, admin, authenticator } = await passkeyWorld());
   });
   afterEach(() => ctx.close());
 
   /** Adds a passkey through both steps; returns its credential id. */
-  async function addPasskey(agent: Agent, name = 'Work laptop'): Promise<string> {
-    const options = await json(agent, '/account/passkeys/options', { name });
-    expect(options.status).toBe(200);
-    const response = authenticator.register(options.body as { challenge: string });
-    const res = await json(agent, '/account/passkeys', { name, response });
-    expect(res.status).toBe(200);
-    expect(res.body).toEqual({ redirect: '/account/passkeys' });
-    return response.id;
-  }
+  const addPasskey = (agent: Agent, name?: string): Promise<string> => addPasskeyWith(authenticator, agent, name);
 
   async function signInOptions(agent: Agent): Promise<{ challenge: string }> {
     const res = await json(agent, '/sign-in/passkey/options', {});
@@ -393,7 +382,7 @@ describe('passkeys', () => {
     it('shows "Sign in with a passkey" on the sign-in page, hidden until the script runs, with a sentence for browsers without script', async () => {
       const res = await (await anonymousAgent(ctx.app)).get('/sign-in');
       expect(res.text).toMatch(
-        /<button type="button" class="secondary" data-passkey-sign-in data-passkey-only data-next="" hidden>Sign in with a passkey<\/button>/,
+        /<button type="button" class="secondary" data-passkey-sign-in data-passkey-only data-options-url="\/sign-in\/passkey\/options" data-answer-url="\/sign-in\/passkey" data-next="" hidden>Sign in with a passkey<\/button>/,
       );
       expect(res.text).toContain('<p class="hint" data-passkey-no-script>Signing in with a passkey needs JavaScript.');
     });

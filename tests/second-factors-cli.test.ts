@@ -36,7 +36,7 @@ describe('npm run cli -- reset-factors', () => {
     const res = await run(['--email', 'Admin@Acme.test']);
     expect(res).toEqual({
       code: EXIT.ok,
-      stdout: 'The second factors of admin@acme.test are reset: 1 authenticator app(s) removed, and the recovery codes.\n',
+      stdout: 'The second factors of admin@acme.test are reset: 1 authenticator app(s) and 0 passkey(s) removed, and the recovery codes.\n',
       stderr: '',
     });
     expect(await ctx.value('SELECT COUNT(*) FROM totp_factors WHERE user_id = ?', admin.userId)).toBe(0);

@@ -12,12 +12,16 @@ import { enrolTotp, signInToEnrol } from './second-factors-support';
 
 /** Not the console: no session, so no policy (the platform API authenticates every call; the health check is public). */
 const NOT_CONSOLE = /^[A-Z]+ \/(oauth|api\/v1|auth\/verify|\.well-known|healthz)(\/|$)/;
-/** The console routes open to a user who must enrol: nothing else. */
+/** The console routes open to a user who must enrol (signing in, with a password or a passkey, and adding an authenticator app or a passkey): nothing else. */
 const OPEN = [
   'GET /sign-in',
   'POST /sign-in',
   'GET /sign-in/second-factor',
   'POST /sign-in/second-factor',
+  'POST /sign-in/second-factor/passkey/options',
+  'POST /sign-in/second-factor/passkey',
+  'POST /sign-in/passkey/options',
+  'POST /sign-in/passkey',
   'POST /sign-out',
   'GET /setup',
   'POST /setup',
@@ -28,6 +32,11 @@ const OPEN = [
   'POST /account/security/totp/:id/confirm',
   'POST /account/security/totp/:id/remove',
   'POST /account/security/recovery-codes',
+  'GET /account/passkeys',
+  'POST /account/passkeys/options',
+  'POST /account/passkeys',
+  'POST /account/passkeys/:id/rename',
+  'POST /account/passkeys/:id/delete',
 ];
 
 describe('required second factor, on every console route (generated from the router)', () => {

@@ -339,7 +339,7 @@ describe('operators: the policy, and resetting a user’s factors', () => {
     expect(await ctx.value('SELECT COUNT(*) FROM recovery_codes WHERE user_id = ?', admin.userId)).toBe(0);
     const entry = (await ctx.query<{ actor: string; details: string }>("SELECT actor, details FROM audit_log WHERE action = 'second_factor.reset'"))[0];
     expect(entry.actor).toBe('operator@ops.test');
-    expect(JSON.parse(entry.details)).toEqual({ removed: 1, recoveryCodes: 10 });
+    expect(JSON.parse(entry.details)).toEqual({ removed: 1, passkeys: 0, recoveryCodes: 10 });
     expect((await mails(ctx, admin.email)).map((m) => m.subject)).toContain('The second factors of your account were reset');
     await signIn(ctx.app, admin.email);
   });

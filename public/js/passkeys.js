@@ -1,4 +1,4 @@
-// Passkeys: the browser's side of the WebAuthn ceremonies (the sign-in page and the passkeys page).
+// Passkeys: the browser's side of the WebAuthn ceremonies (the sign-in page, the second sign-in step and the passkeys page).
 // Without script the passkey controls stay hidden and a sentence (which this script hides) says they need it.
 (function () {
   'use strict';
@@ -124,12 +124,13 @@
     var container = button.parentElement;
     showError(container, '');
     busy(button, true);
-    post('/sign-in/passkey/options', {})
+    // The sign-in page's button (a passkey instead of the password) and the second step's (after the password) name their own URLs.
+    post(button.getAttribute('data-options-url'), {})
       .then(function (result) {
         if (result.status !== 200) return handle(container, result);
         return webauthn.startAuthentication({ optionsJSON: result.body }).then(
           function (response) {
-            return post('/sign-in/passkey', { response: response, next: button.getAttribute('data-next') || '' }).then(function (answer) {
+            return post(button.getAttribute('data-answer-url'), { response: response, next: button.getAttribute('data-next') || '' }).then(function (answer) {
               handle(container, answer);
             });
           },

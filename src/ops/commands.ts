@@ -274,7 +274,9 @@ once where the policy requires one. Audited, and mailed to the user (the running
       const mailer = { send: outbox.send.bind(outbox) };
       return resetFactors({ db: connection.db, clock: systemClock, publicUrl: config.publicUrl, mailer }, email);
     });
-    io.out(`The second factors of ${result.email} are reset: ${result.removed} authenticator app(s) removed, and the recovery codes.\n`);
+    io.out(
+      `The second factors of ${result.email} are reset: ${result.removed} authenticator app(s) and ${result.passkeys} passkey(s) removed, and the recovery codes.\n`,
+    );
   },
 );
 

@@ -10,10 +10,12 @@ export interface ResetFactorsResult {
   email: string;
   /** Authenticator apps removed (the recovery codes go with them). */
   removed: number;
+  /** Passkeys removed. */
+  passkeys: number;
 }
 
 /**
- * Removes every second factor and recovery code of a user (a lost phone, and no operator can sign in
+ * Removes every second factor (authenticator apps and passkeys) and recovery code of a user (a lost phone, and no operator can sign in
  * to do it on the company page): audited as the CLI, and mailed to the user through the outbox, which
  * the running server delivers. The user signs in with the password alone, or enrols at once if the
  * policy requires a second factor.

@@ -1,6 +1,6 @@
 import type { Page } from 'playwright-core';
 import type { Browser, Console, Mode } from './support';
-import { PASSWORD, clickAndPost, openBrowser, requireChromium, signIn, startConsole } from './support';
+import { PASSWORD, clickAndPost, openBrowser, requireChromium, signIn, startConsole, submitPassword } from './support';
 import axe from 'axe-core';
 
 jest.setTimeout(120_000);
@@ -69,7 +69,9 @@ describe('passkeys in Chromium with a virtual authenticator (JavaScript enabled)
 
   it('registers a passkey, signs out, signs in with it; once removed it no longer signs in', async () => {
     await signIn(page, app.base, EMAIL);
-    await page.getByRole('link', { name: 'Passkeys' }).click();
+    // Passkeys are one of the factors on Security (the side navigation's one entry for them).
+    await page.getByRole('link', { name: 'Security', exact: true }).click();
+    await page.getByRole('link', { name: 'Add a passkey' }).click();
     await page.waitForURL(`${app.base}/account/passkeys`);
     expect(await page.getByText('You have no passkeys yet.').isVisible()).toBe(true);
 
@@ -124,6 +126,39 @@ describe('passkeys in Chromium with a virtual authenticator (JavaScript enabled)
     await clickAndPost(page, () => page.getByRole('button', { name: 'Save name of Security key' }).click(), '/rename');
     await page.getByText('Passkey renamed to "YubiKey".').waitFor();
     expect(await page.locator('#passkey-list tbody td').first().textContent()).toBe('YubiKey');
+  });
+});
+
+describe('a passkey as the second sign-in step (JavaScript enabled)', () => {
+  // A console of its own: its administrator has no passkey until this test adds one.
+  const running = consoleAndBrowser('js');
+
+  it('signs in with password plus passkey', async () => {
+    const [app, page] = [running.app(), running.page()];
+    await signIn(page, app.base, EMAIL);
+    await page.goto(`${app.base}/account/passkeys`);
+    await page.getByLabel('Name', { exact: true }).fill('Work laptop');
+    await page.getByRole('button', { name: 'Add a passkey' }).click();
+    await page.getByText('Passkey "Work laptop" added. You can sign in with it from now on.').waitFor();
+    // Security lists it among the second factors.
+    await page.goto(`${app.base}/account/security`);
+    expect(await page.locator('#section-passkeys tbody td').first().textContent()).toBe('Work laptop');
+    await signOut(page, app.base);
+
+    // The password first: the passkey is now a second factor, so the console asks for the second step.
+    await submitPassword(page, app.base, EMAIL, PASSWORD, '/audit');
+    await page.waitForURL(`${app.base}/sign-in/second-factor`);
+    // Only a passkey to offer: no code field, and the no-script sentence hidden by the script.
+    expect(await page.getByLabel('Authenticator code or recovery code').count()).toBe(0);
+    expect(await page.getByText('Using a passkey needs JavaScript').isVisible()).toBe(false);
+    expect(await axeViolations(page)).toEqual([]);
+    const [response] = await Promise.all([
+      page.waitForResponse((r) => r.request().method() === 'POST' && new URL(r.url()).pathname === '/sign-in/second-factor/passkey'),
+      page.getByRole('button', { name: 'Use a passkey' }).click(),
+    ]);
+    expect(response.status()).toBe(200);
+    await page.waitForURL(`${app.base}/audit`);
+    expect(await page.getByText(EMAIL).first().isVisible()).toBe(true);
   });
 });
 

@@ -9,6 +9,7 @@ import { SetPasswordSchema, SetupSchema, SignInSchema, safeNext } from './schema
 import * as auth from './service';
 import type { SignInOutcome } from '../../metrics/outcomes';
 import { SecondStepSchema } from '../second-factors/schema';
+import { secondStepModel } from '../second-factors/page';
 import { listSecondFactors, verifySecondFactor } from '../second-factors/service';
 import type { SecondFactorDeps, SecondFactorResult } from '../second-factors/service';
 
@@ -19,10 +20,29 @@ export interface AuthRouterDeps extends auth.AuthDeps {
   secondFactors: SecondFactorDeps;
 }
 
-const GENERIC_FAILURE = 'That email and password do not match an active account.';
+export const GENERIC_FAILURE = 'That email and password do not match an active account.';
 /** How long a correct password waits for its second step before the person must start again. */
 export const PENDING_SIGN_IN_MS = 5 * MINUTE;
-const SECOND_STEP_EXPIRED = 'Your sign-in waited too long for its second step. Please sign in again.';
+export const SECOND_STEP_EXPIRED = 'Your sign-in waited too long for its second step. Please sign in again.';
+/** The second step's throttle windows (codes and passkeys alike): `new SignInThrottle(db, clock, SECOND_STEP_THROTTLE)`. */
+export const SECOND_STEP_THROTTLE = 'second-factor';
+
+/** The session's sign-in waiting for its second step, unless there is none or it waited longer than PENDING_SIGN_IN_MS. */
+export function pendingSignInOf(req: Request, now: number): Request['session']['pendingSignIn'] {
+  const pending = req.session.pendingSignIn;
+  return pending && pending.startedAt + PENDING_SIGN_IN_MS > now ? pending : undefined;
+}
+
+/** Both steps passed: the user is signed in (a fresh session) and the sign-in is recorded, saying how the second step was passed. */
+export async function finishSecondStep(
+  req: Request,
+  deps: Pick<auth.AuthDeps, 'db' | 'clock' | 'audit'>,
+  user: auth.UserRecord,
+  method: (SecondFactorResult & { ok: true })['method'],
+): Promise<void> {
+  await startSession(req, user.id, deps.clock.now());
+  await auth.recordSignIn(deps, user, actorFrom(req, user.email), { method, step: 'second' });
+}
 
 /** Ends the current session and starts a fresh one (new id, new CSRF token) holding `fill`'s fields: no session fixation. */
 function freshSession(req: Request, fill: () => void): Promise<void> {
@@ -74,7 +94,7 @@ export function authRouter(deps: AuthRouterDeps): Router {
   const counted = (outcome: SignInOutcome) => deps.signIns?.signIn(outcome);
   const router = Router();
   const throttle = new auth.SignInThrottle(deps.db, deps.clock);
-  const secondStepThrottle = new auth.SignInThrottle(deps.db, deps.clock, 'second-factor');
+  const secondStepThrottle = new auth.SignInThrottle(deps.db, deps.clock, SECOND_STEP_THROTTLE);
 
   /** After a correct password: signed in at once, or, for a user with a second factor, on to the second step. */
   const passwordAccepted = async (req: Request, res: Response, user: auth.UserRecord, next: string) => {
@@ -87,24 +107,14 @@ export function authRouter(deps: AuthRouterDeps): Router {
     flashAndRedirect(req, res, next);
   };
 
-  /** The pending sign-in, unless there is none or it waited too long. */
-  const pendingSignIn = (req: Request) => {
-    const pending = req.session.pendingSignIn;
-    return pending && pending.startedAt + PENDING_SIGN_IN_MS > deps.clock.now() ? pending : undefined;
-  };
-  const secondStepPage = (req: Request, res: Response, model: object = {}, status = 200) =>
+  const pendingSignIn = (req: Request) => pendingSignInOf(req, deps.clock.now());
+  /** The second step's page for the pending user: only the factors they have are offered (a passkey, codes, or both). */
+  const secondStepPage = async (req: Request, res: Response, userId: number, model: object = {}, status = 200) =>
     render(
       req,
       res,
       { page: 'auth/second-factor.njk', status },
-      {
-        title: 'Second step',
-        intro: 'Your password is right. Now type the code your authenticator app shows for this console.',
-        hint: 'Six digits from your app, or one of your recovery codes (like abcd-efgh-ijkl-mnop) if your phone is not at hand.',
-        values: {},
-        errors: {},
-        ...model,
-      },
+      { ...secondStepModel(await listSecondFactors(deps, userId)), values: {}, errors: {}, ...model },
     );
 
   const signInPage = (req: Request, res: Response, model: object = {}, status = 200) =>
@@ -139,17 +149,18 @@ export function authRouter(deps: AuthRouterDeps): Router {
     await passwordAccepted(req, res, attempt.user, safeNext(input.data.next));
   });
 
-  router.get('/sign-in/second-factor', (req, res) => {
+  router.get('/sign-in/second-factor', async (req, res) => {
     if (req.user) return res.redirect(303, '/');
-    if (!pendingSignIn(req)) return flashAndRedirect(req, res, '/sign-in', SECOND_STEP_EXPIRED, 'info');
-    secondStepPage(req, res);
+    const pending = pendingSignIn(req);
+    if (!pending) return flashAndRedirect(req, res, '/sign-in', SECOND_STEP_EXPIRED, 'info');
+    await secondStepPage(req, res, pending.userId);
   });
 
   router.post('/sign-in/second-factor', async (req, res) => {
     const pending = pendingSignIn(req);
     if (!pending) return flashAndRedirect(req, res, '/sign-in', SECOND_STEP_EXPIRED, 'info');
     const input = validate(SecondStepSchema, req.body);
-    if (!input.ok) return secondStepPage(req, res, { errors: input.errors }, 422);
+    if (!input.ok) return secondStepPage(req, res, pending.userId, { errors: input.errors }, 422);
     const user = await auth.findUserById(deps, pending.userId);
     if (!user || user.disabledAt !== null || user.passwordHash === null) {
       delete req.session.pendingSignIn;
@@ -162,13 +173,13 @@ export function authRouter(deps: AuthRouterDeps): Router {
       return secondStepPage(
         req,
         res,
+        pending.userId,
         { errors: { _form: `Too many codes tried. Please wait ${minutes} minute${minutes === 1 ? '' : 's'} and try again.` } },
         429,
       );
     }
-    if (!result.ok) return secondStepPage(req, res, { errors: { code: SECOND_STEP_REFUSALS[result.reason] } }, 401);
-    await startSession(req, user.id, deps.clock.now());
-    await auth.recordSignIn(deps, user, actorFrom(req, user.email));
+    if (!result.ok) return secondStepPage(req, res, pending.userId, { errors: { code: SECOND_STEP_REFUSALS[result.reason] } }, 401);
+    await finishSecondStep(req, deps, user, result.method);
     flashAndRedirect(req, res, safeNext(pending.next), secondStepDone(result), 'warning');
   });
 

@@ -12,12 +12,15 @@ export interface PasskeysPageModel {
   message?: string;
   /** The last check of the person is over 10 minutes old: the add form asks for the password too (sudo mode). */
   needsCheck?: boolean;
+  /** Why an action on the list was refused (shown where `message` would be). */
+  refusal?: string;
 }
 
 /** The words of the passkeys page, with its list: templates only place them. */
 export function passkeysPage(list: PasskeyView[], model: PasskeysPageModel) {
   return {
     title: 'Passkeys',
+    back: { label: 'Back to Security', url: '/account/security' },
     passkeys: list,
     count: list.length === 0 ? 'You have no passkeys yet.' : list.length === 1 ? 'You have 1 passkey.' : `You have ${list.length} passkeys.`,
     nameHint: `Up to ${PASSKEY_NAME_MAX} characters, so you can tell your passkeys apart, such as "Work laptop" or "YubiKey".`,
@@ -33,5 +36,6 @@ export function passkeysPage(list: PasskeyView[], model: PasskeysPageModel) {
       hint: 'Adding a passkey needs a check that it is you within the last 10 minutes.',
       visible: model.needsCheck === true,
     },
+    refusal: model.refusal,
   };
 }

@@ -50,6 +50,18 @@ export async function countUserPasskeys(db: Database, userId: number): Promise<n
   return Number(row.n);
 }
 
+/** How many passkeys each user of a company has (users without one are left out). */
+export async function countPasskeysByCompanyUser(db: Database, companyId: number): Promise<Map<number, number>> {
+  const rows = await db
+    .selectFrom('passkeys as p')
+    .innerJoin('users as u', 'u.id', 'p.user_id')
+    .select((eb) => ['p.user_id as userId', eb.fn.countAll<number>().as('n')])
+    .where('u.company_id', '=', companyId)
+    .groupBy('p.user_id')
+    .execute();
+  return new Map(rows.map((r) => [r.userId, Number(r.n)]));
+}
+
 export async function findPasskeyByCredentialId(db: Database, credentialId: string): Promise<PasskeyRecord | undefined> {
   return toRecord(await db.selectFrom('passkeys').select(COLUMNS).where('credential_id', '=', credentialId).executeTakeFirst());
 }
@@ -87,6 +99,12 @@ export async function recordPasskeyUse(db: Database, id: number, counter: number
 
 export async function renameUserPasskey(db: Database, userId: number, id: number, name: string): Promise<void> {
   await db.updateTable('passkeys').set({ name }).where('id', '=', id).where('user_id', '=', userId).execute();
+}
+
+/** Every passkey of a user (an operator's reset); how many there were. */
+export async function deleteAllUserPasskeys(db: Database, userId: number): Promise<number> {
+  const result = await db.deleteFrom('passkeys').where('user_id', '=', userId).executeTakeFirst();
+  return Number(result.numDeletedRows);
 }
 
 export async function deleteUserPasskey(db: Database, userId: number, id: number): Promise<boolean> {

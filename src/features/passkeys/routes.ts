@@ -8,9 +8,10 @@ import { reRenderOnFieldError } from '../../http/form-error';
 import type { FieldErrors } from '../../http/validate';
 import { flashAndRedirect, isHtmx, render } from '../../http/render';
 import { parseOrThrow, submittedValues, validate } from '../../http/validate';
-import { startSession } from '../auth/routes';
-import { isCheckRecent } from '../auth/service';
+import { finishSecondStep, GENERIC_FAILURE, pendingSignInOf, SECOND_STEP_EXPIRED, SECOND_STEP_THROTTLE, startSession } from '../auth/routes';
 import { safeNext } from '../auth/schema';
+import { findUserById, isCheckRecent, maySignIn, pleaseWait, SignInThrottle } from '../auth/service';
+import { lastFactorRequired, verifyPasskeyStep } from '../second-factors/service';
 import { AddPasskeySchema, AssertionSchema, IdParam, RegistrationSchema } from './schema';
 import * as passkeys from './service';
 import { PASSKEYS_PATH, PasskeyRefused } from './service';
@@ -36,6 +37,10 @@ const CHALLENGE_GONE = 'This passkey request has expired or was already used. Tr
 const NEEDS_SCRIPT_TO_ADD =
   'Adding a passkey needs JavaScript: your browser talks to the passkey. Turn JavaScript on and try again, or keep using your password.';
 const NEEDS_SCRIPT_TO_SIGN_IN = 'Signing in with a passkey needs JavaScript. Turn JavaScript on, or sign in with your email and password.';
+const LAST_FACTOR_REQUIRED =
+  'A second factor is required for your account: add another passkey or an authenticator app (on your Security page) before you remove this one.';
+const NEEDS_SCRIPT_SECOND_STEP = 'Using a passkey needs JavaScript. Turn JavaScript on and try again.';
+const SECOND_STEP_REFUSED = 'That passkey is not one of yours for this account. Use one of your passkeys, or start again.';
 const SIGN_IN_FAILED = 'That passkey did not sign you in. It may have been removed, or the account is not active. Sign in with your email and password.';
 
 /**
@@ -125,8 +130,12 @@ export function passkeysRouter(deps: passkeys.PasskeysDeps & { recentCheck: Requ
 
   router.post(`${PASSKEYS_PATH}/:id/delete`, deps.recentCheck, async (req, res) => {
     const { id } = parseOrThrow(IdParam, req.params);
-    const removed = await passkeys.removePasskey(deps, currentUser(req), id, actorFrom(req));
-    const message = `Passkey "${removed.name}" removed. It no longer signs you in.`;
+    const removed = await passkeys.removePasskey(deps, currentUser(req), id, actorFrom(req), lastFactorRequired);
+    if (!removed.ok) {
+      if (isHtmx(req)) return page(req, res, { refusal: LAST_FACTOR_REQUIRED }, 409);
+      return flashAndRedirect(req, res, PASSKEYS_PATH, LAST_FACTOR_REQUIRED, 'error');
+    }
+    const message = `Passkey "${removed.passkey.name}" removed. It no longer signs you in.`;
     if (isHtmx(req)) return page(req, res, { message });
     flashAndRedirect(req, res, PASSKEYS_PATH, message);
   });
@@ -158,6 +167,52 @@ export function passkeysRouter(deps: passkeys.PasskeysDeps & { recentCheck: Requ
     await passkeys.recordPasskeySignIn(deps, user, actorFrom(req, user.email));
     const next = (req.body as { next?: unknown }).next;
     res.json({ redirect: safeNext(typeof next === 'string' ? next : undefined) });
+  });
+
+  // The second step after a password, with one of the pending user's passkeys (the second-step page's "Use a passkey").
+  // Only while a sign-in waits for its second step; counted by the same throttle as codes.
+  const secondStepThrottle = new SignInThrottle(deps.db, deps.clock, SECOND_STEP_THROTTLE);
+
+  /**
+   * No pending sign-in (none, it waited too long, or the account may no longer sign in): refused, and the
+   * script is sent back to the sign-in page, which says why.
+   */
+  const secondStepGone = (req: Request, res: Response, message = SECOND_STEP_EXPIRED) => {
+    if (req.session.pendingSignIn) req.session.flash = [...(req.session.flash ?? []), { kind: 'info', message }];
+    delete req.session.pendingSignIn;
+    res.status(401).json({ error: 'sign_in_expired', error_description: message, errors: { _form: message }, redirect: '/sign-in' });
+  };
+
+  router.post('/sign-in/second-factor/passkey/options', async (req, res) => {
+    const now = deps.clock.now();
+    const pending = pendingSignInOf(req, now);
+    if (!pending) return secondStepGone(req, res);
+    const options = await passkeys.authenticationOptions(deps, pending.userId);
+    keepChallenge(req, 'second-factor', pending.userId, options.challenge, now);
+    res.json(options);
+  });
+
+  router.post('/sign-in/second-factor/passkey', async (req, res) => {
+    const now = deps.clock.now();
+    const pending = pendingSignInOf(req, now);
+    if (!pending) return secondStepGone(req, res);
+    if (!req.is('application/json')) return flashAndRedirect(req, res, '/sign-in/second-factor', NEEDS_SCRIPT_SECOND_STEP, 'error');
+    const input = validate(AssertionSchema, req.body);
+    if (!input.ok) return jsonErrors(res, 422, input.errors);
+    const challenge = takeChallenge(req, 'second-factor', pending.userId, now);
+    if (!challenge) return jsonErrors(res, 400, { _form: CHALLENGE_GONE });
+    const user = await findUserById(deps, pending.userId);
+    if (!user || !maySignIn(user)) return secondStepGone(req, res, GENERIC_FAILURE);
+    const response = input.data.response as unknown as AuthenticationResponseJSON;
+    const result = await verifyPasskeyStep(deps, secondStepThrottle, user, req.ip ?? 'unknown', response, challenge, actorFrom(req, user.email));
+    if (!result.ok && result.reason === 'throttled') {
+      const message = `Too many attempts. ${pleaseWait(result.retryAfter)}`;
+      res.set('Retry-After', String(result.retryAfter));
+      return void res.status(429).json({ error: 'too_many_attempts', error_description: message, errors: { _form: message } });
+    }
+    if (!result.ok) return jsonErrors(res, 401, { _form: SECOND_STEP_REFUSED });
+    await finishSecondStep(req, deps, user, 'passkey');
+    res.json({ redirect: safeNext(pending.next) });
   });
 
   return router;

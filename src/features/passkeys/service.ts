@@ -57,6 +57,11 @@ export async function hasPasskeys(deps: Pick<PasskeysDeps, 'db'>, userId: number
   return (await repo.countUserPasskeys(deps.db, userId)) > 0;
 }
 
+/** How many passkeys each user of a company has, by user id (the operator's company page). */
+export async function countPasskeysByCompanyUser(deps: Pick<PasskeysDeps, 'db'>, companyId: number): Promise<Map<number, number>> {
+  return repo.countPasskeysByCompanyUser(deps.db, companyId);
+}
+
 export async function listPasskeys(deps: Pick<PasskeysDeps, 'db'>, userId: number): Promise<PasskeyView[]> {
   return (await repo.listUserPasskeys(deps.db, userId)).map(({ id, name, createdAt, lastUsedAt }) => ({ id, name, createdAt, lastUsedAt }));
 }
@@ -154,21 +159,46 @@ export async function renamePasskey(deps: PasskeysDeps, user: PasskeyOwner, pass
   });
 }
 
-/** Removes one of the user's own passkeys (another user's is not found); audited and mailed. */
-export async function removePasskey(deps: PasskeysDeps, user: PasskeyOwner, passkeyId: number, actor: Actor): Promise<PasskeyView> {
-  const removed = await transaction(deps.db, async (trx) => {
+/**
+ * The second-factors policy, asked inside the removal's transaction: true when this passkey is the
+ * user's last second factor and the policy asks for one (second-factors' lastFactorRequired; passed
+ * in because that feature counts passkeys through this one).
+ */
+export type LastFactorCheck = (db: Database, userId: number) => Promise<boolean>;
+
+export type PasskeyRemoval = { ok: true; passkey: PasskeyView } | { ok: false; reason: 'required' };
+
+/** Removes one of the user's own passkeys (another user's is not found), unless it is a required last factor; audited and mailed. */
+export async function removePasskey(
+  deps: PasskeysDeps,
+  user: PasskeyOwner,
+  passkeyId: number,
+  actor: Actor,
+  lastFactorRequired: LastFactorCheck,
+): Promise<PasskeyRemoval> {
+  const removed = await transaction(deps.db, async (trx): Promise<PasskeyRemoval> => {
     const passkey = await repo.findUserPasskey(trx, user.id, passkeyId);
-    if (!passkey || !(await repo.deleteUserPasskey(trx, user.id, passkeyId))) throw notFound('We could not find that passkey among yours.');
+    if (!passkey) throw notFound('We could not find that passkey among yours.');
+    if (await lastFactorRequired(trx, user.id)) return { ok: false, reason: 'required' };
+    if (!(await repo.deleteUserPasskey(trx, user.id, passkeyId))) throw notFound('We could not find that passkey among yours.');
     await deps.audit.record(
       actor,
       { action: 'passkey.remove', companyId: user.companyId, target: user.email, details: { passkeyId, name: passkey.name } },
       trx,
     );
     await notify(deps, trx, user, 'passkey_removed', { passkeyName: passkey.name, actor: actor.label, at: deps.clock.now() });
-    return { id: passkey.id, name: passkey.name, createdAt: passkey.createdAt, lastUsedAt: passkey.lastUsedAt };
+    return { ok: true, passkey: { id: passkey.id, name: passkey.name, createdAt: passkey.createdAt, lastUsedAt: passkey.lastUsedAt } };
   });
-  deps.mailer.wake?.();
+  if (removed.ok) deps.mailer.wake?.();
   return removed;
+}
+
+/**
+ * Every passkey of a user, for an operator's reset of their second factors (second-factors'
+ * resetSecondFactors, inside its transaction, which audits and mails the reset as a whole).
+ */
+export async function removeAllPasskeys(deps: Pick<PasskeysDeps, 'db'>, userId: number): Promise<number> {
+  return repo.deleteAllUserPasskeys(deps.db, userId);
 }
 
 async function notify(

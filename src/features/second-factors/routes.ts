@@ -62,7 +62,7 @@ export function secondFactorsRouter(deps: factors.SecondFactorDeps & { recentChe
         req,
         res,
         '/account/security',
-        'A second factor is required for your account: add another authenticator app before you remove this one.',
+        'A second factor is required for your account: add another authenticator app or a passkey before you remove this one.',
         'error',
       );
     }
@@ -109,20 +109,23 @@ export function secondFactorsRouter(deps: factors.SecondFactorDeps & { recentChe
   router.post('/operator/companies/:id/users/:userId/reset-factors', requireOperator, async (req, res) => {
     const { id } = parseOrThrow(IdParam, req.params);
     const { id: userId } = parseOrThrow(IdParam, { id: req.params.userId });
-    const { email, removed } = await factors.resetSecondFactors(deps, userId, actorFrom(req), id);
+    const { email, removed, passkeys } = await factors.resetSecondFactors(deps, userId, actorFrom(req), id);
     flashAndRedirect(
       req,
       res,
       `/operator/companies/${id}`,
-      `The second factors of ${email} are reset (${removed} authenticator app${removed === 1 ? '' : 's'} removed, recovery codes too).`,
+      `The second factors of ${email} are reset (${removed} authenticator app${removed === 1 ? '' : 's'} and ${passkeys} passkey${passkeys === 1 ? '' : 's'} removed, recovery codes too).`,
     );
   });
 
   return router;
 }
 
-/** Paths a user who must enrol may still reach: signing in and out, the one-time links, and enrolment itself. */
-const OPEN_WHILE_ENROLLING = [/^\/sign-in(\/|$)/, /^\/sign-out$/, /^\/setup$/, /^\/invitation$/, /^\/account\/security(\/|$)/];
+/**
+ * Paths a user who must enrol may still reach: signing in and out (with a password or a passkey, both
+ * steps), the one-time links, and enrolment itself (an authenticator app on Security, or a passkey).
+ */
+const OPEN_WHILE_ENROLLING = [/^\/sign-in(\/|$)/, /^\/sign-out$/, /^\/setup$/, /^\/invitation$/, /^\/account\/security(\/|$)/, /^\/account\/passkeys(\/|$)/];
 
 /**
  * The policy, on every console route: a signed-in user who must have a second factor and has none goes

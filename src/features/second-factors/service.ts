@@ -13,6 +13,8 @@ import { findCompanyName } from '../companies/service';
 import type { SignInThrottle } from '../auth/service';
 import type { Mailer } from '../mail/service';
 import { composeMail } from '../mail/service';
+import { countPasskeysByCompanyUser, listPasskeys, removeAllPasskeys, verifyPasskeyAssertion } from '../passkeys/service';
+import type { PasskeyView, PasskeysDeps } from '../passkeys/service';
 import * as repo from './repo';
 
 export interface SecondFactorDeps {
@@ -54,9 +56,10 @@ export interface TotpFactorView {
   lastUsedAt: number | null;
 }
 
-/** The one answer to "which second factors does this user have" (passkeys join here at merge). */
+/** The one answer to "which second factors does this user have": authenticator apps and passkeys (asked of the passkeys service). */
 export interface UserSecondFactors {
   totp: TotpFactorView[];
+  passkeys: PasskeyView[];
   recoveryCodesLeft: number;
   /** At least one factor that the second sign-in step can ask for (recovery codes alone are not one). */
   hasAny: boolean;
@@ -64,20 +67,34 @@ export interface UserSecondFactors {
 
 export async function listSecondFactors(deps: { db: Database }, userId: number): Promise<UserSecondFactors> {
   const totp = (await repo.listConfirmedTotp(deps.db, userId)).map(({ id, name, createdAt, lastUsedAt }) => ({ id, name, createdAt, lastUsedAt }));
+  const passkeys = await listPasskeys(deps, userId);
   const recoveryCodesLeft = (await repo.listUnusedRecoveryCodes(deps.db, userId)).length;
-  return { totp, recoveryCodesLeft, hasAny: totp.length > 0 };
+  return { totp, passkeys, recoveryCodesLeft, hasAny: totp.length > 0 || passkeys.length > 0 };
 }
 
-/** The policy asks this user for a second factor and they have none: they must enrol before anything else. */
+/** The policy asks this user for a second factor and they have none (no authenticator app, no passkey): they must enrol before anything else. */
 export async function mustEnrol(deps: { db: Database }, userId: number): Promise<boolean> {
   const state = await repo.readEnrolmentState(deps.db, userId);
-  return state !== undefined && state.required && !state.hasTotp;
+  return state !== undefined && state.required && !state.hasTotp && (await listPasskeys(deps, userId)).length === 0;
+}
+
+/**
+ * True when the factor about to go (an authenticator app or a passkey) is the user's last one and the
+ * policy asks them for a second factor: apps and passkeys are counted together. Called inside the
+ * removal's transaction (`db` is the transaction), before the factor is deleted.
+ */
+export async function lastFactorRequired(db: Database, userId: number): Promise<boolean> {
+  const state = await repo.readEnrolmentState(db, userId);
+  if (!state?.required) return false;
+  const factors = (await repo.listConfirmedTotp(db, userId)).length + (await listPasskeys({ db }, userId)).length;
+  return factors <= 1;
 }
 
 // ------------------------------------------------------------------ the second sign-in step
 
 export type SecondFactorResult =
   | { ok: true; method: 'totp'; factorId: number }
+  | { ok: true; method: 'passkey' }
   | { ok: true; method: 'recovery_code'; codesLeft: number }
   | { ok: false; reason: 'throttled'; retryAfter: number }
   /** A right code of a time step already spent: accepted once only. */
@@ -117,13 +134,46 @@ export async function verifySecondFactor(
   answer: string,
   actor: Actor,
 ): Promise<SecondFactorResult> {
+  return throttledStep(deps, throttle, user, address, actor, async () =>
+    isTotpShape(answer)
+      ? checkTotp(deps, user, answer)
+      : isRecoveryShape(answer)
+        ? spendRecoveryCode(deps, user, answer, actor)
+        : ({ ok: false, reason: 'invalid' } as const),
+  );
+}
+
+/**
+ * The second step with a passkey: true only for an assertion made by one of this user's passkeys for
+ * `expectedChallenge` (the one the pending sign-in's session was given). Counted by the same throttle as
+ * codes, and a refused assertion is audited like a wrong code.
+ */
+export async function verifyPasskeyStep(
+  deps: PasskeysDeps,
+  throttle: SignInThrottle,
+  user: FactorOwner,
+  address: string,
+  response: Parameters<typeof verifyPasskeyAssertion>[2],
+  expectedChallenge: string,
+  actor: Actor,
+): Promise<SecondFactorResult> {
+  return throttledStep(deps, throttle, user, address, actor, async () =>
+    (await verifyPasskeyAssertion(deps, user.id, response, expectedChallenge)) ? { ok: true, method: 'passkey' } : { ok: false, reason: 'invalid' },
+  );
+}
+
+/** One answer to the second step: counted before it is checked (per address and per account); a refusal is audited. */
+async function throttledStep(
+  deps: { audit: AuditLog },
+  throttle: SignInThrottle,
+  user: FactorOwner,
+  address: string,
+  actor: Actor,
+  check: () => Promise<SecondFactorResult>,
+): Promise<SecondFactorResult> {
   const retryAfter = await throttle.reserve(address, String(user.id));
   if (retryAfter > 0) return { ok: false, reason: 'throttled', retryAfter };
-  const result = isTotpShape(answer)
-    ? await checkTotp(deps, user, answer)
-    : isRecoveryShape(answer)
-      ? await spendRecoveryCode(deps, user, answer, actor)
-      : ({ ok: false, reason: 'invalid' } as const);
+  const result = await check();
   if (result.ok) await throttle.succeeded(address, String(user.id));
   else
     await deps.audit.record(actor, { action: 'auth.second_factor_failed', companyId: user.companyId, target: user.email, details: { reason: result.reason } });
@@ -249,14 +299,13 @@ export async function confirmTotpEnrolment(
 
 export type RemoveResult = { ok: true; name: string } | { ok: false; reason: 'required' };
 
-/** Removes one authenticator app; the last one may not go while the policy asks for a second factor. */
+/** Removes one authenticator app; the user's last factor (apps and passkeys counted) may not go while the policy asks for one. */
 export async function removeTotp(deps: SecondFactorDeps, user: FactorOwner, factorId: number, actor: Actor): Promise<RemoveResult> {
   const result = await transaction(deps.db, async (trx): Promise<RemoveResult> => {
     const factor = await repo.findTotp(trx, user.id, factorId);
     if (!factor || factor.confirmedAt === null) throw notFound();
     const factors = await repo.listConfirmedTotp(trx, user.id);
-    const state = await repo.readEnrolmentState(trx, user.id);
-    if (factors.length === 1 && state?.required) return { ok: false, reason: 'required' };
+    if (await lastFactorRequired(trx, user.id)) return { ok: false, reason: 'required' };
     await repo.deleteTotp(trx, user.id, factorId);
     // Recovery codes back up a factor: with none left, they go too.
     if (factors.length === 1) await repo.deleteRecoveryCodes(trx, user.id);
@@ -326,7 +375,8 @@ export async function regenerateRecoveryCodes(deps: SecondFactorDeps, user: Fact
 // ------------------------------------------------------------------ operators: reset and policy
 
 /**
- * Removes every second factor and recovery code of a user (a lost phone); audited and mailed to the user.
+ * Removes every second factor (authenticator apps and passkeys) and recovery code of a user (a lost
+ * phone); audited and mailed to the user.
  * With `companyId` (the operator's company page), a user of another company is not found.
  */
 export async function resetSecondFactors(
@@ -334,23 +384,24 @@ export async function resetSecondFactors(
   userId: number,
   actor: Actor,
   companyId?: number,
-): Promise<{ email: string; removed: number }> {
+): Promise<{ email: string; removed: number; passkeys: number }> {
   const result = await transaction(deps.db, async (trx) => {
     const user = await findUserById({ db: trx }, userId);
     if (!user || (companyId !== undefined && user.companyId !== companyId)) throw notFound();
     const removed = await repo.deleteAllTotp(trx, user.id);
+    const passkeys = await removeAllPasskeys({ db: trx }, user.id);
     const codes = await repo.deleteRecoveryCodes(trx, user.id);
     await deps.audit.record(
       actor,
-      { action: 'second_factor.reset', companyId: user.companyId, target: user.email, details: { removed, recoveryCodes: codes } },
+      { action: 'second_factor.reset', companyId: user.companyId, target: user.email, details: { removed, passkeys, recoveryCodes: codes } },
       trx,
     );
     await notifyUser(deps, trx, user, actor, {
       headline: 'The second factors of your account were reset',
-      what: `Every authenticator app and recovery code of your account ${user.email} was removed. Your password alone signs you in until you add a second factor again; if a second factor is required, you add one at your next sign-in.`,
+      what: `Every authenticator app, passkey and recovery code of your account ${user.email} was removed. Your password alone signs you in until you add a second factor again; if a second factor is required, you add one at your next sign-in.`,
       advice: 'If you did not ask for this, tell your operator at once.',
     });
-    return { email: user.email, removed };
+    return { email: user.email, removed, passkeys };
   });
   deps.mailer.wake?.();
   return result;
@@ -362,9 +413,19 @@ export async function companyFactorStatus(
   companyId: number,
 ): Promise<{ required: boolean; status: string; byUser: Record<number, { label: string; any: boolean }>; noneLabel: string }> {
   const required = await repo.isCompanyRequired(deps.db, companyId);
+  const apps = await repo.countTotpByCompanyUser(deps.db, companyId);
+  const passkeys = await countPasskeysByCompanyUser(deps, companyId);
   const byUser: Record<number, { label: string; any: boolean }> = {};
-  for (const [userId, n] of await repo.countTotpByCompanyUser(deps.db, companyId)) {
-    byUser[userId] = { label: `${n} authenticator app${n === 1 ? '' : 's'}`, any: true };
+  for (const userId of new Set([...apps.keys(), ...passkeys.keys()])) {
+    const kinds = [
+      [apps.get(userId) ?? 0, 'authenticator app'],
+      [passkeys.get(userId) ?? 0, 'passkey'],
+    ] as const;
+    const label = kinds
+      .filter(([n]) => n > 0)
+      .map(([n, kind]) => `${n} ${kind}${n === 1 ? '' : 's'}`)
+      .join(', ');
+    byUser[userId] = { label, any: true };
   }
   return {
     required,
