@@ -78,6 +78,11 @@ export function createApp(deps: AppDeps): Express {
     30_000,
   );
   sweeper.unref();
+  // What the in-memory counters hold, written now (tests settle the database before comparing it).
+  app.locals.flushWriteBehind = async () => {
+    await lastUsed.flush();
+    await usage.flush();
+  };
   onClose(app, async () => {
     clearInterval(sweeper);
     await lastUsed.stop();

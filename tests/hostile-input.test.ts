@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { AuditLog } from '../src/features/audit/service';
 import { deriveSealingKey, seal } from '../src/crypto';
 import { SEALING_PURPOSE } from '../src/features/second-factors/service';
-import { sweepCredentials } from '../src/features/credentials/service';
+import { runCredentialHousekeeping } from '../src/features/credentials/service';
 import type { Db } from '../src/db/open';
 import { PASSWORD, TEST_ENGINE, createTestContext, csrfFrom, issueInvitationSync } from './helpers';
 import type { TestContext } from './helpers';
@@ -1363,8 +1363,10 @@ function hostileInputSuite(): void {
     const world = worldFor(c.caller);
     const db = world.ctx.db;
     if (world === publicWorld) world.ctx.clock.advance(16 * 60_000); // past every failure throttle's window
-    // What the server's own 30-second sweep would do at this (fake) time, done now: a sweep landing inside the case finds nothing.
-    await sweepCredentials({
+    // What the server's own timers would do at this (fake) time, done now: the 30-second sweep (with its
+    // expiry warnings) and the last-used and usage flushes. One landing inside the case finds nothing to do.
+    await (world.ctx.app.locals.flushWriteBehind as () => Promise<void>)();
+    await runCredentialHousekeeping({
       db: world.ctx.database,
       clock: world.ctx.clock,
       audit: new AuditLog(world.ctx.database, world.ctx.clock),
