@@ -1,6 +1,6 @@
 import type { Page } from 'playwright-core';
 import type { Browser, Console, Mode } from './support';
-import { PASSWORD, clickAndPost, openBrowser, requireChromium, signIn, startConsole, submitPassword } from './support';
+import { PASSWORD, ageTheCheck, clickAndPost, openBrowser, requireChromium, signIn, startConsole, submitPassword } from './support';
 import axe from 'axe-core';
 
 jest.setTimeout(120_000);
@@ -126,6 +126,36 @@ describe('passkeys in Chromium with a virtual authenticator (JavaScript enabled)
     await clickAndPost(page, () => page.getByRole('button', { name: 'Save name of Security key' }).click(), '/rename');
     await page.getByText('Passkey renamed to "YubiKey".').waitFor();
     expect(await page.locator('#passkey-list tbody td').first().textContent()).toBe('YubiKey');
+  });
+});
+
+describe('adding a passkey with a check older than 10 minutes (sudo mode, JavaScript enabled)', () => {
+  const running = consoleAndBrowser('js');
+
+  it('asks for the password in the add form, keeps the name, and adds the passkey once it is given', async () => {
+    const app = running.app();
+    const page = running.page();
+    await signIn(page, app.base, EMAIL);
+    await page.goto(`${app.base}/account/passkeys`);
+    const password = page.getByLabel('Your password', { exact: true });
+    expect(await password.isVisible()).toBe(false); // a fresh check: nothing more to type
+    await ageTheCheck(app);
+
+    await page.getByLabel('Name', { exact: true }).fill('Office key');
+    const [asked] = await Promise.all([
+      page.waitForResponse((r) => r.request().method() === 'POST' && new URL(r.url()).pathname === '/account/passkeys/options'),
+      page.getByRole('button', { name: 'Add a passkey' }).click(),
+    ]);
+    expect(asked.status()).toBe(401);
+    await page.getByText('Confirm it’s you: enter your password').waitFor();
+    expect(await password.isVisible()).toBe(true);
+    expect(await page.getByLabel('Name', { exact: true }).inputValue()).toBe('Office key');
+    expect(await page.locator('#passkey-list tbody tr').count()).toBe(0);
+
+    await password.fill(PASSWORD);
+    await page.getByRole('button', { name: 'Add a passkey' }).click();
+    await page.getByText('Passkey "Office key" added. You can sign in with it from now on.').waitFor();
+    expect(await page.locator('#passkey-list tbody td').first().textContent()).toBe('Office key');
   });
 });
 

@@ -1,11 +1,6 @@
-import path from 'node:path';
-import { CompiledQuery } from 'kysely';
 import type { Page } from 'playwright-core';
-import { MINUTE } from '../../src/clock';
-import { connect } from '../../src/db/connect';
-import { databaseEnvFor } from '../support/postgres';
 import type { Browser, Console, Mode } from './support';
-import { MODES, PASSWORD, clickAndPost, copyField, seriousViolations, signedInConsole } from './support';
+import { MODES, PASSWORD, ageTheCheck, clickAndPost, copyField, seriousViolations, signedInConsole } from './support';
 
 jest.setTimeout(90_000);
 
@@ -14,28 +9,6 @@ jest.setTimeout(90_000);
  * presses Generate API Key, is asked for the password in place, answers it, and the key appears for
  * the username typed first; Save then goes straight through.
  */
-
-/**
- * The running server's clock is the system's: the session's check is made 11 minutes old in its row
- * instead (the server reads the session from the database on every request).
- */
-async function ageTheCheck(app: Console): Promise<void> {
-  const { DATABASE_URL } = databaseEnvFor(app.dataDir);
-  const connection = connect({ databaseUrl: DATABASE_URL, databaseFile: path.join(app.dataDir, 'console.sqlite'), poolSize: 1 });
-  try {
-    const placeholder = (n: number) => (connection.engine === 'postgres' ? `$${n}` : '?');
-    const { rows } = await connection.db.executeQuery<{ sid: string; data: string }>(
-      CompiledQuery.raw('SELECT sid, data FROM sessions WHERE user_id IS NOT NULL'),
-    );
-    expect(rows.length).toBeGreaterThan(0);
-    for (const { sid, data } of rows) {
-      const aged = JSON.stringify({ ...(JSON.parse(data) as object), checkedAt: Date.now() - 11 * MINUTE });
-      await connection.db.executeQuery(CompiledQuery.raw(`UPDATE sessions SET data = ${placeholder(1)} WHERE sid = ${placeholder(2)}`, [aged, sid]));
-    }
-  } finally {
-    await connection.close();
-  }
-}
 
 describe.each(MODES)('sudo mode with JavaScript %s', (_label, mode: Mode) => {
   let app: Console;

@@ -2,8 +2,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import axe from 'axe-core';
+import { CompiledQuery } from 'kysely';
 import { chromium } from 'playwright-core';
 import type { BrowserContext, Page, Response } from 'playwright-core';
+import { MINUTE } from '../../src/clock';
+import { connect } from '../../src/db/connect';
 import { ROOT } from '../../src/paths';
 import { ensureBuilt, freePort, startServer } from '../ops-support';
 import { databaseEnvFor } from '../support/postgres';
@@ -429,4 +432,26 @@ export async function overflow(page: Page): Promise<Overflow> {
     }
     return { scrollWidth: document.documentElement.scrollWidth, innerWidth: window.innerWidth, pastRightEdge, pastTheirBox };
   });
+}
+
+/**
+ * The running server's clock is the system's: the session's check is made 11 minutes old in its row
+ * instead (the server reads the session from the database on every request).
+ */
+export async function ageTheCheck(app: Console): Promise<void> {
+  const { DATABASE_URL } = databaseEnvFor(app.dataDir);
+  const connection = connect({ databaseUrl: DATABASE_URL, databaseFile: path.join(app.dataDir, 'console.sqlite'), poolSize: 1 });
+  try {
+    const placeholder = (n: number) => (connection.engine === 'postgres' ? `$${n}` : '?');
+    const { rows } = await connection.db.executeQuery<{ sid: string; data: string }>(
+      CompiledQuery.raw('SELECT sid, data FROM sessions WHERE user_id IS NOT NULL'),
+    );
+    expect(rows.length).toBeGreaterThan(0);
+    for (const { sid, data } of rows) {
+      const aged = JSON.stringify({ ...(JSON.parse(data) as object), checkedAt: Date.now() - 11 * MINUTE });
+      await connection.db.executeQuery(CompiledQuery.raw(`UPDATE sessions SET data = ${placeholder(1)} WHERE sid = ${placeholder(2)}`, [aged, sid]));
+    }
+  } finally {
+    await connection.close();
+  }
 }
