@@ -3,7 +3,6 @@ import type { Browser, Console, Mode } from './support';
 import { storedBytesFor } from '../support/postgres';
 import {
   MODES,
-  PASSWORD,
   apiKeyBasic,
   callMe,
   clickAndPost,
@@ -11,13 +10,10 @@ import {
   copyField,
   expectSecretGone,
   historyStep,
-  openBrowser,
   pageHtml,
-  requireChromium,
   screenshot,
   seriousViolations,
-  signIn,
-  startConsole,
+  signedInConsole,
   webStorage,
 } from './support';
 
@@ -34,11 +30,8 @@ describe.each(MODES)('the API page with JavaScript %s', (_label, mode: Mode) => 
   const secrets: string[] = [];
 
   beforeAll(async () => {
-    requireChromium();
-    app = await startConsole({ ADMIN_EMAIL: email, ADMIN_PASSWORD: PASSWORD, COMPANY_NAME: `Acme ${mode}` });
-    browser = await openBrowser(mode, app.base);
+    ({ app, browser } = await signedInConsole(mode, email));
     page = browser.page;
-    await signIn(page, app.base, email);
   }, 240_000);
 
   afterAll(async () => {

@@ -1,21 +1,6 @@
 import type { Page } from 'playwright-core';
 import type { Browser, Console, Mode } from './support';
-import {
-  MODES,
-  PASSWORD,
-  apiKeyBasic,
-  callMe,
-  clickAndPost,
-  copyField,
-  expandArea,
-  generateApiKeyOnPage,
-  openBrowser,
-  requireChromium,
-  saveGenerated,
-  seriousViolations,
-  signIn,
-  startConsole,
-} from './support';
+import { MODES, apiKeyBasic, callMe, clickAndPost, expandArea, savedApiKeyOnPage, seriousViolations, signedInConsole } from './support';
 
 jest.setTimeout(90_000);
 
@@ -28,11 +13,8 @@ describe.each(MODES)('End overlap now with JavaScript %s', (_label, mode: Mode) 
   const username = `overlap-api-${mode}`;
 
   beforeAll(async () => {
-    requireChromium();
-    app = await startConsole({ ADMIN_EMAIL: email, ADMIN_PASSWORD: PASSWORD, COMPANY_NAME: `Overlap ${mode}` });
-    browser = await openBrowser(mode, app.base);
+    ({ app, browser } = await signedInConsole(mode, email, `Overlap ${mode}`));
     page = browser.page;
-    await signIn(page, app.base, email);
   }, 240_000);
 
   afterAll(async () => {
@@ -40,18 +22,9 @@ describe.each(MODES)('End overlap now with JavaScript %s', (_label, mode: Mode) 
     await app?.stop();
   });
 
-  /** Generates a key on the API page and saves it (with the overlap's label when given); returns the key. */
-  async function savedKey(overlap?: string): Promise<string> {
-    await page.goto(`${app.base}/admin/api`);
-    await generateApiKeyOnPage(page, username);
-    const key = await copyField(browser, 'basic-key');
-    await saveGenerated(page, 'basic', overlap);
-    return key;
-  }
-
   it('ends the overlap early after a confirmation: the old key stops at once, the new one keeps working', async () => {
-    const previous = await savedKey();
-    const current = await savedKey('7 days');
+    const previous = await savedApiKeyOnPage(browser, app.base, username);
+    const current = await savedApiKeyOnPage(browser, app.base, username, '7 days');
     expect((await callMe(app.base, apiKeyBasic(username, previous))).status).toBe(200);
 
     await page.goto(`${app.base}/admin/api`);

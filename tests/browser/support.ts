@@ -126,10 +126,10 @@ export async function submitPassword(page: Page, base: string, email: string, pa
   await page.getByRole('button', { name: 'Sign in', exact: true }).click();
 }
 
-/** A fresh console whose first operator is `email` (company "Acme <mode>"), and a browser signed in as them on the API page. */
-export async function signedInConsole(mode: Mode, email: string): Promise<{ app: Console; browser: Browser }> {
+/** A fresh console whose first operator is `email` (company `company`, "Acme <mode>" by default), and a browser signed in as them on the API page. */
+export async function signedInConsole(mode: Mode, email: string, company = `Acme ${mode}`): Promise<{ app: Console; browser: Browser }> {
   requireChromium();
-  const app = await startConsole({ ADMIN_EMAIL: email, ADMIN_PASSWORD: PASSWORD, COMPANY_NAME: `Acme ${mode}` });
+  const app = await startConsole({ ADMIN_EMAIL: email, ADMIN_PASSWORD: PASSWORD, COMPANY_NAME: company });
   const browser = await openBrowser(mode, app.base);
   await signIn(browser.page, app.base, email);
   return { app, browser };
@@ -331,6 +331,19 @@ export async function saveGenerated(page: Page, kind: 'basic' | 'oauth', overlap
     .getByText(kind === 'basic' ? 'API key saved.' : 'Client credentials saved.')
     .first()
     .waitFor();
+}
+
+/**
+ * On the API page: Generate API Key for `username`, copy it (copyField: the clipboard with script, the read-only
+ * field without), Save (with the overlap choice's label when given); returns the key.
+ */
+export async function savedApiKeyOnPage(browser: Browser, base: string, username: string, overlap?: string): Promise<string> {
+  const { page } = browser;
+  await page.goto(`${base}/admin/api`);
+  await generateApiKeyOnPage(page, username);
+  const key = await copyField(browser, 'basic-key');
+  await saveGenerated(page, 'basic', overlap);
+  return key;
 }
 
 /** The documentation-access area: Request Access, Email, Next, Request Access; leaves a pending request for `email`. */

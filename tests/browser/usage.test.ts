@@ -1,18 +1,6 @@
 import type { Page } from 'playwright-core';
 import type { Browser, Console } from './support';
-import {
-  PASSWORD,
-  apiKeyBasic,
-  expandArea,
-  generateApiKeyOnPage,
-  openBrowser,
-  requireChromium,
-  saveGenerated,
-  screenshot,
-  seriousViolations,
-  signIn,
-  startConsole,
-} from './support';
+import { apiKeyBasic, expandArea, savedApiKeyOnPage, screenshot, seriousViolations, signedInConsole } from './support';
 
 jest.setTimeout(120_000);
 
@@ -56,11 +44,8 @@ describe('the usage of API keys on the API page', () => {
   const username = 'usage-sync';
 
   beforeAll(async () => {
-    requireChromium();
-    app = await startConsole({ ADMIN_EMAIL: email, ADMIN_PASSWORD: PASSWORD, COMPANY_NAME: 'Usage Co' });
-    browser = await openBrowser('js', app.base);
+    ({ app, browser } = await signedInConsole('js', email, 'Usage Co'));
     page = browser.page;
-    await signIn(page, app.base, email);
   }, 240_000);
 
   afterAll(async () => {
@@ -68,19 +53,10 @@ describe('the usage of API keys on the API page', () => {
     await app?.stop();
   });
 
-  /** Generates and saves an API key on the page (with the overlap's label when one is chosen); returns the key. */
-  async function newKey(overlap?: string): Promise<string> {
-    await page.goto(`${app.base}/admin/api`);
-    await generateApiKeyOnPage(page, username);
-    const key = await page.locator('#basic-key').inputValue();
-    await saveGenerated(page, 'basic', overlap);
-    return key;
-  }
-
   it('reads the usage chart and its table: the same numbers, the old and the new key side by side during an overlap', async () => {
-    const old = await newKey();
+    const old = await savedApiKeyOnPage(browser, app.base, username);
     for (let i = 0; i < 3; i++) expect(await callMe(app.base, username, old, 'legacy-batch/1.0')).toBe(200);
-    const fresh = await newKey('24 hours');
+    const fresh = await savedApiKeyOnPage(browser, app.base, username, '24 hours');
     expect(await callMe(app.base, username, fresh, 'new-batch/2.0')).toBe(200);
 
     await page.goto(`${app.base}/admin/api`);
