@@ -1,15 +1,11 @@
-import fs from 'node:fs';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
 import { SYSTEM_ACTOR } from '../src/features/audit/service';
 import { setAllowlist } from '../src/features/credentials/allowlist';
 import { createTestContext, seedCompany } from './helpers';
-import { createApiKey, credentialsDeps, freePort } from './oauth-support';
+import { createApiKey, credentialsDeps } from './oauth-support';
 import type { TestApiKey } from './oauth-support';
-import { documentedSnippet, findNginx, startNginx } from './support/nginx';
-import type { Nginx } from './support/nginx';
+import { startDocumentedNginx } from './support/nginx';
+import type { DocumentedProxy } from './support/nginx';
 
 /** A GET through nginx from a chosen loopback address (127.0.0.0/8 is all ours), with extra headers. */
 function getFrom(localAddress: string, url: string, headers: Record<string, string>): Promise<{ status: number; body: string }> {
@@ -31,38 +27,24 @@ function getFrom(localAddress: string, url: string, headers: Record<string, stri
  */
 describe('IP allowlists behind a real nginx (X-Forwarded-For)', () => {
   const ctx = createTestContext({ TRUST_PROXY: '1' });
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nginx-allowlist-'));
   let apiKey: TestApiKey;
   let companyId: number;
-  let consoleServer: http.Server;
-  let api: http.Server;
-  let nginx: Nginx | undefined;
+  let proxy: DocumentedProxy | undefined;
   let base: string;
 
-  const listen = async (server: http.Server) => {
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    return (server.address() as AddressInfo).port;
-  };
   const basic = () => `Basic ${Buffer.from(`${apiKey.username}:${apiKey.key}`).toString('base64')}`;
 
   beforeAll(async () => {
     ({ companyId } = await seedCompany(ctx, 'Acme', 'admin@acme.test'));
     apiKey = await createApiKey(ctx, companyId, 'acme-allowlisted');
     await setAllowlist(credentialsDeps(ctx), companyId, apiKey.credentialId, '127.0.0.2/32', SYSTEM_ACTOR);
-    const binary = findNginx(['--with-http_auth_request_module']);
-    consoleServer = http.createServer(ctx.app);
-    api = http.createServer((_req, res) => res.end('upstream'));
-    const [consolePort, apiPort, listenPort] = [await listen(consoleServer), await listen(api), await freePort()];
-    base = `http://127.0.0.1:${listenPort}`;
-    nginx = startNginx({ binary, dir, name: 'the documented configuration', http: documentedSnippet(consolePort, apiPort, listenPort) });
-    await nginx.waitUntilUp(`${base}/`);
+    proxy = await startDocumentedNginx(ctx.app, (_req, res) => res.end('upstream'), 'nginx-allowlist-');
+    ({ base } = proxy);
   }, 30_000);
 
   afterAll(async () => {
-    await nginx?.stop();
-    await Promise.all([consoleServer, api].filter(Boolean).map((s) => new Promise((resolve) => s.close(resolve))));
+    await proxy?.stop();
     await ctx.close();
-    fs.rmSync(dir, { recursive: true, force: true });
   });
 
   it('lets a client in from an allowed address', async () => {

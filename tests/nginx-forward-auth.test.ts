@@ -1,14 +1,12 @@
 import fs from 'node:fs';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
-import os from 'node:os';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import path from 'node:path';
 import { createTestContext, mistyped, seedCompany } from './helpers';
 import type { SeededUser } from './helpers';
-import { createApiKey, createClient, freePort, obtainToken, revoke } from './oauth-support';
+import { createApiKey, createClient, obtainToken, revoke } from './oauth-support';
 import type { TestApiKey, TestClient } from './oauth-support';
-import { documentedSnippet, findNginx, startNginx } from './support/nginx';
-import type { Nginx } from './support/nginx';
+import { startDocumentedNginx } from './support/nginx';
+import type { DocumentedProxy } from './support/nginx';
 
 interface Seen {
   method: string;
@@ -23,43 +21,29 @@ describe('/auth/verify behind a real nginx (auth_request)', () => {
   let acme: SeededUser;
   let apiKey: TestApiKey;
   let client: TestClient;
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nginx-test-'));
   const seen: Seen[] = [];
-  let consoleServer: http.Server;
-  let api: http.Server;
-  let nginx: Nginx | undefined;
+  let proxy: DocumentedProxy | undefined;
   let base: string;
-
-  const listen = async (server: http.Server) => {
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    return (server.address() as AddressInfo).port;
-  };
+  let dir: string;
 
   beforeAll(async () => {
     acme = await seedCompany(ctx, 'Acme', 'admin@acme.test');
     apiKey = await createApiKey(ctx, acme.companyId, 'acme-proxy');
     client = await createClient(ctx, acme.companyId, ['claims:read', 'claims:write']);
-    const binary = findNginx(['--with-http_auth_request_module']);
-    consoleServer = http.createServer(ctx.app);
     // The tiny upstream API: says what it received, including the X-Auth-* headers.
-    api = http.createServer((req, res) => {
+    const api = (req: IncomingMessage, res: ServerResponse) => {
       const auth = Object.fromEntries(Object.entries(req.headers).filter(([name]) => name.startsWith('x-auth-'))) as Record<string, string>;
       seen.push({ method: req.method!, url: req.url!, auth });
       res.setHeader('Content-Type', 'application/json');
       res.end(JSON.stringify({ upstream: true, method: req.method, url: req.url, auth }));
-    });
-    const [consolePort, apiPort, listenPort] = [await listen(consoleServer), await listen(api), await freePort()];
-    base = `http://127.0.0.1:${listenPort}`;
-
-    nginx = startNginx({ binary, dir, name: 'the documented configuration', http: documentedSnippet(consolePort, apiPort, listenPort) });
-    await nginx.waitUntilUp(`${base}/`);
+    };
+    proxy = await startDocumentedNginx(ctx.app, api, 'nginx-test-');
+    ({ base, dir } = proxy);
   }, 30_000);
 
   afterAll(async () => {
-    await nginx?.stop();
-    await Promise.all([consoleServer, api].filter(Boolean).map((s) => new Promise((resolve) => s.close(resolve))));
+    await proxy?.stop();
     await ctx.close();
-    fs.rmSync(dir, { recursive: true, force: true });
   });
 
   beforeEach(() => {

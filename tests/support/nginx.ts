@@ -1,10 +1,14 @@
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
+import { freePort } from '../ops-support';
 
 /**
  * A real nginx from the system's packages for the tests that put one in front of the console
- * (tests/nginx-forward-auth.test.ts, tests/replicas.test.ts): found, given a configuration with a
+ * (tests/nginx-forward-auth.test.ts, tests/nginx-allowlist.test.ts, tests/replicas.test.ts): found, given a configuration with a
  * common prelude around the test's own http-level text, started in the foreground, waited for, stopped.
  * These tests never skip: without nginx they fail and say how to install it.
  */
@@ -100,4 +104,46 @@ export function documentedSnippet(consolePort: number, apiPort: number, listenPo
     .replace('server 127.0.0.1:3000;', `server 127.0.0.1:${consolePort};`)
     .replace('server 127.0.0.1:8080;', `server 127.0.0.1:${apiPort};`)
     .replace('listen 80;', `listen 127.0.0.1:${listenPort};`);
+}
+
+export interface DocumentedProxy {
+  /** Where clients call: nginx on 127.0.0.1 and a free port. */
+  base: string;
+  /** nginx's prefix directory (logs/error.log is in it). */
+  dir: string;
+  /** Stops nginx, closes the console and API servers, and removes `dir`. */
+  stop: () => Promise<void>;
+}
+
+/**
+ * The documented forward-auth set-up (docs/forward-auth.md) on loopback: the console app and a stand-in API
+ * each on a free port, and nginx (built with auth_request) in front of them with the documented snippet,
+ * in a fresh temporary directory named after `prefix`; resolves once nginx answers.
+ */
+export async function startDocumentedNginx(consoleApp: http.RequestListener, api: http.RequestListener, prefix: string): Promise<DocumentedProxy> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  const servers: http.Server[] = [];
+  let nginx: Nginx | undefined;
+  const stop = async () => {
+    await nginx?.stop();
+    await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
+    fs.rmSync(dir, { recursive: true, force: true });
+  };
+  const listen = async (handler: http.RequestListener) => {
+    const server = http.createServer(handler);
+    servers.push(server);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return (server.address() as AddressInfo).port;
+  };
+  try {
+    const binary = findNginx(['--with-http_auth_request_module']);
+    const [consolePort, apiPort, listenPort] = [await listen(consoleApp), await listen(api), await freePort()];
+    const base = `http://127.0.0.1:${listenPort}`;
+    nginx = startNginx({ binary, dir, name: 'the documented configuration', http: documentedSnippet(consolePort, apiPort, listenPort) });
+    await nginx.waitUntilUp(`${base}/`);
+    return { base, dir, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
 }
