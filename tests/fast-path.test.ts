@@ -122,7 +122,7 @@ describe('createFastPath', () => {
   ) {
     const fast = createFastPath({
       routes,
-      headers: { 'X-Common': 'yes' },
+      headers: ['X-Common', 'yes'],
       trustProxy: extra.trustProxy ?? (() => false),
       ready,
       logger,

@@ -43,9 +43,9 @@ export interface FastPathOptions<Name extends string = string> {
   /** By lower-case path without trailing slash. */
   routes: Record<string, FastRoute<Name>>;
   /** Headers every answer carries (the app's security headers). */
-  headers: Record<string, string>;
-  /** Express's compiled 'trust proxy fn'. */
-  trustProxy: (address: string, hop: number) => boolean;
+  headers: HeaderList;
+  /** Express's compiled 'trust proxy fn'; undefined when no proxy is trusted (the socket's address, at no cost). */
+  trustProxy?: (address: string, hop: number) => boolean;
   /** Settles when the platform's start-up work is done; requests wait for it. */
   ready: Promise<void>;
   logger: Logger;
@@ -61,6 +61,8 @@ export type FastPath = ((req: IncomingMessage, res: ServerResponse) => boolean) 
 
 export function createFastPath<Name extends string>(options: FastPathOptions<Name>): FastPath {
   const routes = new Map(Object.entries(options.routes));
+  const { trustProxy } = options;
+  const sourceOf = (req: IncomingMessage): string => (trustProxy ? proxyaddr(req, trustProxy) : req.socket.remoteAddress!);
   let started = false;
   void options.ready.then(
     () => (started = true),
@@ -85,7 +87,7 @@ export function createFastPath<Name extends string>(options: FastPathOptions<Nam
       if (failed) sendError(res, err, options.headers, options.logger, path!, req.method);
     };
     try {
-      const request: FastRequest = { req, res, query: q < 0 ? '' : url.slice(q + 1), source: proxyaddr(req, options.trustProxy) };
+      const request: FastRequest = { req, res, query: q < 0 ? '' : url.slice(q + 1), source: sourceOf(req) };
       const handled = started ? route.handler(request) : options.ready.then(() => route.handler(request));
       handled.then(
         () => done(false),
@@ -118,22 +120,35 @@ function accepts(methods: string[], method: string): boolean {
 }
 
 /**
+ * Header names and values in one flat list, `[name, value, name, value, ...]`, as node:http's
+ * writeHead takes them. Not an object: merging the ~15 common headers into an object per answer
+ * (`{ ...common, ...headers }`) cost more than the rest of writing the headers (docs/benchmarks.md).
+ * The lists a reply joins must not name the same header twice (headerList merges where they might).
+ */
+export type HeaderList = readonly string[];
+
+/** An object of headers as a HeaderList (once, at start-up, or on an error's rare path). */
+export const headerList = (headers: Record<string, string>): HeaderList => Object.entries(headers).flat();
+
+/**
  * Writes an answer with the common headers, `headers` and the body (not on HEAD, which gets the same
  * headers and Content-Length as GET, as Express answers it).
  */
-export function reply(res: ServerResponse, status: number, common: Record<string, string>, headers: Record<string, string>, body?: string): void {
+export function reply(res: ServerResponse, status: number, common: HeaderList, headers: HeaderList, body?: string): void {
+  const all = common.concat(headers);
   if (body === undefined) {
-    res.writeHead(status, { ...common, ...headers });
+    res.writeHead(status, all);
     res.end();
     return;
   }
-  res.writeHead(status, { ...common, ...headers, 'Content-Length': String(Buffer.byteLength(body)) });
+  all.push('Content-Length', String(Buffer.byteLength(body)));
+  res.writeHead(status, all);
   res.end(body);
 }
 
 export const JSON_TYPE = 'application/json; charset=utf-8';
 
-function sendError(res: ServerResponse, err: unknown, headers: Record<string, string>, logger: Logger, path: string, method: string | undefined): void {
+function sendError(res: ServerResponse, err: unknown, headers: HeaderList, logger: Logger, path: string, method: string | undefined): void {
   if (res.headersSent) {
     logger.error({ err, method, path }, 'error after the answer started');
     res.destroy();
@@ -143,5 +158,5 @@ function sendError(res: ServerResponse, err: unknown, headers: Record<string, st
   if (!known) logger.error({ err, method, path }, 'unhandled error');
   const error = known ?? new HttpError(500, 'internal_error', 'Something went wrong on our side. It has been logged; please try again.');
   const body = JSON.stringify({ error: error.id, error_description: error.message });
-  reply(res, error.status, headers, { ...error.headers, 'Cache-Control': 'no-store', 'Content-Type': JSON_TYPE }, body);
+  reply(res, error.status, headers, headerList({ ...error.headers, 'Cache-Control': 'no-store', 'Content-Type': JSON_TYPE }), body);
 }

@@ -17,7 +17,7 @@ import type { PlatformEndpoint } from '../metrics/outcomes';
 import { observer } from './observe';
 import { verifyHandlers } from './verify/handlers';
 import { ApiAuthenticator } from './authenticator';
-import { createFastPath } from './fast-path';
+import { createFastPath, headerList } from './fast-path';
 import type { FastPath } from './fast-path';
 import { oauthHandlers } from './oauth/handlers';
 import { pruneRevokedTokens } from './oauth/repo';
@@ -73,7 +73,8 @@ export function createPlatformApi(deps: PlatformApiDeps): PlatformApi {
   const tokens = new AccessTokens(signingKeys, clock, urls.issuer, urls.audience, config.accessTokenTtl);
   const failures = deps.failures ?? new AuthFailures(db, clock);
   const authenticator = new ApiAuthenticator(db, verifier, tokens, failures, new AddressRefusals(audit, clock, deps.logger));
-  const { headers, logger, usage } = deps;
+  const { logger, usage } = deps;
+  const headers = headerList(deps.headers);
   const oauth = oauthHandlers({ db, publicUrl: config.publicUrl, tokens, authenticator, signingKeys, usage, headers });
   const verify = verifyHandlers({ authenticator, usage, logger, trustsProxy: config.trustProxy !== false, headers });
   const observe = deps.metrics ? observer(deps.metrics) : undefined;
@@ -86,7 +87,7 @@ export function createPlatformApi(deps: PlatformApiDeps): PlatformApi {
       '/.well-known/jwks.json': { methods: ['GET'], handler: oauth.jwks, name: 'jwks' },
     },
     headers,
-    trustProxy: deps.trustProxy,
+    trustProxy: config.trustProxy === false ? undefined : deps.trustProxy,
     ready,
     logger,
     observe,

@@ -7,7 +7,7 @@ import { parseAuthorization } from '../authorization-header';
 import type { ApiAuthenticator, Caller } from '../authenticator';
 import { missingScopes } from '../authenticator';
 import { tooManyFailures } from '../errors';
-import type { FastHandler, FastRequest } from '../fast-path';
+import type { FastHandler, FastRequest, HeaderList } from '../fast-path';
 import { JSON_TYPE, reply } from '../fast-path';
 import { requiredScopes } from './schema';
 
@@ -19,8 +19,10 @@ export interface VerifyHandlerDeps {
   /** Whether TRUST_PROXY is set (a proxy's X-Forwarded-For is believed). */
   trustsProxy: boolean;
   /** The headers every answer carries (see fast-path.ts). */
-  headers: Record<string, string>;
+  headers: HeaderList;
 }
+
+const ME_HEADERS: HeaderList = ['Cache-Control', 'no-store', 'Content-Type', JSON_TYPE];
 
 /** Both schemes we accept (RFC 7235: one challenge per scheme). */
 export const API_CHALLENGE = 'Basic realm="API", Bearer realm="API"';
@@ -129,7 +131,7 @@ export function verifyHandlers(deps: VerifyHandlerDeps): { me: FastHandler; veri
       credential: { kind: identity.kind, id: identity.credentialId, identifier: identity.identifier },
       scopes,
     });
-    reply(request.res, 200, deps.headers, { 'Cache-Control': 'no-store', 'Content-Type': JSON_TYPE }, body);
+    reply(request.res, 200, deps.headers, ME_HEADERS, body);
   };
 
   // Any method: nginx's auth_request subrequest keeps the method of the request it guards.
@@ -144,15 +146,22 @@ export function verifyHandlers(deps: VerifyHandlerDeps): { me: FastHandler; veri
       });
     }
     const { identity } = caller;
-    reply(request.res, 200, deps.headers, {
-      'Cache-Control': 'no-store',
-      'X-Auth-Company': String(identity.companyId),
-      'X-Auth-Credential': String(identity.credentialId),
-      'X-Auth-Credential-Kind': identity.kind,
-      'X-Auth-Identifier': identity.identifier,
-      'X-Auth-Scopes': caller.scopes.join(' '),
-      'Content-Length': '0',
-    });
+    reply(request.res, 200, deps.headers, [
+      'Cache-Control',
+      'no-store',
+      'X-Auth-Company',
+      String(identity.companyId),
+      'X-Auth-Credential',
+      String(identity.credentialId),
+      'X-Auth-Credential-Kind',
+      identity.kind,
+      'X-Auth-Identifier',
+      identity.identifier,
+      'X-Auth-Scopes',
+      caller.scopes.join(' '),
+      'Content-Length',
+      '0',
+    ]);
   };
 
   return { me, verify };

@@ -26,12 +26,20 @@ export const VerifyQuerySchema = z.object({
  */
 export function requiredScopes(query: string): string[] {
   if (query === '') return [];
+  // The commonest query, a lone `scope=...`, is decoded as querystring.parse would, without building its object.
+  if (query.startsWith('scope=') && !query.includes('&')) {
+    const scopes = validScopes(querystring.unescape(query.slice(6).replaceAll('+', ' ')));
+    if (scopes) return scopes;
+  }
   const parsed = querystring.parse(query);
   const { scope } = parsed;
   if (scope === undefined) return [];
-  if (typeof scope === 'string') {
-    const scopes = scope.split(' ').filter((s) => s !== '');
-    if (scopes.every((s) => s.length <= 200 && SCOPE_TOKEN.test(s))) return scopes;
-  }
-  return parseOrThrow(VerifyQuerySchema, parsed).scope;
+  const scopes = typeof scope === 'string' ? validScopes(scope) : undefined;
+  return scopes ?? parseOrThrow(VerifyQuerySchema, parsed).scope;
+}
+
+/** The names in a scope parameter, if every one is valid (at most 200 characters each); undefined sends it to zod for the message. */
+function validScopes(scope: string): string[] | undefined {
+  const scopes = scope.split(' ').filter((s) => s !== '');
+  return scopes.every((s) => s.length <= 200 && SCOPE_TOKEN.test(s)) ? scopes : undefined;
 }
