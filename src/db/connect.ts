@@ -2,7 +2,8 @@ import { CompiledQuery, Kysely, PostgresAdapter, PostgresDialect, SqliteDialect,
 import type { DatabaseConnection, Driver, LogEvent, SqliteDatabase, SqliteDialectConfig, SqliteStatement } from 'kysely';
 import pg from 'pg';
 import { openDatabase } from './open';
-import { setFastLane, statementName } from './prepared';
+import { rowBuilder, setFastLane, statementName } from './prepared';
+import type { RowBuilder } from './prepared';
 import type { Db as RawSqlite } from './open';
 import type { Tables } from './schema';
 
@@ -139,8 +140,15 @@ export function connect(options: ConnectOptions): Connection {
     const pool = new pg.Pool({ connectionString: options.databaseUrl, max: options.poolSize ?? 10, types: pgTypes });
     const db = new Kysely<Tables>({ dialect: new PostgresDialect({ pool }), ...queryLog(options.onQuery) });
     // Prepared reads (src/db/prepared.ts) run as named statements: parsed and planned once per connection.
+    const builders = new Map<string, RowBuilder>();
     setFastLane(db, {
-      run: (text, values) => observed(options.onQuery, text, async () => (await pool.query({ name: statementName(text), text, values })).rows as unknown[]),
+      run: (text, values) =>
+        observed(options.onQuery, text, async () => {
+          const result = await pool.query({ name: statementName(text), text, values, rowMode: 'array' });
+          let build = builders.get(text);
+          if (build === undefined) builders.set(text, (build = rowBuilder(result.fields.map((field) => field.name))));
+          return (result.rows as unknown[][]).map(build);
+        }),
     });
     // Kysely ends only a pool it has used; the fast lane may have been the only user.
     const close = async () => {
@@ -158,10 +166,19 @@ export function wrapSqlite(raw: RawSqlite, onQuery?: QueryObserver): Connection 
   const db = new Kysely<Tables>({ dialect: new ImmediateSqliteDialect({ database: statements }, raw), ...queryLog(onQuery) });
   // Prepared reads (src/db/prepared.ts) run the cached statement directly, except inside a transaction:
   // there they wait for Kysely's connection like any query, and never see uncommitted writes.
+  // Its own statements, read as arrays (Kysely's cached ones give objects): a row is built by rowBuilder.
+  const reads = new Map<string, (parameters: unknown[]) => unknown[]>();
+  const readOf = (text: string) => {
+    const statement = raw.prepare(text).raw(true);
+    const build = rowBuilder(statement.columns().map((column) => column.name));
+    return (parameters: unknown[]) => (statement.all(parameters) as unknown[][]).map(build);
+  };
   setFastLane(db, {
     run: (text, parameters) => {
       if (raw.inTransaction) return undefined;
-      return observed(onQuery, text, () => statements.prepare(text).all(parameters));
+      let read = reads.get(text);
+      if (read === undefined) reads.set(text, (read = readOf(text)));
+      return observed(onQuery, text, () => read(parameters));
     },
   });
   const close = async () => {

@@ -49,10 +49,33 @@ export function preparedRead<Row, V extends unknown[]>(db: Database, query: Comp
   };
 }
 
+/** Makes one row object of a read's column values, in the order of its columns. */
+export type RowBuilder = (values: unknown[]) => Record<string, unknown>;
+
+/**
+ * A RowBuilder for these column names: one object literal per row, compiled once per statement. The
+ * drivers build rows by setting each column by name in turn; reading a prepared read's values as an
+ * array and building the row here measured 3-5 µs less per platform-API request (docs/benchmarks.md).
+ * The names are our own SQL's column aliases, written into the code as JSON string literals.
+ */
+export function rowBuilder(columns: readonly string[]): RowBuilder {
+  const fields = columns.map((name, i) => `${JSON.stringify(name)}: values[${i}]`).join(', ');
+  // eslint-disable-next-line @typescript-eslint/no-implied-eval -- see above: a fixed shape from trusted names
+  return new Function('values', `return { ${fields} };`) as RowBuilder;
+}
+
 /** PostgreSQL statement names: one per SQL text, short and stable (pg keeps them per connection). */
 export function statementName(text: string): string {
-  return `console_${crypto.createHash('sha256').update(text).digest('hex').slice(0, 24)}`;
+  let name = statementNames.get(text);
+  if (name === undefined) {
+    name = `console_${crypto.createHash('sha256').update(text).digest('hex').slice(0, 24)}`;
+    statementNames.set(text, name);
+  }
+  return name;
 }
+
+/** Named once per SQL text: the fast lane asks on every read, and the prepared reads are a handful. */
+const statementNames = new Map<string, string>();
 
 /** The fast lane a Database runs its prepared reads on, if any (tests count the queries a request runs). */
 export function fastLaneOf(db: Database): FastLane | undefined {

@@ -376,14 +376,16 @@ export async function deleteDeadGenerations(db: Database, cutoff: number): Promi
   return Number(result.numDeletedRows);
 }
 
-/** What the platform API's credential check reads: the row, its company's name and the scopes the company may grant. */
-export interface CredentialCandidate {
+/**
+ * What the platform API's checks read of a credential: the row, its company's name and the scopes the
+ * company may grant. A token's client is read without its secret's digest (nothing compares it).
+ */
+export interface CredentialState {
   id: number;
   companyId: number;
   companyName: string;
   kind: CredentialKind;
   identifier: string;
-  secretHash: Buffer;
   scopes: string;
   companyScopes: string | null;
   status: string;
@@ -394,6 +396,11 @@ export interface CredentialCandidate {
   /** Tells a saved credential's expiry from an unsaved one's lapse. */
   savedAt: number | null;
   allowedRanges: string;
+}
+
+/** A credential a presented secret may match: its state and its secret's digest. */
+export interface CredentialCandidate extends CredentialState {
+  secretHash: Buffer;
 }
 
 /** A throttle window read in the same query as the credential (src/http/throttle-repo.ts): its count and start. */
@@ -429,13 +436,17 @@ function companyScopesOf(db: Database) {
 
 /** The columns of a CredentialCandidate, from credentials as `c` joined with companies as `co`. */
 export function candidateColumns(db: Database) {
+  return [...stateColumns(db), 'c.secret_hash as secretHash'] as const;
+}
+
+/** The columns of a CredentialState (no secret digest: a 32-byte Buffer per row that a token's check never reads). */
+export function stateColumns(db: Database) {
   return [
     'c.id',
     'c.company_id as companyId',
     'co.name as companyName',
     'c.kind',
     'c.identifier',
-    'c.secret_hash as secretHash',
     'c.scopes',
     companyScopesOf(db).as('companyScopes'),
     'c.status',

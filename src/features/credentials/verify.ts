@@ -4,7 +4,7 @@ import type { Clock } from '../../clock';
 import { formatUtcMinute } from '../../clock';
 import { safeEqual, sha256 } from '../../crypto';
 import { createCredentialLookups, recordLastUsed } from './repo';
-import type { CredentialCandidate, CredentialKind, CredentialLookups, WindowAlong } from './repo';
+import type { CredentialCandidate, CredentialKind, CredentialLookups, CredentialState, WindowAlong } from './repo';
 import { addressAllowed } from './ranges';
 import { API_KEY_PREFIX, CLIENT_SECRET_PREFIX, isWellFormed } from './secrets';
 
@@ -111,7 +111,7 @@ export class CredentialVerifier {
   }
 
   /** Active, or in its overlap; and in either case before the end of its lifetime (compared here, not left to the sweep). */
-  private isWorking(row: CredentialCandidate, now: number): boolean {
+  private isWorking(row: CredentialState, now: number): boolean {
     const inLifetime = row.expiresAt === null || row.expiresAt > now;
     return inLifetime && (row.status === 'active' || (row.status === 'retiring' && row.retiresAt !== null && row.retiresAt > now));
   }
@@ -121,7 +121,7 @@ export class CredentialVerifier {
    * after the moment (or not yet), and a Save can end an overlap or a generation early: the earlier
    * of the planned end and the recorded one is when it stopped.
    */
-  private howEnded(row: CredentialCandidate, now: number): { how: EndedHow; at: number | null } {
+  private howEnded(row: CredentialState, now: number): { how: EndedHow; at: number | null } {
     switch (row.status) {
       case 'revoked':
         return { how: 'revoked', at: row.endedAt };
@@ -140,7 +140,7 @@ export class CredentialVerifier {
     }
   }
 
-  private identity(row: CredentialCandidate, kind: CredentialKind): CredentialIdentity {
+  private identity(row: CredentialState, kind: CredentialKind): CredentialIdentity {
     return {
       credentialId: row.id,
       companyId: row.companyId,
@@ -184,7 +184,7 @@ export class CredentialVerifier {
    * A working credential's verdict at the caller's address (undefined: no address to check, as for a
    * token being introspected): its identity and its use noted, or refused by its IP allowlist, unused.
    */
-  private allowedFrom(row: CredentialCandidate, kind: CredentialKind, now: number, address: string | undefined): WorkingFrom {
+  private allowedFrom(row: CredentialState, kind: CredentialKind, now: number, address: string | undefined): WorkingFrom {
     const identity = this.identity(row, kind);
     if (address !== undefined && !addressAllowed(row.allowedRanges, address)) return { ok: false, reason: 'address', identity, address };
     this.lastUsed.touch(row.id, now);
@@ -218,20 +218,20 @@ export class CredentialVerifier {
    * The same verdict on a client row the caller read itself (the platform reads a token's client
    * along with the token's other state, in one query): its identity while it works, and its use noted.
    */
-  workingClient(row: CredentialCandidate | undefined): CredentialIdentity | undefined {
+  workingClient(row: CredentialState | undefined): CredentialIdentity | undefined {
     const check = this.workingClientFrom(row, undefined);
     return check?.ok ? check.identity : undefined;
   }
 
   /** workingClient for a token used from `address`: refused (and its use not noted) when the client's IP allowlist lacks it. */
-  workingClientFrom(row: CredentialCandidate | undefined, address: string | undefined): WorkingFrom | undefined {
+  workingClientFrom(row: CredentialState | undefined, address: string | undefined): WorkingFrom | undefined {
     const now = this.clock.now();
     if (!row || row.kind !== 'oauth' || !this.isWorking(row, now)) return undefined;
     return this.allowedFrom(row, 'oauth', now, address);
   }
 
   /** When a token's client (a row workingClient refused) reached the end of its lifetime; undefined if it stopped otherwise. */
-  clientExpiry(row: CredentialCandidate | undefined): number | undefined {
+  clientExpiry(row: CredentialState | undefined): number | undefined {
     if (!row || row.kind !== 'oauth') return undefined;
     const ended = this.howEnded(row, this.clock.now());
     return ended.how === 'lifetime' && ended.at !== null ? ended.at : undefined;

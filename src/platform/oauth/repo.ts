@@ -2,8 +2,8 @@ import { sql } from 'kysely';
 import type { Compilable } from 'kysely';
 import type { Database } from '../../db/connect';
 import { preparedRead } from '../../db/prepared';
-import { candidateColumns } from '../../features/credentials/repo';
-import type { CredentialCandidate, WindowAlong } from '../../features/credentials/repo';
+import { stateColumns } from '../../features/credentials/repo';
+import type { CredentialState, WindowAlong } from '../../features/credentials/repo';
 import type { KeyWindow } from '../signing-keys/repo';
 
 /** What a Bearer request must know, read in one query: see tokenStateReader. */
@@ -14,10 +14,10 @@ export interface TokenState {
   key?: KeyWindow;
   revoked: boolean;
   /** The token's credential, if it exists (an API key's row too: workingClient refuses it). */
-  client?: CredentialCandidate;
+  client?: CredentialState;
 }
 
-type TokenStateRow = { [K in keyof CredentialCandidate]: CredentialCandidate[K] | null } & {
+type TokenStateRow = { [K in keyof CredentialState]: CredentialState[K] | null } & {
   windowStart: number | null;
   windowCount: number | null;
   keyStatus: KeyWindow['status'] | null;
@@ -51,7 +51,7 @@ export function tokenStateReader(db: Database): (windowKey: string, kid: string,
       .leftJoin('credentials as c', (join) => join.on('c.id', '=', CREDENTIAL_ID))
       .leftJoin('companies as co', 'co.id', 'c.company_id')
       .select([
-        ...candidateColumns(db),
+        ...stateColumns(db),
         'tw.window_start as windowStart',
         'tw.count as windowCount',
         'k.status as keyStatus',
@@ -67,7 +67,7 @@ export function tokenStateReader(db: Database): (windowKey: string, kid: string,
       window: row.windowStart !== null && row.windowCount !== null ? { windowStart: row.windowStart, count: row.windowCount } : undefined,
       key: row.keyStatus !== null ? { status: row.keyStatus, retiredAt: row.keyRetiredAt, publishedUntil: row.keyPublishedUntil } : undefined,
       revoked: row.revokedJti !== null,
-      client: row.id !== null ? (row as CredentialCandidate) : undefined,
+      client: row.id !== null ? (row as CredentialState) : undefined,
     };
   };
 }
