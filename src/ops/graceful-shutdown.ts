@@ -1,5 +1,6 @@
 import http from 'node:http';
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 
 /** How long the server keeps answering (each answer with `Connection: close`) before it stops listening. */
 export const DRAIN_GRACE_MS = 1_000;
@@ -22,10 +23,13 @@ export interface GracefulServer {
  */
 export function createGracefulServer(app: RequestListener, options: { graceMs?: number; forceAfterMs?: number } = {}): GracefulServer {
   let draining = false;
-  const inFlight = new Set<ServerResponse>();
+  /**
+   * Each open connection's latest answer: one Map entry per request instead of a listener on every
+   * answer. A pipelined request replaces the one before it, and closing after the last is what counts.
+   */
+  const latest = new Map<Socket, ServerResponse>();
   const handler = (req: IncomingMessage, res: ServerResponse) => {
-    inFlight.add(res);
-    res.once('close', () => inFlight.delete(res));
+    latest.set(req.socket, res);
     if (draining) {
       res.setHeader('Connection', 'close');
       if (req.url === '/healthz' || req.url?.startsWith('/healthz?')) {
@@ -37,6 +41,7 @@ export function createGracefulServer(app: RequestListener, options: { graceMs?: 
     app(req, res);
   };
   const server = http.createServer(handler);
+  server.on('connection', (socket: Socket) => socket.once('close', () => latest.delete(socket)));
 
   return {
     server,
@@ -45,7 +50,7 @@ export function createGracefulServer(app: RequestListener, options: { graceMs?: 
       if (draining) return;
       draining = true;
       // Answers already being worked on close their connection too, when their headers are not out yet.
-      for (const res of inFlight) if (!res.headersSent) res.setHeader('Connection', 'close');
+      for (const res of latest.values()) if (!res.headersSent) res.setHeader('Connection', 'close');
       let forced = false;
       const force = setTimeout(() => {
         forced = true;
