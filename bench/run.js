@@ -15,6 +15,7 @@ const { buildChecks, buildReferenceRatios, buildGoals, baselineComparisons, runP
 const { markdown, saveResults } = require('./lib/report');
 const { prepareBaseline, BaselineError } = require('./lib/baseline');
 const { seedDataSet } = require('./lib/seed');
+const { profilePhase } = require('./lib/profile');
 const { cleanupAll, cleanupOnSignals, onCleanup } = require('./lib/cleanup');
 const { startCluster } = require('../scripts/postgres-cluster');
 
@@ -147,15 +148,18 @@ async function main(args) {
     if (cluster) onCleanup(() => cluster.stop());
     const dataSets = wantsConsole(options.only) ? seedDataSets(options, baseline, cluster) : [];
     const rows = planRows(options.only, dataSets);
-    const peak = await peakPhase(rows, options, clockTicksPerSecond());
+    const clockTicks = clockTicksPerSecond();
+    const peak = await peakPhase(rows, options, clockTicks);
     const latency = options.latency ? await latencyPhase(rows, peak, options) : [];
+    const profiles = options.profile ? await profilePhase(rows, options, clockTicks, log) : {};
     meta.loadAfter = loadAverage();
     const results = {
       meta,
       options,
       peak,
       latency,
-      checks: buildChecks(peak, latency),
+      profiles,
+      checks: buildChecks(peak, latency, profiles),
       references: buildReferenceRatios(peak),
       goals: buildGoals(peak, latency),
       baseline: baseline && {

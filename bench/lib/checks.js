@@ -138,7 +138,20 @@ function metricsOverheadChecks(peak) {
   });
 }
 
-function buildChecks(peak, latency) {
+/** Issue 16 again, in one process: the share of a profiled server's busy CPU time spent in metrics code (lib/profile.js). */
+const METRICS_PROFILE_MAX_SHARE = 0.03;
+
+function metricsProfileChecks(profiles) {
+  return Object.values(profiles).map((p) => ({
+    what: `${p.label}: metrics code's share of the server's busy CPU time (profiled cell) < ${METRICS_PROFILE_MAX_SHARE * 100}%`,
+    value: 100 * p.share,
+    unit: '%',
+    shown: known(p.share) ? `${(100 * p.share).toFixed(2)}%` : '-',
+    pass: known(p.share) ? p.share < METRICS_PROFILE_MAX_SHARE : null,
+  }));
+}
+
+function buildChecks(peak, latency, profiles = {}) {
   const checks = [validityCheck(peak, latency)];
   for (const id of PLATFORM_TARGETS.filter((t) => peak[t])) checks.push(...tableSizeChecks(peak, id));
   const large = Object.values(peak).filter((row) => row.size === 'large');
@@ -148,6 +161,7 @@ function buildChecks(peak, latency) {
   }
   checks.push(...baselineComparisons(peak).map(baselineCheck));
   checks.push(...metricsOverheadChecks(peak));
+  checks.push(...metricsProfileChecks(profiles));
   return checks;
 }
 
@@ -189,9 +203,11 @@ module.exports = {
   buildGoals,
   baselineComparisons,
   metricsOverheadChecks,
+  metricsProfileChecks,
   pairedRatios,
   medianPairedRatio,
   runPassed,
   BASELINE_TOLERANCE,
   METRICS_TOLERANCE,
+  METRICS_PROFILE_MAX_SHARE,
 };

@@ -12,6 +12,7 @@ const USAGE = `usage: npm run bench -- [options]
   --connections N      closed-loop connections for peak req/s (default 10)
   --large N            other credentials seeded in the large table (default 100000)
   --no-latency         skip the constant-rate latency phase
+  --no-profile         skip the profiled cells (one per "metrics on" row: metrics code's share of the CPU)
   --baseline REV|DIR   also measure this build of the console (a git revision, built in a temporary
                        worktree, or a directory holding a built checkout) in the same rounds, each
                        target back to back with the current build's; fails the run when a target
@@ -29,6 +30,7 @@ const DEFAULTS = {
   connections: 10,
   large: 100_000,
   latency: true,
+  profile: true,
   engines: ['sqlite'],
   serverCpu: 0,
   generatorCpu: 1,
@@ -88,6 +90,7 @@ function parseOptions(argv) {
     if (flag === '--help' || flag === '-h') throw new UsageError('');
     else if (flag === '--quick') given.quick = true;
     else if (flag === '--no-latency') given.latency = false;
+    else if (flag === '--no-profile') given.profile = false;
     else if (flag === '--only') given.only = parseOnly(argv[++i]);
     else if (flag === '--engine') given.engines = parseEngines(argv[++i]);
     else if (flag === '--baseline') given.baseline = parseBaseline(argv[++i]);

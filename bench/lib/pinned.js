@@ -64,13 +64,13 @@ function exited(child) {
 }
 
 /**
- * Starts `server` ({ script, env(port) }) on `cpu` and resolves once its port accepts connections.
+ * Starts `server` ({ script, env(port), nodeArgs? }) on `cpu` and resolves once its port accepts connections.
  * Its output goes to the runner's stderr, away from the report on stdout.
  */
 async function startServer(server, cpu) {
   const port = await freePort();
   const env = { PATH: process.env.PATH, NODE_ENV: 'production', ...(server.env ? server.env(port) : {}) };
-  const child = spawnPinned(cpu, [server.script, String(port)], { env, stdio: ['ignore', 2, 2] });
+  const child = spawnPinned(cpu, [...(server.nodeArgs ?? []), server.script, String(port)], { env, stdio: ['ignore', 2, 2] });
   const what = path.basename(server.script);
   try {
     await waitUntilListening(port, child, what);

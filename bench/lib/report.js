@@ -111,8 +111,20 @@ function referenceTable(references) {
   return lines;
 }
 
+function profileTable(profiles) {
+  const lines = ['| row (metrics on) | busy CPU ms profiled | in metrics code, ms | share | req/s of the profiled cell |', '|---|---:|---:|---:|---:|'];
+  for (const p of Object.values(profiles)) {
+    lines.push(`| ${p.label} | ${fmt(p.busyMs)} | ${fmt(p.metricsMs, 1)} | ${fmt(100 * p.share, 2)}% | ${fmt(p.reqPerSec)}${p.valid ? '' : ' (INVALID)'} |`);
+  }
+  lines.push(
+    '',
+    "A sample is metrics work when metrics code is on its stack (src/metrics, prom-client, platform/observe.js), or when the nearest of our own functions on it is one that only times something for the metrics (the statement timer in db/connect.js, the answer's `done` in platform/fast-path.js). The profiler's own cost lowers these cells' req/s; they count in no other figure.",
+  );
+  return lines;
+}
+
 function markdown(results) {
-  const { meta, options, peak, latency, checks, references, goals, baseline } = results;
+  const { meta, options, peak, latency, checks, references, goals, baseline, profiles = {} } = results;
   const lines = [
     `Run ${meta.startedAt} on commit ${meta.commit}: \`npm run bench${meta.args.length ? ' -- ' + meta.args.join(' ') : ''}\`.`,
     `${meta.cpus} x ${meta.cpuModel}, Node ${meta.node}, ${options.engines.join(' and ')}; load average ${meta.loadBefore} before, ${meta.loadAfter} after.`,
@@ -129,6 +141,7 @@ function markdown(results) {
   ];
   if (baseline) lines.push('', `### Current vs baseline ${baseline.label}`, '', ...baselineTable(baseline));
   if (latency.length) lines.push('', "### Latency at a constant offered rate (half of each target's peak)", '', ...latencyTable(latency));
+  if (Object.keys(profiles).length) lines.push('', '### What the metrics cost inside the server (one profiled cell per row)', '', ...profileTable(profiles));
   lines.push('', '### Checks', '', ...verdictTable('check', checks, ['PASS', 'FAIL']));
   if (references.length) {
     lines.push('', "### Reference ratios (informational: the old method's floors, never a failure of the run)", '', ...referenceTable(references));

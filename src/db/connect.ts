@@ -93,8 +93,14 @@ class ImmediateSqliteDialect extends SqliteDialect {
 /** PostgreSQL's int8 (BIGINT: ids, millisecond times, counts) as JavaScript numbers: all stay far below 2^53. */
 const INT8_OID = 20;
 const textParser = (oid: number) => pg.types.getTypeParser(oid, 'text') as (value: string) => unknown;
+const typeParsers = new Map<number, (value: string) => unknown>();
+/** pg asks for every column's parser on every result: answered from a map, once per type. */
 const pgTypes = {
-  getTypeParser: ((oid: number) => (oid === INT8_OID ? Number : textParser(oid))) as typeof pg.types.getTypeParser,
+  getTypeParser: ((oid: number) => {
+    let parser = typeParsers.get(oid);
+    if (parser === undefined) typeParsers.set(oid, (parser = oid === INT8_OID ? Number : textParser(oid)));
+    return parser;
+  }) as typeof pg.types.getTypeParser,
 };
 
 export interface ConnectOptions {
