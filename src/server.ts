@@ -40,7 +40,12 @@ async function main(): Promise<void> {
   const lock = config.databaseUrl ? undefined : acquireServerLock(config.dataDir);
   // Made before connecting: every statement is timed through onQuery (nothing at all when metrics are off).
   const metrics = createMetrics({ enabled: config.metricsToken !== undefined, engine: config.databaseUrl ? 'postgres' : 'sqlite' });
-  const connection = connect({ databaseUrl: config.databaseUrl, databaseFile: config.databaseFile, onQuery: metrics.onQuery });
+  const connection = connect({
+    databaseUrl: config.databaseUrl,
+    databaseFile: config.databaseFile,
+    onQuery: metrics.onQuery,
+    onConnectionError: (err) => logger.warn({ err }, 'PostgreSQL dropped an idle connection; the next query opens another'),
+  });
   const applied = await migrate(connection);
   if (applied.length) logger.info({ applied }, 'database migrated');
   await bootstrap(config, connection.db, systemClock, logger);

@@ -96,3 +96,26 @@ test('an INVALID cell fails the run; an unmet goal does not', () => {
 function pick({ rounds, duration, warmup, connections }) {
   return { rounds, duration, warmup, connections };
 }
+
+test("issue 12's floor fails the run when a verify endpoint on PostgreSQL answers below 0.5x the Express no-op", () => {
+  const row = (id, reqPerSec) => ({ id, label: id, kind: 'ours', summary: { reqPerSec, invalidCells: 0, peakRssMb: 50 }, cells: [{}] });
+  const peak = {
+    'express-noop': row('express-noop', 10_000),
+    'me-bearer@postgres': row('me-bearer@postgres', 5_000),
+    'verify@postgres': row('verify@postgres', 6_000),
+  };
+  const floors = buildChecks(peak, []).filter((c) => /0.5x Express no-op/.test(c.what));
+  assert.deepEqual(
+    floors.map((c) => [c.what, c.value, c.pass]),
+    [
+      ['me-bearer@postgres >= 0.5x Express no-op req/s', 0.5, true],
+      ['verify@postgres >= 0.5x Express no-op req/s', 0.6, true],
+    ],
+  );
+  assert.equal(runPassed(buildChecks(peak, [])), true);
+  peak['me-bearer@postgres'].summary.reqPerSec = 4_999;
+  assert.equal(runPassed(buildChecks(peak, [])), false);
+  // Not measured (no no-op row): neither passes nor fails.
+  delete peak['express-noop'];
+  assert.equal(buildChecks(peak, []).find((c) => /verify@postgres/.test(c.what)).pass, null);
+});

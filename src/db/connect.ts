@@ -2,8 +2,8 @@ import { CompiledQuery, Kysely, PostgresAdapter, PostgresDialect, SqliteDialect,
 import type { DatabaseConnection, Driver, LogEvent, SqliteDatabase, SqliteDialectConfig, SqliteStatement } from 'kysely';
 import pg from 'pg';
 import { openDatabase } from './open';
-import { rowBuilder, setFastLane, statementName } from './prepared';
-import type { RowBuilder } from './prepared';
+import { batchingLane } from './batched-reads';
+import { rowBuilder, setFastLane } from './prepared';
 import type { Db as RawSqlite } from './open';
 import type { Tables } from './schema';
 
@@ -103,6 +103,12 @@ const pgTypes = {
   }) as typeof pg.types.getTypeParser,
 };
 
+/**
+ * Connections of the prepared reads' own pool on PostgreSQL (src/db/batched-reads.ts): one statement of
+ * each read in flight at a time, a handful of reads on the hot path.
+ */
+const LANE_CONNECTIONS = 4;
+
 export interface ConnectOptions {
   /** postgres://... for PostgreSQL; otherwise the SQLite file at `databaseFile`. */
   databaseUrl?: string;
@@ -114,6 +120,12 @@ export interface ConnectOptions {
    * writes with it, the metrics time statements); without it Kysely is given no log hook and times nothing.
    */
   onQuery?: QueryObserver;
+  /**
+   * Told when PostgreSQL drops a pooled connection while it is idle (a server restart, an administrator's
+   * pg_terminate_backend): the pool forgets it and opens another when needed. Without a listener, pg's
+   * pool would throw the error and end the process.
+   */
+  onConnectionError?: (err: Error) => void;
 }
 
 export type QueryObserver = (sql: string, durationMs: number) => void;
@@ -145,21 +157,18 @@ export function connect(options: ConnectOptions): Connection {
   if (options.databaseUrl) {
     const pool = new pg.Pool({ connectionString: options.databaseUrl, max: options.poolSize ?? 10, types: pgTypes });
     const db = new Kysely<Tables>({ dialect: new PostgresDialect({ pool }), ...queryLog(options.onQuery) });
-    // Prepared reads (src/db/prepared.ts) run as named statements: parsed and planned once per connection.
-    const builders = new Map<string, RowBuilder>();
-    setFastLane(db, {
-      run: (text, values) =>
-        observed(options.onQuery, text, async () => {
-          const result = await pool.query({ name: statementName(text), text, values, rowMode: 'array' });
-          let build = builders.get(text);
-          if (build === undefined) builders.set(text, (build = rowBuilder(result.fields.map((field) => field.name))));
-          return (result.rows as unknown[][]).map(build);
-        }),
-    });
+    const dropped = (err: Error) => options.onConnectionError?.(err);
+    pool.on('error', dropped);
+    // Prepared reads (src/db/prepared.ts) run as named statements, batched when asked together, on a
+    // small pool of their own whose connections plan them once (decision 0022).
+    const lanePool = new pg.Pool({ connectionString: options.databaseUrl, max: LANE_CONNECTIONS, types: pgTypes });
+    lanePool.on('error', dropped);
+    setFastLane(db, batchingLane(lanePool, { observe: (text, run) => observed(options.onQuery, text, run) }));
     // Kysely ends only a pool it has used; the fast lane may have been the only user.
     const close = async () => {
       await db.destroy();
       if (!pool.ending && !pool.ended) await pool.end();
+      if (!lanePool.ending && !lanePool.ended) await lanePool.end();
     };
     return { db, engine: 'postgres', sqlite: null, close };
   }

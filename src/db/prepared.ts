@@ -56,10 +56,11 @@ export type RowBuilder = (values: unknown[]) => Record<string, unknown>;
  * A RowBuilder for these column names: one object literal per row, compiled once per statement. The
  * drivers build rows by setting each column by name in turn; reading a prepared read's values as an
  * array and building the row here measured 3-5 µs less per platform-API request (docs/benchmarks.md).
- * The names are our own SQL's column aliases, written into the code as JSON string literals.
+ * The names are our own SQL's column aliases, written into the code as JSON string literals. With an
+ * offset, the first column is values[offset] (a batch's rows begin with their read's ordinal).
  */
-export function rowBuilder(columns: readonly string[]): RowBuilder {
-  const fields = columns.map((name, i) => `${JSON.stringify(name)}: values[${i}]`).join(', ');
+export function rowBuilder(columns: readonly string[], offset = 0): RowBuilder {
+  const fields = columns.map((name, i) => `${JSON.stringify(name)}: values[${i + offset}]`).join(', ');
   // eslint-disable-next-line @typescript-eslint/no-implied-eval -- see above: a fixed shape from trusted names
   return new Function('values', `return { ${fields} };`) as RowBuilder;
 }
