@@ -107,6 +107,22 @@ describe('prepared reads on PostgreSQL, batched when asked together', () => {
     }
   });
 
+  it('keeps a connection that PostgreSQL answered with an error (a bad value), and drops none for it', async () => {
+    const pool = new pg.Pool({ connectionString: url, max: 1 });
+    let removed = 0;
+    pool.on('remove', () => removed++);
+    const lane = batchingLane(pool, { observe: (_text, run) => run() });
+    try {
+      const text = 'select n from items where k = $1';
+      await expect(Promise.resolve(lane.run(text, ['bad\u0000key']))).rejects.toMatchObject({ code: '22021' });
+      expect(await lane.run(text, ['b'])).toEqual([{ n: 10 }]);
+      expect(removed).toBe(0);
+      expect(pool.totalCount).toBe(1);
+    } finally {
+      await pool.end();
+    }
+  });
+
   it('plans its statements once on its own connections, leaving every other statement to the default planning', async () => {
     const setting = () => connection.db.selectNoFrom(sql<string>`current_setting('plan_cache_mode')`.as('mode'));
     const laneRead = preparedRead(connection.db, setting() as Compilable<{ mode: string }>, []);

@@ -1,4 +1,4 @@
-import type pg from 'pg';
+import pg from 'pg';
 import { rowBuilder, statementName } from './prepared';
 import type { FastLane, RowBuilder } from './prepared';
 
@@ -46,10 +46,11 @@ interface Waiting {
   reject: (err: unknown) => void;
 }
 
-/** One read's text with one set of parameter types: its queue and whether a statement of it is in flight. */
+/** One read's text with one set of parameter types: its batch statement, its queue, and whether a statement of it is in flight. */
 interface Kind {
   text: string;
   types: string[];
+  batchText: string;
   queue: Waiting[];
   busy: boolean;
 }
@@ -62,13 +63,14 @@ export function batchingLane(pool: pg.Pool, options: BatchingLaneOptions): FastL
   const maxBatch = options.maxBatch ?? DEFAULT_MAX_BATCH;
   const kinds = new Map<string, Kind>();
   const builders = new Map<string, RowBuilder>();
-  const batchTexts = new Map<string, string>();
-
-  /** The lane's connections, each told once to plan a statement once (see above). */
+  /** The lane's connections that were told PLAN_ONCE. */
   const planning = new WeakSet<pg.PoolClient>();
 
-  /** Runs one statement on one of the pool's connections (as pool.query does: a connection that failed is not reused). */
-  async function run(text: string, values: unknown[]): Promise<pg.QueryResult<unknown[]>> {
+  /**
+   * Sends one statement on one of the pool's connections. A connection that failed is dropped, as
+   * pool.query drops it; one that PostgreSQL answered with an error (a bad value) is kept.
+   */
+  async function send(text: string, values: unknown[]): Promise<pg.QueryResult<unknown[]>> {
     const client = await pool.connect();
     try {
       if (!planning.has(client)) {
@@ -79,23 +81,22 @@ export function batchingLane(pool: pg.Pool, options: BatchingLaneOptions): FastL
       client.release();
       return result;
     } catch (err) {
-      client.release(err as Error);
+      client.release(err instanceof pg.DatabaseError ? undefined : (err as Error));
       throw err;
     }
   }
 
-  /** Rows as arrays (pg's rowMode 'array'), each built into an object by the statement's RowBuilder from column `skip` on. */
+  /** The statement's rows as arrays, and its RowBuilder: one object per row from column `skip` on. */
   async function query(text: string, values: unknown[], skip: number): Promise<{ rows: unknown[][]; build: RowBuilder }> {
-    const result = await options.observe(text, () => run(text, values));
+    const result = await options.observe(text, () => send(text, values));
     let build = builders.get(text);
-    if (build === undefined)
-      builders.set(
-        text,
-        (build = rowBuilder(
-          result.fields.slice(skip).map((field) => field.name),
-          skip,
-        )),
+    if (build === undefined) {
+      build = rowBuilder(
+        result.fields.slice(skip).map((field) => field.name),
+        skip,
       );
+      builders.set(text, build);
+    }
     return { rows: result.rows, build };
   }
 
@@ -105,11 +106,10 @@ export function batchingLane(pool: pg.Pool, options: BatchingLaneOptions): FastL
   }
 
   async function together(kind: Kind, batch: Waiting[]): Promise<void> {
-    const text = batchText(kind);
     const columns = kind.types.map((_, k) => batch.map((waiting) => waiting.parameters[k]));
     let answer: { rows: unknown[][]; build: RowBuilder };
     try {
-      answer = await query(text, columns, 1);
+      answer = await query(kind.batchText, columns, 1);
     } catch (err) {
       if (!isDataException(err)) throw err;
       await Promise.all(batch.map((waiting) => alone(kind.text, waiting.parameters).then(waiting.resolve, waiting.reject)));
@@ -118,19 +118,6 @@ export function batchingLane(pool: pg.Pool, options: BatchingLaneOptions): FastL
     const rows: Record<string, unknown>[][] = batch.map(() => []);
     for (const row of answer.rows) rows[(row[0] as number) - 1].push(answer.build(row));
     batch.forEach((waiting, i) => waiting.resolve(rows[i]));
-  }
-
-  function batchText(kind: Kind): string {
-    const key = `${kind.types.join(',')}\u0000${kind.text}`;
-    let text = batchTexts.get(key);
-    if (text === undefined) {
-      const arrays = kind.types.map((type, k) => `$${k + 1}::${type}[]`).join(', ');
-      const names = kind.types.map((_, k) => `v${k + 1}`).join(', ');
-      const inner = kind.text.replace(/\$(\d+)/g, (_, n: string) => `p.v${n}`);
-      text = `select p.i, q.* from unnest(${arrays}) with ordinality as p(${names}, i) cross join lateral (${inner}) q`;
-      batchTexts.set(key, text);
-    }
-    return text;
   }
 
   /** Sends what waits, one statement at a time, until nothing does. */
@@ -156,15 +143,23 @@ export function batchingLane(pool: pg.Pool, options: BatchingLaneOptions): FastL
       const types = parameters.length === 0 ? undefined : arrayTypes(parameters);
       if (types === undefined) return alone(text, parameters);
       const key = `${types.join(',')}\u0000${text}`;
-      let kind = kinds.get(key);
-      if (kind === undefined) kinds.set(key, (kind = { text, types, queue: [], busy: false }));
-      const waiting = kind;
+      let found = kinds.get(key);
+      if (found === undefined) kinds.set(key, (found = { text, types, batchText: batchTextOf(text, types), queue: [], busy: false }));
+      const kind = found;
       return new Promise((resolve, reject) => {
-        waiting.queue.push({ parameters, resolve, reject });
-        if (!waiting.busy) void drain(waiting);
+        kind.queue.push({ parameters, resolve, reject });
+        if (!kind.busy) void drain(kind);
       });
     },
   };
+}
+
+/** The read `text` over arrays of its parameters, one row of `p` per read: see batchingLane. */
+function batchTextOf(text: string, types: string[]): string {
+  const arrays = types.map((type, k) => `$${k + 1}::${type}[]`).join(', ');
+  const names = types.map((_, k) => `v${k + 1}`).join(', ');
+  const inner = text.replace(/\$(\d+)/g, (_, n: string) => `p.v${n}`);
+  return `select p.i, q.* from unnest(${arrays}) with ordinality as p(${names}, i) cross join lateral (${inner}) q`;
 }
 
 /** The PostgreSQL type of each parameter's array, from its JavaScript value; undefined if one has no clear type. */
