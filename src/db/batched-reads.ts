@@ -61,7 +61,8 @@ const PLAN_ONCE = 'set plan_cache_mode = force_generic_plan';
 
 export function batchingLane(pool: pg.Pool, options: BatchingLaneOptions): FastLane {
   const maxBatch = options.maxBatch ?? DEFAULT_MAX_BATCH;
-  const kinds = new Map<string, Kind>();
+  /** By SQL text (the same string on every call: its hash is kept), then by the parameters' types. */
+  const kinds = new Map<string, Map<string, Kind>>();
   const builders = new Map<string, RowBuilder>();
   /** The lane's connections that were told PLAN_ONCE. */
   const planning = new WeakSet<pg.PoolClient>();
@@ -142,9 +143,11 @@ export function batchingLane(pool: pg.Pool, options: BatchingLaneOptions): FastL
     run(text, parameters) {
       const types = parameters.length === 0 ? undefined : arrayTypes(parameters);
       if (types === undefined) return alone(text, parameters);
-      const key = `${types.join(',')}\u0000${text}`;
-      let found = kinds.get(key);
-      if (found === undefined) kinds.set(key, (found = { text, types, batchText: batchTextOf(text, types), queue: [], busy: false }));
+      let byTypes = kinds.get(text);
+      if (byTypes === undefined) kinds.set(text, (byTypes = new Map<string, Kind>()));
+      const signature = types.join(',');
+      let found = byTypes.get(signature);
+      if (found === undefined) byTypes.set(signature, (found = { text, types, batchText: batchTextOf(text, types), queue: [], busy: false }));
       const kind = found;
       return new Promise((resolve, reject) => {
         kind.queue.push({ parameters, resolve, reject });
